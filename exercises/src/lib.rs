@@ -1,0 +1,1 @@
+//! Lab exercises and starter kits. Filled in by the exercises issue.

@@ -1,0 +1,4 @@
+//! The reference container runtime: containers built from namespaces, cgroups
+//! and an overlay root file system, driven through the runtime contract.
+
+pub mod cgroups;
