@@ -2,3 +2,8 @@
 //! and an overlay root file system, driven through the runtime contract.
 
 pub mod cgroups;
+pub mod cli;
+pub mod container;
+pub mod doctor;
+pub mod rootfs;
+pub mod spec;

@@ -1,1 +1,74 @@
-fn main(){}
+//! `harness`: the reference runtime. `run`, `pause`, `resume` and `stats` are the
+//! runtime contract (exercises/CONTRACT.md); `rootfs` and `doctor` are extras.
+//!
+//! This binary must stay single-threaded: `run` clones children that continue in Rust.
+
+use std::process::exit;
+
+use clap::error::ErrorKind;
+use clap::Parser;
+
+use harness::cli::{one_line, Cli, Command};
+use harness::container::{self, EXIT_RUNTIME};
+use harness::{doctor, rootfs};
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("runtime error: {msg}");
+    exit(EXIT_RUNTIME)
+}
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = e.print();
+            exit(0)
+        }
+        Err(e) => fail(one_line(&e)),
+    };
+    let code = match cli.command {
+        Command::Run(args) => match container::run(&args.into_spec()) {
+            Ok(code) => code,
+            Err(e) => fail(e),
+        },
+        Command::Pause { name } => {
+            let cg = container::existing_cgroup(&name).unwrap_or_else(|e| fail(e));
+            cg.freeze().unwrap_or_else(|e| fail(format!("pause {name}: {e}")));
+            0
+        }
+        Command::Resume { name } => {
+            let cg = container::existing_cgroup(&name).unwrap_or_else(|e| fail(e));
+            cg.thaw().unwrap_or_else(|e| fail(format!("resume {name}: {e}")));
+            0
+        }
+        Command::Stats { name } => {
+            let cg = container::existing_cgroup(&name).unwrap_or_else(|e| fail(e));
+            let stats = cg.stats().unwrap_or_else(|e| fail(format!("stats {name}: {e}")));
+            println!("{}", serde_json::to_string(&stats).expect("stats serialise"));
+            0
+        }
+        Command::Rootfs(args) => {
+            let probe = rootfs::probe_path().unwrap_or_else(|e| fail(e));
+            let files = rootfs::write_rootfs(&args.dir, &probe, args.busybox.as_deref())
+                .unwrap_or_else(|e| fail(format!("rootfs {}: {e}", args.dir.display())));
+            for f in files {
+                println!("{}", f.display());
+            }
+            0
+        }
+        Command::Doctor { json } => {
+            let findings = doctor::examine();
+            if json {
+                println!("{}", serde_json::to_string(&findings).expect("findings serialise"));
+            } else {
+                print!("{}", doctor::render(&findings));
+            }
+            if findings.iter().any(|f| !f.ok && doctor::essential(&f.key)) {
+                1
+            } else {
+                0
+            }
+        }
+    };
+    exit(code)
+}

@@ -1,0 +1,35 @@
+//! v1 blkio: one `MAJ:MIN BPS` rule per write to
+//! `blkio.throttle.write_bps_device` / `read_bps_device`.
+
+use std::path::Path;
+
+use crate::cgroups::common::append_line;
+use crate::cgroups::{CgroupError, Controller, IoLimit, Limits};
+
+pub(crate) struct Blkio;
+
+fn rules(file: &Path, limits: &[IoLimit]) -> Result<(), CgroupError> {
+    for l in limits {
+        append_line(file, &format!("{}:{} {}", l.major, l.minor, l.bps))?;
+    }
+    Ok(())
+}
+
+impl Controller for Blkio {
+    const NAME: &'static str = "blkio";
+
+    fn needed(limits: &Limits) -> bool {
+        !limits.io_wbps.is_empty() || !limits.io_rbps.is_empty()
+    }
+
+    fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        rules(
+            &path.join("blkio.throttle.write_bps_device"),
+            &limits.io_wbps,
+        )?;
+        rules(
+            &path.join("blkio.throttle.read_bps_device"),
+            &limits.io_rbps,
+        )
+    }
+}

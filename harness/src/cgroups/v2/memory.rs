@@ -1,0 +1,38 @@
+//! v2 memory: `memory.max`, swap off with `memory.swap.max`; usage from
+//! `memory.current`, `memory.peak` (5.19+) and `memory.events` oom_kill.
+
+use std::path::Path;
+
+use crate::cgroups::common::{read_keyed, read_u64_optional, write_file};
+use crate::cgroups::{CgroupError, Controller, Limits, Stats};
+
+pub(crate) struct Memory;
+
+impl Controller for Memory {
+    const NAME: &'static str = "memory";
+
+    fn needed(limits: &Limits) -> bool {
+        limits.memory.is_some()
+    }
+
+    fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        let Some(bytes) = limits.memory else {
+            return Ok(());
+        };
+        write_file(&path.join("memory.max"), &bytes.to_string())?;
+        // Absent without swap accounting (CONFIG_SWAP off or swapaccount=0).
+        let swap = path.join("memory.swap.max");
+        if swap.exists() {
+            write_file(&swap, "0")?;
+        }
+        Ok(())
+    }
+
+    fn stats(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
+        stats.memory_current_bytes = read_u64_optional(&path.join("memory.current"))?;
+        stats.memory_peak_bytes = read_u64_optional(&path.join("memory.peak"))?;
+        // `oom_kill`, not `oom`: `oom` counts reaching the limit, not kills.
+        stats.oom_kills = read_keyed(&path.join("memory.events"), "oom_kill")?;
+        Ok(())
+    }
+}

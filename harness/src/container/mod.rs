@@ -1,0 +1,475 @@
+//! `run`: the parent side of a container's life.
+//!
+//! The runtime binary is single-threaded, so the cloned child may run ordinary
+//! Rust until it executes the command. Callers that are multithreaded (test
+//! runners) must start the runtime with fork+exec, never call [`run`] in-process.
+//!
+//! Sequence (parent):  validate → cgroup → clone(namespaces) → uid/gid maps →
+//! overlay → veth → pid file → "go" → wait for exec → forward signals,
+//! wait → clean up.  The child's half is in [`child`].
+
+mod child;
+mod init;
+mod net;
+
+use std::ffi::CString;
+use std::fs;
+use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{close, pipe2, Pid};
+
+use crate::cgroups::{self, Cgroup, CgroupError, Hierarchies};
+use crate::spec::{IdMap, Namespace, RootFs, RunSpec, SpecError};
+
+/// Environment variable naming the parent of containers' cgroups.
+pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
+
+/// Exit status when the runtime itself fails.
+pub const EXIT_RUNTIME: i32 = 125;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
+    #[error("{op}: {err}")]
+    Sys { op: String, err: Errno },
+    #[error("{op}: {err}")]
+    Io { op: String, err: std::io::Error },
+    #[error("{0}")]
+    Setup(String),
+}
+
+fn sys(op: impl Into<String>) -> impl FnOnce(Errno) -> RuntimeError {
+    let op = op.into();
+    move |err| RuntimeError::Sys { op, err }
+}
+
+/// What a child's wait status means as a contract exit status.
+pub fn exit_code(status: WaitStatus) -> Option<i32> {
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// The signals the runtime forwards to the container, plus SIGCHLD to learn of its end.
+fn forwarded_signals() -> SigSet {
+    let mut s = SigSet::empty();
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP, Signal::SIGCHLD] {
+        s.add(sig);
+    }
+    s
+}
+
+/// Everything the run created, undone in reverse whatever happened.
+#[derive(Default)]
+struct Created {
+    child: Option<Pid>,
+    cgroup: Option<Box<dyn Cgroup>>,
+    veth_host: Option<String>,
+    root_mountpoint: Option<PathBuf>,
+}
+
+impl Created {
+    fn cleanup(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(pid) = self.child.take() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Some(cg) = self.cgroup.take() {
+            if let Err(e) = cg.destroy() {
+                errors.push(format!("removing cgroup: {e}"));
+            }
+        }
+        if let Some(ifname) = self.veth_host.take() {
+            if let Err(e) = net::delete_link(&ifname) {
+                errors.push(e);
+            }
+        }
+        if let Some(dir) = self.root_mountpoint.take() {
+            if let Err(e) = fs::remove_dir(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    errors.push(format!("removing {}: {e}", dir.display()));
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// The cgroup named NAME under `LAB_CGROUP_PARENT`, as `pause`, `resume` and `stats` find it.
+pub fn existing_cgroup(name: &str) -> Result<Box<dyn Cgroup>, RuntimeError> {
+    let h = Hierarchies::detect()?;
+    let parent = std::env::var(CGROUP_PARENT_ENV).ok().filter(|s| !s.is_empty());
+    let cg = cgroups::open(&h, parent.as_deref(), name)?;
+    if !cg.exists() {
+        return Err(RuntimeError::Setup(format!("no cgroup named {name:?} (looked at {:?})", cg.paths())));
+    }
+    Ok(cg)
+}
+
+/// Values the child needs, computed before clone so the child only acts.
+pub(crate) struct ChildPlan<'a> {
+    pub spec: &'a RunSpec,
+    pub sync_read: RawFd,
+    pub report_write: RawFd,
+    pub parent_ends: [RawFd; 2],
+    /// Where the overlay is mounted before pivot_root (None for --rootfs).
+    pub root_mountpoint: Option<PathBuf>,
+    /// Absolute layer paths, upper and work, for the overlay options.
+    pub overlay_options: Option<String>,
+    pub uid0_mapped: bool,
+    pub gid0_mapped: bool,
+    pub may_setgroups: bool,
+    pub command: Vec<CString>,
+    /// The cgroup's self-attach files, inherited open (see `Cgroup::self_attach_files`).
+    pub cgroup_attach: Vec<RawFd>,
+}
+
+fn maps_zero(maps: &[IdMap]) -> bool {
+    maps.iter().any(|m| m.inside == 0)
+}
+
+fn escape_overlay_path(flag: &str, p: &Path) -> Result<String, RuntimeError> {
+    let abs = fs::canonicalize(p).map_err(|err| RuntimeError::Io { op: format!("{flag} {}", p.display()), err })?;
+    let s = abs
+        .to_str()
+        .ok_or_else(|| SpecError::new(flag, format!("{} is not valid UTF-8", abs.display())))?;
+    // Overlay splits its options on ',' and layer lists on ':'; refuse rather than guess at escaping.
+    if s.contains([',', ':', '\\']) {
+        return Err(SpecError::new(flag, format!("{s} contains ',', ':' or '\\', which overlay options cannot carry")).into());
+    }
+    Ok(s.to_string())
+}
+
+fn overlay_options(spec: &RunSpec) -> Result<Option<String>, RuntimeError> {
+    let Some(RootFs::Overlay { layers, upper, work }) = &spec.root else { return Ok(None) };
+    let mut lower = Vec::new();
+    for l in layers.iter().rev() {
+        lower.push(escape_overlay_path("--layer", l)?);
+    }
+    let opts = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        escape_overlay_path("--upper", upper)?,
+        escape_overlay_path("--work", work)?
+    );
+    Ok(Some(opts))
+}
+
+fn command_cstrings(spec: &RunSpec) -> Result<Vec<CString>, RuntimeError> {
+    use std::os::unix::ffi::OsStrExt;
+    spec.command
+        .iter()
+        .map(|a| {
+            CString::new(a.as_bytes()).map_err(|_| SpecError::new("COMMAND", format!("{a:?} contains a NUL byte")).into())
+        })
+        .collect()
+}
+
+fn clone_flags(spec: &RunSpec) -> CloneFlags {
+    let mut f = CloneFlags::empty();
+    for (ns, flag) in [
+        (Namespace::Pid, CloneFlags::CLONE_NEWPID),
+        (Namespace::Uts, CloneFlags::CLONE_NEWUTS),
+        (Namespace::Mnt, CloneFlags::CLONE_NEWNS),
+        (Namespace::Net, CloneFlags::CLONE_NEWNET),
+        (Namespace::Ipc, CloneFlags::CLONE_NEWIPC),
+        (Namespace::User, CloneFlags::CLONE_NEWUSER),
+    ] {
+        if spec.ns.has(ns) {
+            f |= flag;
+        }
+    }
+    // cgroup and time namespaces are entered by the child later: the first only
+    // after it sits in its cgroup, the second only affects the child's children.
+    f
+}
+
+fn write_id_maps(pid: Pid, spec: &RunSpec, privileged: bool) -> Result<(), RuntimeError> {
+    let write = |file: &str, data: &str| -> Result<(), RuntimeError> {
+        let path = format!("/proc/{pid}/{file}");
+        fs::write(&path, data).map_err(|err| RuntimeError::Io { op: format!("writing {data:?} to {path}"), err })
+    };
+    let render = |maps: &[IdMap]| maps.iter().map(|m| format!("{m}\n")).collect::<String>();
+    if !spec.uid_maps.is_empty() {
+        write("uid_map", &render(&spec.uid_maps))?;
+    }
+    if !spec.gid_maps.is_empty() {
+        if !privileged {
+            write("setgroups", "deny")?;
+        }
+        write("gid_map", &render(&spec.gid_maps))?;
+    }
+    Ok(())
+}
+
+/// Mounts the overlay root into the child's mount namespace with the runtime's own
+/// credentials. Mounted by root of a new user namespace it would need write access
+/// to --work as the mapped uid (else the kernel mounts it read-only) and would keep
+/// its metadata in user.* xattrs: a different overlay than without `user`.
+///
+/// The runtime steps into the child's mount namespace and back (it is
+/// single-threaded, which setns requires), restoring its working directory.
+fn mount_overlay_into(child: Pid, target: &Path, opts: &str) -> Result<(), RuntimeError> {
+    use nix::mount::{mount, MsFlags};
+    use nix::sched::setns;
+    let open = |p: &str| fs::File::open(p).map_err(|err| RuntimeError::Io { op: format!("opening {p}"), err });
+    let own = open("/proc/self/ns/mnt")?;
+    let cwd = open(".")?;
+    let theirs = open(&format!("/proc/{child}/ns/mnt"))?;
+    setns(&theirs, CloneFlags::CLONE_NEWNS).map_err(sys(format!("setns into /proc/{child}/ns/mnt")))?;
+    let none: Option<&str> = None;
+    // Private first, or the overlay would propagate to the host's mount namespace.
+    let mounted = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .map_err(sys("making the container's mounts private"))
+        .and_then(|()| {
+            mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(opts))
+                .map_err(sys(format!("--layer: mount -t overlay -o {opts} {}", target.display())))
+        });
+    setns(&own, CloneFlags::CLONE_NEWNS).map_err(sys("setns back into the runtime's mount namespace"))?;
+    nix::unistd::fchdir(cwd.as_raw_fd()).map_err(sys("restoring the working directory"))?;
+    mounted
+}
+
+fn read_report(fd: RawFd) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Runs a container; returns the contract exit status. Errors are runtime failures (125).
+pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
+    spec.validate()?;
+    let mut created = Created::default();
+    let result = run_created(spec, &mut created);
+    let errors = created.cleanup();
+    match (result, errors.is_empty()) {
+        (Ok(code), true) => Ok(code),
+        (Ok(_), false) => Err(RuntimeError::Setup(format!("cleanup failed: {}", errors.join("; ")))),
+        (Err(e), true) => Err(e),
+        (Err(e), false) => Err(RuntimeError::Setup(format!("{e} (and cleanup failed: {})", errors.join("; ")))),
+    }
+}
+
+fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeError> {
+    let command = command_cstrings(spec)?;
+    let overlay = overlay_options(spec)?;
+
+    if let Some(name) = &spec.cgroup {
+        let h = Hierarchies::detect()?;
+        let parent = std::env::var(CGROUP_PARENT_ENV).ok().filter(|s| !s.is_empty());
+        let cg = cgroups::open(&h, parent.as_deref(), name)?;
+        cg.create(&spec.limits)?;
+        created.cgroup = Some(cg);
+    }
+
+    if overlay.is_some() {
+        let dir = std::env::temp_dir().join(format!("harness-root-{}", std::process::id()));
+        fs::create_dir(&dir).map_err(|err| RuntimeError::Io { op: format!("creating {}", dir.display()), err })?;
+        created.root_mountpoint = Some(dir);
+    }
+
+    let (sync_r, sync_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
+    let (rep_r, rep_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
+    let (sync_r, sync_w, rep_r, rep_w) =
+        (sync_r.into_raw_fd(), sync_w.into_raw_fd(), rep_r.into_raw_fd(), rep_w.into_raw_fd());
+
+    // Blocked before clone so no signal is lost between clone and the wait loop;
+    // the child inherits the mask and its init collects them with sigwait.
+    let signals = forwarded_signals();
+    signals.thread_block().map_err(sys("sigprocmask"))?;
+
+    let attach_files = match &created.cgroup {
+        Some(cg) => cg.self_attach_files()?,
+        None => Vec::new(),
+    };
+    let privileged = nix::unistd::geteuid().is_root();
+    let plan = ChildPlan {
+        spec,
+        sync_read: sync_r,
+        report_write: rep_w,
+        parent_ends: [sync_w, rep_r],
+        root_mountpoint: created.root_mountpoint.clone(),
+        overlay_options: overlay,
+        uid0_mapped: maps_zero(&spec.uid_maps),
+        gid0_mapped: maps_zero(&spec.gid_maps),
+        may_setgroups: privileged,
+        command,
+        cgroup_attach: attach_files.iter().map(|f| f.as_raw_fd()).collect(),
+    };
+
+    let mut stack = vec![0u8; 8 << 20];
+    // SAFETY: this process is single-threaded (the runtime binary never spawns
+    // threads), so the child may run ordinary Rust; it never returns into our frames.
+    let child = unsafe {
+        nix::sched::clone(
+            Box::new(|| child::main(&plan)),
+            &mut stack,
+            clone_flags(spec),
+            Some(Signal::SIGCHLD as i32),
+        )
+    }
+    .map_err(sys("clone"))?;
+    created.child = Some(child);
+    drop(attach_files);
+    let _ = close(sync_r);
+    let _ = close(rep_w);
+
+    let setup = (|| -> Result<(), RuntimeError> {
+        if spec.ns.has(Namespace::User) {
+            write_id_maps(child, spec, privileged)?;
+        }
+        if let (Some(target), Some(opts)) = (&created.root_mountpoint, &plan.overlay_options) {
+            mount_overlay_into(child, target, opts)?;
+        }
+        if let Some(v) = &spec.veth {
+            created.veth_host = Some(v.host_if.clone());
+            if let Err(e) = net::setup_veth(child, v) {
+                // The name may belong to someone else's interface: only delete what we made.
+                if e.host_link_exists_before {
+                    created.veth_host = None;
+                }
+                return Err(RuntimeError::Setup(format!("--veth: {}", e.message)));
+            }
+        }
+        if let Some(p) = &spec.pid_file {
+            fs::write(p, format!("{child}\n"))
+                .map_err(|err| RuntimeError::Io { op: format!("--pid-file {}", p.display()), err })?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = setup {
+        let _ = close(sync_w);
+        let _ = close(rep_r);
+        return Err(e);
+    }
+    let go = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(sync_w) }, b"G");
+    let _ = close(sync_w);
+    go.map_err(sys("signalling the container to start"))?;
+
+    let report = read_report(rep_r);
+    let _ = close(rep_r);
+    let sfd = SignalFd::with_flags(&signals, SfdFlags::SFD_CLOEXEC).map_err(sys("signalfd"))?;
+    let status = wait_forwarding(child, &sfd)?;
+    created.child = None;
+
+    match report.split_first() {
+        Some((b'S', msg)) => Err(RuntimeError::Setup(String::from_utf8_lossy(msg).into_owned())),
+        Some((b'E', msg)) => {
+            // The command could not be executed; its status (126/127) still comes through init.
+            eprintln!("runtime error: {}", String::from_utf8_lossy(msg));
+            Ok(status)
+        }
+        _ => Ok(status),
+    }
+}
+
+fn wait_forwarding(child: Pid, sfd: &SignalFd) -> Result<i32, RuntimeError> {
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(st) => {
+                if let Some(code) = exit_code(st) {
+                    return Ok(code);
+                }
+            }
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(sys("waitpid")(e)),
+        }
+        match sfd.read_signal() {
+            Ok(Some(info)) => {
+                let signo = info.ssi_signo as i32;
+                if signo != Signal::SIGCHLD as i32 {
+                    if let Ok(sig) = Signal::try_from(signo) {
+                        let _ = kill(child, sig);
+                    }
+                }
+            }
+            Ok(None) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(sys("reading signalfd")(e)),
+        }
+    }
+}
+
+/// Restores the signal state a command expects: nothing blocked, SIGPIPE default
+/// (the Rust runtime ignores SIGPIPE, and ignored signals survive exec).
+pub(crate) fn reset_signals_for_exec() {
+    let _ = SigSet::empty().thread_set_mask();
+    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    unsafe {
+        let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
+    }
+}
+
+pub(crate) fn raw_write_all(fd: RawFd, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, data) {
+            Ok(n) => data = &data[n..],
+            Err(Errno::EINTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_contract() {
+        let p = Pid::from_raw(1);
+        assert_eq!(exit_code(WaitStatus::Exited(p, 0)), Some(0));
+        assert_eq!(exit_code(WaitStatus::Exited(p, 3)), Some(3));
+        assert_eq!(exit_code(WaitStatus::Signaled(p, Signal::SIGKILL, false)), Some(137));
+        assert_eq!(exit_code(WaitStatus::Signaled(p, Signal::SIGTERM, true)), Some(143));
+        assert_eq!(exit_code(WaitStatus::StillAlive), None);
+    }
+
+    #[test]
+    fn overlay_options_list_layers_top_most_first() {
+        let t = tempfile::tempdir().unwrap();
+        let mk = |n: &str| {
+            let p = t.path().join(n);
+            fs::create_dir(&p).unwrap();
+            p
+        };
+        let (a, b, u, w) = (mk("a"), mk("b"), mk("u"), mk("w"));
+        let spec = RunSpec {
+            ns: "mnt".parse().unwrap(),
+            root: Some(RootFs::Overlay { layers: vec![a.clone(), b.clone()], upper: u.clone(), work: w.clone() }),
+            command: vec!["true".into()],
+            ..Default::default()
+        };
+        let c = |p: &Path| fs::canonicalize(p).unwrap().display().to_string();
+        assert_eq!(
+            overlay_options(&spec).unwrap().unwrap(),
+            format!("lowerdir={}:{},upperdir={},workdir={}", c(&b), c(&a), c(&u), c(&w))
+        );
+        let bad = mk("x,y");
+        let spec = RunSpec {
+            root: Some(RootFs::Overlay { layers: vec![bad], upper: u, work: w }),
+            ..spec
+        };
+        let e = overlay_options(&spec).unwrap_err().to_string();
+        assert!(e.starts_with("--layer") && e.contains("x,y"), "{e}");
+    }
+}

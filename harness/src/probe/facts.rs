@@ -1,0 +1,668 @@
+//! `probe facts`: one JSON object describing what the process sees.
+//!
+//! Every field comes from a system call or a file under /proc; whatever is
+//! missing or unreadable is reported as `null` instead of failing.
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use nix::sys::stat::stat;
+use nix::unistd;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::out::{dev_major, dev_minor, emit, PResult};
+
+/// Namespace links that are always reported (value `null` when unreadable).
+pub const NS_NAMES: &[&str] = &[
+    "cgroup",
+    "ipc",
+    "mnt",
+    "net",
+    "pid",
+    "pid_for_children",
+    "time",
+    "time_for_children",
+    "user",
+    "uts",
+];
+
+/// Capability names by bit number (Linux 6.x, 0..=40).
+pub const CAP_NAMES: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// One line of /proc/self/cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CgroupLine {
+    pub hierarchy_id: u32,
+    pub controllers: Vec<String>,
+    pub path: String,
+}
+
+/// One line of /proc/self/mountinfo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MountLine {
+    pub mount_id: u64,
+    pub parent_id: u64,
+    /// "major:minor" of the file system's device.
+    pub dev: String,
+    /// Root of the mount inside its file system (not "/" for bind mounts).
+    pub root: String,
+    pub mount_point: String,
+    /// Per-mount options, e.g. ["rw", "nosuid", "relatime"].
+    pub options: Vec<String>,
+    /// Optional fields, e.g. ["shared:1"] or ["master:3"].
+    pub propagation: Vec<String>,
+    pub fstype: String,
+    pub source: String,
+    /// Per-superblock options, e.g. ["rw", "size=65536k"].
+    pub super_options: Vec<String>,
+}
+
+/// Inode number of a namespace link text such as `pid:[4026531836]`.
+pub fn parse_ns_link(text: &str) -> Option<u64> {
+    let open = text.find('[')?;
+    let close = text[open..].find(']')? + open;
+    text[open + 1..close].parse().ok()
+}
+
+/// Lines of a uid_map/gid_map file as `[inside, outside, count]`.
+/// Lines that do not have three numbers are skipped.
+pub fn parse_id_map(text: &str) -> Vec<[u64; 3]> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.split_whitespace().map(|f| f.parse::<u64>());
+            let a = it.next()?.ok()?;
+            let b = it.next()?.ok()?;
+            let c = it.next()?.ok()?;
+            if it.next().is_some() {
+                return None;
+            }
+            Some([a, b, c])
+        })
+        .collect()
+}
+
+/// Lines of /proc/self/cgroup (`ID:controllers:path`). Controllers are split
+/// on commas; cgroup v2's `0::/path` has an empty list.
+pub fn parse_cgroup(text: &str) -> Vec<CgroupLine> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.splitn(3, ':');
+            let hierarchy_id = it.next()?.trim().parse().ok()?;
+            let controllers = it
+                .next()?
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            let path = it.next()?.to_string();
+            Some(CgroupLine {
+                hierarchy_id,
+                controllers,
+                path,
+            })
+        })
+        .collect()
+}
+
+/// Undo the octal escapes (`\040` for space, `\011`, `\012`, `\134`) that the
+/// kernel uses in mountinfo fields.
+pub fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            if v <= 0xff {
+                out.push(v as u8);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn split_opts(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|o| !o.is_empty())
+        .map(unescape_octal)
+        .collect()
+}
+
+/// One line of /proc/self/mountinfo:
+/// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS`.
+pub fn parse_mountinfo_line(line: &str) -> Option<MountLine> {
+    let fields: Vec<&str> = line.split(' ').filter(|f| !f.is_empty()).collect();
+    let sep = fields.iter().position(|f| *f == "-")?;
+    if sep < 6 || fields.len() < sep + 3 {
+        return None;
+    }
+    Some(MountLine {
+        mount_id: fields[0].parse().ok()?,
+        parent_id: fields[1].parse().ok()?,
+        dev: fields[2].to_string(),
+        root: unescape_octal(fields[3]),
+        mount_point: unescape_octal(fields[4]),
+        options: split_opts(fields[5]),
+        propagation: fields[6..sep].iter().map(|f| f.to_string()).collect(),
+        fstype: unescape_octal(fields[sep + 1]),
+        source: unescape_octal(fields[sep + 2]),
+        super_options: fields
+            .get(sep + 3)
+            .map(|s| split_opts(s))
+            .unwrap_or_default(),
+    })
+}
+
+/// All parseable lines of a mountinfo file.
+pub fn parse_mountinfo(text: &str) -> Vec<MountLine> {
+    text.lines().filter_map(parse_mountinfo_line).collect()
+}
+
+/// Value of a `Key:\tvalue` line of /proc/self/status, trimmed.
+pub fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| {
+        let (k, v) = line.split_once(':')?;
+        (k == key).then(|| v.trim())
+    })
+}
+
+/// Names of the capabilities set in a hex mask such as `000001ffffffffff`.
+/// Bits without a known name come out as `CAP_<bit>`.
+pub fn decode_caps(hex: &str) -> Option<Vec<String>> {
+    let mask = u64::from_str_radix(hex.trim(), 16).ok()?;
+    Some(
+        (0..64)
+            .filter(|bit| mask & (1u64 << bit) != 0)
+            .map(|bit| match CAP_NAMES.get(bit as usize) {
+                Some(name) => name.to_string(),
+                None => format!("CAP_{bit}"),
+            })
+            .collect(),
+    )
+}
+
+/// Numbers of a whitespace-separated list such as the NSpid value.
+pub fn parse_num_list(s: &str) -> Option<Vec<u64>> {
+    s.split_whitespace().map(|f| f.parse().ok()).collect()
+}
+
+/// First number of /proc/uptime (seconds since boot, time-namespace aware).
+pub fn parse_uptime(text: &str) -> Option<f64> {
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Interface names from /proc/net/dev (after the two header lines).
+pub fn parse_proc_net_dev(text: &str) -> Vec<String> {
+    text.lines()
+        .skip(2)
+        .filter_map(|l| Some(l.split_once(':')?.0.trim().to_string()))
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Prefix length of a netmask given as bytes.
+pub fn prefix_len(mask: &[u8]) -> u32 {
+    mask.iter().map(|b| b.count_ones()).sum()
+}
+
+fn read(path: &str) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
+fn ns_map() -> Value {
+    let mut map = Map::new();
+    for name in NS_NAMES {
+        map.insert(name.to_string(), Value::Null);
+    }
+    if let Ok(dir) = fs::read_dir("/proc/self/ns") {
+        for entry in dir.flatten() {
+            map.insert(
+                entry.file_name().to_string_lossy().into_owned(),
+                Value::Null,
+            );
+        }
+    }
+    let names: Vec<String> = map.keys().cloned().collect();
+    for name in names {
+        let link = fs::read_link(format!("/proc/self/ns/{name}")).ok();
+        let ino = link.and_then(|l| parse_ns_link(&l.to_string_lossy()));
+        map.insert(name, json!(ino));
+    }
+    Value::Object(map)
+}
+
+fn capabilities(status: Option<&str>) -> Value {
+    let field = |k: &str| status.and_then(|s| status_field(s, k)).map(str::to_string);
+    let eff = field("CapEff");
+    json!({
+        "effective": eff,
+        "permitted": field("CapPrm"),
+        "inheritable": field("CapInh"),
+        "bounding": field("CapBnd"),
+        "ambient": field("CapAmb"),
+        "effective_names": eff.as_deref().and_then(decode_caps),
+    })
+}
+
+fn clock_secs(clock: libc::clockid_t) -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec.
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+    (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
+}
+
+fn mac_string(b: &[u8]) -> String {
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn interfaces() -> Value {
+    use nix::ifaddrs::getifaddrs;
+    use nix::net::if_::{if_nametoindex, InterfaceFlags};
+
+    if let Ok(addrs) = getifaddrs() {
+        // name -> (order, object)
+        let mut ifs: BTreeMap<String, (usize, Map<String, Value>)> = BTreeMap::new();
+        for a in addrs {
+            let n = ifs.len();
+            let entry = ifs.entry(a.interface_name.clone()).or_insert_with(|| {
+                let mut m = Map::new();
+                m.insert("name".into(), json!(a.interface_name));
+                m.insert(
+                    "index".into(),
+                    json!(if_nametoindex(a.interface_name.as_str()).ok()),
+                );
+                m.insert("up".into(), json!(a.flags.contains(InterfaceFlags::IFF_UP)));
+                m.insert(
+                    "running".into(),
+                    json!(a.flags.contains(InterfaceFlags::IFF_RUNNING)),
+                );
+                m.insert(
+                    "loopback".into(),
+                    json!(a.flags.contains(InterfaceFlags::IFF_LOOPBACK)),
+                );
+                m.insert("mac".into(), Value::Null);
+                m.insert("addresses".into(), json!([]));
+                (n, m)
+            });
+            let m = &mut entry.1;
+            let Some(addr) = a.address.as_ref() else {
+                continue;
+            };
+            let mask = a.netmask.as_ref();
+            if let Some(v4) = addr.as_sockaddr_in() {
+                let prefix = mask
+                    .and_then(|m| m.as_sockaddr_in())
+                    .map(|m| prefix_len(&m.ip().octets()));
+                m["addresses"].as_array_mut().unwrap().push(
+                    json!({"family": "inet", "address": v4.ip().to_string(), "prefix": prefix}),
+                );
+            } else if let Some(v6) = addr.as_sockaddr_in6() {
+                let prefix = mask
+                    .and_then(|m| m.as_sockaddr_in6())
+                    .map(|m| prefix_len(&m.ip().octets()));
+                m["addresses"].as_array_mut().unwrap().push(
+                    json!({"family": "inet6", "address": v6.ip().to_string(), "prefix": prefix}),
+                );
+            } else if let Some(link) = addr.as_link_addr() {
+                if let Some(mac) = link.addr() {
+                    m.insert("mac".into(), json!(mac_string(&mac)));
+                }
+            }
+        }
+        let mut list: Vec<(usize, Map<String, Value>)> = ifs.into_values().collect();
+        list.sort_by_key(|(n, _)| *n);
+        return json!(list
+            .into_iter()
+            .map(|(_, m)| Value::Object(m))
+            .collect::<Vec<_>>());
+    }
+    match read("/proc/net/dev") {
+        Some(text) => json!(parse_proc_net_dev(&text)
+            .into_iter()
+            .map(|name| {
+                json!({
+                    "name": name,
+                    "index": if_nametoindex(name.as_str()).ok(),
+                    "up": null, "running": null, "loopback": null, "mac": null,
+                    "addresses": null,
+                })
+            })
+            .collect::<Vec<_>>()),
+        None => Value::Null,
+    }
+}
+
+fn visible_pids() -> Value {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Value::Null;
+    };
+    let mut pids: Vec<u64> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    json!(pids)
+}
+
+fn c_chars(field: &[libc::c_char]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+fn domainname() -> Option<String> {
+    // SAFETY: utsname is plain old data; uname fills it.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return None;
+    }
+    Some(c_chars(&u.domainname))
+}
+
+fn root_stat() -> Value {
+    match stat("/") {
+        Ok(st) => json!({
+            "dev": st.st_dev,
+            "dev_major": dev_major(st.st_dev),
+            "dev_minor": dev_minor(st.st_dev),
+            "ino": st.st_ino,
+        }),
+        Err(_) => Value::Null,
+    }
+}
+
+/// Gather every fact into one JSON object.
+pub fn collect() -> Value {
+    let status = read("/proc/self/status");
+    let status_num = |k: &str| -> Value {
+        json!(status
+            .as_deref()
+            .and_then(|s| status_field(s, k))
+            .and_then(|v| v.parse::<i64>().ok()))
+    };
+    let groups: Option<Vec<u32>> = unistd::getgroups()
+        .ok()
+        .map(|g| g.into_iter().map(|g| g.as_raw()).collect());
+    json!({
+        "pid": unistd::getpid().as_raw(),
+        "ppid": unistd::getppid().as_raw(),
+        "uid": unistd::getuid().as_raw(),
+        "gid": unistd::getgid().as_raw(),
+        "euid": unistd::geteuid().as_raw(),
+        "egid": unistd::getegid().as_raw(),
+        "groups": groups,
+        "hostname": unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()),
+        "domainname": domainname(),
+        "ns": ns_map(),
+        "uid_map": read("/proc/self/uid_map").map(|t| parse_id_map(&t)),
+        "gid_map": read("/proc/self/gid_map").map(|t| parse_id_map(&t)),
+        "setgroups": read("/proc/self/setgroups").map(|t| t.trim().to_string()),
+        "cgroup": read("/proc/self/cgroup").map(|t| parse_cgroup(&t)),
+        "mounts": read("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)),
+        "root": root_stat(),
+        "cwd": std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+        "interfaces": interfaces(),
+        "capabilities": capabilities(status.as_deref()),
+        "no_new_privs": status_num("NoNewPrivs"),
+        "seccomp": status_num("Seccomp"),
+        "nspid": status.as_deref().and_then(|s| status_field(s, "NSpid")).and_then(parse_num_list),
+        "uptime": {
+            "proc": read("/proc/uptime").and_then(|t| parse_uptime(&t)),
+            "monotonic": clock_secs(libc::CLOCK_MONOTONIC),
+            "boottime": clock_secs(libc::CLOCK_BOOTTIME),
+        },
+        "oom_score_adj": read("/proc/self/oom_score_adj").and_then(|t| t.trim().parse::<i64>().ok()),
+        "pids": visible_pids(),
+    })
+}
+
+pub fn run() -> PResult {
+    emit(&collect());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ns_link() {
+        assert_eq!(parse_ns_link("pid:[4026531836]"), Some(4026531836));
+        assert_eq!(
+            parse_ns_link("time_for_children:[4026531834]"),
+            Some(4026531834)
+        );
+        assert_eq!(parse_ns_link("pid:[]"), None);
+        assert_eq!(parse_ns_link("pid:[abc]"), None);
+        assert_eq!(parse_ns_link("pid"), None);
+        assert_eq!(parse_ns_link("pid:[12"), None);
+    }
+
+    #[test]
+    fn id_map() {
+        let text = "         0       1000          1\n         1     100000      65536\n";
+        assert_eq!(parse_id_map(text), vec![[0, 1000, 1], [1, 100000, 65536]]);
+        assert_eq!(
+            parse_id_map("         0          0 4294967295\n"),
+            vec![[0, 0, 4294967295]]
+        );
+        assert_eq!(parse_id_map(""), Vec::<[u64; 3]>::new());
+        assert_eq!(parse_id_map("1 2\nx y z\n1 2 3 4\n5 6 7"), vec![[5, 6, 7]]);
+    }
+
+    #[test]
+    fn cgroup_v2_and_v1() {
+        assert_eq!(
+            parse_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"),
+            vec![CgroupLine {
+                hierarchy_id: 0,
+                controllers: vec![],
+                path: "/user.slice/user-1000.slice/session-2.scope".into()
+            }]
+        );
+        let v1 = "12:cpu,cpuacct:/docker/abc\n1:name=systemd:/init.scope\n3:pids:/a:b\n";
+        let got = parse_cgroup(v1);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].hierarchy_id, 12);
+        assert_eq!(got[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(got[0].path, "/docker/abc");
+        assert_eq!(got[1].controllers, vec!["name=systemd"]);
+        // a ':' inside the path stays in the path
+        assert_eq!(got[2].path, "/a:b");
+        assert!(parse_cgroup("garbage\nx:y:z\n").is_empty());
+    }
+
+    #[test]
+    fn mountinfo_line() {
+        let line = "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue";
+        let m = parse_mountinfo_line(line).unwrap();
+        assert_eq!(m.mount_id, 36);
+        assert_eq!(m.parent_id, 35);
+        assert_eq!(m.dev, "98:0");
+        assert_eq!(m.root, "/mnt1");
+        assert_eq!(m.mount_point, "/mnt2");
+        assert_eq!(m.options, vec!["rw", "noatime"]);
+        assert_eq!(m.propagation, vec!["master:1"]);
+        assert_eq!(m.fstype, "ext3");
+        assert_eq!(m.source, "/dev/root");
+        assert_eq!(m.super_options, vec!["rw", "errors=continue"]);
+
+        // no optional fields, escaped space in the mount point
+        let line = "25 1 0:22 / /with\\040space rw,relatime - tmpfs tmpfs rw,size=1024k";
+        let m = parse_mountinfo_line(line).unwrap();
+        assert_eq!(m.mount_point, "/with space");
+        assert!(m.propagation.is_empty());
+        assert_eq!(m.fstype, "tmpfs");
+        assert_eq!(m.source, "tmpfs");
+
+        // overlay with several optional fields
+        let line = "100 90 0:50 / / rw,relatime shared:5 master:2 - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w";
+        let m = parse_mountinfo_line(line).unwrap();
+        assert_eq!(m.mount_point, "/");
+        assert_eq!(m.propagation, vec!["shared:5", "master:2"]);
+        assert_eq!(m.super_options[1], "lowerdir=/l");
+
+        assert!(parse_mountinfo_line("").is_none());
+        assert!(parse_mountinfo_line("1 2 3 / / rw").is_none());
+        assert!(parse_mountinfo_line("x 2 0:1 / / rw - tmpfs t rw").is_none());
+        let text = format!("{line}\nbroken\n{line}\n");
+        assert_eq!(parse_mountinfo(&text).len(), 2);
+    }
+
+    #[test]
+    fn octal_unescape() {
+        assert_eq!(unescape_octal("a\\040b"), "a b");
+        assert_eq!(unescape_octal("tab\\011nl\\012bs\\134"), "tab\tnl\nbs\\");
+        assert_eq!(unescape_octal("trail\\04"), "trail\\04");
+        assert_eq!(unescape_octal("\\9xx"), "\\9xx");
+        assert_eq!(unescape_octal("plain"), "plain");
+    }
+
+    #[test]
+    fn status_and_caps() {
+        let status = "Name:\tprobe\nNSpid:\t4242\t1\nCapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nNoNewPrivs:\t1\n";
+        assert_eq!(status_field(status, "Name"), Some("probe"));
+        assert_eq!(status_field(status, "CapEff"), Some("00000000a80425fb"));
+        assert_eq!(status_field(status, "Cap"), None);
+        assert_eq!(
+            parse_num_list(status_field(status, "NSpid").unwrap()),
+            Some(vec![4242, 1])
+        );
+        assert_eq!(parse_num_list("1 x"), None);
+
+        // Docker's default set.
+        let names = decode_caps("00000000a80425fb").unwrap();
+        assert_eq!(
+            names,
+            vec![
+                "CAP_CHOWN",
+                "CAP_DAC_OVERRIDE",
+                "CAP_FOWNER",
+                "CAP_FSETID",
+                "CAP_KILL",
+                "CAP_SETGID",
+                "CAP_SETUID",
+                "CAP_SETPCAP",
+                "CAP_NET_BIND_SERVICE",
+                "CAP_NET_RAW",
+                "CAP_SYS_CHROOT",
+                "CAP_MKNOD",
+                "CAP_AUDIT_WRITE",
+                "CAP_SETFCAP"
+            ]
+        );
+        assert_eq!(
+            decode_caps("0000000000000000").unwrap(),
+            Vec::<String>::new()
+        );
+        let all = decode_caps("000001ffffffffff").unwrap();
+        assert_eq!(all.len(), 41);
+        assert_eq!(all.last().unwrap(), "CAP_CHECKPOINT_RESTORE");
+        assert_eq!(decode_caps("0000020000000000").unwrap(), vec!["CAP_41"]);
+        assert_eq!(decode_caps("zz"), None);
+    }
+
+    #[test]
+    fn small_parsers() {
+        assert_eq!(parse_uptime("12345.67 23456.78\n"), Some(12345.67));
+        assert_eq!(parse_uptime(""), None);
+        let dev = "Inter-|   Receive\n face |bytes\n    lo: 1 2 3\n  eth0: 4 5 6\n";
+        assert_eq!(parse_proc_net_dev(dev), vec!["lo", "eth0"]);
+        assert_eq!(prefix_len(&[255, 255, 255, 0]), 24);
+        assert_eq!(prefix_len(&[255, 0, 0, 0]), 8);
+        assert_eq!(prefix_len(&[0xff; 16]), 128);
+    }
+
+    #[test]
+    fn collect_has_keys() {
+        let v = collect();
+        for k in [
+            "pid",
+            "ppid",
+            "uid",
+            "gid",
+            "euid",
+            "egid",
+            "groups",
+            "hostname",
+            "ns",
+            "uid_map",
+            "gid_map",
+            "cgroup",
+            "mounts",
+            "root",
+            "cwd",
+            "interfaces",
+            "capabilities",
+            "nspid",
+            "uptime",
+            "pids",
+        ] {
+            assert!(v.get(k).is_some(), "missing key {k}");
+        }
+        for ns in NS_NAMES {
+            assert!(v["ns"].get(*ns).is_some(), "missing ns {ns}");
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Small single-operation helpers: open, stat, touch, write-file, cat,
+//! mount-tmpfs, chdir-up, hostname, kill, affinity.
+//!
+//! Each of them tries one operation and reports its outcome with
+//! `"ok"`, `"errno"`, `"error"`: a refused operation is a result, not a
+//! probe failure (exit 0).
+
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+
+use nix::errno::Errno;
+use nix::fcntl::{open as nix_open, OFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{lstat, stat as nix_stat, FileStat, Mode};
+use serde_json::{json, Value};
+
+use crate::out::{
+    attempt_fields, dev_major, dev_minor, emit, io_errno, sleep_secs, PResult, ProbeError,
+};
+
+fn report(mut v: Value, errno: Option<i32>) -> PResult {
+    attempt_fields(&mut v, errno);
+    emit(&v);
+    Ok(())
+}
+
+/// File type name of a `st_mode`.
+pub fn file_type(mode: u32) -> &'static str {
+    match mode & libc::S_IFMT {
+        libc::S_IFREG => "file",
+        libc::S_IFDIR => "dir",
+        libc::S_IFLNK => "symlink",
+        libc::S_IFCHR => "char",
+        libc::S_IFBLK => "block",
+        libc::S_IFIFO => "fifo",
+        libc::S_IFSOCK => "socket",
+        _ => "unknown",
+    }
+}
+
+fn stat_json(path: &str, st: &FileStat) -> Value {
+    let mode = st.st_mode;
+    let ty = file_type(mode);
+    let is_dev = ty == "char" || ty == "block";
+    json!({
+        "path": path,
+        "type": ty,
+        "mode": mode,
+        "perm": format!("{:04o}", mode & 0o7777),
+        "dev": st.st_dev,
+        "dev_major": dev_major(st.st_dev),
+        "dev_minor": dev_minor(st.st_dev),
+        "ino": st.st_ino,
+        "nlink": st.st_nlink,
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "size": st.st_size,
+        "rdev_major": is_dev.then(|| dev_major(st.st_rdev)),
+        "rdev_minor": is_dev.then(|| dev_minor(st.st_rdev)),
+    })
+}
+
+/// `open`: open read-only (or write-only with `write`) and close again.
+pub fn open(path: &str, write: bool) -> PResult {
+    let mut flags = OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
+    flags |= if write {
+        OFlag::O_WRONLY
+    } else {
+        OFlag::O_RDONLY
+    };
+    let r = nix_open(path, flags, Mode::empty());
+    if let Ok(fd) = r {
+        let _ = nix::unistd::close(fd);
+    }
+    report(
+        json!({"path": path, "write": write}),
+        r.err().map(|e| e as i32),
+    )
+}
+
+/// `stat`: stat (or lstat with `nofollow`) a path.
+pub fn stat(path: &str, nofollow: bool) -> PResult {
+    let r = if nofollow {
+        lstat(path)
+    } else {
+        nix_stat(path)
+    };
+    match r {
+        Ok(st) => report(stat_json(path, &st), None),
+        Err(e) => report(json!({"path": path}), Some(e as i32)),
+    }
+}
+
+/// `touch`: create the file if needed and set its times to now.
+pub fn touch(path: &str) -> PResult {
+    let r = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(path);
+    let errno = match r {
+        // SAFETY: valid fd; NULL times means "now".
+        Ok(f) => match unsafe { libc::futimens(f.as_raw_fd(), std::ptr::null()) } {
+            0 => None,
+            _ => Some(Errno::last_raw()),
+        },
+        Err(e) => io_errno(&e).or(Some(libc::EIO)),
+    };
+    report(json!({"path": path}), errno)
+}
+
+/// `write-file`: create/truncate (or append to) a file and write `content`.
+pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
+    let mut o = OpenOptions::new();
+    o.write(true).create(true).mode(0o644);
+    if append {
+        o.append(true);
+    } else {
+        o.truncate(true);
+    }
+    let r = o
+        .open(path)
+        .and_then(|mut f| f.write_all(content.as_bytes()));
+    let ok = r.is_ok();
+    report(
+        json!({"path": path, "bytes": if ok { content.len() } else { 0 }}),
+        r.err().map(|e| io_errno(&e).unwrap_or(libc::EIO)),
+    )
+}
+
+/// `cat`: read up to `max` bytes of a file as (lossy UTF-8) text.
+pub fn cat(path: &str, max: u64) -> PResult {
+    let r = fs::File::open(path).and_then(|f| {
+        let mut buf = Vec::new();
+        f.take(max.saturating_add(1)).read_to_end(&mut buf)?;
+        Ok(buf)
+    });
+    match r {
+        Ok(mut buf) => {
+            let truncated = buf.len() as u64 > max;
+            buf.truncate(max as usize);
+            report(
+                json!({
+                    "path": path,
+                    "content": String::from_utf8_lossy(&buf),
+                    "bytes": buf.len(),
+                    "truncated": truncated,
+                }),
+                None,
+            )
+        }
+        Err(e) => report(
+            json!({"path": path, "content": null, "bytes": null, "truncated": null}),
+            Some(io_errno(&e).unwrap_or(libc::EIO)),
+        ),
+    }
+}
+
+/// `mount-tmpfs`: mount a fresh tmpfs at `path` (created if missing), then
+/// hold it for `hold` seconds.
+pub fn mount_tmpfs(path: &str, size: Option<u64>, hold: f64) -> PResult {
+    if hold > 0.0 {
+        crate::out::block_stop_signals();
+    }
+    let _ = fs::create_dir_all(path);
+    let data = size.map(|s| format!("size={s}"));
+    let r = mount(
+        Some("tmpfs"),
+        path,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        data.as_deref(),
+    );
+    let ok = r.is_ok();
+    report(json!({"path": path}), r.err().map(|e| e as i32))?;
+    if ok {
+        sleep_secs(hold);
+    }
+    Ok(())
+}
+
+fn dev_ino(path: &str) -> PResult<(u64, u64)> {
+    let st = nix_stat(path).map_err(|e| ProbeError::errno("stat", e))?;
+    Ok((st.st_dev, st.st_ino))
+}
+
+/// `chdir-up`: chdir("/") then chdir("..") `times` times; compare "." to "/".
+pub fn chdir_up(times: u32) -> PResult {
+    nix::unistd::chdir("/").map_err(|e| ProbeError::errno("chdir", e))?;
+    for _ in 0..times {
+        nix::unistd::chdir("..").map_err(|e| ProbeError::errno("chdir", e))?;
+    }
+    let (rdev, rino) = dev_ino("/")?;
+    let (cdev, cino) = dev_ino(".")?;
+    emit(&json!({
+        "times": times,
+        "root": {"dev": rdev, "ino": rino},
+        "cwd": {"dev": cdev, "ino": cino},
+        "same": rdev == cdev && rino == cino,
+        "cwd_path": std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+    }));
+    Ok(())
+}
+
+fn current_hostname() -> Option<String> {
+    nix::unistd::gethostname()
+        .ok()
+        .map(|h| h.to_string_lossy().into_owned())
+}
+
+/// `hostname`: report it, or try to set it (`set`) and report the outcome.
+pub fn hostname(set: Option<&str>) -> PResult {
+    match set {
+        None => {
+            emit(&json!({"hostname": current_hostname()}));
+            Ok(())
+        }
+        Some(name) => {
+            let r = nix::unistd::sethostname(name);
+            report(
+                json!({"requested": name, "hostname": current_hostname()}),
+                r.err().map(|e| e as i32),
+            )
+        }
+    }
+}
+
+/// `kill`: send `signal` (0 = existence check) to `pid`.
+pub fn kill(pid: i32, signal: i32) -> PResult {
+    // SAFETY: kill has no memory-safety preconditions.
+    let r = unsafe { libc::kill(pid, signal) };
+    let errno = (r != 0).then(Errno::last_raw);
+    report(json!({"pid": pid, "signal": signal}), errno)
+}
+
+/// `affinity`: CPUs this process may run on.
+pub fn affinity() -> PResult {
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let set = sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .map_err(|e| ProbeError::errno("sched_getaffinity", e))?;
+    let cpus: Vec<usize> = (0..CpuSet::count())
+        .filter(|&i| set.is_set(i).unwrap_or(false))
+        .collect();
+    // SAFETY: sysconf has no preconditions.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    emit(&json!({
+        "cpus": cpus,
+        "count": cpus.len(),
+        "online": (online > 0).then_some(online),
+    }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_types() {
+        assert_eq!(file_type(libc::S_IFREG | 0o644), "file");
+        assert_eq!(file_type(libc::S_IFDIR | 0o755), "dir");
+        assert_eq!(file_type(libc::S_IFCHR | 0o666), "char");
+        assert_eq!(file_type(libc::S_IFBLK), "block");
+        assert_eq!(file_type(libc::S_IFLNK), "symlink");
+        assert_eq!(file_type(libc::S_IFIFO), "fifo");
+        assert_eq!(file_type(libc::S_IFSOCK), "socket");
+    }
+
+    #[test]
+    fn dev_null_stat() {
+        let st = nix_stat("/dev/null").unwrap();
+        let v = stat_json("/dev/null", &st);
+        assert_eq!(v["type"], "char");
+        assert_eq!(v["rdev_major"], 1);
+        assert_eq!(v["rdev_minor"], 3);
+        assert_eq!(v["perm"], "0666");
+    }
+}
