@@ -103,7 +103,7 @@ pub struct RunArgs {
     #[arg(long = "pid-file", value_name = "PATH")]
     pub pid_file: Option<PathBuf>,
     /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 
@@ -145,9 +145,17 @@ impl RunArgs {
 
 /// clap's message, folded into the one line the contract wants after `runtime error:`.
 pub fn one_line(e: &clap::Error) -> String {
-    let text = e.to_string();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("bad usage");
-    first.trim().trim_start_matches("error: ").to_string()
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
+        .collect();
+    if parts.is_empty() {
+        return "bad usage".into();
+    }
+    parts.join(" ").trim_start_matches("error: ").to_string()
 }
 
 #[cfg(test)]
@@ -199,6 +207,14 @@ mod tests {
         let e = parse(&["--cpuset", "3-1", "--", "true"]).unwrap_err();
         assert!(e.contains("--cpuset"), "{e}");
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn unknown_flags_are_not_taken_for_the_command() {
+        let e = parse(&["--bogus", "--", "true"]).unwrap_err();
+        assert!(e.contains("--bogus"), "{e}");
+        let s = parse(&["--", "--weird-name", "-x"]).unwrap();
+        assert_eq!(s.command, vec![OsString::from("--weird-name"), "-x".into()]);
     }
 
     #[test]

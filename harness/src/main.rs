@@ -24,6 +24,10 @@ fn main() {
             let _ = e.print();
             exit(0)
         }
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            exit(EXIT_RUNTIME)
+        }
         Err(e) => fail(one_line(&e)),
     };
     let code = match cli.command {

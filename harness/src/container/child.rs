@@ -1,6 +1,6 @@
 //! The child's half of a container's setup, top to bottom:
-//! join the cgroup → wait for "go" → credentials → cgroup ns → mounts (root, /proc, /dev, pivot_root)
-//! → hostname → lo → time ns → init or exec.
+//! wait for "go" → credentials → mounts (root, /proc, /dev, pivot_root) → hostname
+//! → lo → wait for "cgroup" and join it → cgroup ns → time ns → init or exec.
 //!
 //! Every failure is sent to the parent over the report pipe (`S` + message) and
 //! ends the child with 125; a failed exec sends `E` + message and ends with 126/127.
@@ -60,26 +60,11 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     for fd in plan.parent_ends {
         let _ = close(fd);
     }
-    // Join the cgroup first, so that everything the container does is accounted and
-    // limited, and the cgroup namespace below is rooted there.
-    for fd in &plan.cgroup_attach {
-        if let Err(e) = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(*fd) }, b"0") {
-            rep.fail(format!("--cgroup: joining the cgroup (writing 0 to its tasks file): {e}"));
-        }
-        let _ = close(*fd);
-    }
-    let mut go = [0u8; 1];
-    let n = loop {
-        match nix::unistd::read(plan.sync_read, &mut go) {
-            Err(Errno::EINTR) => continue,
-            other => break other,
-        }
-    };
-    if n != Ok(1) || go[0] != b'G' {
+    match super::recv_control(plan.control) {
+        Some((super::MSG_GO, _)) => {}
         // The parent gave up (and said why itself).
-        unsafe { libc::_exit(super::EXIT_RUNTIME) }
+        _ => unsafe { libc::_exit(super::EXIT_RUNTIME) },
     }
-    let _ = close(plan.sync_read);
 
     if spec.ns.has(Namespace::User) {
         // Take on the mapped root's identity: a process that kept its host credentials
@@ -98,10 +83,6 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     }
 
-    if spec.ns.has(Namespace::Cgroup) {
-        unshare(CloneFlags::CLONE_NEWCGROUP).or_fail(&rep, || "unshare(CLONE_NEWCGROUP)".into());
-    }
-
     if spec.ns.has(Namespace::Mnt) {
         setup_mounts(plan, &rep);
     }
@@ -112,6 +93,22 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
 
     if spec.ns.has(Namespace::Net) {
         loopback_up().or_fail(&rep, || "bringing lo up".into());
+    }
+
+    // Join the cgroup before anything of the command runs, and before the cgroup
+    // namespace is made so that its root is the container's cgroup.
+    let Some((super::MSG_CGROUP, attach)) = super::recv_control(plan.control) else {
+        unsafe { libc::_exit(super::EXIT_RUNTIME) }
+    };
+    let _ = close(plan.control);
+    for fd in attach {
+        if let Err(e) = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, b"0") {
+            rep.fail(format!("--cgroup: joining the cgroup (writing 0 to its tasks file): {e}"));
+        }
+        let _ = close(fd);
+    }
+    if spec.ns.has(Namespace::Cgroup) {
+        unshare(CloneFlags::CLONE_NEWCGROUP).or_fail(&rep, || "unshare(CLONE_NEWCGROUP)".into());
     }
 
     if spec.ns.has(Namespace::Time) {

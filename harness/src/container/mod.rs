@@ -4,9 +4,9 @@
 //! Rust until it executes the command. Callers that are multithreaded (test
 //! runners) must start the runtime with fork+exec, never call [`run`] in-process.
 //!
-//! Sequence (parent):  validate → cgroup → clone(namespaces) → uid/gid maps →
-//! overlay → veth → pid file → "go" → wait for exec → forward signals,
-//! wait → clean up.  The child's half is in [`child`].
+//! Sequence (parent):  validate → clone(namespaces) → uid/gid maps → overlay →
+//! veth → "go" → cgroup (while the child mounts) → pid file → "cgroup" →
+//! wait for exec → forward signals, wait → clean up.  The child's half is in [`child`].
 
 mod child;
 mod init;
@@ -22,6 +22,9 @@ use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::socket::{
+    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType,
+};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, pipe2, Pid};
 
@@ -78,6 +81,8 @@ struct Created {
     cgroup: Option<Box<dyn Cgroup>>,
     veth_host: Option<String>,
     root_mountpoint: Option<PathBuf>,
+    /// The --work directory of a volatile overlay, whose marker must go.
+    overlay_work: Option<PathBuf>,
 }
 
 impl Created {
@@ -104,6 +109,17 @@ impl Created {
                 }
             }
         }
+        if let Some(work) = self.overlay_work.take() {
+            // A volatile overlay leaves work/incompat/volatile, and refuses to mount
+            // the same work directory again while it is there. The container has
+            // ended cleanly (its mount namespace is gone), so nothing is at risk.
+            let marker = work.join("work/incompat");
+            if let Err(e) = fs::remove_dir_all(&marker) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    errors.push(format!("removing {}: {e}", marker.display()));
+                }
+            }
+        }
         errors
     }
 }
@@ -122,19 +138,16 @@ pub fn existing_cgroup(name: &str) -> Result<Box<dyn Cgroup>, RuntimeError> {
 /// Values the child needs, computed before clone so the child only acts.
 pub(crate) struct ChildPlan<'a> {
     pub spec: &'a RunSpec,
-    pub sync_read: RawFd,
+    /// The child's end of the control socket (see [`MSG_GO`], [`MSG_CGROUP`]).
+    pub control: RawFd,
     pub report_write: RawFd,
     pub parent_ends: [RawFd; 2],
     /// Where the overlay is mounted before pivot_root (None for --rootfs).
     pub root_mountpoint: Option<PathBuf>,
-    /// Absolute layer paths, upper and work, for the overlay options.
-    pub overlay_options: Option<String>,
     pub uid0_mapped: bool,
     pub gid0_mapped: bool,
     pub may_setgroups: bool,
     pub command: Vec<CString>,
-    /// The cgroup's self-attach files, inherited open (see `Cgroup::self_attach_files`).
-    pub cgroup_attach: Vec<RawFd>,
 }
 
 fn maps_zero(maps: &[IdMap]) -> bool {
@@ -159,8 +172,11 @@ fn overlay_options(spec: &RunSpec) -> Result<Option<String>, RuntimeError> {
     for l in layers.iter().rev() {
         lower.push(escape_overlay_path("--layer", l)?);
     }
+    // volatile: no syncs of the upper file system. A container's writable layer is
+    // scratch space, and the sync at unmount (a journal commit) was the largest and
+    // most variable part of a container's end. Readers on the host see the page cache.
     let opts = format!(
-        "lowerdir={},upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={},volatile",
         lower.join(":"),
         escape_overlay_path("--upper", upper)?,
         escape_overlay_path("--work", work)?
@@ -275,47 +291,48 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let command = command_cstrings(spec)?;
     let overlay = overlay_options(spec)?;
 
-    if let Some(name) = &spec.cgroup {
-        let h = Hierarchies::detect()?;
-        let parent = std::env::var(CGROUP_PARENT_ENV).ok().filter(|s| !s.is_empty());
-        let cg = cgroups::open(&h, parent.as_deref(), name)?;
-        cg.create(&spec.limits)?;
-        created.cgroup = Some(cg);
-    }
+    // Name and parent are checked now; the cgroup itself is made while the child
+    // sets up its mounts (the two cores work at once).
+    let cgroup = match &spec.cgroup {
+        Some(name) => {
+            let h = Hierarchies::detect()?;
+            let parent = std::env::var(CGROUP_PARENT_ENV).ok().filter(|s| !s.is_empty());
+            Some(cgroups::open(&h, parent.as_deref(), name)?)
+        }
+        None => None,
+    };
 
     if overlay.is_some() {
         let dir = std::env::temp_dir().join(format!("harness-root-{}", std::process::id()));
         fs::create_dir(&dir).map_err(|err| RuntimeError::Io { op: format!("creating {}", dir.display()), err })?;
         created.root_mountpoint = Some(dir);
+        if let Some(RootFs::Overlay { work, .. }) = &spec.root {
+            created.overlay_work = Some(work.clone());
+        }
     }
 
-    let (sync_r, sync_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
+    let (ctl_parent, ctl_child) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .map_err(sys("socketpair"))?;
     let (rep_r, rep_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
-    let (sync_r, sync_w, rep_r, rep_w) =
-        (sync_r.into_raw_fd(), sync_w.into_raw_fd(), rep_r.into_raw_fd(), rep_w.into_raw_fd());
+    let (ctl_p, ctl_c, rep_r, rep_w) =
+        (ctl_parent.into_raw_fd(), ctl_child.into_raw_fd(), rep_r.into_raw_fd(), rep_w.into_raw_fd());
 
     // Blocked before clone so no signal is lost between clone and the wait loop;
     // the child inherits the mask and its init collects them with sigwait.
     let signals = forwarded_signals();
     signals.thread_block().map_err(sys("sigprocmask"))?;
 
-    let attach_files = match &created.cgroup {
-        Some(cg) => cg.self_attach_files()?,
-        None => Vec::new(),
-    };
     let privileged = nix::unistd::geteuid().is_root();
     let plan = ChildPlan {
         spec,
-        sync_read: sync_r,
+        control: ctl_c,
         report_write: rep_w,
-        parent_ends: [sync_w, rep_r],
+        parent_ends: [ctl_p, rep_r],
         root_mountpoint: created.root_mountpoint.clone(),
-        overlay_options: overlay,
         uid0_mapped: maps_zero(&spec.uid_maps),
         gid0_mapped: maps_zero(&spec.gid_maps),
         may_setgroups: privileged,
         command,
-        cgroup_attach: attach_files.iter().map(|f| f.as_raw_fd()).collect(),
     };
 
     let mut stack = vec![0u8; 8 << 20];
@@ -331,15 +348,14 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     }
     .map_err(sys("clone"))?;
     created.child = Some(child);
-    drop(attach_files);
-    let _ = close(sync_r);
+    let _ = close(ctl_c);
     let _ = close(rep_w);
 
-    let setup = (|| -> Result<(), RuntimeError> {
+    let outcome = (|| -> Result<(), RuntimeError> {
         if spec.ns.has(Namespace::User) {
             write_id_maps(child, spec, privileged)?;
         }
-        if let (Some(target), Some(opts)) = (&created.root_mountpoint, &plan.overlay_options) {
+        if let (Some(target), Some(opts)) = (&created.root_mountpoint, &overlay) {
             mount_overlay_into(child, target, opts)?;
         }
         if let Some(v) = &spec.veth {
@@ -352,20 +368,31 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
                 return Err(RuntimeError::Setup(format!("--veth: {}", e.message)));
             }
         }
+        // A failed send means the child has ended; its report says why.
+        if send_control(ctl_p, MSG_GO, &[]).is_err() {
+            return Ok(());
+        }
+        let attach = match cgroup {
+            Some(cg) => {
+                let cg = created.cgroup.insert(cg);
+                cg.create(&spec.limits)?;
+                cg.self_attach_files()?
+            }
+            None => Vec::new(),
+        };
         if let Some(p) = &spec.pid_file {
             fs::write(p, format!("{child}\n"))
                 .map_err(|err| RuntimeError::Io { op: format!("--pid-file {}", p.display()), err })?;
         }
+        let fds: Vec<RawFd> = attach.iter().map(|f| f.as_raw_fd()).collect();
+        let _ = send_control(ctl_p, MSG_CGROUP, &fds);
         Ok(())
     })();
-    if let Err(e) = setup {
-        let _ = close(sync_w);
+    let _ = close(ctl_p);
+    if let Err(e) = outcome {
         let _ = close(rep_r);
         return Err(e);
     }
-    let go = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(sync_w) }, b"G");
-    let _ = close(sync_w);
-    go.map_err(sys("signalling the container to start"))?;
 
     let report = read_report(rep_r);
     let _ = close(rep_r);
@@ -381,6 +408,49 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
             Ok(status)
         }
         _ => Ok(status),
+    }
+}
+
+/// Parent → child: namespaces are set up from outside (maps, overlay, veth); go on.
+pub(crate) const MSG_GO: u8 = b'G';
+/// Parent → child: the cgroup is made; join it through these files, then run the command.
+pub(crate) const MSG_CGROUP: u8 = b'C';
+
+fn send_control(fd: RawFd, msg: u8, fds: &[RawFd]) -> Result<(), Errno> {
+    let iov = [std::io::IoSlice::new(std::slice::from_ref(&msg))];
+    let rights = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
+    loop {
+        match sendmsg::<()>(fd, &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(Errno::EINTR) => continue,
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
+/// Child side of [`send_control`]: the message byte and any files passed with it;
+/// None when the parent closed the channel.
+pub(crate) fn recv_control(fd: RawFd) -> Option<(u8, Vec<RawFd>)> {
+    let mut byte = [0u8; 1];
+    let mut cmsg = nix::cmsg_space!([RawFd; 32]);
+    loop {
+        let mut iov = [std::io::IoSliceMut::new(&mut byte)];
+        match recvmsg::<()>(fd, &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return None,
+            Ok(m) if m.bytes == 0 => return None,
+            Ok(m) => {
+                let mut fds = Vec::new();
+                if let Ok(cmsgs) = m.cmsgs() {
+                    for c in cmsgs {
+                        if let ControlMessageOwned::ScmRights(v) = c {
+                            fds.extend(v);
+                        }
+                    }
+                }
+                return Some((byte[0], fds));
+            }
+        }
     }
 }
 
@@ -462,7 +532,7 @@ mod tests {
         let c = |p: &Path| fs::canonicalize(p).unwrap().display().to_string();
         assert_eq!(
             overlay_options(&spec).unwrap().unwrap(),
-            format!("lowerdir={}:{},upperdir={},workdir={}", c(&b), c(&a), c(&u), c(&w))
+            format!("lowerdir={}:{},upperdir={},workdir={},volatile", c(&b), c(&a), c(&u), c(&w))
         );
         let bad = mk("x,y");
         let spec = RunSpec {
