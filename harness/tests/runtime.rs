@@ -336,3 +336,166 @@ fn bad_input_is_refused_and_leaves_nothing() {
     }
     assert!(!my_memory_cgroup().join(&name).exists());
 }
+
+/// Every directory named `name` in any cgroup hierarchy (v1 and v2), under the
+/// caller's own cgroup of each.
+fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrl, path) = (f.next(), f.next().unwrap(), f.next().unwrap());
+        let mount = match ctrl {
+            "" => "unified".to_string(),
+            c => c.split(',').find(|c| !c.starts_with("name=")).unwrap_or("systemd").to_string(),
+        };
+        for base in [Path::new("/sys/fs/cgroup").join(&mount), PathBuf::from("/sys/fs/cgroup")] {
+            let p = base.join(path.trim_start_matches('/')).join(name);
+            if p.exists() {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+fn wait_for_file(p: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(t) = std::fs::read_to_string(p) {
+            if t.ends_with('\n') {
+                return t;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{} never appeared", p.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn contract(cmd: &str, name: &str) -> Run {
+    let out = harness().args([cmd, name]).output().unwrap();
+    Run { argv: format!("harness {cmd} {name}"), out }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn pause_resume_and_stats_act_on_the_cgroup() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    let name = unique("frz");
+    let t = TempDir::new().unwrap();
+    let pf = t.path().join("pid");
+    let mut child = harness()
+        .args(["run", "--ns", "pid", "--cgroup", &name, "--pids", "64", "--pid-file", s(&pf), "--"])
+        .arg(probe_bin())
+        .args(["count", "--interval-ms", "10"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A reader thread keeps every count the probe printed.
+    let counts = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let out = child.stdout.take().unwrap();
+    let sink = counts.clone();
+    let reader = std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(c) = serde_json::from_str::<Value>(&l).ok().and_then(|v| v["count"].as_i64()) {
+                sink.lock().unwrap().push(c);
+            }
+        }
+    });
+    let seen = || counts.lock().unwrap().clone();
+    wait_for_file(&pf);
+    while seen().len() < 3 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let freezer = cgroup_dirs_named(&name).into_iter().find(|d| d.starts_with("/sys/fs/cgroup/freezer"));
+
+    let r = contract("pause", &name);
+    assert_eq!(r.code(), 0, "{}: {}", r.argv, r.stderr());
+    if let Some(f) = &freezer {
+        assert_eq!(std::fs::read_to_string(f.join("freezer.state")).unwrap().trim(), "FROZEN");
+    }
+    // Lines printed before the freeze may still be in flight; then nothing moves.
+    std::thread::sleep(Duration::from_millis(200));
+    let frozen_at = seen();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(seen(), frozen_at, "the probe kept counting while paused");
+
+    let stats = contract("stats", &name);
+    assert_eq!(stats.code(), 0, "{}", stats.stderr());
+    let st: Value = stats.last();
+    assert_eq!(st["name"], name.as_str());
+    assert_eq!(st["pids_current"], 2, "init and the probe: {st}");
+    assert!(st["memory_current_bytes"].as_u64().unwrap() > 0, "{st}");
+
+    let r = contract("resume", &name);
+    assert_eq!(r.code(), 0, "{}: {}", r.argv, r.stderr());
+    std::thread::sleep(Duration::from_millis(300));
+    let resumed = seen();
+    assert!(resumed.len() > frozen_at.len(), "the probe did not go on after resume");
+    assert_eq!(resumed[frozen_at.len()], frozen_at.last().unwrap() + 1, "counts: {resumed:?}");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    assert!(cgroup_dirs_named(&name).is_empty(), "left behind: {:?}", cgroup_dirs_named(&name));
+    // Control: the contract commands refuse a cgroup that does not exist.
+    let r = contract("pause", &name);
+    assert_eq!(r.code(), 125);
+    assert!(r.stderr().starts_with("runtime error:"), "{}", r.stderr());
+}
+
+#[test]
+#[ignore = "needs root"]
+fn init_reaps_orphans() {
+    // A fresh /proc (mnt) so the probe looks up the orphan in its own PID namespace.
+    let f = run(&["--ns", "pid,mnt", "--", s(&probe_bin()), "orphan", "--delay-ms", "50", "--wait-ms", "400"]);
+    assert_eq!(f.code(), 0, "{}", f.stderr());
+    let last = f.last();
+    assert_eq!(last["state"], "gone", "the orphan was not reaped by init: {last}");
+    // Control: with the probe itself as PID 1 (no reaper), the orphan stays a zombie.
+    let out = Command::new("unshare")
+        .args(["--fork", "--pid", "--mount-proc"])
+        .arg(probe_bin())
+        .args(["orphan", "--delay-ms", "50", "--wait-ms", "400"])
+        .output()
+        .unwrap();
+    let last: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["state"], "zombie", "control without a reaping init: {last}");
+}
+
+#[test]
+#[ignore = "needs root"]
+fn runtime_error_midway_leaves_nothing() {
+    let r = rootfs();
+    let t = TempDir::new().unwrap();
+    let (up, wk) = (t.path().join("upper"), t.path().join("work"));
+    std::fs::create_dir(&up).unwrap();
+    std::fs::create_dir(&wk).unwrap();
+    let name = unique("mid");
+    // `lo` exists on the host, so the veth step fails after clone, overlay and maps.
+    let out = run(&[
+        "--ns", "pid,mnt,net,user", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--layer",
+        s(r.path()), "--upper", s(&up), "--work", s(&wk), "--cgroup", &name, "--memory", "64M", "--veth",
+        "lo=10.9.9.1/24,c0=10.9.9.2/24", "--", "/bin/probe", "exit", "0",
+    ]);
+    assert_eq!(out.code(), 125, "{}", out.stderr());
+    assert!(out.stderr().contains("--veth") && out.stderr().contains("lo"), "{}", out.stderr());
+    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup left: {:?}", cgroup_dirs_named(&name));
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(s(&up)), "overlay left mounted");
+    assert!(Path::new("/sys/class/net/lo").exists(), "the host's lo was touched");
+    let roots: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("harness-root-"))
+        .filter(|e| std::fs::read_dir(e.path()).map(|mut d| d.next().is_none()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    // Other tests run containers at the same time; ours is named by the runtime's pid,
+    // which has exited, so only a directory of an ended runtime would be a leak.
+    for dir in roots {
+        let pid: i32 = dir.file_name().unwrap().to_string_lossy()["harness-root-".len()..].parse().unwrap();
+        assert!(Path::new(&format!("/proc/{pid}")).exists(), "leftover {}", dir.display());
+    }
+}
