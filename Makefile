@@ -9,14 +9,29 @@ all: build
 build:
 	$(CARGO) build --workspace --bins
 
+TEST_LOG := target/test.log
+
+# cargo test over the workspace with $(1) after `--`, then one summary line over
+# every test binary: "tests: N passed, N failed, N skipped" (skipped = ignored).
+define cargo_test
+	@set -o pipefail; $(CARGO) test --workspace -- $(1) 2>&1 | tee $(TEST_LOG); status=$$?; \
+	awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$i ~ /^passed/) p += $$(i-1); \
+		if ($$i ~ /^failed/) f += $$(i-1); if ($$i ~ /^ignored/) s += $$(i-1) } } \
+		END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
+	exit $$status
+endef
+
+IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
+
 ## The tests: unit tests always; the root tests (real containers) too when run as root.
+ifeq ($(IS_ROOT),yes)
 test: build
-	@if [ "$$(id -u)" = 0 ]; then \
-		$(CARGO) test --workspace -- --include-ignored; \
-	else \
-		echo "not root: running the tests that need no root (sudo make test runs them all)"; \
-		$(CARGO) test --workspace; \
-	fi
+	$(call cargo_test,--include-ignored)
+else
+test: build
+	@echo "not root: running the tests that need no root (as root, make test runs them all)"
+	$(call cargo_test,)
+endif
 
 test-unit:
 	$(CARGO) test --workspace
@@ -25,7 +40,7 @@ test-unit:
 check: build
 	@[ "$$(id -u)" = 0 ] || { echo "make check needs root (sudo make check)"; exit 2; }
 	$(CARGO) run -q --bin harness -- doctor || true
-	$(CARGO) test --workspace -- --ignored
+	$(call cargo_test,--ignored)
 
 doctor: build
 	$(CARGO) run -q --bin harness -- doctor

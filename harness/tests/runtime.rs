@@ -77,20 +77,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The caller's own cgroup directory in the v1 memory hierarchy (or the v2 mount).
-fn my_memory_cgroup() -> PathBuf {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    for line in text.lines() {
-        let mut f = line.splitn(3, ':');
-        let (_, ctrl, path) = (f.next(), f.next().unwrap(), f.next().unwrap());
-        if ctrl.split(',').any(|c| c == "memory") {
-            return Path::new("/sys/fs/cgroup/memory").join(path.trim_start_matches('/'));
-        }
-    }
-    let v2 = text.lines().find(|l| l.starts_with("0::")).unwrap();
-    Path::new("/sys/fs/cgroup").join(v2.trim_start_matches("0::").trim_start_matches('/'))
-}
-
 #[test]
 #[ignore = "needs root"]
 fn init_is_pid_1() {
@@ -142,6 +128,9 @@ fn pivot_root_hides_the_host() {
             "host mount {m} visible after pivot_root: {mounts:?}"
         );
     }
+    // The root file system holds the probe alone: no host library is visible inside.
+    let libc = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "stat", "/lib/x86_64-linux-gnu/libc.so.6"]);
+    assert_eq!(libc["ok"], false, "a host library is visible inside: {libc}");
     let up = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "chdir-up"]);
     assert_eq!(up["same"], true, "`..` from / left the root: {up}");
 }
@@ -173,12 +162,12 @@ fn oom_kill_at_memory_limit() {
     // Tolerance: the kill comes within one step past the limit (page cache and the
     // probe's own pages count too, so it may come earlier, but not before half).
     assert!(reached >= 16 << 20 && reached <= 36 << 20, "OOM kill at {reached} bytes for a 32M limit");
-    assert!(!my_memory_cgroup().join(&name).exists(), "cgroup {name} left behind");
+    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup {name} left behind: {:?}", cgroup_dirs_named(&name));
     // Control: the same allocation under a larger limit completes.
     let name2 = unique("oom-ctl");
     let r = run(&["--cgroup", &name2, "--memory", "512M", "--", s(&probe), "mem", "--total", "256M", "--step", "4M"]);
     assert_eq!(r.code(), 0, "control `{}` failed: {}", r.argv, r.stderr());
-    assert!(!my_memory_cgroup().join(&name2).exists(), "cgroup {name2} left behind");
+    assert!(cgroup_dirs_named(&name2).is_empty(), "cgroup {name2} left behind");
 }
 
 #[test]
@@ -192,7 +181,14 @@ fn cgroup_is_joined_and_removed() {
         .find(|l| l["controllers"].as_array().map_or(false, |c| c.iter().any(|c| c == "memory")) || l["hierarchy_id"] == 0)
         .unwrap();
     assert!(mem["path"].as_str().unwrap().ends_with(&format!("/{name}")), "not in cgroup {name}: {lines:?}");
-    assert!(!my_memory_cgroup().join(&name).exists(), "cgroup {name} left behind");
+    // Every v1 hierarchy with a controller was joined, not only memory.
+    for l in lines.iter().filter(|l| l["hierarchy_id"] != 0) {
+        let ctrls = l["controllers"].as_array().unwrap();
+        if ctrls.iter().any(|c| !c.as_str().unwrap().starts_with("name=")) {
+            assert!(l["path"].as_str().unwrap().ends_with(&format!("/{name}")), "hierarchy {l} not joined");
+        }
+    }
+    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup {name} left behind: {:?}", cgroup_dirs_named(&name));
 }
 
 #[test]
@@ -334,7 +330,7 @@ fn bad_input_is_refused_and_leaves_nothing() {
         assert_eq!(r.code(), 125, "`{}`: {}", r.argv, r.stderr());
         assert!(r.stderr().starts_with("runtime error:") && r.stderr().contains(needle), "`{}`: {}", r.argv, r.stderr());
     }
-    assert!(!my_memory_cgroup().join(&name).exists());
+    assert!(cgroup_dirs_named(&name).is_empty());
 }
 
 /// Every directory named `name` in any cgroup hierarchy (v1 and v2), under the
@@ -497,5 +493,20 @@ fn runtime_error_midway_leaves_nothing() {
     for dir in roots {
         let pid: i32 = dir.file_name().unwrap().to_string_lossy()["harness-root-".len()..].parse().unwrap();
         assert!(Path::new(&format!("/proc/{pid}")).exists(), "leftover {}", dir.display());
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn doctor_reports_every_namespace() {
+    let out = harness().args(["doctor", "--json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "doctor found an essential piece missing: {}", String::from_utf8_lossy(&out.stdout));
+    let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys: Vec<&str> = findings.as_array().unwrap().iter().filter_map(|f| f["key"].as_str()).collect();
+    for ns in ["pid", "uts", "mnt", "net", "ipc", "user", "cgroup", "time"] {
+        assert!(keys.contains(&format!("ns.{ns}").as_str()), "no line for ns.{ns}: {keys:?}");
+    }
+    for k in ["root", "overlay", "cgroup.version", "cgroup.memory", "probe"] {
+        assert!(keys.contains(&k), "no line for {k}: {keys:?}");
     }
 }
