@@ -48,6 +48,15 @@ pub struct RootfsArgs {
     pub busybox: Option<PathBuf>,
 }
 
+/// net_cls class ids are usually written 0xMMMMmmmm (major:minor of a tc class).
+fn class_id(s: &str) -> Result<u32, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse::<u32>(),
+    };
+    r.map_err(|_| format!("expected a 32-bit class id, decimal or 0x hex, got {s:?}"))
+}
+
 fn cpu_list(s: &str) -> Result<String, String> {
     parse_cpu_list(s).map(|_| s.trim().to_string()).map_err(|e| e.to_string())
 }
@@ -97,7 +106,7 @@ pub struct RunArgs {
     pub cpuset: Option<String>,
     #[arg(long = "deny-device", value_name = "c|b:MAJ:MIN")]
     pub deny_device: Vec<DeviceRule>,
-    #[arg(long = "net-classid", value_name = "ID")]
+    #[arg(long = "net-classid", value_name = "ID", value_parser = class_id)]
     pub net_classid: Option<u32>,
     /// Write the host PID of the container's first process here before the command runs.
     #[arg(long = "pid-file", value_name = "PATH")]
@@ -207,6 +216,14 @@ mod tests {
         let e = parse(&["--cpuset", "3-1", "--", "true"]).unwrap_err();
         assert!(e.contains("--cpuset"), "{e}");
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn class_ids_take_decimal_and_hex() {
+        assert_eq!(class_id("0x100001"), Ok(0x100001));
+        assert_eq!(class_id("16"), Ok(16));
+        assert!(class_id("0xzz").is_err());
+        assert!(class_id("-1").is_err());
     }
 
     #[test]
