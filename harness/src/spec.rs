@@ -328,6 +328,17 @@ impl RunSpec {
             }
             None => {}
         }
+        if self.root.is_some() && self.ns.has(Namespace::User) {
+            // Setting up /dev creates files in a tmpfs of the new user namespace, which
+            // the kernel refuses (EOVERFLOW) to an id it cannot map.
+            let zero = |m: &[IdMap]| m.iter().any(|m| m.inside == 0);
+            if !zero(&self.uid_maps) || !zero(&self.gid_maps) {
+                return Err(SpecError::new(
+                    "--ns user",
+                    "with a root file system, --uid-map and --gid-map must map id 0 (root inside creates /dev)",
+                ));
+            }
+        }
         if let Some(h) = &self.hostname {
             need_ns(self, "--hostname", Namespace::Uts)?;
             if h.is_empty() || h.len() > 64 || h.contains(['\0', '/']) {
@@ -459,6 +470,18 @@ mod tests {
         let mut s = spec("mnt");
         s.limits.memory = Some(1 << 20);
         assert_eq!(s.validate().unwrap_err(), SpecError::new("--memory", "needs --cgroup NAME"));
+    }
+
+    #[test]
+    fn user_namespace_with_a_root_needs_root_mapped() {
+        let mut s = spec("user,mnt");
+        s.root = Some(RootFs::Dir("/".into()));
+        assert_eq!(s.validate().unwrap_err().what, "--ns user");
+        s.uid_maps = vec!["0:100000:1".parse().unwrap()];
+        s.gid_maps = vec!["1:100000:1".parse().unwrap()];
+        assert_eq!(s.validate().unwrap_err().what, "--ns user");
+        s.gid_maps = vec!["0:100000:1".parse().unwrap()];
+        s.validate().unwrap();
     }
 
     #[test]
