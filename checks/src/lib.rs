@@ -1,1 +1,21 @@
-//! Conformance checks for container runtimes. Filled in by the check-framework issue.
+//! Conformance checks for container runtimes.
+//!
+//! A check talks to the runtime under test only through the runtime contract
+//! (exercises/CONTRACT.md), observes from inside with the probe and from the host
+//! with /proc, mountinfo and cgroup files, and never trusts what the runtime says
+//! about itself. Every isolation check carries a control: the same observation
+//! without the feature must show the difference.
+
+pub mod catalog;
+pub mod ctx;
+pub mod host;
+pub mod outcome;
+pub mod report;
+pub mod runner;
+pub mod runtime;
+pub mod topics;
+
+pub use catalog::{catalog, select, Check, Requirement};
+pub use outcome::{CheckResult, Failure, Outcome};
+pub use runner::{run_all, run_check, CheckReport};
+pub use runtime::Runtime;

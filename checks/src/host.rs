@@ -1,0 +1,105 @@
+//! Observations from the host side: /proc, mountinfo, interfaces, the probe run
+//! directly on the host (not through the runtime), and pid files.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::outcome::{broken, Outcome};
+
+/// A field of /proc/PID/status, split on white space (e.g. `NSpid`, `Uid`).
+pub fn status_field(pid: i32, field: &str) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(&format!("{field}:")))?;
+    Some(line.split_whitespace().skip(1).map(String::from).collect())
+}
+
+/// Waits until the runtime wrote a whole line to its `--pid-file`; returns the pid.
+pub fn wait_pid_file(path: &Path, timeout: Duration) -> Result<i32, Outcome> {
+    let start = Instant::now();
+    loop {
+        if let Ok(t) = std::fs::read_to_string(path) {
+            if t.ends_with('\n') {
+                return t.trim().parse::<i32>().map_err(|_| {
+                    crate::outcome::fail_host(
+                        "a decimal pid and a newline in --pid-file",
+                        format!("{t:?}"),
+                        format!("reading {}", path.display()),
+                    )
+                });
+            }
+        }
+        if start.elapsed() > timeout {
+            return Err(crate::outcome::fail_host(
+                format!("--pid-file {} written before the command runs", path.display()),
+                format!("no complete line after {} s", timeout.as_secs()),
+                format!("reading {}", path.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Mount points of the calling process's mount namespace (unescaped).
+pub fn mount_points() -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(crate::ctx::unescape_mount_path))
+        .collect()
+}
+
+/// Names of the host's network interfaces.
+pub fn interfaces() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+pub fn hostname() -> String {
+    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// CLOCK_BOOTTIME of the host in seconds.
+pub fn boottime() -> f64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).expect("CLOCK_BOOTTIME");
+    t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9
+}
+
+/// CLOCK_MONOTONIC of the host in seconds.
+pub fn monotonic() -> f64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("CLOCK_MONOTONIC");
+    t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9
+}
+
+/// Runs the probe directly on the host and returns its last JSON object.
+pub fn probe(probe: &str, args: &[&str]) -> Result<Value, Outcome> {
+    let out = Command::new(probe).args(args).output().map_err(|e| broken(format!("running {probe}: {e}")))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .last()
+        .ok_or_else(|| broken(format!("host probe {} printed no JSON", args.join(" "))))
+}
+
+/// Runs `program args` on the host inside the namespaces of `pid` named by
+/// `nsenter` flags (e.g. `-u` for UTS): an observation from outside the container.
+pub fn in_namespaces_of(pid: i32, ns_flags: &[&str], program: &str, args: &[&str]) -> Result<Value, Outcome> {
+    let out = Command::new("nsenter")
+        .arg("-t")
+        .arg(pid.to_string())
+        .args(ns_flags)
+        .arg(program)
+        .args(args)
+        .output()
+        .map_err(|e| broken(format!("running nsenter: {e}")))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .last()
+        .ok_or_else(|| broken(format!("nsenter -t {pid} {}: {}", ns_flags.join(" "), String::from_utf8_lossy(&out.stderr).trim())))
+}

@@ -1,0 +1,376 @@
+//! The runtime under test, reached only through the runtime contract
+//! (exercises/CONTRACT.md): `RUNTIME run [OPTIONS] -- COMMAND`, `pause`, `resume`, `stats`.
+//!
+//! Every call is a fork+exec of the runtime (test runners are multithreaded), in
+//! its own process group, with a time limit and capped output.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Environment variable choosing the runtime under test.
+pub const RUNTIME_ENV: &str = "LAB_RUNTIME";
+
+/// Output beyond this many bytes per stream is read and dropped.
+pub const OUTPUT_CAP: usize = 1 << 20;
+
+/// Time a single runtime call may take unless a check says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// What the user named: `reference` or a path.
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// The directory holding the workspace's binaries (`harness`, `probe`), found from
+/// the running executable (target/<triple>/<profile>, or its deps/).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+impl Runtime {
+    /// `LAB_RUNTIME` unset or `reference`: the reference runtime built next to this
+    /// executable; otherwise a path to any executable implementing the contract.
+    pub fn from_env() -> Result<Runtime, String> {
+        let v = std::env::var(RUNTIME_ENV).unwrap_or_default();
+        Runtime::named(if v.is_empty() { "reference" } else { &v })
+    }
+
+    pub fn named(name: &str) -> Result<Runtime, String> {
+        let path = if name == "reference" {
+            bin_dir().join("harness")
+        } else {
+            PathBuf::from(name)
+        };
+        let meta = std::fs::metadata(&path).map_err(|e| {
+            if name == "reference" {
+                format!("the reference runtime is not built at {} ({e}): run `cargo build --bins`", path.display())
+            } else {
+                format!("{RUNTIME_ENV}={name}: {e}")
+            }
+        })?;
+        use std::os::unix::fs::PermissionsExt;
+        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
+            return Err(format!("{RUNTIME_ENV}={name}: {} is not an executable file", path.display()));
+        }
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        Ok(Runtime { name: name.to_string(), path })
+    }
+
+    fn command(&self, args: &[OsString]) -> Command {
+        let mut c = Command::new(&self.path);
+        c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Its own process group, so that a timeout can end the runtime and whatever it started.
+        c.process_group(0);
+        c
+    }
+
+    fn argv(&self, args: &[OsString]) -> Vec<String> {
+        std::iter::once(self.path.display().to_string())
+            .chain(args.iter().map(|a| a.to_string_lossy().into_owned()))
+            .collect()
+    }
+
+    /// `RUNTIME run OPTIONS -- COMMAND`, waited for.
+    pub fn run(&self, options: &[&str], command: &[&str]) -> Run {
+        self.run_timeout(options, command, DEFAULT_TIMEOUT)
+    }
+
+    pub fn run_timeout(&self, options: &[&str], command: &[&str], timeout: Duration) -> Run {
+        self.call(&run_args(options, command), timeout)
+    }
+
+    /// `RUNTIME run OPTIONS -- COMMAND` left running; ended (SIGTERM, then SIGKILL to
+    /// its process group) when the returned value is dropped.
+    pub fn spawn(&self, options: &[&str], command: &[&str]) -> Result<Spawned, String> {
+        let args = run_args(options, command);
+        let argv = self.argv(&args);
+        let child = self.command(&args).spawn().map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
+        Ok(Spawned::new(child, argv))
+    }
+
+    /// `RUNTIME pause|resume|stats NAME`.
+    pub fn contract(&self, verb: &str, name: &str) -> Run {
+        self.call(&[verb.into(), name.into()], DEFAULT_TIMEOUT)
+    }
+
+    fn call(&self, args: &[OsString], timeout: Duration) -> Run {
+        let argv = self.argv(args);
+        match self.command(args).spawn() {
+            Ok(child) => Spawned::new(child, argv).wait(timeout),
+            Err(e) => Run {
+                argv,
+                status: None,
+                stdout: Vec::new(),
+                stderr: format!("cannot start the runtime: {e}").into_bytes(),
+                duration: Duration::ZERO,
+                timed_out: false,
+                spawn_error: Some(e.to_string()),
+            },
+        }
+    }
+}
+
+fn run_args(options: &[&str], command: &[&str]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["run".into()];
+    args.extend(options.iter().map(OsString::from));
+    args.push("--".into());
+    args.extend(command.iter().map(OsString::from));
+    args
+}
+
+/// One finished runtime call.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub argv: Vec<String>,
+    pub status: Option<ExitStatus>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub duration: Duration,
+    pub timed_out: bool,
+    /// The runtime could not even be started (a host problem, not the runtime's).
+    pub spawn_error: Option<String>,
+}
+
+impl Run {
+    /// Exit status as the contract defines it: the code, or 128+N for signal N.
+    pub fn code(&self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        let s = self.status?;
+        s.code().or_else(|| s.signal().map(|n| 128 + n))
+    }
+
+    pub fn command_line(&self) -> String {
+        self.argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_tail(&self, lines: usize) -> String {
+        let text = String::from_utf8_lossy(&self.stderr);
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Every stdout line that is a JSON object (the probe's output).
+    pub fn json_lines(&self) -> Vec<Value> {
+        String::from_utf8_lossy(&self.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(Value::is_object)
+            .collect()
+    }
+
+    /// A human summary of how the call ended, for "got" texts.
+    pub fn ending(&self) -> String {
+        if let Some(e) = &self.spawn_error {
+            return format!("the runtime could not be started: {e}");
+        }
+        if self.timed_out {
+            return format!("timed out after {:.0} s", self.duration.as_secs_f64());
+        }
+        match self.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "no exit status".into(),
+        }
+    }
+}
+
+/// Quotes a word for a copy-pasteable command line.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// A runtime process in flight. Its output is drained by reader threads so a
+/// chatty runtime can never block on a full pipe.
+pub struct Spawned {
+    child: Option<Child>,
+    argv: Vec<String>,
+    started: Instant,
+    out: Option<std::thread::JoinHandle<Vec<u8>>>,
+    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+    /// Lines of stdout as they arrive, for checks that react to a running probe.
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sender<String>>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 8192];
+        let mut pending = Vec::new();
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if kept.len() < OUTPUT_CAP {
+                        let take = n.min(OUTPUT_CAP - kept.len());
+                        kept.extend_from_slice(&buf[..take]);
+                    }
+                    if let Some(tx) = &lines {
+                        pending.extend_from_slice(&buf[..n]);
+                        while let Some(i) = pending.iter().position(|b| *b == b'\n') {
+                            let line: Vec<u8> = pending.drain(..=i).collect();
+                            let _ = tx.send(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
+                        }
+                        if pending.len() > OUTPUT_CAP {
+                            pending.clear();
+                        }
+                    }
+                }
+            }
+        }
+        kept
+    })
+}
+
+impl Spawned {
+    fn new(mut child: Child, argv: Vec<String>) -> Spawned {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().map(|o| drain(o, Some(tx)));
+        let err = child.stderr.take().map(|e| drain(e, None));
+        Spawned { child: Some(child), argv, started: Instant::now(), out, err, lines: rx }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    /// The next stdout line, waiting at most `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<String> {
+        self.lines.recv_timeout(timeout).ok()
+    }
+
+    /// The next stdout line that is JSON with `key`, waiting at most `timeout` in all.
+    pub fn next_json_with(&self, key: &str, timeout: Duration) -> Option<Value> {
+        let deadline = Instant::now() + timeout;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let line = self.next_line(left)?;
+            if let Ok(v) = serde_json::from_str::<Value>(&line) {
+                if v.get(key).is_some() {
+                    return Some(v);
+                }
+            }
+        }
+        None
+    }
+
+    /// Waits for the end, at most `timeout`; past it the process group gets SIGTERM
+    /// and, 2 s later, SIGKILL.
+    pub fn wait(mut self, timeout: Duration) -> Run {
+        let mut child = self.child.take().expect("waited once");
+        let mut timed_out = false;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(st)) => break Some(st),
+                Ok(None) if self.started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
+                Ok(None) => {
+                    timed_out = true;
+                    break end_group(&mut child);
+                }
+                Err(_) => break None,
+            }
+        };
+        let duration = self.started.elapsed();
+        let stdout = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let stderr = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        Run { argv: std::mem::take(&mut self.argv), status, stdout, stderr, duration, timed_out, spawn_error: None }
+    }
+
+    /// Asks the runtime to stop (SIGTERM, which it forwards to the container) and
+    /// collects what it printed.
+    pub fn stop(self) -> Run {
+        if let Some(c) = &self.child {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+        }
+        self.wait(Duration::from_secs(10))
+    }
+}
+
+fn end_group(child: &mut Child) -> Option<ExitStatus> {
+    use nix::sys::signal::{killpg, Signal};
+    let pg = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = killpg(pg, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = killpg(pg, Signal::SIGKILL);
+    child.wait().ok()
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            end_group(&mut c);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_are_quoted_for_pasting() {
+        assert_eq!(shell_quote("--ns"), "--ns");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn runs_capture_status_output_and_timeouts() {
+        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into() };
+        let r = rt.call(&["-c".into(), "echo '{\"a\":1}'; echo oops >&2; exit 3".into()], DEFAULT_TIMEOUT);
+        assert_eq!(r.code(), Some(3));
+        assert_eq!(r.json_lines(), vec![serde_json::json!({"a": 1})]);
+        assert_eq!(r.stderr_tail(1), "oops");
+        let r = rt.call(&["-c".into(), "sleep 5".into()], Duration::from_millis(100));
+        assert!(r.timed_out, "{r:?}");
+        assert_eq!(r.code(), Some(128 + 15));
+        assert!(r.ending().starts_with("timed out"));
+    }
+
+    #[test]
+    fn output_is_capped() {
+        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into() };
+        let r = rt.call(&["-c".into(), "head -c 3000000 /dev/zero".into()], DEFAULT_TIMEOUT);
+        assert_eq!(r.code(), Some(0));
+        assert_eq!(r.stdout.len(), OUTPUT_CAP);
+    }
+
+    #[test]
+    fn missing_runtime_is_named() {
+        let e = Runtime::named("/nonexistent/runtime").unwrap_err();
+        assert!(e.contains("LAB_RUNTIME=/nonexistent/runtime"), "{e}");
+    }
+}

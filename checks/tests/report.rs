@@ -1,0 +1,58 @@
+//! The human report, snapshot-tested on synthetic results (no root needed).
+//! Durations, pids and scratch paths are filtered out of the snapshot.
+
+use std::time::Duration;
+
+use checks::outcome::Failure;
+use checks::report::{render, Tally};
+use checks::{CheckReport, Outcome};
+
+fn report(id: &str, outcome: Outcome, ms: u64) -> CheckReport {
+    CheckReport {
+        id: id.into(),
+        topic: id.split('.').next().unwrap().into(),
+        title: format!("title of {id}"),
+        outcome,
+        duration: Duration::from_millis(ms),
+    }
+}
+
+fn synthetic() -> Vec<CheckReport> {
+    vec![
+        report("namespaces.pid.init-is-pid-1", Outcome::Pass, 31),
+        report(
+            "namespaces.uts.hostname-set",
+            Outcome::Fail(Failure {
+                expected: "hostname \"lab-4242x0\" inside".into(),
+                got: "\"vm\"".into(),
+                command: "/opt/rt run --ns uts --hostname lab-4242x0 --pid-file /tmp/lab-check-AbC123/uts.pid -- /work/probe hostname".into(),
+                stderr_tail: "warning: uts ignored\nsecond line".into(),
+            }),
+            1234,
+        ),
+        report("namespaces.time.offset-moves-clocks", Outcome::Skip("this kernel has no time namespace".into()), 0),
+        report("namespaces.net.veth-carries-traffic", Outcome::Broken("binding a host listener: EACCES".into()), 5),
+    ]
+}
+
+#[test]
+fn report_table_details_and_summary() {
+    let text = render("reference (/work/target/debug/harness)", &synthetic());
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.add_filter(r"\d+\.\d+s", "[time]");
+    settings.add_filter(r"/tmp/lab-check-[A-Za-z0-9]+", "[scratch]");
+    settings.add_filter(r"lab-\d+x\d+", "lab-[pid]x[n]");
+    settings.bind(|| insta::assert_snapshot!("report_table_details_and_summary", text));
+}
+
+#[test]
+fn summary_counts_broken_apart() {
+    let t = Tally::of(&synthetic());
+    assert_eq!(t, Tally { passed: 1, failed: 1, skipped: 1, broken: 1 });
+    assert_eq!(t.summary_line(), "1 passed, 1 failed, 1 skipped");
+    let text = render("x", &synthetic());
+    assert!(text.ends_with("1 passed, 1 failed, 1 skipped\n"), "{text}");
+    assert!(text.contains("1 broken (the check or the host failed; not counted against the runtime)"));
+}
