@@ -39,7 +39,8 @@ fn synthetic() -> Vec<CheckReport> {
 fn report_table_details_and_summary() {
     let text = render("reference (/work/target/debug/harness)", &synthetic());
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../../snapshots");
+    // Absolute, so it does not depend on insta finding the workspace through cargo.
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
     settings.set_prepend_module_to_snapshot(false);
     settings.add_filter(r"\d+\.\d+s", "[time]");
     settings.add_filter(r"/tmp/lab-check-[A-Za-z0-9]+", "[scratch]");
