@@ -78,12 +78,13 @@ impl std::fmt::Debug for Check {
     }
 }
 
-pub const TOPICS: &[&str] = &["namespaces"];
+pub const TOPICS: &[&str] = &["namespaces", "cgroups"];
 
 /// Every check, in teaching order.
 pub fn catalog() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(crate::topics::namespaces::checks());
+    all.extend(crate::topics::cgroups::checks());
     all
 }
 

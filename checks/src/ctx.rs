@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
+use crate::cgview::ScratchParent;
 use crate::outcome::{broken, fail, Outcome};
 use crate::runtime::{bin_dir, Run, Runtime, Spawned};
 
@@ -15,7 +16,11 @@ pub struct Ctx {
     probe: PathBuf,
     scratch: tempfile::TempDir,
     rootfs: OnceCell<PathBuf>,
+    cgroup_parent: OnceCell<ScratchParent>,
 }
+
+/// The environment variable naming the parent of containers' cgroups (the contract).
+pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
 
 /// Overlay directories for `--layer/--upper/--work`.
 pub struct OverlayDirs {
@@ -54,7 +59,7 @@ impl Ctx {
             .prefix("lab-check-")
             .tempdir()
             .map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
-        Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new() })
+        Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: OnceCell::new() })
     }
 
     /// The probe's path on the host, for containers without a root file system.
@@ -101,17 +106,47 @@ impl Ctx {
         format!("{prefix}{}", &tail[tail.len().saturating_sub(room)..])
     }
 
+    /// The checker's scratch parent cgroup, made on first use and passed to the
+    /// runtime as `LAB_CGROUP_PARENT` from then on; removed with the context.
+    pub fn cgroup_parent(&self) -> Result<&ScratchParent, Outcome> {
+        if self.cgroup_parent.get().is_none() {
+            let rel = self.unique("lab-check-", 40);
+            let p = ScratchParent::create(&rel).map_err(|e| broken(format!("making the checker's parent cgroup: {e}")))?;
+            let _ = self.cgroup_parent.set(p);
+        }
+        Ok(self.cgroup_parent.get().expect("set above"))
+    }
+
+    /// The runtime under test, with `LAB_CGROUP_PARENT` once the check made a parent.
+    pub fn runtime(&self) -> Runtime {
+        let mut rt = self.rt.clone();
+        if let Some(p) = self.cgroup_parent.get() {
+            rt.env.push((CGROUP_PARENT_ENV.into(), p.rel.clone()));
+        }
+        rt
+    }
+
     /// `run` waited for; a runtime that cannot even be started is a host problem.
     pub fn run(&self, options: &[&str], command: &[&str]) -> Result<Run, Outcome> {
-        let r = self.rt.run(options, command);
+        self.run_timeout(options, command, crate::runtime::DEFAULT_TIMEOUT)
+    }
+
+    pub fn run_timeout(&self, options: &[&str], command: &[&str], timeout: std::time::Duration) -> Result<Run, Outcome> {
+        let rt = self.runtime();
+        let r = rt.run_timeout(options, command, timeout);
         if let Some(e) = &r.spawn_error {
-            return Err(broken(format!("cannot start the runtime {}: {e}", self.rt.path.display())));
+            return Err(broken(format!("cannot start the runtime {}: {e}", rt.path.display())));
         }
         Ok(r)
     }
 
     pub fn spawn(&self, options: &[&str], command: &[&str]) -> Result<Spawned, Outcome> {
-        self.rt.spawn(options, command).map_err(broken)
+        self.runtime().spawn(options, command).map_err(broken)
+    }
+
+    /// `RUNTIME pause|resume|stats NAME`.
+    pub fn contract(&self, verb: &str, name: &str) -> Run {
+        self.runtime().contract(verb, name)
     }
 
     /// Runs the probe (host path) and returns its last JSON object; anything but
@@ -176,6 +211,11 @@ pub fn unescape_mount_path(s: &str) -> String {
 impl Drop for Ctx {
     fn drop(&mut self) {
         self.unmount_leftovers();
+        if let Some(p) = self.cgroup_parent.get() {
+            if let Err(e) = p.remove() {
+                eprintln!("warning: {e}");
+            }
+        }
     }
 }
 

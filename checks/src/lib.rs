@@ -7,6 +7,7 @@
 //! without the feature must show the difference.
 
 pub mod catalog;
+pub mod cgview;
 pub mod ctx;
 pub mod host;
 pub mod outcome;

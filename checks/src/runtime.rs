@@ -27,6 +27,8 @@ pub struct Runtime {
     /// What the user named: `reference` or a path.
     pub name: String,
     pub path: PathBuf,
+    /// Variables set for every call (the checker's `LAB_CGROUP_PARENT`).
+    pub env: Vec<(String, String)>,
 }
 
 /// The directory holding the workspace's binaries (`harness`, `probe`), found from
@@ -66,12 +68,13 @@ impl Runtime {
             return Err(format!("{RUNTIME_ENV}={name}: {} is not an executable file", path.display()));
         }
         let path = std::fs::canonicalize(&path).unwrap_or(path);
-        Ok(Runtime { name: name.to_string(), path })
+        Ok(Runtime { name: name.to_string(), path, env: Vec::new() })
     }
 
     fn command(&self, args: &[OsString]) -> Command {
         let mut c = Command::new(&self.path);
         c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.envs(self.env.iter().map(|(k, v)| (k, v)));
         // Its own process group, so that a timeout can end the runtime and whatever it started.
         c.process_group(0);
         c
@@ -98,7 +101,7 @@ impl Runtime {
         let args = run_args(options, command);
         let argv = self.argv(&args);
         let child = self.command(&args).spawn().map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
-        Ok(Spawned::new(child, argv))
+        Ok(Spawned::new(child, argv, self.env.clone()))
     }
 
     /// `RUNTIME pause|resume|stats NAME`.
@@ -109,8 +112,9 @@ impl Runtime {
     fn call(&self, args: &[OsString], timeout: Duration) -> Run {
         let argv = self.argv(args);
         match self.command(args).spawn() {
-            Ok(child) => Spawned::new(child, argv).wait(timeout),
+            Ok(child) => Spawned::new(child, argv, self.env.clone()).wait(timeout),
             Err(e) => Run {
+                env: self.env.clone(),
                 argv,
                 status: None,
                 stdout: Vec::new(),
@@ -134,6 +138,8 @@ fn run_args(options: &[&str], command: &[&str]) -> Vec<OsString> {
 /// One finished runtime call.
 #[derive(Debug, Clone)]
 pub struct Run {
+    /// Environment the checker set for the call, shown in the command line.
+    pub env: Vec<(String, String)>,
     pub argv: Vec<String>,
     pub status: Option<ExitStatus>,
     pub stdout: Vec<u8>,
@@ -153,7 +159,8 @@ impl Run {
     }
 
     pub fn command_line(&self) -> String {
-        self.argv.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v))).collect();
+        env.into_iter().chain(self.argv.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")
     }
 
     pub fn stdout_text(&self) -> String {
@@ -204,6 +211,7 @@ pub fn shell_quote(s: &str) -> String {
 pub struct Spawned {
     child: Option<Child>,
     argv: Vec<String>,
+    env: Vec<(String, String)>,
     started: Instant,
     out: Option<std::thread::JoinHandle<Vec<u8>>>,
     err: Option<std::thread::JoinHandle<Vec<u8>>>,
@@ -242,11 +250,11 @@ fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sende
 }
 
 impl Spawned {
-    fn new(mut child: Child, argv: Vec<String>) -> Spawned {
+    fn new(mut child: Child, argv: Vec<String>, env: Vec<(String, String)>) -> Spawned {
         let (tx, rx) = std::sync::mpsc::channel();
         let out = child.stdout.take().map(|o| drain(o, Some(tx)));
         let err = child.stderr.take().map(|e| drain(e, None));
-        Spawned { child: Some(child), argv, started: Instant::now(), out, err, lines: rx }
+        Spawned { child: Some(child), argv, env, started: Instant::now(), out, err, lines: rx }
     }
 
     pub fn pid(&self) -> i32 {
@@ -291,7 +299,16 @@ impl Spawned {
         let duration = self.started.elapsed();
         let stdout = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
         let stderr = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        Run { argv: std::mem::take(&mut self.argv), status, stdout, stderr, duration, timed_out, spawn_error: None }
+        Run {
+            env: std::mem::take(&mut self.env),
+            argv: std::mem::take(&mut self.argv),
+            status,
+            stdout,
+            stderr,
+            duration,
+            timed_out,
+            spawn_error: None,
+        }
     }
 
     /// Asks the runtime to stop (SIGTERM, which it forwards to the container) and
@@ -349,7 +366,7 @@ mod tests {
 
     #[test]
     fn runs_capture_status_output_and_timeouts() {
-        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into() };
+        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into(), env: vec![] };
         let r = rt.call(&["-c".into(), "echo '{\"a\":1}'; echo oops >&2; exit 3".into()], DEFAULT_TIMEOUT);
         assert_eq!(r.code(), Some(3));
         assert_eq!(r.json_lines(), vec![serde_json::json!({"a": 1})]);
@@ -362,7 +379,7 @@ mod tests {
 
     #[test]
     fn output_is_capped() {
-        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into() };
+        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into(), env: vec![] };
         let r = rt.call(&["-c".into(), "head -c 3000000 /dev/zero".into()], DEFAULT_TIMEOUT);
         assert_eq!(r.code(), Some(0));
         assert_eq!(r.stdout.len(), OUTPUT_CAP);

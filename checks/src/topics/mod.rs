@@ -1,3 +1,5 @@
 //! One module per topic; each lists its checks in teaching order.
 
+pub mod cgroups;
+pub mod cgroups_io;
 pub mod namespaces;

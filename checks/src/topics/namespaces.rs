@@ -172,14 +172,22 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
 }
 
 /// Spawns `probe sleep` with `--pid-file` and returns it with the host pid.
-fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
+pub(crate) fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
     let pf = ctx.scratch().join(format!("{name}.pid"));
     let pf_s = pf.to_string_lossy().into_owned();
     let mut opts: Vec<&str> = options.to_vec();
     opts.extend(["--pid-file", &pf_s]);
     let sp = ctx.spawn(&opts, &[ctx.probe(), "sleep", "20"])?;
+    // The pid file comes before the command runs, but the contract orders nothing
+    // else against it: wait until the probe itself says it runs (then the cgroup is
+    // joined and every namespace is in place).
+    let running = sp.next_json_with("sleeping", PID_FILE_WAIT);
     match host::wait_pid_file(&pf, PID_FILE_WAIT) {
-        Ok(pid) => Ok((sp, pid)),
+        Ok(pid) if running.is_some() => Ok((sp, pid)),
+        Ok(_) => {
+            let run = sp.stop();
+            Err(fail("the probe to start and print that it sleeps", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))
+        }
         Err(o) => {
             let run = sp.stop();
             Err(match o {
@@ -521,7 +529,7 @@ fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) ->
 fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
     let (host_sees, sibling_sees) = ipc_seen(ctx, &["--ns", "ipc"], kind, id_flag, id)?;
     if host_sees || sibling_sees {
-        let run = ctx.rt.run(&["--ns", "ipc"], &[ctx.probe(), "ipc", "lookup", "--kind", kind, id_flag, id]);
+        let run = ctx.runtime().run(&["--ns", "ipc"], &[ctx.probe(), "ipc", "lookup", "--kind", kind, id_flag, id]);
         return Err(fail(
             format!("{kind} {id} made inside to be invisible on the host and in a sibling container"),
             format!("visible on the host: {host_sees}, in the sibling: {sibling_sees}"),
@@ -677,6 +685,7 @@ fn cgroup_paths(text: &str) -> Vec<(String, String)> {
 }
 
 fn cgroup_root(ctx: &Ctx) -> CheckResult {
+    ctx.cgroup_parent()?;
     let name = ctx.unique("lab-cgns-", 40);
     let (sp, pid) = sleeper(ctx, &["--ns", "cgroup", "--cgroup", &name], "cgns")?;
     let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();

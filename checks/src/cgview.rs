@@ -1,0 +1,357 @@
+//! The checker's own view of the cgroup tree, independent of any runtime's code.
+//!
+//! Checks read cgroup v2 names (`memory.current`, `memory.events:oom_kill`,
+//! `cpu.stat:nr_throttled`, ...); on a v1 host each is aliased to its v1 file, as
+//! LTP's tst_cgroup does. The checker owns a scratch parent cgroup (nested under
+//! its own cgroup of every hierarchy), passes it to the runtime as
+//! `LAB_CGROUP_PARENT`, and removes it with anything left inside.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+/// Where each controller's tree is, and the checker's own cgroup in it.
+#[derive(Debug, Clone)]
+pub struct Tree {
+    pub version: Version,
+    /// v1: controller → the checker's own cgroup directory in that hierarchy.
+    /// v2: every available controller → the checker's own cgroup directory.
+    pub own: BTreeMap<String, PathBuf>,
+}
+
+/// The v1 controllers the checks read.
+const V1_CONTROLLERS: [&str; 9] = ["memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer", "devices", "net_cls"];
+
+fn unescape(s: &str) -> String {
+    crate::ctx::unescape_mount_path(s)
+}
+
+impl Tree {
+    pub fn detect() -> Result<Tree, String> {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
+        let cgroup = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
+        Tree::from_text(&mountinfo, &cgroup)
+    }
+
+    /// From the text of /proc/self/mountinfo and /proc/self/cgroup.
+    pub fn from_text(mountinfo: &str, cgroup: &str) -> Result<Tree, String> {
+        // hierarchy key (v1: sorted controller list; v2: "") → (mount point, mount root)
+        let mut mounts: BTreeMap<String, (String, String)> = BTreeMap::new();
+        for line in mountinfo.lines() {
+            let Some((left, right)) = line.split_once(" - ") else { continue };
+            let l: Vec<&str> = left.split(' ').collect();
+            let r: Vec<&str> = right.split(' ').collect();
+            if l.len() < 5 || r.len() < 3 {
+                continue;
+            }
+            let (root, point) = (unescape(l[3]), unescape(l[4]));
+            match r[0] {
+                "cgroup2" => {
+                    mounts.entry(String::new()).or_insert((point, root));
+                }
+                "cgroup" => {
+                    let mut ctrls: Vec<&str> =
+                        r[2].split(',').filter(|o| V1_CONTROLLERS.contains(o)).collect();
+                    ctrls.sort();
+                    if !ctrls.is_empty() {
+                        mounts.entry(ctrls.join(",")).or_insert((point, root));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut own_v1 = BTreeMap::new();
+        let mut own_v2: Option<PathBuf> = None;
+        for line in cgroup.lines() {
+            let mut p = line.splitn(3, ':');
+            let (_, ctrls, path) = match (p.next(), p.next(), p.next()) {
+                (Some(a), Some(b), Some(c)) => (a, b, c),
+                _ => continue,
+            };
+            let mut list: Vec<&str> = ctrls.split(',').filter(|c| V1_CONTROLLERS.contains(c)).collect();
+            list.sort();
+            let key = list.join(",");
+            if ctrls.is_empty() {
+                if let Some((point, root)) = mounts.get("") {
+                    own_v2 = Some(join_cgroup(point, root, path));
+                }
+            } else if let Some((point, root)) = mounts.get(&key) {
+                for c in list {
+                    own_v1.insert(c.to_string(), join_cgroup(point, root, path));
+                }
+            }
+        }
+        // A v2 tree whose root offers the resource controllers wins; a hybrid host's
+        // empty cgroup2 mount does not.
+        if let Some(dir) = own_v2 {
+            let ctrls = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+            let has: Vec<&str> = ctrls.split_whitespace().collect();
+            if has.iter().any(|c| ["memory", "cpu", "pids", "io"].contains(c)) || own_v1.is_empty() {
+                let mut own = BTreeMap::new();
+                for c in has.iter().chain(["freezer", "devices"].iter()) {
+                    own.insert(c.to_string(), dir.clone());
+                }
+                own.insert("cgroup".into(), dir);
+                return Ok(Tree { version: Version::V2, own });
+            }
+        }
+        if own_v1.is_empty() {
+            return Err("no cgroup hierarchy with a resource controller is mounted".into());
+        }
+        Ok(Tree { version: Version::V1, own: own_v1 })
+    }
+
+    pub fn has(&self, controller: &str) -> bool {
+        self.own.contains_key(controller)
+    }
+
+    /// Directories of the checker's own cgroup, one per hierarchy (deduplicated).
+    pub fn own_dirs(&self) -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = self.own.values().cloned().collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
+fn join_cgroup(point: &str, root: &str, path: &str) -> PathBuf {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    Path::new(point).join(rel.trim_start_matches('/'))
+}
+
+/// A scratch parent cgroup the checker made; containers' cgroups appear inside.
+#[derive(Debug)]
+pub struct ScratchParent {
+    pub tree: Tree,
+    /// Name of the parent, relative to the checker's own cgroup (the value of `LAB_CGROUP_PARENT`).
+    pub rel: String,
+}
+
+fn write(path: &Path, data: &str) -> Result<(), String> {
+    std::fs::write(path, data).map_err(|e| format!("failed to write {data} to {}: {e}", path.display()))
+}
+
+impl ScratchParent {
+    pub fn create(rel: &str) -> Result<ScratchParent, String> {
+        let tree = Tree::detect()?;
+        let me = ScratchParent { tree, rel: rel.to_string() };
+        for own in me.tree.own_dirs() {
+            let dir = own.join(rel);
+            std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+            if me.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
+                // A new v1 cpuset is empty and refuses tasks until cpus and mems are set.
+                for f in ["cpuset.cpus", "cpuset.mems"] {
+                    let v = std::fs::read_to_string(own.join(f)).unwrap_or_default();
+                    write(&dir.join(f), v.trim())?;
+                }
+            }
+            if me.tree.version == Version::V2 {
+                let avail = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+                let want: Vec<String> = avail
+                    .split_whitespace()
+                    .filter(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(c))
+                    .map(|c| format!("+{c}"))
+                    .collect();
+                if !want.is_empty() {
+                    write(&dir.join("cgroup.subtree_control"), &want.join(" "))?;
+                }
+            }
+        }
+        Ok(me)
+    }
+
+    /// The directory of cgroup `name` (inside this parent) for `controller`.
+    pub fn dir(&self, controller: &str, name: &str) -> Option<PathBuf> {
+        self.tree.own.get(controller).map(|own| own.join(&self.rel).join(name))
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        self.tree.own_dirs().iter().any(|d| d.join(&self.rel).join(name).exists())
+    }
+
+    /// Every leftover below this parent (cgroups a runtime did not remove).
+    pub fn leftovers(&self) -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        for own in self.tree.own_dirs() {
+            if let Ok(rd) = std::fs::read_dir(own.join(&self.rel)) {
+                v.extend(rd.flatten().filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false)).map(|e| e.path()));
+            }
+        }
+        v
+    }
+
+    /// Reads a v2-named file of cgroup `name`, aliased to v1 where needed; a
+    /// `file:key` reads one key of a keyed file. None when the host lacks it.
+    pub fn read(&self, name: &str, what: &str) -> Option<u64> {
+        let (file, key) = match what.split_once(':') {
+            Some((f, k)) => (f, Some(k)),
+            None => (what, None),
+        };
+        let (controller, path, key, scale): (&str, &str, Option<&str>, u64) = match (self.tree.version, file, key) {
+            (Version::V2, f, k) => (f.split('.').next().unwrap_or(f), f, k, 1),
+            (Version::V1, "memory.current", _) => ("memory", "memory.usage_in_bytes", None, 1),
+            (Version::V1, "memory.peak", _) => ("memory", "memory.max_usage_in_bytes", None, 1),
+            (Version::V1, "memory.max", _) => ("memory", "memory.limit_in_bytes", None, 1),
+            (Version::V1, "memory.events", Some("oom_kill")) => ("memory", "memory.oom_control", Some("oom_kill"), 1),
+            (Version::V1, "cpu.stat", Some("usage_usec")) => ("cpuacct", "cpuacct.usage", None, 1000),
+            (Version::V1, "cpu.stat", Some(k)) => ("cpu", "cpu.stat", Some(k), 1),
+            (Version::V1, f, k) if f.starts_with("pids.") => ("pids", f, k, 1),
+            _ => return None,
+        };
+        let text = std::fs::read_to_string(self.dir(controller, name)?.join(path)).ok()?;
+        let value = match key {
+            None => text.trim().parse::<u64>().ok()?,
+            Some(k) => text
+                .lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix(' ')))
+                .and_then(|v| v.trim().parse::<u64>().ok())?,
+        };
+        Some(value / scale)
+    }
+
+    /// Whether the kernel reports cgroup `name` frozen (v1 freezer.state, v2 cgroup.events).
+    pub fn frozen(&self, name: &str) -> Option<bool> {
+        match self.tree.version {
+            Version::V1 => {
+                let s = std::fs::read_to_string(self.dir("freezer", name)?.join("freezer.state")).ok()?;
+                Some(s.trim() == "FROZEN")
+            }
+            Version::V2 => {
+                let s = std::fs::read_to_string(self.dir("cgroup", name)?.join("cgroup.events")).ok()?;
+                Some(s.lines().any(|l| l.trim() == "frozen 1"))
+            }
+        }
+    }
+
+    /// Kills whatever is left below the parent and removes it (deepest first).
+    pub fn remove(&self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut last_err = None;
+        for own in self.tree.own_dirs() {
+            let top = own.join(&self.rel);
+            if !top.exists() {
+                continue;
+            }
+            if let Err(e) = remove_tree(&top, deadline) {
+                last_err = Some(e);
+            }
+        }
+        last_err.map_or(Ok(()), Err)
+    }
+}
+
+fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_tree(&e.path(), deadline)?;
+            }
+        }
+    }
+    loop {
+        // v1 freezer: a frozen leftover must be thawed before its tasks can die.
+        let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+        let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
+        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("removing {}: {e}", dir.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID_MOUNTINFO: &str = "\
+30 23 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+31 30 0:27 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu
+32 30 0:28 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+33 30 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpuacct
+34 30 0:30 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+35 30 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,name=systemd
+";
+    const HYBRID_CGROUP: &str = "4:memory:/process_api/abc\n1:cpu:/\n2:cpuacct:/\n9:name=systemd:/\n0::/\n";
+
+    #[test]
+    fn hybrid_host_is_v1_with_the_callers_own_cgroups() {
+        let t = Tree::from_text(HYBRID_MOUNTINFO, HYBRID_CGROUP).unwrap();
+        assert_eq!(t.version, Version::V1);
+        assert_eq!(t.own["memory"], PathBuf::from("/sys/fs/cgroup/memory/process_api/abc"));
+        assert_eq!(t.own["cpu"], PathBuf::from("/sys/fs/cgroup/cpu"));
+        assert_eq!(t.own["cpuacct"], PathBuf::from("/sys/fs/cgroup/cpu,cpuacct"));
+        assert!(!t.has("net_cls"));
+    }
+
+    fn fake(version: Version, ctrls: &[&str]) -> (tempfile::TempDir, ScratchParent) {
+        let t = tempfile::tempdir().unwrap();
+        let mut own = BTreeMap::new();
+        for c in ctrls {
+            let d = match version {
+                Version::V1 => t.path().join(c),
+                Version::V2 => t.path().to_path_buf(),
+            };
+            std::fs::create_dir_all(d.join("lab/c1")).unwrap();
+            own.insert(c.to_string(), d);
+        }
+        (t, ScratchParent { tree: Tree { version, own }, rel: "lab".into() })
+    }
+
+    fn put(p: &ScratchParent, ctrl: &str, file: &str, text: &str) {
+        std::fs::write(p.dir(ctrl, "c1").unwrap().join(file), text).unwrap();
+    }
+
+    #[test]
+    fn v1_files_answer_to_v2_names() {
+        let (_t, p) = fake(Version::V1, &["memory", "cpu", "cpuacct", "pids", "freezer"]);
+        put(&p, "memory", "memory.usage_in_bytes", "4096\n");
+        put(&p, "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+        put(&p, "cpuacct", "cpuacct.usage", "5000000\n");
+        put(&p, "cpu", "cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 99\n");
+        put(&p, "pids", "pids.events", "max 2\n");
+        put(&p, "freezer", "freezer.state", "FROZEN\n");
+        assert_eq!(p.read("c1", "memory.current"), Some(4096));
+        assert_eq!(p.read("c1", "memory.events:oom_kill"), Some(3));
+        assert_eq!(p.read("c1", "cpu.stat:usage_usec"), Some(5000));
+        assert_eq!(p.read("c1", "cpu.stat:nr_throttled"), Some(4));
+        assert_eq!(p.read("c1", "pids.events:max"), Some(2));
+        assert_eq!(p.read("c1", "memory.swap.current"), None);
+        assert_eq!(p.frozen("c1"), Some(true));
+    }
+
+    #[test]
+    fn v2_files_are_read_as_named() {
+        let (_t, p) = fake(Version::V2, &["memory", "cpu", "pids", "cgroup"]);
+        put(&p, "memory", "memory.current", "8192\n");
+        put(&p, "memory", "memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
+        put(&p, "cpu", "cpu.stat", "usage_usec 777\nnr_throttled 2\n");
+        put(&p, "cgroup", "cgroup.events", "populated 1\nfrozen 0\n");
+        assert_eq!(p.read("c1", "memory.current"), Some(8192));
+        // `oom` must not be taken for `oom_kill`, nor `max` for anything else.
+        assert_eq!(p.read("c1", "memory.events:oom_kill"), Some(1));
+        assert_eq!(p.read("c1", "memory.events:oom"), Some(1));
+        assert_eq!(p.read("c1", "cpu.stat:usage_usec"), Some(777));
+        assert_eq!(p.frozen("c1"), Some(false));
+    }
+
+    #[test]
+    fn nothing_mounted_is_an_error() {
+        assert!(Tree::from_text("", "0::/\n").is_err());
+    }
+}
