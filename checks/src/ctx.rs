@@ -17,6 +17,7 @@ pub struct Ctx {
     scratch: tempfile::TempDir,
     rootfs: OnceCell<PathBuf>,
     cgroup_parent: OnceCell<ScratchParent>,
+    notes: std::cell::RefCell<Vec<String>>,
 }
 
 /// The environment variable naming the parent of containers' cgroups (the contract).
@@ -59,7 +60,17 @@ impl Ctx {
             .prefix("lab-check-")
             .tempdir()
             .map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
-        Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: OnceCell::new() })
+        Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: OnceCell::new(), notes: Default::default() })
+    }
+
+    /// A figure the check measured (a throughput, a ratio), shown in the report
+    /// whatever the outcome.
+    pub fn note(&self, text: impl Into<String>) {
+        self.notes.borrow_mut().push(text.into());
+    }
+
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut self.notes.borrow_mut())
     }
 
     /// The probe's path on the host, for containers without a root file system.

@@ -71,6 +71,15 @@ pub fn render(runtime: &str, reports: &[CheckReport]) -> String {
             Outcome::Pass => {}
         }
     }
+    let noted: Vec<&CheckReport> = reports.iter().filter(|r| !r.notes.is_empty()).collect();
+    if !noted.is_empty() {
+        let _ = writeln!(s);
+    }
+    for r in noted {
+        for n in &r.notes {
+            let _ = writeln!(s, "note {}: {n}", r.id);
+        }
+    }
     let t = Tally::of(reports);
     let _ = writeln!(s);
     if t.broken > 0 {

@@ -19,6 +19,8 @@ pub struct CheckReport {
     pub title: String,
     pub outcome: Outcome,
     pub duration: Duration,
+    /// Figures the check measured, whatever its outcome.
+    pub notes: Vec<String>,
 }
 
 fn serial_lock(key: &str) -> Arc<Mutex<()>> {
@@ -36,35 +38,38 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 
 pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
     let start = Instant::now();
-    let outcome = outcome_of(check, rt);
+    let (outcome, notes) = outcome_of(check, rt);
     CheckReport {
         id: check.id.into(),
         topic: check.topic.into(),
         title: check.title.into(),
         outcome,
         duration: start.elapsed(),
+        notes,
     }
 }
 
-fn outcome_of(check: &Check, rt: &Runtime) -> Outcome {
+fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     for r in check.requires {
         if let Err(why) = r.check() {
-            return Outcome::Skip(why);
+            return (Outcome::Skip(why), Vec::new());
         }
     }
     let lock = check.serial.map(serial_lock);
     let _turn = lock.as_ref().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
     let ctx = match Ctx::new(rt.clone()) {
         Ok(c) => c,
-        Err(o) => return o,
+        Err(o) => return (o, Vec::new()),
     };
     let result = catch_unwind(AssertUnwindSafe(|| (check.run)(&ctx)));
+    let notes = ctx.take_notes();
     drop(ctx);
-    match result {
+    let outcome = match result {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(o)) => o,
         Err(p) => Outcome::Broken(format!("the check panicked: {}", panic_text(p))),
-    }
+    };
+    (outcome, notes)
 }
 
 /// Runs `checks` with up to `jobs` at a time; reports come back in catalog order.

@@ -18,6 +18,9 @@ fn main() -> std::process::ExitCode {
             Trial::ignorable_test(check.id, move || {
                 let rt = rt.map_err(|e| Failed::from(format!("BROKEN: {e}")))?;
                 let report = run_check(&check, &rt);
+                for n in &report.notes {
+                    println!("note: {n}");
+                }
                 match report.outcome {
                     Outcome::Pass => Ok(Completion::Completed),
                     Outcome::Skip(why) => Ok(Completion::ignored_with(format!("skipped: {why}"))),

@@ -14,6 +14,7 @@ fn report(id: &str, outcome: Outcome, ms: u64) -> CheckReport {
         title: format!("title of {id}"),
         outcome,
         duration: Duration::from_millis(ms),
+        notes: if ms == 31 { vec!["figure: 0.19 of a CPU".into()] } else { vec![] },
     }
 }
 

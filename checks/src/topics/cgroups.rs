@@ -88,6 +88,7 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("oom-", 30);
     let run = ctx.run(&["--cgroup", &name, "--memory", "32M"], &[ctx.probe(), "mem", "--total", "256M", "--step", "4M"])?;
     let reached = allocated(&run);
+    ctx.note(format!("32 MiB limit: last progress at {} MiB, {}", reached / MIB, run.ending()));
     ensure(run.code() == Some(137), "the probe OOM-killed: exit status 137", format!("{}; allocated {} MiB", run.ending(), reached / MIB), &run)?;
     // Tolerance: the kill comes within the step that crosses the limit; the probe's
     // own pages (binary, stack, page tables) count too, so it may come earlier, but
@@ -192,6 +193,7 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let ratio = |r: &Value| field(r, "cpu_usec").as_f64().unwrap_or(f64::NAN) / field(r, "wall_usec").as_f64().unwrap_or(f64::NAN);
     ensure(run.code() == Some(0), "the probe to spin 2 s and exit 0", run.ending(), &run)?;
     let limited = ratio(&r);
+    ctx.note(format!("20% quota: {limited:.3} of a CPU, nr_throttled {throttled:?}"));
     ensure(
         limited <= LIMITED_MAX,
         format!("CPU time / wall time at most {LIMITED_MAX} under a 20% quota"),
@@ -207,6 +209,7 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let name2 = ctx.unique("cpux-", 30);
     let crun = ctx.run(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
     let free = ratio(&crun.json_lines().pop().unwrap_or(Value::Null));
+    ctx.note(format!("no quota: {free:.3} of a CPU"));
     if !(free >= FREE_MIN) {
         return Err(control_failed(format!("without a quota the probe got {free:.3} of a CPU"), &crun));
     }
