@@ -78,13 +78,14 @@ impl std::fmt::Debug for Check {
     }
 }
 
-pub const TOPICS: &[&str] = &["namespaces", "cgroups"];
+pub const TOPICS: &[&str] = &["namespaces", "cgroups", "overlay"];
 
 /// Every check, in teaching order.
 pub fn catalog() -> Vec<Check> {
     let mut all = Vec::new();
     all.extend(crate::topics::namespaces::checks());
     all.extend(crate::topics::cgroups::checks());
+    all.extend(crate::topics::overlay::checks());
     all
 }
 

@@ -45,3 +45,26 @@ fn reference_runtime_passes_every_check() {
     }
     assert!(select(Some("namespaces")).len() >= 20);
 }
+
+#[test]
+#[ignore = "needs root"]
+fn copy_runtime_fails_the_union_checks() {
+    let rt = fixture("copy-runtime");
+    let must_fail = [
+        "overlay.copy-up.read-leaves-lower",
+        "overlay.whiteout.delete-leaves-whiteout",
+        "overlay.whiteout.opaque-directory",
+        "overlay.whiteout.rename-lower-directory",
+        "overlay.sharing.writes-isolated",
+        "overlay.sharing.disk-used-once",
+        "overlay.metacopy.chmod-copies-metadata-only",
+    ];
+    let checks: Vec<_> = select(Some("overlay")).into_iter().filter(|c| must_fail.contains(&c.id)).collect();
+    assert_eq!(checks.len(), must_fail.len());
+    for r in run_all(&checks, &rt, 4, |_| {}) {
+        match &r.outcome {
+            Outcome::Fail(f) => assert!(f.command.contains("copy-runtime"), "{}: {f:?}", r.id),
+            other => panic!("{} must fail against a runtime that copies layers into one directory, got {other:?}", r.id),
+        }
+    }
+}

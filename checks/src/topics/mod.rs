@@ -3,3 +3,4 @@
 pub mod cgroups;
 pub mod cgroups_io;
 pub mod namespaces;
+pub mod overlay;

@@ -175,13 +175,22 @@ fn overlay_options(spec: &RunSpec) -> Result<Option<String>, RuntimeError> {
     // volatile: no syncs of the upper file system. A container's writable layer is
     // scratch space, and the sync at unmount (a journal commit) was the largest and
     // most variable part of a container's end. Readers on the host see the page cache.
-    let opts = format!(
+    let mut opts = format!(
         "lowerdir={},upperdir={},workdir={},volatile",
         lower.join(":"),
         escape_overlay_path("--upper", upper)?,
         escape_overlay_path("--work", work)?
     );
+    if metacopy_supported() {
+        // Metadata-only copy-up (a chmod copies no data); it brings redirect_dir,
+        // so renaming a lower directory works instead of failing with EXDEV.
+        opts.push_str(",metacopy=on");
+    }
     Ok(Some(opts))
+}
+
+fn metacopy_supported() -> bool {
+    Path::new("/sys/module/overlay/parameters/metacopy").exists()
 }
 
 fn command_cstrings(spec: &RunSpec) -> Result<Vec<CString>, RuntimeError> {
@@ -530,9 +539,10 @@ mod tests {
             ..Default::default()
         };
         let c = |p: &Path| fs::canonicalize(p).unwrap().display().to_string();
+        let meta = if metacopy_supported() { ",metacopy=on" } else { "" };
         assert_eq!(
             overlay_options(&spec).unwrap().unwrap(),
-            format!("lowerdir={}:{},upperdir={},workdir={},volatile", c(&b), c(&a), c(&u), c(&w))
+            format!("lowerdir={}:{},upperdir={},workdir={},volatile{meta}", c(&b), c(&a), c(&u), c(&w))
         );
         let bad = mk("x,y");
         let spec = RunSpec {

@@ -212,6 +212,18 @@ enum Cmd {
         #[arg(long, value_parser = parse_size, default_value = "1M")]
         max: u64,
     },
+    /// Remove a file (unlink)
+    Rm { path: String },
+    /// Make a directory (mode 0755)
+    Mkdir { path: String },
+    /// Remove an empty directory
+    Rmdir { path: String },
+    /// rename(2) FROM to TO
+    Rename { from: String, to: String },
+    /// chmod PATH to an octal MODE
+    Chmod { path: String, mode: String },
+    /// List a directory's entries (sorted)
+    Ls { path: String },
     /// Mount a tmpfs at PATH (created if missing)
     MountTmpfs {
         path: String,
@@ -352,6 +364,12 @@ fn run(cmd: Cmd) -> PResult {
             append,
         } => sys::write_file(&path, &content, append),
         Cmd::Cat { path, max } => sys::cat(&path, max),
+        Cmd::Rm { path } => sys::fs_op(&path, || std::fs::remove_file(&path)),
+        Cmd::Mkdir { path } => sys::fs_op(&path, || std::fs::create_dir(&path)),
+        Cmd::Rmdir { path } => sys::fs_op(&path, || std::fs::remove_dir(&path)),
+        Cmd::Rename { from, to } => sys::fs_op(&from, || std::fs::rename(&from, &to)),
+        Cmd::Chmod { path, mode } => sys::chmod(&path, &mode),
+        Cmd::Ls { path } => sys::ls(&path),
         Cmd::MountTmpfs { path, size, hold } => sys::mount_tmpfs(&path, size, hold),
         Cmd::ChdirUp { times } => sys::chdir_up(times),
         Cmd::Affinity => sys::affinity(),

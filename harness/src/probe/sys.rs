@@ -280,3 +280,31 @@ mod tests {
         assert_eq!(v["perm"], "0666");
     }
 }
+
+/// `rm`, `mkdir`, `rmdir`, `rename`: one file-system call, reported as an attempt.
+pub fn fs_op(path: &str, op: impl FnOnce() -> std::io::Result<()>) -> PResult {
+    let errno = op().err().map(|e| io_errno(&e).unwrap_or(libc::EIO));
+    report(json!({"path": path}), errno)
+}
+
+/// `chmod PATH MODE` with an octal mode.
+pub fn chmod(path: &str, mode: &str) -> PResult {
+    let Ok(m) = u32::from_str_radix(mode.trim_start_matches("0o"), 8) else {
+        return report(json!({"path": path, "mode": mode}), Some(libc::EINVAL));
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let errno = fs::set_permissions(path, fs::Permissions::from_mode(m)).err().map(|e| io_errno(&e).unwrap_or(libc::EIO));
+    report(json!({"path": path, "mode": format!("{m:04o}")}), errno)
+}
+
+/// `ls PATH`: the entries of a directory, sorted (null on failure).
+pub fn ls(path: &str) -> PResult {
+    match fs::read_dir(path) {
+        Ok(rd) => {
+            let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            names.sort();
+            report(json!({"path": path, "entries": names}), None)
+        }
+        Err(e) => report(json!({"path": path, "entries": null}), Some(io_errno(&e).unwrap_or(libc::EIO))),
+    }
+}

@@ -1,0 +1,588 @@
+//! The union file system: read-only layers under one writable layer, copy-up on
+//! write, whiteouts, layer sharing, space efficiency. Every check inspects the
+//! layers on disk from the host, and every check ends by proving the lower layers
+//! unchanged (a fingerprint of each taken before and after).
+
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::catalog::{Check, Requirement as R};
+use crate::ctx::Ctx;
+use crate::host;
+use crate::outcome::{broken, control_failed, ensure, fail, fail_host, skip, CheckResult, Outcome};
+use crate::runtime::Run;
+
+macro_rules! check {
+    ($id:literal, $title:literal, requires = [$($r:expr),*], $f:path) => {
+        Check {
+            id: $id,
+            topic: "overlay",
+            title: $title,
+            uses: &["--ns mnt", "--layer", "--upper", "--work"],
+            requires: &[R::Root, R::Overlay, R::Namespace("mnt"), $($r),*],
+            serial: None,
+            run: $f,
+        }
+    };
+}
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        check!("overlay.copy-up.write-copies-up", "a write to a lower file copies it up whole; the lower file stays byte-identical",
+            requires = [], write_copies_up),
+        check!("overlay.copy-up.read-leaves-lower", "reading a lower file does not copy it up",
+            requires = [], read_leaves_lower),
+        check!("overlay.layers.upper-most-wins", "with two layers holding one path the upper-most is seen; bottom-only files are visible",
+            requires = [], upper_most_wins),
+        check!("overlay.whiteout.delete-leaves-whiteout", "deleting a lower file leaves a whiteout (char 0:0) in the upper layer",
+            requires = [], delete_whiteout),
+        check!("overlay.whiteout.opaque-directory", "a lower directory removed and made again is opaque: lower entries hidden",
+            requires = [], opaque_directory),
+        check!("overlay.whiteout.rename-lower-directory", "renaming a lower directory fails with EXDEV or leaves a redirect",
+            requires = [], rename_lower_dir),
+        check!("overlay.sharing.writes-isolated", "two containers on the same layers see neither each other's writes nor copies",
+            requires = [R::Command("nsenter")], sharing_isolated),
+        check!("overlay.sharing.disk-used-once", "five containers cost the layers once plus each one's own writes",
+            requires = [], disk_used_once),
+        check!("overlay.metacopy.chmod-copies-metadata-only", "a chmod copies up metadata without data (metacopy)",
+            requires = [], metacopy_chmod),
+        check!("overlay.cost.copy-up-grows-with-size", "the first write to a 64 MiB lower file costs more than to a 1 MiB one",
+            requires = [], copy_up_cost),
+    ]
+}
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
+
+// ---------------------------------------------------------------- layers
+
+/// Layers for one check: the probe's root file system at the bottom, then data
+/// layers, each with a fingerprint taken before the containers ran.
+struct Layers {
+    dirs: Vec<PathBuf>,
+    prints: Vec<BTreeMap<String, String>>,
+}
+
+/// Path, type, mode, owner, size and a content hash of every entry below `dir`.
+fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+        let Ok(rd) = std::fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+            let rel = p.strip_prefix(root).unwrap_or(&p).display().to_string();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            if m.is_file() {
+                std::fs::read(&p).unwrap_or_default().hash(&mut h);
+            } else if m.file_type().is_symlink() {
+                std::fs::read_link(&p).ok().hash(&mut h);
+            }
+            out.insert(rel, format!("{:o} {}:{} {} {:x}", m.mode(), m.uid(), m.gid(), m.len(), h.finish()));
+            if m.is_dir() {
+                walk(root, &p, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+impl Layers {
+    /// The rootfs plus one data layer per entry of `data` (bottom first), each a
+    /// list of (path, content); a path ending in `/` is a directory.
+    fn new(ctx: &Ctx, data: &[&[(&str, &[u8])]]) -> Result<Layers, Outcome> {
+        let mut dirs = vec![ctx.rootfs()?.to_path_buf()];
+        for (i, files) in data.iter().enumerate() {
+            let d = ctx.dir(&format!("layer{i}"))?;
+            for (path, content) in files.iter() {
+                let p = d.join(path.trim_start_matches('/'));
+                if path.ends_with('/') {
+                    std::fs::create_dir_all(&p).map_err(broken)?;
+                } else {
+                    std::fs::create_dir_all(p.parent().unwrap()).map_err(broken)?;
+                    std::fs::write(&p, content).map_err(broken)?;
+                }
+            }
+            dirs.push(d);
+        }
+        let prints = dirs.iter().map(|d| fingerprint(d)).collect();
+        Ok(Layers { dirs, prints })
+    }
+
+    fn top(&self) -> &Path {
+        self.dirs.last().expect("at least the rootfs")
+    }
+
+    /// Options for a container on these layers with its own fresh upper and work.
+    fn options(&self, ctx: &Ctx, name: &str) -> Result<(Vec<String>, PathBuf), Outcome> {
+        self.options_ordered(ctx, name, &self.dirs)
+    }
+
+    fn options_ordered(&self, ctx: &Ctx, name: &str, order: &[PathBuf]) -> Result<(Vec<String>, PathBuf), Outcome> {
+        let upper = ctx.dir(&format!("{name}-upper"))?;
+        let work = ctx.dir(&format!("{name}-work"))?;
+        let mut o = vec!["--ns".to_string(), "mnt".to_string()];
+        for d in order {
+            o.push("--layer".into());
+            o.push(d.display().to_string());
+        }
+        o.extend(["--upper".into(), upper.display().to_string(), "--work".into(), work.display().to_string()]);
+        Ok((o, upper))
+    }
+
+    /// The lower layers must be unchanged by anything the containers did.
+    fn verify_unchanged(&self, run: &Run) -> CheckResult {
+        for (d, before) in self.dirs.iter().zip(&self.prints) {
+            let after = fingerprint(d);
+            if &after != before {
+                let changed: Vec<&String> = before
+                    .keys()
+                    .chain(after.keys())
+                    .filter(|k| before.get(*k) != after.get(*k))
+                    .take(5)
+                    .collect();
+                return Err(fail(
+                    format!("layer {} unchanged", d.display()),
+                    format!("changed entries: {changed:?}"),
+                    run,
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Runs the probe (/bin/probe in the layers) in a container with `opts`.
+fn probe_in(ctx: &Ctx, opts: &[String], args: &[&str]) -> Result<(Run, Value), Outcome> {
+    let mut cmd = vec!["/bin/probe"];
+    cmd.extend_from_slice(args);
+    ctx.json_of(&refs(opts), &cmd)
+}
+
+/// A lower file of `len` bytes whose content shows truncation or corruption.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+// ---------------------------------------------------------------- copy-up
+
+fn write_copies_up(ctx: &Ctx) -> CheckResult {
+    let original = pattern(100 * 1024);
+    let layers = Layers::new(ctx, &[&[("/data/file", &original)]])?;
+    let (opts, upper) = layers.options(ctx, "c")?;
+    let (run, w) = probe_in(ctx, &opts, &["write-file", "/data/file", "--content", "APPENDED", "--append"])?;
+    ensure(field(&w, "ok") == true, "the append inside to succeed", w.to_string(), &run)?;
+    let up = std::fs::read(upper.join("data/file")).ok();
+    let mut want = original.clone();
+    want.extend_from_slice(b"APPENDED");
+    ensure(
+        up.as_deref() == Some(&want[..]),
+        "the upper layer to hold the whole file: 100 KiB of lower data plus the appended text",
+        match &up {
+            None => "no data/file in the upper layer".to_string(),
+            Some(u) => format!("{} bytes, {}", u.len(), if u.ends_with(b"APPENDED") { "ending in the text" } else { "not ending in the text" }),
+        },
+        &run,
+    )?;
+    let lower = std::fs::read(layers.top().join("data/file")).unwrap_or_default();
+    ensure(lower == original, "the lower file byte-identical", format!("{} bytes, changed", lower.len()), &run)?;
+    layers.verify_unchanged(&run)?;
+    // Control: with the same directory as a plain --rootfs the write lands in it.
+    let plain = ctx.dir("plain")?;
+    copy_tree(ctx.rootfs()?, &plain)?;
+    copy_tree(layers.top(), &plain)?;
+    let p = plain.display().to_string();
+    let (crun, _) = ctx.json_of(&["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
+    if std::fs::read(plain.join("data/file")).map(|c| c == original).unwrap_or(true) {
+        return Err(control_failed("a write without overlay left the directory unchanged", &crun));
+    }
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), Outcome> {
+    let st = std::process::Command::new("cp").arg("-a").arg(format!("{}/.", from.display())).arg(to).status().map_err(broken)?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(broken(format!("cp -a {} {} failed", from.display(), to.display())))
+    }
+}
+
+fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/data/file", b"read me"), ("/data/other", b"write me")]])?;
+    let (opts, upper) = layers.options(ctx, "r")?;
+    let (run, c) = probe_in(ctx, &opts, &["cat", "/data/file"])?;
+    ensure(field(&c, "content") == "read me", "the lower file's content inside", field(&c, "content").to_string(), &run)?;
+    let (run2, o) = probe_in(ctx, &opts, &["open", "/data/file"])?;
+    ensure(field(&o, "ok") == true, "the lower file to open read-only", o.to_string(), &run2)?;
+    ensure(
+        !upper.join("data/file").exists(),
+        "no data/file in the upper layer after reading it",
+        format!("the upper layer holds {}", upper.join("data/file").display()),
+        &run,
+    )?;
+    layers.verify_unchanged(&run)?;
+    // Control: a write to the other file does copy it up.
+    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"])?;
+    if !upper.join("data/other").exists() {
+        return Err(control_failed("a write did not copy the file up either", &crun));
+    }
+    Ok(())
+}
+
+fn upper_most_wins(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(
+        ctx,
+        &[&[("/etc/layer", b"bottom"), ("/bottom-only", b"b")], &[("/etc/layer", b"top")]],
+    )?;
+    let (opts, _) = layers.options(ctx, "o")?;
+    let (run, c) = probe_in(ctx, &opts, &["cat", "/etc/layer"])?;
+    ensure(field(&c, "content") == "top", "/etc/layer from the upper-most layer (\"top\")", field(&c, "content").to_string(), &run)?;
+    let (run, b) = probe_in(ctx, &opts, &["cat", "/bottom-only"])?;
+    ensure(field(&b, "content") == "b", "/bottom-only from the bottom data layer visible", b.to_string(), &run)?;
+    layers.verify_unchanged(&run)?;
+    // Control: the layers in the other order show the other file.
+    let mut reversed = layers.dirs.clone();
+    let n = reversed.len();
+    reversed.swap(n - 1, n - 2);
+    let (copts, _) = layers.options_ordered(ctx, "o2", &reversed)?;
+    let (crun, c) = probe_in(ctx, &copts, &["cat", "/etc/layer"])?;
+    if field(&c, "content") != "bottom" {
+        return Err(control_failed(format!("with the layers swapped /etc/layer reads {}", field(&c, "content")), &crun));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- whiteouts
+
+fn delete_whiteout(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/data/gone", b"delete me")]])?;
+    let (opts, upper) = layers.options(ctx, "d")?;
+    let (run, r) = probe_in(ctx, &opts, &["rm", "/data/gone"])?;
+    ensure(field(&r, "ok") == true, "the delete inside to succeed", r.to_string(), &run)?;
+    let wo = std::fs::symlink_metadata(upper.join("data/gone")).ok();
+    let is_whiteout = wo.as_ref().map_or(false, |m| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_char_device() && m.rdev() == 0
+    });
+    ensure(
+        is_whiteout,
+        "a whiteout in the upper layer: data/gone as a character device 0:0",
+        match &wo {
+            None => "nothing at data/gone in the upper layer".into(),
+            Some(m) => format!("a {:?} with rdev {}", m.file_type(), m.rdev()),
+        },
+        &run,
+    )?;
+    let (run2, st) = probe_in(ctx, &opts, &["stat", "/data/gone"])?;
+    ensure(field(&st, "error") == "ENOENT", "the file gone inside", st.to_string(), &run2)?;
+    ensure(layers.top().join("data/gone").exists(), "the file still in the lower layer", "it is gone", &run)?;
+    layers.verify_unchanged(&run)?;
+    // Control: deleting a file the container made itself leaves no whiteout.
+    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/mine", "--content", "x"])?;
+    probe_in(ctx, &opts, &["rm", "/data/mine"])?;
+    if upper.join("data/mine").symlink_metadata().is_ok() {
+        return Err(control_failed("deleting an upper-only file left something behind", &crun));
+    }
+    Ok(())
+}
+
+/// An overlay xattr of an upper entry, trusted.* or (user namespace mounts) user.*.
+fn overlay_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    for prefix in ["trusted.overlay.", "user.overlay."] {
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
+        let c_name = std::ffi::CString::new(format!("{prefix}{name}")).ok()?;
+        let mut buf = vec![0u8; 4096];
+        let n = unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Some(buf);
+        }
+    }
+    None
+}
+
+fn entries(v: &Value) -> Vec<String> {
+    field(v, "entries").as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(String::from)).collect()).unwrap_or_default()
+}
+
+fn opaque_directory(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/dir/a", b"a"), ("/dir/b", b"b")]])?;
+    let (opts, upper) = layers.options(ctx, "op")?;
+    // Control first: the directory shows its lower entries.
+    let (crun, before) = probe_in(ctx, &opts, &["ls", "/dir"])?;
+    if entries(&before) != ["a", "b"] {
+        return Err(control_failed(format!("the lower directory lists {:?}", entries(&before)), &crun));
+    }
+    for step in [&["rm", "/dir/a"][..], &["rm", "/dir/b"], &["rmdir", "/dir"], &["mkdir", "/dir"]] {
+        let (run, r) = probe_in(ctx, &opts, step)?;
+        ensure(field(&r, "ok") == true, format!("`probe {}` to succeed inside", step.join(" ")), r.to_string(), &run)?;
+    }
+    let (run, after) = probe_in(ctx, &opts, &["ls", "/dir"])?;
+    ensure(entries(&after).is_empty(), "the directory made again to be empty: the lower entries hidden", format!("{:?}", entries(&after)), &run)?;
+    let opaque = overlay_xattr(&upper.join("dir"), "opaque");
+    ensure(
+        opaque.as_deref() == Some(b"y"),
+        "the upper directory marked opaque (overlay.opaque = y)",
+        format!("{:?}", opaque.map(|o| String::from_utf8_lossy(&o).into_owned())),
+        &run,
+    )?;
+    layers.verify_unchanged(&run)
+}
+
+fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/olddir/inner", b"kept")]])?;
+    let (opts, upper) = layers.options(ctx, "mv")?;
+    let (run, r) = probe_in(ctx, &opts, &["rename", "/olddir", "/newdir"])?;
+    let outcome = if field(&r, "error") == "EXDEV" {
+        Ok(())
+    } else if field(&r, "ok") == true {
+        // With redirect_dir the rename works: the new name leads to the lower contents.
+        let redirect = overlay_xattr(&upper.join("newdir"), "redirect");
+        let (_, c) = probe_in(ctx, &opts, &["cat", "/newdir/inner"])?;
+        ensure(
+            redirect.is_some() && field(&c, "content") == "kept",
+            "after a successful rename: an overlay.redirect on the upper directory and the lower contents under the new name",
+            format!("redirect {:?}, /newdir/inner {}", redirect.map(|r| String::from_utf8_lossy(&r).into_owned()), field(&c, "content")),
+            &run,
+        )
+    } else {
+        Err(fail("EXDEV, or success with a redirect", r.to_string(), &run))
+    };
+    outcome?;
+    ctx.note(format!("renaming a lower directory: {}", if field(&r, "error") == "EXDEV" { "EXDEV" } else { "redirect" }));
+    layers.verify_unchanged(&run)
+}
+
+// ---------------------------------------------------------------- sharing
+
+fn sleeper(ctx: &Ctx, opts: &[String], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
+    let pf = ctx.scratch().join(format!("{name}.pid"));
+    let mut o = opts.to_vec();
+    o.extend(["--pid-file".into(), pf.display().to_string()]);
+    let sp = ctx.spawn(&refs(&o), &["/bin/probe", "sleep", "20"])?;
+    let running = sp.next_json_with("sleeping", Duration::from_secs(10));
+    let pid = host::wait_pid_file(&pf, Duration::from_secs(10));
+    match (running, pid) {
+        (Some(_), Ok(pid)) => Ok((sp, pid)),
+        (_, Err(e)) => {
+            let _ = sp.stop();
+            Err(e)
+        }
+        (None, _) => {
+            let run = sp.stop();
+            Err(fail("the probe to start in the container", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))
+        }
+    }
+}
+
+/// The probe run from the host inside the mount namespace and root of `pid`.
+fn probe_at(pid: i32, args: &[&str]) -> Result<Value, Outcome> {
+    host::in_namespaces_of(pid, &["-m", "-r"], "/bin/probe", args)
+}
+
+fn sharing_isolated(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/shared/file", b"shared")]])?;
+    let (oa, ua) = layers.options(ctx, "a")?;
+    let (ob, ub) = layers.options(ctx, "b")?;
+    let (sa, pa) = sleeper(ctx, &oa, "a")?;
+    let (sb, pb) = sleeper(ctx, &ob, "b")?;
+    let observed = (|| -> Result<_, Outcome> {
+        let wa = probe_at(pa, &["write-file", "/written-by-a", "--content", "a"])?;
+        let seen_in_b = probe_at(pb, &["stat", "/written-by-a"])?;
+        let sta = probe_at(pa, &["stat", "/shared/file"])?;
+        let stb = probe_at(pb, &["stat", "/shared/file"])?;
+        Ok((wa, seen_in_b, sta, stb))
+    })();
+    let ra = sa.stop();
+    let _ = sb.stop();
+    let (wa, seen_in_b, sta, stb) = observed?;
+    ensure(field(&wa, "ok") == true, "container A to write /written-by-a", wa.to_string(), &ra)?;
+    ensure(
+        field(&seen_in_b, "ok") == false && ua.join("written-by-a").exists() && !ub.join("written-by-a").exists(),
+        "A's write in A's upper layer only, invisible to B",
+        format!("visible in B: {}, in A's upper: {}, in B's upper: {}", field(&seen_in_b, "ok"), ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
+        &ra,
+    )?;
+    let lower = std::fs::metadata(layers.top().join("shared/file")).map_err(broken)?;
+    // Each overlay has its own st_dev; the inode number is the layer file's own in
+    // both, so both read one file, not copies.
+    ensure(
+        field(&sta, "ino").as_u64() == Some(lower.ino()) && field(&stb, "ino").as_u64() == Some(lower.ino()),
+        format!("both containers to see the layer's file, inode {}", lower.ino()),
+        format!("inode {} in A, {} in B", field(&sta, "ino"), field(&stb, "ino")),
+        &ra,
+    )?;
+    layers.verify_unchanged(&ra)?;
+    // Control: a container on A's upper layer does see A's write.
+    let (crun, c) = {
+        let mut o = vec!["--ns".to_string(), "mnt".to_string()];
+        for d in &layers.dirs {
+            o.extend(["--layer".into(), d.display().to_string()]);
+        }
+        let work = ctx.dir("a2-work")?;
+        o.extend(["--upper".into(), ua.display().to_string(), "--work".into(), work.display().to_string()]);
+        probe_in(ctx, &o, &["stat", "/written-by-a"])?
+    };
+    if field(&c, "ok") != true {
+        return Err(control_failed("a container on A's upper layer did not see A's write", &crun));
+    }
+    Ok(())
+}
+
+/// Bytes allocated on disk below `dir` (st_blocks, each inode once).
+fn disk_bytes(dir: &Path) -> u64 {
+    fn walk(dir: &Path, seen: &mut std::collections::HashSet<(u64, u64)>) -> u64 {
+        let mut sum = 0;
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                if let Ok(m) = e.path().symlink_metadata() {
+                    if seen.insert((m.dev(), m.ino())) {
+                        sum += m.blocks() * 512;
+                    }
+                    if m.is_dir() {
+                        sum += walk(&e.path(), seen);
+                    }
+                }
+            }
+        }
+        sum
+    }
+    walk(dir, &mut Default::default())
+}
+
+fn disk_used_once(ctx: &Ctx) -> CheckResult {
+    const N: usize = 5;
+    const MIB: u64 = 1 << 20;
+    let base = pattern(16 * MIB as usize);
+    let layers = Layers::new(ctx, &[&[("/base/blob", &base)]])?;
+    let lower_bytes: u64 = layers.dirs.iter().map(|d| disk_bytes(d)).sum();
+    let mut uppers = Vec::new();
+    let mut last = None;
+    for i in 0..N {
+        let (opts, upper) = layers.options(ctx, &format!("n{i}"))?;
+        // Each container writes 1 MiB of its own.
+        let (run, w) = probe_in(ctx, &opts, &["write", "/own-data", "--bytes", "1M"])?;
+        ensure(field(&w, "bytes") == 1 << 20, "each container to write 1 MiB", w.to_string(), &run)?;
+        uppers.push(upper);
+        last = Some(run);
+    }
+    let run = last.expect("N > 0");
+    let per: Vec<u64> = uppers.iter().map(|u| disk_bytes(u)).collect();
+    let total = lower_bytes + per.iter().sum::<u64>();
+    ctx.note(format!(
+        "layers {:.1} MiB once, uppers {:?} KiB, total {:.1} MiB for {N} containers (full copies would take {:.1} MiB)",
+        lower_bytes as f64 / MIB as f64,
+        per.iter().map(|b| b / 1024).collect::<Vec<_>>(),
+        total as f64 / MIB as f64,
+        (N as u64 * (lower_bytes + MIB)) as f64 / MIB as f64
+    ));
+    // Tolerance: an upper holds the 1 MiB file plus directory blocks; 256 KiB covers them.
+    ensure(
+        per.iter().all(|b| *b <= MIB + 256 * 1024),
+        "each container's upper layer to hold its own 1 MiB and no copy of the 16 MiB layer",
+        format!("upper layers of {:?} KiB", per.iter().map(|b| b / 1024).collect::<Vec<_>>()),
+        &run,
+    )?;
+    ensure(
+        total <= lower_bytes + N as u64 * (MIB + 256 * 1024),
+        format!("the layers once plus {N} x 1 MiB on disk"),
+        format!("{:.1} MiB", total as f64 / MIB as f64),
+        &run,
+    )?;
+    layers.verify_unchanged(&run)
+}
+
+// ---------------------------------------------------------------- metacopy
+
+fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
+    if !Path::new("/sys/module/overlay/parameters/metacopy").exists() {
+        return Err(skip("this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)"));
+    }
+    let big = pattern(1 << 20);
+    let layers = Layers::new(ctx, &[&[("/data/big", &big), ("/data/big2", &big)]])?;
+    let (opts, upper) = layers.options(ctx, "m")?;
+    let (run, f) = probe_in(ctx, &opts, &["facts"])?;
+    let root = field(&f, "mounts").as_array().and_then(|m| m.iter().find(|m| field(m, "mount_point") == "/")).cloned();
+    let root_fs = root.as_ref().map(|m| field(m, "fstype").to_string()).unwrap_or_default();
+    let root_opts = root.as_ref().map(|m| field(m, "super_options").to_string()).unwrap_or_default();
+    ensure(root_fs == "\"overlay\"", "/ inside to be an overlay mount", format!("fstype {root_fs}"), &run)?;
+    if !root_opts.contains("metacopy=on") {
+        return Err(skip(format!("the runtime's overlay mount does not enable metacopy=on (options {root_opts})")));
+    }
+    let (run2, c) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
+    ensure(field(&c, "ok") == true, "chmod inside to succeed", c.to_string(), &run2)?;
+    let m = std::fs::symlink_metadata(upper.join("data/big")).ok();
+    let meta = overlay_xattr(&upper.join("data/big"), "metacopy");
+    ensure(
+        m.as_ref().map_or(false, |m| m.blocks() * 512 < 64 * 1024 && m.mode() & 0o777 == 0o600) && meta.is_some(),
+        "an upper data/big with mode 0600, an overlay.metacopy xattr and no data blocks (under 64 KiB for a 1 MiB file)",
+        format!(
+            "{}; metacopy xattr: {}",
+            m.as_ref().map_or("no upper file".to_string(), |m| format!("mode {:o}, {} KiB allocated", m.mode() & 0o777, m.blocks() / 2)),
+            meta.is_some()
+        ),
+        &run2,
+    )?;
+    let (run3, cat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
+    ensure(field(&cat, "size") == 1 << 20, "the file still 1 MiB inside", cat.to_string(), &run3)?;
+    layers.verify_unchanged(&run)?;
+    // Control: a data write copies the data up.
+    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"])?;
+    let full = std::fs::symlink_metadata(upper.join("data/big2")).map(|m| m.blocks() * 512).unwrap_or(0);
+    if full < 1 << 20 {
+        return Err(control_failed(format!("a data write copied up only {full} bytes"), &crun));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- cost
+
+fn copy_up_cost(ctx: &Ctx) -> CheckResult {
+    let small = pattern(1 << 20);
+    let large = pattern(64 << 20);
+    let layers = Layers::new(ctx, &[&[("/data/small", &small), ("/data/large", &large)]])?;
+    // The first write to each file in fresh containers; the fastest of three runs,
+    // so that one slow start does not decide. Only the shape is asserted.
+    let mut best = [Duration::MAX; 2];
+    let mut last = None;
+    for round in 0..3 {
+        for (i, file) in ["/data/small", "/data/large"].iter().enumerate() {
+            let (opts, _) = layers.options(ctx, &format!("t{round}{i}"))?;
+            let start = Instant::now();
+            let (run, w) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
+            let took = start.elapsed();
+            ensure(field(&w, "ok") == true, format!("the first write to {file} to succeed"), w.to_string(), &run)?;
+            best[i] = best[i].min(took);
+            last = Some(run);
+        }
+    }
+    let run = last.expect("ran");
+    ctx.note(format!(
+        "first write (container run included): 1 MiB file {:.1} ms, 64 MiB file {:.1} ms",
+        best[0].as_secs_f64() * 1e3,
+        best[1].as_secs_f64() * 1e3
+    ));
+    ensure(
+        best[1] > best[0],
+        "copying up 64 MiB to cost more than 1 MiB",
+        format!("{:.1} ms vs {:.1} ms", best[1].as_secs_f64() * 1e3, best[0].as_secs_f64() * 1e3),
+        &run,
+    )?;
+    layers.verify_unchanged(&run)?;
+    if disk_bytes(layers.top()) < 65 << 20 {
+        return Err(fail_host("the 65 MiB of layer data on disk", "less", "stat of the layer"));
+    }
+    Ok(())
+}
