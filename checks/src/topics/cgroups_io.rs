@@ -1,7 +1,723 @@
-//! cgroups: block I/O throttling and net_cls.
+//! cgroups: block I/O throttling (`--io-wbps`) and net_cls (`--net-classid`).
+//!
+//! Both are observed where the kernel applies them, not in the cgroup files: the
+//! throughput of direct writes to a real (loop) block device, and nftables
+//! counters of packets whose socket carries the class id. Each runs a control
+//! (the same observation without the option) that must show the difference.
 
-use crate::catalog::Check;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::catalog::{Check, Requirement as R};
+use crate::cgview::{Tree, Version};
+use crate::ctx::Ctx;
+use crate::outcome::{broken, control_failed, ensure, fail, skip, CheckResult, Outcome};
+use crate::runtime::{Run, Runtime};
 
 pub fn checks() -> Vec<Check> {
-    Vec::new()
+    vec![
+        Check {
+            id: "cgroups.io.write-bps-throttled",
+            topic: "cgroups",
+            title: "direct writes are throttled to --io-wbps",
+            uses: &["--cgroup", "--io-wbps"],
+            requires: &[R::Root, R::Command("losetup")],
+            // It measures throughput: never next to another I/O check.
+            serial: Some("io"),
+            run: write_bps_throttled,
+        },
+        Check {
+            id: "cgroups.net-cls.classid-tags-traffic",
+            topic: "cgroups",
+            title: "with --net-classid a socket's traffic carries the class id",
+            uses: &["--cgroup", "--net-classid"],
+            requires: &[R::Root, R::Command("nft")],
+            // It may mount the (host-wide) net_cls hierarchy.
+            serial: Some("net_cls"),
+            run: classid_tags_traffic,
+        },
+    ]
+}
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
+
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// `rt run OPTIONS -- COMMAND` and the last JSON object it printed (as
+/// `Ctx::json_of`, for a thread that cannot hold the context).
+fn run_json(rt: &Runtime, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
+    let r = rt.run(options, command);
+    if let Some(e) = &r.spawn_error {
+        return Err(broken(format!(
+            "cannot start the runtime {}: {e}",
+            rt.path.display()
+        )));
+    }
+    let last = r.json_lines().pop();
+    match (r.code(), last) {
+        (Some(0), Some(v)) => Ok((r, v)),
+        (_, last) => {
+            let got = match last {
+                Some(v) => format!("{}; last output {v}", r.ending()),
+                None => format!("{}; no probe output", r.ending()),
+            };
+            Err(fail(
+                format!("the command `{}` to run and exit 0", command.join(" ")),
+                got,
+                &r,
+            ))
+        }
+    }
+}
+
+// ---------------------------------------------------------------- blkio / io
+
+/// The limit the container gets, and the amount it writes.
+const WBPS: &str = "1M";
+const WRITE_BYTES: &str = "3M";
+const WRITE_BYTES_N: u64 = 3 << 20;
+/// Tolerance. blk-throttle lets a cgroup dispatch at most one slice's worth
+/// (bps × throtl_slice, 20–100 ms: ≤ ~100 KiB at 1 MiB/s) ahead of the rate, so
+/// 3 MiB at 1 MiB/s takes ≥ ~2.9 s, i.e. ≤ ~1.05 MiB/s (3.01 s, 0.998 MiB/s seen).
+/// Only a burst over 1.1 MiB (more than ten slices) could push the average past
+/// 1.6 MiB/s, and one over 1.5 MiB the time under 1.5 s.
+const MAX_MIB_PER_SEC: f64 = 1.6;
+const MIN_SECS: f64 = 1.5;
+/// The unthrottled control must be at least this much faster (lopsided on purpose:
+/// a loop device over a page cache does hundreds of MiB/s even on a busy machine).
+const CONTROL_FACTOR: f64 = 5.0;
+
+/// A loop device the check attached; detached when dropped (also on failure or panic).
+struct LoopDevice {
+    path: String,
+}
+
+impl LoopDevice {
+    fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
+        let out = Command::new("losetup")
+            .args(["--find", "--show", "--direct-io=off"])
+            .arg(file)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| broken(format!("running losetup: {e}")))?;
+        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && path.starts_with("/dev/loop") {
+            return Ok(LoopDevice { path });
+        }
+        if path.starts_with("/dev/loop") {
+            // Attached but reported a failure: detach what it made.
+            drop(LoopDevice { path });
+        }
+        Err(broken(format!(
+            "losetup --find --show --direct-io=off {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+
+    /// `MAJ:MIN` from sysfs.
+    fn dev_number(&self) -> Result<String, Outcome> {
+        let name = self.path.trim_start_matches("/dev/");
+        let f = format!("/sys/class/block/{name}/dev");
+        let v = std::fs::read_to_string(&f).map_err(|e| broken(format!("reading {f}: {e}")))?;
+        let v = v.trim().to_string();
+        if v.split(':').count() != 2 {
+            return Err(broken(format!("{f} holds {v:?}, not MAJ:MIN")));
+        }
+        Ok(v)
+    }
+}
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        // A device still open is detached by the kernel on its last close (autoclear).
+        match Command::new("losetup")
+            .args(["-d", &self.path])
+            .stdin(Stdio::null())
+            .output()
+        {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => eprintln!(
+                "warning: losetup -d {}: {}",
+                self.path,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ),
+            Err(e) => eprintln!("warning: losetup -d {}: {e}", self.path),
+        }
+    }
+}
+
+/// (MiB/s, seconds) the probe's `write` reported.
+fn write_figures(w: &Value) -> (f64, f64) {
+    let bps = field(w, "bytes_per_sec").as_f64().unwrap_or(0.0);
+    let usec = field(w, "usec").as_f64().unwrap_or(0.0);
+    (bps / MIB, usec / 1e6)
+}
+
+fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
+    let parent = ctx.cgroup_parent()?;
+    let controller = match parent.tree.version {
+        Version::V1 => "blkio",
+        Version::V2 => "io",
+    };
+    if !parent.tree.has(controller) {
+        return Err(skip(format!(
+            "the {controller} controller is not available to the checker's cgroup"
+        )));
+    }
+    // A sparse 64 MiB file as a real block device: the throttle acts on block devices only.
+    let backing = ctx.scratch().join("io-backing.img");
+    std::fs::File::create(&backing)
+        .and_then(|f| f.set_len(64 << 20))
+        .map_err(|e| broken(format!("creating {}: {e}", backing.display())))?;
+    let dev = LoopDevice::attach(&backing)?;
+    let majmin = dev.dev_number()?;
+    let limit = format!("{majmin}:{WBPS}");
+    // O_DIRECT: the bios are submitted by the writer itself, so they are charged to
+    // its cgroup (buffered writeback is not throttled on cgroup v1).
+    let write = [
+        ctx.probe(),
+        "write",
+        dev.path.as_str(),
+        "--bytes",
+        WRITE_BYTES,
+        "--block",
+        "64K",
+        "--direct",
+    ];
+
+    let name = ctx.unique("lab-io-", 40);
+    let (run, w) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
+    ensure(
+        field(&w, "bytes").as_u64() == Some(WRITE_BYTES_N),
+        format!("the probe to write {WRITE_BYTES_N} bytes to {}", dev.path),
+        format!("{w}"),
+        &run,
+    )?;
+    let (rate, secs) = write_figures(&w);
+    let wall = run.duration.as_secs_f64();
+    ctx.note(format!(
+        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES}"
+    ));
+    ensure(
+        rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
+        format!(
+            "direct writes of {WRITE_BYTES} to {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
+             taking at least {MIN_SECS} s",
+            dev.path
+        ),
+        format!("{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)"),
+        &run,
+    )?;
+
+    // Control: the same write in a cgroup without the limit is much faster.
+    let cname = ctx.unique("lab-io-ctl-", 40);
+    let (crun, c) = ctx.json_of(&["--cgroup", &cname], &write)?;
+    let (crate_, csecs) = write_figures(&c);
+    ctx.note(format!(
+        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"
+    ));
+    if crate_ < CONTROL_FACTOR * rate {
+        return Err(control_failed(
+            format!(
+                "without --io-wbps the write ran at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
+                 throttled {rate:.2} MiB/s"
+            ),
+            &crun,
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- net_cls
+
+/// The class id passed (as the contract's example: class 10:1) and its value.
+const CLASSID_ARG: &str = "0x100001";
+const CLASSID: u32 = 0x0010_0001;
+
+/// net_cls in /proc/cgroups: `Some(hierarchy id)` (0: bound to no hierarchy),
+/// `None` when the kernel has no enabled net_cls controller.
+fn net_cls_hierarchy() -> Option<u32> {
+    let text = std::fs::read_to_string("/proc/cgroups").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 4 && f[0] == "net_cls" && f[3] == "1")
+            .then(|| f[1].parse().ok())
+            .flatten()
+    })
+}
+
+/// Cgroups in the net_cls hierarchy (its root included) per /proc/cgroups.
+fn net_cls_cgroup_count() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/cgroups").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 3 && f[0] == "net_cls")
+            .then(|| f[2].parse().ok())
+            .flatten()
+    })
+}
+
+fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
+    let tree = Tree::detect().map_err(|e| broken(format!("reading the cgroup tree: {e}")))?;
+    if tree.version == Version::V2 {
+        return Err(skip("net_cls has no cgroup v2 controller"));
+    }
+    let names = Names {
+        probe: ctx.probe().to_string(),
+        tagged: ctx.unique("lab-ncls-", 40),
+        control: ctx.unique("lab-ncls-ctl-", 40),
+        table: ctx.unique("lab_ncls_", 30),
+    };
+    if tree.has("net_cls") {
+        // Mounted on this host: the checker's parent is made in it like in the others.
+        let parent = ctx.cgroup_parent()?;
+        match parent.dir("net_cls", "") {
+            Some(d) if d.is_dir() => {}
+            d => {
+                return Err(broken(format!(
+                    "the checker's parent cgroup is missing in the net_cls hierarchy ({d:?})"
+                )))
+            }
+        }
+        let notes = Notes::default();
+        let r = observe_classid(&ctx.runtime(), &names, &notes);
+        notes.into_ctx(ctx);
+        return r;
+    }
+    let Some(hierarchy) = net_cls_hierarchy() else {
+        return Err(skip(
+            "this kernel has no enabled net_cls controller (/proc/cgroups)",
+        ));
+    };
+    // Not mounted here: mount it, but only in a private mount namespace of one thread
+    // of the checker, which the runtime it starts inherits. Mounted host-wide it would
+    // leak into the cgroups of checks running at the same time (their parents and
+    // containers would be made in it, and outlive the unmount).
+    let mnt = ctx.dir("net_cls-hierarchy")?;
+    let parent_rel = ctx.cgroup_parent()?.rel.clone();
+    let rt = ctx.runtime();
+    let notes = Notes::default();
+    notes.add("net_cls mounted by the check, in a private mount namespace");
+    let r = std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .name("net_cls-mount".into())
+            .spawn_scoped(s, || {
+                let _mounted = NetClsMount::private(&mnt, &parent_rel, hierarchy == 0)?;
+                observe_classid(&rt, &names, &notes)
+            })
+            .map_err(|e| broken(format!("starting a thread: {e}")))?;
+        t.join()
+            .unwrap_or_else(|p| Err(broken(format!("the check panicked: {}", panic_text(p)))))
+    });
+    notes.into_ctx(ctx);
+    r
+}
+
+/// Notes gathered on another thread (the context stays on the check's own).
+#[derive(Default)]
+struct Notes(std::sync::Mutex<Vec<String>>);
+
+impl Notes {
+    fn add(&self, text: impl Into<String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(text.into());
+    }
+
+    fn into_ctx(self, ctx: &Ctx) {
+        for n in self.0.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            ctx.note(n);
+        }
+    }
+}
+
+struct Names {
+    probe: String,
+    tagged: String,
+    control: String,
+    table: String,
+}
+
+/// The net_cls v1 hierarchy mounted in a new mount namespace of the calling thread,
+/// with the checker's parent cgroup made in it. Dropped (on the same thread): the
+/// parent and anything left below it removed, the hierarchy unmounted; the namespace
+/// ends with the thread.
+///
+/// The kernel destroys a v1 hierarchy at unmount only if its root has no child then,
+/// and a removed cgroup stays a child until the kernel has released it (after an RCU
+/// grace period): unmounting right after `rmdir` would leave the hierarchy behind,
+/// invisible, for good. So the drop waits for /proc/cgroups to count no more cgroups
+/// than at the mount, and (if the check made the hierarchy) for it to be gone.
+struct NetClsMount {
+    mnt: PathBuf,
+    parent: Option<PathBuf>,
+    /// net_cls cgroups counted by /proc/cgroups right after the mount.
+    baseline: u64,
+    /// net_cls was bound to no hierarchy before (id 0): the check made it.
+    fresh: bool,
+}
+
+impl NetClsMount {
+    fn private(mnt: &Path, parent_rel: &str, fresh: bool) -> Result<NetClsMount, Outcome> {
+        use nix::mount::{mount, MsFlags};
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .map_err(|e| broken(format!("unshare(CLONE_NEWNS) on the check's thread: {e}")))?;
+        // Nothing mounted here may propagate to the host.
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            broken(format!(
+                "making / a slave mount in the private namespace: {e}"
+            ))
+        })?;
+        mount(
+            Some("cgroup"),
+            mnt,
+            Some("cgroup"),
+            MsFlags::empty(),
+            Some("net_cls"),
+        )
+        .map_err(|e| {
+            skip(format!(
+                "cannot mount the net_cls v1 hierarchy on {}: {e}",
+                mnt.display()
+            ))
+        })?;
+        let mut me = NetClsMount {
+            mnt: mnt.to_path_buf(),
+            parent: None,
+            baseline: net_cls_cgroup_count().unwrap_or(1),
+            fresh,
+        };
+        // This thread's own cgroup in the new hierarchy (the root of a fresh one), as the
+        // runtime will read it from its /proc/self/cgroup.
+        let own = std::fs::read_to_string("/proc/thread-self/cgroup")
+            .ok()
+            .and_then(|t| {
+                t.lines().find_map(|l| {
+                    let mut p = l.splitn(3, ':');
+                    let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+                    ctrls
+                        .split(',')
+                        .any(|c| c == "net_cls")
+                        .then(|| path.to_string())
+                })
+            })
+            .ok_or_else(|| {
+                broken("no net_cls line in /proc/thread-self/cgroup after mounting net_cls")
+            })?;
+        let dir = mnt.join(own.trim_start_matches('/')).join(parent_rel);
+        std::fs::create_dir(&dir)
+            .map_err(|e| broken(format!("creating {}: {e}", dir.display())))?;
+        me.parent = Some(dir);
+        Ok(me)
+    }
+}
+
+/// Removes `dir` and its subdirectories (killing tasks a runtime left in them).
+fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                remove_cgroup_tree(&e.path(), deadline)?;
+            }
+        }
+    }
+    loop {
+        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+        }
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("removing {}: {e}", dir.display())),
+        }
+    }
+}
+
+impl Drop for NetClsMount {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        if let Some(p) = &self.parent {
+            if let Err(e) = remove_cgroup_tree(p, deadline) {
+                eprintln!("warning: {e}");
+            }
+        }
+        let count = || net_cls_cgroup_count().unwrap_or(0);
+        while count() > self.baseline && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if let Err(e) = nix::mount::umount2(&self.mnt, nix::mount::MntFlags::MNT_DETACH) {
+            eprintln!("warning: unmounting {}: {e}", self.mnt.display());
+        }
+        if self.fresh {
+            // The kernel destroys the hierarchy asynchronously: leave the host as found.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while net_cls_hierarchy().unwrap_or(0) != 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if net_cls_hierarchy().unwrap_or(0) != 0 {
+                eprintln!(
+                    "warning: the net_cls hierarchy the check mounted outlived its unmount \
+                     ({} cgroups in it)",
+                    count()
+                );
+            }
+        }
+    }
+}
+
+/// A TCP server on 127.0.0.1 that echoes each connection (read to EOF) until dropped.
+struct EchoServer {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EchoServer {
+    fn start() -> Result<EchoServer, Outcome> {
+        let l = TcpListener::bind("127.0.0.1:0")
+            .map_err(|e| broken(format!("listening on 127.0.0.1: {e}")))?;
+        l.set_nonblocking(true).map_err(broken)?;
+        let port = l.local_addr().map_err(broken)?.port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((mut s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                        let mut got = Vec::new();
+                        let _ = s.read_to_end(&mut got);
+                        let _ = s.write_all(&got);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Ok(EchoServer {
+            port,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EchoServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    let mut child = Command::new("nft")
+        .args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running nft: {e}"))?;
+    if let (Some(text), Some(mut w)) = (stdin, child.stdin.take()) {
+        let _ = w.write_all(text.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("running nft: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!(
+            "nft {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// An nftables table of the check's own (inet family, an output chain), deleted when dropped.
+struct NftTable {
+    name: String,
+}
+
+const NFT_ALL: &str = "lab-all";
+const NFT_TAGGED: &str = "lab-tagged";
+
+impl NftTable {
+    /// Counts every packet the host sends to 127.0.0.1:`port`, and those whose socket
+    /// carries the class id.
+    fn counting(name: &str, port: u16) -> Result<NftTable, Outcome> {
+        let script = format!(
+            "add table inet {name}\n\
+             add chain inet {name} out {{ type filter hook output priority 0 ; policy accept ; }}\n\
+             add rule inet {name} out ip daddr 127.0.0.1 tcp dport {port} counter comment \"{NFT_ALL}\"\n"
+        );
+        nft(&["-f", "-"], Some(&script)).map_err(|e| {
+            if e.contains("Operation not supported") || e.contains("No such file or directory") {
+                skip(format!("this kernel cannot run nftables rules: {e}"))
+            } else {
+                broken(e)
+            }
+        })?;
+        let t = NftTable {
+            name: name.to_string(),
+        };
+        let rule = format!(
+            "add rule inet {name} out ip daddr 127.0.0.1 tcp dport {port} meta cgroup {CLASSID} counter comment \
+             \"{NFT_TAGGED}\"\n"
+        );
+        // The plain rule went in, so a refusal here is about the class id match.
+        nft(&["-f", "-"], Some(&rule)).map_err(|e| {
+            skip(format!(
+                "nftables cannot match the socket's class id (meta cgroup): {e}"
+            ))
+        })?;
+        Ok(t)
+    }
+
+    /// (tagged, all) packets counted so far.
+    fn counters(&self) -> Result<(u64, u64), Outcome> {
+        let out = nft(&["-j", "list", "chain", "inet", &self.name, "out"], None).map_err(broken)?;
+        let v: Value =
+            serde_json::from_str(&out).map_err(|e| broken(format!("nft -j output: {e}")))?;
+        let count = |comment: &str| -> Option<u64> {
+            field(&v, "nftables").as_array()?.iter().find_map(|item| {
+                let rule = item.get("rule")?;
+                if field(rule, "comment") != comment {
+                    return None;
+                }
+                field(rule, "expr")
+                    .as_array()?
+                    .iter()
+                    .find_map(|e| e.get("counter")?.get("packets")?.as_u64())
+            })
+        };
+        match (count(NFT_TAGGED), count(NFT_ALL)) {
+            (Some(t), Some(a)) => Ok((t, a)),
+            _ => Err(broken(format!(
+                "no counters in nft's listing of table {}: {out}",
+                self.name
+            ))),
+        }
+    }
+}
+
+impl Drop for NftTable {
+    fn drop(&mut self) {
+        if let Err(e) = nft(&["delete", "table", "inet", &self.name], None) {
+            eprintln!("warning: {e}");
+        }
+    }
+}
+
+/// A container without a network namespace connects to a listener of the check on
+/// 127.0.0.1; an nftables rule in the host's OUTPUT hook counts its packets by class id.
+fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
+    let server = EchoServer::start()?;
+    let port = server.port.to_string();
+    let table = NftTable::counting(&n.table, server.port)?;
+    let connect = [
+        n.probe.as_str(),
+        "connect",
+        "--port",
+        &port,
+        "--send",
+        "tagged-by-net-classid",
+    ];
+
+    let (run, c) = run_json(
+        rt,
+        &["--cgroup", &n.tagged, "--net-classid", CLASSID_ARG],
+        &connect,
+    )?;
+    ensure(
+        field(&c, "connected") == true,
+        format!("the container to connect to 127.0.0.1:{port} (the host's network namespace)"),
+        format!(
+            "connected {}, error {}",
+            field(&c, "connected"),
+            field(&c, "error")
+        ),
+        &run,
+    )?;
+    let (tagged, all) = table.counters()?;
+    notes.add(format!(
+        "--net-classid {CLASSID_ARG}: {tagged} of {all} packets carried the class id"
+    ));
+    if all == 0 {
+        return Err(broken(format!(
+            "the connection to 127.0.0.1:{port} was made, but nftables counted no packet to it"
+        )));
+    }
+    ensure(
+        tagged > 0,
+        format!(
+            "the container's packets to 127.0.0.1:{port} to carry class id {CLASSID_ARG} (10:1), counted by nftables \
+             `meta cgroup {CLASSID}`"
+        ),
+        format!("{tagged} of {all} packets carried it"),
+        &run,
+    )?;
+
+    // Control: the same connection from a cgroup without a class id is not counted.
+    let (crun, c) = run_json(rt, &["--cgroup", &n.control], &connect)?;
+    if field(&c, "connected") != true {
+        return Err(control_failed(
+            format!("the connection without --net-classid failed: {c}"),
+            &crun,
+        ));
+    }
+    let (ctagged, call) = table.counters()?;
+    notes.add(format!(
+        "no class id: {} of {} packets carried it",
+        ctagged.saturating_sub(tagged),
+        call.saturating_sub(all)
+    ));
+    if call == all || ctagged != tagged {
+        return Err(control_failed(
+            format!(
+                "without --net-classid {} more packets were sent, {} of them counted as class {CLASSID_ARG}",
+                call.saturating_sub(all),
+                ctagged.saturating_sub(tagged)
+            ),
+            &crun,
+        ));
+    }
+    Ok(())
 }
