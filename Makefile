@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit check doctor bench clean
+.PHONY: all build test test-unit check grade conformance-table doctor bench clean
 
 all: build
 
@@ -50,6 +50,28 @@ check: build
 check-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/labcheck --topic $*
+
+## Grade $$LAB_RUNTIME (default: the reference runtime) against the exercises, as
+## root: make grade; one topic: make grade-namespaces (grade-cgroups, grade-overlay).
+## GRADE_FLAGS passes options, e.g. GRADE_FLAGS="--junit junit.xml --lang ko".
+GRADE_FLAGS ?=
+grade: build
+	@[ "$$(id -u)" = 0 ] || { echo "make grade needs root (sudo make grade)"; exit 2; }
+	$(BIN)/grade $(GRADE_FLAGS)
+
+grade-%: build
+	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
+	$(BIN)/grade --topic $* $(GRADE_FLAGS)
+
+## The README's table of check x runtime (reference, runc, crun), regenerated.
+CONFORMANCE_RUNTIMES ?= reference,oci:runc,oci:crun
+conformance-table: build
+	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
+	$(BIN)/labcheck --table $(CONFORMANCE_RUNTIMES) > target/conformance.md
+	awk 'BEGIN { while ((getline l < "target/conformance.md") > 0) t = t l "\n" } \
+		/<!-- conformance-table -->/ { print; printf "%s", t; skip = 1; next } \
+		/<!-- \/conformance-table -->/ { skip = 0 } !skip' README.md > target/README.new
+	mv target/README.new README.md
 
 doctor: build
 	$(BIN)/harness doctor

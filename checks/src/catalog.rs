@@ -67,7 +67,8 @@ pub struct Check {
     /// The contract options the check passes (what a runtime must implement for it).
     pub uses: &'static [&'static str],
     pub requires: &'static [Requirement],
-    /// Checks with the same key never run at the same time (shared kernel state).
+    /// Checks with the same key never run at the same time (shared kernel state);
+    /// the key `exclusive` runs the check with no other check at all.
     pub serial: Option<&'static str>,
     pub run: fn(&Ctx) -> CheckResult,
 }

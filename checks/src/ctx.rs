@@ -139,7 +139,7 @@ impl Ctx {
 
     /// `run` waited for; a runtime that cannot even be started is a host problem.
     pub fn run(&self, options: &[&str], command: &[&str]) -> Result<Run, Outcome> {
-        self.run_timeout(options, command, crate::runtime::DEFAULT_TIMEOUT)
+        self.run_timeout(options, command, crate::runtime::process_timeout())
     }
 
     pub fn run_timeout(&self, options: &[&str], command: &[&str], timeout: std::time::Duration) -> Result<Run, Outcome> {

@@ -9,7 +9,9 @@
 pub mod catalog;
 pub mod cgview;
 pub mod ctx;
+pub mod grade;
 pub mod host;
+pub mod oci;
 pub mod outcome;
 pub mod report;
 pub mod runner;

@@ -23,6 +23,9 @@ pub struct CheckReport {
     pub notes: Vec<String>,
 }
 
+/// The serial key of checks that must run with no other check at the same time.
+pub const EXCLUSIVE_KEY: &str = "exclusive";
+
 fn serial_lock(key: &str) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = OnceLock::new();
     let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
@@ -55,7 +58,17 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
             return (Outcome::Skip(why), Vec::new());
         }
     }
-    let lock = check.serial.map(serial_lock);
+    // What the runtime under test cannot provide (an OCI runtime's known gaps).
+    let unsupported = rt.unsupported();
+    if let Some((_, why)) = unsupported.iter().find(|(opt, _)| check.uses.iter().any(|u| crate::oci::uses_option(u, opt))) {
+        return (Outcome::Skip(why.clone()), Vec::new());
+    }
+    // A check keyed "exclusive" (one that measures CPU time) runs alone; every
+    // other check shares the run, taking turns with those of the same key.
+    static EXCLUSIVE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    let _alone = (check.serial == Some(EXCLUSIVE_KEY)).then(|| EXCLUSIVE.write().unwrap_or_else(|p| p.into_inner()));
+    let _shared = (check.serial != Some(EXCLUSIVE_KEY)).then(|| EXCLUSIVE.read().unwrap_or_else(|p| p.into_inner()));
+    let lock = check.serial.filter(|k| *k != EXCLUSIVE_KEY).map(serial_lock);
     let _turn = lock.as_ref().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
     let ctx = match Ctx::new(rt.clone()) {
         Ok(c) => c,
@@ -72,8 +85,45 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     (outcome, notes)
 }
 
+/// Runs one check with a time limit: past it the check is graded as failed
+/// ("timed out after N s") and left to end on its own (every runtime call it makes
+/// has its own limit, after which the runtime's process group is killed).
+pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckReport {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (c, r) = (*check, rt.clone());
+    std::thread::spawn(move || {
+        let _ = tx.send(run_check(&c, &r));
+    });
+    match rx.recv_timeout(limit) {
+        Ok(report) => report,
+        Err(_) => CheckReport {
+            id: check.id.into(),
+            topic: check.topic.into(),
+            title: check.title.into(),
+            outcome: Outcome::Fail(crate::outcome::Failure {
+                expected: format!("the check to finish within {} s", limit.as_secs()),
+                got: format!("timed out after {} s", limit.as_secs()),
+                command: format!("{} (a runtime call that does not end)", rt.path.display()),
+                stderr_tail: String::new(),
+            }),
+            duration: limit,
+            notes: Vec::new(),
+        },
+    }
+}
+
 /// Runs `checks` with up to `jobs` at a time; reports come back in catalog order.
-pub fn run_all(checks: &[Check], rt: &Runtime, jobs: usize, mut progress: impl FnMut(&CheckReport) + Send) -> Vec<CheckReport> {
+pub fn run_all(checks: &[Check], rt: &Runtime, jobs: usize, progress: impl FnMut(&CheckReport) + Send) -> Vec<CheckReport> {
+    run_all_limited(checks, rt, jobs, None, progress)
+}
+
+pub fn run_all_limited(
+    checks: &[Check],
+    rt: &Runtime,
+    jobs: usize,
+    limit: Option<Duration>,
+    mut progress: impl FnMut(&CheckReport) + Send,
+) -> Vec<CheckReport> {
     let next = Mutex::new(0usize);
     let results: Mutex<Vec<Option<CheckReport>>> = Mutex::new(vec![None; checks.len()]);
     let progress = Mutex::new(&mut progress);
@@ -87,7 +137,10 @@ pub fn run_all(checks: &[Check], rt: &Runtime, jobs: usize, mut progress: impl F
                     i
                 };
                 let Some(check) = checks.get(i) else { break };
-                let report = run_check(check, rt);
+                let report = match limit {
+                    Some(l) => run_check_limited(check, rt, l),
+                    None => run_check(check, rt),
+                };
                 (progress.lock().unwrap())(&report);
                 results.lock().unwrap()[i] = Some(report);
             });

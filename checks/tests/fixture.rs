@@ -14,6 +14,7 @@ fn fixture(name: &str) -> Runtime {
 
 #[test]
 #[ignore = "needs root"]
+#[serial_test::serial(suite)]
 fn exec_runtime_fails_every_check() {
     let rt = fixture("exec-runtime");
     let checks = catalog();
@@ -33,6 +34,7 @@ fn exec_runtime_fails_every_check() {
 
 #[test]
 #[ignore = "needs root"]
+#[serial_test::serial(suite)]
 fn reference_runtime_passes_every_check() {
     let rt = Runtime::named("reference").unwrap();
     for r in run_all(&catalog(), &rt, 4, |_| {}) {
@@ -48,6 +50,7 @@ fn reference_runtime_passes_every_check() {
 
 #[test]
 #[ignore = "needs root"]
+#[serial_test::serial(suite)]
 fn copy_runtime_fails_the_union_checks() {
     let rt = fixture("copy-runtime");
     let must_fail = [

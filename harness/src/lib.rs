@@ -5,5 +5,6 @@ pub mod cgroups;
 pub mod cli;
 pub mod container;
 pub mod doctor;
+pub mod fault;
 pub mod rootfs;
 pub mod spec;

@@ -24,6 +24,32 @@ struct Args {
     /// List the checks instead of running them.
     #[arg(long)]
     list: bool,
+    /// Run the checks against each of these runtimes (comma list, e.g.
+    /// reference,oci:runc,oci:crun) and print a Markdown table check x runtime.
+    #[arg(long, value_name = "RUNTIMES", value_delimiter = ',')]
+    table: Vec<String>,
+}
+
+/// The Markdown table of outcomes, one column per runtime; skips carry their reason.
+fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)]) -> String {
+    use checks::Outcome;
+    let mut s = format!("| check | {} |\n|---|{}\n", columns.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(" | "), "---|".repeat(columns.len()));
+    for (i, c) in checks.iter().enumerate() {
+        let cells: Vec<String> = columns
+            .iter()
+            .map(|(_, reports)| match &reports[i].outcome {
+                Outcome::Pass => "pass".to_string(),
+                Outcome::Fail(_) => "**fail**".to_string(),
+                Outcome::Broken(_) => "broken".to_string(),
+                Outcome::Skip(why) => {
+                    let short: String = why.chars().take(70).collect();
+                    format!("skip: {}", short.replace('|', "/"))
+                }
+            })
+            .collect();
+        s.push_str(&format!("| `{}` | {} |\n", c.id, cells.join(" | ")));
+    }
+    s
 }
 
 fn main() -> ExitCode {
@@ -36,6 +62,22 @@ fn main() -> ExitCode {
         for c in &checks {
             println!("{:<48} {}", c.id, c.title);
         }
+        return ExitCode::SUCCESS;
+    }
+    if !args.table.is_empty() {
+        let mut columns = Vec::new();
+        for name in &args.table {
+            let rt = match Runtime::named(name) {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("labcheck: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            eprintln!("labcheck: running {} checks against {name}", checks.len());
+            columns.push((name.clone(), run_all(&checks, &rt, args.jobs, |_| {})));
+        }
+        print!("{}", table(&checks, &columns));
         return ExitCode::SUCCESS;
     }
     let rt = match Runtime::from_env() {

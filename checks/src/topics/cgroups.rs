@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::catalog::{Check, Requirement as R};
 use crate::cgview::{ScratchParent, Version};
 use crate::ctx::Ctx;
-use crate::outcome::{broken, control_failed, ensure, fail, skip, CheckResult, Outcome};
+use crate::outcome::{control_failed, ensure, fail, skip, CheckResult, Outcome};
 
 const MIB: u64 = 1 << 20;
 
@@ -35,7 +35,7 @@ pub fn checks() -> Vec<Check> {
         check!("cgroups.memory.usage-matches-allocation", "memory use reported by `stats` matches what the probe allocated",
             uses = ["--cgroup", "--memory", "stats"], requires = [], serial = None, usage_matches),
         check!("cgroups.cpu.quota-throttles", "with a 20% CPU quota a busy probe is throttled to about 20% of a CPU",
-            uses = ["--cgroup", "--cpus"], requires = [], serial = Some("cpu"), cpu_quota),
+            uses = ["--cgroup", "--cpus"], requires = [], serial = Some(crate::runner::EXCLUSIVE_KEY), cpu_quota),
         check!("cgroups.pids.fork-limit", "forking past --pids fails with EAGAIN and pids.events max rises",
             uses = ["--cgroup", "--pids"], requires = [], serial = None, pids_limit),
         check!("cgroups.freezer.pause-stops-processes", "`pause` freezes a counting probe and `resume` lets it go on",
@@ -181,9 +181,10 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "cpu")?;
     // Tolerances, lopsided so that a busy 2-core machine never flakes: a 20% quota
     // must keep the probe at or under 30% of a CPU; without it the probe must get
-    // at least 50%.
+    // at least 40% and half as much again as under the quota. The check runs with
+    // no other check beside it (serial key "exclusive").
     const LIMITED_MAX: f64 = 0.30;
-    const FREE_MIN: f64 = 0.50;
+    const FREE_MIN: f64 = 0.40;
     let name = ctx.unique("cpu-", 30);
     let sp = ctx.spawn(&["--cgroup", &name, "--cpus", "20000/100000"], &[ctx.probe(), "cpu", "--secs", "2"])?;
     std::thread::sleep(Duration::from_millis(1500));
@@ -210,7 +211,7 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let crun = ctx.run(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
     let free = ratio(&crun.json_lines().pop().unwrap_or(Value::Null));
     ctx.note(format!("no quota: {free:.3} of a CPU"));
-    if !(free >= FREE_MIN) {
+    if !(free >= FREE_MIN && free >= 1.5 * limited) {
         return Err(control_failed(format!("without a quota the probe got {free:.3} of a CPU"), &crun));
     }
     Ok(())
@@ -267,6 +268,12 @@ fn freezer(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "freezer")?;
     let name = ctx.unique("frz-", 30);
     let sp = ctx.spawn(&["--ns", "pid", "--cgroup", &name], &[ctx.probe(), "count", "--interval-ms", "10"])?;
+    // The container may take a while to start (a second or more in an emulated VM):
+    // the windows below open once the probe counts.
+    if sp.next_json_with("count", Duration::from_secs(20)).is_none() {
+        let run = sp.stop();
+        return Err(fail("the probe to count every 10 ms", "no count within 20 s of the start", &run));
+    }
     // Control first: unpaused, the count advances.
     let before = counts_within(&sp, Duration::from_millis(300));
     if before.len() < 3 {
@@ -370,10 +377,11 @@ fn stats_match(ctx: &Ctx) -> CheckResult {
         ),
         &srun,
     )?;
-    // Control: the numbers must describe this container, not be constants.
-    if before.0.unwrap_or(0) < 64 * MIB {
-        return Err(broken(format!("the cgroup file shows {:?} bytes while the probe holds 64 MiB", before.0)));
-    }
-    let _ = run;
-    Ok(())
+    // The figures must describe this container: its 64 MiB are in its cgroup.
+    ensure(
+        before.0.unwrap_or(0) >= 64 * MIB,
+        format!("cgroup {name}'s memory.current to hold the probe's 64 MiB"),
+        format!("{:?} bytes: the container is not in its cgroup", before.0),
+        &run,
+    )
 }

@@ -48,8 +48,8 @@ pub fn checks() -> Vec<Check> {
             two_hostnames),
         check!("namespaces.mnt.mount-invisible-on-host", "a mount made inside is absent from the host's mount table",
             uses = ["--ns mnt"], requires = [R::Namespace("mnt")], mount_invisible),
-        check!("namespaces.mnt.host-files-unreachable", "after pivot_root host files cannot be reached, `..` stays in /",
-            uses = ["--ns mnt", "--rootfs"], requires = [R::Namespace("mnt")], host_files_unreachable),
+        check!("namespaces.mnt.host-files-unreachable", "after pivot_root host files cannot be reached, not even by a chroot breakout",
+            uses = ["--ns mnt", "--rootfs"], requires = [R::Namespace("mnt"), R::Command("chroot")], host_files_unreachable),
         check!("namespaces.mnt.root-is-given-rootfs", "the container's root is the given rootfs, or the overlay of the given layers",
             uses = ["--ns mnt", "--rootfs", "--layer", "--upper", "--work"], requires = [R::Namespace("mnt"), R::Overlay],
             root_is_given),
@@ -181,13 +181,13 @@ pub(crate) fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate:
     // The pid file comes before the command runs, but the contract orders nothing
     // else against it: wait until the probe itself says it runs (then the cgroup is
     // joined and every namespace is in place).
-    let running = sp.next_json_with("sleeping", PID_FILE_WAIT);
+    // (A runtime that ended closes the probe's output, which ends this wait at once.)
+    if sp.next_json_with("sleeping", PID_FILE_WAIT).is_none() {
+        let run = sp.stop();
+        return Err(fail("the probe to start and print that it sleeps", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+    }
     match host::wait_pid_file(&pf, PID_FILE_WAIT) {
-        Ok(pid) if running.is_some() => Ok((sp, pid)),
-        Ok(_) => {
-            let run = sp.stop();
-            Err(fail("the probe to start and print that it sleeps", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))
-        }
+        Ok(pid) => Ok((sp, pid)),
         Err(o) => {
             let run = sp.stop();
             Err(match o {
@@ -308,6 +308,25 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     ensure(field(&st, "ok") == false, format!("host file {m} not found inside"), format!("found: {st}"), &run)?;
     let (run, up) = ctx.json_of(&opts, &["/bin/probe", "chdir-up"])?;
     ensure(field(&up, "same") == true, "`..` from / to stay in /", format!("cwd {} after chdir(\"..\"), root {}", field(&up, "cwd"), field(&up, "root")), &run)?;
+    // pivot_root, not chroot: the classic breakout climbs to the namespace's real
+    // root, which must be the container's own (the old root detached).
+    let (run, esc) = ctx.json_of(&opts, &["/bin/probe", "chroot-escape"])?;
+    ensure(
+        field(&esc, "escaped") == false,
+        "the chroot breakout to end in the container's own root (pivot_root, old root detached)",
+        format!("it reached another root: {} -> {}", field(&esc, "root_before"), field(&esc, "root_after")),
+        &run,
+    )?;
+    // Control: under a bare chroot the same breakout reaches the host's root.
+    let out = std::process::Command::new("chroot")
+        .arg(&root)
+        .args(["/bin/probe", "chroot-escape"])
+        .output()
+        .map_err(|e| broken(format!("running chroot: {e}")))?;
+    let c: Value = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).last().unwrap_or(Value::Null);
+    if field(&c, "escaped") != true {
+        return Err(broken(format!("control: the breakout did not leave a bare chroot: {c}")));
+    }
     // Control: without a root file system the host's file is right there.
     let (crun, c) = ctx.probe_json(&["--ns", "pid,mnt"], &["stat", &m])?;
     if field(&c, "ok") != true {

@@ -19,13 +19,16 @@ use crate::runtime::Run;
 
 macro_rules! check {
     ($id:literal, $title:literal, requires = [$($r:expr),*], $f:path) => {
+        check!($id, $title, requires = [$($r),*], serial = None, $f)
+    };
+    ($id:literal, $title:literal, requires = [$($r:expr),*], serial = $s:expr, $f:path) => {
         Check {
             id: $id,
             topic: "overlay",
             title: $title,
             uses: &["--ns mnt", "--layer", "--upper", "--work"],
             requires: &[R::Root, R::Overlay, R::Namespace("mnt"), $($r),*],
-            serial: None,
+            serial: $s,
             run: $f,
         }
     };
@@ -48,11 +51,12 @@ pub fn checks() -> Vec<Check> {
         check!("overlay.sharing.writes-isolated", "two containers on the same layers see neither each other's writes nor copies",
             requires = [R::Command("nsenter")], sharing_isolated),
         check!("overlay.sharing.disk-used-once", "five containers cost the layers once plus each one's own writes",
-            requires = [], disk_used_once),
+            // Writing and hashing tens of MiB keeps a CPU busy: never next to the CPU quota check.
+            requires = [], serial = Some("cpu"), disk_used_once),
         check!("overlay.metacopy.chmod-copies-metadata-only", "a chmod copies up metadata without data (metacopy)",
             requires = [], metacopy_chmod),
         check!("overlay.cost.copy-up-grows-with-size", "the first write to a 64 MiB lower file costs more than to a 1 MiB one",
-            requires = [], copy_up_cost),
+            requires = [], serial = Some("cpu"), copy_up_cost),
     ]
 }
 
@@ -372,17 +376,15 @@ fn sleeper(ctx: &Ctx, opts: &[String], name: &str) -> Result<(crate::runtime::Sp
     let mut o = opts.to_vec();
     o.extend(["--pid-file".into(), pf.display().to_string()]);
     let sp = ctx.spawn(&refs(&o), &["/bin/probe", "sleep", "20"])?;
-    let running = sp.next_json_with("sleeping", Duration::from_secs(10));
-    let pid = host::wait_pid_file(&pf, Duration::from_secs(10));
-    match (running, pid) {
-        (Some(_), Ok(pid)) => Ok((sp, pid)),
-        (_, Err(e)) => {
+    if sp.next_json_with("sleeping", Duration::from_secs(10)).is_none() {
+        let run = sp.stop();
+        return Err(fail("the probe to start in the container", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+    }
+    match host::wait_pid_file(&pf, Duration::from_secs(10)) {
+        Ok(pid) => Ok((sp, pid)),
+        Err(e) => {
             let _ = sp.stop();
             Err(e)
-        }
-        (None, _) => {
-            let run = sp.stop();
-            Err(fail("the probe to start in the container", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))
         }
     }
 }

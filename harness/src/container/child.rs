@@ -177,6 +177,11 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
     mount_proc(&proc_dir, rep);
     setup_dev(&root.join("dev"), spec.ns.has(Namespace::Ipc), rep);
 
+    if crate::fault::active("chroot-not-pivot") {
+        nix::unistd::chroot(&root).or_fail(rep, || "fault chroot-not-pivot".into());
+        chdir("/").or_fail(rep, || "chdir /".into());
+        return;
+    }
     chdir(&root).or_fail(rep, || format!("chdir {}", root.display()));
     // The idiom from pivot_root(2): stack the old root under the new one, then detach it.
     pivot_root(".", ".").or_fail(rep, || format!("pivot_root {}", root.display()));
@@ -186,6 +191,13 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
 
 fn mount_proc(target: &Path, rep: &Reporter) {
     let none: Option<&str> = None;
+    if crate::fault::active("no-fresh-proc") {
+        if target != Path::new("/proc") {
+            mount(Some("/proc"), target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+                .or_fail(rep, || "fault no-fresh-proc".into());
+        }
+        return;
+    }
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     match mount(Some("proc"), target, Some("proc"), flags, none) {
         Ok(()) => {}

@@ -213,7 +213,9 @@ fn clone_flags(spec: &RunSpec) -> CloneFlags {
         (Namespace::Ipc, CloneFlags::CLONE_NEWIPC),
         (Namespace::User, CloneFlags::CLONE_NEWUSER),
     ] {
-        if spec.ns.has(ns) {
+        let dropped = (ns == Namespace::Pid && crate::fault::active("no-pid-ns"))
+            || (ns == Namespace::Uts && crate::fault::active("hostname-outside-uts"));
+        if spec.ns.has(ns) && !dropped {
             f |= flag;
         }
     }
@@ -260,7 +262,13 @@ fn mount_overlay_into(child: Pid, target: &Path, opts: &str) -> Result<(), Runti
     let mounted = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(sys("making the container's mounts private"))
         .and_then(|()| {
-            mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(opts))
+            if crate::fault::active("overlay-as-bind") {
+                // The top-most layer is the first of lowerdir=.
+                let top = opts.trim_start_matches("lowerdir=").split([':', ',']).next().unwrap_or_default().to_string();
+                return mount(Some(top.as_str()), target, none, MsFlags::MS_BIND, none).map_err(sys("fault overlay-as-bind"));
+            }
+            let flags = if crate::fault::active("upper-readonly") { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            mount(Some("overlay"), target, Some("overlay"), flags, Some(opts))
                 .map_err(sys(format!("--layer: mount -t overlay -o {opts} {}", target.display())))
         });
     setns(&own, CloneFlags::CLONE_NEWNS).map_err(sys("setns back into the runtime's mount namespace"))?;
@@ -285,6 +293,7 @@ fn read_report(fd: RawFd) -> Vec<u8> {
 /// Runs a container; returns the contract exit status. Errors are runtime failures (125).
 pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
     spec.validate()?;
+    crate::fault::configured().map_err(RuntimeError::Setup)?;
     let mut created = Created::default();
     let result = run_created(spec, &mut created);
     let errors = created.cleanup();
@@ -361,7 +370,7 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let _ = close(rep_w);
 
     let outcome = (|| -> Result<(), RuntimeError> {
-        if spec.ns.has(Namespace::User) {
+        if spec.ns.has(Namespace::User) && !crate::fault::active("no-uid-map") {
             write_id_maps(child, spec, privileged)?;
         }
         if let (Some(target), Some(opts)) = (&created.root_mountpoint, &overlay) {
@@ -385,7 +394,20 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
             Some(cg) => {
                 let cg = created.cgroup.insert(cg);
                 cg.create(&spec.limits)?;
-                cg.self_attach_files()?
+                if crate::fault::active("limit-wrong-cgroup") {
+                    let parents: Result<Vec<fs::File>, RuntimeError> = cg
+                        .paths()
+                        .iter()
+                        .map(|p| {
+                            let t = p.parent().unwrap_or(p).join("tasks");
+                            let t = if t.exists() { t } else { p.parent().unwrap_or(p).join("cgroup.procs") };
+                            fs::OpenOptions::new().write(true).open(&t).map_err(|err| RuntimeError::Io { op: format!("opening {}", t.display()), err })
+                        })
+                        .collect();
+                    parents?
+                } else {
+                    cg.self_attach_files()?
+                }
             }
             None => Vec::new(),
         };

@@ -212,6 +212,9 @@ enum Cmd {
         #[arg(long, value_parser = parse_size, default_value = "1M")]
         max: u64,
     },
+    /// The classic chroot breakout (chroot into a subdirectory, climb out with
+    /// "..", chroot "."): reports whether it reached a different root
+    ChrootEscape,
     /// Remove a file (unlink)
     Rm { path: String },
     /// Make a directory (mode 0755)
@@ -372,6 +375,7 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Ls { path } => sys::ls(&path),
         Cmd::MountTmpfs { path, size, hold } => sys::mount_tmpfs(&path, size, hold),
         Cmd::ChdirUp { times } => sys::chdir_up(times),
+        Cmd::ChrootEscape => sys::chroot_escape(),
         Cmd::Affinity => sys::affinity(),
     }
 }

@@ -308,3 +308,33 @@ pub fn ls(path: &str) -> PResult {
         Err(e) => report(json!({"path": path, "entries": null}), Some(io_errno(&e).unwrap_or(libc::EIO))),
     }
 }
+
+/// `chroot-escape`: after a chroot, the working directory may lie outside the new
+/// root, and ".." from there is not stopped. Behind pivot_root with the old root
+/// detached, climbing ends at the container's own root; behind a bare chroot it
+/// ends at the host's.
+pub fn chroot_escape() -> PResult {
+    let before = dev_ino("/")?;
+    let dir = "/.probe-escape";
+    let made = fs::create_dir(dir).is_ok();
+    let result = (|| -> Result<(u64, u64), ProbeError> {
+        nix::unistd::chdir("/").map_err(|e| ProbeError::errno("chdir", e))?;
+        nix::unistd::chroot(dir).map_err(|e| ProbeError::errno("chroot", e))?;
+        for _ in 0..256 {
+            nix::unistd::chdir("..").map_err(|e| ProbeError::errno("chdir", e))?;
+        }
+        nix::unistd::chroot(".").map_err(|e| ProbeError::errno("chroot", e))?;
+        dev_ino("/")
+    })();
+    if made {
+        // Removed through whichever root we ended in; best effort.
+        let _ = fs::remove_dir(dir);
+    }
+    let after = result?;
+    emit(&json!({
+        "root_before": {"dev": before.0, "ino": before.1},
+        "root_after": {"dev": after.0, "ino": after.1},
+        "escaped": before != after,
+    }));
+    Ok(())
+}

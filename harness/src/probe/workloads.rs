@@ -99,6 +99,9 @@ pub fn cpu(secs: f64, threads: u32) -> PResult {
     if threads == 0 {
         return Err(ProbeError::msg("args", "--threads must be >= 1"));
     }
+    // CPU time over the same interval as the wall time: the probe's own start (exec,
+    // page faults; 0.1-0.2 s in an emulated VM) is not part of the workload.
+    let ru0 = getrusage(UsageWho::RUSAGE_SELF).map_err(|e| ProbeError::errno("getrusage", e))?;
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(secs);
     let mut handles = Vec::new();
@@ -116,8 +119,8 @@ pub fn cpu(secs: f64, threads: u32) -> PResult {
     let ru = getrusage(UsageWho::RUSAGE_SELF).map_err(|e| ProbeError::errno("getrusage", e))?;
     let tv_usec =
         |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
-    let user = tv_usec(ru.user_time());
-    let sys = tv_usec(ru.system_time());
+    let user = tv_usec(ru.user_time()).saturating_sub(tv_usec(ru0.user_time()));
+    let sys = tv_usec(ru.system_time()).saturating_sub(tv_usec(ru0.system_time()));
     emit(&json!({
         "wall_usec": usec(wall),
         "cpu_usec": user + sys,

@@ -17,6 +17,9 @@ impl Controller for Devices {
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if crate::fault::active("no-device-rule") {
+            return Ok(());
+        }
         let deny = path.join("devices.deny");
         for r in &limits.deny_devices {
             append_line(

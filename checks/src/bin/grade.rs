@@ -1,0 +1,185 @@
+//! `grade`: grades the runtime named by `LAB_RUNTIME` against the exercises and
+//! writes the report and the result files graders consume.
+//!
+//! Exit status: 0 when every graded check passes, 1 when any fails, 2 when the
+//! host cannot grade (with the reason). The result files are rewritten after every
+//! check and on SIGINT/SIGTERM/SIGHUP, so they are complete whatever happens.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use nix::sys::signal::{SigSet, Signal};
+
+use checks::grade::{self, formats, human, GradeResult, Lang};
+use checks::runner::run_all_limited;
+use checks::{catalog, CheckReport, Runtime};
+
+#[derive(Parser)]
+#[command(name = "grade", about = "Grade a container runtime against the lab exercises")]
+struct Args {
+    /// Only the exercises of this topic (namespaces, cgroups, overlay).
+    #[arg(long)]
+    topic: Option<String>,
+    /// Only this exercise (its id, e.g. ns-pid).
+    #[arg(long)]
+    exercise: Option<String>,
+    /// Language of titles and hints (default: from LANG; ko for Korean).
+    #[arg(long, value_parser = ["en", "ko"])]
+    lang: Option<String>,
+    /// Checks run at the same time.
+    #[arg(long, short = 'j', default_value_t = 4)]
+    jobs: usize,
+    /// Seconds a check may take in all.
+    #[arg(long, default_value_t = 180)]
+    check_timeout: u64,
+    /// Seconds one runtime call may take before its process group is killed.
+    #[arg(long, default_value_t = 30)]
+    process_timeout: u64,
+    /// GitHub Classroom runner result (JSON); its base64 also goes to $GITHUB_OUTPUT as `result`.
+    #[arg(long, value_name = "FILE")]
+    classroom: Option<PathBuf>,
+    /// Gradescope results.json.
+    #[arg(long, value_name = "FILE")]
+    gradescope: Option<PathBuf>,
+    /// JUnit XML.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// TAP version 14.
+    #[arg(long, value_name = "FILE")]
+    tap: Option<PathBuf>,
+    /// Markdown summary (also appended to $GITHUB_STEP_SUMMARY when it is set).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// The report without expected/got details (stable output).
+    #[arg(long)]
+    brief: bool,
+}
+
+struct Outputs {
+    args: Args,
+    lang: Lang,
+}
+
+impl Outputs {
+    fn write(&self, r: &GradeResult, final_write: bool) {
+        let put = |path: &Option<PathBuf>, text: String| {
+            if let Some(p) = path {
+                if let Err(e) = std::fs::write(p, text) {
+                    eprintln!("grade: writing {}: {e}", p.display());
+                }
+            }
+        };
+        put(&self.args.classroom, serde_json::to_string_pretty(&formats::classroom(r)).unwrap_or_default());
+        put(&self.args.gradescope, serde_json::to_string_pretty(&formats::gradescope(r)).unwrap_or_default());
+        put(&self.args.junit, formats::junit(r));
+        put(&self.args.tap, formats::tap(r));
+        put(&self.args.markdown, formats::markdown(r, self.lang));
+        if final_write {
+            append_env_file("GITHUB_STEP_SUMMARY", &formats::markdown(r, self.lang));
+            if self.args.classroom.is_some() {
+                append_env_file("GITHUB_OUTPUT", &format!("result={}\n", formats::classroom_base64(r)));
+            }
+        }
+    }
+}
+
+fn append_env_file(var: &str, text: &str) {
+    if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        use std::io::Write;
+        if let Err(e) = std::fs::OpenOptions::new().create(true).append(true).open(&p).and_then(|mut f| f.write_all(text.as_bytes())) {
+            eprintln!("grade: appending to ${var}: {e}");
+        }
+    }
+}
+
+fn host_problem(why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("grade: this host cannot grade: {why}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let lang = match args.lang.as_deref() {
+        Some("ko") => Lang::Ko,
+        Some(_) => Lang::En,
+        None => Lang::from_env(),
+    };
+    let (manifest, hints) = match (grade::manifest(), grade::hints()) {
+        (Ok(m), Ok(h)) => (m, h),
+        (Err(e), _) | (_, Err(e)) => return host_problem(e),
+    };
+    if let Err(e) = grade::validate(&manifest, &hints, &catalog()) {
+        return host_problem(format!("the exercise manifest is inconsistent: {e}"));
+    }
+    let exercises = match grade::select(&manifest, args.topic.as_deref(), args.exercise.as_deref()) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("grade: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !nix::unistd::geteuid().is_root() {
+        return host_problem("the checks start containers and need root (run it with sudo)");
+    }
+    let rt = match Runtime::from_env() {
+        Ok(rt) => rt,
+        Err(e) => return host_problem(e),
+    };
+    checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
+    let all = catalog();
+    let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).filter_map(|id| all.iter().find(|c| c.id == id).copied()).collect();
+    let runtime_name = if rt.path.to_string_lossy() == rt.name { rt.name.clone() } else { format!("{} ({})", rt.name, rt.path.display()) };
+
+    // Signals are taken by one thread (blocked everywhere else, before any thread
+    // starts), which writes complete result files and ends the run.
+    let mut signals = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(s);
+    }
+    if let Err(e) = signals.thread_block() {
+        return host_problem(format!("blocking signals: {e}"));
+    }
+    let done: Arc<Mutex<Vec<CheckReport>>> = Arc::default();
+    let outputs = Arc::new(Outputs { args, lang });
+    let owned: Vec<grade::Exercise> = exercises.iter().map(|e| (*e).clone()).collect();
+    {
+        let (done, outputs, owned, hints, name) = (done.clone(), outputs.clone(), owned.clone(), hints.clone(), runtime_name.clone());
+        std::thread::spawn(move || {
+            if let Ok(sig) = signals.wait() {
+                let refs: Vec<&grade::Exercise> = owned.iter().collect();
+                let r = grade::score(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
+                outputs.write(&r, true);
+                eprintln!("\ngrade: interrupted by {sig}; wrote the results of {} checks", r.checks().filter(|c| c.status.graded()).count());
+                std::process::exit(128 + sig as i32);
+            }
+        });
+    }
+
+    let tty = std::io::stderr().is_terminal();
+    let total = checks.len();
+    let limit = Some(Duration::from_secs(outputs.args.check_timeout));
+    let reports = run_all_limited(&checks, &rt, outputs.args.jobs, limit, |report| {
+        let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+        d.push(report.clone());
+        let r = grade::score(&runtime_name, &exercises, &d, &hints, false);
+        outputs.write(&r, false);
+        if tty {
+            eprint!("\r\x1b[K[{}/{total}] {} {}", d.len(), report.outcome.label(), report.id);
+        }
+    });
+    if tty {
+        eprint!("\r\x1b[K");
+    }
+    let result = grade::score(&runtime_name, &exercises, &reports, &hints, false);
+    outputs.write(&result, true);
+    print!("{}", human::render(&result, lang, !outputs.args.brief));
+    if result.any_failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,626 @@
+//! Machine-readable outputs of a grading run: GitHub Classroom, Gradescope, JUnit
+//! XML, TAP 14 and a Markdown summary for `$GITHUB_STEP_SUMMARY`.
+//!
+//! Every function is pure: the same [`GradeResult`] always renders to the same
+//! bytes (no clock, no environment, no random ids).
+//!
+//! Checks that could not be graded (skipped, broken, not run) are never shown as
+//! the student's failure in any format:
+//!
+//! | format     | graded fail            | skip / broken / not run                                  |
+//! |------------|------------------------|----------------------------------------------------------|
+//! | Classroom  | `"fail"`, score 0      | `"error"`, score 0, message "could not be graded"        |
+//! | Gradescope | `"failed"`, 0/max      | score 0, `max_score` 0, no `status`, tag `not-graded`     |
+//! | JUnit      | `<failure>`            | broken: `<error>`; skip, not run: `<skipped>`            |
+//! | TAP 14     | `not ok`               | `ok … # SKIP <reason>` (broken: `# SKIP broken: …`)      |
+//! | Markdown   | failing-check section  | "not graded" list                                        |
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use quick_junit::{
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+};
+use serde_json::{json, Value};
+
+use super::model::{CheckGrade, ExerciseResult, GradeResult, Lang, Status};
+
+// ---------------------------------------------------------------------------
+// Shared wording
+// ---------------------------------------------------------------------------
+
+/// A status as one lower-case word (`not run` is two).
+fn status_word(s: Status) -> &'static str {
+    match s {
+        Status::Pass => "pass",
+        Status::Fail => "fail",
+        Status::Skip => "skipped",
+        Status::Broken => "broken",
+        Status::NotRun => "not run",
+    }
+}
+
+fn hint(c: &CheckGrade, lang: Lang) -> &str {
+    match lang {
+        Lang::En => c.hint.0.trim(),
+        Lang::Ko => c.hint.1.trim(),
+    }
+}
+
+/// The failure message followed by the English hint.
+fn failure_text(c: &CheckGrade) -> String {
+    let mut s = c.message.trim_end().to_string();
+    let h = hint(c, Lang::En);
+    if !h.is_empty() {
+        if !s.is_empty() {
+            s.push_str("\n\n");
+        }
+        s.push_str("Hint: ");
+        s.push_str(h);
+    }
+    s
+}
+
+/// Why a check was not graded, as one line.
+fn reason_line(c: &CheckGrade) -> String {
+    let r: Vec<&str> = c
+        .message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if r.is_empty() {
+        "no reason given".to_string()
+    } else {
+        r.join("; ")
+    }
+}
+
+/// The explanation given for a check that could not be graded.
+fn ungradable_text(c: &CheckGrade) -> String {
+    format!(
+        "Could not be graded ({}): {}\nThis is not a failure of your runtime; {} {} of this check could not be awarded on this run.",
+        status_word(c.status),
+        reason_line(c),
+        c.max_points,
+        if c.max_points == 1 { "point" } else { "points" },
+    )
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+}
+
+// ---------------------------------------------------------------------------
+// GitHub Classroom
+// ---------------------------------------------------------------------------
+
+/// The result object of a GitHub Classroom runner, as
+/// `classroom-resources/autograding-command-grader` writes it (`generateResult`:
+/// `{version: 1, status, max_score, tests: [{name, status, score, message,
+/// test_code, filename, line_no, duration}]}`, duration in milliseconds).
+///
+/// What `classroom-resources/autograding-grading-reporter` reads from it:
+/// - `src/main.js`: top-level `status` — any runner with `"fail"` fails the step
+///   ("Some tests failed."), else any with `"error"` ("Some tests errored.");
+/// - `src/notify-classroom.js` and `src/helpers/test-helpers.js`: top-level
+///   `max_score` (a runner with a falsy one is left out) and the sum of every
+///   `tests[].score` — the grade is "Points {sum of scores}/{sum of max_score}";
+/// - `src/console-results.js`: `tests[].name`, `tests[].status` (`"pass"` counts
+///   as passed, `"error"` prints the `message`, anything else is a failure),
+///   `tests[].line_no` (shown when not 0) and `tests[].test_code` (shown when not
+///   empty).
+///
+/// Points are integers. `max_score` is the sum of every check's points; a check
+/// that could not be graded has status `"error"` and score 0 with a message saying
+/// so, never `"fail"`. The run's status is `"fail"` if any check failed, else
+/// `"error"` if any check could not be graded (or the run was interrupted), else
+/// `"pass"`.
+pub fn classroom(r: &GradeResult) -> Value {
+    let tests: Vec<Value> = r
+        .checks()
+        .map(|c| {
+            let (status, message) = match c.status {
+                Status::Pass => ("pass", c.notes.join("\n")),
+                Status::Fail => ("fail", failure_text(c)),
+                Status::Skip | Status::Broken | Status::NotRun => ("error", ungradable_text(c)),
+            };
+            json!({
+                "name": c.id,
+                "status": status,
+                "score": c.earned,
+                "message": message,
+                "test_code": "",
+                "filename": c.source,
+                "line_no": 0,
+                "duration": u64::try_from(c.duration.as_millis()).unwrap_or(u64::MAX),
+            })
+        })
+        .collect();
+    let status = if r.any_failed() {
+        "fail"
+    } else if r.interrupted || r.checks().any(|c| !c.status.graded()) {
+        "error"
+    } else {
+        "pass"
+    };
+    json!({
+        "version": 1,
+        "status": status,
+        "max_score": r.max_points(),
+        "tests": tests,
+    })
+}
+
+/// Standard base64 (with padding) of the compact JSON of [`classroom`]: the value
+/// of the runner's step output `result`, which the workflow passes to the reporter
+/// as the environment variable `<RUNNER_ID>_RESULTS` (the reporter decodes it with
+/// `Buffer.from(value, "base64")` and `JSON.parse`).
+pub fn classroom_base64(r: &GradeResult) -> String {
+    base64::engine::general_purpose::STANDARD.encode(classroom(r).to_string())
+}
+
+// ---------------------------------------------------------------------------
+// Gradescope
+// ---------------------------------------------------------------------------
+
+/// Gradescope's `/autograder/results/results.json`, per the autograder
+/// specification (gradescope-autograders.readthedocs.io/en/latest/specs/, source
+/// `gradescope/autograder_samples` `docs/specs.md`): top-level `score` (overrides
+/// the total of the tests), `output`, `visibility`, `extra_data`; each test
+/// `score`, `max_score`, `status` (`"passed"` or `"failed"`, optional), `name`,
+/// `number`, `output`, `tags`, `visibility`, `extra_data`.
+///
+/// Ungradable checks (skipped, broken, not run) get `score` 0 **and `max_score` 0**
+/// so they take nothing from the student's total, no `status` (Gradescope has no
+/// "error" state; `"failed"` would blame the student and `"passed"` would claim a
+/// pass), the tag `not-graded`, and an output that says why. The specification
+/// has no top-level maximum (the assignment's total is set on Gradescope); the
+/// grader's totals are in the top-level `extra_data`.
+pub fn gradescope(r: &GradeResult) -> Value {
+    let mut tests = Vec::new();
+    for (ei, e) in r.exercises.iter().enumerate() {
+        for (ci, c) in e.checks.iter().enumerate() {
+            let mut t = serde_json::Map::new();
+            let graded = c.status.graded();
+            t.insert("score".into(), json!(c.earned));
+            t.insert(
+                "max_score".into(),
+                json!(if graded { c.max_points } else { 0 }),
+            );
+            if graded {
+                let s = if c.status == Status::Pass {
+                    "passed"
+                } else {
+                    "failed"
+                };
+                t.insert("status".into(), json!(s));
+            }
+            t.insert("name".into(), json!(format!("{} ({})", c.id, c.title)));
+            t.insert("number".into(), json!(format!("{}.{}", ei + 1, ci + 1)));
+            let output = match c.status {
+                Status::Pass => c.notes.join("\n"),
+                Status::Fail => failure_text(c),
+                _ => ungradable_text(c),
+            };
+            t.insert("output".into(), json!(output));
+            let mut tags = vec![json!(e.topic), json!(e.id)];
+            if !graded {
+                tags.push(json!("not-graded"));
+            }
+            t.insert("tags".into(), Value::Array(tags));
+            t.insert("visibility".into(), json!("visible"));
+            t.insert(
+                "extra_data".into(),
+                json!({ "check": c.id, "exercise": e.id, "result": status_word(c.status), "points": c.max_points }),
+            );
+            tests.push(Value::Object(t));
+        }
+    }
+    json!({
+        "score": r.earned(),
+        "output": gradescope_output(r),
+        "visibility": "visible",
+        "extra_data": {
+            "runtime": r.runtime,
+            "earned_points": r.earned(),
+            "max_points": r.max_points(),
+            "ungradable_points": r.ungradable(),
+            "interrupted": r.interrupted,
+        },
+        "tests": tests,
+    })
+}
+
+fn gradescope_output(r: &GradeResult) -> String {
+    let mut s = format!("Points: {}/{}", r.earned(), r.max_points() - r.ungradable());
+    if r.ungradable() > 0 {
+        let _ = write!(
+            s,
+            " of the points that could be graded ({} in all).\n{} points could not be graded on this run (skipped, broken or not run); they are not counted against you.",
+            r.max_points(),
+            r.ungradable()
+        );
+    }
+    if r.interrupted {
+        s.push_str("\nThe grader was interrupted before every check ran.");
+    }
+    if let Some(e) = r.next_exercise() {
+        let _ = write!(
+            s,
+            "\nNext exercise to work on: {} ({}).",
+            e.id,
+            e.title(Lang::En)
+        );
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------
+// JUnit XML
+// ---------------------------------------------------------------------------
+
+/// JUnit XML: one `<testsuite>` per exercise (properties: topic, title, points),
+/// one `<testcase>` per check (`name` = check id, `classname` = exercise id,
+/// properties: points). A failure is `<failure>` (message: its first line; text:
+/// the whole message and the hint), a broken check `<error>`, a skipped or
+/// not-run check `<skipped>` with the reason. Each suite also carries a `skipped`
+/// count. No timestamps or ids, so the output is deterministic.
+pub fn junit(r: &GradeResult) -> String {
+    let mut report = Report::new(format!("grade {}", r.runtime));
+    for e in &r.exercises {
+        report.add_test_suite(junit_suite(e));
+    }
+    report
+        .to_string()
+        .expect("a JUnit report of in-memory strings serializes")
+}
+
+fn junit_suite(e: &ExerciseResult) -> TestSuite {
+    let mut suite = TestSuite::new(e.id.as_str());
+    suite.add_properties([
+        Property::new("topic", e.topic.as_str()),
+        Property::new("title", e.title(Lang::En)),
+        Property::new("points.earned", e.earned().to_string()),
+        Property::new("points.max", e.max_points().to_string()),
+        Property::new("points.ungradable", e.ungradable().to_string()),
+    ]);
+    let mut skipped = 0;
+    for c in &e.checks {
+        let status = match c.status {
+            Status::Pass => TestCaseStatus::success(),
+            Status::Fail => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(first_line(&c.message))
+                    .set_type("fail")
+                    .set_description(failure_text(c));
+                s
+            }
+            Status::Broken => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(first_line(&c.message))
+                    .set_type("broken")
+                    .set_description(ungradable_text(c));
+                s
+            }
+            Status::Skip | Status::NotRun => {
+                skipped += 1;
+                let mut s = TestCaseStatus::skipped();
+                s.set_message(reason_line(c))
+                    .set_type(if c.status == Status::Skip {
+                        "skip"
+                    } else {
+                        "not-run"
+                    });
+                s
+            }
+        };
+        let mut tc = TestCase::new(c.id.as_str(), status);
+        tc.set_classname(e.id.as_str()).set_time(c.duration);
+        tc.add_properties([
+            Property::new("title", c.title.as_str()),
+            Property::new("points.earned", c.earned.to_string()),
+            Property::new("points.max", c.max_points.to_string()),
+        ]);
+        if !c.notes.is_empty() {
+            tc.set_system_out(c.notes.join("\n"));
+        }
+        suite.add_test_case(tc);
+    }
+    suite.extra.insert(
+        XmlString::new("skipped"),
+        XmlString::new(skipped.to_string()),
+    );
+    suite
+}
+
+// ---------------------------------------------------------------------------
+// TAP 14
+// ---------------------------------------------------------------------------
+
+/// TAP version 14: the version line, the plan `1..N`, one test point per check in
+/// order (`ok N - id` / `not ok N - id`), each followed by a YAML diagnostics block
+/// indented two spaces between `---` and `...` (exercise, points; for a failure
+/// the expected/got message and the hint; otherwise the reason). A skipped or
+/// not-run check is `ok N - id # SKIP reason`; a broken one `ok N - id # SKIP
+/// broken: reason` (the check or the host failed, not the runtime). Comment lines
+/// name each exercise and the total.
+pub fn tap(r: &GradeResult) -> String {
+    let n = r.checks().count();
+    let mut out = String::from("TAP version 14\n");
+    let _ = writeln!(out, "1..{n}");
+    let mut i = 0;
+    for e in &r.exercises {
+        let _ = writeln!(out, "# {}: {}/{} points", e.id, e.earned(), e.max_points());
+        for c in &e.checks {
+            i += 1;
+            let desc = tap_escape(&c.id);
+            let _ = match c.status {
+                Status::Pass => writeln!(out, "ok {i} - {desc}"),
+                Status::Fail => writeln!(out, "not ok {i} - {desc}"),
+                Status::Skip => writeln!(out, "ok {i} - {desc} # SKIP {}", reason_line(c)),
+                Status::Broken => {
+                    writeln!(out, "ok {i} - {desc} # SKIP broken: {}", reason_line(c))
+                }
+                Status::NotRun => {
+                    writeln!(out, "ok {i} - {desc} # SKIP not run: {}", reason_line(c))
+                }
+            };
+            out.push_str("  ---\n");
+            yaml_field(&mut out, "exercise", &e.id);
+            yaml_field(&mut out, "title", &c.title);
+            yaml_field(&mut out, "result", status_word(c.status));
+            let _ = writeln!(
+                out,
+                "  points: {{earned: {}, max: {}}}",
+                c.earned, c.max_points
+            );
+            match c.status {
+                Status::Pass => {}
+                Status::Fail => {
+                    yaml_field(&mut out, "message", c.message.trim_end());
+                    if !hint(c, Lang::En).is_empty() {
+                        yaml_field(&mut out, "hint", hint(c, Lang::En));
+                    }
+                }
+                _ => yaml_field(&mut out, "reason", c.message.trim_end()),
+            }
+            if !c.notes.is_empty() {
+                out.push_str("  notes:\n");
+                for note in &c.notes {
+                    let _ = writeln!(out, "    - {}", json!(note));
+                }
+            }
+            out.push_str("  ...\n");
+        }
+    }
+    let _ = write!(out, "# total: {}/{} points", r.earned(), r.max_points());
+    if r.ungradable() > 0 {
+        let _ = write!(out, ", {} not graded", r.ungradable());
+    }
+    out.push('\n');
+    out
+}
+
+/// A TAP description: `\` and `#` escaped, on one line.
+fn tap_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('#', "\\#")
+        .replace(['\n', '\r'], " ")
+}
+
+/// `  key: value` in the diagnostics block: a literal block (`|-`) for readable
+/// multi-line text, else a double-quoted scalar (JSON strings are valid YAML).
+fn yaml_field(out: &mut String, key: &str, value: &str) {
+    let literal_ok = value.contains('\n')
+        && !value.ends_with('\n')
+        && value
+            .lines()
+            .next()
+            .is_some_and(|l| !l.is_empty() && !l.starts_with([' ', '\t']))
+        && !value
+            .chars()
+            .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
+        && !value.contains('\u{feff}');
+    if literal_ok {
+        let _ = writeln!(out, "  {key}: |-");
+        for line in value.lines() {
+            if line.is_empty() {
+                out.push('\n');
+            } else {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
+    } else {
+        let _ = writeln!(out, "  {key}: {}", json!(value));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------
+
+struct Words {
+    heading: &'static str,
+    points: &'static str,
+    points_col: &'static str,
+    runtime: &'static str,
+    ungradable: &'static str,
+    interrupted: &'static str,
+    exercise: &'static str,
+    status: &'static str,
+    complete: &'static str,
+    failing: &'static str,
+    partly: &'static str,
+    not_graded: &'static str,
+    failing_checks: &'static str,
+    hint: &'static str,
+    not_graded_checks: &'static str,
+    kinds: [&'static str; 3],
+}
+
+const EN: Words = Words {
+    heading: "Grade",
+    points: "points",
+    points_col: "Points",
+    runtime: "Runtime",
+    ungradable: " could not be graded on this run (skipped, broken or not run); they are not counted as failures.",
+    interrupted: "The grader was interrupted before every check ran.",
+    exercise: "Exercise",
+    status: "Status",
+    complete: "✅ complete",
+    failing: "❌ failing",
+    partly: "⚠️ partly graded",
+    not_graded: "⚠️ not graded",
+    failing_checks: "Failing checks",
+    hint: "Hint",
+    not_graded_checks: "Not graded",
+    kinds: ["skipped", "broken", "not run"],
+};
+
+const KO: Words = Words {
+    heading: "채점 결과",
+    points: "점",
+    points_col: "점수",
+    runtime: "런타임",
+    ungradable: "은 이번 실행에서 채점할 수 없었습니다(건너뜀, 검사 오류 또는 실행되지 않음). 실패로 계산되지 않습니다.",
+    interrupted: "채점이 중단되어 일부 검사가 실행되지 않았습니다.",
+    exercise: "연습 문제",
+    status: "상태",
+    complete: "✅ 완료",
+    failing: "❌ 실패",
+    partly: "⚠️ 일부만 채점됨",
+    not_graded: "⚠️ 채점 불가",
+    failing_checks: "실패한 검사",
+    hint: "힌트",
+    not_graded_checks: "채점하지 못한 검사",
+    kinds: ["건너뜀", "검사 오류", "실행되지 않음"],
+};
+
+/// A Markdown summary for `$GITHUB_STEP_SUMMARY`: a heading with the total, a
+/// table exercise | points | status, a section per failing check (expected/got in
+/// a code block, the hint in `lang`) and a list of the checks that could not be
+/// graded with their reason.
+pub fn markdown(r: &GradeResult, lang: Lang) -> String {
+    let w = match lang {
+        Lang::En => &EN,
+        Lang::Ko => &KO,
+    };
+    let pts = |earned: u32, max: u32| match lang {
+        Lang::En => format!("{earned}/{max} {}", w.points),
+        Lang::Ko => format!("{earned}/{max}{}", w.points),
+    };
+    let n_pts = |n: u32| match lang {
+        Lang::En if n == 1 => "1 point".to_string(),
+        Lang::En => format!("{n} {}", w.points),
+        Lang::Ko => format!("{n}{}", w.points),
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## {}: {}\n",
+        w.heading,
+        pts(r.earned(), r.max_points())
+    );
+    let _ = writeln!(out, "{}: `{}`\n", w.runtime, r.runtime.replace('`', "'"));
+    if r.ungradable() > 0 {
+        let _ = writeln!(out, "> {}{}\n", n_pts(r.ungradable()), w.ungradable);
+    }
+    if r.interrupted {
+        let _ = writeln!(out, "> {}\n", w.interrupted);
+    }
+    let _ = writeln!(out, "| {} | {} | {} |", w.exercise, w.points_col, w.status);
+    out.push_str("|---|---:|---|\n");
+    for e in &r.exercises {
+        let status = if e.checks.iter().any(|c| c.status == Status::Fail) {
+            w.failing
+        } else if e.ungradable() > 0 && e.checks.iter().any(|c| c.status == Status::Pass) {
+            w.partly
+        } else if e.ungradable() > 0 || e.checks.is_empty() {
+            w.not_graded
+        } else {
+            w.complete
+        };
+        let _ = writeln!(
+            out,
+            "| {} (`{}`) | {}/{} | {} |",
+            md_cell(e.title(lang)),
+            e.id,
+            e.earned(),
+            e.max_points(),
+            status
+        );
+    }
+    let failing: Vec<(&ExerciseResult, &CheckGrade)> = r
+        .exercises
+        .iter()
+        .flat_map(|e| e.checks.iter().map(move |c| (e, c)))
+        .filter(|(_, c)| c.status == Status::Fail)
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\n### {}", w.failing_checks);
+        for (e, c) in failing {
+            let _ = writeln!(
+                out,
+                "\n#### `{}` — {} ({}, {})\n",
+                c.id,
+                md_cell(&c.title),
+                e.id,
+                pts(c.earned, c.max_points)
+            );
+            let body = c.message.trim_end();
+            let fence = "`".repeat(longest_backtick_run(body).max(2) + 1);
+            let _ = writeln!(out, "{fence}text\n{body}\n{fence}");
+            let h = hint(c, lang);
+            if !h.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "\n> **{}:** {}",
+                    w.hint,
+                    h.lines().collect::<Vec<_>>().join("\n> ")
+                );
+            }
+        }
+    }
+    let ungradable: Vec<&CheckGrade> = r.checks().filter(|c| !c.status.graded()).collect();
+    if !ungradable.is_empty() {
+        let _ = writeln!(out, "\n### {}\n", w.not_graded_checks);
+        for c in ungradable {
+            let kind = match c.status {
+                Status::Skip => w.kinds[0],
+                Status::Broken => w.kinds[1],
+                _ => w.kinds[2],
+            };
+            let _ = writeln!(
+                out,
+                "- `{}` ({}, {}): {}",
+                c.id,
+                kind,
+                n_pts(c.max_points),
+                md_cell(&reason_line(c))
+            );
+        }
+    }
+    out
+}
+
+/// Text safe inside a table cell or a list item: one line, pipes escaped.
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+fn longest_backtick_run(s: &str) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for ch in s.chars() {
+        if ch == '`' {
+            run += 1;
+            best = best.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    best
+}

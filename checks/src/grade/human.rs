@@ -1,0 +1,115 @@
+//! The grader's report for people, rustlings-like: exercises in order with their
+//! points, the total, the next exercise to work on, and for each failure the
+//! expected/got, the command line, the hint and the check's source.
+
+use std::fmt::Write;
+
+use super::model::{GradeResult, Lang, Status};
+
+struct Words {
+    grading: &'static str,
+    total: &'static str,
+    not_graded: &'static str,
+    next: &'static str,
+    done: &'static str,
+    failures: &'static str,
+    hint: &'static str,
+    source: &'static str,
+    lab: &'static str,
+    interrupted: &'static str,
+    ungraded_checks: &'static str,
+}
+
+const EN: Words = Words {
+    grading: "Grading",
+    total: "Total",
+    not_graded: "could not be graded",
+    next: "Next exercise",
+    done: "Every graded exercise is complete.",
+    failures: "Failures",
+    hint: "hint",
+    source: "source",
+    lab: "lab",
+    interrupted: "The grader was interrupted: checks that did not run are not graded.",
+    ungraded_checks: "Not graded (host or check problem, no points lost)",
+};
+
+const KO: Words = Words {
+    grading: "채점 대상",
+    total: "합계",
+    not_graded: "채점하지 못함",
+    next: "다음 과제",
+    done: "채점한 과제를 모두 마쳤습니다.",
+    failures: "실패한 검사",
+    hint: "힌트",
+    source: "검사 코드",
+    lab: "실습 문서",
+    interrupted: "채점이 중간에 멈췄습니다. 실행되지 않은 검사는 채점하지 않았습니다.",
+    ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
+};
+
+fn mark(e: &super::model::ExerciseResult) -> char {
+    let graded: Vec<_> = e.checks.iter().filter(|c| c.status.graded()).collect();
+    if graded.is_empty() {
+        '~'
+    } else if graded.iter().all(|c| c.status == Status::Pass) {
+        '✓'
+    } else {
+        '✗'
+    }
+}
+
+/// `details`: expected/got and command lines of failures (volatile: pids, paths);
+/// without them the report is stable enough to snapshot.
+pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
+    let w = if lang == Lang::Ko { &KO } else { &EN };
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: {}\n", w.grading, r.runtime);
+    let width = r.exercises.iter().map(|e| e.id.len()).max().unwrap_or(8);
+    for e in &r.exercises {
+        let ungraded = e.ungradable();
+        let extra = if ungraded > 0 { format!("  ({ungraded} {})", w.not_graded) } else { String::new() };
+        let _ = writeln!(s, " {} {:<width$}  {:>3}/{:<3} {}{extra}", mark(e), e.id, e.earned(), e.max_points(), e.title(lang));
+    }
+    let _ = writeln!(s);
+    let _ = write!(s, "{}: {}/{}", w.total, r.earned(), r.max_points());
+    if r.ungradable() > 0 {
+        let _ = write!(s, " ({} {})", r.ungradable(), w.not_graded);
+    }
+    let _ = writeln!(s);
+    if r.interrupted {
+        let _ = writeln!(s, "{}", w.interrupted);
+    }
+    match r.next_exercise() {
+        Some(e) => {
+            let lab = if lang == Lang::Ko { format!("exercises/labs/{}.ko.md", e.id) } else { format!("exercises/labs/{}.md", e.id) };
+            let _ = writeln!(s, "{}: {} — {} ({}: {lab})", w.next, e.id, e.title(lang), w.lab);
+        }
+        None => {
+            let _ = writeln!(s, "{}", w.done);
+        }
+    }
+    let failing: Vec<_> = r.exercises.iter().flat_map(|e| e.checks.iter().filter(|c| c.status == Status::Fail).map(move |c| (e, c))).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(s, "\n{}:", w.failures);
+    }
+    for (e, c) in failing {
+        let _ = writeln!(s, "✗ {} ({}, {} points) — {}", c.id, e.id, c.max_points, c.title);
+        if details {
+            for line in c.message.lines() {
+                let _ = writeln!(s, "    {line}");
+            }
+        }
+        let hint = if lang == Lang::Ko { &c.hint.1 } else { &c.hint.0 };
+        let _ = writeln!(s, "    {}: {hint}", w.hint);
+        let _ = writeln!(s, "    {}: {}", w.source, c.source);
+    }
+    let ungraded: Vec<_> = r.checks().filter(|c| !c.status.graded()).collect();
+    if !ungraded.is_empty() {
+        let _ = writeln!(s, "\n{}:", w.ungraded_checks);
+        for c in ungraded {
+            let _ = writeln!(s, "~ {}: {}", c.id, c.message.lines().next().unwrap_or(""));
+        }
+    }
+    s
+}

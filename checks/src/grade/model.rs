@@ -1,0 +1,121 @@
+//! What a grading run produced: the data every output format is rendered from.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// Korean when `LANG` (or `LC_ALL`, `LC_MESSAGES`) starts with `ko`.
+    pub fn from_env() -> Lang {
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(v) = std::env::var(var) {
+                if !v.is_empty() {
+                    return if v.starts_with("ko") { Lang::Ko } else { Lang::En };
+                }
+            }
+        }
+        Lang::En
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The host cannot run the check: no points lost.
+    Skip,
+    /// The check or the host failed: no points lost.
+    Broken,
+    /// The grader was interrupted before the check ran: no points lost.
+    NotRun,
+}
+
+impl Status {
+    /// Whether the check was graded (its points count in the total).
+    pub fn graded(self) -> bool {
+        matches!(self, Status::Pass | Status::Fail)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckGrade {
+    pub id: String,
+    pub title: String,
+    pub max_points: u32,
+    pub earned: u32,
+    pub status: Status,
+    /// Expected/got, command line and stderr tail for a failure; the reason for a
+    /// skip or breakage; empty for a pass.
+    pub message: String,
+    /// Figures the check measured.
+    pub notes: Vec<String>,
+    /// (English, Korean).
+    pub hint: (String, String),
+    pub duration: Duration,
+    /// The check's source file, relative to the repository.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExerciseResult {
+    pub id: String,
+    pub topic: String,
+    /// (English, Korean).
+    pub title: (String, String),
+    pub checks: Vec<CheckGrade>,
+}
+
+impl ExerciseResult {
+    pub fn max_points(&self) -> u32 {
+        self.checks.iter().map(|c| c.max_points).sum()
+    }
+    pub fn earned(&self) -> u32 {
+        self.checks.iter().map(|c| c.earned).sum()
+    }
+    /// Points of checks that could not be graded (skipped, broken, not run).
+    pub fn ungradable(&self) -> u32 {
+        self.checks.iter().filter(|c| !c.status.graded()).map(|c| c.max_points).sum()
+    }
+    pub fn complete(&self) -> bool {
+        self.earned() + self.ungradable() == self.max_points() && self.checks.iter().any(|c| c.status == Status::Pass)
+    }
+    pub fn title(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.title.0,
+            Lang::Ko => &self.title.1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradeResult {
+    pub runtime: String,
+    pub exercises: Vec<ExerciseResult>,
+    pub interrupted: bool,
+}
+
+impl GradeResult {
+    pub fn max_points(&self) -> u32 {
+        self.exercises.iter().map(ExerciseResult::max_points).sum()
+    }
+    pub fn earned(&self) -> u32 {
+        self.exercises.iter().map(ExerciseResult::earned).sum()
+    }
+    pub fn ungradable(&self) -> u32 {
+        self.exercises.iter().map(ExerciseResult::ungradable).sum()
+    }
+    pub fn checks(&self) -> impl Iterator<Item = &CheckGrade> {
+        self.exercises.iter().flat_map(|e| e.checks.iter())
+    }
+    pub fn any_failed(&self) -> bool {
+        self.checks().any(|c| c.status == Status::Fail)
+    }
+    /// The first exercise in order that is not yet complete.
+    pub fn next_exercise(&self) -> Option<&ExerciseResult> {
+        self.exercises.iter().find(|e| e.checks.iter().any(|c| c.status == Status::Fail))
+    }
+}

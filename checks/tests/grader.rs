@@ -1,0 +1,195 @@
+//! The grader's self-tests (root: they start containers). The reference runtime
+//! scores every gradable point; each unmodified starter kit scores 0 with a hint
+//! for every exercise; the partly solved fixture scores exactly its exercises; the
+//! grade binary writes every output format, also when interrupted.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use checks::grade::{self, human, GradeResult, Lang, Status};
+use checks::{catalog, run_all, Runtime};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn grade_with(rt: &Runtime) -> GradeResult {
+    let m = grade::manifest().unwrap();
+    let h = grade::hints().unwrap();
+    let exercises = grade::select(&m, None, None).unwrap();
+    let all = catalog();
+    let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).map(|id| *all.iter().find(|c| c.id == id).unwrap()).collect();
+    let reports = run_all(&checks, rt, 4, |_| {});
+    grade::score(&rt.name, &exercises, &reports, &h, false)
+}
+
+fn runtime_at(p: &Path) -> Runtime {
+    let mut rt = Runtime::named(p.to_str().unwrap()).unwrap();
+    rt.name = p.file_name().unwrap().to_string_lossy().into_owned();
+    rt
+}
+
+fn snapshot(name: &str, text: &str) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// Every exercise of a starter scores 0 and shows a hint for each failing check;
+/// checks the host cannot run are listed, not failed.
+fn assert_zero_with_hints(r: &GradeResult) {
+    assert_eq!(r.earned(), 0, "a starter earned points:\n{}", human::render(r, Lang::En, true));
+    for e in &r.exercises {
+        let failing: Vec<_> = e.checks.iter().filter(|c| c.status == Status::Fail).collect();
+        assert!(!failing.is_empty() || e.ungradable() == e.max_points(), "exercise {} neither fails nor is ungradable", e.id);
+        for c in failing {
+            assert!(!c.hint.0.is_empty() && !c.hint.1.is_empty(), "{} fails without a hint", c.id);
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn reference_runtime_scores_every_gradable_point() {
+    let r = grade_with(&Runtime::named("reference").unwrap());
+    assert!(r.max_points() >= 200);
+    assert_eq!(r.earned() + r.ungradable(), r.max_points(), "{}", human::render(&r, Lang::En, true));
+    assert!(!r.any_failed());
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn shell_starter_scores_zero_with_hints() {
+    let r = grade_with(&runtime_at(&repo().join("exercises/starters/shell/runtime.sh")));
+    assert_zero_with_hints(&r);
+    snapshot("grade_shell_starter", &human::render(&r, Lang::En, false));
+    snapshot("grade_shell_starter_ko", &human::render(&r, Lang::Ko, false));
+}
+
+#[test]
+#[ignore = "needs root; builds the Rust starter"]
+#[serial_test::serial(suite)]
+fn rust_starter_scores_zero_with_hints() {
+    let dir = repo().join("exercises/starters/rust");
+    let target = repo().join("target/starter-rust");
+    let st = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target)
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "the Rust starter does not build");
+    let bin = ["debug/my-runtime", "x86_64-unknown-linux-gnu/debug/my-runtime"]
+        .iter()
+        .map(|p| target.join(p))
+        .filter(|p| p.exists())
+        .max_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .expect("my-runtime built");
+    let r = grade_with(&runtime_at(&bin));
+    assert_zero_with_hints(&r);
+    snapshot("grade_rust_starter", &human::render(&r, Lang::En, false));
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn partial_fixture_scores_exactly_pid_and_uts() {
+    let r = grade_with(&runtime_at(&repo().join("checks/tests/fixtures/partial-runtime")));
+    let m = grade::manifest().unwrap();
+    let want: u32 = m.exercises.iter().filter(|e| e.id == "ns-pid" || e.id == "ns-uts").map(|e| e.points).sum();
+    assert_eq!(r.earned(), want, "{}", human::render(&r, Lang::En, true));
+    for e in &r.exercises {
+        let full = e.earned() == e.max_points();
+        assert_eq!(full, e.id == "ns-pid" || e.id == "ns-uts", "exercise {}: {}/{}", e.id, e.earned(), e.max_points());
+    }
+}
+
+fn grade_bin() -> PathBuf {
+    checks::runtime::bin_dir().join("grade")
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn grade_binary_writes_every_format_and_exits_by_outcome() {
+    let t = tempfile::tempdir().unwrap();
+    let f = |n: &str| t.path().join(n);
+    let gh_out = f("github_output");
+    let summary = f("summary.md");
+    let run = |runtime: &str, exercise: &str| {
+        Command::new(grade_bin())
+            .env("LAB_RUNTIME", runtime)
+            .env("GITHUB_OUTPUT", &gh_out)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .args(["--exercise", exercise, "--brief"])
+            .arg("--classroom")
+            .arg(f("classroom.json"))
+            .arg("--gradescope")
+            .arg(f("results.json"))
+            .arg("--junit")
+            .arg(f("junit.xml"))
+            .arg("--tap")
+            .arg(f("results.tap"))
+            .arg("--markdown")
+            .arg(f("summary-file.md"))
+            .output()
+            .unwrap()
+    };
+    let fixture = repo().join("checks/tests/fixtures/exec-runtime");
+    let out = run(fixture.to_str().unwrap(), "ns-uts");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let classroom: serde_json::Value = serde_json::from_slice(&std::fs::read(f("classroom.json")).unwrap()).unwrap();
+    assert_eq!(classroom["max_score"], 10);
+    assert_eq!(classroom["tests"].as_array().unwrap().len(), 3);
+    let gradescope: serde_json::Value = serde_json::from_slice(&std::fs::read(f("results.json")).unwrap()).unwrap();
+    assert_eq!(gradescope["tests"].as_array().unwrap().len(), 3);
+    assert!(std::fs::read_to_string(f("junit.xml")).unwrap().contains("<testsuites"));
+    assert!(std::fs::read_to_string(f("results.tap")).unwrap().starts_with("TAP version 14\n1..3\n"));
+    assert!(std::fs::read_to_string(&gh_out).unwrap().starts_with("result="));
+    assert!(!std::fs::read_to_string(&summary).unwrap().is_empty());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Next exercise: ns-uts"), "{text}");
+
+    let out = run("reference", "ns-uts");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let out = Command::new(grade_bin()).args(["--topic", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    let out = Command::new(grade_bin()).env("LAB_RUNTIME", "/nonexistent/runtime").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/runtime"));
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn interrupted_grader_still_writes_complete_results() {
+    let t = tempfile::tempdir().unwrap();
+    let classroom = t.path().join("classroom.json");
+    let tap = t.path().join("results.tap");
+    let mut child = Command::new(grade_bin())
+        .env("LAB_RUNTIME", "reference")
+        .arg("--classroom")
+        .arg(&classroom)
+        .arg("--tap")
+        .arg(&tap)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(128 + 15));
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&classroom).unwrap()).unwrap();
+    let n = catalog().len();
+    assert_eq!(c["tests"].as_array().unwrap().len(), n, "every check is listed, run or not");
+    let tap = std::fs::read_to_string(&tap).unwrap();
+    assert!(tap.contains(&format!("1..{n}")), "{tap}");
+}

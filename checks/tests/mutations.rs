@@ -1,0 +1,130 @@
+//! Proof that every check can fail, against runtimes nobody tuned for the checks:
+//! - the mutation matrix: the reference runtime with one test-only fault at a time
+//!   (harness/src/fault.rs) fails exactly the checks tests/mutations.toml names;
+//! - naive runtimes (tests/fixtures/exec-runtime, unshare-runtime) pass exactly
+//!   the checks tests/naive.toml says their features deserve.
+//!
+//! Everything runs in a private UTS namespace (one thread's, inherited by the
+//! checks and the runtimes they start): the `hostname-outside-uts` fault renames
+//! the namespace it runs in, which must not be the host's.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use checks::{catalog, run_all, CheckReport, Outcome, Runtime};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+struct Fault {
+    #[serde(default)]
+    serial: bool,
+    caught: Vec<String>,
+    #[serde(default)]
+    broken: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Naive {
+    passes: Vec<String>,
+}
+
+fn matrix() -> BTreeMap<String, Fault> {
+    toml::from_str(include_str!("mutations.toml")).unwrap()
+}
+
+fn naive() -> BTreeMap<String, Naive> {
+    toml::from_str(include_str!("naive.toml")).unwrap()
+}
+
+/// The README's rendering of the matrix.
+fn render() -> String {
+    let mut s = String::from("| fault | what it removes | caught by |\n|---|---|---|\n");
+    for (name, what) in harness::fault::FAULTS {
+        let f = &matrix()[*name];
+        let ids: Vec<String> = f.caught.iter().map(|c| format!("`{c}`")).collect();
+        s.push_str(&format!("| `{name}` | {what} | {} |\n", ids.join(", ")));
+    }
+    s
+}
+
+#[test]
+fn matrix_covers_every_fault_with_known_checks() {
+    let m = matrix();
+    let names: BTreeSet<&str> = harness::fault::FAULTS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(m.keys().map(String::as_str).collect::<BTreeSet<_>>(), names);
+    let ids: BTreeSet<&str> = catalog().iter().map(|c| c.id).collect();
+    for (fault, f) in &m {
+        assert!(!f.caught.is_empty(), "fault {fault} is caught by no check: add one");
+        for c in f.caught.iter().chain(&f.broken) {
+            assert!(ids.contains(c.as_str()), "fault {fault} names unknown check {c}");
+        }
+    }
+    for (rt, n) in naive() {
+        for c in &n.passes {
+            assert!(ids.contains(c.as_str()), "{rt} names unknown check {c}");
+        }
+    }
+}
+
+#[test]
+fn readme_shows_the_matrix() {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let table = render();
+    assert!(readme.contains(&table), "README.md must contain the mutation matrix; render:\n{table}");
+}
+
+/// Runs the whole catalog in a private UTS namespace.
+fn run_isolated(rt: Runtime, jobs: usize) -> Vec<CheckReport> {
+    std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare(CLONE_NEWUTS)");
+        run_all(&catalog(), &rt, jobs, |_| {})
+    })
+    .join()
+    .unwrap()
+}
+
+fn ids_with(reports: &[CheckReport], pick: impl Fn(&Outcome) -> bool) -> BTreeSet<String> {
+    reports.iter().filter(|r| pick(&r.outcome)).map(|r| r.id.clone()).collect()
+}
+
+fn describe(reports: &[CheckReport]) -> String {
+    reports
+        .iter()
+        .filter(|r| r.outcome != Outcome::Pass)
+        .map(|r| format!("{} {}: {:?}", r.outcome.label(), r.id, r.outcome))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+#[ignore = "needs root; runs the suite once per fault"]
+#[serial_test::serial(suite)]
+fn every_fault_is_caught_by_the_expected_checks() {
+    for (name, _) in harness::fault::FAULTS {
+        let mut rt = Runtime::named("reference").unwrap();
+        rt.env.push((harness::fault::ENV.into(), name.to_string()));
+        let want = &matrix()[*name];
+        let reports = run_isolated(rt, if want.serial { 1 } else { 4 });
+        let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
+        let expect = |v: &Vec<String>| v.iter().filter(|c| !skipped.contains(*c)).cloned().collect::<BTreeSet<_>>();
+        let failed = ids_with(&reports, |o| matches!(o, Outcome::Fail(_)));
+        let broken = ids_with(&reports, |o| matches!(o, Outcome::Broken(_)));
+        assert_eq!(failed, expect(&want.caught), "fault {name}: failing checks differ\n{}", describe(&reports));
+        assert_eq!(broken, expect(&want.broken), "fault {name}: broken checks differ\n{}", describe(&reports));
+    }
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn naive_runtimes_pass_exactly_what_they_deserve() {
+    for (name, n) in naive() {
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(&name);
+        let reports = run_isolated(Runtime::named(p.to_str().unwrap()).unwrap(), 4);
+        let passed = ids_with(&reports, |o| *o == Outcome::Pass);
+        let want: BTreeSet<String> = n.passes.iter().cloned().collect();
+        assert_eq!(passed, want, "{name}: passing checks differ\n{}", describe(&reports));
+        let others = ids_with(&reports, |o| !matches!(o, Outcome::Pass | Outcome::Fail(_) | Outcome::Skip(_)));
+        assert!(others.is_empty(), "{name}: checks neither pass nor fail: {others:?}\n{}", describe(&reports));
+    }
+}

@@ -1,0 +1,260 @@
+//! The given part of `run`: the order of the steps, the start of the
+//! container's first process, the "go" handshake, `--pid-file`, signal
+//! forwarding, the exit status and the clean-up. The steps themselves are in
+//! `steps/`; this file only calls the ones the options ask for.
+//!
+//! ```text
+//! HOST SIDE (the runtime)                      CONTAINER SIDE (container_main)
+//! cgroup: create it, write the limits
+//! clone(2) with the namespaces' flags   ---->  first process (PID 1 with pid):
+//! join the cgroup, write uid/gid maps,           parent-death signal, then waits
+//! set up the veth, write --pid-file,             for "go" on a pipe ...
+//! then "go"                             ---->  ... become root (user), unshare
+//!                                                cgroup/time, set the host name,
+//! wait, forwarding SIGTERM/SIGINT/SIGHUP         mounts and pivot_root (mnt),
+//! clean up, exit with COMMAND's status           then init (pid) or exec COMMAND
+//! ```
+//!
+//! Fork safety: this runtime is single-threaded (no threads, ever), so the
+//! cloned child may do anything until it executes COMMAND (allocate, print,
+//! run steps). If you ever add a thread, only async-signal-safe calls are
+//! allowed between clone(2)/fork(2) and execve(2) (see signal-safety(7)).
+
+use std::convert::Infallible;
+use std::ffi::{CString, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+
+use anyhow::{bail, Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, SigSet, SigmaskHow, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{pipe2, Pid};
+
+use crate::spec::{Namespace, RootFs, RunSpec};
+use crate::steps::cgroups::{self, Cgroup};
+use crate::steps::{namespaces, overlay};
+
+/// Stack of the cloned child (it gets its own copy of memory: no CLONE_VM).
+const STACK_SIZE: usize = 8 << 20;
+
+/// Runs the container and returns COMMAND's exit status (128+N for signal N).
+/// An error is a runtime failure: `runtime error: ...`, exit status 125.
+pub fn run(spec: &RunSpec) -> Result<i32> {
+    let cgroup = match &spec.cgroup {
+        Some(name) => Some(cgroups::create(name)?),
+        None => None,
+    };
+    let result = start_and_wait(spec, cgroup.as_ref());
+    cleanup(spec, cgroup.as_ref());
+    result
+}
+
+fn start_and_wait(spec: &RunSpec, cgroup: Option<&Cgroup>) -> Result<i32> {
+    // Before the start.
+    if let Some(cg) = cgroup {
+        cgroups::set_limits(cg, &spec.limits)?;
+    }
+    let mut flags = CloneFlags::empty();
+    for ns in &spec.ns.0 {
+        flags |= namespaces::clone_flag(*ns);
+    }
+    let (go_r, go_w) = pipe2(OFlag::O_CLOEXEC).context("pipe2")?;
+    // The forwarded signals and SIGCHLD are blocked and taken with sigwait(2):
+    // no signal handlers. The child restores the old mask before it executes COMMAND.
+    let mut handled = SigSet::empty();
+    for s in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGCHLD,
+    ] {
+        handled.add(s);
+    }
+    let old_mask = handled
+        .thread_swap_mask(SigmaskHow::SIG_BLOCK)
+        .context("sigprocmask")?;
+    let (r, w) = (go_r.as_raw_fd(), go_w.as_raw_fd());
+    let child = spawn(flags, || container_main(spec, r, w, &old_mask))?;
+    drop(go_r);
+
+    // After the start, before COMMAND runs.
+    if let Err(e) = after_start(spec, cgroup, child, go_w) {
+        let _ = kill(child, Signal::SIGKILL);
+        let _ = waitpid(child, None);
+        return Err(e);
+    }
+    wait_forwarding(child, &handled)
+}
+
+fn after_start(spec: &RunSpec, cgroup: Option<&Cgroup>, child: Pid, go_w: OwnedFd) -> Result<()> {
+    if let Some(cg) = cgroup {
+        cgroups::join(cg, child)?;
+    }
+    if spec.ns.has(Namespace::User) {
+        namespaces::write_id_maps(child, &spec.uid_maps, &spec.gid_maps)?;
+    }
+    if spec.ns.has(Namespace::Net) {
+        namespaces::net_setup(child, spec.veth.as_ref())?;
+    }
+    if let Some(path) = &spec.pid_file {
+        std::fs::write(path, format!("{child}\n"))
+            .with_context(|| format!("--pid-file {}", path.display()))?;
+    }
+    nix::unistd::write(&go_w, b"g").context("telling the container to go on")?;
+    Ok(())
+}
+
+/// Starts `f` in a new process, in the namespaces of `flags` (none: a plain fork).
+fn spawn<'a>(flags: CloneFlags, f: impl FnMut() -> isize + 'a) -> Result<Pid> {
+    let mut stack = vec![0u8; STACK_SIZE];
+    // SAFETY: the runtime is single-threaded (see the top of this file), and
+    // without CLONE_VM the child runs on its own copy of `stack`.
+    let pid = unsafe { nix::sched::clone(Box::new(f), &mut stack, flags, Some(libc::SIGCHLD)) };
+    pid.with_context(|| format!("clone({flags:?})"))
+}
+
+/// Waits for the container's first process, forwarding SIGTERM, SIGINT and
+/// SIGHUP to it. Returns its exit status, or 128+N if signal N killed it.
+fn wait_forwarding(child: Pid, handled: &SigSet) -> Result<i32> {
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(e).context("waitpid"),
+        }
+        match handled.wait().context("sigwait")? {
+            Signal::SIGCHLD => {}
+            sig => {
+                let _ = kill(child, sig);
+            }
+        }
+    }
+}
+
+fn cleanup(spec: &RunSpec, cgroup: Option<&Cgroup>) {
+    let report = |what: &str, r: Result<()>| {
+        if let Err(e) = r {
+            eprintln!("runtime error: cleaning up {what}: {e:#}");
+        }
+    };
+    if let Some(v) = &spec.veth {
+        report("--veth", namespaces::net_cleanup(v));
+    }
+    if let Some(cg) = cgroup {
+        report("--cgroup", cgroups::remove(cg));
+    }
+    if let Some(RootFs::Overlay { work, .. }) = &spec.root {
+        report("--work", overlay::cleanup(work));
+    }
+}
+
+// ------------------------------------------------------------------ container side
+
+/// The container's first process. Never returns: it executes COMMAND (or
+/// becomes init), or exits 125 after a `runtime error:` line.
+fn container_main(spec: &RunSpec, go_r: RawFd, go_w: RawFd, old_mask: &SigSet) -> isize {
+    let e = match container_steps(spec, go_r, go_w, old_mask) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    eprintln!("runtime error: {e:#}");
+    // SAFETY: ends this process only.
+    unsafe { libc::_exit(125) }
+}
+
+fn container_steps(
+    spec: &RunSpec,
+    go_r: RawFd,
+    go_w: RawFd,
+    old_mask: &SigSet,
+) -> Result<Infallible> {
+    // If the runtime dies, the container is killed.
+    nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).context("prctl(PR_SET_PDEATHSIG)")?;
+    let _ = nix::unistd::close(go_w); // so that the read below sees EOF if the runtime dies
+    wait_for_go(go_r)?;
+    let _ = nix::unistd::close(go_r);
+
+    let ns = &spec.ns;
+    if ns.has(Namespace::User) {
+        namespaces::become_root(&spec.uid_maps, &spec.gid_maps)?;
+    }
+    if ns.has(Namespace::Cgroup) {
+        namespaces::unshare_cgroup()?;
+    }
+    if ns.has(Namespace::Time) {
+        namespaces::unshare_time(spec.time_offsets.unwrap_or_default())?;
+    }
+    if let Some(name) = &spec.hostname {
+        namespaces::set_hostname(name)?;
+    }
+    if ns.has(Namespace::Mnt) {
+        namespaces::make_mounts_private()?;
+        match &spec.root {
+            Some(root) => {
+                let new_root = match root {
+                    RootFs::Dir(dir) => namespaces::bind_rootfs(dir)?,
+                    RootFs::Overlay {
+                        layers,
+                        upper,
+                        work,
+                    } => overlay::mount_overlay(layers, upper, work)?,
+                };
+                namespaces::mount_proc_and_dev(&new_root)?;
+                if ns.has(Namespace::Ipc) {
+                    namespaces::mount_mqueue(&new_root)?;
+                }
+                namespaces::pivot_into(&new_root)?;
+            }
+            None if ns.has(Namespace::Pid) => namespaces::mount_fresh_proc()?,
+            None => {}
+        }
+    }
+    if ns.has(Namespace::Pid) || ns.has(Namespace::Time) {
+        // PID 1 of a PID namespace (or the parent that a time namespace needs).
+        return namespaces::run_init(&spec.command, old_mask);
+    }
+    exec_command(&spec.command, old_mask)
+}
+
+fn wait_for_go(fd: RawFd) -> Result<()> {
+    let mut b = [0u8; 1];
+    loop {
+        match nix::unistd::read(fd, &mut b) {
+            Ok(1) => return Ok(()),
+            Ok(_) => bail!("the runtime went away before the start"),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("reading the go pipe"),
+        }
+    }
+}
+
+/// Executes COMMAND in this process, after restoring the signal mask the
+/// runtime had (`old_mask`). Only returns to exit: 127 with a `runtime error:`
+/// line if COMMAND is not found, 126 if it cannot be executed.
+pub fn exec_command(command: &[OsString], old_mask: &SigSet) -> ! {
+    let _ = old_mask.thread_set_mask();
+    let args: Vec<CString> = command
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).unwrap_or_default())
+        .collect();
+    let err = match nix::unistd::execvp(&args[0], &args) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let status = if matches!(err, Errno::ENOENT | Errno::ENOTDIR) {
+        127
+    } else {
+        126
+    };
+    eprintln!(
+        "runtime error: {}: {} ({err:?})",
+        command[0].to_string_lossy(),
+        err.desc()
+    );
+    // SAFETY: ends this process only.
+    unsafe { libc::_exit(status) }
+}

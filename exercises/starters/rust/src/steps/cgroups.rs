@@ -1,0 +1,180 @@
+//! Cgroup steps: exercises cg-memory (which also creates, joins and removes
+//! the cgroup), cg-cpu, cg-pids, cg-cpuset, cg-io, cg-devices, cg-net-cls,
+//! cg-freezer and cg-monitoring. All run on the host side.
+//! Read: cgroups(7) and the kernel's Documentation/admin-guide/cgroup-v2.rst
+//! and cgroup-v1/*.rst (on kernel.org). Cgroup files are plain files: read and
+//! write them with `std::fs` (each value in one write).
+
+// The parameters are there for you: unused until you write the bodies.
+#![allow(unused_variables, unused_imports, dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use nix::unistd::Pid;
+
+pub use crate::cgpath::{CgroupParent, Version};
+use crate::spec::{CpuMax, DeviceRule, IoLimit, Limits};
+
+/// A cgroup this runtime created: NAME under the parent of every hierarchy.
+#[derive(Debug, Clone)]
+pub struct Cgroup {
+    pub name: String,
+    pub parent: CgroupParent,
+}
+
+impl Cgroup {
+    /// NAME's directory in `controller`'s hierarchy (v1 names: memory, cpu,
+    /// cpuacct, cpuset, pids, blkio, devices, freezer, net_cls; on v2 every
+    /// controller gives the same directory). None if it is not mounted.
+    pub fn dir(&self, controller: &str) -> Option<PathBuf> {
+        self.parent.dir_of(controller).map(|d| d.join(&self.name))
+    }
+
+    /// NAME's directory in every hierarchy, each once.
+    pub fn all_dirs(&self) -> Vec<PathBuf> {
+        self.parent
+            .all_dirs()
+            .into_iter()
+            .map(|d| d.join(&self.name))
+            .collect()
+    }
+}
+
+/// Calls the limit steps of the limits that were asked for (given).
+pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
+    if let Some(b) = l.memory {
+        limit_memory(cg, b)?;
+    }
+    if let Some(c) = l.cpu {
+        limit_cpu(cg, c)?;
+    }
+    if let Some(n) = l.pids {
+        limit_pids(cg, n)?;
+    }
+    if let Some(cpus) = &l.cpuset {
+        limit_cpuset(cg, cpus)?;
+    }
+    if !l.io_wbps.is_empty() || !l.io_rbps.is_empty() {
+        limit_io(cg, &l.io_wbps, &l.io_rbps)?;
+    }
+    if !l.deny_devices.is_empty() {
+        limit_devices(cg, &l.deny_devices)?;
+    }
+    if let Some(id) = l.net_classid {
+        limit_net_classid(cg, id)?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------------ cg-memory: the cgroup itself
+
+/// Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
+/// create NAME in every parent directory (`std::fs::create_dir`, not
+/// create_dir_all). A NAME that already exists is an error: never reuse, or
+/// write to, a cgroup you did not create; if a later mkdir fails, remove the
+/// ones you made. v1: a new cpuset cgroup has empty cpuset.cpus and
+/// cpuset.mems: copy them from the parent before anyone joins. v2: enable in
+/// the parent's cgroup.subtree_control only the controllers you need
+/// (`+memory +cpu ...`).
+/// Read: cgroups(7), cgroup-v2.rst ("Enabling and Disabling", "No Internal Process Constraint").
+pub fn create(name: &str) -> Result<Cgroup> {
+    todo!("cg-memory: find the parent, create NAME in every hierarchy (v1 cpuset: fill cpus/mems; v2: subtree_control)")
+}
+
+/// After the start, before "go": move the container's first process into
+/// NAME in every hierarchy (write its PID to cgroup.procs). Its children
+/// inherit the cgroup.
+pub fn join(cg: &Cgroup, pid: Pid) -> Result<()> {
+    todo!("cg-memory: write the PID to cgroup.procs of NAME in every hierarchy")
+}
+
+/// At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
+/// where it exists; otherwise SIGKILL each PID of cgroup.procs), wait until
+/// cgroup.procs is empty, then remove NAME (`std::fs::remove_dir`) in every
+/// hierarchy.
+pub fn remove(cg: &Cgroup) -> Result<()> {
+    todo!(
+        "cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy"
+    )
+}
+
+/// --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
+/// v1: memory.limit_in_bytes = BYTES, then memory.memsw.limit_in_bytes =
+/// BYTES where that file exists (swap off).
+/// Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+pub fn limit_memory(cg: &Cgroup, bytes: u64) -> Result<()> {
+    todo!("cg-memory: memory.max + memory.swap.max = 0 (v2), memory.limit_in_bytes + memsw (v1)")
+}
+
+// ------------------------------------------------------------------ the other limits
+
+/// --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us
+/// and cpu.cfs_quota_us, in an order that never passes through an invalid pair.
+/// Read: Documentation/scheduler/sched-bwc.rst.
+pub fn limit_cpu(cg: &Cgroup, cpu: CpuMax) -> Result<()> {
+    todo!("cg-cpu: cpu.max (v2) or cpu.cfs_period_us + cpu.cfs_quota_us (v1)")
+}
+
+/// --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
+pub fn limit_pids(cg: &Cgroup, max: u64) -> Result<()> {
+    todo!("cg-pids: pids.max = N")
+}
+
+/// --cpuset CPUS: cpuset.cpus = CPUS (v1: cpuset.mems copied from the parent).
+/// Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
+pub fn limit_cpuset(cg: &Cgroup, cpus: &str) -> Result<()> {
+    todo!("cg-cpuset: cpuset.cpus = CPUS")
+}
+
+/// --io-wbps / --io-rbps. v2: io.max lines "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
+/// v1: blkio.throttle.write_bps_device / read_bps_device "MAJ:MIN BPS", one write per line.
+/// Read: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
+pub fn limit_io(cg: &Cgroup, wbps: &[IoLimit], rbps: &[IoLimit]) -> Result<()> {
+    todo!("cg-io: io.max (v2) or blkio.throttle.*_bps_device (v1)")
+}
+
+/// --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
+/// stays allowed. v2 has no device files: attach a BPF_PROG_TYPE_CGROUP_DEVICE
+/// program to the cgroup (bpf(2) with BPF_PROG_LOAD then BPF_PROG_ATTACH,
+/// through `libc::syscall(libc::SYS_bpf, ...)`).
+/// Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller"), bpf(2).
+pub fn limit_devices(cg: &Cgroup, rules: &[DeviceRule]) -> Result<()> {
+    todo!("cg-devices: devices.deny (v1) or a cgroup device BPF program (v2)")
+}
+
+/// --net-classid ID. v1: net_cls.classid = ID. v2 has no net_cls: a runtime error.
+/// Read: cgroup-v1/net_cls.rst, tc(8).
+pub fn limit_net_classid(cg: &Cgroup, id: u32) -> Result<()> {
+    todo!("cg-net-cls: net_cls.classid = ID (v1); an error on v2")
+}
+
+// ------------------------------------------------------------------ cg-freezer
+
+/// `pause NAME` (NAME under the same LAB_CGROUP_PARENT, found with
+/// `CgroupParent::find()`). A missing NAME: `bail!("pause {name}: no such cgroup")`.
+/// v2: write 1 to cgroup.freeze, then poll cgroup.events until it shows
+/// `frozen 1`. v1: write FROZEN to freezer.state and poll until it reads
+/// FROZEN (it passes through FREEZING). Return only once frozen.
+/// Read: cgroup-v2.rst (cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
+pub fn pause(name: &str) -> Result<()> {
+    todo!("cg-freezer: freeze NAME and wait until the kernel reports it frozen")
+}
+
+/// `resume NAME`: v2 cgroup.freeze = 0, v1 freezer.state = THAWED.
+pub fn resume(name: &str) -> Result<()> {
+    todo!("cg-freezer: thaw NAME")
+}
+
+// ------------------------------------------------------------------ cg-monitoring
+
+/// `stats NAME`: return ONE line of JSON with the ten keys of CONTRACT.md
+/// section 3: name, cgroup_version, memory_current_bytes, memory_peak_bytes,
+/// cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec,
+/// pids_current, oom_kills. Each an integer, or null when the file (or the
+/// field) is missing. No serde here: `format!` is enough.
+/// Read: cgroup-v2.rst (memory.current, memory.peak, cpu.stat, pids.current,
+/// memory.events), cgroup-v1/memory.rst (memory.oom_control).
+pub fn stats(name: &str) -> Result<String> {
+    todo!("cg-monitoring: read NAME's counters and format one JSON object")
+}

@@ -1,0 +1,970 @@
+#!/usr/bin/env bash
+# runtime.sh: a container runtime written in bash with util-linux tools.
+#
+# This is the starter kit of the container-internals course. It implements
+# the runtime contract's command line completely (exercises/CONTRACT.md):
+#
+#   runtime.sh run [OPTIONS] -- COMMAND [ARG...]
+#   runtime.sh pause NAME | resume NAME | stats NAME
+#
+# It does not isolate anything yet. Every container step is a small function
+# marked `TODO(<exercise id>)`, and you fill them in one exercise at a time, in
+# the order of exercises/exercises.toml. Until you fill them in, `run` runs
+# COMMAND in place without isolation and passes its exit status through, and
+# pause/resume/stats fail with a `runtime error:` line.
+#
+# How a `run` goes (read this before the first exercise):
+#
+#   HOST SIDE (this script, `run`)               CONTAINER SIDE (`__inside`)
+#   parse and validate the options
+#   cgroup: create it, write the limits
+#   build UNSHARE_ARGS (one function per ns)
+#   launch: a subshell joins the cgroup, then
+#     execs [setpriv] [unshare UNSHARE_ARGS]  -> this script again, `__inside`:
+#   find the first process (FIRST_PID)             waits on the "go" FIFO ...
+#   write uid/gid maps, set up the veth
+#   write --pid-file, then say "go"          ->   ... goes on:
+#                                                  become root inside (user)
+#                                                  set the host name (uts)
+#                                                  become init, PID 1 (pid)
+#                                                  mounts, pivot_root (mnt)
+#                                                  exec COMMAND
+#   wait, forwarding SIGTERM/SIGINT/SIGHUP to FIRST_PID
+#   clean up (cgroup, veth, overlay), exit with COMMAND's status
+#
+# Without any namespace, FIRST_PID is the launched subshell itself: it becomes
+# setpriv, then this script's `__inside`, then COMMAND, all under one PID.
+#
+# Rules of the contract that this skeleton already keeps for you: the exit
+# statuses (COMMAND's own, 128+N, 125, 126, 127), `runtime error:` lines,
+# --pid-file written before COMMAND runs, signal forwarding from the runtime,
+# a parent-death signal on the first process (setpriv --pdeathsig).
+
+set -u
+shopt -s execfail # a failed `exec` returns, so we can print our own error
+
+SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+readonly SELF
+
+NS_NAMES=(pid uts mnt net ipc user cgroup time)
+V1_CONTROLLERS=(blkio cpu cpuacct cpuset devices freezer memory net_cls pids)
+
+# ===================================================================== messages
+
+rt_error() { printf 'runtime error: %s\n' "$*" >&2; }
+
+# A runtime failure (also bad usage): one line, exit status 125, nothing left
+# behind once the container has been started (see cleanup).
+die() {
+	rt_error "$*"
+	[ -n "${CLEANUP_ARMED:-}" ] && cleanup
+	exit 125
+}
+
+usage() {
+	cat <<'EOF'
+usage: runtime.sh run [OPTIONS] -- COMMAND [ARG...]
+       runtime.sh pause NAME | resume NAME | stats NAME
+
+run options (see exercises/CONTRACT.md):
+  --ns LIST                 comma list of pid,uts,mnt,net,ipc,user,cgroup,time
+  --rootfs DIR              root file system (needs mnt; not with --layer)
+  --layer DIR               overlay layer, bottom first (repeatable; needs mnt, --upper, --work)
+  --upper DIR               overlay upper directory (needs --layer)
+  --work DIR                overlay work directory (needs --layer)
+  --hostname NAME           host name inside (needs uts)
+  --uid-map IN:OUT:COUNT    one uid_map line (repeatable; needs user)
+  --gid-map IN:OUT:COUNT    one gid_map line (repeatable; needs user)
+  --veth HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX   a veth pair (needs net)
+  --time-offset monotonic=SECS,boottime=SECS  clock offsets (needs time)
+  --cgroup NAME             the container's cgroup, under $LAB_CGROUP_PARENT
+  --memory BYTES            memory limit, K/M/G accepted (needs --cgroup)
+  --cpus QUOTA_US/PERIOD_US CPU quota (needs --cgroup)
+  --pids N                  maximum number of tasks (needs --cgroup)
+  --io-wbps MAJ:MIN:BPS     write limit (repeatable; needs --cgroup)
+  --io-rbps MAJ:MIN:BPS     read limit (repeatable; needs --cgroup)
+  --cpuset CPUS             cpu list, e.g. 0-1 (needs --cgroup)
+  --deny-device c|b:MAJ:MIN deny a device (repeatable; needs --cgroup)
+  --net-classid ID          net_cls class id, cgroup v1 only (needs --cgroup)
+  --pid-file PATH           write the host PID of the first process here
+EOF
+}
+
+# ===================================================================== parsing
+
+# Options of `run`, filled by parse_run_args. Sizes are in bytes, ids decimal.
+reset_options() {
+	NS_LIST=()            # requested namespaces, e.g. (pid uts)
+	ROOTFS=''
+	LAYERS=()             # bottom layer first, as given
+	UPPER='' WORK=''
+	HOSTNAME_OPT=''
+	UID_MAPS=() GID_MAPS=() # one "IN OUT COUNT" line each
+	VETH='' VETH_HOST_IF='' VETH_HOST_ADDR='' VETH_CONT_IF='' VETH_CONT_ADDR='' # ADDR = IP/PFX
+	TIME_OFFSET='' TIME_MONOTONIC='' TIME_BOOTTIME='' # seconds, empty when not given
+	CGROUP=''
+	MEMORY=''             # bytes
+	CPU_QUOTA='' CPU_PERIOD=''
+	PIDS_MAX=''
+	IO_WBPS=() IO_RBPS=() # "MAJ:MIN BPS" each, BPS in bytes
+	CPUSET=''
+	DENY_DEVICES=()       # "c MAJ:MIN" or "b MAJ:MIN" each
+	NET_CLASSID=''        # decimal
+	PID_FILE=''
+	CMD=()
+	declare -gA SEEN=()   # flag -> 1, for "given twice"
+}
+
+# has_ns NAME: was NAME requested with --ns?
+has_ns() {
+	local n
+	for n in "${NS_LIST[@]}"; do [ "$n" = "$1" ] && return 0; done
+	return 1
+}
+
+is_uint() { [[ $1 =~ ^[0-9]{1,18}$ ]]; }
+dec() { echo $((10#$1)); } # "007" -> 7
+
+# parse_size FLAG TEXT VAR: bytes, or a number with K, M or G (powers of 1024, any case).
+parse_size() {
+	local flag=$1 text=$2 n mult=1
+	[[ $text =~ ^([0-9]{1,19})([kKmMgG]?)$ ]] || die "$flag: size must be bytes or a number with K, M or G, got \"$text\""
+	n=$((10#${BASH_REMATCH[1]}))
+	case ${BASH_REMATCH[2]} in
+	k | K) mult=1024 ;;
+	m | M) mult=$((1024 * 1024)) ;;
+	g | G) mult=$((1024 * 1024 * 1024)) ;;
+	esac
+	((n <= 9223372036854775807 / mult)) || die "$flag: size \"$text\" is too large"
+	printf -v "$3" '%d' $((n * mult))
+}
+
+parse_ns() {
+	local list=$1 n k known
+	local -a names=()
+	[[ -n $list && $list != ,* && $list != *, && $list != *,,* ]] || die "--ns: empty namespace name in \"$list\""
+	IFS=, read -r -a names <<<"$list"
+	for n in "${names[@]}"; do
+		known=''
+		for k in "${NS_NAMES[@]}"; do [ "$k" = "$n" ] && known=1; done
+		[ -n "$known" ] || die "--ns: unknown namespace \"$n\" (known: pid,uts,mnt,net,ipc,user,cgroup,time)"
+		has_ns "$n" || NS_LIST+=("$n")
+	done
+}
+
+parse_id_map() { # FLAG TEXT -> appends "IN OUT COUNT" to the array named by $3
+	local flag=$1 text=$2 a b c
+	[[ $text =~ ^([0-9]{1,10}):([0-9]{1,10}):([0-9]{1,10})$ ]] || die "$flag: expected IN:OUT:COUNT, got \"$text\""
+	a=$(dec "${BASH_REMATCH[1]}") b=$(dec "${BASH_REMATCH[2]}") c=$(dec "${BASH_REMATCH[3]}")
+	((c >= 1)) || die "$flag: COUNT must be at least 1 in \"$text\""
+	((a + c <= 4294967296 && b + c <= 4294967296)) || die "$flag: range \"$text\" runs past 4294967295"
+	local -n maps=$3
+	maps+=("$a $b $c")
+}
+
+is_ipv4() {
+	local IFS=. o
+	[[ $1 =~ ^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || return 1
+	for o in $1; do ((10#$o <= 255)) || return 1; done
+}
+
+parse_veth_end() { # FLAG TEXT(IF=IP/PFX) IFVAR ADDRVAR
+	local flag=$1 text=$2
+	[[ $text =~ ^([^=]*)=([^/]*)/([0-9]{1,2})$ ]] || die "$flag: expected IF=IP/PFX, got \"$text\""
+	local ifname=${BASH_REMATCH[1]} ip=${BASH_REMATCH[2]} pfx=${BASH_REMATCH[3]}
+	[[ $ifname =~ ^[^/:[:space:]]{1,15}$ ]] || die "$flag: interface name \"$ifname\" must be 1 to 15 characters without '/', ':' or spaces"
+	is_ipv4 "$ip" || die "$flag: \"$ip\" is not an IPv4 address"
+	((10#$pfx <= 32)) || die "$flag: prefix $pfx is larger than 32"
+	printf -v "$3" '%s' "$ifname"
+	printf -v "$4" '%s/%d' "$ip" $((10#$pfx))
+}
+
+parse_veth() {
+	local text=$1
+	[[ $text == *,* ]] || die "--veth: expected HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX, got \"$text\""
+	parse_veth_end --veth "${text%%,*}" VETH_HOST_IF VETH_HOST_ADDR
+	parse_veth_end --veth "${text#*,}" VETH_CONT_IF VETH_CONT_ADDR
+	[ "$VETH_HOST_IF" != "$VETH_CONT_IF" ] || die "--veth: host and container interfaces are both named \"$VETH_HOST_IF\""
+	VETH=$text
+}
+
+parse_time_offset() {
+	local text=$1 item key val
+	[ -n "$text" ] || die "--time-offset: empty"
+	local IFS=,
+	for item in $text; do
+		[[ $item =~ ^([a-z]+)=(-?[0-9]{1,12})$ ]] || die "--time-offset: expected monotonic=SECS,boottime=SECS (whole seconds), got \"$text\""
+		key=${BASH_REMATCH[1]} val=${BASH_REMATCH[2]}
+		val=$((${val%%[0-9]*}10#${val#-}))
+		case $key in
+		monotonic) [ -z "$TIME_MONOTONIC" ] || die "--time-offset: monotonic given twice"; TIME_MONOTONIC=$val ;;
+		boottime) [ -z "$TIME_BOOTTIME" ] || die "--time-offset: boottime given twice"; TIME_BOOTTIME=$val ;;
+		*) die "--time-offset: unknown clock \"$key\" (known: monotonic, boottime)" ;;
+		esac
+	done
+	TIME_OFFSET=$text
+}
+
+check_cgroup_name() { # FLAG NAME
+	[[ $2 =~ ^[A-Za-z0-9_.-]{1,64}$ ]] && [ "$2" != . ] && [ "$2" != .. ] ||
+		die "$1: cgroup name \"$2\" must be 1 to 64 of A-Z a-z 0-9 _ . - (not . or ..)"
+}
+
+parse_io() { # FLAG TEXT ARRAYNAME
+	local flag=$1 text=$2 bps
+	[[ $text =~ ^([0-9]{1,10}):([0-9]{1,10}):(.+)$ ]] || die "$flag: expected MAJ:MIN:BPS, got \"$text\""
+	local maj=$((10#${BASH_REMATCH[1]})) min=$((10#${BASH_REMATCH[2]}))
+	parse_size "$flag" "${BASH_REMATCH[3]}" bps
+	((bps > 0)) || die "$flag: BPS must be greater than 0 in \"$text\""
+	local -n arr=$3
+	arr+=("$maj:$min $bps")
+}
+
+parse_cpuset() {
+	local text=$1 part a b
+	[[ $text =~ ^[0-9]{1,5}(-[0-9]{1,5})?(,[0-9]{1,5}(-[0-9]{1,5})?)*$ ]] || die "--cpuset: expected a cpu list such as 0, 0-1 or 0,2, got \"$text\""
+	local IFS=,
+	for part in $text; do
+		if [[ $part == *-* ]]; then
+			a=$((10#${part%-*})) b=$((10#${part#*-}))
+			((a <= b)) || die "--cpuset: cpu range \"$part\" runs backwards"
+		fi
+	done
+	CPUSET=$text
+}
+
+parse_classid() {
+	local text=$1 v
+	if [[ $text =~ ^0[xX]([0-9a-fA-F]{1,8})$ ]]; then
+		v=$((16#${BASH_REMATCH[1]}))
+	elif [[ $text =~ ^[0-9]{1,10}$ ]] && ((10#$text <= 4294967295)); then
+		v=$((10#$text))
+	else
+		die "--net-classid: expected a 32-bit class id, decimal or 0x hex, got \"$text\""
+	fi
+	NET_CLASSID=$v
+}
+
+# parse_run_args ARGS...: fills the option variables and CMD. Bad usage dies (125).
+parse_run_args() {
+	reset_options
+	local arg flag val has_val
+	while [ $# -gt 0 ]; do
+		arg=$1
+		case $arg in
+		--) shift; break ;;
+		--*=*) flag=${arg%%=*} val=${arg#*=} has_val=1; shift ;;
+		--*) flag=$arg val='' has_val=''; shift ;;
+		-*) die "unknown option $arg" ;;
+		*) break ;; # COMMAND without `--` (checks always write the `--`)
+		esac
+		case $flag in
+		--ns | --rootfs | --layer | --upper | --work | --hostname | --uid-map | --gid-map | --veth | \
+			--time-offset | --cgroup | --memory | --cpus | --pids | --io-wbps | --io-rbps | --cpuset | \
+			--deny-device | --net-classid | --pid-file) ;;
+		*) die "unknown option $flag" ;;
+		esac
+		if [ -z "$has_val" ]; then
+			[ $# -gt 0 ] || die "$flag needs a value"
+			val=$1
+			shift
+		fi
+		case $flag in
+		--layer | --uid-map | --gid-map | --io-wbps | --io-rbps | --deny-device) ;; # repeatable
+		*) [ -z "${SEEN[$flag]:-}" ] || die "$flag given twice" ;;
+		esac
+		SEEN[$flag]=1
+		case $flag in
+		--ns) parse_ns "$val" ;;
+		--rootfs) [ -n "$val" ] || die "--rootfs: empty path"; ROOTFS=$val ;;
+		--layer) [ -n "$val" ] || die "--layer: empty path"; LAYERS+=("$val") ;;
+		--upper) [ -n "$val" ] || die "--upper: empty path"; UPPER=$val ;;
+		--work) [ -n "$val" ] || die "--work: empty path"; WORK=$val ;;
+		--hostname)
+			local LC_ALL=C # ${#val} counts bytes
+			((${#val} >= 1 && ${#val} <= 64)) || die "--hostname: \"$val\" must be 1 to 64 bytes"
+			HOSTNAME_OPT=$val
+			;;
+		--uid-map) parse_id_map "$flag" "$val" UID_MAPS ;;
+		--gid-map) parse_id_map "$flag" "$val" GID_MAPS ;;
+		--veth) parse_veth "$val" ;;
+		--time-offset) parse_time_offset "$val" ;;
+		--cgroup) check_cgroup_name "$flag" "$val"; CGROUP=$val ;;
+		--memory) parse_size "$flag" "$val" MEMORY ;;
+		--cpus)
+			[[ $val =~ ^([0-9]{1,12})/([0-9]{1,12})$ ]] || die "--cpus: expected QUOTA_US/PERIOD_US, got \"$val\""
+			CPU_QUOTA=$((10#${BASH_REMATCH[1]})) CPU_PERIOD=$((10#${BASH_REMATCH[2]}))
+			((CPU_PERIOD >= 1000 && CPU_PERIOD <= 1000000)) || die "--cpus: PERIOD_US must be from 1000 to 1000000, got $CPU_PERIOD"
+			((CPU_QUOTA >= 1000)) || die "--cpus: QUOTA_US must be at least 1000, got $CPU_QUOTA"
+			;;
+		--pids) is_uint "$val" || die "--pids: expected a number of tasks, got \"$val\""; PIDS_MAX=$((10#$val)) ;;
+		--io-wbps) parse_io "$flag" "$val" IO_WBPS ;;
+		--io-rbps) parse_io "$flag" "$val" IO_RBPS ;;
+		--cpuset) parse_cpuset "$val" ;;
+		--deny-device)
+			[[ $val =~ ^([cb]):([0-9]{1,10}):([0-9]{1,10})$ ]] || die "--deny-device: expected c|b:MAJ:MIN, got \"$val\""
+			DENY_DEVICES+=("${BASH_REMATCH[1]} $((10#${BASH_REMATCH[2]})):$((10#${BASH_REMATCH[3]}))")
+			;;
+		--net-classid) parse_classid "$val" ;;
+		--pid-file) [ -n "$val" ] || die "--pid-file: empty path"; PID_FILE=$val ;;
+		esac
+	done
+	CMD=("$@")
+}
+
+# The "Needs" column of the contract, and the checks that are not about syntax.
+validate_run() {
+	[ ${#CMD[@]} -gt 0 ] && [ -n "${CMD[0]}" ] || die "COMMAND: missing: give it after \`--\`"
+	if [ -n "$ROOTFS" ] && [ ${#LAYERS[@]} -gt 0 ]; then die "--rootfs and --layer exclude each other"; fi
+	if [ -n "$ROOTFS" ]; then has_ns mnt || die "--rootfs needs --ns mnt"; fi
+	if [ ${#LAYERS[@]} -gt 0 ]; then
+		has_ns mnt || die "--layer needs --ns mnt"
+		[ -n "$UPPER" ] && [ -n "$WORK" ] || die "--layer needs --upper and --work"
+	fi
+	if [ -n "$UPPER" ] && [ ${#LAYERS[@]} -eq 0 ]; then die "--upper needs --layer"; fi
+	if [ -n "$WORK" ] && [ ${#LAYERS[@]} -eq 0 ]; then die "--work needs --layer"; fi
+	if [ -n "$HOSTNAME_OPT" ]; then has_ns uts || die "--hostname needs --ns uts"; fi
+	if [ ${#UID_MAPS[@]} -gt 0 ]; then has_ns user || die "--uid-map needs --ns user"; fi
+	if [ ${#GID_MAPS[@]} -gt 0 ]; then has_ns user || die "--gid-map needs --ns user"; fi
+	if [ -n "$VETH" ]; then has_ns net || die "--veth needs --ns net"; fi
+	if [ -n "$TIME_OFFSET" ]; then has_ns time || die "--time-offset needs --ns time"; fi
+	local f
+	for f in --memory --cpus --pids --io-wbps --io-rbps --cpuset --deny-device --net-classid; do
+		if [ -n "${SEEN[$f]:-}" ] && [ -z "$CGROUP" ]; then die "$f needs --cgroup NAME"; fi
+	done
+	# With a root file system, root inside creates the files of /dev: id 0 must be mapped.
+	if has_ns user && { [ -n "$ROOTFS" ] || [ ${#LAYERS[@]} -gt 0 ]; }; then
+		maps_zero "${UID_MAPS[@]}" && maps_zero "${GID_MAPS[@]}" ||
+			die "--ns user with a root file system needs --uid-map and --gid-map that map id 0"
+	fi
+	local d
+	for d in ${ROOTFS:+"$ROOTFS"} "${LAYERS[@]}" ${UPPER:+"$UPPER"} ${WORK:+"$WORK"}; do
+		[ -e "$d" ] || die "$(flag_of "$d") $d: No such file or directory (ENOENT)"
+		[ -d "$d" ] || die "$(flag_of "$d") $d: Not a directory (ENOTDIR)"
+	done
+	for d in "${LAYERS[@]}" "$UPPER" "$WORK"; do
+		case $d in *[,:\\]*) die "$(flag_of "$d") $d: a path holding ',', ':' or '\\' cannot be passed in overlay options" ;; esac
+	done
+	return 0
+}
+
+maps_zero() { # "IN OUT COUNT"...: does one line map id 0?
+	local m
+	for m in "$@"; do [ "${m%% *}" = 0 ] && return 0; done
+	return 1
+}
+
+flag_of() { # the flag that named directory $1, for messages
+	local l
+	[ "$1" = "$ROOTFS" ] && { echo --rootfs; return; }
+	[ "$1" = "$UPPER" ] && { echo --upper; return; }
+	[ "$1" = "$WORK" ] && { echo --work; return; }
+	echo --layer
+}
+
+# ===================================================================== cgroup paths (given)
+
+# cg_find_parent: where containers' cgroups go, as the contract says
+# (LAB_CGROUP_PARENT: relative to the caller's own cgroup in each hierarchy,
+# absolute from each hierarchy's root, unset = the caller's own cgroup).
+# Sets CG_VERSION (1 or 2), CG_PARENT[controller] = parent directory
+# (v2: the same directory for every controller) and CG_PARENT_DIRS (each
+# directory once). Dies if the parent does not exist. Use it from the cgroup
+# steps and from pause/resume/stats; `cg_dir CONTROLLER` gives NAME's directory.
+cg_find_parent() {
+	local parent=${LAB_CGROUP_PARENT:-} line left right fstype opts key point root rel c
+	local -a f
+	local -A mpoint=() mroot=() own=()
+	while IFS= read -r line; do
+		left=${line%% - *} right=${line#* - }
+		read -r -a f <<<"$left"
+		read -r fstype _ opts <<<"$right"
+		case $fstype in
+		cgroup2) key=unified ;;
+		cgroup) key=$(cg_v1_key "$opts") ;;
+		*) continue ;;
+		esac
+		[ -n "$key" ] && [ -z "${mpoint[$key]:-}" ] || continue
+		printf -v point '%b' "${f[4]}"
+		printf -v root '%b' "${f[3]}"
+		mpoint[$key]=$point mroot[$key]=$root
+	done </proc/self/mountinfo
+	while IFS=: read -r _ c rel; do
+		if [ -z "$c" ]; then key=unified; else key=$(cg_v1_key "$c"); fi
+		[ -n "$key" ] && [ -n "${mpoint[$key]:-}" ] || continue
+		if [ -z "$parent" ]; then
+			rel=${rel#"${mroot[$key]}"}
+		elif [ "${parent#/}" = "$parent" ]; then
+			rel=${rel#"${mroot[$key]}"}/$parent
+		else
+			rel=${parent#"${mroot[$key]}"}
+		fi
+		rel=/${rel#/}
+		own[$key]=${mpoint[$key]%/}${rel%/}
+	done </proc/self/cgroup
+	declare -gA CG_PARENT=()
+	CG_PARENT_DIRS=()
+	CG_VERSION=1
+	local v1=''
+	for key in "${!own[@]}"; do [ "$key" != unified ] && v1=1; done
+	if [ -n "${own[unified]:-}" ]; then
+		local ctrls=''
+		read -r ctrls <"${mpoint[unified]}/cgroup.controllers" 2>/dev/null || :
+		if [ -z "$v1" ] || [[ " $ctrls " =~ \ (memory|cpu|pids|io)\  ]]; then
+			CG_VERSION=2
+			for c in cgroup memory cpu cpuset io pids freezer devices; do CG_PARENT[$c]=${own[unified]}; done
+			CG_PARENT_DIRS=("${own[unified]}")
+		fi
+	fi
+	if [ "$CG_VERSION" = 1 ]; then
+		[ -n "$v1" ] || die "no cgroup hierarchy with a resource controller is mounted"
+		for key in "${!own[@]}"; do
+			[ "$key" = unified ] && continue
+			CG_PARENT_DIRS+=("${own[$key]}")
+			IFS=, read -r -a f <<<"$key"
+			for c in "${f[@]}"; do CG_PARENT[$c]=${own[$key]}; done
+		done
+	fi
+	local d
+	for d in "${CG_PARENT_DIRS[@]}"; do
+		[ -d "$d" ] || die "LAB_CGROUP_PARENT=${LAB_CGROUP_PARENT:-}: parent cgroup $d: No such file or directory (ENOENT)"
+	done
+}
+
+cg_v1_key() { # "rw,cpu,cpuacct" -> "cpu,cpuacct" (known controllers, fixed order)
+	local c out=''
+	for c in "${V1_CONTROLLERS[@]}"; do
+		case ",$1," in *",$c,"*) out=${out:+$out,}$c ;; esac
+	done
+	echo "$out"
+}
+
+# cg_dir CONTROLLER: NAME's directory in CONTROLLER's hierarchy (empty if not mounted).
+cg_dir() { [ -n "${CG_PARENT[$1]:-}" ] && echo "${CG_PARENT[$1]}/$CGROUP"; }
+
+# ===================================================================== the steps
+#
+# Each step is one function. A step that is not done yet does nothing, so the
+# runtime still works: it just does not isolate. Fill them in exercise by
+# exercise. Read the man pages named in each TODO (man 1 unshare, man 7
+# pid_namespaces, ...) and exercises/CONTRACT.md.
+
+# ------------------------------------------------------------------- ns-pid
+# TODO(ns-pid): host side, before the start. When `pid` is requested, add the
+# unshare(1) options for a new PID namespace to UNSHARE_ARGS. unshare(2) does
+# not move the caller: only its child is in the new namespace, so unshare must
+# fork (--fork); --kill-child kills that child if unshare dies. With `mnt` too,
+# a fresh /proc of the new namespace is needed (--mount-proc).
+# Read: unshare(1), pid_namespaces(7).
+# Careful: util-linux `unshare --fork` turns a child's death by signal N into
+# exit status 1, not 128+N. Make sure the process unshare waits for always
+# exits normally (see pid_become_init).
+pid_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-pid): host side, after the start. With --fork, the first process of
+# the container (FIRST_PID) is not the launched process ($CHILD, which became
+# unshare) but unshare's child: PID 1 of the new namespace. Find its host PID
+# (for example in /proc/$CHILD/task/$CHILD/children, waiting until it shows up)
+# and set FIRST_PID to it: --pid-file and the signal forwarding use FIRST_PID.
+# Read: proc(5) (/proc/PID/task/TID/children).
+pid_find_init() {
+	: # nothing yet
+}
+
+# TODO(ns-pid): container side. With `pid`, this bash process is PID 1 of the
+# new namespace. PID 1 must be a small init:
+#   - run the rest of the start (container_setup_and_exec) in a child (`&`);
+#     reset SIGINT/SIGQUIT in it (`trap - INT QUIT`): bash makes background
+#     commands ignore them, and an ignored signal stays ignored after exec;
+#   - forward SIGTERM, SIGINT and SIGHUP to that child (`trap`); PID 1 gets no
+#     signal it has no handler for, so install the traps before forking;
+#   - reap orphans: they are re-parented to PID 1 and stay zombies until it
+#     waits for them (bash reaps every child while it runs `wait`);
+#   - exit with the child's status, 128+N for death by signal N (`wait` gives
+#     that), and never return from this function.
+# A `wait` interrupted by a trapped signal returns early: wait again.
+# Read: pid_namespaces(7) ("The namespace init process"), bash(1) (trap, wait).
+pid_become_init() {
+	: # nothing yet: the command runs as PID 1 itself (no reaping)
+}
+
+# ------------------------------------------------------------------- ns-uts
+# TODO(ns-uts): host side, before the start. When `uts` is requested, add the
+# unshare(1) option for a new UTS namespace to UNSHARE_ARGS.
+# Read: unshare(1), uts_namespaces(7).
+uts_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-uts): container side. With --hostname NAME, set the host name of the
+# new UTS namespace to NAME (the host's name must stay unchanged).
+# Read: hostname(1), sethostname(2).
+uts_set_hostname() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ns-mount
+# TODO(ns-mount): host side, before the start. When `mnt` is requested, add the
+# unshare(1) options for a new mount namespace whose mounts do not propagate
+# back to the host (--propagation).
+# Read: unshare(1), mount_namespaces(7) (shared subtrees).
+mnt_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-mount): container side. Make every mount private, recursively, so no
+# mount made from here on is seen on the host, and so pivot_root(2) accepts
+# the new root (it fails with EINVAL on a shared mount).
+# Read: mount(8) (--make-rprivate), mount_namespaces(7).
+mnt_make_private() {
+	: # nothing yet
+}
+
+# TODO(ns-mount): container side. Prepare the new root in NEW_ROOT (set it):
+# with --rootfs DIR, bind-mount DIR onto itself (pivot_root needs a mount
+# point) and use it; with --layer, call ufs_mount_overlay (exercise
+# ufs-layers). Without either, there is no new root: do nothing.
+# Read: mount(8) (--bind).
+mnt_prepare_root() {
+	NEW_ROOT=''
+	: # nothing yet
+	ufs_mount_overlay
+}
+
+# TODO(ns-mount): container side, with a new root only. Before pivoting,
+# while the host's tools are still reachable, mount into NEW_ROOT:
+#   - a fresh /proc (mount -t proc), of the container's PID namespace;
+#   - /dev as a small tmpfs holding null, zero, full, random and urandom, each
+#     bind-mounted from the host's /dev onto an empty file (no mknod), /dev/shm
+#     (a tmpfs), and the symlinks fd -> /proc/self/fd, stdin -> /proc/self/fd/0,
+#     stdout -> /proc/self/fd/1, stderr -> /proc/self/fd/2;
+#   - then ipc_mount_mqueue (exercise ns-ipc).
+# Read: mount(8), proc(5), tmpfs(5), CONTRACT.md section 2.2.
+mnt_populate_root() {
+	: # nothing yet
+	ipc_mount_mqueue
+}
+
+# TODO(ns-mount): container side, with a new root only. Enter NEW_ROOT with
+# pivot_root, not chroot; then detach the old root (umount -l) so that it is
+# in no mountinfo and no path leads to it; the working directory is `/`.
+# Idiom: cd NEW_ROOT; pivot_root . OLD (a directory inside NEW_ROOT, or `.`
+# itself); unmount OLD lazily; cd /. After the pivot the host's binaries
+# (umount!) are only under OLD: plan how you run the last commands (for
+# example through OLD's dynamic loader, or with bash builtins only).
+# Read: pivot_root(8), pivot_root(2) (the NOTES on put_old and "."), umount(8).
+mnt_pivot_root() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ns-ipc
+# TODO(ns-ipc): host side, before the start. When `ipc` is requested, add the
+# unshare(1) option for a new IPC namespace to UNSHARE_ARGS.
+# Read: unshare(1), ipc_namespaces(7).
+ipc_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-ipc): container side, with a new root and `ipc` only: mount an
+# mqueue file system of the new IPC namespace on NEW_ROOT/dev/mqueue.
+# Read: mq_overview(7) ("Mounting the message queue file system").
+ipc_mount_mqueue() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ns-net
+# TODO(ns-net): host side, before the start. When `net` is requested, add the
+# unshare(1) option for a new network namespace to UNSHARE_ARGS.
+# Read: unshare(1), network_namespaces(7).
+net_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-net): host side, after the start. With `net`: bring `lo` up inside.
+# With --veth: create the pair (VETH_HOST_IF in the host, VETH_CONT_IF moved
+# into the network namespace of FIRST_PID), give each end its address
+# (VETH_HOST_ADDR, VETH_CONT_ADDR) and bring both up. A VETH_HOST_IF that
+# already exists is an error (die). The host's `ip` can act inside through
+# nsenter(1) -t FIRST_PID -n, or `ip link set DEV netns PID`.
+# Read: ip-link(8) (type veth, netns), ip-address(8), veth(4), nsenter(1).
+net_setup() {
+	: # nothing yet
+}
+
+# TODO(ns-net): host side, at the end. The pair must be gone once `run`
+# returns: delete VETH_HOST_IF if it is still there (it goes with the
+# namespace, but not always at once).
+net_cleanup() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ns-user
+# TODO(ns-user): host side, before the start. When `user` is requested, add
+# the unshare(1) option for a new user namespace to UNSHARE_ARGS (not
+# --map-root-user: the maps are written from outside, by user_write_maps).
+# Read: unshare(1), user_namespaces(7).
+user_unshare_args() {
+	: # nothing yet
+}
+
+# TODO(ns-user): host side, after the start. Wait until the launched process
+# is in its new user namespace (/proc/$CHILD/ns/user differs from yours), then
+# write UID_MAPS to /proc/PID/uid_map and GID_MAPS to /proc/PID/gid_map, all
+# lines of a file in ONE write (printf '%s\n' "${UID_MAPS[@]}" > file). An
+# unprivileged runtime writes `deny` to /proc/PID/setgroups before gid_map.
+# Read: user_namespaces(7) ("User and group ID mappings").
+user_write_maps() {
+	: # nothing yet
+}
+
+# TODO(ns-user): container side, after "go" (the maps are written). If id 0
+# is mapped, switch to uid 0 and gid 0 inside (and drop supplementary groups):
+# a process that keeps its host root credentials could still write root's
+# files on the host. setpriv(1) must exec a program: exec it on this script's
+# `__inside-root` entry point, which goes on with the next steps.
+# Read: setpriv(1) (--reuid, --regid, --clear-groups), user_namespaces(7).
+user_become_root() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ns-cgroup-time
+# TODO(ns-cgroup-time): host side, before the start. With `cgroup`, add the
+# unshare(1) option for a new cgroup namespace (the process joined --cgroup
+# NAME before: see launch, so inside, /proc/self/cgroup shows `/`). With
+# `time`, add the option for a new time namespace and the offsets
+# (TIME_MONOTONIC, TIME_BOOTTIME). The offsets only apply to children of the
+# process that made the namespace, so unshare must --fork: then keep the
+# exit-status and FIRST_PID rules of ns-pid in mind. `time` needs Linux 5.6.
+# Read: unshare(1) (--cgroup, --time, --monotonic, --boottime),
+# cgroup_namespaces(7), time_namespaces(7).
+cgroup_time_unshare_args() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- cg-memory (cgroup basics)
+# TODO(cg-memory): host side, before the start, with --cgroup NAME. Call
+# cg_find_parent, then create NAME in every parent directory
+# (CG_PARENT_DIRS). A NAME that already exists is an error: never reuse or
+# write to a cgroup you did not create. v1: a new cpuset cgroup has empty
+# cpuset.cpus and cpuset.mems: fill them from the parent before anyone joins.
+# v2: enable in the parent's cgroup.subtree_control the controllers you need
+# (+memory, +cpu, ...).
+# Read: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
+cg_create() {
+	: # nothing yet
+}
+
+# TODO(cg-memory): with --memory. v2: memory.max = MEMORY, memory.swap.max = 0.
+# v1: memory.limit_in_bytes = MEMORY, then memory.memsw.limit_in_bytes =
+# MEMORY where that file exists. Use cg_dir memory.
+# Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+cg_limit_memory() {
+	: # nothing yet
+}
+
+# TODO(cg-memory): called in the launched subshell, with its own PID, before
+# anything is executed: join NAME in every hierarchy (write the PID to
+# cgroup.procs), so every process of the container is in the cgroup.
+cg_join() {
+	: # nothing yet
+}
+
+# TODO(cg-memory): at the end (also after a failure once NAME exists): kill
+# the processes left in NAME (v2: cgroup.kill where it exists), wait until
+# cgroup.procs is empty, then rmdir NAME in every hierarchy.
+cg_remove() {
+	: # nothing yet
+}
+
+# TODO(cg-cpu): with --cpus. v2: cpu.max = "CPU_QUOTA CPU_PERIOD".
+# v1: cpu.cfs_period_us and cpu.cfs_quota_us, in an order that never passes
+# through an invalid pair. Read: Documentation/scheduler/sched-bwc.rst.
+cg_limit_cpu() {
+	: # nothing yet
+}
+
+# TODO(cg-pids): with --pids. pids.max = PIDS_MAX (v1 and v2).
+# Read: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
+cg_limit_pids() {
+	: # nothing yet
+}
+
+# TODO(cg-cpuset): with --cpuset. cpuset.cpus = CPUSET (v1: cpuset.mems
+# copied from the parent). Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
+cg_limit_cpuset() {
+	: # nothing yet
+}
+
+# TODO(cg-io): with --io-wbps / --io-rbps. v2: io.max "MAJ:MIN wbps=BPS" /
+# "MAJ:MIN rbps=BPS". v1: blkio.throttle.write_bps_device /
+# read_bps_device "MAJ:MIN BPS". Read: cgroup-v2.rst ("IO"),
+# cgroup-v1/blkio-controller.rst.
+cg_limit_io() {
+	: # nothing yet
+}
+
+# TODO(cg-devices): with --deny-device. v1: devices.deny "c MAJ:MIN rwm".
+# v2 has no device files: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program,
+# which bash cannot load on its own (die with a clear runtime error, or use
+# bpftool). Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller").
+cg_limit_devices() {
+	: # nothing yet
+}
+
+# TODO(cg-net-cls): with --net-classid. v1: net_cls.classid = NET_CLASSID.
+# v2 has no net_cls controller: a runtime error.
+# Read: cgroup-v1/net_cls.rst, tc(8).
+cg_limit_net_classid() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- ufs-*
+# TODO(ufs-layers): container side, with --layer. Mount an overlay on a
+# directory of your own (for example "$LAB_RT_DIR/root", the runtime's
+# scratch directory) and set NEW_ROOT to it: lowerdir = the layers top-most
+# first (LAYERS is bottom first), upperdir = UPPER, workdir = WORK. The
+# reference runtime also mounts it `volatile` and removes WORK/work/incompat
+# at the end (ufs_cleanup), so the same directories can be used again.
+# TODO(ufs-copy-up): add metacopy=on where the kernel has it
+# (/sys/module/overlay/parameters/metacopy exists): a chmod copies up
+# metadata only.
+# TODO(ufs-whiteout), TODO(ufs-sharing): no new code: a real overlay mount
+# passes them. Read about whiteouts, opaque directories and redirect_dir to
+# understand what the checks observe.
+# Read: mount(8) ("Mount options for overlay"),
+# Documentation/filesystems/overlayfs.rst.
+ufs_mount_overlay() {
+	: # nothing yet
+}
+
+# TODO(ufs-layers): host side, at the end: remove WORK/work/incompat if your
+# mount left it (volatile), so the directories can be used again.
+ufs_cleanup() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- cg-freezer, cg-monitoring
+# TODO(cg-freezer): `pause NAME`: cg_find_parent, then freeze NAME. v2: write 1
+# to cgroup.freeze and wait until cgroup.events shows `frozen 1`. v1: write
+# FROZEN to freezer.state and wait until it reads FROZEN. `resume NAME`: v2
+# cgroup.freeze = 0, v1 THAWED. A missing NAME is `runtime error: pause NAME:
+# no such cgroup` (125). Read: cgroup-v2.rst ("Core Interface Files":
+# cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
+cmd_pause() {
+	check_name_args pause "$@"
+	die "pause $1: not implemented (TODO cg-freezer)"
+}
+
+cmd_resume() {
+	check_name_args resume "$@"
+	die "resume $1: not implemented (TODO cg-freezer)"
+}
+
+# TODO(cg-monitoring): `stats NAME`: print ONE line of JSON with the ten keys
+# of CONTRACT.md section 3 (name, cgroup_version, memory_current_bytes,
+# memory_peak_bytes, cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled,
+# cpu_throttled_usec, pids_current, oom_kills), each an integer or null when
+# the file is missing. Read: cgroup-v2.rst (memory.current, memory.peak,
+# cpu.stat, pids.current, memory.events), cgroup-v1/memory.rst.
+cmd_stats() {
+	check_name_args stats "$@"
+	die "stats $1: not implemented (TODO cg-monitoring)"
+}
+
+check_name_args() { # VERB ARGS...: exactly one valid NAME
+	local verb=$1
+	shift
+	[ $# -eq 1 ] || die "$verb: expected exactly one NAME, got $# arguments"
+	check_cgroup_name "$verb" "$1"
+}
+
+# ===================================================================== host side (given)
+
+# Sets the limits, one step per limit (each does nothing until it is done).
+cg_set_limits() {
+	[ -n "$CGROUP" ] || return 0
+	[ -n "$MEMORY" ] && cg_limit_memory
+	[ -n "$CPU_QUOTA" ] && cg_limit_cpu
+	[ -n "$PIDS_MAX" ] && cg_limit_pids
+	[ -n "$CPUSET" ] && cg_limit_cpuset
+	[ ${#IO_WBPS[@]} -gt 0 ] || [ ${#IO_RBPS[@]} -gt 0 ] && cg_limit_io
+	[ ${#DENY_DEVICES[@]} -gt 0 ] && cg_limit_devices
+	[ -n "$NET_CLASSID" ] && cg_limit_net_classid
+	return 0
+}
+
+# Starts the container side in the background: CHILD is its host PID.
+launch() {
+	local -a pre=()
+	if command -v setpriv >/dev/null; then
+		pre=(setpriv --pdeathsig KILL --) # if the runtime dies, the container is killed
+	fi
+	if [ ${#UNSHARE_ARGS[@]} -gt 0 ]; then
+		pre+=(unshare "${UNSHARE_ARGS[@]}" --)
+	fi
+	(
+		trap - INT QUIT # undo bash's "background commands ignore SIGINT"
+		exec {GO_FD}>&- # the container only reads the FIFO, by its path
+		if [ -n "$CGROUP" ]; then cg_join "$BASHPID"; fi
+		exec "${pre[@]}" "$BASH" "$SELF" __inside "${RUN_ARGS[@]}"
+		rt_error "starting the container: ${pre[0]:-$BASH}: exec failed"
+		exit 125
+	) 0<&0 &
+	CHILD=$!
+	FIRST_PID=$CHILD
+}
+
+forward() { # SIGNAL: forward to the container's first process
+	GOT_SIGNAL=1
+	kill -s "$1" "$FIRST_PID" 2>/dev/null
+}
+
+cleanup() {
+	CLEANUP_ARMED=''
+	net_cleanup
+	[ -n "$CGROUP" ] && cg_remove
+	[ ${#LAYERS[@]} -gt 0 ] && ufs_cleanup
+	[ -n "${LAB_RT_DIR:-}" ] && rm -rf -- "$LAB_RT_DIR"
+	return 0
+}
+
+# After the start, before "go": a failure kills what was started.
+abort_started() {
+	rt_error "$*"
+	kill -s KILL "$FIRST_PID" "$CHILD" 2>/dev/null
+	wait "$CHILD" 2>/dev/null
+	cleanup
+	exit 125
+}
+
+cmd_run() {
+	parse_run_args "$@"
+	validate_run
+	RUN_ARGS=("$@")
+
+	# A scratch directory with the "go" FIFO: the container side waits on it
+	# until the host side has done its part. Opened read-write here, so that
+	# neither side ever blocks on open(2).
+	LAB_RT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/runtime-sh.XXXXXX") || die "mktemp: cannot create a scratch directory"
+	export LAB_RT_DIR
+	CLEANUP_ARMED=1
+	mkfifo -m 600 "$LAB_RT_DIR/go" || die "mkfifo $LAB_RT_DIR/go failed"
+	exec {GO_FD}<>"$LAB_RT_DIR/go"
+
+	# Before the start.
+	if [ -n "$CGROUP" ]; then cg_create; fi
+	cg_set_limits
+	UNSHARE_ARGS=()
+	pid_unshare_args
+	uts_unshare_args
+	mnt_unshare_args
+	ipc_unshare_args
+	net_unshare_args
+	user_unshare_args
+	cgroup_time_unshare_args
+
+	launch
+	trap 'forward TERM' TERM
+	trap 'forward INT' INT
+	trap 'forward HUP' HUP
+
+	# After the start, before the command runs.
+	pid_find_init
+	user_write_maps
+	net_setup
+	if [ -n "$PID_FILE" ]; then
+		printf '%s\n' "$FIRST_PID" >"$PID_FILE" || abort_started "--pid-file $PID_FILE: cannot write it"
+	fi
+	printf 'go\n' >&"$GO_FD"
+
+	# Wait for the end; a trapped signal interrupts `wait`, so wait again.
+	local st
+	while :; do
+		GOT_SIGNAL=''
+		wait "$CHILD" 2>/dev/null # no "Killed" job notice on stderr
+		st=$?
+		[ -n "$GOT_SIGNAL" ] || break
+	done
+	exec {GO_FD}>&-
+	cleanup
+	exit "$st"
+}
+
+# ===================================================================== container side (given)
+
+# `__inside ARGS`: run by `launch` (through unshare when namespaces are asked
+# for). ARGS are the options of `run` again, already validated.
+cmd_inside() {
+	parse_run_args "$@"
+	RUN_ARGS=("$@")
+	local go
+	read -r go <"$LAB_RT_DIR/go" || :
+	[ "$go" = go ] || { rt_error "the runtime went away before the start"; exit 125; }
+	user_become_root
+	inside_rest
+}
+
+# `__inside-root ARGS`: where user_become_root's setpriv comes back.
+cmd_inside_root() {
+	parse_run_args "$@"
+	RUN_ARGS=("$@")
+	inside_rest
+}
+
+inside_rest() {
+	uts_set_hostname
+	pid_become_init # with `pid`, once done: PID 1 runs the next function in a child
+	container_setup_and_exec
+}
+
+container_setup_and_exec() {
+	if has_ns mnt; then
+		mnt_make_private
+		mnt_prepare_root
+		if [ -n "$NEW_ROOT" ]; then
+			mnt_populate_root
+			mnt_pivot_root
+		fi
+	fi
+	exec_command "${CMD[@]}"
+}
+
+# Executes COMMAND: 127 if it is not found, 126 if it cannot be executed.
+exec_command() {
+	local cmd=$1 path
+	unset LAB_RT_DIR
+	if [[ $cmd == */* ]]; then path=$cmd; else path=$(type -P -- "$cmd") || path=''; fi
+	if [ -z "$path" ] || [ ! -e "$path" ]; then
+		rt_error "$cmd: No such file or directory (ENOENT)"
+		exit 127
+	fi
+	if [ -d "$path" ] || [ ! -x "$path" ]; then
+		rt_error "$cmd: Permission denied (EACCES)"
+		exit 126
+	fi
+	exec "$@"
+	rt_error "$cmd: cannot be executed (ENOEXEC or EACCES)"
+	exit 126
+}
+
+# ===================================================================== main
+
+main() {
+	[ $# -gt 0 ] || die "missing subcommand: run, pause, resume or stats (see --help)"
+	local sub=$1
+	shift
+	case $sub in
+	run) cmd_run "$@" ;;
+	pause) cmd_pause "$@" ;;
+	resume) cmd_resume "$@" ;;
+	stats) cmd_stats "$@" ;;
+	__inside) cmd_inside "$@" ;;
+	__inside-root) cmd_inside_root "$@" ;;
+	-h | --help | help) usage; exit 0 ;;
+	*) die "unknown subcommand \"$sub\" (run, pause, resume or stats)" ;;
+	esac
+}
+
+main "$@"
