@@ -42,7 +42,17 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
                 Outcome::Fail(_) => "**fail**".to_string(),
                 Outcome::Broken(_) => "broken".to_string(),
                 Outcome::Skip(why) => {
-                    let short: String = why.chars().take(70).collect();
+                    // The first clause, cut at a word: the full reason is in labcheck's report.
+                    let first = why.split([';', '(']).next().unwrap_or(why).trim();
+                    let mut short = String::new();
+                    for w in first.split_whitespace() {
+                        if short.len() + w.len() > 60 {
+                            short.push_str(" …");
+                            break;
+                        }
+                        short.push_str(if short.is_empty() { "" } else { " " });
+                        short.push_str(w);
+                    }
                     format!("skip: {}", short.replace('|', "/"))
                 }
             })
