@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit check grade conformance-table doctor bench clean
+.PHONY: all build test test-unit check grade soak conformance-table doctor bench clean
 
 all: build
 
@@ -51,6 +51,21 @@ check-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/labcheck --topic $*
 
+## Every check inside a qemu VM, no root needed (harness vm): CGROUP=v2 (default) or
+## v1; the distribution's cloud kernel (fetched once into target/vm) or
+## KERNEL=/path/to/bzImage; VM_CMD runs another workspace binary, e.g.
+## VM_CMD="grade --topic namespaces"; VM_FLAGS passes options (--timeout, --accel tcg);
+## VM_PROFILE=release runs optimised binaries (about 3x faster under TCG).
+CGROUP ?= v2
+KERNEL ?=
+VM_CMD ?= labcheck
+VM_FLAGS ?=
+VM_PROFILE ?= debug
+.PHONY: check-vm
+check-vm: build
+	$(if $(filter release,$(VM_PROFILE)),$(CARGO) build --release --workspace --bins)
+	target/$(HOST_TRIPLE)/$(VM_PROFILE)/harness vm --cgroup $(CGROUP) $(if $(KERNEL),--kernel $(KERNEL)) $(VM_FLAGS) -- $(VM_CMD)
+
 ## Grade $$LAB_RUNTIME (default: the reference runtime) against the exercises, as
 ## root: make grade; one topic: make grade-namespaces (grade-cgroups, grade-overlay).
 ## GRADE_FLAGS passes options, e.g. GRADE_FLAGS="--junit junit.xml --lang ko".
@@ -62,6 +77,12 @@ grade: build
 grade-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/grade --topic $* $(GRADE_FLAGS)
+
+## Flake soak: the whole suite N times in a row; prints every check whose outcome varied.
+N ?= 20
+soak: build
+	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
+	$(BIN)/labcheck --soak $(N)
 
 ## The README's table of check x runtime (reference, runc, crun), regenerated.
 CONFORMANCE_RUNTIMES ?= reference,oci:runc,oci:crun

@@ -79,7 +79,7 @@ impl std::fmt::Debug for Check {
     }
 }
 
-pub const TOPICS: &[&str] = &["namespaces", "cgroups", "overlay"];
+pub const TOPICS: &[&str] = &["namespaces", "cgroups", "overlay", "security"];
 
 /// Every check, in teaching order.
 pub fn catalog() -> Vec<Check> {
@@ -87,6 +87,7 @@ pub fn catalog() -> Vec<Check> {
     all.extend(crate::topics::namespaces::checks());
     all.extend(crate::topics::cgroups::checks());
     all.extend(crate::topics::overlay::checks());
+    all.extend(crate::topics::security::checks());
     all
 }
 

@@ -126,7 +126,7 @@ fn join_cgroup(point: &str, root: &str, path: &str) -> PathBuf {
 }
 
 /// A scratch parent cgroup the checker made; containers' cgroups appear inside.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ScratchParent {
     pub tree: Tree,
     /// Name of the parent, relative to the checker's own cgroup (the value of `LAB_CGROUP_PARENT`).

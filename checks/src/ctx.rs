@@ -20,6 +20,69 @@ pub struct Ctx {
     notes: std::cell::RefCell<Vec<String>>,
 }
 
+/// Scratch directories and parent cgroups of the checks in flight, so that a run
+/// ended by a signal (the grader's) can still remove them: [`cleanup_live`].
+static LIVE: std::sync::Mutex<Vec<(PathBuf, Option<ScratchParent>)>> = std::sync::Mutex::new(Vec::new());
+
+fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<ScratchParent>)>> {
+    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Kills the containers of the checks in flight (every process in their parent
+/// cgroups), so that those checks end quickly and clean up after themselves.
+pub fn kill_live_containers() {
+    let parents: Vec<ScratchParent> = live().iter().filter_map(|(_, p)| p.clone()).collect();
+    for p in parents {
+        for d in p.tree.own_dirs() {
+            kill_below(&d.join(&p.rel));
+        }
+    }
+}
+
+fn kill_below(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+                kill_below(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+}
+
+/// Removes what the checks in flight made (their containers are killed through
+/// their parent cgroups; the runtimes then clean up after themselves). For a
+/// process about to exit without running the checks' own cleanup.
+pub fn cleanup_live() {
+    let entries: Vec<_> = live().drain(..).collect();
+    for (scratch, parent) in entries {
+        if let Some(p) = parent {
+            let _ = p.remove();
+        }
+        unmount_below(&scratch);
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+}
+
+fn unmount_below(root: &Path) {
+    let root = root.to_string_lossy().into_owned();
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let mut points: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(unescape_mount_path))
+        .filter(|p| p.starts_with(&root))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
 /// The environment variable naming the parent of containers' cgroups (the contract).
 pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
 
@@ -60,6 +123,7 @@ impl Ctx {
             .prefix("lab-check-")
             .tempdir()
             .map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
+        live().push((scratch.path().to_path_buf(), None));
         Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: OnceCell::new(), notes: Default::default() })
     }
 
@@ -123,6 +187,9 @@ impl Ctx {
         if self.cgroup_parent.get().is_none() {
             let rel = self.unique("lab-check-", 40);
             let p = ScratchParent::create(&rel).map_err(|e| broken(format!("making the checker's parent cgroup: {e}")))?;
+            if let Some(entry) = live().iter_mut().find(|(s, _)| s == self.scratch.path()) {
+                entry.1 = Some(p.clone());
+            }
             let _ = self.cgroup_parent.set(p);
         }
         Ok(self.cgroup_parent.get().expect("set above"))
@@ -187,17 +254,7 @@ impl Ctx {
     /// Unmounts anything left mounted under the scratch area (by a runtime that
     /// let a container's mount reach the host), so the scratch can be removed.
     fn unmount_leftovers(&self) {
-        let root = self.scratch().to_string_lossy().into_owned();
-        let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
-        let mut points: Vec<String> = text
-            .lines()
-            .filter_map(|l| l.split(' ').nth(4).map(unescape_mount_path))
-            .filter(|p| p.starts_with(&root))
-            .collect();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in points {
-            let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        }
+        unmount_below(self.scratch());
     }
 }
 
@@ -221,6 +278,7 @@ pub fn unescape_mount_path(s: &str) -> String {
 
 impl Drop for Ctx {
     fn drop(&mut self) {
+        live().retain(|(s, _)| s != self.scratch.path());
         self.unmount_leftovers();
         if let Some(p) = self.cgroup_parent.get() {
             if let Err(e) = p.remove() {

@@ -102,11 +102,18 @@ fn rust_starter_scores_zero_with_hints() {
 fn partial_fixture_scores_exactly_pid_and_uts() {
     let r = grade_with(&runtime_at(&repo().join("checks/tests/fixtures/partial-runtime")));
     let m = grade::manifest().unwrap();
-    let want: u32 = m.exercises.iter().filter(|e| e.id == "ns-pid" || e.id == "ns-uts").map(|e| e.points).sum();
+    // sec-escape attacks what the earlier exercises built: its PID check needs no more than ns-pid.
+    let sec_deserved = ["security.pid.cannot-see-or-signal-host"];
+    let sec_points: u32 = r.exercises.iter().flat_map(|e| &e.checks).filter(|c| sec_deserved.contains(&c.id.as_str())).map(|c| c.max_points).sum();
+    let want: u32 = m.exercises.iter().filter(|e| e.id == "ns-pid" || e.id == "ns-uts").map(|e| e.points).sum::<u32>() + sec_points;
     assert_eq!(r.earned(), want, "{}", human::render(&r, Lang::En, true));
     for e in &r.exercises {
         let full = e.earned() == e.max_points();
         assert_eq!(full, e.id == "ns-pid" || e.id == "ns-uts", "exercise {}: {}/{}", e.id, e.earned(), e.max_points());
+    }
+    let sec = r.exercises.iter().find(|e| e.id == "sec-escape").expect("sec-escape graded");
+    for c in &sec.checks {
+        assert_eq!(c.earned == c.max_points, sec_deserved.contains(&c.id.as_str()), "{}: {}/{}", c.id, c.earned, c.max_points);
     }
 }
 
@@ -167,10 +174,31 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/runtime"));
 }
 
+/// What the checker makes and must remove: scratch directories and parent cgroups.
+fn checker_leftovers() -> std::collections::BTreeSet<PathBuf> {
+    let mut v = std::collections::BTreeSet::new();
+    let mut scan = |dir: &Path| {
+        if let Ok(rd) = std::fs::read_dir(dir) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with("lab-check-") {
+                    v.insert(e.path());
+                }
+            }
+        }
+    };
+    scan(&std::env::temp_dir());
+    let tree = checks::cgview::Tree::detect().unwrap();
+    for d in tree.own_dirs() {
+        scan(&d);
+    }
+    v
+}
+
 #[test]
 #[ignore = "needs root"]
 #[serial_test::serial(suite)]
 fn interrupted_grader_still_writes_complete_results() {
+    let before = checker_leftovers();
     let t = tempfile::tempdir().unwrap();
     let classroom = t.path().join("classroom.json");
     let tap = t.path().join("results.tap");
@@ -192,4 +220,15 @@ fn interrupted_grader_still_writes_complete_results() {
     assert_eq!(c["tests"].as_array().unwrap().len(), n, "every check is listed, run or not");
     let tap = std::fs::read_to_string(&tap).unwrap();
     assert!(tap.contains(&format!("1..{n}")), "{tap}");
+    // Nothing of the interrupted checks is left (the runtimes finish their own
+    // cleanup once their containers are killed: allow them a few seconds).
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<_> = checker_leftovers().difference(&before).cloned().collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "left behind by the interrupted grader: {left:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -37,6 +37,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the checks (or COMMAND, a workspace binary) in a qemu VM with cgroup v2 or v1.
+    Vm(crate::vm::VmArgs),
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +63,9 @@ fn cpu_list(s: &str) -> Result<String, String> {
     parse_cpu_list(s).map(|_| s.trim().to_string()).map_err(|e| e.to_string())
 }
 
+// Numeric values take `allow_hyphen_values`: a negative number such as `--pids -1`
+// is then refused by the flag's own parser, naming the flag, instead of being
+// taken for an unknown option.
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Namespaces to create: comma list of pid,uts,mnt,net,ipc,user,cgroup,time.
@@ -80,9 +85,9 @@ pub struct RunArgs {
     pub work: Option<PathBuf>,
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
-    #[arg(long = "uid-map", value_name = "IN:OUT:COUNT")]
+    #[arg(long = "uid-map", value_name = "IN:OUT:COUNT", allow_hyphen_values = true)]
     pub uid_map: Vec<IdMap>,
-    #[arg(long = "gid-map", value_name = "IN:OUT:COUNT")]
+    #[arg(long = "gid-map", value_name = "IN:OUT:COUNT", allow_hyphen_values = true)]
     pub gid_map: Vec<IdMap>,
     #[arg(long, value_name = "HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX")]
     pub veth: Option<VethSpec>,
@@ -92,21 +97,21 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub cgroup: Option<String>,
     /// Hard memory limit (bytes, or K/M/G); swap is turned off.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes)]
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, allow_hyphen_values = true)]
     pub memory: Option<u64>,
-    #[arg(long, value_name = "QUOTA_US/PERIOD_US")]
+    #[arg(long, value_name = "QUOTA_US/PERIOD_US", allow_hyphen_values = true)]
     pub cpus: Option<CpuMax>,
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids: Option<u64>,
-    #[arg(long = "io-wbps", value_name = "MAJ:MIN:BPS")]
+    #[arg(long = "io-wbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
     pub io_wbps: Vec<IoLimit>,
-    #[arg(long = "io-rbps", value_name = "MAJ:MIN:BPS")]
+    #[arg(long = "io-rbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
     pub io_rbps: Vec<IoLimit>,
-    #[arg(long, value_name = "CPUS", value_parser = cpu_list)]
+    #[arg(long, value_name = "CPUS", value_parser = cpu_list, allow_hyphen_values = true)]
     pub cpuset: Option<String>,
-    #[arg(long = "deny-device", value_name = "c|b:MAJ:MIN")]
+    #[arg(long = "deny-device", value_name = "c|b:MAJ:MIN", allow_hyphen_values = true)]
     pub deny_device: Vec<DeviceRule>,
-    #[arg(long = "net-classid", value_name = "ID", value_parser = class_id)]
+    #[arg(long = "net-classid", value_name = "ID", value_parser = class_id, allow_hyphen_values = true)]
     pub net_classid: Option<u32>,
     /// Write the host PID of the container's first process here before the command runs.
     #[arg(long = "pid-file", value_name = "PATH")]
@@ -216,6 +221,10 @@ mod tests {
         let e = parse(&["--cpuset", "3-1", "--", "true"]).unwrap_err();
         assert!(e.contains("--cpuset"), "{e}");
         assert!(!e.contains('\n'));
+        for (flag, value) in [("--memory", "-5"), ("--pids", "-1"), ("--cpus", "-1000/100000"), ("--uid-map", "-1:0:1")] {
+            let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();
+            assert!(e.contains(flag) && e.contains(value), "{flag} {value}: {e}");
+        }
     }
 
     #[test]

@@ -8,3 +8,4 @@ pub mod doctor;
 pub mod fault;
 pub mod rootfs;
 pub mod spec;
+pub mod vm;

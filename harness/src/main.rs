@@ -75,6 +75,7 @@ fn main() {
                 0
             }
         }
+        Command::Vm(args) => harness::vm::main(&args),
     };
     exit(code)
 }

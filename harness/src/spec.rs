@@ -359,6 +359,10 @@ impl RunSpec {
         if self.time_offsets.is_some() {
             need_ns(self, "--time-offset", Namespace::Time)?;
         }
+        if let Some(name) = &self.cgroup {
+            // Checked here, before anything exists, and named after the flag.
+            crate::cgroups::validate_name(name).map_err(|e| SpecError::new("--cgroup", e.to_string()))?;
+        }
         if self.cgroup.is_none() {
             let l = &self.limits;
             let flag = [
@@ -380,6 +384,48 @@ impl RunSpec {
         if let Some(p) = &self.pid_file {
             let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             need_dir("--pid-file", parent)?;
+        }
+        Ok(())
+    }
+}
+
+/// `--cpuset`: every CPU asked for must be online (the kernel refuses the write to
+/// `cpuset.cpus` with ERANGE or EINVAL, after the cgroup was made). A host that
+/// does not say which CPUs are online (no `online` file) is not second-guessed.
+fn check_cpus_online(cpus: &str, online_file: &Path) -> Result<(), SpecError> {
+    let Ok(text) = std::fs::read_to_string(online_file) else { return Ok(()) };
+    let Ok(online) = crate::cgroups::parse_cpu_list(text.trim()) else { return Ok(()) };
+    let wanted = crate::cgroups::parse_cpu_list(cpus).map_err(|e| SpecError::new("--cpuset", e.to_string()))?;
+    match wanted.iter().find(|c| !online.contains(c)) {
+        Some(c) => Err(SpecError::new("--cpuset", format!("CPU {c} is not online on this host (online: {})", text.trim()))),
+        None => Ok(()),
+    }
+}
+
+/// `--io-wbps`/`--io-rbps`: MAJ:MIN must be a block device of this host (the kernel
+/// refuses the limit with ENODEV, after the cgroup was made). Without
+/// `/sys/dev/block` (no sysfs) the kernel is left to judge.
+fn check_block_device(flag: &str, major: u32, minor: u32, sys_dev_block: &Path) -> Result<(), SpecError> {
+    if !sys_dev_block.is_dir() || sys_dev_block.join(format!("{major}:{minor}")).exists() {
+        return Ok(());
+    }
+    Err(SpecError::new(flag, format!("{major}:{minor} is not a block device of this host (no {}/{major}:{minor})", sys_dev_block.display())))
+}
+
+impl RunSpec {
+    /// Values this host cannot take, which the kernel would refuse only once the
+    /// cgroup exists (and then in words naming a cgroup file, not the flag):
+    /// `--cpuset` CPUs that are not online, `--io-wbps`/`--io-rbps` devices that
+    /// do not exist. Kept apart from [`RunSpec::validate`], which judges the
+    /// command line alone.
+    pub fn check_host(&self) -> Result<(), SpecError> {
+        if let Some(cpus) = &self.limits.cpuset {
+            check_cpus_online(cpus, Path::new("/sys/devices/system/cpu/online"))?;
+        }
+        for (flag, limits) in [("--io-wbps", &self.limits.io_wbps), ("--io-rbps", &self.limits.io_rbps)] {
+            for l in limits {
+                check_block_device(flag, l.major, l.minor, Path::new("/sys/dev/block"))?;
+            }
         }
         Ok(())
     }
@@ -498,6 +544,27 @@ mod tests {
         let e = s.validate().unwrap_err();
         assert_eq!(e.what, "--layer");
         assert!(e.why.contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn cgroup_names_cpus_and_devices_are_checked_before_anything_exists() {
+        let mut s = spec("");
+        s.cgroup = Some("../escape".into());
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.what, "--cgroup");
+        assert!(e.why.contains("../escape"), "{e}");
+        let t = tempfile::tempdir().unwrap();
+        let online = t.path().join("online");
+        std::fs::write(&online, "0-1\n").unwrap();
+        check_cpus_online("0-1", &online).unwrap();
+        let e = check_cpus_online("0,4096", &online).unwrap_err();
+        assert!(e.what == "--cpuset" && e.why.contains("CPU 4096") && e.why.contains("0-1"), "{e}");
+        check_cpus_online("4096", &t.path().join("missing")).unwrap();
+        std::fs::create_dir(t.path().join("7:0")).unwrap();
+        check_block_device("--io-wbps", 7, 0, t.path()).unwrap();
+        let e = check_block_device("--io-rbps", 4095, 4095, t.path()).unwrap_err();
+        assert!(e.what == "--io-rbps" && e.why.contains("4095:4095"), "{e}");
+        check_block_device("--io-wbps", 4095, 4095, &t.path().join("no-sysfs")).unwrap();
     }
 
     #[test]

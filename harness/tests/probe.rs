@@ -519,3 +519,26 @@ fn hostname_and_affinity() {
         v["count"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn rewrite_writes_the_same_bytes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("knob");
+    std::fs::write(&f, "42\n").unwrap();
+    let v = one(&["rewrite", f.to_str().unwrap()]);
+    assert_eq!((v["ok"].clone(), v["value"].clone(), v["stage"].clone()), (Value::Bool(true), "42\n".into(), Value::Null));
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "42\n");
+    let v = one(&["rewrite", dir.path().join("missing").to_str().unwrap()]);
+    assert_eq!((v["ok"].clone(), v["stage"].clone(), v["error"].clone()), (Value::Bool(false), "read".into(), "ENOENT".into()));
+}
+
+#[test]
+fn load_module_never_loads_anything() {
+    // EPERM without CAP_SYS_MODULE, ENOEXEC/EINVAL past it, ENOSYS without module support.
+    for args in [&["load-module"][..], &["load-module", "--finit"][..]] {
+        let v = one(args);
+        assert_eq!(v["ok"], false, "{v}");
+        let e = v["error"].as_str().unwrap();
+        assert!(["EPERM", "ENOEXEC", "EINVAL", "ENOSYS"].contains(&e), "{v}");
+    }
+}

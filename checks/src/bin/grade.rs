@@ -21,7 +21,7 @@ use checks::{catalog, CheckReport, Runtime};
 #[derive(Parser)]
 #[command(name = "grade", about = "Grade a container runtime against the lab exercises")]
 struct Args {
-    /// Only the exercises of this topic (namespaces, cgroups, overlay).
+    /// Only the exercises of this topic (namespaces, cgroups, overlay, security).
     #[arg(long)]
     topic: Option<String>,
     /// Only this exercise (its id, e.g. ns-pid).
@@ -96,6 +96,21 @@ fn append_env_file(var: &str, text: &str) {
     }
 }
 
+/// What `harness doctor` finds missing: (key, essential, detail).
+fn host_findings() -> Result<Vec<(String, bool, String)>, String> {
+    let doctor = checks::runtime::bin_dir().join("harness");
+    let out = std::process::Command::new(&doctor).args(["doctor", "--json"]).output().map_err(|e| format!("{}: {e}", doctor.display()))?;
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).map_err(|e| format!("harness doctor --json: {e}"))?;
+    Ok(findings
+        .iter()
+        .filter(|f| f["ok"] == false)
+        .map(|f| {
+            let key = f["key"].as_str().unwrap_or_default().to_string();
+            (key.clone(), harness::doctor::essential(&key), f["detail"].as_str().unwrap_or_default().to_string())
+        })
+        .collect())
+}
+
 fn host_problem(why: impl std::fmt::Display) -> ExitCode {
     eprintln!("grade: this host cannot grade: {why}");
     ExitCode::from(2)
@@ -129,6 +144,19 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return host_problem(e),
     };
+    // The host first: one explanation for a missing piece, not a wall of failures.
+    match host_findings() {
+        Ok(missing) => {
+            // Pieces only some checks need are left to those checks, which skip (or
+            // set the piece up themselves, as net_cls does) with their own reason.
+            let essential: Vec<String> =
+                missing.into_iter().filter(|(_, essential, _)| *essential).map(|(k, _, d)| format!("{k}: {d}")).collect();
+            if !essential.is_empty() {
+                return host_problem(essential.join("; "));
+            }
+        }
+        Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
+    }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
     let all = catalog();
     let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).filter_map(|id| all.iter().find(|c| c.id == id).copied()).collect();
@@ -150,9 +178,24 @@ fn main() -> ExitCode {
         let (done, outputs, owned, hints, name) = (done.clone(), outputs.clone(), owned.clone(), hints.clone(), runtime_name.clone());
         std::thread::spawn(move || {
             if let Ok(sig) = signals.wait() {
-                let refs: Vec<&grade::Exercise> = owned.iter().collect();
-                let r = grade::score(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
-                outputs.write(&r, true);
+                // No check starts any more; the containers of those running are
+                // killed so that they end soon and clean up after themselves (loop
+                // devices, nft tables, mounts, cgroups); what is still left after
+                // the grace period is removed here.
+                checks::runner::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+                let write = |drained: bool| {
+                    let refs: Vec<&grade::Exercise> = owned.iter().collect();
+                    let r = grade::score(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
+                    outputs.write(&r, drained);
+                    r
+                };
+                write(false);
+                checks::ctx::kill_live_containers();
+                let drained = checks::runner::stop_and_drain(Duration::from_secs(20));
+                if !drained {
+                    checks::ctx::cleanup_live();
+                }
+                let r = write(true);
                 eprintln!("\ngrade: interrupted by {sig}; wrote the results of {} checks", r.checks().filter(|c| c.status.graded()).count());
                 std::process::exit(128 + sig as i32);
             }
@@ -173,6 +216,12 @@ fn main() -> ExitCode {
     });
     if tty {
         eprint!("\r\x1b[K");
+    }
+    if checks::runner::STOP.load(std::sync::atomic::Ordering::SeqCst) {
+        // Interrupted: the signal thread writes the results and ends the process.
+        loop {
+            std::thread::park();
+        }
     }
     let result = grade::score(&runtime_name, &exercises, &reports, &hints, false);
     outputs.write(&result, true);

@@ -24,6 +24,10 @@ struct Args {
     /// List the checks instead of running them.
     #[arg(long)]
     list: bool,
+    /// Run the selected checks N times in a row and print every check whose
+    /// outcome varied (a flake), and the figure "N runs, M varied".
+    #[arg(long, value_name = "N")]
+    soak: Option<usize>,
     /// Run the checks against each of these runtimes (comma list, e.g.
     /// reference,oci:runc,oci:crun) and print a Markdown table check x runtime.
     #[arg(long, value_name = "RUNTIMES", value_delimiter = ',')]
@@ -97,6 +101,28 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(n) = args.soak {
+        let mut seen: Vec<std::collections::BTreeMap<&'static str, usize>> = vec![Default::default(); checks.len()];
+        for round in 1..=n {
+            let reports = run_all(&checks, &rt, args.jobs, |_| {});
+            for (i, r) in reports.iter().enumerate() {
+                *seen[i].entry(r.outcome.label()).or_default() += 1;
+            }
+            eprintln!("labcheck: soak run {round}/{n}: {}", Tally::of(&reports).summary_line());
+        }
+        let varied: Vec<String> = checks
+            .iter()
+            .zip(&seen)
+            .filter(|(_, s)| s.len() > 1)
+            .map(|(c, s)| format!("{}: {}", c.id, s.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ")))
+            .collect();
+        for v in &varied {
+            println!("varied {v}");
+        }
+        let always_pass = seen.iter().all(|s| s.len() == 1 && s.contains_key("pass"));
+        println!("{n} runs of {} checks, {} varied{}", checks.len(), varied.len(), if always_pass { ", all passed every time" } else { "" });
+        return if varied.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();
     let mut done = 0;

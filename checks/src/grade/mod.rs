@@ -169,6 +169,8 @@ fn source_file(id: &str) -> &'static str {
         "cgroups_io"
     } else if id.starts_with("cgroups.") {
         "cgroups"
+    } else if id.starts_with("security.") {
+        "security"
     } else {
         "overlay"
     }
@@ -196,10 +198,10 @@ mod tests {
         validate(&m, &h, &catalog()).unwrap();
         assert_eq!(m.version, 1);
         let topics: Vec<&str> = m.exercises.iter().map(|e| e.topic.as_str()).collect();
-        // Taught in order: namespaces, then cgroups, then the union file system.
+        // Taught in order: namespaces, then cgroups, then the union file system, then escapes.
         let mut sorted = topics.clone();
         sorted.dedup();
-        assert_eq!(sorted, vec!["namespaces", "cgroups", "overlay"]);
+        assert_eq!(sorted, vec!["namespaces", "cgroups", "overlay", "security"]);
     }
 
     #[test]

@@ -4,3 +4,4 @@ pub mod cgroups;
 pub mod cgroups_io;
 pub mod namespaces;
 pub mod overlay;
+pub mod security;

@@ -293,6 +293,7 @@ fn read_report(fd: RawFd) -> Vec<u8> {
 /// Runs a container; returns the contract exit status. Errors are runtime failures (125).
 pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
     spec.validate()?;
+    spec.check_host()?;
     crate::fault::configured().map_err(RuntimeError::Setup)?;
     let mut created = Created::default();
     let result = run_created(spec, &mut created);

@@ -214,7 +214,22 @@ enum Cmd {
     },
     /// The classic chroot breakout (chroot into a subdirectory, climb out with
     /// "..", chroot "."): reports whether it reached a different root
-    ChrootEscape,
+    ChrootEscape {
+        /// After the breakout, stat this path (e.g. a host-only file) and report it
+        #[arg(long, value_name = "PATH")]
+        stat: Option<String>,
+    },
+    /// Try to load a kernel module that cannot be one (an empty image, or
+    /// /dev/null with --finit) and report the errno: EPERM without
+    /// CAP_SYS_MODULE in the initial user namespace
+    LoadModule {
+        /// finit_module(2) on /dev/null instead of init_module(2) with an empty image
+        #[arg(long)]
+        finit: bool,
+    },
+    /// Read a file and write the same bytes back in one write (a sysctl or
+    /// sysfs knob: tests write permission without changing anything)
+    Rewrite { path: String },
     /// Remove a file (unlink)
     Rm { path: String },
     /// Make a directory (mode 0755)
@@ -375,7 +390,9 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Ls { path } => sys::ls(&path),
         Cmd::MountTmpfs { path, size, hold } => sys::mount_tmpfs(&path, size, hold),
         Cmd::ChdirUp { times } => sys::chdir_up(times),
-        Cmd::ChrootEscape => sys::chroot_escape(),
+        Cmd::ChrootEscape { stat } => sys::chroot_escape(stat.as_deref()),
+        Cmd::LoadModule { finit } => sys::load_module(finit),
+        Cmd::Rewrite { path } => sys::rewrite(&path),
         Cmd::Affinity => sys::affinity(),
     }
 }
@@ -430,6 +447,10 @@ mod tests {
         assert!(p(&["mount-tmpfs", "/mnt", "--size", "1M", "--hold", "0.5"]).is_ok());
         assert!(p(&["bind-only", "--port", "80"]).is_ok());
         assert!(p(&["chdir-up"]).is_ok());
+        assert!(p(&["chroot-escape", "--stat", "/etc/hostname"]).is_ok());
+        assert!(p(&["load-module", "--finit"]).is_ok());
+        assert!(p(&["load-module", "/lib/modules/x.ko"]).is_err());
+        assert!(p(&["rewrite", "/proc/sys/kernel/domainname"]).is_ok());
         assert!(p(&["sleep", "-1"]).is_err());
     }
 }

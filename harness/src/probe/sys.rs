@@ -313,7 +313,7 @@ pub fn ls(path: &str) -> PResult {
 /// root, and ".." from there is not stopped. Behind pivot_root with the old root
 /// detached, climbing ends at the container's own root; behind a bare chroot it
 /// ends at the host's.
-pub fn chroot_escape() -> PResult {
+pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
     let before = dev_ino("/")?;
     let dir = "/.probe-escape";
     let made = fs::create_dir(dir).is_ok();
@@ -331,10 +331,76 @@ pub fn chroot_escape() -> PResult {
         let _ = fs::remove_dir(dir);
     }
     let after = result?;
-    emit(&json!({
+    let mut v = json!({
         "root_before": {"dev": before.0, "ino": before.1},
         "root_after": {"dev": after.0, "ino": after.1},
         "escaped": before != after,
-    }));
+    });
+    if let Some(p) = stat_after {
+        // Seen from whichever root the climb ended in.
+        let mut s = json!({"path": p});
+        attempt_fields(&mut s, nix_stat(p).err().map(|e| e as i32));
+        v["stat_after"] = s;
+    }
+    emit(&v);
     Ok(())
+}
+
+/// `load-module`: init_module(2) with an empty image, or finit_module(2) on
+/// /dev/null. Neither can ever load anything: past the permission check
+/// (CAP_SYS_MODULE in the initial user namespace) the kernel refuses the image
+/// (ENOEXEC, EINVAL...); without the capability the answer is EPERM; a kernel
+/// without module support says ENOSYS to everyone.
+pub fn load_module(finit: bool) -> PResult {
+    let params = c"";
+    let (call, path, r) = if finit {
+        let fd = nix_open("/dev/null", OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+            .map_err(|e| ProbeError::errno("open", e))?;
+        // SAFETY: a valid fd and a NUL-terminated parameter string.
+        let r = unsafe { libc::syscall(libc::SYS_finit_module, fd, params.as_ptr(), 0) };
+        let errno = (r != 0).then(Errno::last_raw);
+        let _ = nix::unistd::close(fd);
+        ("finit_module", Some("/dev/null"), errno)
+    } else {
+        let image = [0u8; 0];
+        // SAFETY: a zero-length image (the kernel reads nothing) and a NUL-terminated string.
+        let r = unsafe { libc::syscall(libc::SYS_init_module, image.as_ptr(), 0usize, params.as_ptr()) };
+        ("init_module", None, (r != 0).then(Errno::last_raw))
+    };
+    report(json!({"call": call, "path": path}), r)
+}
+
+/// `rewrite PATH`: read the file and write the very same bytes back in one
+/// write(2). For a sysctl or sysfs knob that is a write permission test that
+/// changes nothing. `stage` says which step failed (`read`, `open`, `write`).
+pub fn rewrite(path: &str) -> PResult {
+    let value = match fs::read(path) {
+        Ok(v) => v,
+        Err(e) => {
+            return report(
+                json!({"path": path, "value": null, "stage": "read"}),
+                Some(io_errno(&e).unwrap_or(libc::EIO)),
+            )
+        }
+    };
+    let text = String::from_utf8_lossy(&value).into_owned();
+    let f = match OpenOptions::new().write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return report(
+                json!({"path": path, "value": text, "stage": "open"}),
+                Some(io_errno(&e).unwrap_or(libc::EIO)),
+            )
+        }
+    };
+    let r = nix::unistd::write(&f, &value);
+    let errno = match r {
+        Ok(n) if n == value.len() => None,
+        Ok(_) => Some(libc::EIO),
+        Err(e) => Some(e as i32),
+    };
+    report(
+        json!({"path": path, "value": text, "stage": errno.map(|_| "write")}),
+        errno,
+    )
 }

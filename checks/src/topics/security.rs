@@ -1,0 +1,379 @@
+//! Security: the classic ways out of a container, tried from inside, each with a
+//! control that shows the same attempt succeeding without the protection (so the
+//! check is proven able to tell). Nothing here may change the host: the hostname
+//! and sysctl attempts write the value already there, the module attempt hands the
+//! kernel an image that cannot be a module.
+
+use serde_json::Value;
+
+use crate::catalog::{Check, Requirement as R};
+use crate::ctx::Ctx;
+use crate::host;
+use crate::outcome::{broken, control_failed, ensure, fail, fail_host, skip, CheckResult, Outcome};
+use crate::runtime::Run;
+
+macro_rules! check {
+    ($id:literal, $title:literal, uses = [$($u:literal),*], requires = [$($r:expr),*], $f:path) => {
+        Check {
+            id: $id,
+            topic: "security",
+            title: $title,
+            uses: &[$($u),*],
+            requires: &[R::Root, $($r),*],
+            serial: None,
+            run: $f,
+        }
+    };
+}
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        check!(
+            "security.chroot.breakout-stays-inside",
+            "the chroot breakout after pivot_root stays in the container and reaches no host file",
+            uses = ["--ns mnt,pid", "--rootfs"],
+            requires = [R::Namespace("mnt"), R::Namespace("pid"), R::Command("chroot")],
+            breakout_stays_inside
+        ),
+        check!(
+            "security.userns.cannot-write-host-root-files",
+            "root in a user namespace cannot write a file owned by host root (EACCES)",
+            uses = ["--ns user", "--uid-map", "--gid-map"],
+            requires = [R::Namespace("user")],
+            cannot_write_host_root_files
+        ),
+        check!(
+            "security.userns.cannot-load-modules",
+            "root in a user namespace cannot load a kernel module (EPERM)",
+            uses = ["--ns user", "--uid-map", "--gid-map"],
+            requires = [R::Namespace("user")],
+            cannot_load_modules
+        ),
+        check!(
+            "security.userns.cannot-rename-host",
+            "root in a user namespace without its own UTS namespace cannot set the host's hostname (EPERM)",
+            uses = ["--ns user,uts", "--uid-map", "--gid-map"],
+            requires = [R::Namespace("user"), R::Namespace("uts")],
+            cannot_rename_host
+        ),
+        check!(
+            "security.pid.cannot-see-or-signal-host",
+            "in a PID namespace host processes are absent from /proc and cannot be signalled (ESRCH)",
+            uses = ["--ns pid,mnt"],
+            requires = [R::Namespace("pid"), R::Namespace("mnt")],
+            cannot_see_or_signal_host
+        ),
+        check!(
+            "security.proc.sys-not-writable",
+            "/proc/sys (and /sys, if mounted) cannot be written by root of a user namespace",
+            uses = ["--ns user,mnt,pid", "--uid-map", "--gid-map", "--rootfs"],
+            requires = [R::Namespace("user"), R::Namespace("mnt"), R::Namespace("pid")],
+            sys_not_writable
+        ),
+    ]
+}
+
+/// uid/gid the user-namespace checks map root to: far from any real account.
+const MAPPED: u32 = 231_072;
+
+fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
+
+/// `--uid-map 0:MAPPED:65536 --gid-map 0:MAPPED:65536` after `base`.
+fn mapped(base: &[&str]) -> Vec<String> {
+    let m = format!("0:{MAPPED}:65536");
+    base.iter().map(|s| s.to_string()).chain(["--uid-map".into(), m.clone(), "--gid-map".into(), m]).collect()
+}
+
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// "ok true" or "EACCES" for a "got" text.
+fn attempt(v: &Value) -> String {
+    if field(v, "ok") == true {
+        "it succeeded".into()
+    } else {
+        format!("refused with {}", field(v, "error").as_str().unwrap_or("no errno"))
+    }
+}
+
+/// The last JSON object a host command printed.
+fn last_json(stdout: &[u8]) -> Value {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .last()
+        .unwrap_or(Value::Null)
+}
+
+// ---------------------------------------------------------------- chroot
+
+fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
+    let root = ctx.rootfs()?.to_string_lossy().into_owned();
+    let marker = ctx.scratch().join("host-only-marker");
+    std::fs::write(&marker, "host").map_err(|e| broken(format!("writing the marker: {e}")))?;
+    let m = marker.to_string_lossy().into_owned();
+    let escape = ["/bin/probe", "chroot-escape", "--stat", m.as_str()];
+    let (run, esc) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &escape)?;
+    let after = field(&esc, "stat_after");
+    ensure(
+        field(&esc, "escaped") == false && field(after, "ok") == false,
+        format!("the chroot breakout to end in the container's own root, with the host file {m} still out of reach"),
+        format!(
+            "escaped {} (root {} -> {}), host file reachable after it: {}",
+            field(&esc, "escaped"),
+            field(&esc, "root_before"),
+            field(&esc, "root_after"),
+            field(after, "ok")
+        ),
+        &run,
+    )?;
+    // Control: under a bare chroot of the same root the same breakout reaches the
+    // host's root, and the marker with it.
+    let out = std::process::Command::new("chroot")
+        .arg(&root)
+        .args(escape)
+        .output()
+        .map_err(|e| broken(format!("running chroot: {e}")))?;
+    let c = last_json(&out.stdout);
+    if field(&c, "escaped") != true || field(field(&c, "stat_after"), "ok") != true {
+        return Err(broken(format!("control: the breakout did not leave a bare chroot of {root}: {c}")));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- user namespace
+
+/// A file owned by host root (0644) in directories everyone may enter, so that a
+/// refusal is about the file itself.
+fn host_root_file(ctx: &Ctx) -> Result<String, Outcome> {
+    use std::os::unix::fs::PermissionsExt;
+    let d = ctx.dir("open")?;
+    std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
+    let f = d.join("root-owned");
+    std::fs::write(&f, "host root's").map_err(broken)?;
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).map_err(broken)?;
+    Ok(f.to_string_lossy().into_owned())
+}
+
+fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
+    let f = host_root_file(ctx)?;
+    let opts = mapped(&["--ns", "user"]);
+    let (run, w) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
+    let content = std::fs::read_to_string(&f).unwrap_or_default();
+    ensure(
+        field(&w, "ok") == false && content == "host root's",
+        format!("root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)"),
+        format!("{}; the file now holds {content:?}", attempt(&w)),
+        &run,
+    )?;
+    // Control: root without a user namespace writes its own file.
+    let (crun, c) = ctx.probe_json(&[], &["write-file", &f, "--content", "overwritten"])?;
+    if field(&c, "ok") != true {
+        return Err(control_failed(format!("host root could not write its own file: {c}"), &crun));
+    }
+    Ok(())
+}
+
+fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
+    let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled").unwrap_or_default();
+    if disabled.trim() == "1" {
+        return Err(skip(
+            "kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell",
+        ));
+    }
+    // A kernel without module support answers ENOSYS to everyone.
+    let on_host = host::probe(ctx.probe(), &["load-module"])?;
+    if field(&on_host, "error") == "ENOSYS" {
+        return Err(skip(
+            "this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone",
+        ));
+    }
+    let opts = mapped(&["--ns", "user"]);
+    let (run, l) = ctx.probe_json(&refs(&opts), &["load-module"])?;
+    ensure(
+        field(&l, "error") == "EPERM",
+        "init_module(2) from root of a user namespace to be refused with EPERM (no CAP_SYS_MODULE in the initial user namespace)",
+        format!("{} (an empty image: past the permission check the kernel refuses it as no module)", attempt(&l)),
+        &run,
+    )?;
+    // Control: host root gets past the permission check; the empty image is then
+    // refused for what it is (ENOEXEC, EINVAL...), never with EPERM.
+    let (crun, c) = ctx.probe_json(&[], &["load-module"])?;
+    if field(&c, "error") == "EPERM" || field(&c, "ok") == true {
+        return Err(control_failed(format!("init_module(2) as host root: {c}"), &crun));
+    }
+    Ok(())
+}
+
+/// Puts the host's hostname back if a runtime changed it; returns the name it found.
+fn put_back_hostname(before: &str) -> Option<String> {
+    let now = host::hostname();
+    if now == before {
+        return None;
+    }
+    let _ = nix::unistd::sethostname(before);
+    Some(now)
+}
+
+fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
+    fail(
+        format!("the host's hostname to stay {before:?}"),
+        format!("the container renamed the host to {now:?} (now restored to {:?})", host::hostname()),
+        run,
+    )
+}
+
+fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
+    let before = host::hostname();
+    if before.is_empty() {
+        return Err(broken("cannot read the host's hostname"));
+    }
+    // The host's own name is asked for: sethostname(2) checks the permission first,
+    // so the attempt says the same, and a runtime that wrongly allows it renames nothing.
+    // Whatever happens, the host's name is put back before anything else.
+    let opts = mapped(&["--ns", "user"]);
+    let r = ctx.probe_json(&refs(&opts), &["hostname", "--set", &before]);
+    let renamed = put_back_hostname(&before);
+    let (run, h) = r?;
+    if let Some(now) = renamed {
+        return Err(renamed_host(&before, &now, &run));
+    }
+    ensure(
+        field(&h, "ok") == false && field(&h, "error") == "EPERM",
+        "sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM",
+        attempt(&h),
+        &run,
+    )?;
+    // Control: with a UTS namespace of its own (owned by its user namespace) root
+    // inside may name it, and the host keeps its name.
+    let name = ctx.unique("lab-sec-", 30);
+    let opts = mapped(&["--ns", "user,uts"]);
+    let r = ctx.probe_json(&refs(&opts), &["hostname", "--set", &name]);
+    let renamed = put_back_hostname(&before);
+    let (crun, c) = r?;
+    if let Some(now) = renamed {
+        return Err(renamed_host(&before, &now, &crun));
+    }
+    if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
+        return Err(control_failed(
+            format!("with --ns user,uts setting the container's own hostname {name:?}: {c}"),
+            &crun,
+        ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- PID namespace
+
+fn pids_of(f: &Value) -> Vec<i64> {
+    field(f, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()
+}
+
+/// (run of facts, visible pids, run of kill, kill result) with `options`.
+fn look_and_signal(ctx: &Ctx, options: &[&str], me: &str) -> Result<(Run, Vec<i64>, Run, Value), Outcome> {
+    let (frun, f) = ctx.probe_json(options, &["facts"])?;
+    let (krun, k) = ctx.probe_json(options, &["kill", me, "--signal", "0"])?;
+    Ok((frun, pids_of(&f), krun, k))
+}
+
+fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
+    let me = std::process::id();
+    let me_s = me.to_string();
+    let (frun, pids, krun, k) = look_and_signal(ctx, &["--ns", "pid,mnt"], &me_s)?;
+    ensure(
+        !pids.is_empty() && !pids.contains(&(me as i64)),
+        format!("/proc inside to list the container's processes but not the checker's host pid {me}"),
+        format!("{} pids listed: {:?}", pids.len(), &pids[..pids.len().min(12)]),
+        &frun,
+    )?;
+    ensure(
+        field(&k, "error") == "ESRCH",
+        format!("kill({me}, 0) of the checker's host pid to fail with ESRCH"),
+        attempt(&k),
+        &krun,
+    )?;
+    // Control: without a PID namespace the checker is listed and can be signalled.
+    let (crun, cpids, ckrun, ck) = look_and_signal(ctx, &["--ns", "mnt"], &me_s)?;
+    if !cpids.contains(&(me as i64)) {
+        return Err(control_failed(format!("without --ns pid /proc did not list the checker's pid {me}"), &crun));
+    }
+    if field(&ck, "ok") != true {
+        return Err(control_failed(format!("without --ns pid kill({me}, 0) failed: {ck}"), &ckrun));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- /proc/sys, /sys
+
+const SYSCTL: &str = "/proc/sys/kernel/domainname";
+
+/// sysfs knobs holding a plain value that root may write (the first one this host has).
+const SYSFS_KNOBS: &[&str] = &[
+    "/sys/kernel/mm/ksm/pages_to_scan",
+    "/sys/kernel/mm/transparent_hugepage/khugepaged/pages_to_scan",
+    "/sys/kernel/mm/ksm/sleep_millisecs",
+];
+
+/// Refused the way a missing permission or a read-only mount refuses.
+fn refused(v: &Value) -> bool {
+    field(v, "ok") == false && ["EACCES", "EPERM", "EROFS"].iter().any(|e| field(v, "error") == *e)
+}
+
+fn rewrite_got(v: &Value) -> String {
+    match field(v, "stage").as_str() {
+        Some("read") => format!("it could not even be read inside ({})", field(v, "error")),
+        Some(stage) => format!("refused at {stage} with {}", field(v, "error")),
+        None if field(v, "ok") == true => format!("root inside wrote it (value {})", field(v, "value")),
+        None => format!("{v}"),
+    }
+}
+
+fn sys_not_writable(ctx: &Ctx) -> CheckResult {
+    use std::os::unix::fs::PermissionsExt;
+    let root = ctx.rootfs()?.to_string_lossy().into_owned();
+    // Root of the user namespace (host uid MAPPED) must be able to reach its root file system.
+    std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
+    let host_before =
+        std::fs::read_to_string(SYSCTL).map_err(|e| broken(format!("reading {SYSCTL} on the host: {e}")))?;
+    let opts = mapped(&["--ns", "user,mnt,pid", "--rootfs", &root]);
+    let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
+    ensure(
+        refused(&w) && field(&w, "stage") != "read",
+        format!("writing {SYSCTL} (its own value back) from root of a user namespace (host uid {MAPPED}) to be refused (EACCES, EPERM or EROFS)"),
+        rewrite_got(&w),
+        &run,
+    )?;
+    let host_after = std::fs::read_to_string(SYSCTL).unwrap_or_default();
+    if host_after != host_before {
+        return Err(fail_host(
+            format!("{SYSCTL} unchanged on the host"),
+            format!("{host_before:?} became {host_after:?}"),
+            run.command_line(),
+        ));
+    }
+    // /sys, when the runtime mounts a sysfs there: a knob the host has, written back.
+    let (_, sys) = ctx.json_of(&refs(&opts), &["/bin/probe", "stat", "/sys/kernel"])?;
+    if field(&sys, "ok") == true {
+        let knob = SYSFS_KNOBS.iter().find(|k| std::path::Path::new(k).exists());
+        if let Some(knob) = knob {
+            let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
+            ensure(
+                refused(&w) && field(&w, "stage") != "read",
+                format!("writing {knob} (its own value back) from root of a user namespace to be refused"),
+                rewrite_got(&w),
+                &run,
+            )?;
+        }
+    }
+    // Control: host root without a user namespace may write the same knob (the same
+    // value, so nothing changes).
+    let (crun, c) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
+    if field(&c, "ok") != true {
+        return Err(control_failed(format!("host root could not write {SYSCTL} back: {c}"), &crun));
+    }
+    Ok(())
+}
