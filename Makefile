@@ -26,6 +26,9 @@ IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 ## The tests: unit tests always; the root tests (real containers) too when run as root.
 ifeq ($(IS_ROOT),yes)
 test: build
+	@if command -v qemu-system-x86_64 >/dev/null; then \
+		echo "the whole suite on cgroup v2, in a VM (make check-vm)"; $(MAKE) --no-print-directory check-vm CGROUP=v2; \
+	else echo "qemu-system-x86_64 is not installed: the cgroup v2 run in a VM is left out (apt-get install qemu-system-x86 busybox-static)"; fi
 	$(call cargo_test,--include-ignored)
 else
 test: build
