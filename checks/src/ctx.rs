@@ -153,6 +153,20 @@ impl Ctx {
         Ok(p)
     }
 
+    /// A file owned by host root (0644, "host root's") in directories everyone may
+    /// enter, so that a refusal to write it is about the file itself.
+    pub fn host_root_file(&self) -> Result<String, Outcome> {
+        use std::os::unix::fs::PermissionsExt;
+        let d = self.dir("open")?;
+        for dir in [self.scratch(), d.as_path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
+        }
+        let f = d.join("root-owned");
+        std::fs::write(&f, "host root's").map_err(broken)?;
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).map_err(broken)?;
+        Ok(f.to_string_lossy().into_owned())
+    }
+
     /// A root file system holding only the probe (as `harness rootfs` makes it),
     /// built once per check.
     pub fn rootfs(&self) -> Result<&Path, Outcome> {

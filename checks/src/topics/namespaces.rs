@@ -639,20 +639,8 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
-/// A root-owned 0644 file in a directory everyone may enter.
-fn host_root_file(ctx: &Ctx) -> Result<String, Outcome> {
-    let d = ctx.dir("open")?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
-    let f = d.join("root-owned");
-    std::fs::write(&f, "host root's").map_err(broken)?;
-    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).map_err(broken)?;
-    Ok(f.to_string_lossy().into_owned())
-}
-
 fn host_root_protected(ctx: &Ctx) -> CheckResult {
-    let f = host_root_file(ctx)?;
+    let f = ctx.host_root_file()?;
     let opts = with(&["--ns", "user"], &map_opts(65536));
     let (run, w) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
     let content = std::fs::read_to_string(&f).unwrap_or_default();
@@ -670,7 +658,7 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
 }
 
 fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
-    let f = host_root_file(ctx)?;
+    let f = ctx.host_root_file()?;
     let overflow: i64 = std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65534);
     let opts = with(&["--ns", "user"], &map_opts(1));
     let (run, st) = ctx.probe_json(&refs(&opts), &["stat", &f])?;

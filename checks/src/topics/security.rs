@@ -146,21 +146,8 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- user namespace
 
-/// A file owned by host root (0644) in directories everyone may enter, so that a
-/// refusal is about the file itself.
-fn host_root_file(ctx: &Ctx) -> Result<String, Outcome> {
-    use std::os::unix::fs::PermissionsExt;
-    let d = ctx.dir("open")?;
-    std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
-    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
-    let f = d.join("root-owned");
-    std::fs::write(&f, "host root's").map_err(broken)?;
-    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).map_err(broken)?;
-    Ok(f.to_string_lossy().into_owned())
-}
-
 fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
-    let f = host_root_file(ctx)?;
+    let f = ctx.host_root_file()?;
     let opts = mapped(&["--ns", "user"]);
     let (run, w) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
     let content = std::fs::read_to_string(&f).unwrap_or_default();
