@@ -23,6 +23,8 @@ pub struct Tree {
     /// v1: controller → the checker's own cgroup directory in that hierarchy.
     /// v2: every available controller → the checker's own cgroup directory.
     pub own: BTreeMap<String, PathBuf>,
+    /// v2: the checker's own cgroup as /proc/self/cgroup names it (`/a/b`).
+    pub v2_path: String,
 }
 
 /// The v1 controllers the checks read.
@@ -68,6 +70,7 @@ impl Tree {
         }
         let mut own_v1 = BTreeMap::new();
         let mut own_v2: Option<PathBuf> = None;
+        let mut v2_path = String::new();
         for line in cgroup.lines() {
             let mut p = line.splitn(3, ':');
             let (_, ctrls, path) = match (p.next(), p.next(), p.next()) {
@@ -80,6 +83,7 @@ impl Tree {
             if ctrls.is_empty() {
                 if let Some((point, root)) = mounts.get("") {
                     own_v2 = Some(join_cgroup(point, root, path));
+                    v2_path = path.to_string();
                 }
             } else if let Some((point, root)) = mounts.get(&key) {
                 for c in list {
@@ -98,13 +102,13 @@ impl Tree {
                     own.insert(c.to_string(), dir.clone());
                 }
                 own.insert("cgroup".into(), dir);
-                return Ok(Tree { version: Version::V2, own });
+                return Ok(Tree { version: Version::V2, own, v2_path });
             }
         }
         if own_v1.is_empty() {
             return Err("no cgroup hierarchy with a resource controller is mounted".into());
         }
-        Ok(Tree { version: Version::V1, own: own_v1 })
+        Ok(Tree { version: Version::V1, own: own_v1, v2_path: String::new() })
     }
 
     pub fn has(&self, controller: &str) -> bool {
@@ -137,12 +141,38 @@ fn write(path: &Path, data: &str) -> Result<(), String> {
     std::fs::write(path, data).map_err(|e| format!("failed to write {data} to {}: {e}", path.display()))
 }
 
+/// Tasks a check's runtime and containers may have at once: a fork bomb stops here.
+pub const PIDS_GUARD: u64 = 256;
+/// Memory a check's runtime and containers may use at once: a memory hog is
+/// OOM-killed here, not the machine.
+pub const MEMORY_GUARD: u64 = 1 << 30;
+/// CPU shares of a check (1024 is a plain process's): a busy runtime cannot starve
+/// the checker. Shares only weigh under contention, so alone a check still gets
+/// whole CPUs (the CPU checks run alone).
+pub const CPU_SHARES_GUARD: u64 = 256;
+/// v2: the leaf the runtime process runs in (a cgroup that delegates controllers
+/// may hold no process). Not a valid container name clash: checks never use it.
+pub const RUNTIME_LEAF: &str = "checker.runtime";
+
 impl ScratchParent {
+    /// Makes the parent in every hierarchy, each directory written to the checker's
+    /// state file first, with the pids and memory guards set.
     pub fn create(rel: &str) -> Result<ScratchParent, String> {
         let tree = Tree::detect()?;
         let me = ScratchParent { tree, rel: rel.to_string() };
+        if let Err(e) = me.make() {
+            // Made in part: what was made is removed (and crossed out of the state file).
+            let _ = me.remove();
+            return Err(e);
+        }
+        Ok(me)
+    }
+
+    fn make(&self) -> Result<(), String> {
+        let (me, rel) = (self, &self.rel);
         for own in me.tree.own_dirs() {
             let dir = own.join(rel);
+            crate::state::add(&harness::state::Item::Cgroup { path: dir.clone() });
             std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             if me.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
                 // A new v1 cpuset is empty and refuses tasks until cpus and mems are set.
@@ -161,9 +191,84 @@ impl ScratchParent {
                 if !want.is_empty() {
                     write(&dir.join("cgroup.subtree_control"), &want.join(" "))?;
                 }
+                std::fs::create_dir(dir.join(RUNTIME_LEAF)).map_err(|e| format!("creating {}/{RUNTIME_LEAF}: {e}", dir.display()))?;
             }
         }
-        Ok(me)
+        me.set_guards()
+    }
+
+    fn set_guards(&self) -> Result<(), String> {
+        let files: &[(&str, &str, u64)] = match self.tree.version {
+            Version::V1 => &[
+                ("pids", "pids.max", PIDS_GUARD),
+                ("cpu", "cpu.shares", CPU_SHARES_GUARD),
+                ("memory", "memory.limit_in_bytes", MEMORY_GUARD),
+                // Swap may add as much again (absent without swap accounting); twice, so
+                // that the memory counter, whose hits are counted, meets its limit first.
+                ("memory", "memory.memsw.limit_in_bytes", 2 * MEMORY_GUARD),
+            ],
+            Version::V2 => &[("pids", "pids.max", PIDS_GUARD), ("cpu", "cpu.weight", CPU_SHARES_GUARD * 100 / 1024), ("memory", "memory.max", MEMORY_GUARD), ("memory", "memory.swap.max", 0)],
+        };
+        for (ctrl, file, value) in files {
+            if let Some(d) = self.dir(ctrl, "") {
+                let f = d.join(file);
+                if f.exists() {
+                    write(&f, &value.to_string())?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The files a runtime process writes `0` to, before it executes, to join this
+    /// parent (v1: the per-thread `tasks` file of every hierarchy, which needs no
+    /// process-wide lock; v2: the runtime leaf's `cgroup.procs`).
+    pub fn join_files(&self) -> Vec<PathBuf> {
+        self.tree
+            .own_dirs()
+            .into_iter()
+            .map(|own| match self.tree.version {
+                Version::V1 => own.join(&self.rel).join("tasks"),
+                Version::V2 => own.join(&self.rel).join(RUNTIME_LEAF).join("cgroup.procs"),
+            })
+            .collect()
+    }
+
+    /// `LAB_CGROUP_PARENT` for a runtime that joined: unset on v1 (the runtime's own
+    /// cgroup is the parent), the parent's absolute path on v2 (the runtime sits in a
+    /// leaf below it; v2 has a single hierarchy, so an absolute path is unambiguous).
+    pub fn env_value(&self) -> Option<String> {
+        match self.tree.version {
+            Version::V1 => None,
+            Version::V2 => Some(format!("{}/{}", self.tree.v2_path.trim_end_matches('/'), self.rel)),
+        }
+    }
+
+    /// Whether the guards were reached: (the most tasks at once, when that was the
+    /// pids guard; how often memory use met the memory guard). Read at the parent
+    /// itself: a container's own `--pids`/`--memory` limit counts in its own cgroup.
+    pub fn guard_hits(&self) -> (Option<u64>, u64) {
+        let read = |path: Option<PathBuf>| path.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+        let keyed = |text: String, key: &str| -> u64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
+                .unwrap_or(0)
+        };
+        let peak = read(self.dir("pids", "").map(|d| d.join("pids.peak"))).trim().parse::<u64>().ok();
+        let pids = peak.filter(|p| *p >= PIDS_GUARD);
+        // Refused charges at this very counter (the guard), or a peak at the guard.
+        let (failed, peak) = match self.tree.version {
+            Version::V1 => (
+                read(self.dir("memory", "").map(|d| d.join("memory.failcnt"))).trim().parse::<u64>().unwrap_or(0),
+                read(self.dir("memory", "").map(|d| d.join("memory.max_usage_in_bytes"))).trim().parse::<u64>().unwrap_or(0),
+            ),
+            Version::V2 => (
+                keyed(read(self.dir("memory", "").map(|d| d.join("memory.events.local"))), "max"),
+                read(self.dir("memory", "").map(|d| d.join("memory.peak"))).trim().parse::<u64>().unwrap_or(0),
+            ),
+        };
+        let memory = failed.max(u64::from(peak + (4 << 20) >= MEMORY_GUARD));
+        (pids, memory)
     }
 
     /// The directory of cgroup `name` (inside this parent) for `controller`.
@@ -175,12 +280,20 @@ impl ScratchParent {
         self.tree.own_dirs().iter().any(|d| d.join(&self.rel).join(name).exists())
     }
 
-    /// Every leftover below this parent (cgroups a runtime did not remove).
+    /// Every leftover below this parent (cgroups a runtime did not remove), also
+    /// those a runtime made in its own cgroup (on v2, the runtime leaf).
     pub fn leftovers(&self) -> Vec<PathBuf> {
         let mut v = Vec::new();
         for own in self.tree.own_dirs() {
-            if let Ok(rd) = std::fs::read_dir(own.join(&self.rel)) {
-                v.extend(rd.flatten().filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false)).map(|e| e.path()));
+            let top = own.join(&self.rel);
+            for dir in [top.clone(), top.join(RUNTIME_LEAF)] {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                v.extend(
+                    rd.flatten()
+                        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false) && e.file_name() != RUNTIME_LEAF)
+                        .map(|e| e.path()),
+                );
+            }
             }
         }
         v
@@ -233,45 +346,18 @@ impl ScratchParent {
     pub fn remove(&self) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut last_err = None;
-        for own in self.tree.own_dirs() {
-            let top = own.join(&self.rel);
-            if !top.exists() {
-                continue;
-            }
-            if let Err(e) = remove_tree(&top, deadline) {
-                last_err = Some(e);
+        let mut tops: Vec<PathBuf> = self.tree.own_dirs().iter().map(|own| own.join(&self.rel)).collect();
+        harness::state::freezer_first(&mut tops);
+        for top in &tops {
+            harness::state::kill_cgroup_tree(top, deadline);
+        }
+        for top in tops {
+            match harness::state::remove_cgroup_tree(&top, deadline) {
+                Ok(()) => crate::state::done(&harness::state::Item::Cgroup { path: top }),
+                Err(e) => last_err = Some(e),
             }
         }
         last_err.map_or(Ok(()), Err)
-    }
-}
-
-fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                remove_tree(&e.path(), deadline)?;
-            }
-        }
-    }
-    loop {
-        // v1 freezer: a frozen leftover must be thawed before its tasks can die.
-        let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-        let _ = std::fs::write(dir.join("cgroup.freeze"), "0");
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-        }
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("removing {}: {e}", dir.display())),
-        }
     }
 }
 
@@ -310,7 +396,7 @@ mod tests {
             std::fs::create_dir_all(d.join("lab/c1")).unwrap();
             own.insert(c.to_string(), d);
         }
-        (t, ScratchParent { tree: Tree { version, own }, rel: "lab".into() })
+        (t, ScratchParent { tree: Tree { version, own, v2_path: "/".into() }, rel: "lab".into() })
     }
 
     fn put(p: &ScratchParent, ctrl: &str, file: &str, text: &str) {

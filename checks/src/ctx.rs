@@ -8,15 +8,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 use crate::cgview::ScratchParent;
+use harness::state::Item;
 use crate::outcome::{broken, fail, Outcome};
 use crate::runtime::{bin_dir, Run, Runtime, Spawned};
 
 pub struct Ctx {
     pub rt: Runtime,
     probe: PathBuf,
-    scratch: tempfile::TempDir,
+    scratch: PathBuf,
     rootfs: OnceCell<PathBuf>,
-    cgroup_parent: OnceCell<ScratchParent>,
+    /// The check's guarded parent cgroup: every runtime call runs in it, containers'
+    /// cgroups are made in it. Why it could not be made, on a host without cgroups.
+    cgroup_parent: Result<ScratchParent, String>,
     notes: std::cell::RefCell<Vec<String>>,
 }
 
@@ -29,28 +32,15 @@ fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<ScratchParent>)
 }
 
 /// Kills the containers of the checks in flight (every process in their parent
-/// cgroups), so that those checks end quickly and clean up after themselves.
+/// cgroups, runtimes included), so that those checks end quickly and clean up.
 pub fn kill_live_containers() {
     let parents: Vec<ScratchParent> = live().iter().filter_map(|(_, p)| p.clone()).collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     for p in parents {
-        for d in p.tree.own_dirs() {
-            kill_below(&d.join(&p.rel));
-        }
-    }
-}
-
-fn kill_below(dir: &Path) {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                kill_below(&e.path());
-            }
-        }
-    }
-    let _ = std::fs::write(dir.join("freezer.state"), "THAWED");
-    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-        for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let mut tops: Vec<PathBuf> = p.tree.own_dirs().iter().map(|d| d.join(&p.rel)).collect();
+        harness::state::freezer_first(&mut tops);
+        for t in tops {
+            harness::state::kill_cgroup_tree(&t, deadline);
         }
     }
 }
@@ -65,22 +55,15 @@ pub fn cleanup_live() {
             let _ = p.remove();
         }
         unmount_below(&scratch);
-        let _ = std::fs::remove_dir_all(&scratch);
+        if std::fs::remove_dir_all(&scratch).is_ok() {
+            crate::state::done(&Item::Dir { path: scratch });
+        }
     }
 }
 
+/// Unmounts what is mounted below `root` in the calling thread's mount namespace.
 fn unmount_below(root: &Path) {
-    let root = root.to_string_lossy().into_owned();
-    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
-    let mut points: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(unescape_mount_path))
-        .filter(|p| p.starts_with(&root))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        let _ = nix::mount::umount2(p.as_str(), nix::mount::MntFlags::MNT_DETACH);
-    }
+    harness::state::unmount_below(root);
 }
 
 /// The environment variable naming the parent of containers' cgroups (the contract).
@@ -119,12 +102,22 @@ pub fn probe_path() -> Result<PathBuf, String> {
 impl Ctx {
     pub fn new(rt: Runtime) -> Result<Ctx, Outcome> {
         let probe = probe_path().map_err(broken)?;
-        let scratch = tempfile::Builder::new()
-            .prefix("lab-check-")
-            .tempdir()
-            .map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
-        live().push((scratch.path().to_path_buf(), None));
-        Ok(Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: OnceCell::new(), notes: Default::default() })
+        let scratch = new_scratch_dir().map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
+        live().push((scratch.clone(), None));
+        let mut ctx = Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: Err(String::new()), notes: Default::default() };
+        // The runtime's own calls are guarded too (a fork bomb, a memory hog), not
+        // only the containers it makes: the parent exists before the first call.
+        let rel = ctx.unique("lab-check-", 40);
+        ctx.cgroup_parent = ScratchParent::create(&rel).map_err(|e| format!("making the checker's parent cgroup: {e}"));
+        match &ctx.cgroup_parent {
+            Ok(p) => {
+                if let Some(entry) = live().iter_mut().find(|(s, _)| *s == ctx.scratch) {
+                    entry.1 = Some(p.clone());
+                }
+            }
+            Err(_) => {}
+        }
+        Ok(ctx)
     }
 
     /// A figure the check measured (a throughput, a ratio), shown in the report
@@ -143,7 +136,7 @@ impl Ctx {
     }
 
     pub fn scratch(&self) -> &Path {
-        self.scratch.path()
+        &self.scratch
     }
 
     /// A new empty directory in the scratch area.
@@ -195,25 +188,21 @@ impl Ctx {
         format!("{prefix}{}", &tail[tail.len().saturating_sub(room)..])
     }
 
-    /// The checker's scratch parent cgroup, made on first use and passed to the
-    /// runtime as `LAB_CGROUP_PARENT` from then on; removed with the context.
+    /// The check's parent cgroup (guarded: cgview::PIDS_GUARD, MEMORY_GUARD), made
+    /// with the context and removed with it, with anything left inside.
     pub fn cgroup_parent(&self) -> Result<&ScratchParent, Outcome> {
-        if self.cgroup_parent.get().is_none() {
-            let rel = self.unique("lab-check-", 40);
-            let p = ScratchParent::create(&rel).map_err(|e| broken(format!("making the checker's parent cgroup: {e}")))?;
-            if let Some(entry) = live().iter_mut().find(|(s, _)| s == self.scratch.path()) {
-                entry.1 = Some(p.clone());
-            }
-            let _ = self.cgroup_parent.set(p);
-        }
-        Ok(self.cgroup_parent.get().expect("set above"))
+        self.cgroup_parent.as_ref().map_err(|e| broken(e.clone()))
     }
 
-    /// The runtime under test, with `LAB_CGROUP_PARENT` once the check made a parent.
+    /// The runtime under test: every call runs in the check's parent cgroup, told
+    /// where to make containers' cgroups by `LAB_CGROUP_PARENT` where needed.
     pub fn runtime(&self) -> Runtime {
         let mut rt = self.rt.clone();
-        if let Some(p) = self.cgroup_parent.get() {
-            rt.env.push((CGROUP_PARENT_ENV.into(), p.rel.clone()));
+        if let Ok(p) = &self.cgroup_parent {
+            rt.join = p.join_files();
+            if let Some(v) = p.env_value() {
+                rt.env.push((CGROUP_PARENT_ENV.into(), v));
+            }
         }
         rt
     }
@@ -265,6 +254,49 @@ impl Ctx {
         }
     }
 
+    /// Starts `probe sleep 20` (the probe at `probe`: the host's, or `/bin/probe` in
+    /// a root file system) with a `--pid-file`, and waits until the probe says it
+    /// sleeps and the pid file holds a line; returns the running call and the pid.
+    pub fn sleeper(&self, options: &[&str], probe: &str, name: &str) -> Result<(Spawned, i32), Outcome> {
+        const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+        let pf = self.scratch().join(format!("{name}.pid"));
+        let pf_s = pf.to_string_lossy().into_owned();
+        let mut opts: Vec<&str> = options.to_vec();
+        opts.extend(["--pid-file", &pf_s]);
+        let sp = self.spawn(&opts, &[probe, "sleep", "20"])?;
+        // The pid file comes before the command runs, but the contract orders nothing
+        // else against it: wait until the probe itself says it runs (then the cgroup is
+        // joined and every namespace is in place). A runtime that ended closes the
+        // probe's output, which ends this wait at once.
+        if sp.next_json_with("sleeping", WAIT).is_none() {
+            let run = sp.stop();
+            let got = if run.status.is_some() && !run.timed_out && !pf.exists() {
+                if run.code() == Some(0) {
+                    // A success with no container: not a runtime error, a runtime that lies.
+                    self.rt.watch.incident("exited 0 before writing its --pid-file: the checker did not wait for it");
+                }
+                format!("the runtime ended ({}) before writing its --pid-file", run.ending())
+            } else {
+                format!("{}; {}", run.ending(), run.stdout_text().trim())
+            };
+            return Err(fail("the probe to start and print that it sleeps", got, &run));
+        }
+        match crate::host::wait_pid_file(&pf, WAIT) {
+            Ok(pid) => Ok((sp, pid)),
+            Err(o) => {
+                let run = sp.stop();
+                Err(match o {
+                    Outcome::Fail(mut f) => {
+                        f.command = run.command_line();
+                        f.stderr_tail = run.stderr_tail(8);
+                        Outcome::Fail(f)
+                    }
+                    other => other,
+                })
+            }
+        }
+    }
+
     /// Unmounts anything left mounted under the scratch area (by a runtime that
     /// let a container's mount reach the host), so the scratch can be removed.
     fn unmount_leftovers(&self) {
@@ -274,29 +306,42 @@ impl Ctx {
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
 pub fn unescape_mount_path(s: &str) -> String {
-    let mut out = String::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            let v = u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?');
-            out.push(v as char);
-            i += 4;
-        } else {
-            out.push(b[i] as char);
-            i += 1;
-        }
-    }
-    out
+    harness::state::unescape_mount_path(s)
 }
 
 impl Drop for Ctx {
     fn drop(&mut self) {
-        live().retain(|(s, _)| s != self.scratch.path());
+        live().retain(|(s, _)| *s != self.scratch);
         self.unmount_leftovers();
-        if let Some(p) = self.cgroup_parent.get() {
+        if let Ok(p) = &self.cgroup_parent {
             if let Err(e) = p.remove() {
                 eprintln!("warning: {e}");
+            }
+        }
+        match std::fs::remove_dir_all(&self.scratch) {
+            Ok(()) => crate::state::done(&Item::Dir { path: self.scratch.clone() }),
+            Err(e) => eprintln!("warning: removing {}: {e}", self.scratch.display()),
+        }
+    }
+}
+
+/// A new directory `lab-check-PID-N` in the temporary directory, written to the
+/// state file before it is made.
+fn new_scratch_dir() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    static N: AtomicUsize = AtomicUsize::new(0);
+    loop {
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("lab-check-{}-{n}", std::process::id()));
+        let item = Item::Dir { path: p.clone() };
+        crate::state::add(&item);
+        match std::fs::DirBuilder::new().mode(0o755).create(&p) {
+            Ok(()) => return Ok(p),
+            // Someone else's (a run before with this pid): not ours to touch.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => crate::state::done(&item),
+            Err(e) => {
+                crate::state::done(&item);
+                return Err(e);
             }
         }
     }

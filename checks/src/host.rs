@@ -42,13 +42,10 @@ pub fn wait_pid_file(path: &Path, timeout: Duration) -> Result<i32, Outcome> {
     }
 }
 
-/// Mount points of the calling process's mount namespace (unescaped).
+/// Mount points of the calling thread's mount namespace (unescaped): a check runs
+/// in a mount namespace of its own, which its runtime calls inherit.
 pub fn mount_points() -> Vec<String> {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(crate::ctx::unescape_mount_path))
-        .collect()
+    harness::state::mount_points()
 }
 
 /// Names of the host's network interfaces.

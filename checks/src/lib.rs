@@ -6,6 +6,7 @@
 //! about itself. Every isolation check carries a control: the same observation
 //! without the feature must show the difference.
 
+pub mod audit;
 pub mod catalog;
 pub mod cgview;
 pub mod ctx;
@@ -16,6 +17,7 @@ pub mod outcome;
 pub mod report;
 pub mod runner;
 pub mod runtime;
+pub mod state;
 pub mod topics;
 
 pub use catalog::{catalog, select, Check, Requirement};

@@ -70,7 +70,14 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
     }
     let _done = Done;
     let start = Instant::now();
-    let (outcome, notes) = outcome_of(check, rt);
+    // A thread of its own: it gets a mount namespace of its own (see `contained`).
+    let (outcome, notes) = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name(check.id.into())
+            .spawn_scoped(s, || contained(check, rt))
+            .map(|t| t.join().unwrap_or_else(|p| (Outcome::Broken(format!("the check panicked: {}", panic_text(p))), Vec::new())))
+            .unwrap_or_else(|e| (Outcome::Broken(format!("starting the check's thread: {e}")), Vec::new()))
+    });
     CheckReport {
         id: check.id.into(),
         topic: check.topic.into(),
@@ -79,6 +86,92 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
         duration: start.elapsed(),
         notes,
     }
+}
+
+/// Notes starting with this say what the checker had to contain (one line each).
+pub const INCIDENT_PREFIX: &str = "containment: ";
+
+/// Runs the check in a private mount namespace of the calling thread (a slave of
+/// the host's: host mounts still propagate in, nothing propagates out). The runtime
+/// calls inherit it, so whatever a runtime mounts and leaves, wherever, goes with
+/// the namespace when the check's thread and processes end, even after a SIGKILL
+/// of the checker. Checks read "the host's" mount table from this thread
+/// (/proc/thread-self), which is the table a runtime without `--ns mnt` writes to.
+fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
+    use nix::mount::{mount, MsFlags};
+    if nix::unistd::geteuid().is_root() {
+        let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+            .and_then(|_| mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>));
+        if let Err(e) = private {
+            return (Outcome::Broken(format!("a private mount namespace for the check: {e}")), Vec::new());
+        }
+    }
+    outcome_of(check, rt)
+}
+
+/// Mount ids and points of the calling thread's mount namespace.
+fn mounts() -> Vec<(String, String)> {
+    std::fs::read_to_string("/proc/thread-self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let id = f.next()?.to_string();
+            Some((id, harness::state::unescape_mount_path(f.nth(3)?)))
+        })
+        .collect()
+}
+
+/// After the check: what its runtime left (cgroups in the check's parent, mounts in
+/// its namespace), and whether the guards stopped anything. Leftovers of a runtime
+/// that ended by itself fail a passing check: the contract says nothing is left.
+fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut Vec<String>) -> Outcome {
+    use crate::cgview::{MEMORY_GUARD, PIDS_GUARD};
+    let watched = ctx.rt.watch.get();
+    let mut incidents = watched.incidents.clone();
+    let mut left: Vec<String> = Vec::new();
+    if let Ok(p) = ctx.cgroup_parent() {
+        let (pids, memory) = p.guard_hits();
+        // Stable texts (no counts): the report folds equal lines of many checks into one.
+        if pids.is_some() {
+            incidents.push(format!("reached the checker's guard of {PIDS_GUARD} tasks (a fork bomb?): further forks were refused"));
+        }
+        if memory > 0 {
+            incidents.push(format!(
+                "reached the checker's memory guard of {} MiB (a memory hog?): the kernel reclaimed or OOM-killed in the check's cgroup",
+                MEMORY_GUARD >> 20
+            ));
+        }
+        let mut names: Vec<String> = p
+            .leftovers()
+            .iter()
+            .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        left.extend(names.into_iter().map(|n| format!("cgroup {n}")));
+    }
+    let known: std::collections::HashSet<&String> = before.iter().map(|(id, _)| id).collect();
+    left.extend(mounts().into_iter().filter(|(id, _)| !known.contains(id)).map(|(_, point)| format!("mount {point}")));
+    let mut outcome = outcome;
+    if !left.is_empty() {
+        let what = left.join(", ");
+        if watched.killed {
+            notes.push(format!("after the checker killed the runtime, it removed what was left: {what}"));
+        } else {
+            incidents.push("left cgroups or mounts behind after it ended: the checker removed them".into());
+            if outcome == Outcome::Pass {
+                outcome = Outcome::Fail(crate::outcome::Failure {
+                    expected: "nothing left behind once the runtime exits (no cgroup, no mount)".into(),
+                    got: format!("left {what}"),
+                    command: watched.last_command.clone(),
+                    stderr_tail: String::new(),
+                });
+            }
+        }
+    }
+    notes.extend(incidents.into_iter().map(|i| format!("{INCIDENT_PREFIX}{i}")));
+    outcome
 }
 
 fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
@@ -99,18 +192,23 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     let _shared = (check.serial != Some(EXCLUSIVE_KEY)).then(|| EXCLUSIVE.read().unwrap_or_else(|p| p.into_inner()));
     let lock = check.serial.filter(|k| *k != EXCLUSIVE_KEY).map(serial_lock);
     let _turn = lock.as_ref().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
-    let ctx = match Ctx::new(rt.clone()) {
+    // The check's own watch (shared by the clones of the runtime it makes).
+    let mut rt = rt.clone();
+    rt.watch = Default::default();
+    let ctx = match Ctx::new(rt) {
         Ok(c) => c,
         Err(o) => return (o, Vec::new()),
     };
+    let before = mounts();
     let result = catch_unwind(AssertUnwindSafe(|| (check.run)(&ctx)));
-    let notes = ctx.take_notes();
-    drop(ctx);
+    let mut notes = ctx.take_notes();
     let outcome = match result {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(o)) => o,
         Err(p) => Outcome::Broken(format!("the check panicked: {}", panic_text(p))),
     };
+    let outcome = audit(&ctx, &before, outcome, &mut notes);
+    drop(ctx);
     (outcome, notes)
 }
 

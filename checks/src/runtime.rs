@@ -38,6 +38,58 @@ pub struct Runtime {
     pub path: PathBuf,
     /// Variables set for every call (the checker's `LAB_CGROUP_PARENT`).
     pub env: Vec<(String, String)>,
+    /// Cgroup files every call writes `0` to before it executes the runtime: the
+    /// check's guarded parent cgroup (cgview::ScratchParent::join_files).
+    pub join: Vec<PathBuf>,
+    /// What the checker had to do about the runtime's calls (shared by clones).
+    pub watch: Watch,
+}
+
+/// What went wrong around a check's runtime calls that the runtime did not say:
+/// an output cut at the cap, a process group the checker had to kill.
+#[derive(Clone, Default)]
+pub struct Watch(std::sync::Arc<std::sync::Mutex<Watched>>);
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Watched {
+    /// One line each, for the report.
+    pub incidents: Vec<String>,
+    /// The checker killed a runtime call (so leftovers are not the runtime's fault).
+    pub killed: bool,
+    /// The last runtime command line, for failure messages.
+    pub last_command: String,
+}
+
+impl Watch {
+    fn with(&self, f: impl FnOnce(&mut Watched)) {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn incident(&self, text: impl Into<String>) {
+        let text = text.into();
+        self.with(|w| {
+            if !w.incidents.contains(&text) {
+                w.incidents.push(text);
+            }
+        });
+    }
+
+    pub fn get(&self) -> Watched {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl PartialEq for Watch {
+    fn eq(&self, _: &Watch) -> bool {
+        true
+    }
+}
+impl Eq for Watch {}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
 }
 
 /// The directory holding the workspace's binaries (`harness`, `probe`), found from
@@ -81,7 +133,12 @@ impl Runtime {
             return Err(format!("{RUNTIME_ENV}={name}: {} is not an executable file", path.display()));
         }
         let path = std::fs::canonicalize(&path).unwrap_or(path);
-        Ok(Runtime { name: name.to_string(), path, env: Vec::new() })
+        Ok(Runtime::at(name, path))
+    }
+
+    /// `path` under the name `name`, with nothing joined or watched yet.
+    pub fn at(name: &str, path: impl Into<PathBuf>) -> Runtime {
+        Runtime { name: name.into(), path: path.into(), env: Vec::new(), join: Vec::new(), watch: Watch::default() }
     }
 
     /// Contract options this runtime cannot provide, each with the reason: the runner
@@ -91,13 +148,51 @@ impl Runtime {
         crate::oci::unsupported(self)
     }
 
-    fn command(&self, args: &[OsString]) -> Command {
+    fn command(&self, args: &[OsString]) -> std::io::Result<Command> {
+        use std::os::fd::{AsRawFd, OwnedFd};
         let mut c = Command::new(&self.path);
         c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
         // Its own process group, so that a timeout can end the runtime and whatever it started.
         c.process_group(0);
-        c
+        let fds: Vec<OwnedFd> = self
+            .join
+            .iter()
+            .map(|p| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .map(OwnedFd::from)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("joining the checker's cgroup: {}: {e}", p.display())))
+            })
+            .collect::<Result<_, _>>()?;
+        {
+            // SAFETY: between fork and exec only sigprocmask(2), signal(2) and write(2)
+            // run (async-signal-safe); the descriptors are close-on-exec and live as long
+            // as the Command.
+            unsafe {
+                c.pre_exec(move || {
+                    // The runtime starts with no signal blocked or ignored: the grader
+                    // blocks SIGTERM in every thread (one thread waits for it), and a
+                    // mask or an ignored signal survives exec.
+                    let mut none: libc::sigset_t = std::mem::zeroed();
+                    libc::sigemptyset(&mut none);
+                    libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+                    for sig in 1..32 {
+                        if sig != libc::SIGKILL && sig != libc::SIGSTOP {
+                            libc::signal(sig, libc::SIG_DFL);
+                        }
+                    }
+                    for fd in &fds {
+                        if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
+        }
+        Ok(c)
     }
 
     fn argv(&self, args: &[OsString]) -> Vec<String> {
@@ -120,8 +215,8 @@ impl Runtime {
     pub fn spawn(&self, options: &[&str], command: &[&str]) -> Result<Spawned, String> {
         let args = run_args(options, command);
         let argv = self.argv(&args);
-        let child = self.command(&args).spawn().map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
-        Ok(Spawned::new(child, argv, self.env.clone()))
+        let child = self.command(&args).and_then(|mut c| c.spawn()).map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
+        Ok(Spawned::new(child, argv, self.env.clone(), self.watch.clone()))
     }
 
     /// `RUNTIME pause|resume|stats NAME`.
@@ -131,8 +226,8 @@ impl Runtime {
 
     fn call(&self, args: &[OsString], timeout: Duration) -> Run {
         let argv = self.argv(args);
-        match self.command(args).spawn() {
-            Ok(child) => Spawned::new(child, argv, self.env.clone()).wait(timeout),
+        match self.command(args).and_then(|mut c| c.spawn()) {
+            Ok(child) => Spawned::new(child, argv, self.env.clone(), self.watch.clone()).wait(timeout),
             Err(e) => Run {
                 env: self.env.clone(),
                 argv,
@@ -233,14 +328,19 @@ pub struct Spawned {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     started: Instant,
-    out: Option<std::thread::JoinHandle<Vec<u8>>>,
-    err: Option<std::thread::JoinHandle<Vec<u8>>>,
+    out: Option<std::thread::JoinHandle<(Vec<u8>, u64)>>,
+    err: Option<std::thread::JoinHandle<(Vec<u8>, u64)>>,
     /// Lines of stdout as they arrive, for checks that react to a running probe.
     lines: std::sync::mpsc::Receiver<String>,
+    watch: Watch,
+    /// The runtime process in the checker's state file until it is reaped.
+    item: Option<harness::state::Item>,
 }
 
-fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sender<String>>) -> std::thread::JoinHandle<Vec<u8>> {
+/// Reads a stream to its end; returns the first OUTPUT_CAP bytes and the total.
+fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sender<String>>) -> std::thread::JoinHandle<(Vec<u8>, u64)> {
     std::thread::spawn(move || {
+        let mut total = 0u64;
         let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
         let mut pending = Vec::new();
@@ -248,33 +348,62 @@ fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sende
             match r.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    total += n as u64;
                     if kept.len() < OUTPUT_CAP {
                         let take = n.min(OUTPUT_CAP - kept.len());
                         kept.extend_from_slice(&buf[..take]);
                     }
                     if let Some(tx) = &lines {
-                        pending.extend_from_slice(&buf[..n]);
-                        while let Some(i) = pending.iter().position(|b| *b == b'\n') {
-                            let line: Vec<u8> = pending.drain(..=i).collect();
-                            let _ = tx.send(String::from_utf8_lossy(&line[..line.len() - 1]).into_owned());
-                        }
-                        if pending.len() > OUTPUT_CAP {
+                        // Only the new bytes are searched: a flood without newlines costs
+                        // its length, not its length squared.
+                        let mut chunk = &buf[..n];
+                        while let Some(i) = chunk.iter().position(|b| *b == b'\n') {
+                            pending.extend_from_slice(&chunk[..i]);
+                            let _ = tx.send(String::from_utf8_lossy(&pending).into_owned());
                             pending.clear();
+                            chunk = &chunk[i + 1..];
+                        }
+                        if pending.len() < OUTPUT_CAP {
+                            pending.extend_from_slice(chunk);
                         }
                     }
                 }
             }
         }
-        kept
+        (kept, total)
     })
 }
 
 impl Spawned {
-    fn new(mut child: Child, argv: Vec<String>, env: Vec<(String, String)>) -> Spawned {
+    fn new(mut child: Child, argv: Vec<String>, env: Vec<(String, String)>, watch: Watch) -> Spawned {
         let (tx, rx) = std::sync::mpsc::channel();
         let out = child.stdout.take().map(|o| drain(o, Some(tx)));
         let err = child.stderr.take().map(|e| drain(e, None));
-        Spawned { child: Some(child), argv, env, started: Instant::now(), out, err, lines: rx }
+        let pid = child.id() as i32;
+        let item = harness::state::start_time(pid).map(|start| harness::state::Item::Process { pid, start });
+        if let Some(i) = &item {
+            crate::state::add(i);
+        }
+        let env_words = env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v)));
+        let line = env_words.chain(argv.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ");
+        watch.with(|w| w.last_command = line);
+        Spawned { child: Some(child), argv, env, started: Instant::now(), out, err, lines: rx, watch, item }
+    }
+
+    fn reaped(&mut self) {
+        if let Some(i) = self.item.take() {
+            crate::state::done(&i);
+        }
+    }
+
+    /// Ends the process group (SIGTERM, SIGKILL 2 s later), telling the watch.
+    fn end_group(&mut self, child: &mut Child) -> Option<ExitStatus> {
+        self.watch.with(|w| w.killed = true);
+        let (status, needed_kill) = end_group(child);
+        if needed_kill {
+            self.watch.incident("ignored SIGTERM for 2 s: the checker killed its process group with SIGKILL");
+        }
+        status
     }
 
     pub fn pid(&self) -> i32 {
@@ -311,14 +440,25 @@ impl Spawned {
                 Ok(None) if self.started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
                 Ok(None) => {
                     timed_out = true;
-                    break end_group(&mut child);
+                    self.watch.incident("did not end within the time limit of a runtime call: the checker ended its process group");
+                    break self.end_group(&mut child);
                 }
                 Err(_) => break None,
             }
         };
+        self.reaped();
         let duration = self.started.elapsed();
-        let stdout = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        let stderr = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let (stdout, out_total) = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let (stderr, err_total) = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        for (what, total) in [("standard output", out_total), ("standard error", err_total)] {
+            if total > OUTPUT_CAP as u64 {
+                self.watch.incident(format!(
+                    "printed more than {} MiB on {what}: the checker kept the first {} MiB and drained the rest",
+                    OUTPUT_CAP >> 20,
+                    OUTPUT_CAP >> 20
+                ));
+            }
+        }
         Run {
             env: std::mem::take(&mut self.env),
             argv: std::mem::take(&mut self.argv),
@@ -341,19 +481,20 @@ impl Spawned {
     }
 }
 
-fn end_group(child: &mut Child) -> Option<ExitStatus> {
+/// SIGTERM to the process group, SIGKILL 2 s later; (status, whether SIGKILL was needed).
+fn end_group(child: &mut Child) -> (Option<ExitStatus>, bool) {
     use nix::sys::signal::{killpg, Signal};
     let pg = nix::unistd::Pid::from_raw(child.id() as i32);
     let _ = killpg(pg, Signal::SIGTERM);
     let deadline = Instant::now() + Duration::from_secs(2);
     while Instant::now() < deadline {
         if let Ok(Some(st)) = child.try_wait() {
-            return Some(st);
+            return (Some(st), false);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     let _ = killpg(pg, Signal::SIGKILL);
-    child.wait().ok()
+    (child.wait().ok(), true)
 }
 
 impl Drop for Spawned {
@@ -363,11 +504,13 @@ impl Drop for Spawned {
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
+                    self.reaped();
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            end_group(&mut c);
+            self.end_group(&mut c);
+            self.reaped();
         }
     }
 }
@@ -386,7 +529,7 @@ mod tests {
 
     #[test]
     fn runs_capture_status_output_and_timeouts() {
-        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into(), env: vec![] };
+        let rt = Runtime::at("sh", "/bin/sh");
         let r = rt.call(&["-c".into(), "echo '{\"a\":1}'; echo oops >&2; exit 3".into()], process_timeout());
         assert_eq!(r.code(), Some(3));
         assert_eq!(r.json_lines(), vec![serde_json::json!({"a": 1})]);
@@ -399,7 +542,7 @@ mod tests {
 
     #[test]
     fn output_is_capped() {
-        let rt = Runtime { name: "sh".into(), path: "/bin/sh".into(), env: vec![] };
+        let rt = Runtime::at("sh", "/bin/sh");
         let r = rt.call(&["-c".into(), "head -c 3000000 /dev/zero".into()], process_timeout());
         assert_eq!(r.code(), Some(0));
         assert_eq!(r.stdout.len(), OUTPUT_CAP);

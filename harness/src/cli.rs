@@ -39,6 +39,15 @@ pub enum Command {
     },
     /// Run the checks (or COMMAND, a workspace binary) in a qemu VM with cgroup v2 or v1.
     Vm(crate::vm::VmArgs),
+    /// Remove what killed checkers left behind, as their state files list it.
+    Cleanup {
+        /// The checkers' state directory (default: $LAB_STATE_DIR or /run/lab-check).
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]

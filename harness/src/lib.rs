@@ -9,4 +9,5 @@ pub mod doctor;
 pub mod fault;
 pub mod rootfs;
 pub mod spec;
+pub mod state;
 pub mod vm;

@@ -76,6 +76,37 @@ fn main() {
             }
         }
         Command::Vm(args) => harness::vm::main(&args),
+        Command::Cleanup { state_dir, dry_run } => cleanup(state_dir.unwrap_or_else(harness::state::state_dir), dry_run),
     };
     exit(code)
+}
+
+/// `harness cleanup`: one line per thing removed; exit 1 when something could not be.
+fn cleanup(dir: std::path::PathBuf, dry_run: bool) -> i32 {
+    use harness::state;
+    if dry_run {
+        let files = state::read_dir(&dir).unwrap_or_else(|e| fail(e));
+        for f in files {
+            let whose = if f.owner_alive() { "running" } else { "dead" };
+            println!("{} (checker {}, {whose}):", f.path.display(), f.owner_pid);
+            for i in &f.items {
+                println!("  {i}");
+            }
+        }
+        return 0;
+    }
+    let c = state::cleanup_dir(&dir).unwrap_or_else(|e| fail(e));
+    for l in &c.done {
+        println!("{l}");
+    }
+    for (p, pid) in &c.running {
+        println!("left alone: {} (checker {pid} is still running)", p.display());
+    }
+    for l in &c.failed {
+        eprintln!("cleanup: could not finish: {l}");
+    }
+    if c.done.is_empty() && c.running.is_empty() && c.failed.is_empty() {
+        println!("nothing to clean up in {}", dir.display());
+    }
+    i32::from(!c.failed.is_empty())
 }

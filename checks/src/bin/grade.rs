@@ -157,6 +157,18 @@ fn main() -> ExitCode {
         }
         Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
     }
+    // What an earlier checker killed on this host left (its state file names it).
+    match harness::state::cleanup_dir(&harness::state::state_dir()) {
+        Ok(c) => {
+            for l in &c.done {
+                eprintln!("grade: left by a killed checker, removed: {l}");
+            }
+            for l in &c.failed {
+                eprintln!("grade: left by a killed checker, could not remove: {l}");
+            }
+        }
+        Err(e) => eprintln!("grade: note: {e}"),
+    }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
     let all = catalog();
     let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).filter_map(|id| all.iter().find(|c| c.id == id).copied()).collect();

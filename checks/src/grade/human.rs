@@ -18,6 +18,8 @@ struct Words {
     lab: &'static str,
     interrupted: &'static str,
     ungraded_checks: &'static str,
+    contained: &'static str,
+    checks: &'static str,
 }
 
 const EN: Words = Words {
@@ -32,6 +34,8 @@ const EN: Words = Words {
     lab: "lab",
     interrupted: "The grader was interrupted: checks that did not run are not graded.",
     ungraded_checks: "Not graded (host or check problem, no points lost)",
+    contained: "The runtime misbehaved; the grader contained it",
+    checks: " checks",
 };
 
 const KO: Words = Words {
@@ -46,6 +50,8 @@ const KO: Words = Words {
     lab: "실습 문서",
     interrupted: "채점이 중간에 멈췄습니다. 실행되지 않은 검사는 채점하지 않았습니다.",
     ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
+    contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
+    checks: "개 검사",
 };
 
 fn mark(e: &super::model::ExerciseResult) -> char {
@@ -79,6 +85,22 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     let _ = writeln!(s);
     if r.interrupted {
         let _ = writeln!(s, "{}", w.interrupted);
+    }
+    // What the checker had to contain, one line per kind, however many checks it hit.
+    let mut incidents: Vec<(String, usize)> = Vec::new();
+    for c in r.checks() {
+        for n in c.notes.iter().filter_map(|n| n.strip_prefix(crate::runner::INCIDENT_PREFIX)) {
+            match incidents.iter_mut().find(|(t, _)| t == n) {
+                Some((_, k)) => *k += 1,
+                None => incidents.push((n.to_string(), 1)),
+            }
+        }
+    }
+    if !incidents.is_empty() {
+        let _ = writeln!(s, "{}:", w.contained);
+        for (text, k) in incidents {
+            let _ = writeln!(s, " ! {text} ({k}{})", w.checks);
+        }
     }
     match r.next_exercise() {
         Some(e) => {

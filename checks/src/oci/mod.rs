@@ -37,11 +37,9 @@ pub fn runtime(name: &str, oci: &str) -> Result<Runtime, String> {
         ));
     }
     let path = std::fs::canonicalize(&path).unwrap_or(path);
-    Ok(Runtime {
-        name: name.to_string(),
-        path,
-        env: vec![(OCI_RUNTIME_ENV.to_string(), oci.to_string())],
-    })
+    let mut rt = Runtime::at(name, path);
+    rt.env.push((OCI_RUNTIME_ENV.to_string(), oci.to_string()));
+    Ok(rt)
 }
 
 /// The contract options `rt` cannot provide, with the reason; empty for anything
@@ -174,11 +172,7 @@ mod tests {
 
     #[test]
     fn other_runtimes_have_nothing_unsupported() {
-        let rt = Runtime {
-            name: "sh".into(),
-            path: "/bin/sh".into(),
-            env: vec![],
-        };
+        let rt = Runtime::at("sh", "/bin/sh");
         assert!(unsupported(&rt).is_empty());
     }
 }

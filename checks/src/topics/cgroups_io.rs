@@ -106,10 +106,14 @@ const CONTROL_FACTOR: f64 = 5.0;
 /// A loop device the check attached; detached when dropped (also on failure or panic).
 struct LoopDevice {
     path: String,
+    /// In the checker's state file from before the attach until after the detach.
+    item: harness::state::Item,
 }
 
 impl LoopDevice {
     fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
+        let item = harness::state::Item::Loop { backing: file.to_path_buf() };
+        crate::state::add(&item);
         let out = Command::new("losetup")
             .args(["--find", "--show", "--direct-io=off"])
             .arg(file)
@@ -118,11 +122,13 @@ impl LoopDevice {
             .map_err(|e| broken(format!("running losetup: {e}")))?;
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() && path.starts_with("/dev/loop") {
-            return Ok(LoopDevice { path });
+            return Ok(LoopDevice { path, item });
         }
         if path.starts_with("/dev/loop") {
             // Attached but reported a failure: detach what it made.
-            drop(LoopDevice { path });
+            drop(LoopDevice { path, item });
+        } else {
+            crate::state::done(&item);
         }
         Err(broken(format!(
             "losetup --find --show --direct-io=off {}: {}",
@@ -152,7 +158,7 @@ impl Drop for LoopDevice {
             .stdin(Stdio::null())
             .output()
         {
-            Ok(o) if o.status.success() => {}
+            Ok(o) if o.status.success() => crate::state::done(&self.item),
             Ok(o) => eprintln!(
                 "warning: losetup -d {}: {}",
                 self.path,
@@ -319,7 +325,10 @@ fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
         let t = std::thread::Builder::new()
             .name("net_cls-mount".into())
             .spawn_scoped(s, || {
-                let _mounted = NetClsMount::private(&mnt, &parent_rel, hierarchy == 0)?;
+                let mounted = NetClsMount::private(&mnt, &parent_rel, hierarchy == 0)?;
+                // The runtime joins the check's parent in this hierarchy too, as in the others.
+                let mut rt = rt.clone();
+                rt.join.extend(mounted.parent.as_ref().map(|p| p.join("tasks")));
                 observe_classid(&rt, &names, &notes)
             })
             .map_err(|e| broken(format!("starting a thread: {e}")))?;
@@ -373,6 +382,8 @@ struct NetClsMount {
     baseline: u64,
     /// net_cls was bound to no hierarchy before (id 0): the check made it.
     fresh: bool,
+    /// The parent, in the state file while it exists (a fresh hierarchy only).
+    hidden: Option<harness::state::Item>,
 }
 
 impl NetClsMount {
@@ -411,6 +422,7 @@ impl NetClsMount {
             parent: None,
             baseline: net_cls_cgroup_count().unwrap_or(1),
             fresh,
+            hidden: None,
         };
         // This thread's own cgroup in the new hierarchy (the root of a fresh one), as the
         // runtime will read it from its /proc/self/cgroup.
@@ -429,7 +441,14 @@ impl NetClsMount {
             .ok_or_else(|| {
                 broken("no net_cls line in /proc/thread-self/cgroup after mounting net_cls")
             })?;
-        let dir = mnt.join(own.trim_start_matches('/')).join(parent_rel);
+        let rel = Path::new(own.trim_start_matches('/')).join(parent_rel);
+        let dir = mnt.join(&rel);
+        if fresh {
+            // Not reachable from the host's mount table: `harness cleanup` mounts it again.
+            let item = harness::state::Item::HiddenCgroup { controller: "net_cls".into(), rel };
+            crate::state::add(&item);
+            me.hidden = Some(item);
+        }
         std::fs::create_dir(&dir)
             .map_err(|e| broken(format!("creating {}: {e}", dir.display())))?;
         me.parent = Some(dir);
@@ -437,39 +456,18 @@ impl NetClsMount {
     }
 }
 
-/// Removes `dir` and its subdirectories (killing tasks a runtime left in them).
-fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                remove_cgroup_tree(&e.path(), deadline)?;
-            }
-        }
-    }
-    loop {
-        if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
-            for pid in procs.lines().filter_map(|l| l.trim().parse::<i32>().ok()) {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-        }
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => return Err(format!("removing {}: {e}", dir.display())),
-        }
-    }
-}
-
 impl Drop for NetClsMount {
     fn drop(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         if let Some(p) = &self.parent {
-            if let Err(e) = remove_cgroup_tree(p, deadline) {
-                eprintln!("warning: {e}");
+            harness::state::kill_cgroup_tree(p, deadline);
+            match harness::state::remove_cgroup_tree(p, deadline) {
+                Ok(()) => {
+                    if let Some(i) = &self.hidden {
+                        crate::state::done(i);
+                    }
+                }
+                Err(e) => eprintln!("warning: {e}"),
             }
         }
         let count = || net_cls_cgroup_count().unwrap_or(0);
@@ -583,12 +581,14 @@ impl NftTable {
     /// Counts every packet the host sends to 127.0.0.1:`port`, and those whose socket
     /// carries the class id.
     fn counting(name: &str, port: u16) -> Result<NftTable, Outcome> {
+        crate::state::add(&Self::item(name));
         let script = format!(
             "add table inet {name}\n\
              add chain inet {name} out {{ type filter hook output priority 0 ; policy accept ; }}\n\
              add rule inet {name} out ip daddr 127.0.0.1 tcp dport {port} counter comment \"{NFT_ALL}\"\n"
         );
         nft(&["-f", "-"], Some(&script)).map_err(|e| {
+            crate::state::done(&Self::item(name));
             if e.contains("Operation not supported") || e.contains("No such file or directory") {
                 skip(format!("this kernel cannot run nftables rules: {e}"))
             } else {
@@ -638,10 +638,17 @@ impl NftTable {
     }
 }
 
+impl NftTable {
+    fn item(name: &str) -> harness::state::Item {
+        harness::state::Item::NftTable { family: "inet".into(), name: name.into() }
+    }
+}
+
 impl Drop for NftTable {
     fn drop(&mut self) {
-        if let Err(e) = nft(&["delete", "table", "inet", &self.name], None) {
-            eprintln!("warning: {e}");
+        match nft(&["delete", "table", "inet", &self.name], None) {
+            Ok(_) => crate::state::done(&Self::item(&self.name)),
+            Err(e) => eprintln!("warning: {e}"),
         }
     }
 }

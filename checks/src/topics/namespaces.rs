@@ -81,7 +81,6 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-const PID_FILE_WAIT: Duration = Duration::from_secs(10);
 /// uid/gid the user checks map root to: far from any real account.
 const MAPPED: u32 = 231_072;
 
@@ -171,35 +170,9 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
-/// Spawns `probe sleep` with `--pid-file` and returns it with the host pid.
-pub(crate) fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
-    let pf = ctx.scratch().join(format!("{name}.pid"));
-    let pf_s = pf.to_string_lossy().into_owned();
-    let mut opts: Vec<&str> = options.to_vec();
-    opts.extend(["--pid-file", &pf_s]);
-    let sp = ctx.spawn(&opts, &[ctx.probe(), "sleep", "20"])?;
-    // The pid file comes before the command runs, but the contract orders nothing
-    // else against it: wait until the probe itself says it runs (then the cgroup is
-    // joined and every namespace is in place).
-    // (A runtime that ended closes the probe's output, which ends this wait at once.)
-    if sp.next_json_with("sleeping", PID_FILE_WAIT).is_none() {
-        let run = sp.stop();
-        return Err(fail("the probe to start and print that it sleeps", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
-    }
-    match host::wait_pid_file(&pf, PID_FILE_WAIT) {
-        Ok(pid) => Ok((sp, pid)),
-        Err(o) => {
-            let run = sp.stop();
-            Err(match o {
-                Outcome::Fail(mut f) => {
-                    f.command = run.command_line();
-                    f.stderr_tail = run.stderr_tail(8);
-                    Outcome::Fail(f)
-                }
-                other => other,
-            })
-        }
-    }
+
+fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
+    ctx.sleeper(options, ctx.probe(), name)
 }
 
 fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {

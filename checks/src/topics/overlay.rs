@@ -372,21 +372,7 @@ fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
 // ---------------------------------------------------------------- sharing
 
 fn sleeper(ctx: &Ctx, opts: &[String], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
-    let pf = ctx.scratch().join(format!("{name}.pid"));
-    let mut o = opts.to_vec();
-    o.extend(["--pid-file".into(), pf.display().to_string()]);
-    let sp = ctx.spawn(&refs(&o), &["/bin/probe", "sleep", "20"])?;
-    if sp.next_json_with("sleeping", Duration::from_secs(10)).is_none() {
-        let run = sp.stop();
-        return Err(fail("the probe to start in the container", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
-    }
-    match host::wait_pid_file(&pf, Duration::from_secs(10)) {
-        Ok(pid) => Ok((sp, pid)),
-        Err(e) => {
-            let _ = sp.stop();
-            Err(e)
-        }
-    }
+    ctx.sleeper(&refs(opts), "/bin/probe", name)
 }
 
 /// The probe run from the host inside the mount namespace and root of `pid`.

@@ -1,0 +1,239 @@
+//! Reliability, as root: the leak audit (checks::audit) is empty after a full check
+//! run, after a grader killed with SIGKILL at a random point and `harness cleanup`,
+//! and after grading each hostile runtime; each hostile runtime is contained (the
+//! grader ends within its limits, the machine answers, the result file is whole,
+//! the report names what happened in one line).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use checks::audit::Snapshot;
+use checks::runtime::bin_dir;
+
+/// Time for killed processes, and the namespaces they held, to go.
+const SETTLE: Duration = Duration::from_secs(15);
+
+fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+fn assert_no_leaks(before: &Snapshot, what: &str) {
+    let d = before.diff_settled(SETTLE);
+    assert!(d.is_empty(), "{what} left the host changed:\n{}", d.join("\n"));
+}
+
+fn sh(cmd: &str) {
+    let st = Command::new("sh").args(["-c", cmd]).status().unwrap();
+    assert!(st.success(), "{cmd}");
+}
+
+/// The control: each kind of leftover, made by hand, shows in the audit.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn the_audit_sees_every_kind_of_leftover() {
+    let before = Snapshot::take();
+    let dir = tempfile::Builder::new().prefix("lab-audit-").tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let own_pids = std::fs::read_to_string("/proc/self/cgroup")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_string()))
+        .expect("a pids hierarchy");
+    let cg = format!("/sys/fs/cgroup/pids{}/lab-audit", own_pids.trim_end_matches('/'));
+    // Removed however the test ends.
+    struct Undo(String);
+    impl Drop for Undo {
+        fn drop(&mut self) {
+            let _ = Command::new("sh").args(["-c", &self.0]).status();
+        }
+    }
+    let undo = Undo(format!(
+        "umount {d}/m; losetup -j {d}/img -O NAME -n | xargs -r -n1 losetup -d; rmdir {cg}; ip link del labaudit0; nft delete table inet labaudit"
+    ));
+    sh(&format!("mkdir {d}/m && mount -t tmpfs lab-audit {d}/m"));
+    sh(&format!("mkdir {cg}"));
+    sh(&format!("truncate -s 1M {d}/img && losetup --find {d}/img"));
+    sh("ip link add labaudit0 type veth peer name labaudit1");
+    sh("nft add table inet labaudit");
+    let mut netns = Command::new("unshare").args(["--net", "sleep", "60"]).spawn().unwrap();
+    let mut pidns = Command::new("unshare").args(["--pid", "--fork", "--kill-child", "sleep", "60"]).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let d2 = before.diff(&Snapshot::take()).join("\n");
+    netns.kill().unwrap();
+    pidns.kill().unwrap();
+    let _ = (netns.wait(), pidns.wait());
+    drop(undo);
+    drop(dir);
+    for kind in ["+ mount:", "+ cgroup:", "+ loop device:", "+ network interface:", "+ nftables:", "+ scratch directory:", "+ network namespace:", "+ process:"] {
+        assert!(d2.contains(kind), "the audit missed a {kind} leftover:\n{d2}");
+    }
+    assert_no_leaks(&before, "the audit's own control");
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn a_full_check_run_leaves_nothing() {
+    let before = Snapshot::take();
+    let out = Command::new(bin("labcheck")).output().expect("running labcheck");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "labcheck (the job of `make check`) failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("containment:"), "the reference runtime needed containing:\n{text}");
+    assert_no_leaks(&before, "labcheck");
+}
+
+/// A small xorshift generator: the seed is printed, and LAB_AUDIT_SEED replays it.
+fn random_delays(n: usize, max_ms: u64) -> (u64, Vec<u64>) {
+    let seed = std::env::var("LAB_AUDIT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+    let mut x = seed;
+    let delays = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            300 + x % max_ms
+        })
+        .collect();
+    (seed, delays)
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn a_sigkilled_grader_is_cleaned_up_from_its_state_file() {
+    // The whole grade takes ~10-20 s here: kill it anywhere in its first 12 s.
+    let (seed, delays) = random_delays(4, 12_000);
+    eprintln!("kill points (LAB_AUDIT_SEED={seed}): {delays:?} ms");
+    let before = Snapshot::take();
+    let mut left_something = 0;
+    for ms in delays {
+        let mut grader = Command::new(bin("grade"))
+            .args(["--brief"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the grader");
+        std::thread::sleep(Duration::from_millis(ms));
+        let finished = grader.try_wait().expect("polling the grader").is_some();
+        grader.kill().expect("SIGKILL to the grader");
+        grader.wait().expect("reaping the grader");
+        let state = harness::state::state_dir().join(format!(
+            "checker-{}-",
+            grader.id()
+        ));
+        let had_state = std::fs::read_dir(harness::state::state_dir())
+            .map(|rd| rd.flatten().any(|e| e.path().to_string_lossy().starts_with(&*state.to_string_lossy())))
+            .unwrap_or(false);
+        // The control: a kill mid-run leaves something that only the cleanup removes.
+        let killed_mid_run = !finished && !before.diff(&Snapshot::take()).is_empty();
+        left_something += usize::from(killed_mid_run);
+        let out = Command::new(bin("harness")).arg("cleanup").output().expect("running harness cleanup");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "harness cleanup after a kill at {ms} ms failed:\n{said}\n{}", String::from_utf8_lossy(&out.stderr));
+        eprintln!("killed at {ms} ms (finished already: {finished}, state file: {had_state}); harness cleanup said:\n{said}");
+        if had_state {
+            assert!(!said.contains("nothing to clean up"), "a state file was there, yet cleanup found nothing: {said}");
+        }
+        assert_no_leaks(&before, &format!("a grader SIGKILLed at {ms} ms (LAB_AUDIT_SEED={seed}) and harness cleanup"));
+    }
+    assert!(left_something > 0, "no kill left anything to clean up (LAB_AUDIT_SEED={seed}): the test proved nothing");
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn cleanup_leaves_a_running_checkers_state_alone() {
+    // Started in this process: the state file's owner is alive.
+    let dir = tempfile::tempdir().unwrap();
+    let mine = tempfile::tempdir().unwrap();
+    let j = harness::state::Journal::new(dir.path());
+    let item = harness::state::Item::Dir { path: mine.path().to_path_buf() };
+    j.add(&item).unwrap();
+    let out = Command::new(bin("harness")).args(["cleanup", "--state-dir"]).arg(dir.path()).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("left alone") && said.contains("is still running"), "{said}");
+    assert!(mine.path().exists(), "cleanup removed a running checker's directory");
+    j.done(&item);
+}
+
+struct Hostile {
+    name: &'static str,
+    /// The report's one line about it.
+    line: &'static str,
+}
+
+const HOSTILE: &[Hostile] = &[
+    Hostile { name: "fork-bomb", line: "reached the checker's guard of 256 tasks" },
+    Hostile { name: "memory-hog", line: "reached the checker's memory guard" },
+    Hostile { name: "hang", line: "did not end within the time limit of a runtime call" },
+    Hostile { name: "chatty", line: "printed more than 1 MiB on standard output" },
+    Hostile { name: "ignores-sigterm", line: "ignored SIGTERM" },
+    Hostile { name: "leaves-mount-and-cgroup", line: "left cgroups or mounts behind" },
+    Hostile { name: "no-pid-file", line: "exited 0 before writing its --pid-file" },
+];
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile").join(name)
+}
+
+/// Grades one exercise (5 checks: runs, a pid file, orphans) with short limits.
+const EXERCISE: &str = "ns-pid";
+const CHECKS: usize = 5;
+const JOBS: usize = 4;
+const PROCESS_TIMEOUT: u64 = 5;
+const CHECK_TIMEOUT: u64 = 30;
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn hostile_runtimes_are_contained() {
+    assert!(fixture("fork-bomb").is_file(), "fixtures missing");
+    for h in HOSTILE {
+        let before = Snapshot::take();
+        let dir = tempfile::tempdir().unwrap();
+        let gradescope = dir.path().join("results.json");
+        let mut grader = Command::new(bin("grade"))
+            .env("LAB_RUNTIME", fixture(h.name))
+            .args(["--exercise", EXERCISE, "-j", &JOBS.to_string()])
+            .args(["--process-timeout", &PROCESS_TIMEOUT.to_string(), "--check-timeout", &CHECK_TIMEOUT.to_string()])
+            .arg("--gradescope")
+            .arg(&gradescope)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The machine stays usable: the host keeps starting processes while it runs.
+        let started = Instant::now();
+        let mut probes = 0;
+        while grader.try_wait().unwrap().is_none() {
+            let ok = Command::new("true").status().is_ok_and(|s| s.success());
+            assert!(ok, "{}: the host could not start /bin/true while grading it", h.name);
+            probes += 1;
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let took = started.elapsed();
+        let out = grader.wait_with_output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        // Within its limits: checks in rounds of JOBS, each bounded by the check limit.
+        let rounds = CHECKS.div_ceil(JOBS) as u64;
+        let bound = Duration::from_secs(rounds * CHECK_TIMEOUT + 15);
+        assert!(took < bound, "{}: the grader took {took:?}, over its limits ({bound:?})\n{report}", h.name);
+        assert_eq!(out.status.code(), Some(1), "{}: expected exit 1 (checks failed)\n{report}\n{}", h.name, String::from_utf8_lossy(&out.stderr));
+        // The result file is whole: every check of the exercise, graded.
+        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
+        let tests = v["tests"].as_array().expect("tests in results.json");
+        assert_eq!(tests.len(), CHECKS, "{}: {v}", h.name);
+        assert!(tests.iter().all(|t| t["status"] == "failed"), "{}: {v}", h.name);
+        // One line in the report says what happened.
+        let lines: Vec<&str> = report.lines().filter(|l| l.contains(h.line)).collect();
+        assert_eq!(lines.len(), 1, "{}: expected one line with {:?} in the report:\n{report}", h.name, h.line);
+        eprintln!("{}: {took:.1?}, {probes} host processes started meanwhile; {}", h.name, lines[0].trim());
+        assert_no_leaks(&before, &format!("grading {}", h.name));
+    }
+}
