@@ -151,7 +151,7 @@ pub const MEMORY_GUARD: u64 = 1 << 30;
 /// whole CPUs (the CPU checks run alone).
 pub const CPU_SHARES_GUARD: u64 = 256;
 /// v2: the leaf the runtime process runs in (a cgroup that delegates controllers
-/// may hold no process). Not a valid container name clash: checks never use it.
+/// may hold no process). No check names a container so.
 pub const RUNTIME_LEAF: &str = "checker.runtime";
 
 impl ScratchParent {
@@ -169,9 +169,9 @@ impl ScratchParent {
     }
 
     fn make(&self) -> Result<(), String> {
-        let (me, rel) = (self, &self.rel);
+        let me = self;
         for own in me.tree.own_dirs() {
-            let dir = own.join(rel);
+            let dir = own.join(&me.rel);
             crate::state::add(&harness::state::Item::Cgroup { path: dir.clone() });
             std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             if me.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
@@ -401,6 +401,46 @@ mod tests {
 
     fn put(p: &ScratchParent, ctrl: &str, file: &str, text: &str) {
         std::fs::write(p.dir(ctrl, "c1").unwrap().join(file), text).unwrap();
+    }
+
+    #[test]
+    fn the_runtime_joins_the_parent_itself_on_v1_and_a_leaf_on_v2() {
+        let (_t, p1) = fake(Version::V1, &["memory", "pids"]);
+        let files = p1.join_files();
+        assert_eq!(files.len(), 2);
+        assert!(files.iter().all(|f| f.ends_with("lab/tasks")), "{files:?}");
+        assert_eq!(p1.env_value(), None, "v1: the runtime's own cgroup is the parent");
+        let (_t, p2) = fake(Version::V2, &["memory", "pids"]);
+        assert_eq!(p2.join_files().len(), 1);
+        assert!(p2.join_files()[0].ends_with(format!("lab/{RUNTIME_LEAF}/cgroup.procs")));
+        assert_eq!(p2.env_value().as_deref(), Some("/lab"));
+    }
+
+    #[test]
+    fn leftovers_include_what_a_runtime_made_in_its_leaf_but_not_the_leaf() {
+        let (_t, p) = fake(Version::V2, &["memory"]);
+        let top = p.dir("memory", "").unwrap();
+        std::fs::create_dir_all(top.join(RUNTIME_LEAF).join("sneaky")).unwrap();
+        let mut names: Vec<String> = p.leftovers().iter().map(|d| d.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(names, vec!["c1", "sneaky"]);
+    }
+
+    #[test]
+    fn guard_hits_are_read_at_the_parent() {
+        let (_t, p) = fake(Version::V1, &["memory", "pids"]);
+        let top = |c: &str| p.dir(c, "").unwrap();
+        assert_eq!(p.guard_hits(), (None, 0), "no files, no hits");
+        std::fs::write(top("pids").join("pids.peak"), format!("{}\n", PIDS_GUARD - 1)).unwrap();
+        std::fs::write(top("memory").join("memory.failcnt"), "0\n").unwrap();
+        std::fs::write(top("memory").join("memory.max_usage_in_bytes"), "4096\n").unwrap();
+        assert_eq!(p.guard_hits(), (None, 0), "below the guards");
+        std::fs::write(top("pids").join("pids.peak"), format!("{PIDS_GUARD}\n")).unwrap();
+        std::fs::write(top("memory").join("memory.failcnt"), "7\n").unwrap();
+        assert_eq!(p.guard_hits(), (Some(PIDS_GUARD), 7));
+        // A container's own limit is counted in its own cgroup, not here.
+        put(&p, "memory", "memory.failcnt", "99\n");
+        assert_eq!(p.guard_hits().1, 7);
     }
 
     #[test]

@@ -546,6 +546,41 @@ mod tests {
         let r = rt.call(&["-c".into(), "head -c 3000000 /dev/zero".into()], process_timeout());
         assert_eq!(r.code(), Some(0));
         assert_eq!(r.stdout.len(), OUTPUT_CAP);
+        let w = rt.watch.get();
+        assert_eq!(w.incidents.len(), 1, "{w:?}");
+        assert!(w.incidents[0].starts_with("printed more than 1 MiB on standard output"), "{w:?}");
+        assert!(!w.killed);
+    }
+
+    #[test]
+    fn the_runtime_starts_with_no_signal_blocked() {
+        use nix::sys::signal::{SigSet, Signal};
+        // The grader blocks SIGTERM in its threads (one thread waits for it); a mask
+        // survives fork and exec, so the runtime must get a clean one.
+        let (mine, r) = std::thread::spawn(|| {
+            let mut set = SigSet::empty();
+            set.add(Signal::SIGTERM);
+            set.thread_block().unwrap();
+            let mine = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            let rt = Runtime::at("sh", "/bin/sh");
+            (mine, rt.call(&["-c".into(), "grep '^SigBlk' /proc/self/status".into()], process_timeout()))
+        })
+        .join()
+        .unwrap();
+        assert!(mine.contains("SigBlk:\t0000000000004000"), "control: the calling thread blocks SIGTERM\n{mine}");
+        assert_eq!(r.stdout_text().trim(), "SigBlk:\t0000000000000000");
+    }
+
+    #[test]
+    fn a_timeout_and_an_ignored_sigterm_are_told() {
+        let rt = Runtime::at("sh", "/bin/sh");
+        let r = rt.call(&["-c".into(), "trap '' TERM; while :; do sleep 1; done".into()], Duration::from_millis(200));
+        assert!(r.timed_out);
+        assert_eq!(r.code(), Some(128 + 9), "ended by SIGKILL");
+        let w = rt.watch.get();
+        assert!(w.killed);
+        assert!(w.incidents.iter().any(|i| i.starts_with("did not end within the time limit")), "{w:?}");
+        assert!(w.incidents.iter().any(|i| i.starts_with("ignored SIGTERM")), "{w:?}");
     }
 
     #[test]
