@@ -273,7 +273,7 @@ impl Ctx {
             let got = if run.status.is_some() && !run.timed_out && !pf.exists() {
                 if run.code() == Some(0) {
                     // A success with no container: not a runtime error, a runtime that lies.
-                    self.rt.watch.incident("exited 0 before writing its --pid-file: the checker did not wait for it");
+                    self.rt.watch.incident(crate::incident::Incident::NoPidFile);
                 }
                 format!("the runtime ended ({}) before writing its --pid-file", run.ending())
             } else {

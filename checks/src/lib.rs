@@ -12,6 +12,7 @@ pub mod cgview;
 pub mod ctx;
 pub mod grade;
 pub mod host;
+pub mod incident;
 pub mod oci;
 pub mod outcome;
 pub mod report;

@@ -59,6 +59,20 @@ pub fn stop_and_drain(grace: Duration) -> bool {
     true
 }
 
+/// For a process about to exit: waits up to `grace` for the checks still in flight
+/// (a check past its time limit goes on in the background) to end and clean up
+/// after themselves; past it kills their containers and runtimes, and past 10 s
+/// more removes what they made. A grader must not exit with a runtime running.
+pub fn settle(grace: Duration) {
+    if stop_and_drain(grace) {
+        return;
+    }
+    crate::ctx::kill_live_containers();
+    if !stop_and_drain(Duration::from_secs(10)) {
+        crate::ctx::cleanup_live();
+    }
+}
+
 pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
     use std::sync::atomic::Ordering;
     IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
@@ -126,21 +140,17 @@ fn mounts() -> Vec<(String, String)> {
 /// its namespace), and whether the guards stopped anything. Leftovers of a runtime
 /// that ended by itself fail a passing check: the contract says nothing is left.
 fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut Vec<String>) -> Outcome {
-    use crate::cgview::{MEMORY_GUARD, PIDS_GUARD};
+    use crate::incident::Incident;
     let watched = ctx.rt.watch.get();
     let mut incidents = watched.incidents.clone();
     let mut left: Vec<String> = Vec::new();
     if let Ok(p) = ctx.cgroup_parent() {
         let (pids, memory) = p.guard_hits();
-        // Stable texts (no counts): the report folds equal lines of many checks into one.
         if pids.is_some() {
-            incidents.push(format!("reached the checker's guard of {PIDS_GUARD} tasks (a fork bomb?): further forks were refused"));
+            incidents.push(Incident::PidsGuard.en());
         }
         if memory > 0 {
-            incidents.push(format!(
-                "reached the checker's memory guard of {} MiB (a memory hog?): the kernel reclaimed or OOM-killed in the check's cgroup",
-                MEMORY_GUARD >> 20
-            ));
+            incidents.push(Incident::MemoryGuard.en());
         }
         let mut names: Vec<String> = p
             .leftovers()
@@ -159,7 +169,7 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
         if watched.killed {
             notes.push(format!("after the checker killed the runtime, it removed what was left: {what}"));
         } else {
-            incidents.push("left cgroups or mounts behind after it ended: the checker removed them".into());
+            incidents.push(Incident::Leftovers.en());
             if outcome == Outcome::Pass {
                 outcome = Outcome::Fail(crate::outcome::Failure {
                     expected: "nothing left behind once the runtime exits (no cgroup, no mount)".into(),

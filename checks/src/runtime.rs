@@ -65,8 +65,8 @@ impl Watch {
         f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
-    pub fn incident(&self, text: impl Into<String>) {
-        let text = text.into();
+    pub fn incident(&self, incident: crate::incident::Incident) {
+        let text = incident.en();
         self.with(|w| {
             if !w.incidents.contains(&text) {
                 w.incidents.push(text);
@@ -328,8 +328,8 @@ pub struct Spawned {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     started: Instant,
-    out: Option<std::thread::JoinHandle<(Vec<u8>, u64)>>,
-    err: Option<std::thread::JoinHandle<(Vec<u8>, u64)>>,
+    out: Option<Drained>,
+    err: Option<Drained>,
     /// Lines of stdout as they arrive, for checks that react to a running probe.
     lines: std::sync::mpsc::Receiver<String>,
     watch: Watch,
@@ -337,21 +337,40 @@ pub struct Spawned {
     item: Option<harness::state::Item>,
 }
 
-/// Reads a stream to its end; returns the first OUTPUT_CAP bytes and the total.
-fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sender<String>>) -> std::thread::JoinHandle<(Vec<u8>, u64)> {
+/// A stream being read to its end by a thread of its own: the first OUTPUT_CAP
+/// bytes, the total, and whether the end came. Readable at any time, so that a
+/// stream held open by a process that outlived the runtime cannot hang the checker.
+#[derive(Clone, Default)]
+struct Drained(std::sync::Arc<std::sync::Mutex<(Vec<u8>, u64, bool)>>);
+
+impl Drained {
+    fn ended(&self) -> bool {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).2
+    }
+
+    fn take(&self) -> (Vec<u8>, u64) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        (std::mem::take(&mut g.0), g.1)
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sender<String>>) -> Drained {
+    let d = Drained::default();
+    let shared = d.clone();
     std::thread::spawn(move || {
-        let mut total = 0u64;
-        let mut kept = Vec::new();
         let mut buf = [0u8; 8192];
         let mut pending = Vec::new();
         loop {
             match r.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    total += n as u64;
-                    if kept.len() < OUTPUT_CAP {
-                        let take = n.min(OUTPUT_CAP - kept.len());
-                        kept.extend_from_slice(&buf[..take]);
+                    {
+                        let mut g = shared.0.lock().unwrap_or_else(|p| p.into_inner());
+                        g.1 += n as u64;
+                        if g.0.len() < OUTPUT_CAP {
+                            let take = n.min(OUTPUT_CAP - g.0.len());
+                            g.0.extend_from_slice(&buf[..take]);
+                        }
                     }
                     if let Some(tx) = &lines {
                         // Only the new bytes are searched: a flood without newlines costs
@@ -370,9 +389,13 @@ fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sende
                 }
             }
         }
-        (kept, total)
-    })
+        shared.0.lock().unwrap_or_else(|p| p.into_inner()).2 = true;
+    });
+    d
 }
+
+/// Time a runtime's output may stay open after it exited (its last writes).
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 impl Spawned {
     fn new(mut child: Child, argv: Vec<String>, env: Vec<(String, String)>, watch: Watch) -> Spawned {
@@ -401,7 +424,7 @@ impl Spawned {
         self.watch.with(|w| w.killed = true);
         let (status, needed_kill) = end_group(child);
         if needed_kill {
-            self.watch.incident("ignored SIGTERM for 2 s: the checker killed its process group with SIGKILL");
+            self.watch.incident(crate::incident::Incident::IgnoredSigterm);
         }
         status
     }
@@ -440,7 +463,7 @@ impl Spawned {
                 Ok(None) if self.started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
                 Ok(None) => {
                     timed_out = true;
-                    self.watch.incident("did not end within the time limit of a runtime call: the checker ended its process group");
+                    self.watch.incident(crate::incident::Incident::TimeLimit);
                     break self.end_group(&mut child);
                 }
                 Err(_) => break None,
@@ -448,15 +471,31 @@ impl Spawned {
         };
         self.reaped();
         let duration = self.started.elapsed();
-        let (stdout, out_total) = self.out.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        let (stderr, err_total) = self.err.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
-        for (what, total) in [("standard output", out_total), ("standard error", err_total)] {
+        // Processes the runtime left (a daemon, a fork bomb's children) may hold its
+        // output open: past a grace their process group is killed, and past another
+        // the output is taken as it is.
+        let streams: Vec<Drained> = self.out.iter().chain(self.err.iter()).cloned().collect();
+        let ended_by = |deadline: Instant| loop {
+            if streams.iter().all(Drained::ended) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        if !ended_by(Instant::now() + OUTPUT_GRACE) {
+            self.watch.with(|w| w.killed = true);
+            self.watch.incident(crate::incident::Incident::Outlived);
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
+            ended_by(Instant::now() + OUTPUT_GRACE);
+        }
+        let (stdout, out_total) = self.out.take().map(|d| d.take()).unwrap_or_default();
+        let (stderr, err_total) = self.err.take().map(|d| d.take()).unwrap_or_default();
+        use crate::incident::Incident;
+        for (incident, total) in [(Incident::OutputStdout, out_total), (Incident::OutputStderr, err_total)] {
             if total > OUTPUT_CAP as u64 {
-                self.watch.incident(format!(
-                    "printed more than {} MiB on {what}: the checker kept the first {} MiB and drained the rest",
-                    OUTPUT_CAP >> 20,
-                    OUTPUT_CAP >> 20
-                ));
+                self.watch.incident(incident);
             }
         }
         Run {

@@ -59,6 +59,10 @@ struct Args {
     brief: bool,
 }
 
+/// How long the grader waits, at its end, for checks past their time limit to
+/// clean up before it kills their runtimes itself (then 10 s more at most).
+const SETTLE_GRACE: Duration = Duration::from_secs(20);
+
 struct Outputs {
     args: Args,
     lang: Lang,
@@ -235,6 +239,8 @@ fn main() -> ExitCode {
             std::thread::park();
         }
     }
+    // A check past its limit is still cleaning up in the background: not without it.
+    checks::runner::settle(SETTLE_GRACE);
     let result = grade::score(&runtime_name, &exercises, &reports, &hints, false);
     outputs.write(&result, true);
     print!("{}", human::render(&result, lang, !outputs.args.brief));

@@ -99,6 +99,10 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     if !incidents.is_empty() {
         let _ = writeln!(s, "{}:", w.contained);
         for (text, k) in incidents {
+            let text = match (lang, crate::incident::Incident::from_en(&text)) {
+                (Lang::Ko, Some(i)) => i.ko(),
+                _ => text,
+            };
             let _ = writeln!(s, " ! {text} ({k}{})", w.checks);
         }
     }

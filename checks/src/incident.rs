@@ -1,0 +1,93 @@
+//! What the checker had to contain around a check's runtime calls: one line each in
+//! the report (English in the result files, translated in the Korean report).
+
+use crate::cgview::{MEMORY_GUARD, PIDS_GUARD};
+use crate::runtime::OUTPUT_CAP;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incident {
+    PidsGuard,
+    MemoryGuard,
+    TimeLimit,
+    IgnoredSigterm,
+    OutputStdout,
+    OutputStderr,
+    Leftovers,
+    NoPidFile,
+    Outlived,
+}
+
+impl Incident {
+    pub const ALL: [Incident; 9] = [
+        Incident::PidsGuard,
+        Incident::MemoryGuard,
+        Incident::TimeLimit,
+        Incident::IgnoredSigterm,
+        Incident::OutputStdout,
+        Incident::OutputStderr,
+        Incident::Leftovers,
+        Incident::NoPidFile,
+        Incident::Outlived,
+    ];
+
+    /// Stable texts (no counts): the report folds equal lines of many checks into one.
+    pub fn en(self) -> String {
+        let cap = OUTPUT_CAP >> 20;
+        match self {
+            Incident::PidsGuard => format!("reached the checker's guard of {PIDS_GUARD} tasks (a fork bomb?): further forks were refused"),
+            Incident::MemoryGuard => format!(
+                "reached the checker's memory guard of {} MiB (a memory hog?): the kernel reclaimed or OOM-killed in the check's cgroup",
+                MEMORY_GUARD >> 20
+            ),
+            Incident::TimeLimit => "did not end within the time limit of a runtime call: the checker ended its process group".into(),
+            Incident::IgnoredSigterm => "ignored SIGTERM for 2 s: the checker killed its process group with SIGKILL".into(),
+            Incident::OutputStdout => {
+                format!("printed more than {cap} MiB on standard output: the checker kept the first {cap} MiB and drained the rest")
+            }
+            Incident::OutputStderr => {
+                format!("printed more than {cap} MiB on standard error: the checker kept the first {cap} MiB and drained the rest")
+            }
+            Incident::Leftovers => "left cgroups or mounts behind after it ended: the checker removed them".into(),
+            Incident::NoPidFile => "exited 0 before writing its --pid-file: the checker did not wait for it".into(),
+            Incident::Outlived => {
+                "exited while processes it started still held its output: the checker killed its process group".into()
+            }
+        }
+    }
+
+    pub fn ko(self) -> String {
+        let cap = OUTPUT_CAP >> 20;
+        match self {
+            Incident::PidsGuard => format!("검사기의 태스크 보호 한도 {PIDS_GUARD}개에 닿았습니다(fork 폭탄?). 더 이상의 fork는 거부되었습니다"),
+            Incident::MemoryGuard => format!(
+                "검사기의 메모리 보호 한도 {} MiB에 닿았습니다(메모리를 삼키는 프로세스?). 커널이 검사의 cgroup 안에서 회수하거나 OOM으로 종료했습니다",
+                MEMORY_GUARD >> 20
+            ),
+            Incident::TimeLimit => "런타임 호출의 시간 제한 안에 끝나지 않아 검사기가 프로세스 그룹을 종료했습니다".into(),
+            Incident::IgnoredSigterm => "SIGTERM을 2초 동안 무시해서 검사기가 프로세스 그룹을 SIGKILL로 종료했습니다".into(),
+            Incident::OutputStdout => format!("표준 출력에 {cap} MiB 넘게 출력했습니다. 검사기는 처음 {cap} MiB만 보관하고 나머지는 읽어서 버렸습니다"),
+            Incident::OutputStderr => format!("표준 오류에 {cap} MiB 넘게 출력했습니다. 검사기는 처음 {cap} MiB만 보관하고 나머지는 읽어서 버렸습니다"),
+            Incident::Leftovers => "끝난 뒤 cgroup이나 마운트를 남겼습니다. 검사기가 지웠습니다".into(),
+            Incident::NoPidFile => "--pid-file을 쓰기 전에 0으로 종료했습니다. 검사기는 기다리지 않았습니다".into(),
+            Incident::Outlived => "런타임이 끝났는데 그것이 띄운 프로세스들이 출력을 계속 붙잡고 있어서 검사기가 프로세스 그룹을 종료했습니다".into(),
+        }
+    }
+
+    /// The incident an English line names, for the report in another language.
+    pub fn from_en(text: &str) -> Option<Incident> {
+        Incident::ALL.into_iter().find(|i| i.en() == text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_incident_has_two_distinct_texts_that_read_back() {
+        for i in Incident::ALL {
+            assert_eq!(Incident::from_en(&i.en()), Some(i));
+            assert_ne!(i.en(), i.ko());
+        }
+    }
+}
