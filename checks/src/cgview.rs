@@ -169,19 +169,18 @@ impl ScratchParent {
     }
 
     fn make(&self) -> Result<(), String> {
-        let me = self;
-        for own in me.tree.own_dirs() {
-            let dir = own.join(&me.rel);
+        for own in self.tree.own_dirs() {
+            let dir = own.join(&self.rel);
             crate::state::add(&harness::state::Item::Cgroup { path: dir.clone() });
             std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-            if me.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
+            if self.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
                 // A new v1 cpuset is empty and refuses tasks until cpus and mems are set.
                 for f in ["cpuset.cpus", "cpuset.mems"] {
                     let v = std::fs::read_to_string(own.join(f)).unwrap_or_default();
                     write(&dir.join(f), v.trim())?;
                 }
             }
-            if me.tree.version == Version::V2 {
+            if self.tree.version == Version::V2 {
                 let avail = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
                 let want: Vec<String> = avail
                     .split_whitespace()
@@ -194,7 +193,7 @@ impl ScratchParent {
                 std::fs::create_dir(dir.join(RUNTIME_LEAF)).map_err(|e| format!("creating {}/{RUNTIME_LEAF}: {e}", dir.display()))?;
             }
         }
-        me.set_guards()
+        self.set_guards()
     }
 
     fn set_guards(&self) -> Result<(), String> {
@@ -244,30 +243,23 @@ impl ScratchParent {
         }
     }
 
-    /// Whether the guards were reached: (the most tasks at once, when that was the
-    /// pids guard; how often memory use met the memory guard). Read at the parent
-    /// itself: a container's own `--pids`/`--memory` limit counts in its own cgroup.
-    pub fn guard_hits(&self) -> (Option<u64>, u64) {
-        let read = |path: Option<PathBuf>| path.and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
-        let keyed = |text: String, key: &str| -> u64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')).and_then(|v| v.trim().parse().ok()))
-                .unwrap_or(0)
-        };
-        let peak = read(self.dir("pids", "").map(|d| d.join("pids.peak"))).trim().parse::<u64>().ok();
-        let pids = peak.filter(|p| *p >= PIDS_GUARD);
+    /// Whether the guards were reached: (the pids guard; how often memory use met
+    /// the memory guard). Read at the parent itself: a container's own
+    /// `--pids`/`--memory` limit counts in its own cgroup.
+    pub fn guard_hits(&self) -> (bool, u64) {
+        let text = |ctrl: &str, file: &str| self.dir(ctrl, "").and_then(|d| std::fs::read_to_string(d.join(file)).ok()).unwrap_or_default();
+        let number = |ctrl: &str, file: &str| text(ctrl, file).trim().parse::<u64>().unwrap_or(0);
+        let pids = number("pids", "pids.peak") >= PIDS_GUARD;
         // Refused charges at this very counter (the guard), or a peak at the guard.
-        let (failed, peak) = match self.tree.version {
-            Version::V1 => (
-                read(self.dir("memory", "").map(|d| d.join("memory.failcnt"))).trim().parse::<u64>().unwrap_or(0),
-                read(self.dir("memory", "").map(|d| d.join("memory.max_usage_in_bytes"))).trim().parse::<u64>().unwrap_or(0),
-            ),
-            Version::V2 => (
-                keyed(read(self.dir("memory", "").map(|d| d.join("memory.events.local"))), "max"),
-                read(self.dir("memory", "").map(|d| d.join("memory.peak"))).trim().parse::<u64>().unwrap_or(0),
-            ),
+        let (failed, mem_peak) = match self.tree.version {
+            Version::V1 => (number("memory", "memory.failcnt"), number("memory", "memory.max_usage_in_bytes")),
+            Version::V2 => {
+                let events = text("memory", "memory.events.local");
+                let max = events.lines().find_map(|l| l.strip_prefix("max ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                (max, number("memory", "memory.peak"))
+            }
         };
-        let memory = failed.max(u64::from(peak + (4 << 20) >= MEMORY_GUARD));
+        let memory = failed.max(u64::from(mem_peak + (4 << 20) >= MEMORY_GUARD));
         (pids, memory)
     }
 
@@ -430,14 +422,14 @@ mod tests {
     fn guard_hits_are_read_at_the_parent() {
         let (_t, p) = fake(Version::V1, &["memory", "pids"]);
         let top = |c: &str| p.dir(c, "").unwrap();
-        assert_eq!(p.guard_hits(), (None, 0), "no files, no hits");
+        assert_eq!(p.guard_hits(), (false, 0), "no files, no hits");
         std::fs::write(top("pids").join("pids.peak"), format!("{}\n", PIDS_GUARD - 1)).unwrap();
         std::fs::write(top("memory").join("memory.failcnt"), "0\n").unwrap();
         std::fs::write(top("memory").join("memory.max_usage_in_bytes"), "4096\n").unwrap();
-        assert_eq!(p.guard_hits(), (None, 0), "below the guards");
+        assert_eq!(p.guard_hits(), (false, 0), "below the guards");
         std::fs::write(top("pids").join("pids.peak"), format!("{PIDS_GUARD}\n")).unwrap();
         std::fs::write(top("memory").join("memory.failcnt"), "7\n").unwrap();
-        assert_eq!(p.guard_hits(), (Some(PIDS_GUARD), 7));
+        assert_eq!(p.guard_hits(), (true, 7));
         // A container's own limit is counted in its own cgroup, not here.
         put(&p, "memory", "memory.failcnt", "99\n");
         assert_eq!(p.guard_hits().1, 7);

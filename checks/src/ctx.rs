@@ -23,47 +23,41 @@ pub struct Ctx {
     notes: std::cell::RefCell<Vec<String>>,
 }
 
-/// Scratch directories and parent cgroups of the checks in flight, so that a run
-/// ended by a signal (the grader's) can still remove them: [`cleanup_live`].
-static LIVE: std::sync::Mutex<Vec<(PathBuf, Option<ScratchParent>)>> = std::sync::Mutex::new(Vec::new());
-
-fn live() -> std::sync::MutexGuard<'static, Vec<(PathBuf, Option<ScratchParent>)>> {
-    LIVE.lock().unwrap_or_else(|p| p.into_inner())
+/// The cgroups the checks in flight made (the state file's list, kept in memory too).
+fn live_cgroups() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = crate::state::journal()
+        .live()
+        .into_iter()
+        .filter_map(|i| if let Item::Cgroup { path } = i { Some(path) } else { None })
+        .collect();
+    harness::state::freezer_first(&mut v);
+    v
 }
 
 /// Kills the containers of the checks in flight (every process in their parent
 /// cgroups, runtimes included), so that those checks end quickly and clean up.
 pub fn kill_live_containers() {
-    let parents: Vec<ScratchParent> = live().iter().filter_map(|(_, p)| p.clone()).collect();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    for p in parents {
-        let mut tops: Vec<PathBuf> = p.tree.own_dirs().iter().map(|d| d.join(&p.rel)).collect();
-        harness::state::freezer_first(&mut tops);
-        for t in tops {
-            harness::state::kill_cgroup_tree(&t, deadline);
-        }
+    for cg in live_cgroups() {
+        harness::state::kill_cgroup_tree(&cg, deadline);
     }
 }
 
-/// Removes what the checks in flight made (their containers are killed through
-/// their parent cgroups; the runtimes then clean up after themselves). For a
-/// process about to exit without running the checks' own cleanup.
+/// Removes what the checks in flight made, as the state file lists it (what
+/// `harness cleanup` would do after a SIGKILL). For a process about to exit
+/// without running the checks' own cleanup.
 pub fn cleanup_live() {
-    let entries: Vec<_> = live().drain(..).collect();
-    for (scratch, parent) in entries {
-        if let Some(p) = parent {
-            let _ = p.remove();
-        }
-        unmount_below(&scratch);
-        if std::fs::remove_dir_all(&scratch).is_ok() {
-            crate::state::done(&Item::Dir { path: scratch });
+    let items = crate::state::journal().live();
+    let mut c = harness::state::Cleanup::default();
+    harness::state::cleanup_items(&items, &mut c);
+    for l in &c.failed {
+        eprintln!("warning: {l}");
+    }
+    if c.failed.is_empty() {
+        for i in &items {
+            crate::state::done(i);
         }
     }
-}
-
-/// Unmounts what is mounted below `root` in the calling thread's mount namespace.
-fn unmount_below(root: &Path) {
-    harness::state::unmount_below(root);
 }
 
 /// The environment variable naming the parent of containers' cgroups (the contract).
@@ -103,20 +97,11 @@ impl Ctx {
     pub fn new(rt: Runtime) -> Result<Ctx, Outcome> {
         let probe = probe_path().map_err(broken)?;
         let scratch = new_scratch_dir().map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
-        live().push((scratch.clone(), None));
         let mut ctx = Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: Err(String::new()), notes: Default::default() };
         // The runtime's own calls are guarded too (a fork bomb, a memory hog), not
         // only the containers it makes: the parent exists before the first call.
         let rel = ctx.unique("lab-check-", 40);
         ctx.cgroup_parent = ScratchParent::create(&rel).map_err(|e| format!("making the checker's parent cgroup: {e}"));
-        match &ctx.cgroup_parent {
-            Ok(p) => {
-                if let Some(entry) = live().iter_mut().find(|(s, _)| *s == ctx.scratch) {
-                    entry.1 = Some(p.clone());
-                }
-            }
-            Err(_) => {}
-        }
         Ok(ctx)
     }
 
@@ -300,7 +285,7 @@ impl Ctx {
     /// Unmounts anything left mounted under the scratch area (by a runtime that
     /// let a container's mount reach the host), so the scratch can be removed.
     fn unmount_leftovers(&self) {
-        unmount_below(self.scratch());
+        harness::state::unmount_below(self.scratch());
     }
 }
 
@@ -311,7 +296,6 @@ pub fn unescape_mount_path(s: &str) -> String {
 
 impl Drop for Ctx {
     fn drop(&mut self) {
-        live().retain(|(s, _)| *s != self.scratch);
         self.unmount_leftovers();
         if let Ok(p) = &self.cgroup_parent {
             if let Err(e) = p.remove() {

@@ -146,7 +146,7 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
     let mut left: Vec<String> = Vec::new();
     if let Ok(p) = ctx.cgroup_parent() {
         let (pids, memory) = p.guard_hits();
-        if pids.is_some() {
+        if pids {
             incidents.push(Incident::PidsGuard.en());
         }
         if memory > 0 {

@@ -31,7 +31,7 @@ pub fn process_timeout() -> Duration {
     Duration::from_secs(PROCESS_TIMEOUT_SECS.load(std::sync::atomic::Ordering::Relaxed))
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Runtime {
     /// What the user named: `reference` or a path.
     pub name: String,
@@ -78,13 +78,6 @@ impl Watch {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
-
-impl PartialEq for Watch {
-    fn eq(&self, _: &Watch) -> bool {
-        true
-    }
-}
-impl Eq for Watch {}
 
 impl std::fmt::Debug for Watch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

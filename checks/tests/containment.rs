@@ -163,6 +163,36 @@ fn cleanup_leaves_a_running_checkers_state_alone() {
     j.done(&item);
 }
 
+/// The leftover rule can fail a check: the reference runtime passes the UTS checks
+/// (the control), and the same runtime wrapped by a fixture that leaves a mount and a
+/// cgroup on every call fails each of them, naming both.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn leftovers_fail_checks_the_runtime_otherwise_passes() {
+    use checks::{catalog, run_all, Outcome, Runtime};
+    let before = Snapshot::take();
+    let chosen: Vec<_> = catalog().into_iter().filter(|c| c.id.starts_with("namespaces.uts.")).collect();
+    assert!(chosen.len() >= 2, "{} UTS checks", chosen.len());
+    let reference = Runtime::named("reference").unwrap();
+    for r in run_all(&chosen, &reference, 2, |_| {}) {
+        assert_eq!(r.outcome, Outcome::Pass, "control: {} against the reference runtime", r.id);
+    }
+    let mut leaky = Runtime::named(fixture("leaves-mount-and-cgroup").to_str().unwrap()).unwrap();
+    leaky.env.push(("LAB_WRAPPED".into(), bin("harness").display().to_string()));
+    for r in run_all(&chosen, &leaky, 2, |_| {}) {
+        match &r.outcome {
+            Outcome::Fail(f) => assert!(
+                f.got.contains("mount /mnt") && f.got.contains("cgroup hostile-leak-"),
+                "{}: the failure does not name the leftovers: {f:?}",
+                r.id
+            ),
+            other => panic!("{}: a runtime leaving a mount and a cgroup must fail, got {other:?}", r.id),
+        }
+    }
+    assert_no_leaks(&before, "the wrapped reference runtime");
+}
+
 struct Hostile {
     name: &'static str,
     /// The report's one line about it.

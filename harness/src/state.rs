@@ -115,6 +115,8 @@ impl Journal {
     /// Writes `item` down; call it before making the thing.
     pub fn add(&self, item: &Item) -> Result<(), StateError> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // Known to this process even when the file cannot be written.
+        inner.live.push(item.clone());
         let path = self.path();
         let err = |source| StateError::Write { item: item.to_string(), path: path.clone(), source };
         if inner.file.is_none() {
@@ -128,7 +130,6 @@ impl Journal {
         let line = serde_json::to_string(&Line::Add { item: item.clone() }).expect("serialises");
         // One write per line, so a kill can cut the file only between lines.
         inner.file.as_mut().expect("opened above").write_all(format!("{line}\n").as_bytes()).map_err(err)?;
-        inner.live.push(item.clone());
         Ok(())
     }
 
@@ -138,8 +139,9 @@ impl Journal {
         let Some(i) = inner.live.iter().position(|x| x == item) else { return };
         inner.live.remove(i);
         if inner.live.is_empty() {
-            inner.file = None;
-            let _ = std::fs::remove_file(self.path());
+            if inner.file.take().is_some() {
+                let _ = std::fs::remove_file(self.path());
+            }
         } else if let Some(f) = inner.file.as_mut() {
             let line = serde_json::to_string(&Line::Done { item: item.clone() }).expect("serialises");
             let _ = f.write_all(format!("{line}\n").as_bytes());
@@ -369,18 +371,21 @@ fn tempfile_dir() -> Result<PathBuf, String> {
     Ok(p)
 }
 
-fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| e.path()).collect())
-        .unwrap_or_default()
+/// Every pid in `dir` and below (nothing for a tree that is gone or unreadable).
+fn pids_in_tree(dir: &Path) -> BTreeSet<i32> {
+    let mut pids = BTreeSet::new();
+    let _ = crate::cgroups::common::pids_recursive(dir, &mut pids);
+    pids
 }
 
-fn procs(dir: &Path) -> Vec<i32> {
-    std::fs::read_to_string(dir.join("cgroup.procs"))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.trim().parse().ok())
-        .collect()
+/// Writes to every cgroup directory at and below `dir` (a freezer file, say).
+fn write_in_tree(dir: &Path, file: &str, data: &str) {
+    let _ = std::fs::write(dir.join(file), data);
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            write_in_tree(&e.path(), file, data);
+        }
+    }
 }
 
 /// Kills every process in `dir` and below until none is left; returns how many
@@ -388,61 +393,33 @@ fn procs(dir: &Path) -> Vec<i32> {
 /// frozen first where the kernel can (v1 freezer hierarchy; v2 has cgroup.kill,
 /// which kills the whole tree at once), killed, then thawed so the kills land.
 pub fn kill_cgroup_tree(dir: &Path, deadline: Instant) -> usize {
+    use crate::cgroups::common::kill_all;
     let mut killed = 0;
-    let tree = |top: &Path| -> Vec<PathBuf> {
-        let mut all = vec![top.to_path_buf()];
-        let mut i = 0;
-        while i < all.len() {
-            let more = subdirs(&all[i]);
-            all.extend(more);
-            i += 1;
-        }
-        all
-    };
-    let signal_all = |dirs: &[PathBuf]| -> usize {
-        let mut n = 0;
-        for d in dirs {
-            for pid in procs(d) {
-                n += 1;
-                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
-            }
-        }
-        n
-    };
-    let v1_freezer = dir.join("freezer.state").exists();
-    if v1_freezer && !procs_in_tree(dir).is_empty() {
+    if dir.join("freezer.state").exists() && !pids_in_tree(dir).is_empty() {
         let _ = std::fs::write(dir.join("freezer.state"), "FROZEN");
         let until = Instant::now() + Duration::from_secs(2);
         while std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "FROZEN") && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(5));
         }
-        killed += signal_all(&tree(dir));
+        let pids = pids_in_tree(dir);
+        kill_all(&pids);
+        killed += pids.len();
     }
     loop {
-        let dirs = tree(dir);
-        for d in &dirs {
-            // Frozen tasks cannot die: thaw (v1 freezer, v2 cgroup.freeze).
-            let _ = std::fs::write(d.join("freezer.state"), "THAWED");
-            let _ = std::fs::write(d.join("cgroup.freeze"), "0");
-        }
+        // Frozen tasks cannot die: thaw (v1 freezer, v2 cgroup.freeze).
+        write_in_tree(dir, "freezer.state", "THAWED");
+        write_in_tree(dir, "cgroup.freeze", "0");
         if dir.join("cgroup.kill").exists() {
             let _ = std::fs::write(dir.join("cgroup.kill"), "1");
         }
-        let n = signal_all(&dirs);
-        killed += n;
-        if n == 0 || Instant::now() > deadline {
+        let pids = pids_in_tree(dir);
+        kill_all(&pids);
+        killed += pids.len();
+        if pids.is_empty() || Instant::now() > deadline {
             return killed;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn procs_in_tree(dir: &Path) -> Vec<i32> {
-    let mut v = procs(dir);
-    for d in subdirs(dir) {
-        v.extend(procs_in_tree(&d));
-    }
-    v
 }
 
 /// Cgroup directories with those of the v1 freezer hierarchy first: killing there
@@ -451,23 +428,11 @@ pub fn freezer_first(dirs: &mut [PathBuf]) {
     dirs.sort_by_key(|d| !d.join("freezer.state").exists());
 }
 
-/// Removes `dir` and its subtree, deepest first (the kernel ends a dying task's
-/// membership a little after the kill: rmdir is retried until `deadline`).
+/// Kills what is left in `dir` and below, then removes the tree deepest first
+/// (rmdir waits out tasks still exiting until `deadline`).
 pub fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
-    for sub in subdirs(dir) {
-        remove_cgroup_tree(&sub, deadline)?;
-    }
-    loop {
-        match std::fs::remove_dir(dir) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(_) if Instant::now() < deadline => {
-                kill_cgroup_tree(dir, deadline);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("removing cgroup {}: {e}", dir.display())),
-        }
-    }
+    kill_cgroup_tree(dir, deadline);
+    crate::cgroups::common::remove_tree(dir, deadline).map_err(|e| e.to_string())
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -10,7 +10,7 @@
 pub mod limits;
 pub use limits::*;
 
-mod common;
+pub(crate) mod common;
 mod hierarchies;
 pub mod v1;
 pub mod v2;
