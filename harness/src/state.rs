@@ -353,7 +353,17 @@ fn remove_hidden_cgroups(hidden: &[(&String, &PathBuf)], deadline: Instant) -> R
             mount(Some("cgroup"), &mnt, Some("cgroup"), MsFlags::empty(), Some(controller.as_str()))
                 .map_err(|e| format!("mounting the {controller} hierarchy on {}: {e}", mnt.display()))?;
             let dir = mnt.join(&rel);
+            // The kernel destroys a v1 hierarchy at unmount only if its root has no child
+            // then, and a removed cgroup stays a child until it is released: unmounting
+            // at once could leave the hierarchy behind for good. So wait for the count.
+            let before = proc_cgroups_count(&controller);
+            let removed = cgroup_dirs_in(&dir);
             let r = if dir.exists() { remove_cgroup_tree(&dir, deadline) } else { Ok(()) };
+            if let (Some(before), Ok(())) = (before, &r) {
+                while proc_cgroups_count(&controller).is_some_and(|c| c + removed > before) && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
             let _ = umount2(&mnt, MntFlags::MNT_DETACH);
             let _ = std::fs::remove_dir(&mnt);
             r?;
@@ -363,6 +373,26 @@ fn remove_hidden_cgroups(hidden: &[(&String, &PathBuf)], deadline: Instant) -> R
     })
     .join()
     .unwrap_or_else(|_| Err("the thread removing hidden cgroups panicked".into()))
+}
+
+/// How many cgroups /proc/cgroups counts in `controller`'s hierarchy (released ones
+/// leave the count late).
+pub fn proc_cgroups_count(controller: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/cgroups").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        (f.len() >= 3 && f[0] == controller).then(|| f[2].parse().ok()).flatten()
+    })
+}
+
+/// Cgroup directories at and below `dir` (0 when it is gone).
+fn cgroup_dirs_in(dir: &Path) -> u64 {
+    if !dir.is_dir() {
+        return 0;
+    }
+    1 + std::fs::read_dir(dir)
+        .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| cgroup_dirs_in(&e.path())).sum())
+        .unwrap_or(0)
 }
 
 fn tempfile_dir() -> Result<PathBuf, String> {

@@ -14,10 +14,12 @@
 //! The command's output comes back over the second serial port, between markers
 //! carrying a nonce of this run (`@@LAB-BEGIN n@@`, `@@LAB-END n rc=N@@`), followed
 //! by the files it left in its working directory (base64). The kernel's console is
-//! the first serial port, kept in `<cache>/console.log`. KVM is used when it works,
-//! which is found out by trying: a KVM boot that does not reach the init within
-//! [`KVM_BOOT_SECS`] is killed and the run starts over under TCG (and the verdict is
-//! remembered until the host reboots). A host-side time limit kills qemu.
+//! the first serial port, kept in `<cache>/console.log`; the init also writes a
+//! heartbeat there, so a VM that stops answering is told from a slow one. KVM is used
+//! only once a boot under it has reached the init ([`accel`]): any other end of a KVM
+//! start falls back to TCG, saying why, and the verdict is remembered for the host.
+//! A VM that cannot run at all is an environment problem (exit [`EXIT_VM`]), never a
+//! check result. A host-side time limit kills qemu.
 //!
 //! Single-threaded like the rest of this binary: qemu is polled, not waited for.
 
@@ -36,10 +38,21 @@ use clap::{Args, ValueEnum};
 /// PID 1 of the VM.
 pub const INIT_SCRIPT: &str = include_str!("vm/init.sh");
 
-/// A KVM boot that has not reached the init by then is taken for a hung KVM.
+/// A KVM boot that has not reached the init by then is taken for a hung KVM (it
+/// takes about a second where KVM works).
 pub const KVM_BOOT_SECS: u64 = 10;
 /// Under TCG the init is reached in a few seconds; this much means the boot failed.
 pub const TCG_BOOT_SECS: u64 = 120;
+/// The init writes a heartbeat to the console every [`HEARTBEAT_SECS`]; a booted VM
+/// that writes nothing (console or results) for this long has stopped: under KVM,
+/// which has been seen to hang a guest, a few missed beats are enough ...
+pub const KVM_STALL_SECS: u64 = 30;
+/// ... under TCG a loaded host can delay the beat, so it takes much longer.
+pub const TCG_STALL_SECS: u64 = 180;
+/// How often the init says it is alive (vm/init.sh, `lab-vm: alive`).
+pub const HEARTBEAT_SECS: u64 = 5;
+/// The heartbeat line, left out of the console tails shown.
+const HEARTBEAT_LINE: &str = "lab-vm: alive";
 
 /// Exit status when the VM could not be built, booted or did not report.
 pub const EXIT_VM: i32 = 2;
@@ -108,8 +121,17 @@ pub struct VmArgs {
     /// Distribution package whose kernel is booted by default (a metapackage is followed).
     #[arg(long, value_name = "PACKAGE", default_value = "linux-image-cloud-amd64")]
     pub kernel_package: String,
+    /// auto: KVM once a boot under it has reached the init (remembered for this host),
+    /// else TCG; kvm: KVM or fail saying why; tcg: never touches /dev/kvm.
     #[arg(long, value_enum, default_value = "auto")]
     pub accel: Accel,
+    /// The KVM device looked at by --accel auto (tests point it elsewhere).
+    #[arg(long, value_name = "PATH", default_value = "/dev/kvm", hide = true)]
+    pub kvm_device: PathBuf,
+    /// Seconds without a sign from a booted VM under KVM before it counts as stopped
+    /// (tests shorten it).
+    #[arg(long, value_name = "SECS", default_value_t = KVM_STALL_SECS, hide = true)]
+    pub kvm_stall_secs: u64,
     /// Seconds the whole VM run may take before qemu is killed.
     #[arg(long, value_name = "SECS", default_value_t = 900)]
     pub timeout: u64,
@@ -491,7 +513,17 @@ fn debian_kernel(cache: &Path, package: &str) -> Result<Kernel> {
     let mut name = package.to_string();
     // Follow metapackages (no vmlinuz of their own) to the real image package.
     for _ in 0..4 {
-        run_tool(Command::new("apt-get").arg("download").arg(&name).current_dir(&dl), &format!("apt-get download {name}"))?;
+        let download = |name: &str| run_tool(Command::new("apt-get").arg("download").arg(name).current_dir(&dl), &format!("apt-get download {name}"));
+        if let Err(e) = download(&name) {
+            // A fresh machine may have no package lists, or stale ones naming a version
+            // the mirror no longer has: root can refresh them once.
+            if !nix::unistd::geteuid().is_root() {
+                return err(format!("{e} (as root, `apt-get update` may help; or pass --kernel)"));
+            }
+            say(format!("{e}; running apt-get update and trying again"));
+            run_tool(Command::new("apt-get").args(["update", "-qq"]), "apt-get update")?;
+            download(&name)?;
+        }
         let deb = std::fs::read_dir(&dl)
             .map_err(io_err(dl.display()))?
             .flatten()
@@ -667,7 +699,7 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
     fs.text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644);
     fs.text("etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644);
     fs.text("etc/hosts", "127.0.0.1 localhost lab-vm\n::1 localhost\n", 0o644);
-    fs.text("lab/run.conf", &format!("LAB_NONCE={}\nLAB_CGROUP={}\n", run.nonce, run.cgroup.name()), 0o644);
+    fs.text("lab/run.conf", &format!("LAB_NONCE={}\nLAB_CGROUP={}\nLAB_HEARTBEAT={HEARTBEAT_SECS}\n", run.nonce, run.cgroup.name()), 0o644);
     fs.text("lab/command.sh", &command_script(&run.env, &run.command), 0o644);
     Ok(fs)
 }
@@ -717,6 +749,11 @@ impl ResultParser {
     /// Whether the command's output has started and not ended (a partial line is then output).
     pub fn in_output(&self) -> bool {
         self.state == State::Output
+    }
+
+    /// Whether the command's output has begun (its BEGIN marker came).
+    pub fn began(&self) -> bool {
+        self.state != State::Before
     }
 
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Event> {
@@ -837,48 +874,8 @@ pub fn safe_name(name: &str) -> bool {
 
 // ---------------------------------------------------------------- accelerator
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccelKind {
-    Kvm,
-    Tcg,
-}
-
-/// Which accelerators to try, in order, and why KVM is not among them.
-pub fn plan_accel(req: Accel, kvm_usable: std::result::Result<(), String>, hung_before: bool) -> (Vec<AccelKind>, Option<String>) {
-    match req {
-        Accel::Tcg => (vec![AccelKind::Tcg], Some("--accel tcg".into())),
-        Accel::Kvm => (vec![AccelKind::Kvm], None),
-        Accel::Auto => match kvm_usable {
-            Err(why) => (vec![AccelKind::Tcg], Some(why)),
-            Ok(()) if hung_before => {
-                (vec![AccelKind::Tcg], Some("a KVM boot hung earlier since the host booted (cached)".into()))
-            }
-            Ok(()) => (vec![AccelKind::Kvm, AccelKind::Tcg], None),
-        },
-    }
-}
-
-/// /dev/kvm opens read-write and answers KVM_GET_API_VERSION with 12.
-pub fn kvm_usable() -> std::result::Result<(), String> {
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .map_err(|e| format!("/dev/kvm: {e}"))?;
-    use std::os::fd::AsRawFd;
-    const KVM_GET_API_VERSION: libc::c_ulong = 0xae00;
-    // SAFETY: an ioctl without arguments on a file we own.
-    let v = unsafe { libc::ioctl(f.as_raw_fd(), KVM_GET_API_VERSION as _, 0) };
-    if v == 12 {
-        Ok(())
-    } else {
-        Err(format!("/dev/kvm answers API version {v}, not 12"))
-    }
-}
-
-fn boot_id() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default().trim().to_string()
-}
+mod accel;
+pub use accel::{qemu_failure, AccelKind, Known, Plan, Store, Verdict};
 
 // ---------------------------------------------------------------- qemu
 
@@ -944,9 +941,28 @@ enum Outcome {
     Finished { rc: i32, files: Vec<(String, Vec<u8>)>, complete: bool },
     /// The boot did not reach the init in time.
     NoBoot,
+    /// The booted VM wrote nothing for the stall limit (no heartbeat, no output).
+    Stalled,
     TimedOut,
-    /// qemu exited without a result.
+    /// qemu ended without a result: the reason ([`qemu_failure`]).
     Died(String),
+}
+
+/// One boot: how it ended, how long it took, when the init was reached, and whether
+/// the command's output had begun (a start over would then repeat it).
+struct Ran {
+    outcome: Outcome,
+    took: Duration,
+    booted: Option<Duration>,
+    output_began: bool,
+}
+
+/// Time limits of one boot.
+struct Limits {
+    /// To reach the init.
+    boot: Duration,
+    /// Without a byte from a booted VM.
+    stall: Duration,
 }
 
 fn kill(child: &mut Child) {
@@ -973,7 +989,7 @@ struct Boot<'a> {
 }
 
 impl Boot<'_> {
-    fn run(&self, accel: AccelKind, boot_limit: Duration, deadline: Instant) -> Result<(Outcome, Duration)> {
+    fn run(&self, accel: AccelKind, limits: &Limits, deadline: Instant) -> Result<Ran> {
         for p in [&self.console, &self.results] {
             std::fs::write(p, b"").map_err(io_err(p.display()))?;
         }
@@ -989,6 +1005,20 @@ impl Boot<'_> {
         }
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(io_err(format!("starting {} (apt-get install qemu-system-x86)", self.args.qemu.display())))?;
+        // qemu's stderr is drained as it comes (a qemu stuck on a full pipe would look
+        // hung), and kept up to 64 KiB: the reason a failed start gives is in its first lines.
+        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let drain = child.stderr.take().map(|mut e| {
+            let said = said.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = e.read(&mut buf) {
+                    let mut s = said.lock().unwrap_or_else(|p| p.into_inner());
+                    let room = (64usize << 10).saturating_sub(s.len());
+                    s.extend_from_slice(&buf[..n.min(room)]);
+                }
+            })
+        });
         let mut results = std::fs::File::open(&self.results).map_err(io_err(self.results.display()))?;
         let mut console = std::fs::File::open(&self.console).map_err(io_err(self.console.display()))?;
         let (mut rpos, mut cpos) = (0u64, 0u64);
@@ -997,6 +1027,8 @@ impl Boot<'_> {
         let mut rc: Option<i32> = None;
         let mut files = Vec::new();
         let mut done = false;
+        let mut last_sign = Instant::now();
+        let mut console_len = 0u64;
         let stdout = std::io::stdout();
         let handle = |events: Vec<Event>, booted: &mut Option<Duration>, rc: &mut Option<i32>, files: &mut Vec<(String, Vec<u8>)>, done: &mut bool| {
             let mut out = stdout.lock();
@@ -1015,14 +1047,21 @@ impl Boot<'_> {
             }
             let _ = out.flush();
         };
+        let mut ended_early = None;
         let status = loop {
             let new = read_new(&mut results, &mut rpos);
             if !new.is_empty() {
+                last_sign = Instant::now();
                 handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
             }
             if self.args.console {
                 let c = read_new(&mut console, &mut cpos);
                 let _ = std::io::stderr().write_all(&c);
+            }
+            let len = std::fs::metadata(&self.console).map(|m| m.len()).unwrap_or(0);
+            if len != console_len {
+                console_len = len;
+                last_sign = Instant::now();
             }
             if let Ok(Some(st)) = child.try_wait() {
                 break Some(st);
@@ -1039,51 +1078,59 @@ impl Boot<'_> {
                 kill(&mut child);
                 break None;
             }
-            if booted.is_none() && started.elapsed() > boot_limit {
+            if booted.is_none() && started.elapsed() > limits.boot {
                 kill(&mut child);
-                return Ok((Outcome::NoBoot, started.elapsed()));
+                ended_early = Some(Outcome::NoBoot);
+                break None;
+            }
+            if booted.is_some() && last_sign.elapsed() > limits.stall {
+                kill(&mut child);
+                ended_early = Some(Outcome::Stalled);
+                break None;
             }
             if Instant::now() > deadline {
                 kill(&mut child);
-                let new = read_new(&mut results, &mut rpos);
-                handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
-                return Ok((Outcome::TimedOut, started.elapsed()));
+                ended_early = Some(Outcome::TimedOut);
+                break None;
             }
             std::thread::sleep(Duration::from_millis(50));
         };
         let new = read_new(&mut results, &mut rpos);
         handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
-        handle(parser.finish(), &mut booted, &mut rc, &mut files, &mut done);
+        if ended_early.is_none() {
+            handle(parser.finish(), &mut booted, &mut rc, &mut files, &mut done);
+        }
         if self.args.console {
             let _ = std::io::stderr().write_all(&read_new(&mut console, &mut cpos));
         }
-        let elapsed = started.elapsed();
+        // Whatever qemu left running may hold its stderr open: the reader is not waited
+        // for past a moment.
+        if let Some(t) = drain {
+            let end = Instant::now() + Duration::from_secs(1);
+            while !t.is_finished() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let said = String::from_utf8_lossy(&said.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        let took = started.elapsed();
         if let Some(b) = booted {
             say(format!("booted in {:.1} s", b.as_secs_f64()));
         }
-        match rc {
-            Some(rc) => Ok((Outcome::Finished { rc, files, complete: done }, elapsed)),
-            None => {
-                let mut why = match status {
-                    Some(st) => format!("qemu exited ({st}) without a result"),
-                    None => "the VM sent no result".to_string(),
-                };
-                if let Some(mut e) = child.stderr.take() {
-                    let mut s = String::new();
-                    let _ = e.read_to_string(&mut s);
-                    if !s.trim().is_empty() {
-                        let _ = write!(why, "; qemu said: {}", s.trim());
-                    }
-                }
-                Ok((Outcome::Died(why), elapsed))
-            }
-        }
+        let outcome = match (ended_early, rc) {
+            (Some(o), _) => o,
+            (None, Some(rc)) => Outcome::Finished { rc, files, complete: done },
+            (None, None) => Outcome::Died(match status {
+                Some(st) => qemu_failure(&said, Some(st)),
+                None => format!("the VM sent no result{}", if said.trim().is_empty() { String::new() } else { format!("; {}", qemu_failure(&said, None)) }),
+            }),
+        };
+        Ok(Ran { outcome, took, booted, output_began: parser.began() })
     }
 }
 
 fn console_tail(path: &Path, lines: usize) -> String {
     let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).replace('\r', "");
-    let all: Vec<&str> = text.lines().collect();
+    let all: Vec<&str> = text.lines().filter(|l| l.trim() != HEARTBEAT_LINE).collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
@@ -1200,7 +1247,7 @@ pub fn main(args: &VmArgs) -> i32 {
     match run(args) {
         Ok(code) => code,
         Err(e) => {
-            say(e);
+            say(format!("cannot run the VM: {e} (an environment problem, not a check result)"));
             EXIT_VM
         }
     }
@@ -1259,9 +1306,16 @@ fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant
         n
     };
     let _ = std::fs::remove_dir_all(&stage);
-    let hang_file = cache.join("kvm-hangs");
-    let hung_before = std::fs::read_to_string(&hang_file).map(|t| t.trim() == boot_id() && !boot_id().is_empty()).unwrap_or(false);
-    let (plan, why_not_kvm) = plan_accel(args.accel, if args.accel == Accel::Auto { kvm_usable() } else { Ok(()) }, hung_before);
+    let mut store = None;
+    let plan = accel::plan(args.accel, || {
+        if let Err(why) = accel::device_opens(&args.kvm_device) {
+            return Known::NoDevice(why);
+        }
+        let s = Store::new(cache, accel::key(&args.qemu, kernel.version.as_deref(), &kernel.image));
+        let known = s.load().map(Known::Cached).unwrap_or(Known::Unproven);
+        store = Some(s);
+        known
+    });
     say(format!(
         "kernel {} ({}), cgroup {}, {} CPUs, {} MiB, initramfs {:.1} MiB, modules: {}",
         kernel.version.as_deref().unwrap_or("?"),
@@ -1272,6 +1326,9 @@ fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant
         size as f64 / (1 << 20) as f64,
         if inputs.modules.is_empty() { "none".to_string() } else { inputs.modules.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" ") },
     ));
+    if let Some(why) = &plan.why_not_kvm {
+        say(format!("KVM unusable here ({why}), using TCG"));
+    }
     let boot = Boot {
         args,
         kernel: &kernel.image,
@@ -1280,36 +1337,61 @@ fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant
         results: work.join("results.log"),
         nonce: &run.nonce,
     };
-    let mut last = None;
-    for (i, accel) in plan.iter().enumerate() {
-        let more = i + 1 < plan.len();
-        let limit = match accel {
-            AccelKind::Kvm if more => Duration::from_secs(KVM_BOOT_SECS),
-            _ => Duration::from_secs(TCG_BOOT_SECS),
+    let console_log = cache.join("console.log");
+    for (i, accel) in plan.tries.iter().enumerate() {
+        let fallback = i + 1 < plan.tries.len();
+        let limits = match accel {
+            AccelKind::Kvm => {
+                say(if plan.proving {
+                    format!("accelerator: KVM, to be proven: the VM must reach its init within {KVM_BOOT_SECS} s")
+                } else {
+                    "accelerator: KVM (proven on this host)".to_string()
+                });
+                Limits { boot: Duration::from_secs(KVM_BOOT_SECS), stall: Duration::from_secs(args.kvm_stall_secs) }
+            }
+            AccelKind::Tcg => {
+                say(if args.accel == Accel::Tcg { "accelerator: TCG (--accel tcg)" } else { "accelerator: TCG" });
+                Limits { boot: Duration::from_secs(TCG_BOOT_SECS), stall: Duration::from_secs(TCG_STALL_SECS) }
+            }
         };
-        match accel {
-            AccelKind::Kvm => say("accelerator: KVM"),
-            AccelKind::Tcg => say(format!("accelerator: TCG{}", why_not_kvm.as_ref().map(|w| format!(" ({w})")).unwrap_or_default())),
+        let ran = boot.run(*accel, &limits, deadline)?;
+        if *accel == AccelKind::Kvm {
+            let failure = match &ran.outcome {
+                Outcome::NoBoot => Some(format!("the VM did not reach its init within {KVM_BOOT_SECS} s under KVM")),
+                Outcome::Stalled => Some(format!("the VM stopped answering for {} s under KVM", limits.stall.as_secs())),
+                Outcome::Died(why) => Some(why.clone()),
+                Outcome::TimedOut | Outcome::Finished { .. } => None,
+            };
+            let verdict = match (&failure, ran.booted) {
+                (Some(why), _) => Some((false, why.clone())),
+                (None, Some(b)) if plan.proving => Some((true, format!("a VM reached its init under KVM in {:.1} s", b.as_secs_f64()))),
+                _ => None,
+            };
+            if let (Some((kvm, why)), Some(s)) = (verdict, &store) {
+                if let Err(e) = s.save(kvm, &why) {
+                    say(format!("the accelerator verdict was not kept ({e}): the next run proves it again"));
+                }
+            }
+            if let Some(why) = failure {
+                let kvm_console = cache.join("console-kvm.log");
+                let _ = std::fs::copy(&boot.console, &kvm_console);
+                if fallback {
+                    say(format!("KVM unusable here ({why}), using TCG"));
+                    if ran.output_began {
+                        say("the output above came from the abandoned KVM run: the command starts over under TCG");
+                    }
+                    continue;
+                }
+                say(format!("KVM unusable here ({why}); console ({}):\n{}", kvm_console.display(), console_tail(&boot.console, 30)));
+                return Ok(EXIT_VM);
+            }
         }
-        let (outcome, took) = boot.run(*accel, limit, deadline)?;
-        match outcome {
-            Outcome::NoBoot if *accel == AccelKind::Kvm && more => {
-                say(format!("the KVM boot did not reach the init in {KVM_BOOT_SECS} s: KVM hangs here; starting over with TCG"));
-                let _ = std::fs::write(&hang_file, boot_id());
-                continue;
-            }
-            Outcome::NoBoot => {
-                say(format!("the VM did not reach the init in {} s; console ({}):\n{}", limit.as_secs(), cache.join("console.log").display(), console_tail(&boot.console, 30)));
-                return Ok(EXIT_VM);
-            }
-            Outcome::TimedOut => {
-                say(format!("time limit of {} s reached: qemu killed; console ({}):\n{}", args.timeout, cache.join("console.log").display(), console_tail(&boot.console, 30)));
-                return Ok(EXIT_TIMEOUT);
-            }
-            Outcome::Died(why) => {
-                say(format!("{why}; console ({}):\n{}", cache.join("console.log").display(), console_tail(&boot.console, 30)));
-                return Ok(EXIT_VM);
-            }
+        let env_problem = "an environment problem, not a check result";
+        let (what, code) = match ran.outcome {
+            Outcome::NoBoot => (format!("the VM did not reach its init within {} s ({env_problem})", limits.boot.as_secs()), EXIT_VM),
+            Outcome::Stalled => (format!("the VM stopped answering: nothing from it for {} s ({env_problem})", limits.stall.as_secs()), EXIT_VM),
+            Outcome::TimedOut => (format!("time limit of {} s reached: qemu killed", args.timeout), EXIT_TIMEOUT),
+            Outcome::Died(why) => (format!("the VM could not run: {why} ({env_problem})"), EXIT_VM),
             Outcome::Finished { rc, files, complete } => {
                 std::fs::create_dir_all(&args.out).map_err(io_err(args.out.display()))?;
                 for (name, data) in files {
@@ -1324,13 +1406,14 @@ fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant
                 if !complete {
                     say("the VM stopped before all its files were sent");
                 }
-                say(format!("{} exited {rc}; VM {:.1} s, all {:.1} s", run.command[0], took.as_secs_f64(), t0.elapsed().as_secs_f64()));
-                last = Some(rc);
+                say(format!("{} exited {rc}; VM {:.1} s, all {:.1} s", run.command[0], ran.took.as_secs_f64(), t0.elapsed().as_secs_f64()));
+                return Ok(rc);
             }
-        }
-        break;
+        };
+        say(format!("{what}; console ({}):\n{}", console_log.display(), console_tail(&boot.console, 30)));
+        return Ok(code);
     }
-    Ok(last.unwrap_or(EXIT_VM))
+    Ok(EXIT_VM)
 }
 
 #[cfg(test)]
@@ -1428,7 +1511,7 @@ mod tests {
             other => panic!("{p}: {other:?}"),
         };
         assert_eq!(text("lab/modules/order"), "nfnetlink.ko\nnf_tables.ko\n");
-        assert_eq!(text("lab/run.conf"), "LAB_NONCE=n1\nLAB_CGROUP=v1\n");
+        assert_eq!(text("lab/run.conf"), "LAB_NONCE=n1\nLAB_CGROUP=v1\nLAB_HEARTBEAT=5\n");
         assert!(text("lab/command.sh").ends_with("export LANG='ko'\nexec 'grade' '--topic' 'it'\\''s'\n"));
         assert_eq!(text("init"), INIT_SCRIPT);
     }
@@ -1488,18 +1571,6 @@ mod tests {
         for bad in ["", ".", "..", "../x", "/etc/passwd", "a/b"] {
             assert!(!safe_name(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn kvm_is_tried_first_only_when_it_may_work() {
-        use AccelKind::*;
-        assert_eq!(plan_accel(Accel::Auto, Ok(()), false), (vec![Kvm, Tcg], None));
-        let (p, why) = plan_accel(Accel::Auto, Err("/dev/kvm: Permission denied".into()), false);
-        assert_eq!((p, why.unwrap().contains("Permission denied")), (vec![Tcg], true));
-        let (p, why) = plan_accel(Accel::Auto, Ok(()), true);
-        assert_eq!((p, why.unwrap().contains("hung")), (vec![Tcg], true));
-        assert_eq!(plan_accel(Accel::Kvm, Err("x".into()), true).0, vec![Kvm]);
-        assert_eq!(plan_accel(Accel::Tcg, Ok(()), false).0, vec![Tcg]);
     }
 
     /// A minimal ELF64 with a .modinfo section.
@@ -1583,6 +1654,8 @@ mod tests {
             modules: None,
             kernel_package: "p".into(),
             accel: Accel::Auto,
+            kvm_device: "/dev/kvm".into(),
+            kvm_stall_secs: KVM_STALL_SECS,
             timeout: 1,
             memory: 1024,
             cpus: 2,

@@ -271,13 +271,7 @@ fn net_cls_hierarchy() -> Option<u32> {
 
 /// Cgroups in the net_cls hierarchy (its root included) per /proc/cgroups.
 fn net_cls_cgroup_count() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/cgroups").ok()?;
-    text.lines().find_map(|l| {
-        let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 3 && f[0] == "net_cls")
-            .then(|| f[2].parse().ok())
-            .flatten()
-    })
+    harness::state::proc_cgroups_count("net_cls")
 }
 
 fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
@@ -461,13 +455,10 @@ impl Drop for NetClsMount {
         let deadline = Instant::now() + Duration::from_secs(10);
         if let Some(p) = &self.parent {
             harness::state::kill_cgroup_tree(p, deadline);
-            match harness::state::remove_cgroup_tree(p, deadline) {
-                Ok(()) => {
-                    if let Some(i) = &self.hidden {
-                        crate::state::done(i);
-                    }
-                }
-                Err(e) => eprintln!("warning: {e}"),
+            if let Err(e) = harness::state::remove_cgroup_tree(p, deadline) {
+                eprintln!("warning: {e}");
+                // Left in the state file: `harness cleanup` mounts the hierarchy again.
+                self.hidden = None;
             }
         }
         let count = || net_cls_cgroup_count().unwrap_or(0);
@@ -490,6 +481,12 @@ impl Drop for NetClsMount {
                     count()
                 );
             }
+        }
+        // Crossed out only now: a checker killed before the unmount (while the removed
+        // parent was still being released) can leave the hierarchy alive, unmounted;
+        // `harness cleanup` then mounts it again, which lets it go.
+        if let Some(i) = &self.hidden {
+            crate::state::done(i);
         }
     }
 }

@@ -307,6 +307,13 @@ pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
 }
 
 fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeError> {
+    // Blocked before anything is made, so that a SIGTERM during setup waits for the
+    // wait loop (and the cleanup after it) instead of killing the runtime with its
+    // root directory left behind, and before clone so that no signal is lost between
+    // clone and the wait loop; the child inherits the mask and its init collects them
+    // with sigwait.
+    let signals = forwarded_signals();
+    signals.thread_block().map_err(sys("sigprocmask"))?;
     let command = command_cstrings(spec)?;
     let overlay = overlay_options(spec)?;
 
@@ -335,11 +342,6 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let (rep_r, rep_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
     let (ctl_p, ctl_c, rep_r, rep_w) =
         (ctl_parent.into_raw_fd(), ctl_child.into_raw_fd(), rep_r.into_raw_fd(), rep_w.into_raw_fd());
-
-    // Blocked before clone so no signal is lost between clone and the wait loop;
-    // the child inherits the mask and its init collects them with sigwait.
-    let signals = forwarded_signals();
-    signals.thread_block().map_err(sys("sigprocmask"))?;
 
     let privileged = nix::unistd::geteuid().is_root();
     let plan = ChildPlan {

@@ -9,7 +9,7 @@
 # ttyS1) between markers carrying this run's nonce, sends back the files the
 # command left in /lab/out, and powers off.
 #
-# /lab/run.conf sets LAB_NONCE and LAB_CGROUP (v1 or v2); /lab/command.sh is the
+# /lab/run.conf sets LAB_NONCE, LAB_CGROUP (v1 or v2) and LAB_HEARTBEAT (seconds); /lab/command.sh is the
 # command; /lab/modules/order lists the modules to insmod, dependencies first.
 
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -42,6 +42,10 @@ mount -t mqueue mqueue /dev/mqueue
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=0755 run /run
 mkdir -p /lab/out
+
+# A heartbeat on the console, so the host tells a VM that stopped (a hung vCPU)
+# from a slow one. Started before the results port is opened: it must not hold it.
+( while :; do sleep "${LAB_HEARTBEAT:-5}"; echo "lab-vm: alive"; done ) &
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3>/dev/ttyS1
