@@ -244,6 +244,17 @@ fn a_vm_that_runs_under_neither_is_an_environment_problem() {
         "{err}"
     );
     assert_eq!(fake.calls(), strs(&["kvm", "tcg"]));
+    // No qemu at all, no kernel: the same kind of answer, before any VM starts.
+    for (flags, said) in [
+        (["--qemu", "/nonexistent/qemu-system-x86_64"], "starting /nonexistent/qemu-system-x86_64 (apt-get install qemu-system-x86)"),
+        (["--kernel", "/nonexistent/bzImage"], "--kernel /nonexistent/bzImage: No such file or directory"),
+    ] {
+        let o = fake.vm(&flags);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(o.stdout.is_empty(), "{flags:?}: {:?}", String::from_utf8_lossy(&o.stdout));
+        assert!(err.contains("vm: cannot run the VM: ") && err.contains(said) && err.contains("(an environment problem, not a check result)"), "{flags:?}: {err}");
+    }
 }
 
 #[test]

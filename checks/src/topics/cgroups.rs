@@ -182,11 +182,16 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     // Tolerances, lopsided so that a busy 2-core machine never flakes: a 20% quota
     // must keep the probe at or under 30% of a CPU; without it the probe must get
     // at least 40% and half as much again as under the quota. The check runs with
-    // no other check beside it (serial key "exclusive").
+    // no other check beside it (serial key "exclusive"); the control spins at the
+    // same time as the limited probe: together they ask for 1.2 CPUs, which even a
+    // single CPU's share leaves the control far above its minimum, and the check
+    // holds the machine half as long.
     const LIMITED_MAX: f64 = 0.30;
     const FREE_MIN: f64 = 0.40;
     let name = ctx.unique("cpu-", 30);
+    let name2 = ctx.unique("cpux-", 30);
     let sp = ctx.spawn(&["--cgroup", &name, "--cpus", "20000/100000"], &[ctx.probe(), "cpu", "--secs", "2"])?;
+    let control = ctx.spawn(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
     std::thread::sleep(Duration::from_millis(1500));
     let throttled = parent.read(&name, "cpu.stat:nr_throttled");
     let run = sp.wait(Duration::from_secs(30));
@@ -207,8 +212,7 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
         format!("{throttled:?}"),
         &run,
     )?;
-    let name2 = ctx.unique("cpux-", 30);
-    let crun = ctx.run(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
+    let crun = control.wait(Duration::from_secs(30));
     let free = ratio(&crun.json_lines().pop().unwrap_or(Value::Null));
     ctx.note(format!("no quota: {free:.3} of a CPU"));
     if !(free >= FREE_MIN && free >= 1.5 * limited) {
