@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use harness::cgroups::anchor::{self, How};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
     V1,
@@ -34,11 +36,122 @@ fn unescape(s: &str) -> String {
     crate::ctx::unescape_mount_path(s)
 }
 
+/// Where the checker's cgroups are made on cgroup v2 (chosen once per process: see
+/// harness::cgroups::anchor), and why.
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    pub how: How,
+    /// The directory the checker's cgroups are made in.
+    pub dir: PathBuf,
+    /// The same as /proc/self/cgroup names it (`/`, `/system.slice/lab-check-7.scope`).
+    pub path: String,
+    pub why: String,
+}
+
+impl Anchor {
+    /// One line for reports: where, and why.
+    pub fn describe(&self) -> String {
+        format!("cgroup parent: {} ({}): {}", self.dir.display(), self.how.name(), self.why)
+    }
+}
+
+static ANCHOR: std::sync::OnceLock<Anchor> = std::sync::OnceLock::new();
+
+/// The anchor of a v2 tree whose caller's cgroup is `own_dir` (`own_path` as
+/// /proc/self/cgroup names it): chosen and prepared on first use.
+fn v2_anchor(own_dir: &Path, own_path: &str) -> Anchor {
+    ANCHOR
+        .get_or_init(|| {
+            let root_dir = own_dir
+                .to_str()
+                .and_then(|d| d.strip_suffix(own_path.trim_end_matches('/')))
+                .map(|d| d.components().collect::<PathBuf>())
+                .unwrap_or_else(|| own_dir.to_path_buf());
+            let at_root = |how: How, why: String| {
+                let why = match anchor::enable(&root_dir) {
+                    Ok(()) => why,
+                    Err(e) => format!("{why} ({e})"),
+                };
+                Anchor { how, dir: root_dir.clone(), path: "/".into(), why }
+            };
+            match anchor::plan(&anchor::facts(own_path)) {
+                anchor::Plan::Use { how: How::DelegatedScope, path, why } => {
+                    let dir = root_dir.join(path.trim_start_matches('/'));
+                    match anchor::prepare_scope(&dir) {
+                        Ok(()) => Anchor { how: How::DelegatedScope, dir, path, why },
+                        Err(e) => at_root(How::HierarchyRoot, format!("preparing the delegated scope {path} failed ({e}): directly under the hierarchy root")),
+                    }
+                }
+                anchor::Plan::Use { how, why, .. } => at_root(how, why),
+                // Only a program's main re-executes itself (enter_delegated_scope).
+                anchor::Plan::EnterScope { why, .. } => at_root(How::HierarchyRoot, format!("{why}; not done in this process: directly under the hierarchy root")),
+            }
+        })
+        .clone()
+}
+
+/// Called first by a checker's main (before any thread): on a cgroup v2 host whose
+/// caller's cgroup cannot delegate and whose PID 1 is systemd, re-executes the program
+/// in a transient scope with `Delegate=yes` (it does not return then). Returns why it
+/// did not, if it had to and could not.
+pub fn enter_delegated_scope() -> Option<String> {
+    let tree = Tree::read().ok()?;
+    if tree.version != Version::V2 {
+        return None;
+    }
+    let anchor::Plan::EnterScope { systemd_run, .. } = anchor::plan(&anchor::facts(&tree.v2_path)) else { return None };
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => return Some(format!("cannot name this program to re-execute it in a delegated scope: {e}")),
+    };
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let argv = anchor::scope_command(&systemd_run, &exe, &args);
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new(&argv[0]).args(&argv[1..]).env(anchor::SCOPE_ENV, "1").exec();
+    Some(format!("{} --scope -p Delegate=yes: {e}", systemd_run.display()))
+}
+
+/// Before any check: the checker's cgroups can be made here with their guards (a
+/// throw-away parent is made and removed). Ok: the line that says where and why;
+/// Err: why the host cannot be graded (an environment problem, exit 2).
+pub fn preflight() -> Result<String, String> {
+    let tree = Tree::detect()?;
+    let line = match Tree::anchor() {
+        Some(a) => a.describe(),
+        None => "cgroup parent: nested under the checker's own cgroup of each v1 hierarchy".to_string(),
+    };
+    let rel = format!("lab-preflight-{}", std::process::id());
+    let p = ScratchParent::create(&rel).map_err(|e| format!("{e} ({line})"))?;
+    p.remove().map_err(|e| format!("removing the checker's trial cgroup: {e}"))?;
+    let _ = tree;
+    Ok(line)
+}
+
 impl Tree {
+    /// The checker's tree: on cgroup v2 its own cgroup is replaced by the [`Anchor`]
+    /// where its cgroups are made, with the controllers given there.
     pub fn detect() -> Result<Tree, String> {
+        let mut tree = Tree::read()?;
+        if tree.version == Version::V2 {
+            let own = tree.own.get("cgroup").cloned().unwrap_or_default();
+            let a = v2_anchor(&own, &tree.v2_path);
+            let given = std::fs::read_to_string(a.dir.join("cgroup.subtree_control")).unwrap_or_default();
+            tree.own = given.split_whitespace().chain(["freezer", "devices", "cgroup"]).map(|c| (c.to_string(), a.dir.clone())).collect();
+            tree.v2_path = a.path.clone();
+        }
+        Ok(tree)
+    }
+
+    /// Where the calling process sits, as /proc/self says.
+    pub fn read() -> Result<Tree, String> {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
         let cgroup = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
         Tree::from_text(&mountinfo, &cgroup)
+    }
+
+    /// The v2 anchor, after [`Tree::detect`] chose it (None on v1 or before).
+    pub fn anchor() -> Option<Anchor> {
+        ANCHOR.get().cloned()
     }
 
     /// From the text of /proc/self/mountinfo and /proc/self/cgroup.
@@ -213,6 +326,21 @@ impl ScratchParent {
                 let f = d.join(file);
                 if f.exists() {
                     write(&f, &value.to_string())?;
+                }
+            }
+        }
+        // Fail closed: without its guards a check's runtime could take the machine down.
+        // (v1 hierarchies that are not mounted are the host's choice, and v2's swap
+        // file is absent without swap accounting.)
+        if self.tree.version == Version::V2 {
+            for (ctrl, file) in [("pids", "pids.max"), ("memory", "memory.max")] {
+                let top = self.tree.own_dirs().first().map(|d| d.join(&self.rel)).unwrap_or_default();
+                if !top.join(file).exists() {
+                    let why = Tree::anchor().map(|a| a.describe()).unwrap_or_default();
+                    return Err(format!(
+                        "the checker's guards cannot be set: no {file} in {} (the {ctrl} controller is not given there; {why})",
+                        top.display()
+                    ));
                 }
             }
         }
@@ -393,6 +521,25 @@ mod tests {
 
     fn put(p: &ScratchParent, ctrl: &str, file: &str, text: &str) {
         std::fs::write(p.dir(ctrl, "c1").unwrap().join(file), text).unwrap();
+    }
+
+    /// Fail closed: a v2 parent whose pids or memory guard file is missing (the
+    /// controller is not given there) is refused with the file named; with both it is
+    /// accepted and both guards are written.
+    #[test]
+    fn v2_guards_that_cannot_be_set_refuse_the_parent() {
+        let (_t, p) = fake(Version::V2, &["pids", "memory"]);
+        let top = p.dir("pids", "").unwrap();
+        std::fs::write(top.join("pids.max"), "max").unwrap();
+        let e = p.set_guards().unwrap_err();
+        assert!(e.starts_with("the checker's guards cannot be set: no memory.max in ") && e.contains("the memory controller is not given there"), "{e}");
+        std::fs::write(top.join("memory.max"), "max").unwrap();
+        p.set_guards().unwrap();
+        assert_eq!(std::fs::read_to_string(top.join("pids.max")).unwrap(), PIDS_GUARD.to_string());
+        assert_eq!(std::fs::read_to_string(top.join("memory.max")).unwrap(), MEMORY_GUARD.to_string());
+        // v1: a hierarchy the host does not mount is its choice, not a refusal.
+        let (_t, p1) = fake(Version::V1, &["pids"]);
+        p1.set_guards().unwrap();
     }
 
     #[test]

@@ -9,6 +9,10 @@ use checks::{catalog, run_check, Outcome, Runtime};
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
 fn main() -> std::process::ExitCode {
+    // First, before any thread: a systemd service's cgroup cannot delegate.
+    if let Some(why) = checks::cgview::enter_delegated_scope() {
+        eprintln!("checks: {why}");
+    }
     let args = Arguments::from_args();
     let runtime = Runtime::from_env();
     let trials = catalog()

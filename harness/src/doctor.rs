@@ -108,6 +108,15 @@ pub fn examine() -> Vec<Finding> {
                 true,
                 format!("cgroup {} ; controllers for children: {}", if v == CgroupVersion::V1 { "v1" } else { "v2" }, avail.join(" ")),
             ));
+            // Where a checker makes its cgroups (checks/src/cgview.rs acts on the same plan).
+            let parent = match (v, h.v2_hierarchy()) {
+                (CgroupVersion::V2, Some(v2)) => match crate::cgroups::anchor::plan(&crate::cgroups::anchor::facts(&v2.own)) {
+                    crate::cgroups::anchor::Plan::Use { how, path, why } => format!("{} {path}: {why}", how.name()),
+                    crate::cgroups::anchor::Plan::EnterScope { why, .. } => format!("a delegated systemd scope: {why}"),
+                },
+                _ => "nested under the caller's own cgroup of each v1 hierarchy".to_string(),
+            };
+            out.push(finding("cgroup.parent", true, format!("a checker's cgroups: {parent}")));
             for (c, flag) in CONTROLLERS {
                 let (name, present) = match v {
                     CgroupVersion::V1 => (c.to_string(), avail.iter().any(|a| a == c)),

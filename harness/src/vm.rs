@@ -87,6 +87,10 @@ pub enum CgroupMode {
     V2,
     /// Every controller on its own v1 hierarchy under /sys/fs/cgroup.
     V1,
+    /// cgroup v2 under systemd as PID 1 (the distribution's, fetched like the kernel),
+    /// the command in an ordinary non-delegated service (`systemd-run --unit=runner
+    /// --wait`), as a job runs on a GitHub-hosted runner.
+    Systemd,
 }
 
 impl CgroupMode {
@@ -94,6 +98,7 @@ impl CgroupMode {
         match self {
             CgroupMode::V2 => "v2",
             CgroupMode::V1 => "v1",
+            CgroupMode::Systemd => "systemd",
         }
     }
 }
@@ -496,6 +501,107 @@ pub fn first_dependency(depends: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
+/// `apt-get download NAME` into `dir`: the path of the .deb. A fresh machine may have
+/// no package lists, or stale ones naming a version the mirror no longer has: root
+/// refreshes them once and tries again.
+fn apt_download(dir: &Path, name: &str) -> Result<PathBuf> {
+    let download = || run_tool(Command::new("apt-get").arg("download").arg(name).current_dir(dir), &format!("apt-get download {name}"));
+    if let Err(e) = download() {
+        if !nix::unistd::geteuid().is_root() {
+            return err(format!("{e} (as root, `apt-get update` may help)"));
+        }
+        say(format!("{e}; running apt-get update and trying again"));
+        run_tool(Command::new("apt-get").args(["update", "-qq"]), "apt-get update")?;
+        download()?;
+    }
+    std::fs::read_dir(dir)
+        .map_err(io_err(dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().map(|f| f.to_string_lossy().starts_with(&format!("{name}_"))).unwrap_or(false))
+        .ok_or_else(|| VmError(format!("apt-get download {name} left no {name}_*.deb")))
+}
+
+/// The distribution's systemd, downloaded and unpacked once into `cache/systemd/root`
+/// (the `systemd` package and the shared library it is built on); nothing is
+/// installed on the host.
+fn debian_systemd(cache: &Path) -> Result<PathBuf> {
+    let dir = cache.join("systemd");
+    let root = dir.join("root");
+    if root.join(".complete").is_file() {
+        return Ok(root);
+    }
+    let dl = dir.join("download");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dl).map_err(io_err(dl.display()))?;
+    say(format!("fetching systemd with apt-get download into {}", dl.display()));
+    let tmp = dir.join("root.unpacking");
+    for package in ["systemd", "libsystemd-shared"] {
+        let deb = apt_download(&dl, package)?;
+        run_tool(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp), "dpkg-deb -x")?;
+    }
+    std::fs::rename(&tmp, &root).map_err(io_err(root.display()))?;
+    std::fs::write(root.join(".complete"), "").map_err(io_err(root.display()))?;
+    let _ = std::fs::remove_dir_all(&dl);
+    Ok(root)
+}
+
+/// Units of the systemd VM: lab.target starts lab-run.service (init.sh stage 3); the
+/// targets a service depends on by default exist, empty, so that systemd-run's
+/// transient service can start.
+const SYSTEMD_UNITS: [(&str, &str); 6] = [
+    ("lab.target", "[Unit]\nDescription=lab: run the command as a runner would\nWants=lab-run.service\n"),
+    (
+        "lab-run.service",
+        "[Unit]\nDescription=lab: the command in a runner-like service\nDefaultDependencies=no\n\n[Service]\nType=oneshot\nExecStart=/lab/init stage3\n",
+    ),
+    ("sysinit.target", "[Unit]\nDescription=System Initialization\nDefaultDependencies=no\n"),
+    ("basic.target", "[Unit]\nDescription=Basic System\nDefaultDependencies=no\n"),
+    ("shutdown.target", "[Unit]\nDescription=System Shutdown\nDefaultDependencies=no\n"),
+    ("system.slice", "[Unit]\nDescription=System Slice\nDefaultDependencies=no\n"),
+];
+
+/// systemd (PID 1), systemctl and systemd-run from the unpacked packages, with the
+/// host's libraries they need, and the units above.
+fn add_systemd(fs: &mut Initramfs, root: &Path) -> Result<()> {
+    let libdir = ["usr/lib/x86_64-linux-gnu/systemd", "lib/x86_64-linux-gnu/systemd"].iter().map(|d| root.join(d)).find(|d| d.is_dir());
+    let libdir = libdir.ok_or_else(|| VmError(format!("no lib/x86_64-linux-gnu/systemd in {}", root.display())))?;
+    for e in std::fs::read_dir(&libdir).map_err(io_err(libdir.display()))?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".so") {
+            fs.file(&format!("usr/lib/x86_64-linux-gnu/systemd/{name}"), Source::Path(e.path()), 0o755);
+        }
+    }
+    for (dest, candidates) in [
+        ("lib/systemd/systemd", ["lib/systemd/systemd", "usr/lib/systemd/systemd"]),
+        ("usr/bin/systemctl", ["bin/systemctl", "usr/bin/systemctl"]),
+        ("usr/bin/systemd-run", ["usr/bin/systemd-run", "bin/systemd-run"]),
+    ] {
+        let src = candidates.iter().map(|c| root.join(c)).find(|p| p.is_file()).ok_or_else(|| VmError(format!("no {} in {}", candidates[0], root.display())))?;
+        fs.file(dest, Source::Path(src.clone()), 0o755);
+        // The host's loader finds the packages' own libraries through this path.
+        let out = Command::new("ldd").arg(&src).env("LD_LIBRARY_PATH", &libdir).output().map_err(io_err("running ldd"))?;
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let Some((name, rest)) = line.trim().split_once(" => ") else { continue };
+            if rest.starts_with("not found") {
+                return err(format!("{} needs {name}, which this host lacks", src.display()));
+            }
+            let lib = rest.split(" (").next().unwrap_or("").trim();
+            if lib.starts_with('/') && !lib.starts_with(&*libdir.to_string_lossy()) {
+                let real = std::fs::canonicalize(lib).unwrap_or_else(|_| PathBuf::from(lib));
+                fs.file(lib, Source::Path(real), 0o755);
+            }
+        }
+    }
+    fs.symlink("usr/bin/systemd", "/lib/systemd/systemd");
+    for (name, text) in SYSTEMD_UNITS {
+        fs.text(&format!("etc/systemd/system/{name}"), text, 0o644);
+    }
+    fs.text("etc/os-release", "ID=lab-vm\nNAME=\"lab VM\"\nPRETTY_NAME=\"lab VM (harness vm --cgroup systemd)\"\n", 0o644);
+    fs.text("etc/machine-id", "", 0o444);
+    Ok(())
+}
+
 /// The distribution's kernel: downloaded and unpacked once into `cache/kernel`.
 fn debian_kernel(cache: &Path, package: &str) -> Result<Kernel> {
     let kdir = cache.join("kernel");
@@ -513,23 +619,7 @@ fn debian_kernel(cache: &Path, package: &str) -> Result<Kernel> {
     let mut name = package.to_string();
     // Follow metapackages (no vmlinuz of their own) to the real image package.
     for _ in 0..4 {
-        let download = |name: &str| run_tool(Command::new("apt-get").arg("download").arg(name).current_dir(&dl), &format!("apt-get download {name}"));
-        if let Err(e) = download(&name) {
-            // A fresh machine may have no package lists, or stale ones naming a version
-            // the mirror no longer has: root can refresh them once.
-            if !nix::unistd::geteuid().is_root() {
-                return err(format!("{e} (as root, `apt-get update` may help; or pass --kernel)"));
-            }
-            say(format!("{e}; running apt-get update and trying again"));
-            run_tool(Command::new("apt-get").args(["update", "-qq"]), "apt-get update")?;
-            download(&name)?;
-        }
-        let deb = std::fs::read_dir(&dl)
-            .map_err(io_err(dl.display()))?
-            .flatten()
-            .map(|e| e.path())
-            .find(|p| p.file_name().map(|f| f.to_string_lossy().starts_with(&format!("{name}_"))).unwrap_or(false))
-            .ok_or_else(|| VmError(format!("apt-get download {name} left no {name}_*.deb")))?;
+        let deb = apt_download(&dl, &name)?;
         let list = run_tool(Command::new("dpkg-deb").arg("-c").arg(&deb), "dpkg-deb -c")?;
         if String::from_utf8_lossy(&list).contains("/boot/vmlinuz-") {
             let dest = kdir.join(&name);
@@ -626,6 +716,8 @@ pub struct Inputs {
     pub modules: ModuleList,
     /// The runtime under test when it is a file: (host path, name).
     pub runtime: Option<PathBuf>,
+    /// For `--cgroup systemd`: the unpacked systemd packages.
+    pub systemd: Option<PathBuf>,
 }
 
 /// Per run: the nonce, the cgroup mode and the command.
@@ -695,6 +787,9 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
     }
     if !order.is_empty() {
         fs.text("lab/modules/order", &order, 0o644);
+    }
+    if let Some(root) = &inp.systemd {
+        add_systemd(&mut fs, root)?;
     }
     fs.text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644);
     fs.text("etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644);
@@ -1194,7 +1289,7 @@ fn command_env(args: &VmArgs) -> Result<(Env, Option<PathBuf>)> {
 /// The inputs, the workspace binaries (name, stripped copy) and notes for the log.
 type Gathered = (Inputs, Vec<(String, PathBuf)>, Vec<String>);
 
-fn gather(args: &VmArgs, kernel: &Kernel, stage: &Path) -> Result<Gathered> {
+fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path) -> Result<Gathered> {
     let mut notes = Vec::new();
     let bin_dir = crate::rootfs::probe_path()
         .map_err(|e| VmError(e.to_string()))?
@@ -1239,7 +1334,11 @@ fn gather(args: &VmArgs, kernel: &Kernel, stage: &Path) -> Result<Gathered> {
         None => notes.push(format!("no modules directory for this kernel: {} must be built in", MODULES.join(", "))),
     }
     let (_, runtime) = command_env(args)?;
-    Ok((Inputs { bin_dir, busybox, applets, host_tools, modules, runtime }, binaries, notes))
+    let systemd = match args.cgroup {
+        CgroupMode::Systemd => Some(debian_systemd(cache)?),
+        _ => None,
+    };
+    Ok((Inputs { bin_dir, busybox, applets, host_tools, modules, runtime, systemd }, binaries, notes))
 }
 
 /// `harness vm`: returns the exit status (the command's own, or [`EXIT_VM`], [`EXIT_TIMEOUT`]).
@@ -1289,7 +1388,7 @@ fn remove_stale_runs(cache: &Path) {
 fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant) -> Result<i32> {
     let deadline = t0 + Duration::from_secs(args.timeout);
     let stage = work.join("stage");
-    let (inputs, binaries, notes) = gather(args, kernel, &stage)?;
+    let (inputs, binaries, notes) = gather(args, cache, kernel, &stage)?;
     for n in &notes {
         say(n);
     }
@@ -1491,6 +1590,7 @@ mod tests {
             host_tools: vec![("nsenter".into(), "/bin/true".into())],
             modules: vec![("nfnetlink".into(), b"m1".to_vec()), ("nf_tables".into(), b"m2".to_vec())],
             runtime: None,
+            systemd: None,
         }
     }
 

@@ -121,6 +121,10 @@ fn host_problem(why: impl std::fmt::Display) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread: a systemd service's cgroup cannot delegate.
+    if let Some(why) = checks::cgview::enter_delegated_scope() {
+        eprintln!("grade: {why}");
+    }
     let args = Args::parse();
     let lang = match args.lang.as_deref() {
         Some("ko") => Lang::Ko,
@@ -160,6 +164,10 @@ fn main() -> ExitCode {
             }
         }
         Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
+    }
+    match checks::cgview::preflight() {
+        Ok(line) => eprintln!("grade: {line}"),
+        Err(e) => return host_problem(e),
     }
     // What an earlier checker killed on this host left (its state file names it).
     match harness::state::cleanup_dir(&harness::state::state_dir()) {

@@ -68,6 +68,12 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Before any thread: a systemd service's cgroup cannot delegate (not for a listing).
+    if !args.list {
+        if let Some(why) = checks::cgview::enter_delegated_scope() {
+            eprintln!("labcheck: {why}");
+        }
+    }
     let checks: Vec<_> = select(args.topic.as_deref())
         .into_iter()
         .filter(|c| args.filter.is_empty() || args.filter.iter().any(|f| c.id.contains(f.as_str())))
@@ -122,6 +128,15 @@ fn main() -> ExitCode {
         let always_pass = seen.iter().all(|s| s.len() == 1 && s.contains_key("pass"));
         println!("{n} runs of {} checks, {} varied{}", checks.len(), varied.len(), if always_pass { ", all passed every time" } else { "" });
         return if varied.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    }
+    if nix::unistd::geteuid().is_root() {
+        match checks::cgview::preflight() {
+            Ok(line) => eprintln!("labcheck: {line}"),
+            Err(e) => {
+                eprintln!("labcheck: cannot check on this host (an environment problem, not a check result): {e}");
+                return ExitCode::from(2);
+            }
+        }
     }
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();

@@ -408,7 +408,7 @@ fn run_main(args: &[OsString]) -> i32 {
         None
     };
     let root_source = config::root_source(&spec, metacopy_supported()).unwrap_or_else(|e| fail(e));
-    let cgroup_v2 = Tree::detect()
+    let cgroup_v2 = Tree::read()
         .map(|t| t.version == Version::V2)
         .unwrap_or(false);
 

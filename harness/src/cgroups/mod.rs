@@ -7,6 +7,7 @@
 //! works on paths it is given, so the unit tests run against a fake cgroupfs
 //! in a temporary directory.
 
+pub mod anchor;
 pub mod limits;
 pub use limits::*;
 

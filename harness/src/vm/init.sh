@@ -9,12 +9,94 @@
 # ttyS1) between markers carrying this run's nonce, sends back the files the
 # command left in /lab/out, and powers off.
 #
-# /lab/run.conf sets LAB_NONCE, LAB_CGROUP (v1 or v2) and LAB_HEARTBEAT (seconds); /lab/command.sh is the
-# command; /lab/modules/order lists the modules to insmod, dependencies first.
+# /lab/run.conf sets LAB_NONCE, LAB_CGROUP (v1, v2 or systemd) and LAB_HEARTBEAT
+# (seconds); /lab/command.sh is the command; /lab/modules/order lists the modules to
+# insmod, dependencies first.
+#
+# With LAB_CGROUP=systemd, stage 2 hands PID 1 to systemd (the distribution's, from
+# the initramfs) once the machine is set up; systemd starts lab.target, whose
+# lab-run.service runs stage 3: the command inside an ordinary service made by
+# `systemd-run --unit=runner --wait` (no Delegate=, no controllers of its own), as a
+# job on a GitHub-hosted runner runs, with the results sent as in stage 2.
 
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 umask 022
+
+say() { printf '%s\n' "$*" >&3; }
+
+off() {
+    exec 3>&-    # the last close of the port waits until it has sent everything
+    sync
+    poweroff -f
+    echo o >/proc/sysrq-trigger
+    sleep 5
+}
+
+# Runs the command ("$@" runs /lab/command.sh) with its output on the results port
+# between this run's markers, sends back the files it left in /lab/out, powers off.
+run_and_report() {
+    cd /lab/out || exit 1
+    say "@@LAB-BEGIN $LAB_NONCE@@"
+    # Through a pipe: the command's output is no terminal (no progress lines), as when
+    # its output is captured on the host.
+    { "$@" </dev/null 2>&1; echo $? >/run/lab-rc; } | cat >&3
+    rc=$(cat /run/lab-rc 2>/dev/null || echo 2)
+    say "@@LAB-END $LAB_NONCE rc=$rc@@"
+    for f in /lab/out/* /lab/out/.[!.]*; do
+        [ -f "$f" ] || continue
+        say "@@LAB-FILE $LAB_NONCE ${f#/lab/out/}@@"
+        base64 "$f" >&3
+        say "@@LAB-FILE-END $LAB_NONCE@@"
+    done
+    say "@@LAB-DONE $LAB_NONCE@@"
+    off
+}
+
+# The command in runner.service: what systemd gives any service (its own cgroup in
+# system.slice, no Delegate=), as a job on a CI runner. Its output streams through a
+# FIFO (no terminal: no progress bars). There is no D-Bus daemon here: clients (the
+# checker asking systemd-run for a delegated scope) talk to systemd over its private
+# socket, which speaks D-Bus; transient services cannot be started that way, so the
+# runner is a unit file.
+run_in_service() {
+    mkfifo /run/lab-output
+    cat /run/lab-output &
+    reader=$!
+    {
+        echo "[Unit]"
+        echo "Description=runner: the command, as a job on a CI runner"
+        echo "[Service]"
+        echo "Type=oneshot"
+        # The service's main process stays a shell that waits for the command, as a
+        # runner's agent does for its job: a checker moves itself into a scope.
+        echo "ExecStart=/bin/sh -c '/bin/sh /lab/command.sh; echo \$\$? >/run/lab-service-rc'"
+        echo "WorkingDirectory=/lab/out"
+        echo "Environment=PATH=$PATH HOME=/root DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/systemd/private"
+        echo "StandardInput=null"
+        echo "StandardOutput=file:/run/lab-output"
+        echo "StandardError=inherit"
+    } >/run/systemd/system/runner.service
+    systemctl daemon-reload >/dev/console 2>&1
+    systemctl start runner.service >/dev/console 2>&1
+    # A reader still waiting for a writer (the command never started) gets its EOF.
+    exec 5<>/run/lab-output
+    exec 5>&-
+    wait "$reader"
+    if [ -s /run/lab-service-rc ]; then
+        return "$(cat /run/lab-service-rc)"
+    fi
+    echo "lab-vm: runner.service did not run the command"
+    systemctl status --no-pager runner.service
+    return 2
+}
+
+if [ "$1" = stage3 ]; then
+    . /lab/run.conf
+    exec </dev/null >/dev/console 2>&1
+    exec 3>/dev/ttyS1
+    run_and_report run_in_service
+fi
 
 if [ "$1" != stage2 ]; then
     mount -t tmpfs -o mode=0755 root /newroot
@@ -49,16 +131,7 @@ mkdir -p /lab/out
 
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 exec 3>/dev/ttyS1
-say() { printf '%s\n' "$*" >&3; }
 say "@@LAB-BOOT $LAB_NONCE@@"
-
-off() {
-    exec 3>&-    # the last close of the port waits until it has sent everything
-    sync
-    poweroff -f
-    echo o >/proc/sysrq-trigger
-    sleep 5
-}
 
 hostname lab-vm
 
@@ -95,23 +168,15 @@ v1)
         mount -t cgroup -o "$name" cgroup "/sys/fs/cgroup/$name" || echo "lab-vm: cannot mount the $name hierarchy"
     done </proc/cgroups
     ;;
+systemd)
+    # systemd mounts cgroup2 itself and runs the command (stage 3).
+    exec 3>&-
+    exec /lib/systemd/systemd --unit=lab.target --log-target=console --log-level=warning --show-status=no
+    echo "lab-vm: cannot start systemd"
+    ;;
 *)
     echo "lab-vm: unknown cgroup mode $LAB_CGROUP"
     ;;
 esac
 
-cd /lab/out || exit 1
-say "@@LAB-BEGIN $LAB_NONCE@@"
-# Through a pipe: the command's output is no terminal (no progress lines), as when
-# its output is captured on the host.
-{ /bin/sh /lab/command.sh </dev/null 2>&1; echo $? >/run/lab-rc; } | cat >&3
-rc=$(cat /run/lab-rc 2>/dev/null || echo 2)
-say "@@LAB-END $LAB_NONCE rc=$rc@@"
-for f in /lab/out/* /lab/out/.[!.]*; do
-    [ -f "$f" ] || continue
-    say "@@LAB-FILE $LAB_NONCE ${f#/lab/out/}@@"
-    base64 "$f" >&3
-    say "@@LAB-FILE-END $LAB_NONCE@@"
-done
-say "@@LAB-DONE $LAB_NONCE@@"
-off
+run_and_report /bin/sh /lab/command.sh

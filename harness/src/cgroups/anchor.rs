@@ -1,0 +1,254 @@
+//! Where a checker makes its own cgroups on cgroup v2, and why.
+//!
+//! cgroup v2 lets a cgroup give controllers to its children only while it holds no
+//! process (the root excepted). A checker started in the root cgroup (a VM, many
+//! containers) makes its cgroups beside itself. On a systemd host it is usually in a
+//! service's cgroup that holds processes and delegates nothing (a GitHub-hosted
+//! runner's job: `/system.slice/hosted-compute-agent.service`): cgroups made there
+//! get no controllers, so no limit and no guard would hold. There it asks systemd
+//! for a transient scope with `Delegate=yes` and keeps the delegation rules inside
+//! it, as runc's and crun's systemd drivers and podman do: the scope holds no
+//! process of its own, the checker moves into a leaf `checker` below it, and the
+//! scope gives the controllers to the checker's cgroups. Without systemd it makes
+//! them directly under the hierarchy's root, as runc's CI, LTP and the kernel
+//! selftests do.
+//!
+//! Nothing here is trusted blindly: the caller checks afterwards that the controllers
+//! it needs are really available in the chosen place (fail closed).
+
+use std::path::{Path, PathBuf};
+
+/// Set (to `1`) in the environment of a checker that re-executed itself in a
+/// delegated scope: it prepares the scope instead of asking for another.
+pub const SCOPE_ENV: &str = "LAB_CHECKER_SCOPE";
+/// The leaf the checker moves into inside its delegated scope.
+pub const CHECKER_LEAF: &str = "checker";
+/// Controllers the checker gives its cgroups where the kernel offers them.
+pub const WANTED: [&str; 5] = ["memory", "pids", "cpu", "io", "cpuset"];
+
+/// How the place was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// The caller is in the root cgroup: its cgroups go beside it.
+    Root,
+    /// A transient systemd scope with `Delegate=yes` the checker runs in.
+    DelegatedScope,
+    /// Directly under the hierarchy's root: the caller's cgroup cannot delegate and
+    /// no systemd can be asked.
+    HierarchyRoot,
+}
+
+impl How {
+    pub fn name(self) -> &'static str {
+        match self {
+            How::Root => "root cgroup",
+            How::DelegatedScope => "delegated systemd scope",
+            How::HierarchyRoot => "directly under the hierarchy root",
+        }
+    }
+}
+
+/// What the host looks like, as far as the choice goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The caller's cgroup as /proc/self/cgroup names it (`/system.slice/x.service`).
+    pub own: String,
+    /// [`SCOPE_ENV`] is set: the caller is the re-executed checker in its scope.
+    pub in_scope: bool,
+    /// systemd is PID 1 (/run/systemd/system exists, as sd_booted(3) tests).
+    pub systemd: bool,
+    /// A systemd-run the caller may use (found, and the caller is root).
+    pub systemd_run: Option<PathBuf>,
+}
+
+/// What to do, decided from [`Facts`] alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Use this cgroup (a path as /proc/self/cgroup names it) for the checker's cgroups.
+    Use { how: How, path: String, why: String },
+    /// Re-execute under `systemd-run --scope -p Delegate=yes` and decide again there.
+    EnterScope { systemd_run: PathBuf, why: String },
+}
+
+fn parent_of(path: &str) -> String {
+    match path.trim_end_matches('/').rsplit_once('/') {
+        Some(("", _)) | None => "/".into(),
+        Some((p, _)) => p.into(),
+    }
+}
+
+pub fn plan(f: &Facts) -> Plan {
+    let own = if f.own.is_empty() { "/" } else { f.own.as_str() };
+    if own == "/" {
+        return Plan::Use { how: How::Root, path: "/".into(), why: "the checker runs in the root cgroup, which may hold processes and give controllers alike".into() };
+    }
+    if f.in_scope {
+        // Already in the leaf of a scope prepared before (a second checker process of
+        // the same run), or in the fresh scope itself.
+        let scope = if own.rsplit('/').next() == Some(CHECKER_LEAF) { parent_of(own) } else { own.to_string() };
+        return Plan::Use { how: How::DelegatedScope, path: scope.clone(), why: format!("the checker runs in the transient scope {scope} with Delegate=yes, in its leaf {CHECKER_LEAF}") };
+    }
+    let cannot = format!("the caller's cgroup {own} holds processes, and cgroup v2 lets such a cgroup give no controllers to cgroups below it");
+    match (&f.systemd, &f.systemd_run) {
+        (true, Some(run)) => Plan::EnterScope { systemd_run: run.clone(), why: format!("{cannot}; systemd is PID 1: asking it for a transient scope with Delegate=yes") },
+        (true, None) => Plan::Use { how: How::HierarchyRoot, path: "/".into(), why: format!("{cannot}; systemd is PID 1 but systemd-run cannot be used (not found, or not root): directly under the hierarchy root") },
+        (false, _) => Plan::Use { how: How::HierarchyRoot, path: "/".into(), why: format!("{cannot}; systemd is not PID 1: directly under the hierarchy root") },
+    }
+}
+
+/// The facts of this process.
+pub fn facts(own: &str) -> Facts {
+    let root = nix::unistd::geteuid().is_root();
+    let systemd_run = ["/usr/bin/systemd-run", "/bin/systemd-run", "/usr/local/bin/systemd-run"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.is_file())
+        .filter(|_| root);
+    Facts { own: own.to_string(), in_scope: std::env::var_os(SCOPE_ENV).is_some(), systemd: Path::new("/run/systemd/system").is_dir(), systemd_run }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AnchorError {
+    #[error("failed to create {}: {source}", path.display())]
+    Create { path: PathBuf, source: std::io::Error },
+    #[error("failed to write {data} to {}: {source}", path.display())]
+    Write { data: String, path: PathBuf, source: std::io::Error },
+}
+
+fn write(path: &Path, data: &str) -> Result<(), AnchorError> {
+    std::fs::write(path, data).map_err(|source| AnchorError::Write { data: data.to_string(), path: path.to_path_buf(), source })
+}
+
+/// In a fresh delegated scope at `scope` (a directory): the calling process moves into
+/// the leaf [`CHECKER_LEAF`], then the scope gives the [`WANTED`] controllers it has
+/// to its children. Idempotent: a scope prepared before is left as it is.
+pub fn prepare_scope(scope: &Path) -> Result<(), AnchorError> {
+    let leaf = scope.join(CHECKER_LEAF);
+    if !leaf.is_dir() {
+        std::fs::create_dir(&leaf).map_err(|source| AnchorError::Create { path: leaf.clone(), source })?;
+    }
+    // `0` moves the writing process (with all its threads).
+    write(&leaf.join("cgroup.procs"), "0")?;
+    enable(scope)
+}
+
+/// Gives the [`WANTED`] controllers `dir` has (cgroup.controllers) and does not give
+/// yet to its children.
+pub fn enable(dir: &Path) -> Result<(), AnchorError> {
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    let (has, given) = (read("cgroup.controllers"), read("cgroup.subtree_control"));
+    let missing: Vec<String> = WANTED
+        .iter()
+        .filter(|c| has.split_whitespace().any(|h| h == **c) && !given.split_whitespace().any(|g| g == **c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
+}
+
+/// The argv that re-executes `exe args` in a transient scope with `Delegate=yes`.
+pub fn scope_command(systemd_run: &Path, exe: &Path, args: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> = vec![
+        systemd_run.into(),
+        "--scope".into(),
+        "--quiet".into(),
+        "--collect".into(),
+        "-p".into(),
+        "Delegate=yes".into(),
+        format!("--unit=lab-check-{}", std::process::id()).into(),
+        "--".into(),
+        exe.into(),
+    ];
+    v.extend(args.iter().cloned());
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(own: &str) -> Facts {
+        Facts { own: own.into(), ..Facts::default() }
+    }
+
+    #[test]
+    fn the_root_cgroup_is_used_as_it_is() {
+        match plan(&facts("/")) {
+            Plan::Use { how, path, .. } => assert_eq!((how, path.as_str()), (How::Root, "/")),
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn a_service_under_systemd_asks_for_a_delegated_scope() {
+        let f = Facts { systemd: true, systemd_run: Some("/usr/bin/systemd-run".into()), ..facts("/system.slice/runner.service") };
+        match plan(&f) {
+            Plan::EnterScope { systemd_run, why } => {
+                assert_eq!(systemd_run, PathBuf::from("/usr/bin/systemd-run"));
+                assert!(why.contains("/system.slice/runner.service holds processes") && why.contains("Delegate=yes"), "{why}");
+            }
+            p => panic!("{p:?}"),
+        }
+    }
+
+    #[test]
+    fn inside_the_scope_the_scope_is_used_also_from_its_leaf() {
+        for own in ["/system.slice/lab-check-7.scope", "/system.slice/lab-check-7.scope/checker"] {
+            let f = Facts { in_scope: true, systemd: true, systemd_run: Some("/x".into()), ..facts(own) };
+            match plan(&f) {
+                Plan::Use { how, path, .. } => assert_eq!((how, path.as_str()), (How::DelegatedScope, "/system.slice/lab-check-7.scope")),
+                p => panic!("{own}: {p:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn without_systemd_or_systemd_run_the_hierarchy_root() {
+        for f in [facts("/docker/abc"), Facts { systemd: true, ..facts("/system.slice/x.service") }] {
+            match plan(&f) {
+                Plan::Use { how, path, why } => {
+                    assert_eq!((how, path.as_str()), (How::HierarchyRoot, "/"));
+                    assert!(why.contains("holds processes"), "{why}");
+                }
+                p => panic!("{p:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_scope_is_prepared_leaf_first_then_controllers_given() {
+        let t = tempfile::tempdir().unwrap();
+        let scope = t.path();
+        std::fs::write(scope.join("cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n").unwrap();
+        std::fs::write(scope.join("cgroup.subtree_control"), "memory\n").unwrap();
+        // A fake cgroupfs makes no files in a new directory: the leaf's is written as a plain file.
+        prepare_scope(scope).unwrap();
+        assert_eq!(std::fs::read_to_string(scope.join("checker/cgroup.procs")).unwrap(), "0");
+        assert_eq!(std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(), "+pids +cpu +io +cpuset");
+        // Everything given already: nothing is written.
+        std::fs::write(scope.join("cgroup.subtree_control"), "cpuset cpu io memory pids\n").unwrap();
+        enable(scope).unwrap();
+        assert_eq!(std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(), "cpuset cpu io memory pids\n");
+    }
+
+    #[test]
+    fn a_failed_write_names_the_file_and_the_value() {
+        let e = enable(Path::new("/nonexistent-cgroup")).map(|_| ()).err();
+        assert!(e.is_none(), "no controllers listed: nothing to write");
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("cgroup.controllers"), "pids").unwrap();
+        std::fs::create_dir(t.path().join("cgroup.subtree_control")).unwrap();
+        let e = enable(t.path()).unwrap_err().to_string();
+        assert!(e.starts_with("failed to write +pids to ") && e.contains("cgroup.subtree_control"), "{e}");
+    }
+
+    #[test]
+    fn the_scope_command_reexecutes_the_same_program() {
+        let v = scope_command(Path::new("/usr/bin/systemd-run"), Path::new("/t/labcheck"), &["--topic".into(), "cgroups".into()]);
+        let s: Vec<String> = v.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(s[..6], ["/usr/bin/systemd-run", "--scope", "--quiet", "--collect", "-p", "Delegate=yes"]);
+        assert_eq!(s[s.len() - 4..], ["--", "/t/labcheck", "--topic", "cgroups"]);
+    }
+}
