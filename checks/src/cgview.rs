@@ -65,7 +65,7 @@ fn v2_anchor(own_dir: &Path, own_path: &str) -> Anchor {
             let root_dir = own_dir
                 .to_str()
                 .and_then(|d| d.strip_suffix(own_path.trim_end_matches('/')))
-                .map(|d| d.components().collect::<PathBuf>())
+                .map(|d| Path::new(d).components().collect::<PathBuf>())
                 .unwrap_or_else(|| own_dir.to_path_buf());
             let at_root = |how: How, why: String| {
                 let why = match anchor::enable(&root_dir) {
