@@ -11,9 +11,11 @@ build:
 
 TEST_LOG := target/test.log
 
-# In the VM: the cgroups checks from the root cgroup (the checker's cgroups beside it),
-# then from a cgroup that holds processes, with no systemd (directly under the root).
-VM_CGROUP_PLACES := sh -c 'labcheck --topic cgroups && mkdir /sys/fs/cgroup/job && echo 0 >/sys/fs/cgroup/job/cgroup.procs && labcheck --topic cgroups'
+# In the VM: cgroups checks (memory, pids, monitoring: the quick ones) from the root
+# cgroup (the checker's cgroups beside it), then from a cgroup that holds processes,
+# with no systemd (directly under the hierarchy root).
+PLACES_CHECKS := cgroups.memory cgroups.pids cgroups.monitoring
+VM_CGROUP_PLACES := sh -c 'labcheck $(PLACES_CHECKS) && mkdir /sys/fs/cgroup/job && echo 0 >/sys/fs/cgroup/job/cgroup.procs && labcheck $(PLACES_CHECKS)'
 
 # cargo test over the workspace with $(1) after `--`, then one summary line over
 # every test binary: "tests: N passed, N failed, N skipped" (skipped = ignored).
@@ -33,7 +35,7 @@ test: build
 	@if command -v qemu-system-x86_64 >/dev/null; then \
 		echo "the whole suite on cgroup v2 under systemd, from a non-delegated service, in a VM (make check-vm CGROUP=systemd)"; \
 		$(MAKE) --no-print-directory check-vm CGROUP=systemd && \
-		echo "the cgroups topic on cgroup v2 from the root cgroup, then from a cgroup with processes and no systemd, in a VM" && \
+		echo "cgroups checks on cgroup v2 from the root cgroup, then from a cgroup with processes and no systemd, in a VM" && \
 		$(MAKE) --no-print-directory check-vm CGROUP=v2 VM_CMD="$(VM_CGROUP_PLACES)"; \
 	else echo "qemu-system-x86_64 is not installed: the cgroup v2 runs in a VM are left out (apt-get install qemu-system-x86 busybox-static)"; fi
 	$(call cargo_test,--include-ignored)

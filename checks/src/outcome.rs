@@ -89,3 +89,15 @@ pub fn ensure(cond: bool, expected: impl Into<String>, got: impl Into<String>, r
 pub fn control_failed(what: impl fmt::Display, run: &Run) -> Outcome {
     Outcome::Broken(format!("control did not show the difference: {what} (command: {})", run.command_line()))
 }
+
+/// The exit status of `labcheck` and `grade` alike (README, "Exit status"): 0 when no
+/// check failed or broke (skips allowed: the host cannot run them, nobody failed), 1
+/// when a check failed, 2 when none failed but one broke (the host or the checker, not
+/// the runtime); 2 also for a host or usage problem before any check runs.
+pub fn exit_status(any_failed: bool, any_broken: bool) -> u8 {
+    match (any_failed, any_broken) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    }
+}

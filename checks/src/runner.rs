@@ -23,6 +23,12 @@ pub struct CheckReport {
     pub notes: Vec<String>,
 }
 
+/// One line per finished check for logs that are no terminal (CI):
+/// `[12/49] namespaces.pid.init-is-pid-1 pass 0.4 s`.
+pub fn progress_line(done: usize, total: usize, r: &CheckReport) -> String {
+    format!("[{done}/{total}] {} {} {:.1} s", r.id, r.outcome.label(), r.duration.as_secs_f64())
+}
+
 /// The serial key of checks that must run with no other check at the same time.
 pub const EXCLUSIVE_KEY: &str = "exclusive";
 

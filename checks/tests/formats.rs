@@ -170,7 +170,7 @@ fn classroom_round_trips_through_base64_with_the_reporters_totals() {
     assert_eq!(v["status"], "fail");
     assert_eq!(
         reporter_points(&v),
-        (u64::from(r.earned()), u64::from(r.max_points()))
+        (u64::from(r.earned()), u64::from(r.gradable_points()))
     );
 
     let tests = v["tests"].as_array().unwrap();
@@ -197,20 +197,15 @@ fn classroom_round_trips_through_base64_with_the_reporters_totals() {
             t["message"].is_string() && t["test_code"].is_string() && t["filename"].is_string()
         );
         let want = match c.status {
-            Status::Pass => "pass",
+            Status::Pass | Status::Skip => "pass",
             Status::Fail => "fail",
-            _ => "error",
+            Status::Broken | Status::NotRun => "error",
         };
         assert_eq!(t["status"], want, "{}", c.id);
         if !c.status.graded() {
             assert_eq!(t["score"], 0);
-            assert!(
-                t["message"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("Could not be graded"),
-                "{t}"
-            );
+            let start = if c.status == Status::Skip { "Skipped, not graded" } else { "Could not be graded" };
+            assert!(t["message"].as_str().unwrap().starts_with(start), "{t}");
         }
         if c.status == Status::Fail {
             let m = t["message"].as_str().unwrap();
@@ -236,13 +231,18 @@ fn classroom_status_blames_only_failures() {
     r.exercises[1].checks[2].earned = 0;
     let v = formats::classroom(&r);
     assert_eq!(
-        v["status"], "error",
-        "a skipped check is not the student's failure"
+        v["status"], "pass",
+        "a skipped check is nobody's failure: the reporter fails the step on \"error\""
     );
     assert_eq!(
         reporter_points(&v),
-        (u64::from(r.earned()), u64::from(r.max_points()))
+        (u64::from(r.earned()), u64::from(r.gradable_points())),
+        "a skipped check is not in the maximum"
     );
+    assert!(r.gradable_points() < r.max_points());
+    r.exercises[1].checks[3].status = Status::Broken;
+    r.exercises[1].checks[3].earned = 0;
+    assert_eq!(formats::classroom(&r)["status"], "error", "a broken check never shows as passed");
     assert_eq!(formats::classroom(&all(Status::Broken))["status"], "error");
     assert_eq!(formats::classroom(&all(Status::Fail))["status"], "fail");
 }
@@ -335,18 +335,18 @@ fn gradescope_follows_the_spec_and_ungradable_checks_cost_nothing() {
                     (&Value::from(0), &Value::from(0)),
                     "{t}"
                 );
-                assert!(
-                    t.get("status").is_none(),
-                    "an ungradable check is neither passed nor failed: {t}"
-                );
+                if c.status == Status::Skip {
+                    assert!(t.get("status").is_none(), "a skip shows as 0/0, never failed: {t}");
+                } else {
+                    assert_eq!(t["status"], "failed", "a broken check never reads as passed (0/0 would): {t}");
+                    assert!(v["output"].as_str().unwrap().contains(&c.id), "the top-level output names {}", c.id);
+                }
                 assert!(t["tags"]
                     .as_array()
                     .unwrap()
                     .contains(&Value::from("not-graded")));
-                assert!(t["output"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("Could not be graded"));
+                let start = if c.status == Status::Skip { "Skipped, not graded" } else { "Could not be graded" };
+                assert!(t["output"].as_str().unwrap().starts_with(start), "{t}");
             }
         }
     }
@@ -703,31 +703,32 @@ fn tap_parses_back_with_numbering_directives_and_yaml() {
                 assert_eq!(y["message"].as_str(), Some(c.message.as_str()));
                 assert_eq!(y["hint"].as_str(), Some(c.hint.0.as_str()));
             }
-            Status::Skip | Status::Broken | Status::NotRun => {
-                assert!(p.ok, "an ungradable check is not a failure");
+            Status::Skip => {
+                assert!(p.ok, "a skip is not a failure");
                 let (kind, reason) = p.directive.as_ref().expect("a SKIP directive");
-                assert_eq!(kind, "SKIP");
-                assert!(!reason.is_empty());
-                assert_eq!(
-                    c.status == Status::Broken,
-                    reason.starts_with("broken: "),
-                    "{reason}"
-                );
+                assert_eq!((kind.as_str(), reason.as_str()), ("SKIP", c.message.as_str()));
+                assert_eq!(y["reason"].as_str(), Some(c.message.as_str()));
+            }
+            Status::Broken | Status::NotRun => {
+                // Never passed, and (a TODO point) no failure of the runtime.
+                assert!(!p.ok, "a broken or not-run check never shows as passed");
+                let (kind, reason) = p.directive.as_ref().expect("a TODO directive");
+                assert_eq!(kind, "TODO");
+                let prefix = if c.status == Status::Broken { "broken: " } else { "not run: " };
+                assert!(reason.starts_with(prefix), "{reason}");
                 assert_eq!(y["reason"].as_str(), Some(c.message.as_str()));
             }
         }
     }
-    let not_ok = tap.points.iter().filter(|p| !p.ok).count();
-    let skip = tap.points.iter().filter(|p| p.directive.is_some()).count();
-    assert_eq!(not_ok, count(&r, Status::Fail));
-    assert_eq!(
-        skip,
-        count(&r, Status::Skip) + count(&r, Status::Broken) + count(&r, Status::NotRun)
-    );
+    // A TAP consumer counts a `not ok` without a TODO as failed.
+    let failed = tap.points.iter().filter(|p| !p.ok && p.directive.is_none()).count();
+    let todo = tap.points.iter().filter(|p| p.directive.as_ref().is_some_and(|d| d.0 == "TODO")).count();
+    assert_eq!(failed, count(&r, Status::Fail));
+    assert_eq!(todo, count(&r, Status::Broken) + count(&r, Status::NotRun));
     assert!(
         tap.comments
             .iter()
-            .any(|c| c == "total: 6/17 points, 6 not graded"),
+            .any(|c| c == "total: 6/11 points, 6 not graded"),
         "{:?}",
         tap.comments
     );
@@ -774,7 +775,7 @@ fn awkward_messages_stay_valid_yaml_and_markdown() {
 fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     let r = synthetic();
     let en = formats::markdown(&r, Lang::En);
-    assert!(en.starts_with("## Grade: 6/17 points\n"), "{en}");
+    assert!(en.starts_with("## Grade: 6/11 points\n"), "{en}");
     let rows: Vec<&str> = en
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| Exercise"))
@@ -783,7 +784,7 @@ fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     for (row, e) in rows.iter().zip(&r.exercises) {
         assert!(
             row.contains(&format!("`{}`", e.id))
-                && row.contains(&format!("{}/{}", e.earned(), e.max_points())),
+                && row.contains(&format!("{}/{}", e.earned(), e.max_points() - e.ungradable())),
             "{row}"
         );
         assert_eq!(row.matches(" | ").count(), 2, "three cells: {row}");
@@ -804,7 +805,7 @@ fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     }
 
     let ko = formats::markdown(&r, Lang::Ko);
-    assert!(ko.starts_with("## 채점 결과: 6/17점\n"), "{ko}");
+    assert!(ko.starts_with("## 채점 결과: 6/11점\n"), "{ko}");
     for c in r.checks().filter(|c| c.status == Status::Fail) {
         assert!(ko.contains(&c.hint.1) && !ko.contains(&c.hint.0));
     }
@@ -853,4 +854,32 @@ fn snapshots_of_every_format() {
     snapshot("formats_tap", &formats::tap(&r));
     snapshot("formats_markdown_en", &formats::markdown(&r, Lang::En));
     snapshot("formats_markdown_ko", &formats::markdown(&r, Lang::Ko));
+}
+
+/// One grading, the same points everywhere: what was earned over what could be
+/// graded (a skipped, broken or not-run check costs nothing and is not in the
+/// maximum), read back from each format the way its consumer reads it.
+#[test]
+fn every_format_gives_the_same_points() {
+    let r = synthetic();
+    let want = (u64::from(r.earned()), u64::from(r.gradable_points()));
+    assert_eq!(want, (6, 11), "the synthetic result: 17 points, 6 of them not gradable");
+    assert_eq!(reporter_points(&formats::classroom(&r)), want, "Classroom, as the reporter sums it");
+    let g = formats::gradescope(&r);
+    let tests = g["tests"].as_array().unwrap();
+    let sum = |k: &str| tests.iter().map(|t| t[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((sum("score"), sum("max_score")), want, "Gradescope, as it totals the tests");
+    assert_eq!(g["score"].as_u64(), Some(want.0));
+    let (_, suites) = parse_junit(&formats::junit(&r));
+    let prop = |s: &Suite, k: &str| s.properties.iter().find(|(n, _)| n == k).map(|(_, v)| v.parse::<u64>().unwrap()).unwrap();
+    let junit = suites.iter().fold((0, 0), |(e, m), s| (e + prop(s, "points.earned"), m + prop(s, "points.max") - prop(s, "points.ungradable")));
+    assert_eq!(junit, want, "JUnit, from the suites' properties");
+    let tap = parse_tap(&formats::tap(&r));
+    assert!(tap.comments.iter().any(|c| c.starts_with(&format!("total: {}/{} points", want.0, want.1))), "TAP: {:?}", tap.comments);
+    for lang in [Lang::En, Lang::Ko] {
+        let md = formats::markdown(&r, lang);
+        assert!(md.contains(&format!("{}/{}", want.0, want.1)), "Markdown ({lang:?}):\n{md}");
+        let human = checks::grade::human::render(&r, lang, false);
+        assert!(human.contains(&format!(": {}/{}", want.0, want.1)), "the report ({lang:?}):\n{human}");
+    }
 }

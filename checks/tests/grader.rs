@@ -169,9 +169,27 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     let out = Command::new(grade_bin()).args(["--topic", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
-    let out = Command::new(grade_bin()).env("LAB_RUNTIME", "/nonexistent/runtime").output().unwrap();
+    // A host or runtime problem: exit 2, and still every requested file, each check
+    // broken with the reason (Gradescope must always find its results.json).
+    for name in ["classroom.json", "results.json", "junit.xml", "results.tap", "summary-file.md"] {
+        let _ = std::fs::remove_file(f(name));
+    }
+    let out = run("/nonexistent/runtime", "ns-uts");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/runtime"));
+    let gradescope: serde_json::Value = serde_json::from_slice(&std::fs::read(f("results.json")).expect("results.json on exit 2")).unwrap();
+    let tests = gradescope["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), 3);
+    for t in tests {
+        assert_eq!((&t["status"], &t["score"], &t["max_score"]), (&"failed".into(), &0.into(), &0.into()), "{t}");
+        assert!(t["output"].as_str().unwrap().contains("this host cannot grade") && t["output"].as_str().unwrap().contains("/nonexistent/runtime"), "{t}");
+    }
+    assert!(gradescope["output"].as_str().unwrap().contains("The grading host, not your runtime"), "{gradescope}");
+    let classroom: serde_json::Value = serde_json::from_slice(&std::fs::read(f("classroom.json")).unwrap()).unwrap();
+    assert_eq!((&classroom["status"], &classroom["max_score"]), (&"error".into(), &0.into()));
+    assert!(std::fs::read_to_string(f("junit.xml")).unwrap().contains("type=\"environment\""));
+    assert!(std::fs::read_to_string(f("results.tap")).unwrap().contains("# TODO broken: this host cannot grade"));
+    assert!(std::fs::read_to_string(f("summary-file.md")).unwrap().contains("/nonexistent/runtime"));
 }
 
 /// What the checker makes and must remove: scratch directories and parent cgroups.

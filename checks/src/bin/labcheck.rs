@@ -11,7 +11,7 @@ use checks::report::{render, Tally};
 use checks::{run_all, Runtime};
 
 #[derive(Parser)]
-#[command(name = "labcheck", about = "Conformance checks for container runtimes")]
+#[command(name = "labcheck", version, about = "Conformance checks for container runtimes")]
 struct Args {
     /// Only this topic.
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(TOPICS))]
@@ -145,6 +145,8 @@ fn main() -> ExitCode {
         done += 1;
         if tty {
             eprint!("\r\x1b[K[{done}/{total}] {} {}", r.outcome.label(), r.id);
+        } else {
+            eprintln!("{}", checks::runner::progress_line(done, total, r));
         }
     });
     if tty {
@@ -152,9 +154,5 @@ fn main() -> ExitCode {
     }
     print!("{}", render(&format!("{} ({})", rt.name, rt.path.display()), &reports));
     let t = Tally::of(&reports);
-    if t.failed > 0 || t.broken > 0 {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    ExitCode::from(checks::outcome::exit_status(t.failed > 0, t.broken > 0))
 }

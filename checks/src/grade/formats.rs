@@ -4,16 +4,19 @@
 //! Every function is pure: the same [`GradeResult`] always renders to the same
 //! bytes (no clock, no environment, no random ids).
 //!
-//! Checks that could not be graded (skipped, broken, not run) are never shown as
-//! the student's failure in any format:
+//! One rule in every format: a check that could not be graded costs no points and
+//! is not in the maximum (the maximum is the points of the checks that passed or
+//! failed). A skip (the host cannot run the check) never shows as failing; a check
+//! the host or the checker broke (or that an interrupted run never ran) never shows
+//! as passed, and never as the student's failure:
 //!
-//! | format     | graded fail            | skip / broken / not run                                  |
-//! |------------|------------------------|----------------------------------------------------------|
-//! | Classroom  | `"fail"`, score 0      | `"error"`, score 0, message "could not be graded"        |
-//! | Gradescope | `"failed"`, 0/max      | score 0, `max_score` 0, no `status`, tag `not-graded`     |
-//! | JUnit      | `<failure>`            | broken: `<error>`; skip, not run: `<skipped>`            |
-//! | TAP 14     | `not ok`               | `ok … # SKIP <reason>` (broken: `# SKIP broken: …`)      |
-//! | Markdown   | failing-check section  | "not graded" list                                        |
+//! | format     | graded fail            | skip                                     | broken / not run                                        |
+//! |------------|------------------------|------------------------------------------|---------------------------------------------------------|
+//! | Classroom  | `"fail"`, score 0      | `"pass"`, score 0, message "Skipped"     | `"error"`, score 0; the run's status `"error"`          |
+//! | Gradescope | `"failed"`, 0/max      | 0/0, no `status`, tag `not-graded`       | `"failed"`, 0/0, tag `not-graded`, a line in `output`   |
+//! | JUnit      | `<failure>`            | `<skipped>`                              | `<error type="environment">` (not run: `type="not-run"`) |
+//! | TAP 14     | `not ok`               | `ok … # SKIP <reason>`                   | `not ok … # TODO broken: …` (`# TODO not run: …`)       |
+//! | Markdown   | failing-check section  | "not graded" list                        | "not graded" list                                       |
 
 use std::fmt::Write as _;
 
@@ -76,6 +79,21 @@ fn reason_line(c: &CheckGrade) -> String {
     }
 }
 
+/// A check the host or the checker kept from being graded: broken, or not run.
+fn host_problem(s: Status) -> bool {
+    matches!(s, Status::Broken | Status::NotRun)
+}
+
+/// The explanation given for a skipped check.
+fn skipped_text(c: &CheckGrade) -> String {
+    format!(
+        "Skipped, not graded: {}\nThis host cannot run this check; its {} {} cost nothing and are not in the maximum.",
+        reason_line(c),
+        c.max_points,
+        if c.max_points == 1 { "point" } else { "points" },
+    )
+}
+
 /// The explanation given for a check that could not be graded.
 fn ungradable_text(c: &CheckGrade) -> String {
     format!(
@@ -114,11 +132,13 @@ fn first_line(s: &str) -> &str {
 ///   `tests[].line_no` (shown when not 0) and `tests[].test_code` (shown when not
 ///   empty).
 ///
-/// Points are integers. `max_score` is the sum of every check's points; a check
-/// that could not be graded has status `"error"` and score 0 with a message saying
-/// so, never `"fail"`. The run's status is `"fail"` if any check failed, else
-/// `"error"` if any check could not be graded (or the run was interrupted), else
-/// `"pass"`.
+/// Points are integers. `max_score` is the points of the checks that were graded
+/// (passed or failed). A skipped check has status `"pass"` with score 0 and a message
+/// saying it was skipped (the reporter fails the step on `"error"`, and a host that
+/// cannot run a check is nobody's failure); a broken or not-run check has status
+/// `"error"`, score 0 and the reason, never `"fail"`. The run's status is `"fail"` if
+/// any check failed, else `"error"` if any check broke or did not run (or the run
+/// was interrupted), else `"pass"`.
 pub fn classroom(r: &GradeResult) -> Value {
     let tests: Vec<Value> = r
         .checks()
@@ -126,7 +146,8 @@ pub fn classroom(r: &GradeResult) -> Value {
             let (status, message) = match c.status {
                 Status::Pass => ("pass", c.notes.join("\n")),
                 Status::Fail => ("fail", failure_text(c)),
-                Status::Skip | Status::Broken | Status::NotRun => ("error", ungradable_text(c)),
+                Status::Skip => ("pass", skipped_text(c)),
+                Status::Broken | Status::NotRun => ("error", ungradable_text(c)),
             };
             json!({
                 "name": c.id,
@@ -142,7 +163,7 @@ pub fn classroom(r: &GradeResult) -> Value {
         .collect();
     let status = if r.any_failed() {
         "fail"
-    } else if r.interrupted || r.checks().any(|c| !c.status.graded()) {
+    } else if r.interrupted || r.checks().any(|c| host_problem(c.status)) {
         "error"
     } else {
         "pass"
@@ -150,7 +171,7 @@ pub fn classroom(r: &GradeResult) -> Value {
     json!({
         "version": 1,
         "status": status,
-        "max_score": r.max_points(),
+        "max_score": r.gradable_points(),
         "tests": tests,
     })
 }
@@ -175,11 +196,13 @@ pub fn classroom_base64(r: &GradeResult) -> String {
 /// `number`, `output`, `tags`, `visibility`, `extra_data`.
 ///
 /// Ungradable checks (skipped, broken, not run) get `score` 0 **and `max_score` 0**
-/// so they take nothing from the student's total, no `status` (Gradescope has no
-/// "error" state; `"failed"` would blame the student and `"passed"` would claim a
-/// pass), the tag `not-graded`, and an output that says why. The specification
-/// has no top-level maximum (the assignment's total is set on Gradescope); the
-/// grader's totals are in the top-level `extra_data`.
+/// so they take nothing from the student's total, the tag `not-graded`, and an
+/// output that says why. A skip has no `status` (0/0 shows as passed: the host
+/// cannot run it, nobody failed); a broken or not-run check has `"failed"` (a 0/0
+/// test without it would read as passed) with the reason, and the top-level output
+/// says in one line that the grading host, not the runtime, kept those checks from
+/// being graded. The specification has no top-level maximum (the assignment's total
+/// is set on Gradescope); the grader's totals are in the top-level `extra_data`.
 pub fn gradescope(r: &GradeResult) -> Value {
     let mut tests = Vec::new();
     for (ei, e) in r.exercises.iter().enumerate() {
@@ -191,7 +214,7 @@ pub fn gradescope(r: &GradeResult) -> Value {
                 "max_score".into(),
                 json!(if graded { c.max_points } else { 0 }),
             );
-            if graded {
+            if graded || host_problem(c.status) {
                 let s = if c.status == Status::Pass {
                     "passed"
                 } else {
@@ -204,6 +227,7 @@ pub fn gradescope(r: &GradeResult) -> Value {
             let output = match c.status {
                 Status::Pass => c.notes.join("\n"),
                 Status::Fail => failure_text(c),
+                Status::Skip => skipped_text(c),
                 _ => ungradable_text(c),
             };
             t.insert("output".into(), json!(output));
@@ -243,6 +267,16 @@ fn gradescope_output(r: &GradeResult) -> String {
             " of the points that could be graded ({} in all).\n{} points could not be graded on this run (skipped, broken or not run); they are not counted against you.",
             r.max_points(),
             r.ungradable()
+        );
+    }
+    let broken: Vec<&str> = r.checks().filter(|c| host_problem(c.status)).map(|c| c.id.as_str()).collect();
+    if !broken.is_empty() {
+        let _ = write!(
+            s,
+            "\nThe grading host, not your runtime, kept {} {} from being graded (marked failed with 0/0 points): {}.",
+            broken.len(),
+            if broken.len() == 1 { "check" } else { "checks" },
+            broken.join(", ")
         );
     }
     if r.interrupted {
@@ -302,7 +336,7 @@ fn junit_suite(e: &ExerciseResult) -> TestSuite {
             Status::Broken => {
                 let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
                 s.set_message(first_line(&c.message))
-                    .set_type("broken")
+                    .set_type("environment")
                     .set_description(ungradable_text(c));
                 s
             }
@@ -344,17 +378,18 @@ fn junit_suite(e: &ExerciseResult) -> TestSuite {
 /// TAP version 14: the version line, the plan `1..N`, one test point per check in
 /// order (`ok N - id` / `not ok N - id`), each followed by a YAML diagnostics block
 /// indented two spaces between `---` and `...` (exercise, points; for a failure
-/// the expected/got message and the hint; otherwise the reason). A skipped or
-/// not-run check is `ok N - id # SKIP reason`; a broken one `ok N - id # SKIP
-/// broken: reason` (the check or the host failed, not the runtime). Comment lines
-/// name each exercise and the total.
+/// the expected/got message and the hint; otherwise the reason). A skipped check is
+/// `ok N - id # SKIP reason`; a broken one `not ok N - id # TODO broken: reason` and
+/// a not-run one `not ok N - id # TODO not run: reason` (not passed, yet no failure
+/// of the runtime: TAP does not count a TODO point as failing). Comment lines name
+/// each exercise and the total of the graded points.
 pub fn tap(r: &GradeResult) -> String {
     let n = r.checks().count();
     let mut out = String::from("TAP version 14\n");
     let _ = writeln!(out, "1..{n}");
     let mut i = 0;
     for e in &r.exercises {
-        let _ = writeln!(out, "# {}: {}/{} points", e.id, e.earned(), e.max_points());
+        let _ = writeln!(out, "# {}: {}/{} points", e.id, e.earned(), e.max_points() - e.ungradable());
         for c in &e.checks {
             i += 1;
             let desc = tap_escape(&c.id);
@@ -363,10 +398,10 @@ pub fn tap(r: &GradeResult) -> String {
                 Status::Fail => writeln!(out, "not ok {i} - {desc}"),
                 Status::Skip => writeln!(out, "ok {i} - {desc} # SKIP {}", reason_line(c)),
                 Status::Broken => {
-                    writeln!(out, "ok {i} - {desc} # SKIP broken: {}", reason_line(c))
+                    writeln!(out, "not ok {i} - {desc} # TODO broken: {}", reason_line(c))
                 }
                 Status::NotRun => {
-                    writeln!(out, "ok {i} - {desc} # SKIP not run: {}", reason_line(c))
+                    writeln!(out, "not ok {i} - {desc} # TODO not run: {}", reason_line(c))
                 }
             };
             out.push_str("  ---\n");
@@ -397,7 +432,7 @@ pub fn tap(r: &GradeResult) -> String {
             out.push_str("  ...\n");
         }
     }
-    let _ = write!(out, "# total: {}/{} points", r.earned(), r.max_points());
+    let _ = write!(out, "# total: {}/{} points", r.earned(), r.gradable_points());
     if r.ungradable() > 0 {
         let _ = write!(out, ", {} not graded", r.ungradable());
     }
@@ -523,7 +558,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
         out,
         "## {}: {}\n",
         w.heading,
-        pts(r.earned(), r.max_points())
+        pts(r.earned(), r.gradable_points())
     );
     let _ = writeln!(out, "{}: `{}`\n", w.runtime, r.runtime.replace('`', "'"));
     if r.ungradable() > 0 {
@@ -550,7 +585,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
             md_cell(e.title(lang)),
             e.id,
             e.earned(),
-            e.max_points(),
+            e.max_points() - e.ungradable(),
             status
         );
     }

@@ -75,10 +75,12 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     for e in &r.exercises {
         let ungraded = e.ungradable();
         let extra = if ungraded > 0 { format!("  ({ungraded} {})", w.not_graded) } else { String::new() };
-        let _ = writeln!(s, " {} {:<width$}  {:>3}/{:<3} {}{extra}", mark(e), e.id, e.earned(), e.max_points(), e.title(lang));
+        let _ = writeln!(s, " {} {:<width$}  {:>3}/{:<3} {}{extra}", mark(e), e.id, e.earned(), e.max_points() - ungraded, e.title(lang));
     }
     let _ = writeln!(s);
-    let _ = write!(s, "{}: {}/{}", w.total, r.earned(), r.max_points());
+    // The maximum of every format: what could be graded (skipped and broken checks
+    // cost nothing and are not in it).
+    let _ = write!(s, "{}: {}/{}", w.total, r.earned(), r.gradable_points());
     if r.ungradable() > 0 {
         let _ = write!(s, " ({} {})", r.ungradable(), w.not_graded);
     }

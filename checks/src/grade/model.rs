@@ -108,6 +108,10 @@ impl GradeResult {
     pub fn ungradable(&self) -> u32 {
         self.exercises.iter().map(ExerciseResult::ungradable).sum()
     }
+    /// The maximum in every format: the points of the checks that passed or failed.
+    pub fn gradable_points(&self) -> u32 {
+        self.max_points() - self.ungradable()
+    }
     pub fn checks(&self) -> impl Iterator<Item = &CheckGrade> {
         self.exercises.iter().flat_map(|e| e.checks.iter())
     }
