@@ -104,8 +104,17 @@ pub fn enter_delegated_scope() -> Option<String> {
         Ok(e) => e,
         Err(e) => return Some(format!("cannot name this program to re-execute it in a delegated scope: {e}")),
     };
+    // Tried first with /bin/true: once this process is replaced, a systemd-run that
+    // cannot make the scope (no bus, a policy) would end the run instead of falling back.
+    let unit = format!("lab-check-{}", std::process::id());
+    let trial = anchor::scope_command(&systemd_run, &format!("{unit}-trial"), Path::new("/bin/true"), &[]);
+    match std::process::Command::new(&trial[0]).args(&trial[1..]).stdin(std::process::Stdio::null()).output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => return Some(format!("{} --scope -p Delegate=yes failed ({}): {}", systemd_run.display(), o.status, String::from_utf8_lossy(&o.stderr).trim())),
+        Err(e) => return Some(format!("{} --scope -p Delegate=yes: {e}", systemd_run.display())),
+    }
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-    let argv = anchor::scope_command(&systemd_run, &exe, &args);
+    let argv = anchor::scope_command(&systemd_run, &unit, &exe, &args);
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(&argv[0]).args(&argv[1..]).env(anchor::SCOPE_ENV, "1").exec();
     Some(format!("{} --scope -p Delegate=yes: {e}", systemd_run.display()))

@@ -883,3 +883,62 @@ fn every_format_gives_the_same_points() {
         assert!(human.contains(&format!(": {}/{}", want.0, want.1)), "the report ({lang:?}):\n{human}");
     }
 }
+
+/// Classroom 50's result.json: exactly the keys of `classroom50/result/v1` (the
+/// runner stamps owner and assignment type), the submission as the runner gave it,
+/// the sums of the tests; skipped and broken checks 0/0, a skip passed, a broken
+/// check not, each saying why in its name.
+#[test]
+fn classroom50_has_the_schema_and_the_same_points() {
+    let r = synthetic();
+    let s = formats::Submission {
+        classroom: "cs-lab".into(),
+        assignment: "runtime".into(),
+        submission: "submit/2026-12-05T10-00-00Z-abc".into(),
+        commit: "https://example.invalid/commit/abc".into(),
+        release: "https://example.invalid/release".into(),
+        review: String::new(),
+        datetime: "2026-12-05T10:00:00Z".into(),
+    };
+    let v = formats::classroom50(&r, &s);
+    let keys: std::collections::BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let want: std::collections::BTreeSet<&str> =
+        ["schema", "classroom", "assignment", "submission", "commit", "release", "review", "datetime", "score", "max-score", "tests"].into();
+    assert_eq!(keys, want);
+    assert_eq!(v["schema"], "classroom50/result/v1");
+    assert_eq!(v["review"], s.commit.as_str(), "no REVIEW_URL: the commit");
+    let tests = v["tests"].as_array().unwrap();
+    assert_eq!(tests.len(), r.checks().count());
+    let sum = |k: &str| tests.iter().map(|t| t[k].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((v["score"].as_u64().unwrap(), v["max-score"].as_u64().unwrap()), (sum("score"), sum("max-score")));
+    assert_eq!((sum("score"), sum("max-score")), (u64::from(r.earned()), u64::from(r.gradable_points())));
+    for (t, c) in tests.iter().zip(r.checks()) {
+        let k: std::collections::BTreeSet<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(k, ["max-score", "passed", "score", "test-name"].into());
+        assert_eq!(t["passed"], matches!(c.status, Status::Pass | Status::Skip), "{t}");
+        let name = t["test-name"].as_str().unwrap();
+        if c.status.graded() {
+            assert_eq!(name, c.id);
+        } else {
+            assert!(name.starts_with(&c.id) && name.contains("not graded:"), "{name}");
+            assert_eq!(t["max-score"], 0);
+        }
+    }
+}
+
+/// GitHub Actions annotations: one per failing check (error) and per check the host
+/// kept from being graded (warning), none for passes and skips; every line one
+/// workflow command whose data cannot break out of it.
+#[test]
+fn github_annotations_name_failures_and_host_problems_only() {
+    let r = synthetic();
+    let text = formats::github_annotations(&r);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.iter().filter(|l| l.starts_with("::error title=")).count(), count(&r, Status::Fail));
+    assert_eq!(lines.iter().filter(|l| l.starts_with("::warning title=")).count(), count(&r, Status::Broken) + count(&r, Status::NotRun));
+    assert_eq!(lines.len(), count(&r, Status::Fail) + count(&r, Status::Broken) + count(&r, Status::NotRun));
+    let uts = lines.iter().find(|l| l.contains("namespaces.uts.hostname-set")).unwrap();
+    assert!(uts.starts_with("::error title=namespaces.uts.hostname-set (3 points)::expected: hostname"), "{uts}");
+    assert!(uts.contains("%0A") && uts.ends_with("Hint: English hint for namespaces.uts.hostname-set."), "{uts}");
+    assert!(!text.contains("namespaces.pid.init-is-pid-1") && !text.contains("offset-moves-clocks"));
+}

@@ -42,6 +42,11 @@ struct Args {
     /// GitHub Classroom runner result (JSON); its base64 also goes to $GITHUB_OUTPUT as `result`.
     #[arg(long, value_name = "FILE")]
     classroom: Option<PathBuf>,
+    /// Classroom 50 result.json (schema classroom50/result/v1; the submission from
+    /// the runner's CLASSROOM, ASSIGNMENT, SUBMISSION_TAG, COMMIT_URL, RELEASE_URL,
+    /// REVIEW_URL).
+    #[arg(long, value_name = "FILE")]
+    classroom50: Option<PathBuf>,
     /// Gradescope results.json.
     #[arg(long, value_name = "FILE")]
     gradescope: Option<PathBuf>,
@@ -79,6 +84,9 @@ impl Outputs {
         };
         put(&self.args.classroom, serde_json::to_string_pretty(&formats::classroom(r)).unwrap_or_default());
         put(&self.args.gradescope, serde_json::to_string_pretty(&formats::gradescope(r)).unwrap_or_default());
+        if self.args.classroom50.is_some() {
+            put(&self.args.classroom50, serde_json::to_string_pretty(&formats::classroom50(r, &submission_from_env())).unwrap_or_default());
+        }
         put(&self.args.junit, formats::junit(r));
         put(&self.args.tap, formats::tap(r));
         put(&self.args.markdown, formats::markdown(r, self.lang));
@@ -89,6 +97,25 @@ impl Outputs {
             }
         }
     }
+}
+
+/// Classroom 50's runner describes the submission in the environment.
+fn submission_from_env() -> formats::Submission {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    formats::Submission {
+        classroom: var("CLASSROOM"),
+        assignment: var("ASSIGNMENT"),
+        submission: var("SUBMISSION_TAG"),
+        commit: var("COMMIT_URL"),
+        release: var("RELEASE_URL"),
+        review: var("REVIEW_URL"),
+        datetime: utc_now(),
+    }
+}
+
+/// Now, UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn utc_now() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn append_env_file(var: &str, text: &str) {
@@ -275,6 +302,9 @@ fn main() -> ExitCode {
     let result = grade::score(&runtime_name, &exercises, &reports, &hints, false);
     outputs.write(&result, true);
     print!("{}", human::render(&result, lang, !outputs.args.brief));
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        print!("{}", formats::github_annotations(&result));
+    }
     let broken = result.checks().any(|c| matches!(c.status, grade::Status::Broken | grade::Status::NotRun));
     ExitCode::from(checks::outcome::exit_status(result.any_failed(), broken))
 }

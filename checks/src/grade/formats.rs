@@ -1,5 +1,6 @@
-//! Machine-readable outputs of a grading run: GitHub Classroom, Gradescope, JUnit
-//! XML, TAP 14 and a Markdown summary for `$GITHUB_STEP_SUMMARY`.
+//! Machine-readable outputs of a grading run: GitHub Classroom, Classroom 50,
+//! Gradescope, JUnit XML, TAP 14, a Markdown summary for `$GITHUB_STEP_SUMMARY` and
+//! GitHub Actions annotations.
 //!
 //! Every function is pure: the same [`GradeResult`] always renders to the same
 //! bytes (no clock, no environment, no random ids).
@@ -13,8 +14,9 @@
 //! | format     | graded fail            | skip                                     | broken / not run                                        |
 //! |------------|------------------------|------------------------------------------|---------------------------------------------------------|
 //! | Classroom  | `"fail"`, score 0      | `"pass"`, score 0, message "Skipped"     | `"error"`, score 0; the run's status `"error"`          |
+//! | Classroom 50 | `passed: false`, 0/max | `passed: true`, 0/0, reason in the name | `passed: false`, 0/0, reason in the name  |
 //! | Gradescope | `"failed"`, 0/max      | 0/0, no `status`, tag `not-graded`       | `"failed"`, 0/0, tag `not-graded`, a line in `output`   |
-//! | JUnit      | `<failure>`            | `<skipped>`                              | `<error type="environment">` (not run: `type="not-run"`) |
+//! | JUnit      | `<failure>`            | `<skipped>`                              | `<error type="environment">` (not run: `<skipped type="not-run">`) |
 //! | TAP 14     | `not ok`               | `ok … # SKIP <reason>`                   | `not ok … # TODO broken: …` (`# TODO not run: …`)       |
 //! | Markdown   | failing-check section  | "not graded" list                        | "not graded" list                                       |
 
@@ -182,6 +184,93 @@ pub fn classroom(r: &GradeResult) -> Value {
 /// `Buffer.from(value, "base64")` and `JSON.parse`).
 pub fn classroom_base64(r: &GradeResult) -> String {
     base64::engine::general_purpose::STANDARD.encode(classroom(r).to_string())
+}
+
+// ---------------------------------------------------------------------------
+// GitHub Actions annotations
+// ---------------------------------------------------------------------------
+
+/// One workflow command a failing or broken check: `::error title=ID (N points)::…`
+/// for a failure (its expected/got), `::warning title=…::…` for a check the host kept
+/// from being graded; skips and passes say nothing. Data escaped as the runner wants
+/// (`%`, CR, LF; in properties also `:` and `,`).
+pub fn github_annotations(r: &GradeResult) -> String {
+    fn data(s: &str) -> String {
+        s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    }
+    fn prop(s: &str) -> String {
+        data(s).replace(':', "%3A").replace(',', "%2C")
+    }
+    let mut out = String::new();
+    for c in r.checks() {
+        let (kind, text) = match c.status {
+            Status::Fail => ("error", failure_text(c)),
+            Status::Broken | Status::NotRun => ("warning", ungradable_text(c)),
+            _ => continue,
+        };
+        let title = format!("{} ({} {})", c.id, c.max_points, if c.max_points == 1 { "point" } else { "points" });
+        let _ = writeln!(out, "::{kind} title={}::{}", prop(&title), data(text.trim_end()));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Classroom 50
+// ---------------------------------------------------------------------------
+
+/// What Classroom 50's runner tells an assignment's `autograder.py` about the
+/// submission (its environment: CLASSROOM, ASSIGNMENT, SUBMISSION_TAG, COMMIT_URL,
+/// RELEASE_URL, REVIEW_URL), and when the grading ended (UTC, `YYYY-MM-DDTHH:MM:SSZ`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Submission {
+    pub classroom: String,
+    pub assignment: String,
+    pub submission: String,
+    pub commit: String,
+    pub release: String,
+    /// REVIEW_URL, or the commit's when the runner gives none.
+    pub review: String,
+    pub datetime: String,
+}
+
+/// `result.json` of Classroom 50 (`foundation50/classroom50`, schema
+/// `classroom50/result/v1`): exactly the keys its collector checks — schema,
+/// classroom, assignment, submission, commit, release, review, datetime, score,
+/// `max-score`, tests (the runner stamps owner and assignment type itself) — each
+/// test `{test-name, passed, score, max-score}`; `score` and `max-score` are the sums
+/// of the tests'. The schema has no message, so a check that could not be graded
+/// says why in its name; it has 0/0 points (not in the maximum), `passed` true for a
+/// skip (nobody failed) and false for a broken or not-run check (never passed).
+pub fn classroom50(r: &GradeResult, s: &Submission) -> Value {
+    let tests: Vec<Value> = r
+        .checks()
+        .map(|c| {
+            let graded = c.status.graded();
+            let name = match c.status {
+                Status::Pass | Status::Fail => c.id.clone(),
+                _ => format!("{} ({}, not graded: {})", c.id, status_word(c.status), reason_line(c)),
+            };
+            json!({
+                "test-name": name,
+                "passed": matches!(c.status, Status::Pass | Status::Skip),
+                "score": c.earned,
+                "max-score": if graded { c.max_points } else { 0 },
+            })
+        })
+        .collect();
+    json!({
+        "schema": "classroom50/result/v1",
+        "classroom": s.classroom,
+        "assignment": s.assignment,
+        "submission": s.submission,
+        "commit": s.commit,
+        "release": s.release,
+        "review": if s.review.is_empty() { &s.commit } else { &s.review },
+        "datetime": s.datetime,
+        "score": r.earned(),
+        "max-score": r.gradable_points(),
+        "tests": tests,
+    })
 }
 
 // ---------------------------------------------------------------------------

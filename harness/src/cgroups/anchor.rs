@@ -148,8 +148,8 @@ pub fn enable(dir: &Path) -> Result<(), AnchorError> {
     write(&dir.join("cgroup.subtree_control"), &missing.join(" "))
 }
 
-/// The argv that re-executes `exe args` in a transient scope with `Delegate=yes`.
-pub fn scope_command(systemd_run: &Path, exe: &Path, args: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+/// The argv that runs `exe args` in the transient scope `unit` with `Delegate=yes`.
+pub fn scope_command(systemd_run: &Path, unit: &str, exe: &Path, args: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
     let mut v: Vec<std::ffi::OsString> = vec![
         systemd_run.into(),
         "--scope".into(),
@@ -157,7 +157,7 @@ pub fn scope_command(systemd_run: &Path, exe: &Path, args: &[std::ffi::OsString]
         "--collect".into(),
         "-p".into(),
         "Delegate=yes".into(),
-        format!("--unit=lab-check-{}", std::process::id()).into(),
+        format!("--unit={unit}").into(),
         "--".into(),
         exe.into(),
     ];
@@ -246,9 +246,9 @@ mod tests {
 
     #[test]
     fn the_scope_command_reexecutes_the_same_program() {
-        let v = scope_command(Path::new("/usr/bin/systemd-run"), Path::new("/t/labcheck"), &["--topic".into(), "cgroups".into()]);
+        let v = scope_command(Path::new("/usr/bin/systemd-run"), "lab-check-7", Path::new("/t/labcheck"), &["--topic".into(), "cgroups".into()]);
         let s: Vec<String> = v.iter().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(s[..6], ["/usr/bin/systemd-run", "--scope", "--quiet", "--collect", "-p", "Delegate=yes"]);
-        assert_eq!(s[s.len() - 4..], ["--", "/t/labcheck", "--topic", "cgroups"]);
+        assert_eq!(s[s.len() - 5..], ["--unit=lab-check-7", "--", "/t/labcheck", "--topic", "cgroups"]);
     }
 }
