@@ -96,6 +96,13 @@ fn synthetic() -> GradeResult {
             },
         ],
         interrupted: true,
+        environment: checks::grade::Environment {
+            suite: "0.1.0".into(),
+            contract: "1".into(),
+            kernel: "6.18.0-test".into(),
+            cgroup: "v2".into(),
+            cgroup_parent: "cgroup parent: /sys/fs/cgroup/system.slice/lab-check-7.scope (delegated systemd scope): why".into(),
+        },
     }
 }
 
@@ -941,4 +948,56 @@ fn github_annotations_name_failures_and_host_problems_only() {
     assert!(uts.starts_with("::error title=namespaces.uts.hostname-set (3 points)::expected: hostname"), "{uts}");
     assert!(uts.contains("%0A") && uts.ends_with("Hint: English hint for namespaces.uts.hostname-set."), "{uts}");
     assert!(!text.contains("namespaces.pid.init-is-pid-1") && !text.contains("offset-moves-clocks"));
+}
+
+/// Every result says where it was graded (suite and contract versions, kernel,
+/// cgroup version and parent), so that an instructor can tell environments apart.
+/// (Classroom 50's schema admits no other key: its runner records the environment.)
+#[test]
+fn every_result_names_its_environment() {
+    let r = synthetic();
+    let env = &r.environment;
+    for (k, v) in env.pairs() {
+        assert_eq!(formats::classroom(&r)["environment"][k], v, "Classroom {k}");
+        assert_eq!(formats::gradescope(&r)["extra_data"]["environment"][k], v, "Gradescope {k}");
+    }
+    let (_, suites) = parse_junit(&formats::junit(&r));
+    for s in &suites {
+        for (k, v) in env.pairs() {
+            assert!(s.properties.contains(&(k.to_string(), v.to_string())), "JUnit suite {} lacks {k}", s.name);
+        }
+    }
+    let tap = parse_tap(&formats::tap(&r));
+    assert!(tap.comments.iter().any(|c| c == &format!("environment: {}", env.line())), "{:?}", tap.comments);
+    for lang in [Lang::En, Lang::Ko] {
+        assert!(formats::markdown(&r, lang).contains(&env.line()));
+    }
+    assert!(env.line().starts_with("lab 0.1.0, contract 1, kernel 6.18.0-test, cgroup v2; cgroup parent: "));
+    assert_eq!(checks::grade::contract_version(), "1", "the first line of exercises/CONTRACT.md");
+}
+
+/// Size caps: a message is cut saying how much went, at a character boundary, and no
+/// result grows past what its service takes however long the runtime's output was.
+#[test]
+fn long_messages_are_cut_saying_so() {
+    assert_eq!(formats::capped("short", 100), "short");
+    let long = "é".repeat(5000); // 10 000 bytes, two per character
+    let cut = formats::capped(&long, formats::MESSAGE_CAP);
+    assert!(cut.len() <= formats::MESSAGE_CAP, "{}", cut.len());
+    assert!(cut.ends_with(" bytes cut)"), "{}", &cut[cut.len() - 40..]);
+    let kept = cut.split('…').next().unwrap();
+    let said: usize = cut.rsplit('(').next().unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(kept.len() + said, long.len(), "the count is what was cut");
+    // A whole grading whose every check failed with 1 MiB of output (as score() caps
+    // them): the Classroom output and the step summary stay under GitHub's 1 MiB.
+    let mut r = all(Status::Fail);
+    for e in &mut r.exercises {
+        for c in &mut e.checks {
+            c.message = formats::capped(&"x".repeat(1 << 20), formats::MESSAGE_CAP);
+        }
+    }
+    assert!(formats::classroom_base64(&r).len() < 1 << 20);
+    assert!(formats::markdown(&r, Lang::En).len() <= formats::SUMMARY_CAP);
+    let huge = "y".repeat(3 << 20);
+    assert!(formats::capped(&huge, formats::SUMMARY_CAP).len() <= formats::SUMMARY_CAP);
 }

@@ -142,6 +142,16 @@ fn host_findings() -> Result<Vec<(String, bool, String)>, String> {
         .collect())
 }
 
+/// Where this run grades (set once the checker's cgroup parent is chosen).
+static ENVIRONMENT: std::sync::OnceLock<grade::Environment> = std::sync::OnceLock::new();
+
+/// [`grade::score`] with this run's environment.
+fn scored(runtime: &str, exercises: &[&grade::Exercise], reports: &[CheckReport], hints: &grade::Hints, interrupted: bool) -> GradeResult {
+    let mut r = grade::score(runtime, exercises, reports, hints, interrupted);
+    r.environment = ENVIRONMENT.get().cloned().unwrap_or_default();
+    r
+}
+
 fn host_problem(why: impl std::fmt::Display) -> ExitCode {
     eprintln!("grade: this host cannot grade: {why}");
     ExitCode::from(2)
@@ -189,7 +199,8 @@ fn main() -> ExitCode {
                 notes: Vec::new(),
             })
             .collect();
-        let r = grade::score(&label, &exercises, &reports, &hints, false);
+        let mut r = grade::score(&label, &exercises, &reports, &hints, false);
+        r.environment = grade::environment("cgroup parent: none (the host could not be graded)");
         Outputs { args: args.clone(), lang }.write(&r, true);
         host_problem(why)
     };
@@ -214,7 +225,10 @@ fn main() -> ExitCode {
         Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
     }
     match checks::cgview::preflight() {
-        Ok(line) => eprintln!("grade: {line}"),
+        Ok(line) => {
+            eprintln!("grade: {line}");
+            let _ = ENVIRONMENT.set(grade::environment(&line));
+        }
         Err(e) => return host_problem(e),
     }
     // What an earlier checker killed on this host left (its state file names it).
@@ -257,7 +271,7 @@ fn main() -> ExitCode {
                 checks::runner::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
                 let write = |drained: bool| {
                     let refs: Vec<&grade::Exercise> = owned.iter().collect();
-                    let r = grade::score(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
+                    let r = scored(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
                     outputs.write(&r, drained);
                     r
                 };
@@ -280,7 +294,7 @@ fn main() -> ExitCode {
     let reports = run_all_limited(&checks, &rt, outputs.args.jobs, limit, |report| {
         let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
         d.push(report.clone());
-        let r = grade::score(&runtime_name, &exercises, &d, &hints, false);
+        let r = scored(&runtime_name, &exercises, &d, &hints, false);
         outputs.write(&r, false);
         if tty {
             eprint!("\r\x1b[K[{}/{total}] {} {}", d.len(), report.outcome.label(), report.id);
@@ -299,7 +313,7 @@ fn main() -> ExitCode {
     }
     // A check past its limit is still cleaning up in the background: not without it.
     checks::runner::settle(SETTLE_GRACE);
-    let result = grade::score(&runtime_name, &exercises, &reports, &hints, false);
+    let result = scored(&runtime_name, &exercises, &reports, &hints, false);
     outputs.write(&result, true);
     print!("{}", human::render(&result, lang, !outputs.args.brief));
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {

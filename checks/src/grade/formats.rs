@@ -24,11 +24,38 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use quick_junit::{
-    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite, XmlString,
+    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite,
 };
 use serde_json::{json, Value};
 
-use super::model::{CheckGrade, ExerciseResult, GradeResult, Lang, Status};
+use super::model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
+
+/// The longest message one check carries into the results: a runtime's output tail
+/// (up to 1 MiB) must not push a result past what its service takes. 49 such
+/// messages stay far below GitHub's 1 MiB for a job's outputs (the Classroom result
+/// is base64 in one) and its step summary.
+pub const MESSAGE_CAP: usize = 4 << 10;
+/// GitHub's limit on one step summary (`$GITHUB_STEP_SUMMARY`).
+pub const SUMMARY_CAP: usize = 1 << 20;
+
+/// `text` cut to at most `cap` bytes (at a character boundary), saying how much went:
+/// `… (N bytes cut)`.
+pub fn capped(text: &str, cap: usize) -> String {
+    if text.len() <= cap {
+        return text.to_string();
+    }
+    let note_room = 32;
+    let mut end = cap.saturating_sub(note_room);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
+}
+
+/// The environment as a JSON object (the same keys as the JUnit properties).
+fn environment_json(r: &GradeResult) -> Value {
+    Value::Object(r.environment.pairs().iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+}
 
 // ---------------------------------------------------------------------------
 // Shared wording
@@ -175,6 +202,7 @@ pub fn classroom(r: &GradeResult) -> Value {
         "status": status,
         "max_score": r.gradable_points(),
         "tests": tests,
+        "environment": environment_json(r),
     })
 }
 
@@ -343,6 +371,7 @@ pub fn gradescope(r: &GradeResult) -> Value {
             "max_points": r.max_points(),
             "ungradable_points": r.ungradable(),
             "interrupted": r.interrupted,
+            "environment": environment_json(r),
         },
         "tests": tests,
     })
@@ -395,14 +424,15 @@ fn gradescope_output(r: &GradeResult) -> String {
 pub fn junit(r: &GradeResult) -> String {
     let mut report = Report::new(format!("grade {}", r.runtime));
     for e in &r.exercises {
-        report.add_test_suite(junit_suite(e));
+        report.add_test_suite(junit_suite(e, &r.environment));
     }
+    report.set_time(r.checks().map(|c| c.duration).sum());
     report
         .to_string()
         .expect("a JUnit report of in-memory strings serializes")
 }
 
-fn junit_suite(e: &ExerciseResult) -> TestSuite {
+fn junit_suite(e: &ExerciseResult, env: &Environment) -> TestSuite {
     let mut suite = TestSuite::new(e.id.as_str());
     suite.add_properties([
         Property::new("topic", e.topic.as_str()),
@@ -411,7 +441,7 @@ fn junit_suite(e: &ExerciseResult) -> TestSuite {
         Property::new("points.max", e.max_points().to_string()),
         Property::new("points.ungradable", e.ungradable().to_string()),
     ]);
-    let mut skipped = 0;
+    suite.add_properties(env.pairs().map(|(k, v)| Property::new(k, v)));
     for c in &e.checks {
         let status = match c.status {
             Status::Pass => TestCaseStatus::success(),
@@ -430,7 +460,6 @@ fn junit_suite(e: &ExerciseResult) -> TestSuite {
                 s
             }
             Status::Skip | Status::NotRun => {
-                skipped += 1;
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(reason_line(c))
                     .set_type(if c.status == Status::Skip {
@@ -453,10 +482,8 @@ fn junit_suite(e: &ExerciseResult) -> TestSuite {
         }
         suite.add_test_case(tc);
     }
-    suite.extra.insert(
-        XmlString::new("skipped"),
-        XmlString::new(skipped.to_string()),
-    );
+    // (quick-junit counts the skipped cases itself.) The suite's time is its checks'.
+    suite.set_time(e.checks.iter().map(|c| c.duration).sum());
     suite
 }
 
@@ -476,6 +503,7 @@ pub fn tap(r: &GradeResult) -> String {
     let n = r.checks().count();
     let mut out = String::from("TAP version 14\n");
     let _ = writeln!(out, "1..{n}");
+    let _ = writeln!(out, "# environment: {}", tap_escape(&r.environment.line()));
     let mut i = 0;
     for e in &r.exercises {
         let _ = writeln!(out, "# {}: {}/{} points", e.id, e.earned(), e.max_points() - e.ungradable());
@@ -650,6 +678,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
         pts(r.earned(), r.gradable_points())
     );
     let _ = writeln!(out, "{}: `{}`\n", w.runtime, r.runtime.replace('`', "'"));
+    let _ = writeln!(out, "<sub>{}</sub>\n", md_cell(&r.environment.line()));
     if r.ungradable() > 0 {
         let _ = writeln!(out, "> {}{}\n", n_pts(r.ungradable()), w.ungradable);
     }
@@ -728,7 +757,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
             );
         }
     }
-    out
+    capped(&out, SUMMARY_CAP)
 }
 
 /// Text safe inside a table cell or a list item: one line, pipes escaped.

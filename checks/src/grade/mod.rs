@@ -13,7 +13,31 @@ use serde::Deserialize;
 use crate::catalog::{catalog, Check};
 use crate::outcome::Outcome;
 use crate::runner::CheckReport;
-pub use model::{CheckGrade, ExerciseResult, GradeResult, Lang, Status};
+pub use model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
+
+/// The runtime contract's version, as the first line of exercises/CONTRACT.md says
+/// (`Contract version 1`).
+pub fn contract_version() -> &'static str {
+    include_str!("../../../exercises/CONTRACT.md").lines().next().and_then(|l| l.strip_prefix("Contract version ")).unwrap_or("?").trim()
+}
+
+/// This suite and this host: the version, the contract, the kernel, the cgroup
+/// version and `cgroup_parent` (where the checker's cgroups went, and why).
+pub fn environment(cgroup_parent: &str) -> Environment {
+    let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let cgroup = match crate::cgview::Tree::read().map(|t| t.version) {
+        Ok(crate::cgview::Version::V1) => "v1",
+        Ok(crate::cgview::Version::V2) => "v2",
+        Err(_) => "none",
+    };
+    Environment {
+        suite: env!("CARGO_PKG_VERSION").to_string(),
+        contract: contract_version().to_string(),
+        kernel,
+        cgroup: cgroup.to_string(),
+        cgroup_parent: cgroup_parent.to_string(),
+    }
+}
 
 /// The manifest and hints, compiled in so the grader carries them.
 pub const MANIFEST: &str = include_str!("../../../exercises/exercises.toml");
@@ -131,7 +155,7 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             .map(|(id, max)| {
                 let report = reports.iter().find(|r| &r.id == id);
                 let title = all.iter().find(|c| c.id == id).map(|c| c.title).unwrap_or_default().to_string();
-                let (status, message) = match report.map(|r| &r.outcome) {
+                let (status, message): (Status, String) = match report.map(|r| &r.outcome) {
                     Some(Outcome::Pass) => (Status::Pass, String::new()),
                     Some(Outcome::Fail(f)) => (Status::Fail, f.to_string()),
                     Some(Outcome::Skip(why)) => (Status::Skip, why.clone()),
@@ -144,7 +168,8 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
                     max_points: max,
                     earned: if status == Status::Pass { max } else { 0 },
                     status,
-                    message,
+                    // Capped once here, so that every format carries the same text.
+                    message: formats::capped(&message, formats::MESSAGE_CAP),
                     notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
                     hint: hints.get(id).cloned().map(|t| (t.en, t.ko)).unwrap_or_default(),
                     duration: report.map(|r| r.duration).unwrap_or_default(),
@@ -159,7 +184,7 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             checks,
         });
     }
-    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted }
+    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted, environment: Default::default() }
 }
 
 fn source_file(id: &str) -> &'static str {

@@ -96,6 +96,41 @@ pub struct GradeResult {
     pub runtime: String,
     pub exercises: Vec<ExerciseResult>,
     pub interrupted: bool,
+    /// Where it was graded, so that an instructor can tell environments apart.
+    pub environment: Environment,
+}
+
+/// The suite, the contract and the host a result came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Environment {
+    /// This suite's version (`grade --version`).
+    pub suite: String,
+    /// The runtime contract's version (first line of exercises/CONTRACT.md).
+    pub contract: String,
+    /// The host kernel's release.
+    pub kernel: String,
+    /// `v1` or `v2`.
+    pub cgroup: String,
+    /// Where the checker's cgroups went, and why.
+    pub cgroup_parent: String,
+}
+
+impl Environment {
+    /// One line: `lab 0.1.0, contract 1, kernel 6.18.1, cgroup v2; cgroup parent: …`.
+    pub fn line(&self) -> String {
+        format!("lab {}, contract {}, kernel {}, cgroup {}; {}", self.suite, self.contract, self.kernel, self.cgroup, self.cgroup_parent)
+    }
+
+    /// The pairs written as properties or extra data, in order.
+    pub fn pairs(&self) -> [(&'static str, &str); 5] {
+        [
+            ("lab.version", self.suite.as_str()),
+            ("lab.contract", self.contract.as_str()),
+            ("host.kernel", self.kernel.as_str()),
+            ("host.cgroup", self.cgroup.as_str()),
+            ("host.cgroup-parent", self.cgroup_parent.as_str()),
+        ]
+    }
 }
 
 impl GradeResult {
