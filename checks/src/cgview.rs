@@ -124,7 +124,7 @@ pub fn enter_delegated_scope() -> Option<String> {
 /// throw-away parent is made and removed). Ok: the line that says where and why;
 /// Err: why the host cannot be graded (an environment problem, exit 2).
 pub fn preflight() -> Result<String, String> {
-    let tree = Tree::detect()?;
+    Tree::detect()?;
     let line = match Tree::anchor() {
         Some(a) => a.describe(),
         None => "cgroup parent: nested under the checker's own cgroup of each v1 hierarchy".to_string(),
@@ -132,7 +132,6 @@ pub fn preflight() -> Result<String, String> {
     let rel = format!("lab-preflight-{}", std::process::id());
     let p = ScratchParent::create(&rel).map_err(|e| format!("{e} ({line})"))?;
     p.remove().map_err(|e| format!("removing the checker's trial cgroup: {e}"))?;
-    let _ = tree;
     Ok(line)
 }
 

@@ -88,8 +88,8 @@ pub enum CgroupMode {
     /// Every controller on its own v1 hierarchy under /sys/fs/cgroup.
     V1,
     /// cgroup v2 under systemd as PID 1 (the distribution's, fetched like the kernel),
-    /// the command in an ordinary non-delegated service (`systemd-run --unit=runner
-    /// --wait`), as a job runs on a GitHub-hosted runner.
+    /// the command in an ordinary non-delegated service (runner.service), as a job
+    /// runs on a GitHub-hosted runner.
     Systemd,
 }
 

@@ -15,9 +15,9 @@
 #
 # With LAB_CGROUP=systemd, stage 2 hands PID 1 to systemd (the distribution's, from
 # the initramfs) once the machine is set up; systemd starts lab.target, whose
-# lab-run.service runs stage 3: the command inside an ordinary service made by
-# `systemd-run --unit=runner --wait` (no Delegate=, no controllers of its own), as a
-# job on a GitHub-hosted runner runs, with the results sent as in stage 2.
+# lab-run.service runs stage 3: the command inside runner.service, an ordinary
+# service (no Delegate=, no controllers of its own), as a job on a GitHub-hosted
+# runner runs, with the results sent as in stage 2.
 
 export PATH=/lab/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
