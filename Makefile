@@ -63,8 +63,9 @@ check-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/labcheck --topic $*
 
-## Every check inside a qemu VM, no root needed (harness vm): CGROUP=v2 (default) or
-## v1; the distribution's cloud kernel (fetched once into target/vm) or
+## Every check inside a qemu VM, no root needed (harness vm): CGROUP=v2 (default), v1
+## or systemd (systemd as PID 1, the checker in a non-delegated service, as on a
+## GitHub-hosted runner); the distribution's cloud kernel (fetched once into target/vm) or
 ## KERNEL=/path/to/bzImage; VM_CMD runs another workspace binary, e.g.
 ## VM_CMD="grade --topic namespaces"; VM_FLAGS passes options (--timeout, --accel tcg);
 ## VM_PROFILE=release runs optimised binaries (about 3x faster under TCG).
