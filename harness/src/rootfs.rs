@@ -40,7 +40,17 @@ pub fn probe_path() -> Result<PathBuf, RootfsError> {
 
 /// The shared objects `ldd` lists for `bin`, as absolute paths (none for a static binary).
 pub fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>, RootfsError> {
-    let out = Command::new("ldd")
+    shared_libraries_with(bin, None)
+}
+
+/// [`shared_libraries`], the loader also searching `lib_path` (LD_LIBRARY_PATH): for
+/// a binary unpacked from a package whose own libraries are not installed.
+pub fn shared_libraries_with(bin: &Path, lib_path: Option<&Path>) -> Result<Vec<PathBuf>, RootfsError> {
+    let mut ldd = Command::new("ldd");
+    if let Some(p) = lib_path {
+        ldd.env("LD_LIBRARY_PATH", p);
+    }
+    let out = ldd
         .arg(bin)
         .output()
         .map_err(|e| RootfsError::Ldd { path: bin.to_path_buf(), why: e.to_string() })?;
@@ -50,6 +60,11 @@ pub fn shared_libraries(bin: &Path) -> Result<Vec<PathBuf>, RootfsError> {
             return Ok(Vec::new());
         }
         return Err(RootfsError::Ldd { path: bin.to_path_buf(), why: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+    }
+    // A copy without one of its libraries would only fail where it is run.
+    let missing: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_suffix("=> not found")).map(str::trim).collect();
+    if !missing.is_empty() {
+        return Err(RootfsError::Ldd { path: bin.to_path_buf(), why: format!("needs {}, not found on this host", missing.join(", ")) });
     }
     Ok(parse_ldd(&text))
 }

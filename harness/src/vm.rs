@@ -579,18 +579,12 @@ fn add_systemd(fs: &mut Initramfs, root: &Path) -> Result<()> {
     ] {
         let src = candidates.iter().map(|c| root.join(c)).find(|p| p.is_file()).ok_or_else(|| VmError(format!("no {} in {}", candidates[0], root.display())))?;
         fs.file(dest, Source::Path(src.clone()), 0o755);
-        // The host's loader finds the packages' own libraries through this path.
-        let out = Command::new("ldd").arg(&src).env("LD_LIBRARY_PATH", &libdir).output().map_err(io_err("running ldd"))?;
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            let Some((name, rest)) = line.trim().split_once(" => ") else { continue };
-            if rest.starts_with("not found") {
-                return err(format!("{} needs {name}, which this host lacks", src.display()));
-            }
-            let lib = rest.split(" (").next().unwrap_or("").trim();
-            if lib.starts_with('/') && !lib.starts_with(&*libdir.to_string_lossy()) {
-                let real = std::fs::canonicalize(lib).unwrap_or_else(|_| PathBuf::from(lib));
-                fs.file(lib, Source::Path(real), 0o755);
-            }
+        // The host's loader finds the packages' own libraries through this path; the
+        // rest come from the host.
+        let libs = crate::rootfs::shared_libraries_with(&src, Some(&libdir)).map_err(|e| VmError(e.to_string()))?;
+        for lib in libs.iter().filter(|l| !l.starts_with(&libdir)) {
+            let real = std::fs::canonicalize(lib).unwrap_or_else(|_| lib.clone());
+            fs.file(&lib.to_string_lossy(), Source::Path(real), 0o755);
         }
     }
     fs.symlink("usr/bin/systemd", "/lib/systemd/systemd");
