@@ -52,7 +52,7 @@ HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 BIN := target/$(HOST_TRIPLE)/debug
 
 ## Every check against $$LAB_RUNTIME (default: the reference runtime), as a table
-## with the summary line "N passed, N failed, N skipped". Root only.
+## with the summary line "N passed, N failed, N broken, N skipped". Root only.
 check: build
 	@[ "$$(id -u)" = 0 ] || { echo "make check needs root (sudo make check)"; exit 2; }
 	@$(BIN)/harness doctor >/dev/null || $(BIN)/harness doctor
@@ -83,18 +83,28 @@ check-vm: build
 ## root: make grade; one topic: make grade-namespaces (grade-cgroups, grade-overlay).
 ## GRADE_FLAGS passes options, e.g. GRADE_FLAGS="--junit junit.xml --lang ko".
 GRADE_FLAGS ?=
+## make turns any non-zero status of a recipe into its own 2: the grader's own
+## status (0 all passed, 1 a check failed, 2 the host could not grade) is printed.
 grade: build
 	@[ "$$(id -u)" = 0 ] || { echo "make grade needs root (sudo make grade)"; exit 2; }
-	$(BIN)/grade $(GRADE_FLAGS)
+	@$(BIN)/grade $(GRADE_FLAGS); st=$$?; [ $$st = 0 ] || echo "grade: exit status $$st (1: a check failed; 2: the host could not grade)" >&2; exit $$st
 
 grade-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/grade --topic $* $(GRADE_FLAGS)
 
 ## Flake soak: the whole suite N times in a row; prints every check whose outcome varied.
+## LOAD=K runs K busy loops per CPU on the host meanwhile (outside the checker's
+## cgroups, ended by their PIDs afterwards), as a shared CI runner or a laptop that
+## compiles would: verdicts must not depend on it.
 N ?= 20
+LOAD ?= 0
 soak: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
+	@pids=""; n=$$(( $(LOAD) * $$(nproc) )); i=0; \
+	while [ $$i -lt $$n ]; do sh -c 'while :; do :; done' & pids="$$pids $$!"; i=$$((i+1)); done; \
+	[ -z "$$pids" ] || echo "soak: $$n busy loops on the host (pids$$pids)"; \
+	trap '[ -z "$$pids" ] || kill $$pids 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/labcheck --soak $(N)
 
 ## The README's table of check x runtime (reference, runc, crun), regenerated.

@@ -267,10 +267,22 @@ pub const PIDS_GUARD: u64 = 256;
 /// Memory a check's runtime and containers may use at once: a memory hog is
 /// OOM-killed here, not the machine.
 pub const MEMORY_GUARD: u64 = 1 << 30;
-/// CPU shares of a check (1024 is a plain process's): a busy runtime cannot starve
-/// the checker. Shares only weigh under contention, so alone a check still gets
-/// whole CPUs (the CPU checks run alone).
-pub const CPU_SHARES_GUARD: u64 = 256;
+/// The CPU a check's runtime and containers may use at once, in microseconds per
+/// 100 ms period: every CPU but one (three quarters of a lone CPU), so that a
+/// spinning runtime leaves the host room. A cap, not a low weight: with a weight
+/// below an ordinary process's every check starved as soon as anything else on the
+/// host was busy, and timing verdicts turned with the host's load.
+pub fn cpu_guard_quota() -> u64 {
+    let cpus = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1);
+    if cpus <= 1 {
+        75_000
+    } else {
+        (cpus - 1) * CPU_GUARD_PERIOD
+    }
+}
+
+/// The period of the CPU guard, in microseconds.
+pub const CPU_GUARD_PERIOD: u64 = 100_000;
 /// v2: the leaf the runtime process runs in (a cgroup that delegates controllers
 /// may hold no process). No check names a container so.
 pub const RUNTIME_LEAF: &str = "checker.runtime";
@@ -321,13 +333,12 @@ impl ScratchParent {
         let files: &[(&str, &str, u64)] = match self.tree.version {
             Version::V1 => &[
                 ("pids", "pids.max", PIDS_GUARD),
-                ("cpu", "cpu.shares", CPU_SHARES_GUARD),
                 ("memory", "memory.limit_in_bytes", MEMORY_GUARD),
                 // Swap may add as much again (absent without swap accounting); twice, so
                 // that the memory counter, whose hits are counted, meets its limit first.
                 ("memory", "memory.memsw.limit_in_bytes", 2 * MEMORY_GUARD),
             ],
-            Version::V2 => &[("pids", "pids.max", PIDS_GUARD), ("cpu", "cpu.weight", CPU_SHARES_GUARD * 100 / 1024), ("memory", "memory.max", MEMORY_GUARD), ("memory", "memory.swap.max", 0)],
+            Version::V2 => &[("pids", "pids.max", PIDS_GUARD), ("memory", "memory.max", MEMORY_GUARD), ("memory", "memory.swap.max", 0)],
         };
         for (ctrl, file, value) in files {
             if let Some(d) = self.dir(ctrl, "") {
@@ -335,6 +346,21 @@ impl ScratchParent {
                 if f.exists() {
                     write(&f, &value.to_string())?;
                 }
+            }
+        }
+        // The CPU cap is best effort: a parent with a smaller quota of its own caps
+        // the check already (the kernel refuses a child quota above it on v1).
+        if let Some(d) = self.dir("cpu", "") {
+            let quota = cpu_guard_quota();
+            match self.tree.version {
+                Version::V1 if d.join("cpu.cfs_quota_us").exists() => {
+                    let _ = write(&d.join("cpu.cfs_period_us"), &CPU_GUARD_PERIOD.to_string())
+                        .and_then(|_| write(&d.join("cpu.cfs_quota_us"), &quota.to_string()));
+                }
+                Version::V2 if d.join("cpu.max").exists() => {
+                    let _ = write(&d.join("cpu.max"), &format!("{quota} {CPU_GUARD_PERIOD}"));
+                }
+                _ => {}
             }
         }
         // Fail closed: without its guards a check's runtime could take the machine down.
@@ -441,6 +467,7 @@ impl ScratchParent {
             (Version::V1, "memory.max", _) => ("memory", "memory.limit_in_bytes", None, 1),
             (Version::V1, "memory.events", Some("oom_kill")) => ("memory", "memory.oom_control", Some("oom_kill"), 1),
             (Version::V1, "cpu.stat", Some("usage_usec")) => ("cpuacct", "cpuacct.usage", None, 1000),
+            (Version::V1, "cpu.stat", Some("throttled_usec")) => ("cpu", "cpu.stat", Some("throttled_time"), 1000),
             (Version::V1, "cpu.stat", Some(k)) => ("cpu", "cpu.stat", Some(k), 1),
             (Version::V1, f, k) if f.starts_with("pids.") => ("pids", f, k, 1),
             _ => return None,
@@ -626,5 +653,94 @@ mod tests {
     #[test]
     fn nothing_mounted_is_an_error() {
         assert!(Tree::from_text("", "0::/\n").is_err());
+    }
+}
+
+/// Where a runtime that ignored `LAB_CGROUP_PARENT` would have made cgroup `name`:
+/// in every mounted hierarchy (v1 controllers, named ones, v2), at its root and in
+/// every cgroup from there down to the caller's own (so beside it and in it too).
+/// From the text of /proc/self/mountinfo and /proc/self/cgroup.
+pub fn misplaced_candidates(mountinfo: &str, cgroup: &str, names: &[String]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let l: Vec<&str> = left.split(' ').collect();
+        let r: Vec<&str> = right.split(' ').collect();
+        if l.len() < 5 || r.len() < 3 || !(r[0] == "cgroup" || r[0] == "cgroup2") {
+            continue;
+        }
+        let (root, point) = (unescape(l[3]), unescape(l[4]));
+        let opts: Vec<&str> = r[2].split(',').collect();
+        // The caller's line for this hierarchy: v2 is `0::/path`; a v1 line names
+        // the controllers (or name=) the mount carries.
+        let own = cgroup.lines().find_map(|c| {
+            let mut p = c.splitn(3, ':');
+            let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+            let matches = if r[0] == "cgroup2" {
+                ctrls.is_empty()
+            } else {
+                !ctrls.is_empty() && ctrls.split(',').all(|c| opts.contains(&c))
+            };
+            matches.then(|| path.to_string())
+        });
+        let own_dir = own.map(|p| join_cgroup(&point, &root, &p)).unwrap_or_else(|| PathBuf::from(&point));
+        let mut dirs = vec![own_dir.clone()];
+        let mut d = own_dir.as_path();
+        while let Some(up) = d.parent() {
+            if !up.starts_with(&point) {
+                break;
+            }
+            dirs.push(up.to_path_buf());
+            d = up;
+        }
+        for dir in dirs {
+            for n in names {
+                let p = dir.join(n);
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Cgroups named `names` that exist outside the check's parent (see
+/// [`misplaced_candidates`]), as this process sees the tree.
+pub fn misplaced_cgroups(names: &[String]) -> Vec<PathBuf> {
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let mountinfo = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    misplaced_candidates(&mountinfo, &cgroup, names).into_iter().filter(|p| p.is_dir()).collect()
+}
+
+#[cfg(test)]
+mod misplaced_tests {
+    use super::*;
+
+    #[test]
+    fn candidates_cover_root_beside_and_own_cgroup_of_every_hierarchy() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        let mountinfo = format!(
+            "30 25 0:26 / {d}/cpu rw - cgroup cgroup rw,cpu\n\
+             31 25 0:27 / {d}/memory rw - cgroup cgroup rw,memory\n\
+             32 25 0:28 / {d}/unified rw - cgroup2 cgroup2 rw\n\
+             33 25 0:29 / /tmp rw - tmpfs tmpfs rw\n"
+        );
+        let cgroup = "5:cpu:/ci/job\n4:memory:/ci/job\n0::/\n";
+        let names = vec!["demo".to_string()];
+        let c = misplaced_candidates(&mountinfo, cgroup, &names);
+        for want in ["cpu/demo", "cpu/ci/demo", "cpu/ci/job/demo", "memory/ci/job/demo", "unified/demo"] {
+            assert!(c.contains(&dir.path().join(want)), "{want} missing from {c:?}");
+        }
+        assert!(!c.contains(&PathBuf::from("/tmp/demo")), "a tmpfs is no cgroup hierarchy");
+        // Only what exists is reported, against a fake tree in a tempdir.
+        std::fs::create_dir_all(dir.path().join("cpu/demo")).unwrap();
+        std::fs::create_dir_all(dir.path().join("memory/ci/job/other")).unwrap();
+        let found: Vec<&PathBuf> = c.iter().filter(|p| p.is_dir()).collect();
+        assert_eq!(found, vec![&dir.path().join("cpu/demo")]);
     }
 }

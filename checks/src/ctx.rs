@@ -223,6 +223,24 @@ impl Ctx {
         self.json_of(options, &cmd)
     }
 
+    /// [`Ctx::probe_json`] for a control run: the same contract holds there, so a
+    /// failure is the runtime's, named as the control run (`without` says what the
+    /// control leaves out: "without --hostname").
+    pub fn control_probe_json(&self, without: &str, options: &[&str], probe_args: &[&str]) -> Result<(Run, Value), Outcome> {
+        crate::outcome::as_control(without, self.probe_json(options, probe_args))
+    }
+
+    /// [`Ctx::json_of`] for a control run.
+    pub fn control_json_of(&self, without: &str, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
+        crate::outcome::as_control(without, self.json_of(options, command))
+    }
+
+    /// A runtime stricter than the contract (no capabilities, a read-only /proc):
+    /// the report says so, and the check does not hold it against the runtime.
+    pub fn stricter(&self, what: impl std::fmt::Display) {
+        self.note(format!("stricter than the contract: {what}"));
+    }
+
     /// Runs `command` and returns the last JSON object it printed.
     pub fn json_of(&self, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
         let r = self.run(options, command)?;
@@ -274,6 +292,7 @@ impl Ctx {
                     Outcome::Fail(mut f) => {
                         f.command = run.command_line();
                         f.stderr_tail = run.stderr_tail(8);
+                        f.refused = crate::outcome::refusal(&run);
                         Outcome::Fail(f)
                     }
                     other => other,
@@ -287,6 +306,13 @@ impl Ctx {
     fn unmount_leftovers(&self) {
         harness::state::unmount_below(self.scratch());
     }
+}
+
+/// A probe result refused the way a missing capability, a permission or a
+/// read-only mount refuses (what a runtime stricter than the contract gives).
+pub fn refused(v: &Value) -> bool {
+    v.get("ok") == Some(&Value::Bool(false))
+        && ["EPERM", "EACCES", "EROFS"].iter().any(|e| v.get("error").and_then(Value::as_str) == Some(e))
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

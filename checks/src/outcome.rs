@@ -27,20 +27,63 @@ impl Outcome {
     }
 }
 
-/// Expected versus got, with the command line run and the runtime's stderr tail.
+/// Expected versus got, with the run that showed it, its command line and the
+/// runtime's stderr tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub expected: String,
     pub got: String,
+    /// Which run showed it: the tested run, a control run (and what it leaves out),
+    /// or the host's own view.
+    pub run: RunRole,
     pub command: String,
     pub stderr_tail: String,
+    /// The runtime refused the run itself (exit 125): its `runtime error:` line, so
+    /// that a hint does not talk about what the probe saw when it never ran.
+    pub refused: Option<String>,
+}
+
+/// The line of a failure's text that quotes the runtime's refusal.
+pub const REFUSED_PREFIX: &str = "refused:  the runtime refused this run before the command ran: ";
+
+/// Who ran what a failure was seen on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunRole {
+    /// A run of the runtime with the feature under test.
+    Tested,
+    /// A run of the runtime without the feature (the text says what it leaves out):
+    /// its contract holds there too, so a wrong answer is the runtime's failure.
+    Control(String),
+    /// The checker's own look at the host (after or beside the runs).
+    Host,
+}
+
+impl RunRole {
+    pub fn describe(&self) -> String {
+        match self {
+            RunRole::Tested => "the tested run".into(),
+            RunRole::Control(without) => format!("the control run, {without}"),
+            RunRole::Host => "the host's view".into(),
+        }
+    }
+
+    pub fn describe_ko(&self) -> String {
+        match self {
+            RunRole::Tested => "검사 대상 실행".into(),
+            RunRole::Control(without) => format!("대조 실행 ({without})"),
+            RunRole::Host => "호스트 쪽 관찰".into(),
+        }
+    }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "expected: {}", self.expected)?;
         writeln!(f, "got:      {}", self.got)?;
-        write!(f, "command:  {}", self.command)?;
+        write!(f, "run:      {}: {}", self.run.describe(), self.command)?;
+        if let Some(line) = &self.refused {
+            write!(f, "\n{REFUSED_PREFIX}{line}")?;
+        }
         if !self.stderr_tail.trim().is_empty() {
             write!(f, "\nstderr:   {}", self.stderr_tail.trim_end().replace('\n', "\n          "))?;
         }
@@ -52,19 +95,61 @@ impl fmt::Display for Failure {
 /// so helpers can be chained with `?`.
 pub type CheckResult = Result<(), Outcome>;
 
-/// A failure observed on `run`.
+/// A failure observed on `run` (a tested run).
 pub fn fail(expected: impl Into<String>, got: impl Into<String>, run: &Run) -> Outcome {
     Outcome::Fail(Failure {
         expected: expected.into(),
         got: got.into(),
+        run: RunRole::Tested,
         command: run.command_line(),
         stderr_tail: run.stderr_tail(8),
+        refused: refusal(run),
     })
+}
+
+/// The `runtime error:` line of a run the runtime refused (exit 125).
+pub fn refusal(run: &Run) -> Option<String> {
+    if run.code() != Some(125) {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&run.stderr).into_owned();
+    let line = text.lines().find(|l| l.starts_with("runtime error:")).map(str::to_string);
+    Some(line.unwrap_or_else(|| "exit 125 without a `runtime error:` line".into()))
 }
 
 /// A failure observed from the host, outside any one run.
 pub fn fail_host(expected: impl Into<String>, got: impl Into<String>, what: impl Into<String>) -> Outcome {
-    Outcome::Fail(Failure { expected: expected.into(), got: got.into(), command: what.into(), stderr_tail: String::new() })
+    Outcome::Fail(Failure {
+        expected: expected.into(),
+        got: got.into(),
+        run: RunRole::Host,
+        command: what.into(),
+        stderr_tail: String::new(),
+        refused: None,
+    })
+}
+
+/// A control run through the runtime under test that broke the contract: the
+/// runtime's failure, naming the control run. `without` says what the control left
+/// out ("without --hostname").
+pub fn control_fail(without: &str, expected: impl Into<String>, got: impl Into<String>, run: &Run) -> Outcome {
+    as_control_outcome(without, fail(expected, got, run))
+}
+
+/// Marks a failure that came out of a control run (the runtime refused it, the
+/// probe saw no output...) as the control run's.
+pub fn as_control<T>(without: &str, r: Result<T, Outcome>) -> Result<T, Outcome> {
+    r.map_err(|o| as_control_outcome(without, o))
+}
+
+fn as_control_outcome(without: &str, o: Outcome) -> Outcome {
+    match o {
+        Outcome::Fail(mut f) if f.run == RunRole::Tested => {
+            f.run = RunRole::Control(without.to_string());
+            Outcome::Fail(f)
+        }
+        other => other,
+    }
 }
 
 pub fn broken(why: impl fmt::Display) -> Outcome {
@@ -84,10 +169,16 @@ pub fn ensure(cond: bool, expected: impl Into<String>, got: impl Into<String>, r
     }
 }
 
-/// A control (the same observation without the feature) that did not show the
-/// difference: the check cannot tell, so the check or the host is broken.
-pub fn control_failed(what: impl fmt::Display, run: &Run) -> Outcome {
-    Outcome::Broken(format!("control did not show the difference: {what} (command: {})", run.command_line()))
+/// A control the checker runs itself, without the runtime (a bare chroot, unshare,
+/// the host's own figures), that did not show the difference: the check cannot
+/// tell, and neither the runtime nor the student is to blame.
+pub fn host_control_failed(what: impl fmt::Display) -> Outcome {
+    Outcome::Broken(format!("the checker's own control on the host did not show the difference: {what}"))
+}
+
+/// The host is too busy (or too slow) for the observation to decide anything.
+pub fn host_too_busy(what: impl fmt::Display) -> Outcome {
+    Outcome::Broken(format!("host too busy: {what}"))
 }
 
 /// The exit status of `labcheck` and `grade` alike (README, "Exit status"): 0 when no

@@ -1,5 +1,5 @@
 //! The human report of a run: a per-check table, the details of every failure,
-//! skip and breakage, and the summary line `N passed, N failed, N skipped`.
+//! skip and breakage, and the summary line `N passed, N failed, N broken, N skipped`.
 
 use std::fmt::Write;
 
@@ -31,7 +31,7 @@ impl Tally {
     /// Broken checks are the suite's or the host's problem, not the runtime's:
     /// they are reported apart, never as the runtime's failures.
     pub fn summary_line(&self) -> String {
-        format!("{} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+        format!("{} passed, {} failed, {} broken, {} skipped", self.passed, self.failed, self.broken, self.skipped)
     }
 }
 

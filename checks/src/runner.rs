@@ -167,6 +167,23 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
         names.dedup();
         left.extend(names.into_iter().map(|n| format!("cgroup {n}")));
     }
+    // A cgroup the runtime made outside the parent it was given escaped every guard
+    // and the leftover count above: a contract break, whoever ended the runtime.
+    let mut misplaced: Vec<std::path::PathBuf> = crate::cgview::misplaced_cgroups(&watched.cgroup_names);
+    harness::state::freezer_first(&mut misplaced);
+    let mut outside = Vec::new();
+    for dir in &misplaced {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let removed = match harness::state::remove_cgroup_tree(dir, deadline) {
+            Ok(()) => "removed by the checker".to_string(),
+            Err(e) => format!("the checker could not remove it: {e}"),
+        };
+        outside.push(format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})", dir.display()));
+    }
+    if !outside.is_empty() {
+        incidents.push(Incident::Misplaced.en());
+    }
     let known: std::collections::HashSet<&String> = before.iter().map(|(id, _)| id).collect();
     left.extend(mounts().into_iter().filter(|(id, _)| !known.contains(id)).map(|(_, point)| format!("mount {point}")));
     let mut outcome = outcome;
@@ -180,10 +197,27 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
                 outcome = Outcome::Fail(crate::outcome::Failure {
                     expected: "nothing left behind once the runtime exits (no cgroup, no mount)".into(),
                     got: format!("left {what}"),
+                    run: crate::outcome::RunRole::Tested,
                     command: watched.last_command.clone(),
                     stderr_tail: String::new(),
+                    refused: None,
                 });
             }
+        }
+    }
+    if !outside.is_empty() {
+        let what = outside.join("; ");
+        if matches!(outcome, Outcome::Fail(_)) {
+            notes.push(what);
+        } else {
+            outcome = Outcome::Fail(crate::outcome::Failure {
+                expected: "every container cgroup made under LAB_CGROUP_PARENT (contract §2: Where)".into(),
+                got: what,
+                run: crate::outcome::RunRole::Tested,
+                command: watched.last_command.clone(),
+                stderr_tail: String::new(),
+                refused: None,
+            });
         }
     }
     notes.extend(incidents.into_iter().map(|i| format!("{INCIDENT_PREFIX}{i}")));
@@ -246,8 +280,10 @@ pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckR
             outcome: Outcome::Fail(crate::outcome::Failure {
                 expected: format!("the check to finish within {} s", limit.as_secs()),
                 got: format!("timed out after {} s", limit.as_secs()),
+                run: crate::outcome::RunRole::Tested,
                 command: format!("{} (a runtime call that does not end)", rt.path.display()),
                 stderr_tail: String::new(),
+                refused: None,
             }),
             duration: limit,
             notes: Vec::new(),

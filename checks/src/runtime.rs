@@ -58,6 +58,9 @@ pub struct Watched {
     pub killed: bool,
     /// The last runtime command line, for failure messages.
     pub last_command: String,
+    /// Every `--cgroup NAME` the check passed, to find cgroups a runtime made
+    /// outside `LAB_CGROUP_PARENT`.
+    pub cgroup_names: Vec<String>,
 }
 
 impl Watch {
@@ -72,6 +75,20 @@ impl Watch {
                 w.incidents.push(text);
             }
         });
+    }
+
+    fn saw_options(&self, options: &[&str]) {
+        let names: Vec<String> =
+            options.windows(2).filter(|w| w[0] == "--cgroup").map(|w| w[1].to_string()).collect();
+        if !names.is_empty() {
+            self.with(|w| {
+                for n in names {
+                    if !w.cgroup_names.contains(&n) {
+                        w.cgroup_names.push(n);
+                    }
+                }
+            });
+        }
     }
 
     pub fn get(&self) -> Watched {
@@ -200,12 +217,14 @@ impl Runtime {
     }
 
     pub fn run_timeout(&self, options: &[&str], command: &[&str], timeout: Duration) -> Run {
+        self.watch.saw_options(options);
         self.call(&run_args(options, command), timeout)
     }
 
     /// `RUNTIME run OPTIONS -- COMMAND` left running; ended (SIGTERM, then SIGKILL to
     /// its process group) when the returned value is dropped.
     pub fn spawn(&self, options: &[&str], command: &[&str]) -> Result<Spawned, String> {
+        self.watch.saw_options(options);
         let args = run_args(options, command);
         let argv = self.argv(&args);
         let child = self.command(&args).and_then(|mut c| c.spawn()).map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;

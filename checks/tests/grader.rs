@@ -250,3 +250,23 @@ fn interrupted_grader_still_writes_complete_results() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// A runtime that names a UTS namespace nobody asked to name (nsjail's "NSJAIL",
+/// here the fault default-hostname) breaks the contract on the control run: the
+/// check fails, naming the control run, and the grader exits 1, never 0 with the
+/// points "not graded".
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn hostname_without_request_fails_the_grade() {
+    let out = Command::new(grade_bin())
+        .args(["--exercise", "ns-uts"])
+        .env(harness::fault::ENV, "default-hostname")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("namespaces.uts.hostname-set"), "{text}");
+    assert!(text.contains("the control run, without --hostname"), "{text}");
+    assert!(!text.contains("not graded"), "{text}");
+}

@@ -130,3 +130,32 @@ fn naive_runtimes_pass_exactly_what_they_deserve() {
         assert!(others.is_empty(), "{name}: checks neither pass nor fail: {others:?}\n{}", describe(&reports));
     }
 }
+
+/// A runtime stricter than the contract (tests/fixtures/strict-runtime: every
+/// capability dropped before exec, /proc read-only) loses no point for it: every
+/// check the reference passes passes, and none fails or breaks. The notes say
+/// where the strictness was seen.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn strict_runtime_loses_nothing() {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strict-runtime");
+    let mut rt = Runtime::named(p.to_str().unwrap()).unwrap();
+    rt.env.push(("LAB_HARNESS".into(), checks::runtime::bin_dir().join("harness").display().to_string()));
+    let strict = run_isolated(rt, 4);
+    let reference = run_isolated(Runtime::named("reference").unwrap(), 4);
+    let passed = |r: &[CheckReport]| ids_with(r, |o| *o == Outcome::Pass);
+    let strict_passed = passed(&strict);
+    let lost: Vec<String> = passed(&reference).into_iter().filter(|c| !strict_passed.contains(c)).collect();
+    assert!(lost.is_empty(), "the strict runtime lost {lost:?}:\n{}", describe(&strict));
+    assert!(ids_with(&strict, |o| matches!(o, Outcome::Fail(_) | Outcome::Broken(_))).is_empty(), "{}", describe(&strict));
+    // The strictness was met, and said: the capability-dependent checks noted it.
+    let noted: BTreeSet<String> = strict
+        .iter()
+        .filter(|r| r.notes.iter().any(|n| n.starts_with("stricter than the contract")))
+        .map(|r| r.id.clone())
+        .collect();
+    for id in ["namespaces.mnt.mount-invisible-on-host", "security.chroot.breakout-stays-inside", "security.proc.sys-not-writable"] {
+        assert!(noted.contains(id), "{id} did not note the strictness: {noted:?}");
+    }
+}

@@ -21,6 +21,11 @@ pub const FAULTS: &[(&str, &str)] = &[
     ("veth-down", "the container end of the veth pair is left down"),
     ("freezer-noop", "pause reports success without freezing"),
     ("no-device-rule", "device deny rules are not applied"),
+    ("default-hostname", "a UTS namespace without --hostname is named \"container\" anyway"),
+    (
+        "cgroup-outside-parent",
+        "the cgroup is made at the hierarchy's root (v1: the cpu hierarchy) instead of under LAB_CGROUP_PARENT, and left there",
+    ),
 ];
 
 /// The faults named in the environment; an unknown name is an error.
@@ -37,6 +42,17 @@ pub fn configured() -> Result<Vec<&'static str>, String> {
                 .ok_or_else(|| format!("{ENV}: unknown fault {name:?}"))
         })
         .collect()
+}
+
+/// The environment variable that makes the reference runtime stricter than the
+/// contract asks (the strict fixture of checks/tests): every capability dropped
+/// before exec, /proc read-only in a mount namespace of its own. Not a fault: a
+/// stricter runtime must lose no point for it.
+pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
+
+/// Whether this run is the strict variant.
+pub fn strict() -> bool {
+    std::env::var_os(STRICT_ENV).is_some_and(|v| v == "1")
 }
 
 /// Whether `name` is injected in this run.

@@ -9,7 +9,6 @@ use super::model::{GradeResult, Lang, Status};
 struct Words {
     grading: &'static str,
     total: &'static str,
-    not_graded: &'static str,
     next: &'static str,
     done: &'static str,
     failures: &'static str,
@@ -19,13 +18,24 @@ struct Words {
     interrupted: &'static str,
     ungraded_checks: &'static str,
     contained: &'static str,
-    checks: &'static str,
+    points: &'static str,
+}
+
+/// "1 check (2 points) not graded" / "검사 1개(2점) 채점하지 못함".
+fn not_graded(lang: Lang, checks: usize, points: u32) -> String {
+    match lang {
+        Lang::En => format!(
+            "{checks} check{} ({points} point{}) not graded",
+            if checks == 1 { "" } else { "s" },
+            if points == 1 { "" } else { "s" }
+        ),
+        Lang::Ko => format!("검사 {checks}개({points}점) 채점하지 못함"),
+    }
 }
 
 const EN: Words = Words {
     grading: "Grading",
     total: "Total",
-    not_graded: "could not be graded",
     next: "Next exercise",
     done: "Every graded exercise is complete.",
     failures: "Failures",
@@ -35,13 +45,12 @@ const EN: Words = Words {
     interrupted: "The grader was interrupted: checks that did not run are not graded.",
     ungraded_checks: "Not graded (host or check problem, no points lost)",
     contained: "The runtime misbehaved; the grader contained it",
-    checks: " checks",
+    points: "points",
 };
 
 const KO: Words = Words {
     grading: "채점 대상",
     total: "합계",
-    not_graded: "채점하지 못함",
     next: "다음 과제",
     done: "채점한 과제를 모두 마쳤습니다.",
     failures: "실패한 검사",
@@ -51,7 +60,7 @@ const KO: Words = Words {
     interrupted: "채점이 중간에 멈췄습니다. 실행되지 않은 검사는 채점하지 않았습니다.",
     ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
     contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
-    checks: "개 검사",
+    points: "점",
 };
 
 fn mark(e: &super::model::ExerciseResult) -> char {
@@ -74,38 +83,40 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     let width = r.exercises.iter().map(|e| e.id.len()).max().unwrap_or(8);
     for e in &r.exercises {
         let ungraded = e.ungradable();
-        let extra = if ungraded > 0 { format!("  ({ungraded} {})", w.not_graded) } else { String::new() };
+        let n = e.checks.iter().filter(|c| !c.status.graded()).count();
+        let extra = if n > 0 { format!("  ({})", not_graded(lang, n, ungraded)) } else { String::new() };
         let _ = writeln!(s, " {} {:<width$}  {:>3}/{:<3} {}{extra}", mark(e), e.id, e.earned(), e.max_points() - ungraded, e.title(lang));
     }
     let _ = writeln!(s);
     // The maximum of every format: what could be graded (skipped and broken checks
     // cost nothing and are not in it).
     let _ = write!(s, "{}: {}/{}", w.total, r.earned(), r.gradable_points());
-    if r.ungradable() > 0 {
-        let _ = write!(s, " ({} {})", r.ungradable(), w.not_graded);
+    let n = r.checks().filter(|c| !c.status.graded()).count();
+    if n > 0 {
+        let _ = write!(s, " ({})", not_graded(lang, n, r.ungradable()));
     }
     let _ = writeln!(s);
     if r.interrupted {
         let _ = writeln!(s, "{}", w.interrupted);
     }
     // What the checker had to contain, one line per kind, however many checks it hit.
-    let mut incidents: Vec<(String, usize)> = Vec::new();
+    let mut incidents: Vec<(String, Vec<&str>)> = Vec::new();
     for c in r.checks() {
         for n in c.notes.iter().filter_map(|n| n.strip_prefix(crate::runner::INCIDENT_PREFIX)) {
             match incidents.iter_mut().find(|(t, _)| t == n) {
-                Some((_, k)) => *k += 1,
-                None => incidents.push((n.to_string(), 1)),
+                Some((_, ids)) => ids.push(&c.id),
+                None => incidents.push((n.to_string(), vec![&c.id])),
             }
         }
     }
     if !incidents.is_empty() {
         let _ = writeln!(s, "{}:", w.contained);
-        for (text, k) in incidents {
+        for (text, ids) in incidents {
             let text = match (lang, crate::incident::Incident::from_en(&text)) {
                 (Lang::Ko, Some(i)) => i.ko(),
                 _ => text,
             };
-            let _ = writeln!(s, " ! {text} ({k}{})", w.checks);
+            let _ = writeln!(s, " ! {text} ({})", ids.join(", "));
         }
     }
     match r.next_exercise() {
@@ -122,13 +133,21 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         let _ = writeln!(s, "\n{}:", w.failures);
     }
     for (e, c) in failing {
-        let _ = writeln!(s, "✗ {} ({}, {} points) — {}", c.id, e.id, c.max_points, c.title);
+        let _ = writeln!(s, "✗ {} ({}, {} {}) — {}", c.id, e.id, c.max_points, w.points, c.title);
         if details {
             for line in c.message.lines() {
                 let _ = writeln!(s, "    {line}");
             }
         }
         let hint = if lang == Lang::Ko { &c.hint.1 } else { &c.hint.0 };
+        // A hint is about what the probe sees; a run the runtime refused never got there.
+        if let Some(line) = c.message.lines().find_map(|l| l.strip_prefix(crate::outcome::REFUSED_PREFIX)) {
+            let text = match lang {
+                Lang::En => format!("the runtime refused the run before the command ran ({line}, exit 125): make it accept what the run asks first; then"),
+                Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다({line}, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
+            };
+            let _ = writeln!(s, "    {}: {text}", w.hint);
+        }
         let _ = writeln!(s, "    {}: {hint}", w.hint);
         let _ = writeln!(s, "    {}: {}", w.source, c.source);
     }

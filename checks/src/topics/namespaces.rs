@@ -1,6 +1,17 @@
 //! Namespaces: each check observes isolation from inside (the probe) and from the
 //! host, and runs a control (the same observation without the namespace) that must
 //! show the sharing, so the check is proven able to tell the difference.
+//!
+//! Verdict rules shared by every check here (each check's comment adds its own):
+//! - a control run through the runtime is the runtime's: the contract says what a
+//!   run without the flag gives (§1: every namespace is opt-in), so a control that
+//!   contradicts it fails the check, naming the control run and its command;
+//! - a control the checker runs itself (unshare, chroot, the host's own figures)
+//!   that does not show the difference is `broken`: nobody's fault but the host's;
+//! - a runtime stricter than the contract (capabilities dropped, /proc read-only)
+//!   loses nothing: where a refusal (EPERM, EACCES, EROFS) means the property holds
+//!   the check passes with a note, and what needs a capability inside is done by the
+//!   checker from the host instead (nsenter into the container's namespaces).
 
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
@@ -10,7 +21,8 @@ use serde_json::Value;
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::outcome::{broken, control_failed, ensure, fail, fail_host, CheckResult, Outcome};
+use crate::ctx::refused;
+use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 
 macro_rules! check {
     ($id:literal, $title:literal, uses = [$($u:literal),*], requires = [$($r:expr),*], $f:path) => {
@@ -94,6 +106,8 @@ fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
 
 // ---------------------------------------------------------------- PID
 
+/// Pass: the probe is PID 1 (ppid 0) or the child of a PID 1 it can see. Fail:
+/// anything else, or the control run (without --ns pid) showing PID 1 or 2.
 fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
     let (run, f) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
     let (pid, ppid) = (num(&f, "pid"), num(&f, "ppid"));
@@ -107,13 +121,17 @@ fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     // Control: without a PID namespace the probe has an ordinary host pid.
-    let (crun, c) = ctx.probe_json(&["--ns", "mnt"], &["facts"])?;
+    const WITHOUT: &str = "without --ns pid";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if num(&c, "pid").unwrap_or(1) <= 2 {
-        return Err(control_failed(format!("pid {:?} without --ns pid", num(&c, "pid")), &crun));
+        return Err(control_fail(WITHOUT, "an ordinary host PID (above 2): no PID namespace without --ns pid", format!("pid {:?}", num(&c, "pid")), &crun));
     }
     Ok(())
 }
 
+/// Pass: /proc inside lists 1 to 4 PIDs, all at most 8. Fail: more, or the control
+/// run (mnt only) whose /proc does not list the checker's own PID. A read-only
+/// /proc lists the same PIDs: strictness changes nothing here.
 fn fresh_proc(ctx: &Ctx) -> CheckResult {
     let (run, f) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
     let pids: Vec<i64> = field(&f, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
@@ -124,14 +142,19 @@ fn fresh_proc(ctx: &Ctx) -> CheckResult {
         format!("{} pids listed: {:?}", pids.len(), &pids[..pids.len().min(12)]),
         &run,
     )?;
-    let (crun, c) = ctx.probe_json(&["--ns", "mnt"], &["facts"])?;
+    const WITHOUT: &str = "without --ns pid";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     let host_pids: Vec<i64> = field(&c, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
     if !host_pids.contains(&me) {
-        return Err(control_failed(format!("without --ns pid, /proc did not list the checker's pid {me}"), &crun));
+        return Err(control_fail(WITHOUT, format!("/proc to list the checker's pid {me} (the host's PID namespace)"), format!("{} pids, not {me}", host_pids.len()), &crun));
     }
     Ok(())
 }
 
+/// Pass: kill(checker, 0) inside fails with ESRCH (the PID does not exist there).
+/// Fail: any other answer; or the control run (no --ns pid) answering ESRCH. In the
+/// control EPERM counts as reachable (the PID exists, a stricter runtime just may
+/// not signal it), so strictness loses nothing.
 fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     let me = std::process::id().to_string();
     let (run, k) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
@@ -141,13 +164,17 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
         format!("ok {}, error {}", field(&k, "ok"), field(&k, "error")),
         &run,
     )?;
-    let (crun, c) = ctx.probe_json(&[], &["kill", &me, "--signal", "0"])?;
-    if field(&c, "ok") != true {
-        return Err(control_failed(format!("kill({me}, 0) failed without --ns pid: {c}"), &crun));
+    const WITHOUT: &str = "without --ns pid";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["kill", &me, "--signal", "0"])?;
+    if field(&c, "ok") != true && field(&c, "error") != "EPERM" {
+        return Err(control_fail(WITHOUT, format!("kill({me}, 0) to find the checker (ok, or EPERM)"), format!("{c}"), &crun));
     }
     Ok(())
 }
 
+/// Pass: the orphan is gone (reaped) within 500 ms. Fail: it stays a zombie or is
+/// adopted elsewhere. The control is the checker's own (the probe as a PID 1 that
+/// does not reap, under unshare): without a zombie there it is broken.
 fn orphans_reaped(ctx: &Ctx) -> CheckResult {
     let args = ["orphan", "--delay-ms", "50", "--wait-ms", "500"];
     let (run, o) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
@@ -165,7 +192,7 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
         .map_err(|e| broken(format!("running unshare: {e}")))?;
     let last = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).last();
     if last.as_ref().map(|v| field(v, "state") != "zombie").unwrap_or(true) {
-        return Err(broken(format!("control: an orphan under a non-reaping PID 1 was not seen as a zombie: {last:?}")));
+        return Err(host_control_failed(format!("an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}")));
     }
     Ok(())
 }
@@ -175,6 +202,8 @@ fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::S
     ctx.sleeper(options, ctx.probe(), name)
 }
 
+/// Pass: NSpid of the container's first process is "HOSTPID 1". Fail: otherwise, or
+/// the control run (no --ns pid) with more than one NSpid level.
 fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
     let (sp, pid) = sleeper(ctx, &["--ns", "pid"], "nspid")?;
     let nspid = host::status_field(pid, "NSpid").unwrap_or_default();
@@ -185,24 +214,36 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
         format!("NSpid: {}", nspid.join(" ")),
         &run,
     )?;
-    let (sp, pid) = sleeper(ctx, &[], "nspid-control")?;
+    const WITHOUT: &str = "without --ns pid";
+    let (sp, pid) = crate::outcome::as_control(WITHOUT, sleeper(ctx, &[], "nspid-control"))?;
     let nspid = host::status_field(pid, "NSpid").unwrap_or_default();
     let crun = sp.stop();
     if nspid.len() != 1 {
-        return Err(control_failed(format!("NSpid without --ns pid: {}", nspid.join(" ")), &crun));
+        return Err(control_fail(WITHOUT, "one NSpid level (the host's PID namespace)", format!("NSpid: {}", nspid.join(" ")), &crun));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- UTS
 
+/// Pass: the probe reads the requested name. Fail: another name; or the control run
+/// (--ns uts, no --hostname) not reading the host's name: a new UTS namespace starts
+/// as a copy of the caller's (contract §2, `--hostname`), and a runtime that names
+/// it anyway breaks that.
 fn hostname_set(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("lab-", 30);
     let (run, f) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
     ensure(field(&f, "hostname") == name.as_str(), format!("hostname {name:?} inside"), format!("{}", field(&f, "hostname")), &run)?;
-    let (crun, c) = ctx.probe_json(&["--ns", "uts"], &["hostname"])?;
-    if field(&c, "hostname") != host::hostname().as_str() {
-        return Err(control_failed(format!("without --hostname the name inside is {}", field(&c, "hostname")), &crun));
+    const WITHOUT: &str = "without --hostname";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
+    let host_name = host::hostname();
+    if field(&c, "hostname") != host_name.as_str() {
+        return Err(control_fail(
+            WITHOUT,
+            format!("the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's"),
+            format!("{}", field(&c, "hostname")),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -213,6 +254,8 @@ fn hostname_of(ctx: &Ctx, pid: i32) -> Result<String, Outcome> {
     Ok(field(&v, "hostname").as_str().unwrap_or_default().to_string())
 }
 
+/// Pass: the name inside is the requested one while the host keeps its own, during
+/// and after. Fail: otherwise. The host's name is its own control.
 fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
     let name = ctx.unique("lab-", 30);
@@ -230,6 +273,8 @@ fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     )
 }
 
+/// Pass: two containers hold their two names at the same time. Fail: otherwise (each
+/// name is the other's control).
 fn two_hostnames(ctx: &Ctx) -> CheckResult {
     let (a, b) = (ctx.unique("lab-a-", 30), ctx.unique("lab-b-", 30));
     let (sa, pa) = sleeper(ctx, &["--ns", "uts", "--hostname", &a], "uts-a")?;
@@ -248,6 +293,14 @@ fn two_hostnames(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- mount
 
+/// Pass: a tmpfs mounted in the container's mount namespace is absent from the
+/// host's table. Fail: it is there; or the control run (no --ns mnt) whose mount does
+/// not reach the host's table (a mount namespace nobody asked for).
+///
+/// Stricter runtime: mounting needs CAP_SYS_ADMIN. When the command inside is refused
+/// (EPERM, EACCES), the checker makes the same mount itself in the container's mount
+/// namespace (nsenter from the host, with its own capabilities), so the verdict is
+/// about the namespace, not the capability. A refused control is taken the same way.
 fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let target = ctx.dir("mnt-inside")?;
     let t = target.to_string_lossy().into_owned();
@@ -256,21 +309,59 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let on_host = host::mount_points().contains(&t);
     let run = sp.stop();
     let mounted = mounted.ok_or_else(|| fail("the probe to report its tmpfs mount", "no report", &run))?;
-    ensure(field(&mounted, "ok") == true, format!("a tmpfs mounted on {t} inside"), mounted.to_string(), &run)?;
+    let on_host = if refused(&mounted) {
+        ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", field(&mounted, "error")));
+        let (sp, pid) = sleeper(ctx, &["--ns", "mnt"], "mnt-inside")?;
+        let by_host = host::in_namespaces_of(pid, &["-m"], ctx.probe(), &["mount-tmpfs", &t]);
+        let seen = host::mount_points().contains(&t);
+        let run = sp.stop();
+        let by_host = by_host?;
+        if field(&by_host, "ok") != true {
+            return Err(broken(format!("the checker could not mount a tmpfs in the container's mount namespace: {by_host}")));
+        }
+        ensure(!seen, format!("{t}, mounted in the container's namespace, absent from the host's mountinfo"), "it is in the host's mount table", &run)?;
+        seen
+    } else {
+        ensure(field(&mounted, "ok") == true, format!("a tmpfs mounted on {t} inside"), mounted.to_string(), &run)?;
+        on_host
+    };
     ensure(!on_host, format!("{t} absent from the host's mountinfo"), "the container's mount is in the host's mount table", &run)?;
     // Control: the same mount without a mount namespace lands in the host's table
     // (the check's scratch cleanup unmounts it).
+    const WITHOUT: &str = "without --ns mnt";
     let target2 = ctx.dir("mnt-control")?;
     let t2 = target2.to_string_lossy().into_owned();
-    let (crun, _) = ctx.probe_json(&[], &["mount-tmpfs", &t2])?;
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["mount-tmpfs", &t2])?;
     let seen = host::mount_points().contains(&t2);
     let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
-    if !seen {
-        return Err(control_failed("a mount made without --ns mnt was not seen on the host", &crun));
+    if refused(&c) {
+        // The runtime may not mount either: the host's table shows the checker's own.
+        let own = host::probe(ctx.probe(), &["mount-tmpfs", &t2])?;
+        let seen = host::mount_points().contains(&t2);
+        let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        if field(&own, "ok") != true || !seen {
+            return Err(host_control_failed(format!("a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}")));
+        }
+        return Ok(());
+    }
+    if field(&c, "ok") != true || !seen {
+        return Err(control_fail(
+            WITHOUT,
+            format!("the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt"),
+            format!("mount {c}; in the host's table: {seen}"),
+            &crun,
+        ));
     }
     Ok(())
 }
 
+/// Pass: a host file is not found inside, `..` from / stays in /, and the chroot
+/// breakout ends in the container's own root. Fail: any of them reaches the host;
+/// or the control run (no --rootfs) not finding the host's file. The bare-chroot
+/// control is the checker's own (broken if the breakout does not work there).
+///
+/// Stricter runtime: a breakout refused at its first chroot(2) (no CAP_SYS_CHROOT)
+/// cannot start, so the root stays the container's: a pass, with a note.
 fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
@@ -290,6 +381,9 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
         format!("it reached another root: {} -> {}", field(&esc, "root_before"), field(&esc, "root_after")),
         &run,
     )?;
+    if !field(&esc, "refused").is_null() {
+        ctx.stricter(format!("the breakout could not start: {} refused with {}", field(field(&esc, "refused"), "op"), field(field(&esc, "refused"), "error")));
+    }
     // Control: under a bare chroot the same breakout reaches the host's root.
     let out = std::process::Command::new("chroot")
         .arg(&root)
@@ -298,16 +392,20 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
         .map_err(|e| broken(format!("running chroot: {e}")))?;
     let c: Value = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).last().unwrap_or(Value::Null);
     if field(&c, "escaped") != true {
-        return Err(broken(format!("control: the breakout did not leave a bare chroot: {c}")));
+        return Err(host_control_failed(format!("the breakout did not leave a bare chroot: {c}")));
     }
     // Control: without a root file system the host's file is right there.
-    let (crun, c) = ctx.probe_json(&["--ns", "pid,mnt"], &["stat", &m])?;
+    const WITHOUT: &str = "without --rootfs";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "pid,mnt"], &["stat", &m])?;
     if field(&c, "ok") != true {
-        return Err(control_failed(format!("the marker was not found without --rootfs: {c}"), &crun));
+        return Err(control_fail(WITHOUT, format!("the host's file {m} found: without --rootfs the root is the host's"), format!("{c}"), &crun));
     }
     Ok(())
 }
 
+/// Pass: / inside is the given rootfs (same dev and inode); with layers, an overlay
+/// whose writes land in --upper only. Fail: otherwise; or the control run (no
+/// --rootfs) whose / is not the host's.
 fn root_is_given(ctx: &Ctx) -> CheckResult {
     let rootfs = ctx.rootfs()?.to_path_buf();
     let r = rootfs.to_string_lossy().into_owned();
@@ -338,9 +436,10 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     ensure(root_fs == Some(Value::from("overlay")), "/ inside to be an overlay mount", format!("fstype {root_fs:?}"), &run)?;
     // Control: without a root file system / is the host's.
     let host_root = std::fs::metadata("/").map_err(|e| broken(format!("stat /: {e}")))?;
-    let (crun, c) = ctx.probe_json(&["--ns", "mnt"], &["facts"])?;
+    const WITHOUT: &str = "without --rootfs";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if field(field(&c, "root"), "ino").as_u64() != Some(host_root.ino()) {
-        return Err(control_failed(format!("/ without --rootfs is not the host's: {}", field(&c, "root")), &crun));
+        return Err(control_fail(WITHOUT, format!("/ to be the host's (inode {})", host_root.ino()), format!("{}", field(&c, "root")), &crun));
     }
     Ok(())
 }
@@ -357,14 +456,22 @@ fn interface_names(f: &Value) -> Vec<String> {
     v
 }
 
+/// Pass: only `lo` inside, up. Fail: otherwise; or the control run (no --ns net)
+/// not seeing the host's interfaces. Skip: the host itself has no interface but lo
+/// (the checker's own view), so nothing can tell a namespace apart.
 fn only_loopback(ctx: &Ctx) -> CheckResult {
     let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let names = interface_names(&f);
     let lo_up = field(&f, "interfaces").as_array().map_or(false, |a| a.iter().any(|i| field(i, "name") == "lo" && field(i, "up") == true));
     ensure(names == ["lo"] && lo_up, "only `lo` inside, up", format!("interfaces {names:?}, lo up: {lo_up}"), &run)?;
-    let (crun, c) = ctx.probe_json(&[], &["facts"])?;
-    if interface_names(&c).len() < 2 {
-        return Err(control_failed("without --ns net only lo was seen: the host has no other interface to tell by", &crun));
+    let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
+    if host_if.is_empty() {
+        return Err(skip("the host has no network interface but lo: a network namespace cannot be told apart"));
+    }
+    const WITHOUT: &str = "without --ns net";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
+    if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
+        return Err(control_fail(WITHOUT, format!("the host's interfaces {host_if:?}: no network namespace without --ns net"), format!("{:?}", interface_names(&c)), &crun));
     }
     Ok(())
 }
@@ -382,8 +489,13 @@ fn addresses(f: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Pass: none of the host's interfaces or addresses inside. Fail: one is; or the
+/// control run (no --ns net) not seeing them. Skip: the host has none but lo.
 fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
+    if host_if.is_empty() {
+        return Err(skip("the host has no network interface but lo: a network namespace cannot be told apart"));
+    }
     let host_addr = addresses(&host::probe(ctx.probe(), &["facts"])?);
     let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let seen_if: Vec<String> = interface_names(&f).into_iter().filter(|i| host_if.contains(i)).collect();
@@ -394,9 +506,10 @@ fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
         format!("interfaces {seen_if:?}, addresses {seen_addr:?}"),
         &run,
     )?;
-    let (crun, c) = ctx.probe_json(&[], &["facts"])?;
-    if host_if.is_empty() || !interface_names(&c).iter().any(|i| host_if.contains(i)) {
-        return Err(control_failed("without --ns net no host interface was seen", &crun));
+    const WITHOUT: &str = "without --ns net";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
+    if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
+        return Err(control_fail(WITHOUT, format!("the host's interfaces {host_if:?}: no network namespace without --ns net"), format!("{:?}", interface_names(&c)), &crun));
     }
     Ok(())
 }
@@ -407,6 +520,10 @@ fn subnet(ctx: &Ctx) -> String {
     format!("10.{}.{}", 150 + std::process::id() % 90, n % 250 + 1)
 }
 
+/// Pass: the container reaches the host's end of the pair and gets its text back,
+/// the host sees it come from the container's address, and the host's end is gone
+/// afterwards. Fail: otherwise; or the control run (--ns net, no --veth) reaching
+/// the host's address (a network namespace holds only lo).
 fn veth_traffic(ctx: &Ctx) -> CheckResult {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(format!("binding a host listener: {e}")))?;
@@ -457,9 +574,10 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
         return Err(fail(format!("host interface {hif} removed when the container ended"), "it is still there", &run));
     }
     // Control: a network namespace without the pair cannot reach the host address.
-    let (crun, c) = ctx.probe_json(&["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
+    const WITHOUT: &str = "without --veth";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
     if field(&c, "connected") == true {
-        return Err(control_failed("connected to the host address without --veth", &crun));
+        return Err(control_fail(WITHOUT, format!("no way to {host_ip}: a new network namespace holds only lo"), "it connected", &crun));
     }
     Ok(())
 }
@@ -482,6 +600,8 @@ fn bind_twice(ctx: &Ctx, options: &[&str], port: &str) -> Result<(Value, Value, 
     Ok((first, second, rb))
 }
 
+/// Pass: two containers bind the same port at once. Fail: otherwise; or the control
+/// runs (no --ns net) where the second bind is not refused with EADDRINUSE.
 fn same_port_twice(ctx: &Ctx) -> CheckResult {
     let port = free_port()?;
     let (a, b, run) = bind_twice(ctx, &["--ns", "net"], &port)?;
@@ -492,9 +612,10 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     let port = free_port()?;
-    let (a, b, crun) = bind_twice(ctx, &[], &port)?;
+    const WITHOUT: &str = "without --ns net";
+    let (a, b, crun) = crate::outcome::as_control(WITHOUT, bind_twice(ctx, &[], &port))?;
     if !(field(&a, "ok") == true && field(&b, "error") == "EADDRINUSE") {
-        return Err(control_failed(format!("without --ns net: first {a}, second {b}"), &crun));
+        return Err(control_fail(WITHOUT, format!("the first bind of port {port} to succeed and the second to fail with EADDRINUSE (one network namespace)"), format!("first {a}, second {b}"), &crun));
     }
     Ok(())
 }
@@ -503,7 +624,7 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
 
 /// Creates the object inside a container (held), looks it up from the host and
 /// from a sibling container; returns (found on host, found in sibling, run).
-fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) -> Result<(bool, bool), Outcome> {
+fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) -> Result<(bool, bool, crate::runtime::Run), Outcome> {
     let holder = ctx.spawn(options, &[ctx.probe(), "ipc", "create", "--kind", kind, id_flag, id, "--hold", "20"])?;
     let created = holder.next_json_with("created", Duration::from_secs(10));
     if created.is_none() {
@@ -512,16 +633,18 @@ fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) ->
     }
     let on_host = host::probe(ctx.probe(), &["ipc", "lookup", "--kind", kind, id_flag, id]);
     let sibling = ctx.probe_json(options, &["ipc", "lookup", "--kind", kind, id_flag, id]);
-    let _ = holder.stop();
+    let run = holder.stop();
     let on_host = on_host?;
     let (_, sibling) = sibling?;
-    Ok((field(&on_host, "found") == true, field(&sibling, "found") == true))
+    Ok((field(&on_host, "found") == true, field(&sibling, "found") == true, run))
 }
 
+/// Pass: the object made inside is found neither on the host nor in a sibling
+/// container. Fail: it is; or the control runs (no --ns ipc) where host and sibling
+/// do not both find it (one IPC namespace for all).
 fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
-    let (host_sees, sibling_sees) = ipc_seen(ctx, &["--ns", "ipc"], kind, id_flag, id)?;
+    let (host_sees, sibling_sees, run) = ipc_seen(ctx, &["--ns", "ipc"], kind, id_flag, id)?;
     if host_sees || sibling_sees {
-        let run = ctx.runtime().run(&["--ns", "ipc"], &[ctx.probe(), "ipc", "lookup", "--kind", kind, id_flag, id]);
         return Err(fail(
             format!("{kind} {id} made inside to be invisible on the host and in a sibling container"),
             format!("visible on the host: {host_sees}, in the sibling: {sibling_sees}"),
@@ -529,9 +652,15 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
         ));
     }
     // Control: without an IPC namespace both see it.
-    let (h, s) = ipc_seen(ctx, &[], kind, id_flag, id)?;
+    const WITHOUT: &str = "without --ns ipc";
+    let (h, s, crun) = crate::outcome::as_control(WITHOUT, ipc_seen(ctx, &[], kind, id_flag, id))?;
     if !(h && s) {
-        return Err(broken(format!("control: {kind} {id} made without --ns ipc was not seen (host {h}, sibling {s})")));
+        return Err(control_fail(
+            WITHOUT,
+            format!("{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)"),
+            format!("found on the host: {h}, in the sibling: {s}"),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -541,11 +670,13 @@ fn ipc_key(ctx: &Ctx) -> String {
     format!("{}", 0x4c_00_00_00u32 + (std::process::id() % 0xffff) * 64 + n % 64)
 }
 
+/// SysV shared memory and a message queue, each by the rules of `ipc_check`.
 fn sysv_invisible(ctx: &Ctx) -> CheckResult {
     ipc_check(ctx, "shm", "--key", &ipc_key(ctx))?;
     ipc_check(ctx, "msg", "--key", &ipc_key(ctx))
 }
 
+/// A POSIX message queue, by the rules of `ipc_check`.
 fn posix_mq_invisible(ctx: &Ctx) -> CheckResult {
     ipc_check(ctx, "mq", "--name", &format!("/{}", ctx.unique("lab-mq-", 40)))
 }
@@ -565,6 +696,9 @@ fn refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// Pass: uid 0 inside, and the mapped uid on the host (status Uid). Fail: otherwise;
+/// or the control run (no --ns user) not running as host uid 0 (the command runs as
+/// the caller, contract §1).
 fn root_maps(ctx: &Ctx) -> CheckResult {
     let opts = with(&["--ns", "user"], &map_opts(65536));
     let (run, f) = ctx.probe_json(&refs(&opts), &["facts"])?;
@@ -583,15 +717,18 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
         format!("Uid: {}", uids.join(" ")),
         &run,
     )?;
-    let (sp, pid) = sleeper(ctx, &[], "userns-control")?;
+    const WITHOUT: &str = "without --ns user";
+    let (sp, pid) = crate::outcome::as_control(WITHOUT, sleeper(ctx, &[], "userns-control"))?;
     let uids = host::status_field(pid, "Uid").unwrap_or_default();
     let crun = sp.stop();
     if uids.first().map(String::as_str) != Some("0") {
-        return Err(control_failed(format!("without --ns user the process runs as Uid {}", uids.join(" ")), &crun));
+        return Err(control_fail(WITHOUT, "the command to run as the caller, host uid 0", format!("Uid: {}", uids.join(" ")), &crun));
     }
     Ok(())
 }
 
+/// Pass: a file root makes inside is owned by the mapped uid and gid on the host.
+/// Fail: otherwise; or the control run (no --ns user) whose file is not owned by 0.
 fn files_owned(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let opts = with(&["--ns", "user,mnt", "--rootfs", &root], &map_opts(65536));
@@ -604,14 +741,27 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
         format!("owned by {}:{}", m.uid(), m.gid()),
         &run,
     )?;
-    let (crun, _) = ctx.json_of(&["--ns", "mnt", "--rootfs", &root], &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"])?;
-    let c = std::fs::metadata(ctx.rootfs()?.join("tmp/made-control")).map_err(|e| broken(format!("stat: {e}")))?;
-    if c.uid() != 0 {
-        return Err(control_failed(format!("a file made without --ns user is owned by {}", c.uid()), &crun));
+    const WITHOUT: &str = "without --ns user";
+    let (crun, w) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &root], &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"])?;
+    let c = std::fs::metadata(ctx.rootfs()?.join("tmp/made-control"));
+    if c.as_ref().map(|c| c.uid()).ok() != Some(0) {
+        return Err(control_fail(
+            WITHOUT,
+            "/tmp/made-control owned by uid 0 on the host (the caller's uid)",
+            match c {
+                Ok(c) => format!("owned by {}", c.uid()),
+                Err(e) => format!("no file on the host ({e}); the write said {w}"),
+            },
+            &crun,
+        ));
     }
     Ok(())
 }
 
+/// Pass: root inside is refused writing host root's file, which is unchanged.
+/// Fail: it was written; or the control run (no --ns user) failing otherwise than
+/// by a refusal. Stricter runtime: a control refused too (EPERM, EACCES, EROFS)
+/// shows a runtime that keeps even host root from the file: a pass with a note.
 fn host_root_protected(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
     let opts = with(&["--ns", "user"], &map_opts(65536));
@@ -623,13 +773,18 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
         format!("write ok {}, error {}, file now {content:?}", field(&w, "ok"), field(&w, "error")),
         &run,
     )?;
-    let (crun, c) = ctx.probe_json(&[], &["write-file", &f, "--content", "overwritten"])?;
-    if field(&c, "ok") != true {
-        return Err(control_failed(format!("host root could not write its own file: {c}"), &crun));
+    const WITHOUT: &str = "without --ns user";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    if refused(&c) {
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error")));
+    } else if field(&c, "ok") != true {
+        return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), format!("{c}"), &crun));
     }
     Ok(())
 }
 
+/// Pass: host root's file shows as the overflow id inside (uid 0 unmapped). Fail:
+/// otherwise; or the control run (no --ns user) not showing uid 0.
 fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
     let overflow: i64 = std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65534);
@@ -641,9 +796,10 @@ fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
         format!("{}:{}", field(&st, "uid"), field(&st, "gid")),
         &run,
     )?;
-    let (crun, c) = ctx.probe_json(&[], &["stat", &f])?;
+    const WITHOUT: &str = "without --ns user";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["stat", &f])?;
     if num(&c, "uid") != Some(0) {
-        return Err(control_failed(format!("without --ns user the file shows uid {}", field(&c, "uid")), &crun));
+        return Err(control_fail(WITHOUT, "host root's file owned by uid 0", format!("uid {}", field(&c, "uid")), &crun));
     }
     Ok(())
 }
@@ -664,6 +820,8 @@ fn cgroup_paths(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Pass: the container's process is in cgroup NAME (host view) and sees that cgroup
+/// as / (read in its cgroup namespace). Fail: otherwise. The host view is the control.
 fn cgroup_root(ctx: &Ctx) -> CheckResult {
     ctx.cgroup_parent()?;
     let name = ctx.unique("lab-cgns-", 40);
@@ -696,6 +854,9 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- time
 
+/// Pass: CLOCK_BOOTTIME and CLOCK_MONOTONIC inside are 7 days ahead of the host's
+/// (±10 s) and the host's clock did not jump. Fail: otherwise; or the control run
+/// (--ns time, no offsets) not reading the host's boottime.
 fn time_offset(ctx: &Ctx) -> CheckResult {
     const OFFSET: f64 = 7.0 * 86400.0;
     // Tolerance: the host reads its clocks right after the container's probe read
@@ -716,10 +877,12 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
         return Err(fail_host("the host's clock unchanged", "it jumped", "reading CLOCK_BOOTTIME on the host"));
     }
     // Control: a time namespace without offsets reads the host's clock.
-    let (crun, c) = ctx.probe_json(&["--ns", "time"], &["facts"])?;
+    const WITHOUT: &str = "without --time-offset";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "time"], &["facts"])?;
     let cboot = field(field(&c, "uptime"), "boottime").as_f64().unwrap_or(0.0);
-    if (cboot - host::boottime()).abs() > TOL {
-        return Err(control_failed(format!("without --time-offset boottime inside is {cboot:.0} s"), &crun));
+    let hboot = host::boottime();
+    if (cboot - hboot).abs() > TOL {
+        return Err(control_fail(WITHOUT, format!("boottime inside within {TOL} s of the host's ({hboot:.0} s)"), format!("{cboot:.0} s"), &crun));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::outcome::{broken, control_failed, ensure, fail, fail_host, skip, CheckResult, Outcome};
+use crate::outcome::{broken, control_fail, ensure, fail, fail_host, skip, CheckResult, Outcome};
 use crate::runtime::Run;
 
 macro_rules! check {
@@ -189,6 +189,9 @@ fn pattern(len: usize) -> Vec<u8> {
 
 // ---------------------------------------------------------------- copy-up
 
+/// Pass: appending to a lower file puts the whole file (lower data + text) in the
+/// upper layer and leaves the layer byte-identical. Fail: otherwise; or the control
+/// run (the same tree as a plain --rootfs) whose write does not land in it.
 fn write_copies_up(ctx: &Ctx) -> CheckResult {
     let original = pattern(100 * 1024);
     let layers = Layers::new(ctx, &[&[("/data/file", &original)]])?;
@@ -215,9 +218,10 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     copy_tree(ctx.rootfs()?, &plain)?;
     copy_tree(layers.top(), &plain)?;
     let p = plain.display().to_string();
-    let (crun, _) = ctx.json_of(&["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
+    const WITHOUT: &str = "without overlay (the same tree as --rootfs)";
+    let (crun, _) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
     if std::fs::read(plain.join("data/file")).map(|c| c == original).unwrap_or(true) {
-        return Err(control_failed("a write without overlay left the directory unchanged", &crun));
+        return Err(control_fail(WITHOUT, "the write to land in the --rootfs directory itself", "the directory's file is unchanged", &crun));
     }
     Ok(())
 }
@@ -231,6 +235,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Outcome> {
     }
 }
 
+/// Pass: reading and opening a lower file read-only copies nothing up. Fail:
+/// otherwise; or the control run (a write to another file) not copying that one up.
 fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/file", b"read me"), ("/data/other", b"write me")]])?;
     let (opts, upper) = layers.options(ctx, "r")?;
@@ -246,13 +252,17 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     )?;
     layers.verify_unchanged(&run)?;
     // Control: a write to the other file does copy it up.
-    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"])?;
+    const WITHOUT: &str = "writing instead of reading";
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]))?;
     if !upper.join("data/other").exists() {
-        return Err(control_failed("a write did not copy the file up either", &crun));
+        return Err(control_fail(WITHOUT, "the written file data/other copied up", "no data/other in the upper layer", &crun));
     }
     Ok(())
 }
 
+/// Pass: a file in two layers reads from the upper-most, and a bottom-only file is
+/// visible. Fail: otherwise; or the control run (the layers swapped) not reading
+/// the other file.
 fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(
         ctx,
@@ -269,15 +279,19 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     let n = reversed.len();
     reversed.swap(n - 1, n - 2);
     let (copts, _) = layers.options_ordered(ctx, "o2", &reversed)?;
-    let (crun, c) = probe_in(ctx, &copts, &["cat", "/etc/layer"])?;
+    const WITHOUT: &str = "with the layers swapped";
+    let (crun, c) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &copts, &["cat", "/etc/layer"]))?;
     if field(&c, "content") != "bottom" {
-        return Err(control_failed(format!("with the layers swapped /etc/layer reads {}", field(&c, "content")), &crun));
+        return Err(control_fail(WITHOUT, "/etc/layer from the now upper-most layer (\"bottom\")", field(&c, "content").to_string(), &crun));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- whiteouts
 
+/// Pass: deleting a lower file leaves a whiteout (char device 0:0) in the upper
+/// layer, the file is gone inside and still in the layer. Fail: otherwise; or the
+/// control run (deleting a file the container made) leaving anything behind.
 fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/gone", b"delete me")]])?;
     let (opts, upper) = layers.options(ctx, "d")?;
@@ -302,10 +316,11 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     ensure(layers.top().join("data/gone").exists(), "the file still in the lower layer", "it is gone", &run)?;
     layers.verify_unchanged(&run)?;
     // Control: deleting a file the container made itself leaves no whiteout.
-    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/mine", "--content", "x"])?;
-    probe_in(ctx, &opts, &["rm", "/data/mine"])?;
+    const WITHOUT: &str = "deleting a file only the upper layer has";
+    crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]))?;
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["rm", "/data/mine"]))?;
     if upper.join("data/mine").symlink_metadata().is_ok() {
-        return Err(control_failed("deleting an upper-only file left something behind", &crun));
+        return Err(control_fail(WITHOUT, "nothing left at data/mine in the upper layer (no whiteout needed)", "something is there", &crun));
     }
     Ok(())
 }
@@ -329,13 +344,16 @@ fn entries(v: &Value) -> Vec<String> {
     field(v, "entries").as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(String::from)).collect()).unwrap_or_default()
 }
 
+/// Pass: a lower directory removed and made again is empty inside (opaque). Fail:
+/// otherwise; or the control run (before the removal) not listing the lower entries.
 fn opaque_directory(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/dir/a", b"a"), ("/dir/b", b"b")]])?;
     let (opts, upper) = layers.options(ctx, "op")?;
     // Control first: the directory shows its lower entries.
-    let (crun, before) = probe_in(ctx, &opts, &["ls", "/dir"])?;
+    const WITHOUT: &str = "before the directory is removed";
+    let (crun, before) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["ls", "/dir"]))?;
     if entries(&before) != ["a", "b"] {
-        return Err(control_failed(format!("the lower directory lists {:?}", entries(&before)), &crun));
+        return Err(control_fail(WITHOUT, "/dir to list the lower entries a and b", format!("{:?}", entries(&before)), &crun));
     }
     for step in [&["rm", "/dir/a"][..], &["rm", "/dir/b"], &["rmdir", "/dir"], &["mkdir", "/dir"]] {
         let (run, r) = probe_in(ctx, &opts, step)?;
@@ -353,6 +371,9 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
     layers.verify_unchanged(&run)
 }
 
+/// Pass: renaming a lower directory gives EXDEV (or works, through a redirect) and
+/// the layer stays unchanged. Fail: anything else. The two kernel answers are each
+/// other's control.
 fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/olddir/inner", b"kept")]])?;
     let (opts, upper) = layers.options(ctx, "mv")?;
@@ -388,6 +409,10 @@ fn probe_at(pid: i32, args: &[&str]) -> Result<Value, Outcome> {
     host::in_namespaces_of(pid, &["-m", "-r"], "/bin/probe", args)
 }
 
+/// Pass: two containers on the same layers with their own uppers do not see each
+/// other's writes, the shared file has one inode in the layer, the layers stay
+/// unchanged. Fail: otherwise; or the control run (a container on A's upper layer)
+/// not seeing A's write.
 fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/shared/file", b"shared")]])?;
     let (oa, ua) = layers.options(ctx, "a")?;
@@ -429,10 +454,15 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
         }
         let work = ctx.dir("a2-work")?;
         o.extend(["--upper".into(), ua.display().to_string(), "--work".into(), work.display().to_string()]);
-        probe_in(ctx, &o, &["stat", "/written-by-a"])?
+        crate::outcome::as_control("on A's upper layer", probe_in(ctx, &o, &["stat", "/written-by-a"]))?
     };
     if field(&c, "ok") != true {
-        return Err(control_failed("a container on A's upper layer did not see A's write", &crun));
+        return Err(control_fail(
+            "on A's upper layer",
+            "a container on A's upper layer to see A's write /written-by-a",
+            c.to_string(),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -458,6 +488,9 @@ fn disk_bytes(dir: &Path) -> u64 {
     walk(dir, &mut Default::default())
 }
 
+/// Pass: N containers on one lower layer each use about what they wrote (the layer
+/// is on disk once). Fail: an upper holds more than its write plus 256 KiB. The
+/// layer's own size, measured on the host, is the control.
 fn disk_used_once(ctx: &Ctx) -> CheckResult {
     const N: usize = 5;
     const MIB: u64 = 1 << 20;
@@ -502,6 +535,9 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- metacopy
 
+/// Pass: with metacopy, chmod of a 1 MiB lower file copies up metadata only (an
+/// overlay.metacopy xattr, under 64 KiB allocated). Fail: otherwise; or the control
+/// run (a data write) not copying the whole file up. Skip: the host lacks metacopy.
 fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     if !Path::new("/sys/module/overlay/parameters/metacopy").exists() {
         return Err(skip("this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)"));
@@ -535,16 +571,20 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     ensure(field(&cat, "size") == 1 << 20, "the file still 1 MiB inside", cat.to_string(), &run3)?;
     layers.verify_unchanged(&run)?;
     // Control: a data write copies the data up.
-    let (crun, _) = probe_in(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"])?;
+    const WITHOUT: &str = "a data write instead of chmod";
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]))?;
     let full = std::fs::symlink_metadata(upper.join("data/big2")).map(|m| m.blocks() * 512).unwrap_or(0);
     if full < 1 << 20 {
-        return Err(control_failed(format!("a data write copied up only {full} bytes"), &crun));
+        return Err(control_fail(WITHOUT, "the whole 1 MiB data copied up", format!("{full} bytes allocated in the upper layer"), &crun));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- cost
 
+/// Pass: the first write to a 64 MiB lower file costs more than to a 1 MiB one
+/// (best of three each: one slow start decides nothing). Fail: otherwise. Only the
+/// shape is asserted, never a time.
 fn copy_up_cost(ctx: &Ctx) -> CheckResult {
     let small = pattern(1 << 20);
     let large = pattern(64 << 20);

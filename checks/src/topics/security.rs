@@ -3,13 +3,23 @@
 //! check is proven able to tell). Nothing here may change the host: the hostname
 //! and sysctl attempts write the value already there, the module attempt hands the
 //! kernel an image that cannot be a module.
+//!
+//! Verdict rules (each check's comment adds its own): a control run through the
+//! runtime is the runtime's, and one that contradicts the contract fails the check,
+//! naming the control run. A control the checker runs itself is `broken` when it
+//! does not show the difference. A runtime stricter than the contract (capabilities
+//! dropped, /proc read-only) loses nothing: when the control through it is refused
+//! the same way (EPERM, EACCES, EROFS), the attack could not work there at all, the
+//! checker proves the attempt works on the host itself, and the check passes with a
+//! note.
 
 use serde_json::Value;
 
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::outcome::{broken, control_failed, ensure, fail, fail_host, skip, CheckResult, Outcome};
+use crate::ctx::refused as refused_strictly;
+use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 use crate::runtime::Run;
 
 macro_rules! check {
@@ -110,6 +120,11 @@ fn last_json(stdout: &[u8]) -> Value {
 
 // ---------------------------------------------------------------- chroot
 
+/// Pass: after pivot_root the chroot breakout ends in the container's own root and
+/// the host's file stays out of reach. Fail: it reaches another root or the file.
+/// The bare-chroot control is the checker's own (broken if the breakout does not
+/// work there). Stricter runtime: a breakout refused at its first chroot(2) cannot
+/// start: a pass with a note.
 fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
@@ -130,6 +145,13 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         ),
         &run,
     )?;
+    if !field(&esc, "refused").is_null() {
+        ctx.stricter(format!(
+            "the breakout could not start: {} refused with {}",
+            field(field(&esc, "refused"), "op"),
+            field(field(&esc, "refused"), "error")
+        ));
+    }
     // Control: under a bare chroot of the same root the same breakout reaches the
     // host's root, and the marker with it.
     let out = std::process::Command::new("chroot")
@@ -139,13 +161,16 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         .map_err(|e| broken(format!("running chroot: {e}")))?;
     let c = last_json(&out.stdout);
     if field(&c, "escaped") != true || field(field(&c, "stat_after"), "ok") != true {
-        return Err(broken(format!("control: the breakout did not leave a bare chroot of {root}: {c}")));
+        return Err(host_control_failed(format!("the breakout did not leave a bare chroot of {root}: {c}")));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- user namespace
 
+/// Pass: root of a user namespace is refused writing host root's file, which stays
+/// unchanged. Fail: it was written; or the control run (no --ns user) failing other
+/// than by a refusal. Stricter runtime: a refused control is a pass with a note.
 fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
     let opts = mapped(&["--ns", "user"]);
@@ -158,13 +183,22 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     // Control: root without a user namespace writes its own file.
-    let (crun, c) = ctx.probe_json(&[], &["write-file", &f, "--content", "overwritten"])?;
-    if field(&c, "ok") != true {
-        return Err(control_failed(format!("host root could not write its own file: {c}"), &crun));
+    const WITHOUT: &str = "without --ns user";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    if refused_strictly(&c) {
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error")));
+    } else if field(&c, "ok") != true {
+        return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), attempt(&c), &crun));
     }
     Ok(())
 }
 
+/// Pass: init_module(2) from root of a user namespace is refused with EPERM. Fail:
+/// any other answer; or the control run (no --ns user) succeeding or failing with
+/// anything but a refusal. Skip: module loading is off for everyone. The checker's
+/// own attempt on the host proves the permission check can be passed; a control
+/// refused with EPERM by a runtime without CAP_SYS_MODULE is stricter: a pass with a
+/// note.
 fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled").unwrap_or_default();
     if disabled.trim() == "1" {
@@ -189,9 +223,15 @@ fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     )?;
     // Control: host root gets past the permission check; the empty image is then
     // refused for what it is (ENOEXEC, EINVAL...), never with EPERM.
-    let (crun, c) = ctx.probe_json(&[], &["load-module"])?;
-    if field(&c, "error") == "EPERM" || field(&c, "ok") == true {
-        return Err(control_failed(format!("init_module(2) as host root: {c}"), &crun));
+    if field(&on_host, "error") == "EPERM" || field(&on_host, "ok") == true {
+        return Err(host_control_failed(format!("init_module(2) as the checker (host root): {on_host}")));
+    }
+    const WITHOUT: &str = "without --ns user";
+    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["load-module"])?;
+    if field(&c, "error") == "EPERM" {
+        ctx.stricter("init_module(2) is refused with EPERM even without a user namespace (no CAP_SYS_MODULE)");
+    } else if field(&c, "ok") == true {
+        return Err(control_fail(WITHOUT, "an empty module image refused (ENOEXEC, EINVAL...)", "the kernel accepted it", &crun));
     }
     Ok(())
 }
@@ -214,6 +254,11 @@ fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
     )
 }
 
+/// Pass: sethostname(2) from root of a user namespace, in the host's UTS namespace,
+/// is refused with EPERM, and the host keeps its name. Fail: the host was renamed
+/// (it is put back at once) or another answer; or the control run (--ns user,uts)
+/// giving a name other than asked. Stricter runtime: a control refused with EPERM
+/// (capabilities dropped in the user namespace) is a pass with a note.
 fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
     if before.is_empty() {
@@ -239,17 +284,21 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     // inside may name it, and the host keeps its name.
     let name = ctx.unique("lab-sec-", 30);
     let opts = mapped(&["--ns", "user,uts"]);
-    let r = ctx.probe_json(&refs(&opts), &["hostname", "--set", &name]);
+    const WITHOUT: &str = "with a UTS namespace of its own";
+    let r = ctx.control_probe_json(WITHOUT, &refs(&opts), &["hostname", "--set", &name]);
     let renamed = put_back_hostname(&before);
     let (crun, c) = r?;
     if let Some(now) = renamed {
         return Err(renamed_host(&before, &now, &crun));
     }
-    if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
-        return Err(control_failed(
-            format!("with --ns user,uts setting the container's own hostname {name:?}: {c}"),
-            &crun,
-        ));
+    let host_uts = std::fs::read_link("/proc/thread-self/ns/uts").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+    if field(&c, "uts_ns") == host_uts.as_str() {
+        return Err(control_fail(WITHOUT, "a UTS namespace of its own with --ns uts", format!("the host's {host_uts}"), &crun));
+    }
+    if refused_strictly(&c) {
+        ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error")));
+    } else if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
+        return Err(control_fail(WITHOUT, format!("root of the user namespace to name its own UTS namespace {name:?}"), format!("{c}"), &crun));
     }
     Ok(())
 }
@@ -267,6 +316,10 @@ fn look_and_signal(ctx: &Ctx, options: &[&str], me: &str) -> Result<(Run, Vec<i6
     Ok((frun, pids_of(&f), krun, k))
 }
 
+/// Pass: /proc inside lists the container's processes but not the checker, and
+/// kill(checker, 0) fails with ESRCH. Fail: otherwise; or the control runs (no --ns
+/// pid) not listing the checker or answering ESRCH (EPERM counts as found: a
+/// stricter runtime loses nothing).
 fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     let me = std::process::id();
     let me_s = me.to_string();
@@ -284,12 +337,13 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
         &krun,
     )?;
     // Control: without a PID namespace the checker is listed and can be signalled.
-    let (crun, cpids, ckrun, ck) = look_and_signal(ctx, &["--ns", "mnt"], &me_s)?;
+    const WITHOUT: &str = "without --ns pid";
+    let (crun, cpids, ckrun, ck) = crate::outcome::as_control(WITHOUT, look_and_signal(ctx, &["--ns", "mnt"], &me_s))?;
     if !cpids.contains(&(me as i64)) {
-        return Err(control_failed(format!("without --ns pid /proc did not list the checker's pid {me}"), &crun));
+        return Err(control_fail(WITHOUT, format!("/proc to list the checker's pid {me}"), format!("{} pids, not {me}", cpids.len()), &crun));
     }
-    if field(&ck, "ok") != true {
-        return Err(control_failed(format!("without --ns pid kill({me}, 0) failed: {ck}"), &ckrun));
+    if field(&ck, "ok") != true && field(&ck, "error") != "EPERM" {
+        return Err(control_fail(WITHOUT, format!("kill({me}, 0) to find the checker (ok, or EPERM)"), attempt(&ck), &ckrun));
     }
     Ok(())
 }
@@ -319,6 +373,12 @@ fn rewrite_got(v: &Value) -> String {
     }
 }
 
+/// Pass: writing a /proc/sys knob (and a /sys one, when sysfs is mounted) back with
+/// its own value is refused to root of a user namespace (EACCES, EPERM or EROFS,
+/// after reading it), and the host's value is unchanged. Fail: it was written or
+/// could not even be read; or the control run (no --ns user) failing other than by
+/// a refusal. Stricter runtime: a control refused too (a read-only /proc) is a pass
+/// with a note, once the checker has written the knob back itself on the host.
 fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     use std::os::unix::fs::PermissionsExt;
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
@@ -358,9 +418,16 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     }
     // Control: host root without a user namespace may write the same knob (the same
     // value, so nothing changes).
-    let (crun, c) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
-    if field(&c, "ok") != true {
-        return Err(control_failed(format!("host root could not write {SYSCTL} back: {c}"), &crun));
+    const WITHOUT: &str = "without --ns user";
+    let (crun, c) = ctx.control_json_of(WITHOUT, &["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
+    if refused(&c) {
+        let own = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
+        if field(&own, "ok") != true {
+            return Err(host_control_failed(format!("the checker could not write {SYSCTL} back on the host: {own}")));
+        }
+        ctx.stricter(format!("host root may not write {SYSCTL} under this runtime either ({})", rewrite_got(&c)));
+    } else if field(&c, "ok") != true {
+        return Err(control_fail(WITHOUT, format!("host root to write {SYSCTL} back"), rewrite_got(&c), &crun));
     }
     Ok(())
 }

@@ -468,6 +468,9 @@ pid_unshare_args() {
 # unshare) but unshare's child: PID 1 of the new namespace. Find its host PID
 # (for example in /proc/$CHILD/task/$CHILD/children, waiting until it shows up)
 # and set FIRST_PID to it: --pid-file and the signal forwarding use FIRST_PID.
+# Pitfall: that file has no trailing newline, so `read x <file` sets x and yet
+# returns 1 (a loop `until read ...` never ends, `read ... || fail` fails): use
+# `x=$(cat file)` or `read -r x <file || [ -n "$x" ]`.
 # Read: proc(5) (/proc/PID/task/TID/children).
 pid_find_init() {
 	: # nothing yet
@@ -476,6 +479,8 @@ pid_find_init() {
 # TODO(ns-pid): container side. With `pid`, this bash process is PID 1 of the
 # new namespace. PID 1 must be a small init:
 #   - run the rest of the start (container_setup_and_exec) in a child (`&`);
+#     (pitfall: `wait` on a child killed by a signal makes bash print a "Killed"
+#     job notice on stderr; `wait "$pid" 2>/dev/null` keeps stderr clean);
 #     reset SIGINT/SIGQUIT in it (`trap - INT QUIT`): bash makes background
 #     commands ignore them, and an ignored signal stays ignored after exec;
 #   - forward SIGTERM, SIGINT and SIGHUP to that child (`trap`); PID 1 gets no

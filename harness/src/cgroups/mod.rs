@@ -257,7 +257,10 @@ pub fn open(
                 if controllers.is_empty() {
                     continue;
                 }
-                let parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
+                let mut parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
+                if controllers.iter().any(|c| c == "cpu") && crate::fault::active("cgroup-outside-parent") {
+                    parent_dir = hier.mount.clone();
+                }
                 if !parent_dir.is_dir() {
                     return Err(CgroupError::ParentMissing {
                         hierarchy: hier.controllers.join(","),
@@ -284,7 +287,10 @@ pub fn open(
                     controller: "cgroup2".to_string(),
                     detail: "(no cgroup2 file system is mounted)".to_string(),
                 })?;
-            let parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
+            let mut parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
+            if crate::fault::active("cgroup-outside-parent") {
+                parent_dir = hier.mount.clone();
+            }
             if !parent_dir.is_dir() {
                 return Err(CgroupError::ParentMissing {
                     hierarchy: "cgroup2".to_string(),

@@ -17,7 +17,7 @@ use nix::sys::stat::{lstat, stat as nix_stat, FileStat, Mode};
 use serde_json::{json, Value};
 
 use crate::out::{
-    attempt_fields, dev_major, dev_minor, emit, io_errno, sleep_secs, PResult, ProbeError,
+    attempt_fields, dev_major, dev_minor, emit, errno_name, io_errno, sleep_secs, PResult, ProbeError,
 };
 
 fn report(mut v: Value, errno: Option<i32>) -> PResult {
@@ -221,8 +221,11 @@ pub fn hostname(set: Option<&str>) -> PResult {
         }
         Some(name) => {
             let r = nix::unistd::sethostname(name);
+            // Which UTS namespace answered: a refusal in a namespace of its own is a
+            // missing capability, in the host's one the namespace is missing.
+            let uts_ns = fs::read_link("/proc/self/ns/uts").ok().map(|l| l.to_string_lossy().into_owned());
             report(
-                json!({"requested": name, "hostname": current_hostname()}),
+                json!({"requested": name, "hostname": current_hostname(), "uts_ns": uts_ns}),
                 r.err().map(|e| e as i32),
             )
         }
@@ -315,11 +318,35 @@ pub fn ls(path: &str) -> PResult {
 /// ends at the host's.
 pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
     let before = dev_ino("/")?;
-    let dir = "/.probe-escape";
-    let made = fs::create_dir(dir).is_ok();
+    // Any directory below / will do (the climb works because the cwd stays outside
+    // the new root); a read-only root gets an existing one.
+    let made = fs::create_dir("/.probe-escape").is_ok();
+    let dir = if made { "/.probe-escape" } else { "/bin" };
+    nix::unistd::chdir("/").map_err(|e| ProbeError::errno("chdir", e))?;
+    if let Err(e) = nix::unistd::chroot(dir) {
+        if made {
+            let _ = fs::remove_dir(dir);
+        }
+        if matches!(e, Errno::EPERM | Errno::EACCES) {
+            // A runtime stricter than the contract (no CAP_SYS_CHROOT): the breakout
+            // cannot even start. Reported, not an error: the root stayed where it was.
+            let mut v = json!({
+                "root_before": {"dev": before.0, "ino": before.1},
+                "root_after": {"dev": before.0, "ino": before.1},
+                "escaped": false,
+                "refused": {"op": "chroot", "error": errno_name(e as i32)},
+            });
+            if let Some(p) = stat_after {
+                let mut s = json!({"path": p});
+                attempt_fields(&mut s, nix_stat(p).err().map(|e| e as i32));
+                v["stat_after"] = s;
+            }
+            emit(&v);
+            return Ok(());
+        }
+        return Err(ProbeError::errno("chroot", e));
+    }
     let result = (|| -> Result<(u64, u64), ProbeError> {
-        nix::unistd::chdir("/").map_err(|e| ProbeError::errno("chdir", e))?;
-        nix::unistd::chroot(dir).map_err(|e| ProbeError::errno("chroot", e))?;
         for _ in 0..256 {
             nix::unistd::chdir("..").map_err(|e| ProbeError::errno("chdir", e))?;
         }
