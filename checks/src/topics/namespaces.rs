@@ -172,11 +172,13 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
-/// Pass: the orphan is gone (reaped) within 500 ms. Fail: it stays a zombie or is
+/// Pass: the orphan is gone (reaped) within 2 s. Fail: it stays a zombie or is
 /// adopted elsewhere. The control is the checker's own (the probe as a PID 1 that
 /// does not reap, under unshare): without a zombie there it is broken.
 fn orphans_reaped(ctx: &Ctx) -> CheckResult {
-    let args = ["orphan", "--delay-ms", "50", "--wait-ms", "500"];
+    // The probe reports as soon as the orphan is gone, at the latest after 2 s: a
+    // reaper slowed by a busy host is not a failure, a zombie for 2 s is.
+    let args = ["orphan", "--delay-ms", "50", "--wait-ms", "2000"];
     let (run, o) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
     ensure(
         field(&o, "state") == "gone",
@@ -310,7 +312,7 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let run = sp.stop();
     let mounted = mounted.ok_or_else(|| fail("the probe to report its tmpfs mount", "no report", &run))?;
     let on_host = if refused(&mounted) {
-        ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", field(&mounted, "error")));
+        ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", field(&mounted, "error").as_str().unwrap_or("?")));
         let (sp, pid) = sleeper(ctx, &["--ns", "mnt"], "mnt-inside")?;
         let by_host = host::in_namespaces_of(pid, &["-m"], ctx.probe(), &["mount-tmpfs", &t]);
         let seen = host::mount_points().contains(&t);
@@ -382,7 +384,7 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     if !field(&esc, "refused").is_null() {
-        ctx.stricter(format!("the breakout could not start: {} refused with {}", field(field(&esc, "refused"), "op"), field(field(&esc, "refused"), "error")));
+        ctx.stricter(format!("the breakout could not start: {} refused with {}", field(field(&esc, "refused"), "op").as_str().unwrap_or("?"), field(field(&esc, "refused"), "error").as_str().unwrap_or("?")));
     }
     // Control: under a bare chroot the same breakout reaches the host's root.
     let out = std::process::Command::new("chroot")
@@ -776,7 +778,7 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --ns user";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
     if refused(&c) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error")));
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true {
         return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), format!("{c}"), &crun));
     }

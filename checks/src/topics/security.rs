@@ -148,8 +148,8 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     if !field(&esc, "refused").is_null() {
         ctx.stricter(format!(
             "the breakout could not start: {} refused with {}",
-            field(field(&esc, "refused"), "op"),
-            field(field(&esc, "refused"), "error")
+            field(field(&esc, "refused"), "op").as_str().unwrap_or("?"),
+            field(field(&esc, "refused"), "error").as_str().unwrap_or("?")
         ));
     }
     // Control: under a bare chroot of the same root the same breakout reaches the
@@ -186,7 +186,7 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --ns user";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
     if refused_strictly(&c) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error")));
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true {
         return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), attempt(&c), &crun));
     }
@@ -296,7 +296,7 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(WITHOUT, "a UTS namespace of its own with --ns uts", format!("the host's {host_uts}"), &crun));
     }
     if refused_strictly(&c) {
-        ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error")));
+        ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
         return Err(control_fail(WITHOUT, format!("root of the user namespace to name its own UTS namespace {name:?}"), format!("{c}"), &crun));
     }

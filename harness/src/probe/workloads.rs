@@ -502,25 +502,34 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
     let Some(wait) = wait_ms else {
         return Ok(());
     };
-    std::thread::sleep(Duration::from_millis(wait));
-    let stat_text = fs::read_to_string(format!("/proc/{gc}/stat")).ok();
-    let letter = stat_text.as_deref().and_then(stat_state);
-    let ppid = stat_text.as_deref().and_then(stat_ppid);
-    let state = match letter {
-        Some('Z') => "zombie",
-        Some('X') => "gone",
-        Some(_) => "alive",
-        None => {
-            // No /proc entry: gone, unless /proc is not usable at all and the
-            // pid still answers signals.
-            // SAFETY: signal 0 only checks for existence.
-            let alive = unsafe { libc::kill(gc, 0) } == 0;
-            if alive {
-                "unknown"
-            } else {
-                "gone"
+    // `wait` is the longest the reaper may take: the state is looked at every
+    // 10 ms and reported as soon as the orphan is gone, so a reaper slowed by a
+    // busy host still counts, and only a zombie (or a live orphan) takes it all.
+    let deadline = std::time::Instant::now() + Duration::from_millis(wait);
+    let (state, letter, ppid) = loop {
+        let stat_text = fs::read_to_string(format!("/proc/{gc}/stat")).ok();
+        let letter = stat_text.as_deref().and_then(stat_state);
+        let ppid = stat_text.as_deref().and_then(stat_ppid);
+        let state = match letter {
+            Some('Z') => "zombie",
+            Some('X') => "gone",
+            Some(_) => "alive",
+            None => {
+                // No /proc entry: gone, unless /proc is not usable at all and the
+                // pid still answers signals.
+                // SAFETY: signal 0 only checks for existence.
+                let alive = unsafe { libc::kill(gc, 0) } == 0;
+                if alive {
+                    "unknown"
+                } else {
+                    "gone"
+                }
             }
+        };
+        if state == "gone" || std::time::Instant::now() >= deadline {
+            break (state, letter, ppid);
         }
+        std::thread::sleep(Duration::from_millis(10));
     };
     emit(&json!({
         "grandchild": gc,
