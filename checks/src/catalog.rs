@@ -19,20 +19,21 @@ pub enum Requirement {
 
 impl Requirement {
     /// `Err(reason)` when this host lacks it.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::outcome::Text> {
+        use crate::t;
         match self {
             Requirement::Root => {
                 if nix::unistd::geteuid().is_root() {
                     Ok(())
                 } else {
-                    Err("needs root".into())
+                    Err(t!("needs root", "root 권한이 필요합니다"))
                 }
             }
             Requirement::Namespace(ns) => {
                 if Path::new("/proc/self/ns").join(ns).exists() {
                     Ok(())
                 } else {
-                    Err(format!("this kernel has no {ns} namespace (/proc/self/ns/{ns} missing)"))
+                    Err(t!("this kernel has no {ns} namespace (/proc/self/ns/{ns} missing)", "이 커널에는 {ns} 네임스페이스가 없습니다(/proc/self/ns/{ns} 없음)"))
                 }
             }
             Requirement::Overlay => {
@@ -40,7 +41,7 @@ impl Requirement {
                 if fs.lines().any(|l| l.split_whitespace().last() == Some("overlay")) {
                     Ok(())
                 } else {
-                    Err("overlay is not in /proc/filesystems".into())
+                    Err(t!("overlay is not in /proc/filesystems", "/proc/filesystems에 overlay가 없습니다"))
                 }
             }
             Requirement::Command(c) => {
@@ -50,7 +51,7 @@ impl Requirement {
                 if found {
                     Ok(())
                 } else {
-                    Err(format!("`{c}` is not installed on this host"))
+                    Err(t!("`{c}` is not installed on this host", "이 호스트에 `{c}`가 설치되어 있지 않습니다"))
                 }
             }
         }
@@ -120,8 +121,8 @@ mod tests {
 
     #[test]
     fn requirements_explain_what_is_missing() {
-        assert!(Requirement::Namespace("nonexistent").check().unwrap_err().contains("nonexistent"));
-        assert!(Requirement::Command("no-such-tool-here").check().unwrap_err().contains("no-such-tool-here"));
+        assert!(Requirement::Namespace("nonexistent").check().unwrap_err().en.contains("nonexistent"));
+        assert!(Requirement::Command("no-such-tool-here").check().unwrap_err().en.contains("no-such-tool-here"));
         assert!(Requirement::Command("sh").check().is_ok());
     }
 }

@@ -96,7 +96,7 @@ pub fn probe_path() -> Result<PathBuf, String> {
 impl Ctx {
     pub fn new(rt: Runtime) -> Result<Ctx, Outcome> {
         let probe = probe_path().map_err(broken)?;
-        let scratch = new_scratch_dir().map_err(|e| broken(format!("creating a scratch directory: {e}")))?;
+        let scratch = new_scratch_dir().map_err(|e| broken(crate::t!("creating a scratch directory: {e}", "작업용 임시 디렉터리를 만들지 못했습니다: {e}")))?;
         let mut ctx = Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: Err(String::new()), notes: Default::default() };
         // The runtime's own calls are guarded too (a fork bomb, a memory hog), not
         // only the containers it makes: the parent exists before the first call.
@@ -127,7 +127,7 @@ impl Ctx {
     /// A new empty directory in the scratch area.
     pub fn dir(&self, name: &str) -> Result<PathBuf, Outcome> {
         let p = self.scratch().join(name);
-        std::fs::create_dir_all(&p).map_err(|e| broken(format!("creating {}: {e}", p.display())))?;
+        std::fs::create_dir_all(&p).map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", p.display())))?;
         Ok(p)
     }
 
@@ -151,7 +151,7 @@ impl Ctx {
         if self.rootfs.get().is_none() {
             let dir = self.dir("rootfs")?;
             harness::rootfs::write_rootfs(&dir, &self.probe, None)
-                .map_err(|e| broken(format!("building a root file system: {e}")))?;
+                .map_err(|e| broken(crate::t!("building a root file system: {e}", "루트 파일 시스템을 만들지 못했습니다: {e}")))?;
             let _ = self.rootfs.set(dir);
         }
         Ok(self.rootfs.get().expect("set above"))
@@ -176,7 +176,7 @@ impl Ctx {
     /// The check's parent cgroup (guarded: cgview::PIDS_GUARD, MEMORY_GUARD), made
     /// with the context and removed with it, with anything left inside.
     pub fn cgroup_parent(&self) -> Result<&ScratchParent, Outcome> {
-        self.cgroup_parent.as_ref().map_err(|e| broken(e.clone()))
+        self.cgroup_parent.as_ref().map_err(|e| broken(crate::t!("{e}", "검사기의 부모 cgroup을 만들지 못했습니다: {e}")))
     }
 
     /// The runtime under test: every call runs in the check's parent cgroup, told
@@ -201,7 +201,7 @@ impl Ctx {
         let rt = self.runtime();
         let r = rt.run_timeout(options, command, timeout);
         if let Some(e) = &r.spawn_error {
-            return Err(broken(format!("cannot start the runtime {}: {e}", rt.path.display())));
+            return Err(broken(crate::t!("cannot start the runtime {}: {e}", "런타임 {}을(를) 시작할 수 없습니다: {e}", rt.path.display())));
         }
         Ok(r)
     }
@@ -248,11 +248,13 @@ impl Ctx {
         match (r.code(), last) {
             (Some(0), Some(v)) => Ok((r, v)),
             (_, last) => {
+                let ending = r.ending();
                 let got = match last {
-                    Some(v) => format!("{}; last output {v}", r.ending()),
-                    None => format!("{}; no probe output", r.ending()),
+                    Some(v) => crate::t!("{ending}; last output {v}", "{ending}; 마지막 출력 {v}"),
+                    None => crate::t!("{ending}; no probe output", "{ending}; probe 출력 없음"),
                 };
-                Err(fail(format!("the command `{}` to run and exit 0", command.join(" ")), got, &r))
+                let cmd = command.join(" ");
+                Err(fail(crate::t!("the command `{cmd}` to run and exit 0", "명령 `{cmd}`이(가) 실행되어 0으로 종료"), got, &r))
             }
         }
     }
@@ -273,16 +275,19 @@ impl Ctx {
         // probe's output, which ends this wait at once.
         if sp.next_json_with("sleeping", WAIT).is_none() {
             let run = sp.stop();
+            let ending = run.ending();
             let got = if run.status.is_some() && !run.timed_out && !pf.exists() {
                 if run.code() == Some(0) {
                     // A success with no container: not a runtime error, a runtime that lies.
                     self.rt.watch.incident(crate::incident::Incident::NoPidFile);
                 }
-                format!("the runtime ended ({}) before writing its --pid-file", run.ending())
+                crate::t!("the runtime ended ({ending}) before writing its --pid-file", "런타임이 --pid-file을 쓰기 전에 끝났습니다({ending})")
             } else {
-                format!("{}; {}", run.ending(), run.stdout_text().trim())
+                let out = run.stdout_text();
+                let out = out.trim();
+                crate::t!("{ending}; {out}", "{ending}; {out}")
             };
-            return Err(fail("the probe to start and print that it sleeps", got, &run));
+            return Err(fail(crate::t!("the probe to start and print that it sleeps", "probe가 시작해서 잠든다고 출력"), got, &run));
         }
         match crate::host::wait_pid_file(&pf, WAIT) {
             Ok(pid) => Ok((sp, pid)),

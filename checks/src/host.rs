@@ -75,12 +75,12 @@ pub fn monotonic() -> f64 {
 
 /// Runs the probe directly on the host and returns its last JSON object.
 pub fn probe(probe: &str, args: &[&str]) -> Result<Value, Outcome> {
-    let out = Command::new(probe).args(args).output().map_err(|e| broken(format!("running {probe}: {e}")))?;
+    let out = Command::new(probe).args(args).output().map_err(|e| broken(crate::t!("running {probe}: {e}", "{probe}을(를) 실행하지 못했습니다: {e}")))?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .last()
-        .ok_or_else(|| broken(format!("host probe {} printed no JSON", args.join(" "))))
+        .ok_or_else(|| broken(crate::t!("host probe {} printed no JSON", "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다", args.join(" "))))
 }
 
 /// Runs `program args` on the host inside the namespaces of `pid` named by
@@ -93,10 +93,10 @@ pub fn in_namespaces_of(pid: i32, ns_flags: &[&str], program: &str, args: &[&str
         .arg(program)
         .args(args)
         .output()
-        .map_err(|e| broken(format!("running nsenter: {e}")))?;
+        .map_err(|e| broken(crate::t!("running nsenter: {e}", "nsenter를 실행하지 못했습니다: {e}")))?;
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .last()
-        .ok_or_else(|| broken(format!("nsenter -t {pid} {}: {}", ns_flags.join(" "), String::from_utf8_lossy(&out.stderr).trim())))
+        .ok_or_else(|| broken(crate::t!("nsenter -t {pid} {}: {}", "nsenter -t {pid} {}: {}", ns_flags.join(" "), String::from_utf8_lossy(&out.stderr).trim())))
 }

@@ -2,7 +2,88 @@
 
 use std::fmt;
 
+use crate::grade::Lang;
 use crate::runtime::Run;
+
+/// A text in the course's two languages. Figures, ids, paths and commands are the
+/// same in both; a text made from data alone (`From<String>`) is the same in both.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct Text {
+    pub en: String,
+    pub ko: String,
+}
+
+impl Text {
+    pub fn is_empty(&self) -> bool {
+        self.en.is_empty()
+    }
+
+    /// Whether the English text contains `pat` (for tests and filters).
+    pub fn contains(&self, pat: &str) -> bool {
+        self.en.contains(pat)
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Ko => &self.ko,
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text { ko: s.clone(), en: s }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::from(s.to_string())
+    }
+}
+
+impl From<&String> for Text {
+    fn from(s: &String) -> Text {
+        Text::from(s.clone())
+    }
+}
+
+/// An OS error as the kernel names it (the same in both languages).
+impl From<std::io::Error> for Text {
+    fn from(e: std::io::Error) -> Text {
+        Text::from(e.to_string())
+    }
+}
+
+/// English, or Korean inside [`in_korean`].
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if KOREAN.with(|k| k.get()) { &self.ko } else { &self.en })
+    }
+}
+
+/// `t!("english {x}", "한국어 {x}")`: a [`Text`], each language formatted with the
+/// same captured values.
+#[macro_export]
+macro_rules! t {
+    ($en:literal, $ko:literal $(, $arg:expr)* $(,)?) => {
+        $crate::outcome::Text { en: format!($en $(, $arg)*), ko: $crate::outcome::in_korean(|| format!($ko $(, $arg)*)) }
+    };
+}
+
+thread_local! {
+    static KOREAN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every [`Text`] it formats shown in Korean, so that a text made of
+/// texts (a failure quoting a run's ending) is Korean all through.
+pub fn in_korean<R>(f: impl FnOnce() -> R) -> R {
+    let before = KOREAN.with(|k| k.replace(true));
+    let r = f();
+    KOREAN.with(|k| k.set(before));
+    r
+}
 
 /// Why a check did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,9 +92,9 @@ pub enum Outcome {
     /// The runtime is wrong.
     Fail(Failure),
     /// This host cannot run the check; never counts against the runtime.
-    Skip(String),
+    Skip(Text),
     /// The check itself or the host failed; never counts against the runtime.
-    Broken(String),
+    Broken(Text),
 }
 
 impl Outcome {
@@ -31,8 +112,8 @@ impl Outcome {
 /// runtime's stderr tail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
-    pub expected: String,
-    pub got: String,
+    pub expected: Text,
+    pub got: Text,
     /// Which run showed it: the tested run, a control run (and what it leaves out),
     /// or the host's own view.
     pub run: RunRole,
@@ -43,8 +124,34 @@ pub struct Failure {
     pub refused: Option<String>,
 }
 
+/// What a control run leaves out, in Korean (the checks' phrases; flags as they are).
+pub fn control_ko(without: &str) -> String {
+    let fixed = [
+        ("writing instead of reading", "읽는 대신 쓰기"),
+        ("with the layers swapped", "레이어 순서를 바꿔서"),
+        ("deleting a file only the upper layer has", "upper 레이어에만 있는 파일을 지우기"),
+        ("before the directory is removed", "디렉터리를 지우기 전"),
+        ("on A's upper layer", "A의 upper 레이어 위에서"),
+        ("a data write instead of chmod", "chmod 대신 데이터 쓰기"),
+        ("without overlay (the same tree as --rootfs)", "overlay 없이(같은 트리를 --rootfs로)"),
+        ("with a UTS namespace of its own", "자기 UTS 네임스페이스를 주고"),
+    ];
+    if let Some((_, ko)) = fixed.iter().find(|(en, _)| *en == without) {
+        return ko.to_string();
+    }
+    if let Some(rest) = without.strip_prefix("without ") {
+        return format!("{rest} 없이");
+    }
+    if let Some(rest) = without.strip_prefix("with ") {
+        return format!("{rest} 로");
+    }
+    without.to_string()
+}
+
 /// The line of a failure's text that quotes the runtime's refusal.
 pub const REFUSED_PREFIX: &str = "refused:  the runtime refused this run before the command ran: ";
+/// The same line in Korean.
+pub const REFUSED_PREFIX_KO: &str = "거부:     런타임이 명령을 실행하기 전에 이 실행을 거부했습니다: ";
 
 /// Who ran what a failure was seen on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,24 +177,38 @@ impl RunRole {
     pub fn describe_ko(&self) -> String {
         match self {
             RunRole::Tested => "검사 대상 실행".into(),
-            RunRole::Control(without) => format!("대조 실행 ({without})"),
+            RunRole::Control(without) => format!("대조 실행({})", control_ko(without)),
             RunRole::Host => "호스트 쪽 관찰".into(),
         }
     }
 }
 
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "expected: {}", self.expected)?;
-        writeln!(f, "got:      {}", self.got)?;
-        write!(f, "run:      {}: {}", self.run.describe(), self.command)?;
+impl Failure {
+    /// Expected, got, the run and its command, the refusal and the stderr tail, with
+    /// labels in `lang` (ids, commands and the runtime's own words as they are).
+    pub fn render(&self, lang: Lang) -> String {
+        let (expected, got, run, refused, stderr) = match lang {
+            Lang::En => ("expected: ", "got:      ", "run:      ", REFUSED_PREFIX, "stderr:   "),
+            Lang::Ko => ("기대:     ", "실제:     ", "실행:     ", REFUSED_PREFIX_KO, "표준오류: "),
+        };
+        let role = match lang {
+            Lang::En => self.run.describe(),
+            Lang::Ko => self.run.describe_ko(),
+        };
+        let mut s = format!("{expected}{}\n{got}{}\n{run}{role}: {}", self.expected.get(lang), self.got.get(lang), self.command);
         if let Some(line) = &self.refused {
-            write!(f, "\n{REFUSED_PREFIX}{line}")?;
+            s.push_str(&format!("\n{refused}{line}"));
         }
         if !self.stderr_tail.trim().is_empty() {
-            write!(f, "\nstderr:   {}", self.stderr_tail.trim_end().replace('\n', "\n          "))?;
+            s.push_str(&format!("\n{stderr}{}", self.stderr_tail.trim_end().replace('\n', "\n          ")));
         }
-        Ok(())
+        s
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(Lang::En))
     }
 }
 
@@ -96,7 +217,7 @@ impl fmt::Display for Failure {
 pub type CheckResult = Result<(), Outcome>;
 
 /// A failure observed on `run` (a tested run).
-pub fn fail(expected: impl Into<String>, got: impl Into<String>, run: &Run) -> Outcome {
+pub fn fail(expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> Outcome {
     Outcome::Fail(Failure {
         expected: expected.into(),
         got: got.into(),
@@ -118,7 +239,7 @@ pub fn refusal(run: &Run) -> Option<String> {
 }
 
 /// A failure observed from the host, outside any one run.
-pub fn fail_host(expected: impl Into<String>, got: impl Into<String>, what: impl Into<String>) -> Outcome {
+pub fn fail_host(expected: impl Into<Text>, got: impl Into<Text>, what: impl Into<String>) -> Outcome {
     Outcome::Fail(Failure {
         expected: expected.into(),
         got: got.into(),
@@ -132,7 +253,7 @@ pub fn fail_host(expected: impl Into<String>, got: impl Into<String>, what: impl
 /// A control run through the runtime under test that broke the contract: the
 /// runtime's failure, naming the control run. `without` says what the control left
 /// out ("without --hostname").
-pub fn control_fail(without: &str, expected: impl Into<String>, got: impl Into<String>, run: &Run) -> Outcome {
+pub fn control_fail(without: &str, expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> Outcome {
     as_control_outcome(without, fail(expected, got, run))
 }
 
@@ -152,16 +273,16 @@ fn as_control_outcome(without: &str, o: Outcome) -> Outcome {
     }
 }
 
-pub fn broken(why: impl fmt::Display) -> Outcome {
-    Outcome::Broken(why.to_string())
+pub fn broken(why: impl Into<Text>) -> Outcome {
+    Outcome::Broken(why.into())
 }
 
-pub fn skip(why: impl Into<String>) -> Outcome {
+pub fn skip(why: impl Into<Text>) -> Outcome {
     Outcome::Skip(why.into())
 }
 
 /// `cond` or a failure saying expected/got.
-pub fn ensure(cond: bool, expected: impl Into<String>, got: impl Into<String>, run: &Run) -> CheckResult {
+pub fn ensure(cond: bool, expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> CheckResult {
     if cond {
         Ok(())
     } else {
@@ -172,13 +293,18 @@ pub fn ensure(cond: bool, expected: impl Into<String>, got: impl Into<String>, r
 /// A control the checker runs itself, without the runtime (a bare chroot, unshare,
 /// the host's own figures), that did not show the difference: the check cannot
 /// tell, and neither the runtime nor the student is to blame.
-pub fn host_control_failed(what: impl fmt::Display) -> Outcome {
-    Outcome::Broken(format!("the checker's own control on the host did not show the difference: {what}"))
+pub fn host_control_failed(what: impl Into<Text>) -> Outcome {
+    let w = what.into();
+    Outcome::Broken(Text {
+        en: format!("the checker's own control on the host did not show the difference: {}", w.en),
+        ko: format!("검사기가 호스트에서 직접 돌린 대조군이 차이를 보여 주지 못했습니다: {}", w.ko),
+    })
 }
 
 /// The host is too busy (or too slow) for the observation to decide anything.
-pub fn host_too_busy(what: impl fmt::Display) -> Outcome {
-    Outcome::Broken(format!("host too busy: {what}"))
+pub fn host_too_busy(what: impl Into<Text>) -> Outcome {
+    let w = what.into();
+    Outcome::Broken(Text { en: format!("host too busy: {}", w.en), ko: format!("호스트가 너무 바쁩니다: {}", w.ko) })
 }
 
 /// The exit status of `labcheck` and `grade` alike (README, "Exit status"): 0 when no

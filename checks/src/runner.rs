@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::Check;
 use crate::ctx::Ctx;
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Text};
 use crate::runtime::Runtime;
 
 /// The result of one check against one runtime.
@@ -95,8 +95,8 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
         std::thread::Builder::new()
             .name(check.id.into())
             .spawn_scoped(s, || contained(check, rt))
-            .map(|t| t.join().unwrap_or_else(|p| (Outcome::Broken(format!("the check panicked: {}", panic_text(p))), Vec::new())))
-            .unwrap_or_else(|e| (Outcome::Broken(format!("starting the check's thread: {e}")), Vec::new()))
+            .map(|t| t.join().unwrap_or_else(|p| (Outcome::Broken(panicked(p)), Vec::new())))
+            .unwrap_or_else(|e| (Outcome::Broken(crate::t!("starting the check's thread: {e}", "검사 스레드를 시작하지 못했습니다: {e}")), Vec::new()))
     });
     CheckReport {
         id: check.id.into(),
@@ -123,7 +123,7 @@ fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
         let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
             .and_then(|_| mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>));
         if let Err(e) = private {
-            return (Outcome::Broken(format!("a private mount namespace for the check: {e}")), Vec::new());
+            return (Outcome::Broken(crate::t!("a private mount namespace for the check: {e}", "검사용 개인 마운트 네임스페이스를 만들지 못했습니다: {e}")), Vec::new());
         }
     }
     outcome_of(check, rt)
@@ -172,6 +172,7 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
     let mut misplaced: Vec<std::path::PathBuf> = crate::cgview::misplaced_cgroups(&watched.cgroup_names);
     harness::state::freezer_first(&mut misplaced);
     let mut outside = Vec::new();
+    let mut outside_ko = Vec::new();
     for dir in &misplaced {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -180,6 +181,8 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
             Err(e) => format!("the checker could not remove it: {e}"),
         };
         outside.push(format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})", dir.display()));
+        let removed_ko = if removed.starts_with("removed") { "검사기가 지움".to_string() } else { format!("검사기가 지우지 못함: {removed}") };
+        outside_ko.push(format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {}에 만들어졌습니다({removed_ko})", dir.display()));
     }
     if !outside.is_empty() {
         incidents.push(Incident::Misplaced.en());
@@ -195,8 +198,11 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
             incidents.push(Incident::Leftovers.en());
             if outcome == Outcome::Pass {
                 outcome = Outcome::Fail(crate::outcome::Failure {
-                    expected: "nothing left behind once the runtime exits (no cgroup, no mount)".into(),
-                    got: format!("left {what}"),
+                    expected: crate::t!(
+                        "nothing left behind once the runtime exits (no cgroup, no mount)",
+                        "런타임이 끝나면 아무것도 남지 않음(cgroup도, 마운트도)"
+                    ),
+                    got: crate::t!("left {what}", "남은 것: {what}"),
                     run: crate::outcome::RunRole::Tested,
                     command: watched.last_command.clone(),
                     stderr_tail: String::new(),
@@ -207,12 +213,16 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
     }
     if !outside.is_empty() {
         let what = outside.join("; ");
+        let what_ko = &outside_ko;
         if matches!(outcome, Outcome::Fail(_)) {
             notes.push(what);
         } else {
             outcome = Outcome::Fail(crate::outcome::Failure {
-                expected: "every container cgroup made under LAB_CGROUP_PARENT (contract §2: Where)".into(),
-                got: what,
+                expected: crate::t!(
+                    "every container cgroup made under LAB_CGROUP_PARENT (contract §2: Where)",
+                    "모든 컨테이너 cgroup이 LAB_CGROUP_PARENT 아래에 만들어짐(계약 §2: Where)"
+                ),
+                got: Text { en: what.clone(), ko: what_ko.join("; ") },
                 run: crate::outcome::RunRole::Tested,
                 command: watched.last_command.clone(),
                 stderr_tail: String::new(),
@@ -224,6 +234,11 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
     outcome
 }
 
+fn panicked(p: Box<dyn std::any::Any + Send>) -> Text {
+    let why = panic_text(p);
+    crate::t!("the check panicked: {why}", "검사 코드가 패닉했습니다: {why}")
+}
+
 fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     for r in check.requires {
         if let Err(why) = r.check() {
@@ -233,7 +248,10 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     // What the runtime under test cannot provide (an OCI runtime's known gaps).
     let unsupported = rt.unsupported();
     if let Some((_, why)) = unsupported.iter().find(|(opt, _)| check.uses.iter().any(|u| crate::oci::uses_option(u, opt))) {
-        return (Outcome::Skip(why.clone()), Vec::new());
+        return (
+            Outcome::Skip(Text { en: why.clone(), ko: format!("런타임이 지원하지 않는다고 밝혔습니다: {why}") }),
+            Vec::new(),
+        );
     }
     // A check keyed "exclusive" (one that measures CPU time) runs alone; every
     // other check shares the run, taking turns with those of the same key.
@@ -255,7 +273,7 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     let outcome = match result {
         Ok(Ok(())) => Outcome::Pass,
         Ok(Err(o)) => o,
-        Err(p) => Outcome::Broken(format!("the check panicked: {}", panic_text(p))),
+        Err(p) => Outcome::Broken(panicked(p)),
     };
     let outcome = audit(&ctx, &before, outcome, &mut notes);
     drop(ctx);
@@ -278,8 +296,14 @@ pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckR
             topic: check.topic.into(),
             title: check.title.into(),
             outcome: Outcome::Fail(crate::outcome::Failure {
-                expected: format!("the check to finish within {} s", limit.as_secs()),
-                got: format!("timed out after {} s", limit.as_secs()),
+                expected: {
+                    let secs = limit.as_secs();
+                    crate::t!("the check to finish within {secs} s", "검사가 {secs}초 안에 끝남")
+                },
+                got: {
+                    let secs = limit.as_secs();
+                    crate::t!("timed out after {secs} s", "{secs}초가 지나도록 끝나지 않았습니다")
+                },
                 run: crate::outcome::RunRole::Tested,
                 command: format!("{} (a runtime call that does not end)", rt.path.display()),
                 stderr_tail: String::new(),

@@ -310,16 +310,18 @@ impl Run {
     }
 
     /// A human summary of how the call ended, for "got" texts.
-    pub fn ending(&self) -> String {
+    pub fn ending(&self) -> crate::outcome::Text {
+        use crate::t;
         if let Some(e) = &self.spawn_error {
-            return format!("the runtime could not be started: {e}");
+            return t!("the runtime could not be started: {e}", "런타임을 시작할 수 없었습니다: {e}");
         }
         if self.timed_out {
-            return format!("timed out after {:.0} s", self.duration.as_secs_f64());
+            let secs = self.duration.as_secs_f64();
+            return t!("timed out after {secs:.0} s", "{secs:.0}초 뒤 시간 초과");
         }
         match self.code() {
-            Some(c) => format!("exit status {c}"),
-            None => "no exit status".into(),
+            Some(c) => t!("exit status {c}", "종료 상태 {c}"),
+            None => t!("no exit status", "종료 상태 없음"),
         }
     }
 }
@@ -588,7 +590,7 @@ mod tests {
         let r = rt.call(&["-c".into(), "sleep 5".into()], Duration::from_millis(100));
         assert!(r.timed_out, "{r:?}");
         assert_eq!(r.code(), Some(128 + 15));
-        assert!(r.ending().starts_with("timed out"));
+        assert!(r.ending().en.starts_with("timed out"));
     }
 
     #[test]

@@ -83,6 +83,19 @@ fn run_isolated(rt: Runtime, jobs: usize) -> Vec<CheckReport> {
     .unwrap()
 }
 
+/// The Korean report of `reports`, with every failure's details, holds no English
+/// sentence (ids, commands, paths and the runtime's own words aside).
+fn assert_korean(reports: &[CheckReport], what: &str) {
+    use checks::grade::{self, human, Lang};
+    let m = grade::manifest().unwrap();
+    let h = grade::hints().unwrap();
+    let exercises = grade::select(&m, None, None).unwrap();
+    let r = grade::score("rt", &exercises, reports, &h, false);
+    let text = human::render(&r, Lang::Ko, true) + &grade::formats::markdown(&r, Lang::Ko);
+    let left = human::english_sentences(&text);
+    assert!(left.is_empty(), "{what}: English left in the Korean report:\n{}", left.join("\n"));
+}
+
 fn ids_with(reports: &[CheckReport], pick: impl Fn(&Outcome) -> bool) -> BTreeSet<String> {
     reports.iter().filter(|r| pick(&r.outcome)).map(|r| r.id.clone()).collect()
 }
@@ -111,6 +124,7 @@ fn every_fault_is_caught_by_the_expected_checks() {
         let broken = ids_with(&reports, |o| matches!(o, Outcome::Broken(_)));
         assert_eq!(failed, expect(&want.caught), "fault {name}: failing checks differ\n{}", describe(&reports));
         assert_eq!(broken, expect(&want.broken), "fault {name}: broken checks differ\n{}", describe(&reports));
+        assert_korean(&reports, &format!("fault {name}"));
     }
 }
 
@@ -121,6 +135,7 @@ fn naive_runtimes_pass_exactly_what_they_deserve() {
     for (name, n) in naive() {
         let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(&name);
         let reports = run_isolated(Runtime::named(p.to_str().unwrap()).unwrap(), 4);
+        assert_korean(&reports, &name);
         let passed = ids_with(&reports, |o| *o == Outcome::Pass);
         // A check this host cannot run (e.g. module loading on a kernel without modules) is not expected to pass.
         let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
@@ -143,6 +158,7 @@ fn strict_runtime_loses_nothing() {
     let mut rt = Runtime::named(p.to_str().unwrap()).unwrap();
     rt.env.push(("LAB_HARNESS".into(), checks::runtime::bin_dir().join("harness").display().to_string()));
     let strict = run_isolated(rt, 4);
+    assert_korean(&strict, "the strict runtime");
     let reference = run_isolated(Runtime::named("reference").unwrap(), 4);
     let passed = |r: &[CheckReport]| ids_with(r, |o| *o == Outcome::Pass);
     let strict_passed = passed(&strict);

@@ -194,7 +194,7 @@ fn main() -> ExitCode {
                 id: id.clone(),
                 topic: id.split('.').next().unwrap_or_default().to_string(),
                 title: all.iter().find(|c| c.id == id).map(|c| c.title.to_string()).unwrap_or_default(),
-                outcome: checks::Outcome::Broken(format!("this host cannot grade: {why}")),
+                outcome: checks::Outcome::Broken(checks::t!("this host cannot grade: {why}", "이 호스트에서는 채점할 수 없습니다: {why}")),
                 duration: Duration::ZERO,
                 notes: Vec::new(),
             })

@@ -47,7 +47,7 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
                 Outcome::Broken(_) => "broken".to_string(),
                 Outcome::Skip(why) => {
                     // The first clause, cut at a word: the full reason is in labcheck's report.
-                    let first = why.split([';', '(']).next().unwrap_or(why).trim();
+                    let first = why.en.split([';', '(']).next().unwrap_or(&why.en).trim();
                     let mut short = String::new();
                     for w in first.split_whitespace() {
                         if short.len() + w.len() > 60 {

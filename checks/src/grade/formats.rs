@@ -95,8 +95,12 @@ fn failure_text(c: &CheckGrade) -> String {
 
 /// Why a check was not graded, as one line.
 fn reason_line(c: &CheckGrade) -> String {
+    reason_line_in(c, Lang::En)
+}
+
+fn reason_line_in(c: &CheckGrade, lang: Lang) -> String {
     let r: Vec<&str> = c
-        .message
+        .message(lang)
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -678,9 +682,16 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
         pts(r.earned(), r.gradable_points())
     );
     let _ = writeln!(out, "{}: `{}`\n", w.runtime, r.runtime.replace('`', "'"));
-    let _ = writeln!(out, "<sub>{}</sub>\n", md_cell(&r.environment.line()));
+    let env = if lang == Lang::Ko { r.environment.line_ko() } else { r.environment.line() };
+    let _ = writeln!(out, "<sub>{}</sub>\n", md_cell(&env));
     if r.ungradable() > 0 {
-        let _ = writeln!(out, "> {}{}\n", n_pts(r.ungradable()), w.ungradable);
+        let n = r.checks().filter(|c| !c.status.graded()).count();
+        let checks = match lang {
+            Lang::En if n == 1 => "1 check".to_string(),
+            Lang::En => format!("{n} checks"),
+            Lang::Ko => format!("검사 {n}개"),
+        };
+        let _ = writeln!(out, "> {checks} ({}){}\n", n_pts(r.ungradable()), w.ungradable);
     }
     if r.interrupted {
         let _ = writeln!(out, "> {}\n", w.interrupted);
@@ -720,11 +731,11 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
                 out,
                 "\n#### `{}` — {} ({}, {})\n",
                 c.id,
-                md_cell(&c.title),
+                md_cell(c.title(lang)),
                 e.id,
                 pts(c.earned, c.max_points)
             );
-            let body = c.message.trim_end();
+            let body = c.message(lang).trim_end();
             let fence = "`".repeat(longest_backtick_run(body).max(2) + 1);
             let _ = writeln!(out, "{fence}text\n{body}\n{fence}");
             let h = hint(c, lang);
@@ -753,7 +764,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
                 c.id,
                 kind,
                 n_pts(c.max_points),
-                md_cell(&reason_line(c))
+                md_cell(&reason_line_in(c, lang))
             );
         }
     }

@@ -133,9 +133,9 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         let _ = writeln!(s, "\n{}:", w.failures);
     }
     for (e, c) in failing {
-        let _ = writeln!(s, "✗ {} ({}, {} {}) — {}", c.id, e.id, c.max_points, w.points, c.title);
+        let _ = writeln!(s, "✗ {} ({}, {} {}) — {}", c.id, e.id, c.max_points, w.points, c.title(lang));
         if details {
-            for line in c.message.lines() {
+            for line in c.message(lang).lines() {
                 let _ = writeln!(s, "    {line}");
             }
         }
@@ -143,8 +143,8 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         // A hint is about what the probe sees; a run the runtime refused never got there.
         if let Some(line) = c.message.lines().find_map(|l| l.strip_prefix(crate::outcome::REFUSED_PREFIX)) {
             let text = match lang {
-                Lang::En => format!("the runtime refused the run before the command ran ({line}, exit 125): make it accept what the run asks first; then"),
-                Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다({line}, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
+                Lang::En => format!("the runtime refused the run before the command ran (`{line}`, exit 125): make it accept what the run asks first; then"),
+                Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다(`{line}`, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
             };
             let _ = writeln!(s, "    {}: {text}", w.hint);
         }
@@ -155,8 +155,105 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     if !ungraded.is_empty() {
         let _ = writeln!(s, "\n{}:", w.ungraded_checks);
         for c in ungraded {
-            let _ = writeln!(s, "~ {}: {}", c.id, c.message.lines().next().unwrap_or(""));
+            let _ = writeln!(s, "~ {}: {}", c.id, c.message(lang).lines().next().unwrap_or(""));
         }
     }
     s
+}
+
+/// English sentences left in a Korean report: runs of three or more English words
+/// outside what stays as it is in every language (ids, flags, paths, commands and the
+/// runtime's own output after `실행:`, `거부:` and `표준오류:`, quoted and backticked
+/// text, JSON). Empty when the report is Korean through.
+pub fn english_sentences(report: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut in_stderr = false;
+    for line in report.lines() {
+        let t = line.trim_start();
+        if t.starts_with("표준오류:") {
+            in_stderr = true;
+            continue;
+        }
+        // Continuation lines of the stderr tail are indented under it.
+        if in_stderr && line.starts_with("          ") {
+            continue;
+        }
+        in_stderr = false;
+        if t.starts_with("실행:") || t.starts_with("거부:") || t.starts_with("source:") || t.starts_with("검사 코드:") {
+            continue;
+        }
+        let cleaned = strip_verbatim(t);
+        let mut run: Vec<&str> = Vec::new();
+        for token in cleaned.split_whitespace() {
+            let w = token.trim_matches(|c: char| c.is_ascii_punctuation());
+            let english = w.len() >= 2 && w.chars().all(|c| c.is_ascii_alphabetic() || c == '\'');
+            if english {
+                run.push(w);
+                if run.len() == 3 {
+                    found.push(format!("{}  <- {line}", run.join(" ")));
+                }
+            } else {
+                run.clear();
+            }
+        }
+    }
+    found
+}
+
+/// The line without what is verbatim in every language.
+fn strip_verbatim(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '`' | '"' => {
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+                out.push(' ');
+            }
+            '{' | '[' => {
+                let close = if c == '{' { '}' } else { ']' };
+                let mut depth = 1;
+                for d in chars.by_ref() {
+                    if d == c {
+                        depth += 1;
+                    } else if d == close {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                }
+                out.push(' ');
+            }
+            '/' | '-' if out.ends_with(' ') || out.is_empty() => {
+                // A path or a flag: up to the next space.
+                while chars.peek().is_some_and(|d| !d.is_whitespace()) {
+                    chars.next();
+                }
+                out.push(' ');
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod english_tests {
+    use super::english_sentences;
+
+    #[test]
+    fn finds_english_sentences_and_spares_what_is_verbatim() {
+        assert_eq!(english_sentences("기대:     the probe to be PID 1").len(), 1);
+        assert!(english_sentences("기대:     probe가 PID 1(ppid 0)").is_empty());
+        assert!(english_sentences("실행:     검사 대상 실행: /opt/rt run --ns uts -- /work/probe hostname").is_empty());
+        assert!(english_sentences("실제:     \"no such thing at all\" `make it so now`").is_empty());
+        assert!(english_sentences("실제:     {\"error\": \"some long english text\"}").is_empty());
+        assert!(english_sentences("표준오류: runtime error: --ns pid needs exercise ns-pid\n          second line of it").is_empty());
+        assert_eq!(english_sentences("~ x.y: host too busy: under the quota").len(), 1);
+    }
 }

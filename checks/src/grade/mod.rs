@@ -43,19 +43,15 @@ pub fn environment(cgroup_parent: &str) -> Environment {
 pub const MANIFEST: &str = include_str!("../../../exercises/exercises.toml");
 pub const HINTS: &str = include_str!("../../../exercises/hints.toml");
 
+pub use crate::outcome::Text;
+
+/// A check's hint in both languages, and its title in Korean (the English title is
+/// the catalog's).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Text {
+pub struct Hint {
     pub en: String,
     pub ko: String,
-}
-
-impl Text {
-    pub fn get(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::En => &self.en,
-            Lang::Ko => &self.ko,
-        }
-    }
+    pub title_ko: String,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -75,7 +71,7 @@ pub struct Manifest {
 }
 
 /// Check id → hint.
-pub type Hints = BTreeMap<String, Text>;
+pub type Hints = BTreeMap<String, Hint>;
 
 pub fn manifest() -> Result<Manifest, String> {
     toml::from_str(MANIFEST).map_err(|e| format!("exercises/exercises.toml: {e}"))
@@ -112,8 +108,8 @@ pub fn validate(m: &Manifest, hints: &Hints, all: &[Check]) -> Result<(), String
                 return Err(format!("check {c} is in exercises {other} and {}", e.id));
             }
             match hints.get(c) {
-                Some(h) if !h.en.trim().is_empty() && !h.ko.trim().is_empty() => {}
-                _ => return Err(format!("check {c} has no hint in English and Korean (exercises/hints.toml)")),
+                Some(h) if !h.en.trim().is_empty() && !h.ko.trim().is_empty() && !h.title_ko.trim().is_empty() => {}
+                _ => return Err(format!("check {c} has no hint in English and Korean and no Korean title (exercises/hints.toml)")),
             }
         }
     }
@@ -155,23 +151,26 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             .map(|(id, max)| {
                 let report = reports.iter().find(|r| &r.id == id);
                 let title = all.iter().find(|c| c.id == id).map(|c| c.title).unwrap_or_default().to_string();
-                let (status, message): (Status, String) = match report.map(|r| &r.outcome) {
-                    Some(Outcome::Pass) => (Status::Pass, String::new()),
-                    Some(Outcome::Fail(f)) => (Status::Fail, f.to_string()),
+                let (status, message): (Status, Text) = match report.map(|r| &r.outcome) {
+                    Some(Outcome::Pass) => (Status::Pass, Text::default()),
+                    Some(Outcome::Fail(f)) => (Status::Fail, Text { en: f.render(Lang::En), ko: f.render(Lang::Ko) }),
                     Some(Outcome::Skip(why)) => (Status::Skip, why.clone()),
                     Some(Outcome::Broken(why)) => (Status::Broken, why.clone()),
-                    None => (Status::NotRun, if interrupted { "interrupted before it ran".into() } else { "not run".into() }),
+                    None if interrupted => (Status::NotRun, crate::t!("interrupted before it ran", "실행되기 전에 채점이 중단되었습니다")),
+                    None => (Status::NotRun, crate::t!("not run", "실행되지 않았습니다")),
                 };
                 CheckGrade {
                     id: id.clone(),
+                    title_ko: hints.get(id).map(|h| h.title_ko.clone()).unwrap_or_else(|| title.clone()),
                     title,
                     max_points: max,
                     earned: if status == Status::Pass { max } else { 0 },
                     status,
                     // Capped once here, so that every format carries the same text.
-                    message: formats::capped(&message, formats::MESSAGE_CAP),
+                    message: formats::capped(&message.en, formats::MESSAGE_CAP),
+                    message_ko: formats::capped(&message.ko, formats::MESSAGE_CAP),
                     notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
-                    hint: hints.get(id).cloned().map(|t| (t.en, t.ko)).unwrap_or_default(),
+                    hint: hints.get(id).cloned().map(|h| (h.en, h.ko)).unwrap_or_default(),
                     duration: report.map(|r| r.duration).unwrap_or_default(),
                     source: format!("checks/src/topics/{}.rs", source_file(id)),
                 }

@@ -45,12 +45,16 @@ impl Status {
 pub struct CheckGrade {
     pub id: String,
     pub title: String,
+    /// The title in Korean (exercises/hints.toml).
+    pub title_ko: String,
     pub max_points: u32,
     pub earned: u32,
     pub status: Status,
     /// Expected/got, command line and stderr tail for a failure; the reason for a
     /// skip or breakage; empty for a pass.
     pub message: String,
+    /// The same in Korean (ids, commands, figures and the runtime's own words as they are).
+    pub message_ko: String,
     /// Figures the check measured.
     pub notes: Vec<String>,
     /// (English, Korean).
@@ -58,6 +62,22 @@ pub struct CheckGrade {
     pub duration: Duration,
     /// The check's source file, relative to the repository.
     pub source: String,
+}
+
+impl CheckGrade {
+    pub fn title(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.title,
+            Lang::Ko => &self.title_ko,
+        }
+    }
+
+    pub fn message(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.message,
+            Lang::Ko => &self.message_ko,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +139,12 @@ impl Environment {
     /// One line: `lab 0.1.0, contract 1, kernel 6.18.1, cgroup v2; cgroup parent: …`.
     pub fn line(&self) -> String {
         format!("lab {}, contract {}, kernel {}, cgroup {}; {}", self.suite, self.contract, self.kernel, self.cgroup, self.cgroup_parent)
+    }
+
+    /// The same in Korean, without the parent's English description (the result
+    /// files carry it).
+    pub fn line_ko(&self) -> String {
+        format!("lab {}, 계약 {}, 커널 {}, cgroup {}", self.suite, self.contract, self.kernel, self.cgroup)
     }
 
     /// The pairs written as properties or extra data, in order.

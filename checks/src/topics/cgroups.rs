@@ -77,7 +77,7 @@ fn parent_with<'a>(ctx: &'a Ctx, controller: &str) -> Result<&'a ScratchParent, 
     };
     if !has {
         let v = if p.tree.version == Version::V1 { "v1" } else { "v2" };
-        return Err(skip(format!("cgroup {v} {v2_name} controller not available to the checker's cgroup")));
+        return Err(skip(crate::t!("cgroup {v} {v2_name} controller not available to the checker's cgroup", "검사기의 cgroup에서 cgroup {v} {v2_name} 컨트롤러를 쓸 수 없습니다")));
     }
     Ok(p)
 }
@@ -99,14 +99,14 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let run = ctx.run(&["--cgroup", &name, "--memory", "32M"], &[ctx.probe(), "mem", "--total", "256M", "--step", "4M"])?;
     let reached = allocated(&run);
     ctx.note(format!("32 MiB limit: last progress at {} MiB, {}", reached / MIB, run.ending()));
-    ensure(run.code() == Some(137), "the probe OOM-killed: exit status 137", format!("{}; allocated {} MiB", run.ending(), reached / MIB), &run)?;
+    ensure(run.code() == Some(137), crate::t!("the probe OOM-killed: exit status 137", "probe가 OOM으로 죽음: 종료 상태 137"), crate::t!("{}; allocated {} MiB", "{}; {} MiB 할당함", run.ending(), reached / MIB), &run)?;
     // Tolerance: the kill comes within the step that crosses the limit; the probe's
     // own pages (binary, stack, page tables) count too, so it may come earlier, but
     // not before half the limit.
     ensure(
         reached >= LIMIT / 2 && reached <= LIMIT + STEP,
-        format!("the kill between {} and {} MiB of allocation", LIMIT / 2 / MIB, (LIMIT + STEP) / MIB),
-        format!("the last progress at {} MiB", reached / MIB),
+        crate::t!("the kill between {} and {} MiB of allocation", "할당량이 {}에서 {} MiB 사이일 때 죽음", LIMIT / 2 / MIB, (LIMIT + STEP) / MIB),
+        crate::t!("the last progress at {} MiB", "마지막 진행 {} MiB", reached / MIB),
         &run,
     )?;
     // The kernel's own count: the container stays up (a shell waits) after the
@@ -119,13 +119,13 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let run2 = sp.stop();
     ensure(
         child.as_ref().map(|c| field(c, "child_exit") == 137).unwrap_or(false),
-        "the allocating probe killed by SIGKILL (137) inside a container that lives on",
+        crate::t!("the allocating probe killed by SIGKILL (137) inside a container that lives on", "할당하던 probe가 SIGKILL(137)로 죽고 컨테이너는 계속 살아 있음"),
         format!("{child:?}"),
         &run2,
     )?;
     ensure(
         kills.unwrap_or(0) >= 1,
-        "the cgroup's OOM-kill counter (memory.events oom_kill / v1 memory.oom_control oom_kill) at 1 or more",
+        crate::t!("the cgroup's OOM-kill counter (memory.events oom_kill / v1 memory.oom_control oom_kill) at 1 or more", "cgroup의 OOM kill 횟수(memory.events oom_kill / v1 memory.oom_control oom_kill)가 1 이상"),
         format!("{kills:?}"),
         &run2,
     )?;
@@ -134,8 +134,8 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let brun = ctx.run(&["--cgroup", &name4, "--memory", "512M"], &[ctx.probe(), "mem", "--total", "256M", "--step", "8M"])?;
     ensure(
         brun.code() == Some(0) && allocated(&brun) == 256 * MIB,
-        "256 MiB allocated under a 512 MiB limit, exit 0",
-        format!("{}; allocated {} MiB", brun.ending(), allocated(&brun) / MIB),
+        crate::t!("256 MiB allocated under a 512 MiB limit, exit 0", "512 MiB 제한 아래에서 256 MiB를 할당하고 종료 상태 0"),
+        crate::t!("{}; allocated {} MiB", "{}; {} MiB 할당함", brun.ending(), allocated(&brun) / MIB),
         &brun,
     )?;
     // Control: the same allocation without a memory limit completes.
@@ -144,8 +144,8 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     if crun.code() != Some(0) || allocated(&crun) != 256 * MIB {
         return Err(control_fail(
             "without --memory",
-            "256 MiB allocated, exit 0: no memory limit without --memory",
-            format!("{}; allocated {} MiB", crun.ending(), allocated(&crun) / MIB),
+            crate::t!("256 MiB allocated, exit 0: no memory limit without --memory", "256 MiB를 할당하고 종료 상태 0: --memory가 없으면 메모리 제한도 없음"),
+            crate::t!("{}; allocated {} MiB", "{}; {} MiB 할당함", crun.ending(), allocated(&crun) / MIB),
             &crun,
         ));
     }
@@ -157,7 +157,7 @@ fn holding_memory(ctx: &Ctx, name: &str) -> Result<crate::runtime::Spawned, Outc
     let sp = ctx.spawn(&["--cgroup", name, "--memory", "512M"], &[ctx.probe(), "mem", "--total", "64M", "--step", "8M", "--hold", "20"])?;
     if sp.next_json_with("done", Duration::from_secs(20)).is_none() {
         let run = sp.stop();
-        return Err(fail("the probe to allocate 64 MiB and hold it", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+        return Err(fail(crate::t!("the probe to allocate 64 MiB and hold it", "probe가 64 MiB를 할당해서 쥐고 있음"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
     }
     Ok(sp)
 }
@@ -166,7 +166,7 @@ fn stats_json(ctx: &Ctx, name: &str) -> Result<(crate::runtime::Run, Value), Out
     let run = ctx.contract("stats", name);
     match (run.code(), run.json_lines().pop()) {
         (Some(0), Some(v)) => Ok((run, v)),
-        (_, v) => Err(fail(format!("`stats {name}` to print one JSON object and exit 0"), format!("{}; {v:?}", run.ending()), &run)),
+        (_, v) => Err(fail(crate::t!("`stats {name}` to print one JSON object and exit 0", "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"), format!("{}; {v:?}", run.ending()), &run)),
     }
 }
 
@@ -184,7 +184,7 @@ fn usage_matches(ctx: &Ctx) -> CheckResult {
     // to the 64 MiB it touched; 16 MiB covers them with room.
     ensure(
         used.map_or(false, |u| (64 * MIB..=80 * MIB).contains(&u)),
-        "memory_current_bytes between 64 and 80 MiB while the probe holds 64 MiB",
+        crate::t!("memory_current_bytes between 64 and 80 MiB while the probe holds 64 MiB", "probe가 64 MiB를 쥐고 있는 동안 memory_current_bytes가 64에서 80 MiB 사이"),
         format!("{used:?}"),
         &srun,
     )?;
@@ -224,25 +224,25 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let crun = control.wait(Duration::from_secs(30));
     let r = run.json_lines().pop().unwrap_or(Value::Null);
     let ratio = |r: &Value| field(r, "cpu_usec").as_f64().unwrap_or(f64::NAN) / field(r, "wall_usec").as_f64().unwrap_or(f64::NAN);
-    ensure(run.code() == Some(0), "the probe to spin 2 s and exit 0", run.ending(), &run)?;
+    ensure(run.code() == Some(0), crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), run.ending(), &run)?;
     let limited = ratio(&r);
     ctx.note(format!("20% quota: {limited:.3} of a CPU, nr_throttled {throttled:?}, throttled_usec {throttled_usec:?}"));
     ensure(
         limited <= LIMITED_MAX,
-        format!("CPU time / wall time at most {LIMITED_MAX} under a 20% quota"),
-        format!("{limited:.3} (cpu {} us over {} us)", field(&r, "cpu_usec"), field(&r, "wall_usec")),
+        crate::t!("CPU time / wall time at most {LIMITED_MAX} under a 20% quota", "20% 할당량 아래에서 CPU 시간 / 경과 시간이 {LIMITED_MAX} 이하"),
+        crate::t!("{limited:.3} (cpu {} us over {} us)", "{limited:.3}({}us 동안 cpu {}us)", field(&r, "cpu_usec"), field(&r, "wall_usec")),
         &run,
     )?;
     if crun.code() != Some(0) {
-        return Err(control_fail(WITHOUT, "the probe to spin 2 s and exit 0", crun.ending(), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), crun.ending(), &crun));
     }
     let free = ratio(&crun.json_lines().pop().unwrap_or(Value::Null));
     ctx.note(format!("no quota: {free:.3} of a CPU, nr_throttled {control_throttled:?}"));
     if control_throttled.unwrap_or(0) > 0 {
         return Err(control_fail(
             WITHOUT,
-            "a cgroup without a quota never throttled (nr_throttled 0)",
-            format!("nr_throttled {control_throttled:?}, {free:.3} of a CPU"),
+            crate::t!("a cgroup without a quota never throttled (nr_throttled 0)", "할당량이 없는 cgroup은 한 번도 스로틀되지 않음(nr_throttled 0)"),
+            crate::t!("nr_throttled {control_throttled:?}, {free:.3} of a CPU", "nr_throttled {control_throttled:?}, CPU {free:.3}개분"),
             &crun,
         ));
     }
@@ -254,8 +254,8 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     }
     if free >= FREE_MIN && free >= 1.5 * limited {
         return Err(fail(
-            "nr_throttled above 0 in the cgroup's cpu.stat: the kernel enforcing the quota",
-            format!("{throttled:?}, while the control beside it got {free:.3} of a CPU"),
+            crate::t!("nr_throttled above 0 in the cgroup's cpu.stat: the kernel enforcing the quota", "cgroup의 cpu.stat에서 nr_throttled가 0보다 큼: 커널이 할당량을 지키게 함"),
+            crate::t!("{throttled:?}, while the control beside it got {free:.3} of a CPU", "{throttled:?}, 옆의 대조군은 CPU {free:.3}개분을 받음"),
             &run,
         ));
     }
@@ -278,21 +278,21 @@ fn pids_limit(ctx: &Ctx) -> CheckResult {
     let events = parent.read(&name, "pids.events:max");
     let current = parent.read(&name, "pids.current");
     let run = sp.stop();
-    let report = report.ok_or_else(|| fail("the probe to report its forks", format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))?;
+    let report = report.ok_or_else(|| fail(crate::t!("the probe to report its forks", "probe가 fork 결과를 보고"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))?;
     let forked = field(&report, "forked").as_u64().unwrap_or(0);
     ensure(
         field(&report, "error") == "EAGAIN" && forked < 10,
-        "fork refused with EAGAIN before 10 processes exist in the cgroup",
-        format!("forked {forked}, error {}", field(&report, "error")),
+        crate::t!("fork refused with EAGAIN before 10 processes exist in the cgroup", "cgroup에 프로세스가 10개가 되기 전에 fork가 EAGAIN으로 거부됨"),
+        crate::t!("forked {forked}, error {}", "fork {forked}번, 오류 {}", field(&report, "error")),
         &run,
     )?;
-    ensure(current == Some(10), "pids.current at the limit, 10", format!("{current:?}"), &run)?;
-    ensure(events.unwrap_or(0) >= 1, "pids.events max at 1 or more", format!("{events:?}"), &run)?;
+    ensure(current == Some(10), crate::t!("pids.current at the limit, 10", "pids.current가 제한값 10"), format!("{current:?}"), &run)?;
+    ensure(events.unwrap_or(0) >= 1, crate::t!("pids.events max at 1 or more", "pids.events의 max가 1 이상"), format!("{events:?}"), &run)?;
     let name2 = ctx.unique("pidsx-", 30);
     const WITHOUT: &str = "with --pids 1000";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2, "--pids", "1000"], &["forks", "--max", "50"])?;
     if field(&c, "forked") != 50 {
-        return Err(control_fail(WITHOUT, "50 forks under a limit of 1000", format!("forked {}, error {}", field(&c, "forked"), field(&c, "error")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("50 forks under a limit of 1000", "제한 1000 아래에서 fork 50번"), crate::t!("forked {}, error {}", "fork {}번, 오류 {}", field(&c, "forked"), field(&c, "error")), &crun));
     }
     Ok(())
 }
@@ -341,16 +341,16 @@ fn freezer(ctx: &Ctx) -> CheckResult {
     if first.len() < 3 {
         let run = sp.stop();
         let got = match run.status {
-            Some(_) if !run.timed_out => format!("the runtime ended ({}) after {} counts", run.ending(), first.len()),
-            _ => format!("{} counts within 20 s of the start", first.len()),
+            Some(_) if !run.timed_out => crate::t!("the runtime ended ({}) after {} counts", "런타임이 {}, 셈 {}번 뒤에 끝났습니다", run.ending(), first.len()),
+            _ => crate::t!("{} counts within 20 s of the start", "시작하고 20초 안에 셈 {}번", first.len()),
         };
-        return Err(fail("the probe to count every 10 ms", got, &run));
+        return Err(fail(crate::t!("the probe to count every 10 ms", "probe가 10ms마다 셈"), got, &run));
     }
     let p = ctx.contract("pause", &name);
     let paused_at = mono_ns();
     if p.code() != Some(0) {
         let _ = sp.stop();
-        return Err(fail(format!("`pause {name}` to exit 0"), p.ending(), &p));
+        return Err(fail(crate::t!("`pause {name}` to exit 0", "`pause {name}`이(가) 종료 상태 0"), p.ending(), &p));
     }
     let frozen = parent.frozen(&name);
     std::thread::sleep(Duration::from_millis(500));
@@ -359,17 +359,17 @@ fn freezer(ctx: &Ctx) -> CheckResult {
     // Everything printed so far, and then counts until three are stamped after the resume.
     let lines = counts_until(&sp, Duration::from_secs(10), |v| v.iter().filter(|(_, t)| *t > resumed_at).count() >= 3);
     let run = sp.stop();
-    ensure(frozen == Some(true), "the kernel to report the cgroup frozen (freezer.state FROZEN / cgroup.events frozen 1)", format!("{frozen:?}"), &p)?;
+    ensure(frozen == Some(true), crate::t!("the kernel to report the cgroup frozen (freezer.state FROZEN / cgroup.events frozen 1)", "커널이 cgroup을 얼었다고 보고(freezer.state FROZEN / cgroup.events frozen 1)"), format!("{frozen:?}"), &p)?;
     let during: Vec<i64> = lines.iter().filter(|(_, t)| *t > paused_at && *t < resumed_at).map(|(c, _)| *c).collect();
     ensure(
         during.is_empty(),
-        "no count stamped between `pause` returning and `resume`",
-        format!("{} counts: {:?}", during.len(), &during[..during.len().min(5)]),
+        crate::t!("no count stamped between `pause` returning and `resume`", "`pause`가 돌아온 뒤 `resume` 전까지 찍힌 셈이 없음"),
+        crate::t!("{} counts: {:?}", "셈 {}번: {:?}", during.len(), &during[..during.len().min(5)]),
         &p,
     )?;
-    ensure(r.code() == Some(0), format!("`resume {name}` to exit 0"), r.ending(), &r)?;
+    ensure(r.code() == Some(0), crate::t!("`resume {name}` to exit 0", "`resume {name}`이(가) 종료 상태 0"), r.ending(), &r)?;
     let after = lines.iter().filter(|(_, t)| *t > resumed_at).count();
-    ensure(after >= 3, "counting to go on after resume", format!("{after} counts within 10 s of the resume"), &run)?;
+    ensure(after >= 3, crate::t!("counting to go on after resume", "resume 뒤에 세기가 이어짐"), crate::t!("{after} counts within 10 s of the resume", "resume 뒤 10초 안에 셈 {after}번"), &run)?;
     Ok(())
 }
 
@@ -384,18 +384,18 @@ fn devices_deny(ctx: &Ctx) -> CheckResult {
     let (run, null) = ctx.probe_json(&opts, &["open", "/dev/null", "--write"])?;
     ensure(
         field(&null, "error") == "EPERM",
-        "opening /dev/null (c 1:3) to fail with EPERM",
-        format!("ok {}, error {}", field(&null, "ok"), field(&null, "error")),
+        crate::t!("opening /dev/null (c 1:3) to fail with EPERM", "/dev/null(c 1:3) 열기가 EPERM으로 실패"),
+        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", field(&null, "ok"), field(&null, "error")),
         &run,
     )?;
     let name2 = ctx.unique("dev-", 30);
     let (run, zero) = ctx.probe_json(&["--cgroup", &name2, "--deny-device", "c:1:3"], &["open", "/dev/zero"])?;
-    ensure(field(&zero, "ok") == true, "/dev/zero (c 1:5) still to open", zero.to_string(), &run)?;
+    ensure(field(&zero, "ok") == true, crate::t!("/dev/zero (c 1:5) still to open", "/dev/zero(c 1:5)는 여전히 열림"), zero.to_string(), &run)?;
     let name3 = ctx.unique("devx-", 30);
     const WITHOUT: &str = "without --deny-device";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name3], &["open", "/dev/null", "--write"])?;
     if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, "/dev/null to open: every device allowed", format!("{c}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/dev/null to open: every device allowed", "/dev/null이 열림: 모든 장치가 허용됨"), format!("{c}"), &crun));
     }
     Ok(())
 }
@@ -409,18 +409,18 @@ fn cpuset_pins(ctx: &Ctx) -> CheckResult {
     parent_with(ctx, "cpuset")?;
     let name = ctx.unique("cpus-", 30);
     let (run, a) = ctx.probe_json(&["--cgroup", &name, "--cpuset", "0"], &["affinity"])?;
-    ensure(field(&a, "cpus") == &Value::from(vec![0]), "affinity CPU 0 only", field(&a, "cpus").to_string(), &run)?;
+    ensure(field(&a, "cpus") == &Value::from(vec![0]), crate::t!("affinity CPU 0 only", "affinity가 CPU 0뿐"), field(&a, "cpus").to_string(), &run)?;
     let name2 = ctx.unique("cpusx-", 30);
     let mine = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
         .map(|set| (0..nix::sched::CpuSet::count()).filter(|i| set.is_set(*i).unwrap_or(false)).count())
         .unwrap_or(0);
     if mine < 2 {
-        return Err(skip(format!("the host gives the checker {mine} CPU: pinning cannot be told apart")));
+        return Err(skip(crate::t!("the host gives the checker {mine} CPU: pinning cannot be told apart", "호스트가 검사기에 CPU {mine}개만 줍니다. 고정(pinning)을 구별할 수 없습니다")));
     }
     const WITHOUT: &str = "without --cpuset";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2], &["affinity"])?;
     if field(&c, "cpus").as_array().map_or(0, Vec::len) < mine {
-        return Err(control_fail(WITHOUT, format!("the checker's {mine} CPUs"), format!("{}", field(&c, "cpus")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the checker's {mine} CPUs", "검사기의 CPU {mine}개"), format!("{}", field(&c, "cpus")), &crun));
     }
     Ok(())
 }
@@ -450,12 +450,14 @@ fn stats_match(ctx: &Ctx) -> CheckResult {
     let pids_ok = within(got("pids_current"), before.2, after.2, 0);
     ensure(
         mem_ok && cpu_ok && pids_ok,
-        format!(
+        crate::t!(
             "stats within the cgroup files read around it: memory {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
+            "stats가 앞뒤로 읽은 cgroup 파일 값 사이: 메모리 {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
             before.0, after.0, before.1, after.1, before.2, after.2
         ),
-        format!(
+        crate::t!(
             "memory {:?}, cpu usec {:?}, pids {:?}",
+            "메모리 {:?}, cpu usec {:?}, pids {:?}",
             got("memory_current_bytes"),
             got("cpu_usage_usec"),
             got("pids_current")
@@ -465,8 +467,8 @@ fn stats_match(ctx: &Ctx) -> CheckResult {
     // The figures must describe this container: its 64 MiB are in its cgroup.
     ensure(
         before.0.unwrap_or(0) >= 64 * MIB,
-        format!("cgroup {name}'s memory.current to hold the probe's 64 MiB"),
-        format!("{:?} bytes: the container is not in its cgroup", before.0),
+        crate::t!("cgroup {name}'s memory.current to hold the probe's 64 MiB", "cgroup {name}의 memory.current에 probe의 64 MiB가 들어 있음"),
+        crate::t!("{:?} bytes: the container is not in its cgroup", "{:?}바이트: 컨테이너가 자기 cgroup에 없습니다", before.0),
         &run,
     )
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::catalog::{Check, Requirement as R};
 use crate::cgview::{Tree, Version};
 use crate::ctx::Ctx;
-use crate::outcome::{broken, control_fail, ensure, fail, host_too_busy, skip, CheckResult, Outcome};
+use crate::outcome::{broken, control_fail, ensure, fail, host_too_busy, skip, CheckResult, Outcome, Text};
 use crate::runtime::{Run, Runtime};
 
 pub fn checks() -> Vec<Check> {
@@ -64,8 +64,9 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
 fn run_json(rt: &Runtime, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
     let r = rt.run(options, command);
     if let Some(e) = &r.spawn_error {
-        return Err(broken(format!(
+        return Err(broken(crate::t!(
             "cannot start the runtime {}: {e}",
+            "런타임 {}을(를) 시작할 수 없습니다: {e}",
             rt.path.display()
         )));
     }
@@ -74,11 +75,11 @@ fn run_json(rt: &Runtime, options: &[&str], command: &[&str]) -> Result<(Run, Va
         (Some(0), Some(v)) => Ok((r, v)),
         (_, last) => {
             let got = match last {
-                Some(v) => format!("{}; last output {v}", r.ending()),
-                None => format!("{}; no probe output", r.ending()),
+                Some(v) => crate::t!("{}; last output {v}", "{}; 마지막 출력 {v}", r.ending()),
+                None => crate::t!("{}; no probe output", "{}; probe 출력 없음", r.ending()),
             };
             Err(fail(
-                format!("the command `{}` to run and exit 0", command.join(" ")),
+                crate::t!("the command `{}` to run and exit 0", "명령 `{}`이(가) 실행되어 0으로 종료", command.join(" ")),
                 got,
                 &r,
             ))
@@ -119,7 +120,7 @@ impl LoopDevice {
             .arg(file)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| broken(format!("running losetup: {e}")))?;
+            .map_err(|e| broken(crate::t!("running losetup: {e}", "losetup을 실행하지 못했습니다: {e}")))?;
         let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() && path.starts_with("/dev/loop") {
             return Ok(LoopDevice { path, item });
@@ -130,7 +131,8 @@ impl LoopDevice {
         } else {
             crate::state::done(&item);
         }
-        Err(broken(format!(
+        Err(broken(crate::t!(
+            "losetup --find --show --direct-io=off {}: {}",
             "losetup --find --show --direct-io=off {}: {}",
             file.display(),
             String::from_utf8_lossy(&out.stderr).trim()
@@ -141,10 +143,10 @@ impl LoopDevice {
     fn dev_number(&self) -> Result<String, Outcome> {
         let name = self.path.trim_start_matches("/dev/");
         let f = format!("/sys/class/block/{name}/dev");
-        let v = std::fs::read_to_string(&f).map_err(|e| broken(format!("reading {f}: {e}")))?;
+        let v = std::fs::read_to_string(&f).map_err(|e| broken(crate::t!("reading {f}: {e}", "{f}을(를) 읽지 못했습니다: {e}")))?;
         let v = v.trim().to_string();
         if v.split(':').count() != 2 {
-            return Err(broken(format!("{f} holds {v:?}, not MAJ:MIN")));
+            return Err(broken(crate::t!("{f} holds {v:?}, not MAJ:MIN", "{f}에 MAJ:MIN이 아니라 {v:?}가 있습니다")));
         }
         Ok(v)
     }
@@ -187,15 +189,16 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
         Version::V2 => "io",
     };
     if !parent.tree.has(controller) {
-        return Err(skip(format!(
-            "the {controller} controller is not available to the checker's cgroup"
+        return Err(skip(crate::t!(
+            "the {controller} controller is not available to the checker's cgroup",
+            "검사기의 cgroup에서 {controller} 컨트롤러를 쓸 수 없습니다"
         )));
     }
     // A sparse 64 MiB file as a real block device: the throttle acts on block devices only.
     let backing = ctx.scratch().join("io-backing.img");
     std::fs::File::create(&backing)
         .and_then(|f| f.set_len(64 << 20))
-        .map_err(|e| broken(format!("creating {}: {e}", backing.display())))?;
+        .map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", backing.display())))?;
     let dev = LoopDevice::attach(&backing)?;
     let majmin = dev.dev_number()?;
     let limit = format!("{majmin}:{WBPS}");
@@ -216,7 +219,7 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let (run, w) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
     ensure(
         field(&w, "bytes").as_u64() == Some(WRITE_BYTES_N),
-        format!("the probe to write {WRITE_BYTES_N} bytes to {}", dev.path),
+        crate::t!("the probe to write {WRITE_BYTES_N} bytes to {}", "probe가 {}에 {WRITE_BYTES_N}바이트를 씀", dev.path),
         format!("{w}"),
         &run,
     )?;
@@ -227,12 +230,14 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     ));
     ensure(
         rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
-        format!(
+        crate::t!(
             "direct writes of {WRITE_BYTES} to {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
              taking at least {MIN_SECS} s",
+            "{}({majmin})에 대한 {WRITE_BYTES}의 direct 쓰기가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
+             최소 {MIN_SECS}초",
             dev.path
         ),
-        format!("{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)"),
+        crate::t!("{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)", "{rate:.2} MiB/s, 쓰기에 {secs:.2}초(실행 전체 {wall:.2}초)"),
         &run,
     )?;
 
@@ -283,9 +288,9 @@ fn net_cls_cgroup_count() -> Option<u64> {
 /// --net-classid) failing to connect or carrying the class id. Broken: nftables
 /// counted no packet at all (the host's rule, not the runtime). Skip: no net_cls.
 fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
-    let tree = Tree::detect().map_err(|e| broken(format!("reading the cgroup tree: {e}")))?;
+    let tree = Tree::detect().map_err(|e| broken(crate::t!("reading the cgroup tree: {e}", "cgroup 트리를 읽지 못했습니다: {e}")))?;
     if tree.version == Version::V2 {
-        return Err(skip("net_cls has no cgroup v2 controller"));
+        return Err(skip(crate::t!("net_cls has no cgroup v2 controller", "net_cls에는 cgroup v2 컨트롤러가 없습니다")));
     }
     let names = Names {
         probe: ctx.probe().to_string(),
@@ -299,8 +304,9 @@ fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
         match parent.dir("net_cls", "") {
             Some(d) if d.is_dir() => {}
             d => {
-                return Err(broken(format!(
-                    "the checker's parent cgroup is missing in the net_cls hierarchy ({d:?})"
+                return Err(broken(crate::t!(
+                    "the checker's parent cgroup is missing in the net_cls hierarchy ({d:?})",
+                    "net_cls 계층에 검사기의 부모 cgroup이 없습니다({d:?})"
                 )))
             }
         }
@@ -311,7 +317,7 @@ fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
     }
     let Some(hierarchy) = net_cls_hierarchy() else {
         return Err(skip(
-            "this kernel has no enabled net_cls controller (/proc/cgroups)",
+            crate::t!("this kernel has no enabled net_cls controller (/proc/cgroups)", "이 커널에는 켜진 net_cls 컨트롤러가 없습니다(/proc/cgroups)"),
         ));
     };
     // Not mounted here: mount it, but only in a private mount namespace of one thread
@@ -333,9 +339,12 @@ fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
                 rt.join.extend(mounted.parent.as_ref().map(|p| p.join("tasks")));
                 observe_classid(&rt, &names, &notes)
             })
-            .map_err(|e| broken(format!("starting a thread: {e}")))?;
+            .map_err(|e| broken(crate::t!("starting a thread: {e}", "스레드를 시작하지 못했습니다: {e}")))?;
         t.join()
-            .unwrap_or_else(|p| Err(broken(format!("the check panicked: {}", panic_text(p)))))
+            .unwrap_or_else(|p| {
+                let why = panic_text(p);
+                Err(broken(crate::t!("the check panicked: {why}", "검사 코드가 패닉했습니다: {why}")))
+            })
     });
     notes.into_ctx(ctx);
     r
@@ -392,7 +401,7 @@ impl NetClsMount {
     fn private(mnt: &Path, parent_rel: &str, fresh: bool) -> Result<NetClsMount, Outcome> {
         use nix::mount::{mount, MsFlags};
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-            .map_err(|e| broken(format!("unshare(CLONE_NEWNS) on the check's thread: {e}")))?;
+            .map_err(|e| broken(crate::t!("unshare(CLONE_NEWNS) on the check's thread: {e}", "검사 스레드에서 unshare(CLONE_NEWNS) 실패: {e}")))?;
         // Nothing mounted here may propagate to the host.
         mount(
             None::<&str>,
@@ -402,8 +411,9 @@ impl NetClsMount {
             None::<&str>,
         )
         .map_err(|e| {
-            broken(format!(
-                "making / a slave mount in the private namespace: {e}"
+            broken(crate::t!(
+                "making / a slave mount in the private namespace: {e}",
+                "개인 네임스페이스에서 /를 slave 마운트로 바꾸지 못했습니다: {e}"
             ))
         })?;
         mount(
@@ -414,8 +424,9 @@ impl NetClsMount {
             Some("net_cls"),
         )
         .map_err(|e| {
-            skip(format!(
+            skip(crate::t!(
                 "cannot mount the net_cls v1 hierarchy on {}: {e}",
+                "{}에 net_cls v1 계층을 마운트할 수 없습니다: {e}",
                 mnt.display()
             ))
         })?;
@@ -441,7 +452,7 @@ impl NetClsMount {
                 })
             })
             .ok_or_else(|| {
-                broken("no net_cls line in /proc/thread-self/cgroup after mounting net_cls")
+                broken(crate::t!("no net_cls line in /proc/thread-self/cgroup after mounting net_cls", "net_cls를 마운트한 뒤에도 /proc/thread-self/cgroup에 net_cls 줄이 없습니다"))
             })?;
         let rel = Path::new(own.trim_start_matches('/')).join(parent_rel);
         let dir = mnt.join(&rel);
@@ -452,7 +463,7 @@ impl NetClsMount {
             me.hidden = Some(item);
         }
         std::fs::create_dir(&dir)
-            .map_err(|e| broken(format!("creating {}: {e}", dir.display())))?;
+            .map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", dir.display())))?;
         me.parent = Some(dir);
         Ok(me)
     }
@@ -509,7 +520,7 @@ struct EchoServer {
 impl EchoServer {
     fn start() -> Result<EchoServer, Outcome> {
         let l = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| broken(format!("listening on 127.0.0.1: {e}")))?;
+            .map_err(|e| broken(crate::t!("listening on 127.0.0.1: {e}", "127.0.0.1에서 listen하지 못했습니다: {e}")))?;
         l.set_nonblocking(true).map_err(broken)?;
         let port = l.local_addr().map_err(broken)?.port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -545,7 +556,7 @@ impl Drop for EchoServer {
     }
 }
 
-fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, Text> {
     let mut child = Command::new("nft")
         .args(args)
         .stdin(if stdin.is_some() {
@@ -556,21 +567,21 @@ fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("running nft: {e}"))?;
+        .map_err(|e| crate::t!("running nft: {e}", "nft를 실행하지 못했습니다: {e}"))?;
     if let (Some(text), Some(mut w)) = (stdin, child.stdin.take()) {
         let _ = w.write_all(text.as_bytes());
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("running nft: {e}"))?;
+        .map_err(|e| crate::t!("running nft: {e}", "nft를 실행하지 못했습니다: {e}"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(format!(
+        Err(Text::from(format!(
             "nft {}: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        )))
     }
 }
 
@@ -595,7 +606,7 @@ impl NftTable {
         nft(&["-f", "-"], Some(&script)).map_err(|e| {
             crate::state::done(&Self::item(name));
             if e.contains("Operation not supported") || e.contains("No such file or directory") {
-                skip(format!("this kernel cannot run nftables rules: {e}"))
+                skip(crate::t!("this kernel cannot run nftables rules: {e}", "이 커널은 nftables 규칙을 실행할 수 없습니다: {e}"))
             } else {
                 broken(e)
             }
@@ -609,8 +620,9 @@ impl NftTable {
         );
         // The plain rule went in, so a refusal here is about the class id match.
         nft(&["-f", "-"], Some(&rule)).map_err(|e| {
-            skip(format!(
-                "nftables cannot match the socket's class id (meta cgroup): {e}"
+            skip(crate::t!(
+                "nftables cannot match the socket's class id (meta cgroup): {e}",
+                "nftables가 소켓의 class id를 가려낼 수 없습니다(meta cgroup): {e}"
             ))
         })?;
         Ok(t)
@@ -620,7 +632,7 @@ impl NftTable {
     fn counters(&self) -> Result<(u64, u64), Outcome> {
         let out = nft(&["-j", "list", "chain", "inet", &self.name, "out"], None).map_err(broken)?;
         let v: Value =
-            serde_json::from_str(&out).map_err(|e| broken(format!("nft -j output: {e}")))?;
+            serde_json::from_str(&out).map_err(|e| broken(crate::t!("nft -j output: {e}", "nft -j 출력을 읽지 못했습니다: {e}")))?;
         let count = |comment: &str| -> Option<u64> {
             field(&v, "nftables").as_array()?.iter().find_map(|item| {
                 let rule = item.get("rule")?;
@@ -635,8 +647,9 @@ impl NftTable {
         };
         match (count(NFT_TAGGED), count(NFT_ALL)) {
             (Some(t), Some(a)) => Ok((t, a)),
-            _ => Err(broken(format!(
+            _ => Err(broken(crate::t!(
                 "no counters in nft's listing of table {}: {out}",
+                "nft가 보여 준 테이블 {}에 카운터가 없습니다: {out}",
                 self.name
             ))),
         }
@@ -680,9 +693,10 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     )?;
     ensure(
         field(&c, "connected") == true,
-        format!("the container to connect to 127.0.0.1:{port} (the host's network namespace)"),
-        format!(
+        crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
+        crate::t!(
             "connected {}, error {}",
+            "연결 {}, 오류 {}",
             field(&c, "connected"),
             field(&c, "error")
         ),
@@ -693,17 +707,20 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         "--net-classid {CLASSID_ARG}: {tagged} of {all} packets carried the class id"
     ));
     if all == 0 {
-        return Err(broken(format!(
-            "the connection to 127.0.0.1:{port} was made, but nftables counted no packet to it"
+        return Err(broken(crate::t!(
+            "the connection to 127.0.0.1:{port} was made, but nftables counted no packet to it",
+            "127.0.0.1:{port}에 연결은 되었지만 nftables가 그리로 간 패킷을 하나도 세지 못했습니다"
         )));
     }
     ensure(
         tagged > 0,
-        format!(
+        crate::t!(
             "the container's packets to 127.0.0.1:{port} to carry class id {CLASSID_ARG} (10:1), counted by nftables \
-             `meta cgroup {CLASSID}`"
+             `meta cgroup {CLASSID}`",
+            "127.0.0.1:{port}로 가는 컨테이너의 패킷에 class id {CLASSID_ARG}(10:1)가 붙음, nftables \
+             `meta cgroup {CLASSID}`로 셈"
         ),
-        format!("{tagged} of {all} packets carried it"),
+        crate::t!("{tagged} of {all} packets carried it", "패킷 {all}개 중 {tagged}개에 붙어 있었습니다"),
         &run,
     )?;
 
@@ -713,8 +730,8 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     if field(&c, "connected") != true {
         return Err(control_fail(
             WITHOUT,
-            format!("the container to connect to 127.0.0.1:{port} (the host's network namespace)"),
-            format!("connected {}, error {}", field(&c, "connected"), field(&c, "error")),
+            crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
+            crate::t!("connected {}, error {}", "연결 {}, 오류 {}", field(&c, "connected"), field(&c, "error")),
             &crun,
         ));
     }
@@ -725,15 +742,16 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         call.saturating_sub(all)
     ));
     if call == all {
-        return Err(broken(format!(
-            "the control connection to 127.0.0.1:{port} was made, but nftables counted no packet to it"
+        return Err(broken(crate::t!(
+            "the control connection to 127.0.0.1:{port} was made, but nftables counted no packet to it",
+            "대조군의 127.0.0.1:{port} 연결은 되었지만 nftables가 그리로 간 패킷을 하나도 세지 못했습니다"
         )));
     }
     if ctagged != tagged {
         return Err(control_fail(
             WITHOUT,
-            format!("no packet carrying class id {CLASSID_ARG}: no class id without --net-classid"),
-            format!("{} of {} packets carried it", ctagged.saturating_sub(tagged), call.saturating_sub(all)),
+            crate::t!("no packet carrying class id {CLASSID_ARG}: no class id without --net-classid", "class id {CLASSID_ARG}가 붙은 패킷이 없음: --net-classid가 없으면 class id도 없음"),
+            crate::t!("{} of {} packets carried it", "패킷 {1}개 중 {0}개에 붙어 있었습니다", ctagged.saturating_sub(tagged), call.saturating_sub(all)),
             &crun,
         ));
     }

@@ -116,15 +116,15 @@ fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
     let ok = (pid == Some(1) && ppid == Some(0)) || (ppid == Some(1) && pids.contains(&1));
     ensure(
         ok,
-        "the probe to be PID 1 with ppid 0, or a child of PID 1",
-        format!("pid {pid:?}, ppid {ppid:?}, visible pids {pids:?}"),
+        crate::t!("the probe to be PID 1 with ppid 0, or a child of PID 1", "probe가 PID 1(ppid 0)이거나 PID 1의 자식"),
+        crate::t!("pid {pid:?}, ppid {ppid:?}, visible pids {pids:?}", "pid {pid:?}, ppid {ppid:?}, 보이는 PID {pids:?}"),
         &run,
     )?;
     // Control: without a PID namespace the probe has an ordinary host pid.
     const WITHOUT: &str = "without --ns pid";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if num(&c, "pid").unwrap_or(1) <= 2 {
-        return Err(control_fail(WITHOUT, "an ordinary host PID (above 2): no PID namespace without --ns pid", format!("pid {:?}", num(&c, "pid")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("an ordinary host PID (above 2): no PID namespace without --ns pid", "보통의 호스트 PID(2보다 큼): --ns pid가 없으면 PID 네임스페이스도 없음"), format!("pid {:?}", num(&c, "pid")), &crun));
     }
     Ok(())
 }
@@ -138,15 +138,15 @@ fn fresh_proc(ctx: &Ctx) -> CheckResult {
     let me = std::process::id() as i64;
     ensure(
         !pids.is_empty() && pids.len() <= 4 && pids.iter().all(|p| *p <= 8),
-        "/proc inside to list only the container's few processes (pids 1..8)",
-        format!("{} pids listed: {:?}", pids.len(), &pids[..pids.len().min(12)]),
+        crate::t!("/proc inside to list only the container's few processes (pids 1..8)", "컨테이너 안의 /proc에 컨테이너의 프로세스 몇 개만(PID 1..8) 보임"),
+        crate::t!("{} pids listed: {:?}", "PID {}개가 보임: {:?}", pids.len(), &pids[..pids.len().min(12)]),
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     let host_pids: Vec<i64> = field(&c, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
     if !host_pids.contains(&me) {
-        return Err(control_fail(WITHOUT, format!("/proc to list the checker's pid {me} (the host's PID namespace)"), format!("{} pids, not {me}", host_pids.len()), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me} (the host's PID namespace)", "/proc에 검사기의 PID {me}가 보임(호스트의 PID 네임스페이스)"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()), &crun));
     }
     Ok(())
 }
@@ -160,19 +160,20 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     let (run, k) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
     ensure(
         field(&k, "error") == "ESRCH",
-        format!("kill({me}, 0) of the checker's host pid to fail with ESRCH"),
-        format!("ok {}, error {}", field(&k, "ok"), field(&k, "error")),
+        crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
+        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", field(&k, "ok"), field(&k, "error")),
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["kill", &me, "--signal", "0"])?;
     if field(&c, "ok") != true && field(&c, "error") != "EPERM" {
-        return Err(control_fail(WITHOUT, format!("kill({me}, 0) to find the checker (ok, or EPERM)"), format!("{c}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), format!("{c}"), &crun));
     }
     Ok(())
 }
 
-/// Pass: the orphan is gone (reaped) within 2 s. Fail: it stays a zombie or is
+/// Pass: the orphan, in a PID namespace of its own, is gone (reaped) within 2 s.
+/// Fail: it lived in the host's PID namespace, or it stays a zombie or is
 /// adopted elsewhere. The control is the checker's own (the probe as a PID 1 that
 /// does not reap, under unshare): without a zombie there it is broken.
 fn orphans_reaped(ctx: &Ctx) -> CheckResult {
@@ -180,10 +181,18 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
     // reaper slowed by a busy host is not a failure, a zombie for 2 s is.
     let args = ["orphan", "--delay-ms", "50", "--wait-ms", "2000"];
     let (run, o) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
+    // Reaped by the host's init instead proves nothing about the container's.
+    let host_ns = std::fs::read_link("/proc/self/ns/pid").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+    ensure(
+        field(&o, "pid_ns") != host_ns.as_str(),
+        crate::t!("the orphan in a PID namespace of its own, reaped by the container's init", "고아 프로세스가 자기 PID 네임스페이스에 있고 컨테이너의 init이 거둠"),
+        crate::t!("it lived in the host's PID namespace {host_ns}", "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"),
+        &run,
+    )?;
     ensure(
         field(&o, "state") == "gone",
-        "the orphan reaped by the container's init (state gone)",
-        format!("state {}, process state {}, adopted by pid {}", field(&o, "state"), field(&o, "stat_state"), field(&o, "ppid")),
+        crate::t!("the orphan reaped by the container's init (state gone)", "고아 프로세스를 컨테이너의 init이 거둠(상태 gone)"),
+        crate::t!("state {}, process state {}, adopted by pid {}", "상태 {}, 프로세스 상태 {}, 입양한 PID {}", field(&o, "state"), field(&o, "stat_state"), field(&o, "ppid")),
         &run,
     )?;
     // Control: a PID 1 that does not reap (the probe itself under unshare) leaves a zombie.
@@ -191,10 +200,10 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
         .args(["--fork", "--pid", "--mount-proc", ctx.probe()])
         .args(args)
         .output()
-        .map_err(|e| broken(format!("running unshare: {e}")))?;
+        .map_err(|e| broken(crate::t!("running unshare: {e}", "unshare를 실행하지 못했습니다: {e}")))?;
     let last = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).last();
     if last.as_ref().map(|v| field(v, "state") != "zombie").unwrap_or(true) {
-        return Err(host_control_failed(format!("an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}")));
+        return Err(host_control_failed(crate::t!("an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}", "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {last:?}")));
     }
     Ok(())
 }
@@ -212,7 +221,7 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
     let run = sp.stop();
     ensure(
         nspid.len() >= 2 && nspid[0] == pid.to_string() && nspid.last().map(String::as_str) == Some("1"),
-        format!("host pid {pid} to be PID 1 of a nested namespace (NSpid: {pid} 1)"),
+        crate::t!("host pid {pid} to be PID 1 of a nested namespace (NSpid: {pid} 1)", "호스트 PID {pid}가 중첩된 네임스페이스의 PID 1(NSpid: {pid} 1)"),
         format!("NSpid: {}", nspid.join(" ")),
         &run,
     )?;
@@ -221,7 +230,7 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
     let nspid = host::status_field(pid, "NSpid").unwrap_or_default();
     let crun = sp.stop();
     if nspid.len() != 1 {
-        return Err(control_fail(WITHOUT, "one NSpid level (the host's PID namespace)", format!("NSpid: {}", nspid.join(" ")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("one NSpid level (the host's PID namespace)", "NSpid 단계 하나(호스트의 PID 네임스페이스)"), format!("NSpid: {}", nspid.join(" ")), &crun));
     }
     Ok(())
 }
@@ -235,14 +244,14 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
 fn hostname_set(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("lab-", 30);
     let (run, f) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
-    ensure(field(&f, "hostname") == name.as_str(), format!("hostname {name:?} inside"), format!("{}", field(&f, "hostname")), &run)?;
+    ensure(field(&f, "hostname") == name.as_str(), crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"), format!("{}", field(&f, "hostname")), &run)?;
     const WITHOUT: &str = "without --hostname";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
     let host_name = host::hostname();
     if field(&c, "hostname") != host_name.as_str() {
         return Err(control_fail(
             WITHOUT,
-            format!("the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's"),
+            crate::t!("the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's", "안에서도 호스트의 이름 {host_name:?}: 새 UTS 네임스페이스는 호출한 쪽 이름의 복사본으로 시작함"),
             format!("{}", field(&c, "hostname")),
             &crun,
         ));
@@ -269,8 +278,8 @@ fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     let after = host::hostname();
     ensure(
         inside == name && during == before && after == before,
-        format!("{name:?} inside while the host keeps {before:?}"),
-        format!("inside {inside:?}, host during {during:?}, host after {after:?}"),
+        crate::t!("{name:?} inside while the host keeps {before:?}", "안에서는 {name:?}, 그동안 호스트는 {before:?} 유지"),
+        crate::t!("inside {inside:?}, host during {during:?}, host after {after:?}", "안 {inside:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"),
         &run,
     )
 }
@@ -287,8 +296,8 @@ fn two_hostnames(ctx: &Ctx) -> CheckResult {
     let (ha, hb) = (ha?, hb?);
     ensure(
         ha == a && hb == b,
-        format!("{a:?} and {b:?} held at the same time"),
-        format!("{ha:?} and {hb:?}"),
+        crate::t!("{a:?} and {b:?} held at the same time", "{a:?}와 {b:?}를 동시에 유지"),
+        crate::t!("{ha:?} and {hb:?}", "{ha:?}, {hb:?}"),
         &ra,
     )
 }
@@ -310,7 +319,7 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let mounted = sp.next_json_with("ok", Duration::from_secs(10));
     let on_host = host::mount_points().contains(&t);
     let run = sp.stop();
-    let mounted = mounted.ok_or_else(|| fail("the probe to report its tmpfs mount", "no report", &run))?;
+    let mounted = mounted.ok_or_else(|| fail(crate::t!("the probe to report its tmpfs mount", "probe가 tmpfs 마운트 결과를 보고"), crate::t!("no report", "보고 없음"), &run))?;
     let on_host = if refused(&mounted) {
         ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", field(&mounted, "error").as_str().unwrap_or("?")));
         let (sp, pid) = sleeper(ctx, &["--ns", "mnt"], "mnt-inside")?;
@@ -319,15 +328,15 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
         let run = sp.stop();
         let by_host = by_host?;
         if field(&by_host, "ok") != true {
-            return Err(broken(format!("the checker could not mount a tmpfs in the container's mount namespace: {by_host}")));
+            return Err(broken(crate::t!("the checker could not mount a tmpfs in the container's mount namespace: {by_host}", "검사기가 컨테이너의 마운트 네임스페이스에 tmpfs를 마운트하지 못했습니다: {by_host}")));
         }
-        ensure(!seen, format!("{t}, mounted in the container's namespace, absent from the host's mountinfo"), "it is in the host's mount table", &run)?;
+        ensure(!seen, crate::t!("{t}, mounted in the container's namespace, absent from the host's mountinfo", "컨테이너의 네임스페이스에 마운트한 {t}가 호스트의 mountinfo에 없음"), crate::t!("it is in the host's mount table", "호스트의 마운트 테이블에 있습니다"), &run)?;
         seen
     } else {
-        ensure(field(&mounted, "ok") == true, format!("a tmpfs mounted on {t} inside"), mounted.to_string(), &run)?;
+        ensure(field(&mounted, "ok") == true, crate::t!("a tmpfs mounted on {t} inside", "안에서 {t}에 tmpfs가 마운트됨"), mounted.to_string(), &run)?;
         on_host
     };
-    ensure(!on_host, format!("{t} absent from the host's mountinfo"), "the container's mount is in the host's mount table", &run)?;
+    ensure(!on_host, crate::t!("{t} absent from the host's mountinfo", "호스트의 mountinfo에 {t}가 없음"), crate::t!("the container's mount is in the host's mount table", "컨테이너의 마운트가 호스트의 마운트 테이블에 있습니다"), &run)?;
     // Control: the same mount without a mount namespace lands in the host's table
     // (the check's scratch cleanup unmounts it).
     const WITHOUT: &str = "without --ns mnt";
@@ -342,15 +351,15 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
         let seen = host::mount_points().contains(&t2);
         let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
         if field(&own, "ok") != true || !seen {
-            return Err(host_control_failed(format!("a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}")));
+            return Err(host_control_failed(crate::t!("a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}", "검사기가 {t2}에 마운트한 tmpfs가 자기 마운트 테이블에 보이지 않았습니다: {own}")));
         }
         return Ok(());
     }
     if field(&c, "ok") != true || !seen {
         return Err(control_fail(
             WITHOUT,
-            format!("the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt"),
-            format!("mount {c}; in the host's table: {seen}"),
+            crate::t!("the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt", "{t2}의 tmpfs가 호스트의 마운트 테이블에 있음: --ns mnt가 없으면 마운트 네임스페이스도 없음"),
+            crate::t!("mount {c}; in the host's table: {seen}", "마운트 {c}; 호스트 테이블에 있음: {seen}"),
             &crun,
         ));
     }
@@ -367,40 +376,40 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
 fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
-    std::fs::write(&marker, "host").map_err(|e| broken(format!("writing the marker: {e}")))?;
+    std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let opts = ["--ns", "pid,mnt", "--rootfs", root.as_str()];
     let (run, st) = ctx.json_of(&opts, &["/bin/probe", "stat", &m])?;
-    ensure(field(&st, "ok") == false, format!("host file {m} not found inside"), format!("found: {st}"), &run)?;
+    ensure(field(&st, "ok") == false, crate::t!("host file {m} not found inside", "호스트 파일 {m}이(가) 안에서 보이지 않음"), crate::t!("found: {st}", "보임: {st}"), &run)?;
     let (run, up) = ctx.json_of(&opts, &["/bin/probe", "chdir-up"])?;
-    ensure(field(&up, "same") == true, "`..` from / to stay in /", format!("cwd {} after chdir(\"..\"), root {}", field(&up, "cwd"), field(&up, "root")), &run)?;
+    ensure(field(&up, "same") == true, crate::t!("`..` from / to stay in /", "/에서 `..`으로 가도 / 그대로"), crate::t!("cwd {} after chdir(\"..\"), root {}", "chdir(\"..\") 뒤 cwd {}, 루트 {}", field(&up, "cwd"), field(&up, "root")), &run)?;
     // pivot_root, not chroot: the classic breakout climbs to the namespace's real
     // root, which must be the container's own (the old root detached).
     let (run, esc) = ctx.json_of(&opts, &["/bin/probe", "chroot-escape"])?;
     ensure(
         field(&esc, "escaped") == false,
-        "the chroot breakout to end in the container's own root (pivot_root, old root detached)",
-        format!("it reached another root: {} -> {}", field(&esc, "root_before"), field(&esc, "root_after")),
+        crate::t!("the chroot breakout to end in the container's own root (pivot_root, old root detached)", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝남(pivot_root, 옛 루트 분리)"),
+        crate::t!("it reached another root: {} -> {}", "다른 루트에 닿았습니다: {} -> {}", field(&esc, "root_before"), field(&esc, "root_after")),
         &run,
     )?;
     if !field(&esc, "refused").is_null() {
-        ctx.stricter(format!("the breakout could not start: {} refused with {}", field(field(&esc, "refused"), "op").as_str().unwrap_or("?"), field(field(&esc, "refused"), "error").as_str().unwrap_or("?")));
+        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", field(field(&esc, "refused"), "op").as_str().unwrap_or("?"), field(field(&esc, "refused"), "error").as_str().unwrap_or("?")));
     }
     // Control: under a bare chroot the same breakout reaches the host's root.
     let out = std::process::Command::new("chroot")
         .arg(&root)
         .args(["/bin/probe", "chroot-escape"])
         .output()
-        .map_err(|e| broken(format!("running chroot: {e}")))?;
+        .map_err(|e| broken(crate::t!("running chroot: {e}", "chroot를 실행하지 못했습니다: {e}")))?;
     let c: Value = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).last().unwrap_or(Value::Null);
     if field(&c, "escaped") != true {
-        return Err(host_control_failed(format!("the breakout did not leave a bare chroot: {c}")));
+        return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot: {c}", "그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
     }
     // Control: without a root file system the host's file is right there.
     const WITHOUT: &str = "without --rootfs";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "pid,mnt"], &["stat", &m])?;
     if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, format!("the host's file {m} found: without --rootfs the root is the host's"), format!("{c}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the host's file {m} found: without --rootfs the root is the host's", "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"), format!("{c}"), &crun));
     }
     Ok(())
 }
@@ -411,12 +420,12 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
 fn root_is_given(ctx: &Ctx) -> CheckResult {
     let rootfs = ctx.rootfs()?.to_path_buf();
     let r = rootfs.to_string_lossy().into_owned();
-    let meta = std::fs::metadata(&rootfs).map_err(|e| broken(format!("stat {r}: {e}")))?;
+    let meta = std::fs::metadata(&rootfs).map_err(|e| broken(crate::t!("stat {r}: {e}", "{r} stat 실패: {e}")))?;
     let (run, f) = ctx.json_of(&["--ns", "mnt", "--rootfs", &r], &["/bin/probe", "facts"])?;
     let root = field(&f, "root");
     ensure(
         root.get("ino").and_then(Value::as_u64) == Some(meta.ino()) && root.get("dev").and_then(Value::as_u64) == Some(meta.dev()),
-        format!("/ inside to be {r} (dev {} ino {})", meta.dev(), meta.ino()),
+        crate::t!("/ inside to be {r} (dev {} ino {})", "안의 /가 {r}(dev {} ino {})", meta.dev(), meta.ino()),
         format!("dev {} ino {}", field(root, "dev"), field(root, "ino")),
         &run,
     )?;
@@ -429,19 +438,19 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     let upper = std::fs::read_to_string(ov.upper.join("lab-written")).ok();
     ensure(
         upper.as_deref() == Some("upper") && !ov.lower.join("lab-written").exists(),
-        "a file written to / inside to appear in --upper and not in the layer",
-        format!("in upper: {upper:?}, in layer: {}", ov.lower.join("lab-written").exists()),
+        crate::t!("a file written to / inside to appear in --upper and not in the layer", "안에서 /에 쓴 파일이 --upper에 생기고 레이어에는 없음"),
+        crate::t!("in upper: {upper:?}, in layer: {}", "upper에: {upper:?}, 레이어에: {}", ov.lower.join("lab-written").exists()),
         &run,
     )?;
     let (run, f) = ctx.json_of(&opts, &["/bin/probe", "facts"])?;
     let root_fs = field(&f, "mounts").as_array().and_then(|m| m.iter().find(|m| field(m, "mount_point") == "/")).map(|m| field(m, "fstype").clone());
-    ensure(root_fs == Some(Value::from("overlay")), "/ inside to be an overlay mount", format!("fstype {root_fs:?}"), &run)?;
+    ensure(root_fs == Some(Value::from("overlay")), crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs:?}"), &run)?;
     // Control: without a root file system / is the host's.
-    let host_root = std::fs::metadata("/").map_err(|e| broken(format!("stat /: {e}")))?;
+    let host_root = std::fs::metadata("/").map_err(|e| broken(crate::t!("stat /: {e}", "/ stat 실패: {e}")))?;
     const WITHOUT: &str = "without --rootfs";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if field(field(&c, "root"), "ino").as_u64() != Some(host_root.ino()) {
-        return Err(control_fail(WITHOUT, format!("/ to be the host's (inode {})", host_root.ino()), format!("{}", field(&c, "root")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/ to be the host's (inode {})", "/가 호스트의 것(inode {})", host_root.ino()), format!("{}", field(&c, "root")), &crun));
     }
     Ok(())
 }
@@ -465,15 +474,15 @@ fn only_loopback(ctx: &Ctx) -> CheckResult {
     let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let names = interface_names(&f);
     let lo_up = field(&f, "interfaces").as_array().map_or(false, |a| a.iter().any(|i| field(i, "name") == "lo" && field(i, "up") == true));
-    ensure(names == ["lo"] && lo_up, "only `lo` inside, up", format!("interfaces {names:?}, lo up: {lo_up}"), &run)?;
+    ensure(names == ["lo"] && lo_up, crate::t!("only `lo` inside, up", "안에는 `lo`만 있고 켜져 있음"), crate::t!("interfaces {names:?}, lo up: {lo_up}", "인터페이스 {names:?}, lo 켜짐: {lo_up}"), &run)?;
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {
-        return Err(skip("the host has no network interface but lo: a network namespace cannot be told apart"));
+        return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
     }
     const WITHOUT: &str = "without --ns net";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
-        return Err(control_fail(WITHOUT, format!("the host's interfaces {host_if:?}: no network namespace without --ns net"), format!("{:?}", interface_names(&c)), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
     }
     Ok(())
 }
@@ -496,7 +505,7 @@ fn addresses(f: &Value) -> Vec<String> {
 fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {
-        return Err(skip("the host has no network interface but lo: a network namespace cannot be told apart"));
+        return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
     }
     let host_addr = addresses(&host::probe(ctx.probe(), &["facts"])?);
     let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
@@ -504,14 +513,14 @@ fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
     let seen_addr: Vec<String> = addresses(&f).into_iter().filter(|a| host_addr.contains(a)).collect();
     ensure(
         seen_if.is_empty() && seen_addr.is_empty(),
-        "none of the host's interfaces or addresses inside",
-        format!("interfaces {seen_if:?}, addresses {seen_addr:?}"),
+        crate::t!("none of the host's interfaces or addresses inside", "안에서 호스트의 인터페이스도 주소도 보이지 않음"),
+        crate::t!("interfaces {seen_if:?}, addresses {seen_addr:?}", "인터페이스 {seen_if:?}, 주소 {seen_addr:?}"),
         &run,
     )?;
     const WITHOUT: &str = "without --ns net";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
-        return Err(control_fail(WITHOUT, format!("the host's interfaces {host_if:?}: no network namespace without --ns net"), format!("{:?}", interface_names(&c)), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
     }
     Ok(())
 }
@@ -528,7 +537,7 @@ fn subnet(ctx: &Ctx) -> String {
 /// the host's address (a network namespace holds only lo).
 fn veth_traffic(ctx: &Ctx) -> CheckResult {
     use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(format!("binding a host listener: {e}")))?;
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(crate::t!("binding a host listener: {e}", "호스트 쪽 리스너를 bind하지 못했습니다: {e}")))?;
     let port = listener.local_addr().map_err(broken)?.port().to_string();
     listener.set_nonblocking(true).map_err(broken)?;
     let net = subnet(ctx);
@@ -561,31 +570,31 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
     let (run, c) = r?;
     ensure(
         field(&c, "reply") == "ping-over-veth",
-        format!("the container to reach {host_ip}:{port} over the veth and get its text echoed"),
-        format!("connected {}, error {}, reply {}", field(&c, "connected"), field(&c, "error"), field(&c, "reply")),
+        crate::t!("the container to reach {host_ip}:{port} over the veth and get its text echoed", "컨테이너가 veth로 {host_ip}:{port}에 닿아 보낸 글을 되돌려 받음"),
+        crate::t!("connected {}, error {}, reply {}", "연결 {}, 오류 {}, 응답 {}", field(&c, "connected"), field(&c, "error"), field(&c, "reply")),
         &run,
     )?;
     let (got, peer) = served.unwrap_or_default();
     ensure(
         got == "ping-over-veth" && peer == format!("{net}.2"),
-        format!("the host to receive the text from {net}.2"),
-        format!("{got:?} from {peer:?}"),
+        crate::t!("the host to receive the text from {net}.2", "호스트가 {net}.2에서 글을 받음"),
+        crate::t!("{got:?} from {peer:?}", "{peer:?}에서 {got:?}"),
         &run,
     )?;
     if std::path::Path::new("/sys/class/net").join(&hif).exists() {
-        return Err(fail(format!("host interface {hif} removed when the container ended"), "it is still there", &run));
+        return Err(fail(crate::t!("host interface {hif} removed when the container ended", "컨테이너가 끝나면 호스트 인터페이스 {hif}가 지워짐"), crate::t!("it is still there", "아직 남아 있습니다"), &run));
     }
     // Control: a network namespace without the pair cannot reach the host address.
     const WITHOUT: &str = "without --veth";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
     if field(&c, "connected") == true {
-        return Err(control_fail(WITHOUT, format!("no way to {host_ip}: a new network namespace holds only lo"), "it connected", &crun));
+        return Err(control_fail(WITHOUT, crate::t!("no way to {host_ip}: a new network namespace holds only lo", "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"), crate::t!("it connected", "연결되었습니다"), &crun));
     }
     Ok(())
 }
 
 fn free_port() -> Result<String, Outcome> {
-    let l = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(format!("finding a free port: {e}")))?;
+    let l = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(crate::t!("finding a free port: {e}", "빈 포트를 찾지 못했습니다: {e}")))?;
     Ok(l.local_addr().map_err(broken)?.port().to_string())
 }
 
@@ -597,8 +606,8 @@ fn bind_twice(ctx: &Ctx, options: &[&str], port: &str) -> Result<(Value, Value, 
     let second = b.next_json_with("ok", Duration::from_secs(10));
     let rb = b.stop();
     let ra = a.stop();
-    let first = first.ok_or_else(|| fail("the first probe to report its bind", "no report", &ra))?;
-    let second = second.ok_or_else(|| fail("the second probe to report its bind", "no report", &rb))?;
+    let first = first.ok_or_else(|| fail(crate::t!("the first probe to report its bind", "첫 번째 probe가 bind 결과를 보고"), crate::t!("no report", "보고 없음"), &ra))?;
+    let second = second.ok_or_else(|| fail(crate::t!("the second probe to report its bind", "두 번째 probe가 bind 결과를 보고"), crate::t!("no report", "보고 없음"), &rb))?;
     Ok((first, second, rb))
 }
 
@@ -609,15 +618,15 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
     let (a, b, run) = bind_twice(ctx, &["--ns", "net"], &port)?;
     ensure(
         field(&a, "ok") == true && field(&b, "ok") == true,
-        format!("both containers to bind port {port}"),
-        format!("first {}, second {}", field(&a, "error"), field(&b, "error")),
+        crate::t!("both containers to bind port {port}", "두 컨테이너가 모두 포트 {port}에 bind"),
+        crate::t!("first {}, second {}", "첫 번째 {}, 두 번째 {}", field(&a, "error"), field(&b, "error")),
         &run,
     )?;
     let port = free_port()?;
     const WITHOUT: &str = "without --ns net";
     let (a, b, crun) = crate::outcome::as_control(WITHOUT, bind_twice(ctx, &[], &port))?;
     if !(field(&a, "ok") == true && field(&b, "error") == "EADDRINUSE") {
-        return Err(control_fail(WITHOUT, format!("the first bind of port {port} to succeed and the second to fail with EADDRINUSE (one network namespace)"), format!("first {a}, second {b}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the first bind of port {port} to succeed and the second to fail with EADDRINUSE (one network namespace)", "포트 {port}의 첫 bind는 성공하고 두 번째는 EADDRINUSE로 실패(네트워크 네임스페이스 하나)"), crate::t!("first {a}, second {b}", "첫 번째 {a}, 두 번째 {b}"), &crun));
     }
     Ok(())
 }
@@ -631,7 +640,7 @@ fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) ->
     let created = holder.next_json_with("created", Duration::from_secs(10));
     if created.is_none() {
         let run = holder.stop();
-        return Err(fail(format!("the probe to create {kind} {id} inside"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+        return Err(fail(crate::t!("the probe to create {kind} {id} inside", "probe가 안에서 {kind} {id}를 만듦"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
     }
     let on_host = host::probe(ctx.probe(), &["ipc", "lookup", "--kind", kind, id_flag, id]);
     let sibling = ctx.probe_json(options, &["ipc", "lookup", "--kind", kind, id_flag, id]);
@@ -648,8 +657,8 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
     let (host_sees, sibling_sees, run) = ipc_seen(ctx, &["--ns", "ipc"], kind, id_flag, id)?;
     if host_sees || sibling_sees {
         return Err(fail(
-            format!("{kind} {id} made inside to be invisible on the host and in a sibling container"),
-            format!("visible on the host: {host_sees}, in the sibling: {sibling_sees}"),
+            crate::t!("{kind} {id} made inside to be invisible on the host and in a sibling container", "안에서 만든 {kind} {id}가 호스트에서도 이웃 컨테이너에서도 보이지 않음"),
+            crate::t!("visible on the host: {host_sees}, in the sibling: {sibling_sees}", "호스트에서 보임: {host_sees}, 이웃에서 보임: {sibling_sees}"),
             &run,
         ));
     }
@@ -659,8 +668,8 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
     if !(h && s) {
         return Err(control_fail(
             WITHOUT,
-            format!("{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)"),
-            format!("found on the host: {h}, in the sibling: {s}"),
+            crate::t!("{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)", "컨테이너에서 만든 {kind} {id}가 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"),
+            crate::t!("found on the host: {h}, in the sibling: {s}", "호스트에서 보임: {h}, 이웃에서 보임: {s}"),
             &crun,
         ));
     }
@@ -706,7 +715,7 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
     let (run, f) = ctx.probe_json(&refs(&opts), &["facts"])?;
     ensure(
         num(&f, "uid") == Some(0) && num(&f, "euid") == Some(0),
-        "uid 0 inside",
+        crate::t!("uid 0 inside", "안에서 uid 0"),
         format!("uid {}, euid {}", field(&f, "uid"), field(&f, "euid")),
         &run,
     )?;
@@ -715,7 +724,7 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
     let run = sp.stop();
     ensure(
         !uids.is_empty() && uids.iter().all(|u| u == &MAPPED.to_string()),
-        format!("the container's process to run as uid {MAPPED} on the host"),
+        crate::t!("the container's process to run as uid {MAPPED} on the host", "컨테이너의 프로세스가 호스트에서 uid {MAPPED}로 실행됨"),
         format!("Uid: {}", uids.join(" ")),
         &run,
     )?;
@@ -724,7 +733,7 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
     let uids = host::status_field(pid, "Uid").unwrap_or_default();
     let crun = sp.stop();
     if uids.first().map(String::as_str) != Some("0") {
-        return Err(control_fail(WITHOUT, "the command to run as the caller, host uid 0", format!("Uid: {}", uids.join(" ")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the command to run as the caller, host uid 0", "명령이 호출한 쪽과 같은 호스트 uid 0으로 실행됨"), format!("Uid: {}", uids.join(" ")), &crun));
     }
     Ok(())
 }
@@ -735,12 +744,12 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let opts = with(&["--ns", "user,mnt", "--rootfs", &root], &map_opts(65536));
     let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "write-file", "/tmp/made-inside", "--content", "x"])?;
-    ensure(field(&w, "ok") == true, "root inside to create /tmp/made-inside", w.to_string(), &run)?;
-    let m = std::fs::metadata(ctx.rootfs()?.join("tmp/made-inside")).map_err(|e| broken(format!("stat on the host: {e}")))?;
+    ensure(field(&w, "ok") == true, crate::t!("root inside to create /tmp/made-inside", "안의 root가 /tmp/made-inside를 만듦"), w.to_string(), &run)?;
+    let m = std::fs::metadata(ctx.rootfs()?.join("tmp/made-inside")).map_err(|e| broken(crate::t!("stat on the host: {e}", "호스트에서 stat 실패: {e}")))?;
     ensure(
         m.uid() == MAPPED && m.gid() == MAPPED,
-        format!("the file owned by {MAPPED}:{MAPPED} on the host"),
-        format!("owned by {}:{}", m.uid(), m.gid()),
+        crate::t!("the file owned by {MAPPED}:{MAPPED} on the host", "호스트에서 파일 주인이 {MAPPED}:{MAPPED}"),
+        crate::t!("owned by {}:{}", "주인 {}:{}", m.uid(), m.gid()),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
@@ -749,10 +758,10 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
     if c.as_ref().map(|c| c.uid()).ok() != Some(0) {
         return Err(control_fail(
             WITHOUT,
-            "/tmp/made-control owned by uid 0 on the host (the caller's uid)",
+            crate::t!("/tmp/made-control owned by uid 0 on the host (the caller's uid)", "호스트에서 /tmp/made-control의 주인이 uid 0(호출한 쪽의 uid)"),
             match c {
-                Ok(c) => format!("owned by {}", c.uid()),
-                Err(e) => format!("no file on the host ({e}); the write said {w}"),
+                Ok(c) => crate::t!("owned by {}", "주인 {}", c.uid()),
+                Err(e) => crate::t!("no file on the host ({e}); the write said {w}", "호스트에 파일이 없음({e}); 쓰기 결과 {w}"),
             },
             &crun,
         ));
@@ -771,8 +780,8 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
         field(&w, "ok") == false && content == "host root's",
-        format!("root inside to be refused writing {f} (EACCES)"),
-        format!("write ok {}, error {}, file now {content:?}", field(&w, "ok"), field(&w, "error")),
+        crate::t!("root inside to be refused writing {f} (EACCES)", "안의 root가 {f}에 쓰려다 거부됨(EACCES)"),
+        crate::t!("write ok {}, error {}, file now {content:?}", "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}", field(&w, "ok"), field(&w, "error")),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
@@ -780,7 +789,7 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
     if refused(&c) {
         ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), format!("{c}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), format!("{c}"), &crun));
     }
     Ok(())
 }
@@ -794,14 +803,14 @@ fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
     let (run, st) = ctx.probe_json(&refs(&opts), &["stat", &f])?;
     ensure(
         num(&st, "uid") == Some(overflow) && num(&st, "gid") == Some(overflow),
-        format!("host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)"),
+        crate::t!("host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)", "호스트 root의 파일이 안에서 {overflow}:{overflow}로 보임(uid 0이 매핑되지 않음)"),
         format!("{}:{}", field(&st, "uid"), field(&st, "gid")),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["stat", &f])?;
     if num(&c, "uid") != Some(0) {
-        return Err(control_fail(WITHOUT, "host root's file owned by uid 0", format!("uid {}", field(&c, "uid")), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"), format!("uid {}", field(&c, "uid")), &crun));
     }
     Ok(())
 }
@@ -839,7 +848,7 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
     let joined: Vec<&(String, String)> = host_paths.iter().filter(|(_, p)| p.ends_with(&suffix)).collect();
     ensure(
         !joined.is_empty(),
-        format!("the container's process in cgroup {name} (host view)"),
+        crate::t!("the container's process in cgroup {name} (host view)", "컨테이너의 프로세스가 cgroup {name} 안에 있음(호스트에서 본 모습)"),
         format!("{host_paths:?}"),
         &run,
     )?;
@@ -848,7 +857,7 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
         inside_paths.iter().filter(|(h, p)| joined.iter().any(|(jh, _)| jh == h) && p != "/").collect();
     ensure(
         not_root.is_empty() && !inside_paths.is_empty(),
-        format!("cgroup {name} to show as / inside"),
+        crate::t!("cgroup {name} to show as / inside", "cgroup {name}이(가) 안에서 /로 보임"),
         format!("{inside_paths:?}"),
         &run,
     )
@@ -871,12 +880,12 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     let mono = field(field(&f, "uptime"), "monotonic").as_f64().unwrap_or(0.0);
     ensure(
         (boot - host_boot - OFFSET).abs() < TOL && (mono - host_mono - OFFSET).abs() < TOL,
-        format!("boottime and monotonic inside {OFFSET:.0} s ahead of the host's ({host_boot:.0} s, {host_mono:.0} s)"),
-        format!("boottime {boot:.0} s, monotonic {mono:.0} s"),
+        crate::t!("boottime and monotonic inside {OFFSET:.0} s ahead of the host's ({host_boot:.0} s, {host_mono:.0} s)", "안의 boottime과 monotonic이 호스트({host_boot:.0}초, {host_mono:.0}초)보다 {OFFSET:.0}초 앞섬"),
+        crate::t!("boottime {boot:.0} s, monotonic {mono:.0} s", "boottime {boot:.0}초, monotonic {mono:.0}초"),
         &run,
     )?;
     if host::boottime() - host_before > 60.0 {
-        return Err(fail_host("the host's clock unchanged", "it jumped", "reading CLOCK_BOOTTIME on the host"));
+        return Err(fail_host(crate::t!("the host's clock unchanged", "호스트의 시계는 그대로"), crate::t!("it jumped", "시계가 건너뛰었습니다"), "clock_gettime(CLOCK_BOOTTIME) on the host"));
     }
     // Control: a time namespace without offsets reads the host's clock.
     const WITHOUT: &str = "without --time-offset";
@@ -884,7 +893,7 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     let cboot = field(field(&c, "uptime"), "boottime").as_f64().unwrap_or(0.0);
     let hboot = host::boottime();
     if (cboot - hboot).abs() > TOL {
-        return Err(control_fail(WITHOUT, format!("boottime inside within {TOL} s of the host's ({hboot:.0} s)"), format!("{cboot:.0} s"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("boottime inside within {TOL} s of the host's ({hboot:.0} s)", "안의 boottime이 호스트({hboot:.0}초)와 {TOL}초 안"), crate::t!("{cboot:.0} s", "{cboot:.0}초"), &crun));
     }
     Ok(())
 }

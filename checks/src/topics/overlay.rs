@@ -153,8 +153,8 @@ impl Layers {
                     .take(5)
                     .collect();
                 return Err(fail(
-                    format!("layer {} unchanged", d.display()),
-                    format!("changed entries: {changed:?}"),
+                    crate::t!("layer {} unchanged", "레이어 {}이(가) 그대로", d.display()),
+                    crate::t!("changed entries: {changed:?}", "바뀐 항목: {changed:?}"),
                     run,
                 ));
             }
@@ -197,21 +197,21 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/file", &original)]])?;
     let (opts, upper) = layers.options(ctx, "c")?;
     let (run, w) = probe_in(ctx, &opts, &["write-file", "/data/file", "--content", "APPENDED", "--append"])?;
-    ensure(field(&w, "ok") == true, "the append inside to succeed", w.to_string(), &run)?;
+    ensure(field(&w, "ok") == true, crate::t!("the append inside to succeed", "안에서 덧붙이기 성공"), w.to_string(), &run)?;
     let up = std::fs::read(upper.join("data/file")).ok();
     let mut want = original.clone();
     want.extend_from_slice(b"APPENDED");
     ensure(
         up.as_deref() == Some(&want[..]),
-        "the upper layer to hold the whole file: 100 KiB of lower data plus the appended text",
+        crate::t!("the upper layer to hold the whole file: 100 KiB of lower data plus the appended text", "upper 레이어에 파일 전체가 있음: lower의 100 KiB 데이터와 덧붙인 글"),
         match &up {
-            None => "no data/file in the upper layer".to_string(),
-            Some(u) => format!("{} bytes, {}", u.len(), if u.ends_with(b"APPENDED") { "ending in the text" } else { "not ending in the text" }),
+            None => crate::t!("no data/file in the upper layer", "upper 레이어에 data/file이 없음"),
+            Some(u) => crate::t!("{} bytes, {}", "{}바이트, {}", u.len(), if u.ends_with(b"APPENDED") { crate::t!("ending in the text", "덧붙인 글로 끝남") } else { crate::t!("not ending in the text", "덧붙인 글로 끝나지 않음") }),
         },
         &run,
     )?;
     let lower = std::fs::read(layers.top().join("data/file")).unwrap_or_default();
-    ensure(lower == original, "the lower file byte-identical", format!("{} bytes, changed", lower.len()), &run)?;
+    ensure(lower == original, crate::t!("the lower file byte-identical", "lower 파일이 한 바이트도 바뀌지 않음"), crate::t!("{} bytes, changed", "{}바이트, 바뀜", lower.len()), &run)?;
     layers.verify_unchanged(&run)?;
     // Control: with the same directory as a plain --rootfs the write lands in it.
     let plain = ctx.dir("plain")?;
@@ -221,7 +221,7 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without overlay (the same tree as --rootfs)";
     let (crun, _) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
     if std::fs::read(plain.join("data/file")).map(|c| c == original).unwrap_or(true) {
-        return Err(control_fail(WITHOUT, "the write to land in the --rootfs directory itself", "the directory's file is unchanged", &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the write to land in the --rootfs directory itself", "쓰기가 --rootfs 디렉터리 자체에 반영됨"), crate::t!("the directory's file is unchanged", "디렉터리의 파일이 그대로입니다"), &crun));
     }
     Ok(())
 }
@@ -231,7 +231,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Outcome> {
     if st.success() {
         Ok(())
     } else {
-        Err(broken(format!("cp -a {} {} failed", from.display(), to.display())))
+        Err(broken(crate::t!("cp -a {} {} failed", "cp -a {} {} 실패", from.display(), to.display())))
     }
 }
 
@@ -241,13 +241,13 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/file", b"read me"), ("/data/other", b"write me")]])?;
     let (opts, upper) = layers.options(ctx, "r")?;
     let (run, c) = probe_in(ctx, &opts, &["cat", "/data/file"])?;
-    ensure(field(&c, "content") == "read me", "the lower file's content inside", field(&c, "content").to_string(), &run)?;
+    ensure(field(&c, "content") == "read me", crate::t!("the lower file's content inside", "안에서 lower 파일의 내용"), field(&c, "content").to_string(), &run)?;
     let (run2, o) = probe_in(ctx, &opts, &["open", "/data/file"])?;
-    ensure(field(&o, "ok") == true, "the lower file to open read-only", o.to_string(), &run2)?;
+    ensure(field(&o, "ok") == true, crate::t!("the lower file to open read-only", "lower 파일이 읽기 전용으로 열림"), o.to_string(), &run2)?;
     ensure(
         !upper.join("data/file").exists(),
-        "no data/file in the upper layer after reading it",
-        format!("the upper layer holds {}", upper.join("data/file").display()),
+        crate::t!("no data/file in the upper layer after reading it", "읽은 뒤에도 upper 레이어에 data/file이 없음"),
+        crate::t!("the upper layer holds {}", "upper 레이어에 {}이(가) 있음", upper.join("data/file").display()),
         &run,
     )?;
     layers.verify_unchanged(&run)?;
@@ -255,7 +255,7 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "writing instead of reading";
     let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]))?;
     if !upper.join("data/other").exists() {
-        return Err(control_fail(WITHOUT, "the written file data/other copied up", "no data/other in the upper layer", &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the written file data/other copied up", "쓴 파일 data/other가 copy-up됨"), crate::t!("no data/other in the upper layer", "upper 레이어에 data/other가 없음"), &crun));
     }
     Ok(())
 }
@@ -270,9 +270,9 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     )?;
     let (opts, _) = layers.options(ctx, "o")?;
     let (run, c) = probe_in(ctx, &opts, &["cat", "/etc/layer"])?;
-    ensure(field(&c, "content") == "top", "/etc/layer from the upper-most layer (\"top\")", field(&c, "content").to_string(), &run)?;
+    ensure(field(&c, "content") == "top", crate::t!("/etc/layer from the upper-most layer (\"top\")", "/etc/layer를 가장 위 레이어에서 읽음(\"top\")"), field(&c, "content").to_string(), &run)?;
     let (run, b) = probe_in(ctx, &opts, &["cat", "/bottom-only"])?;
-    ensure(field(&b, "content") == "b", "/bottom-only from the bottom data layer visible", b.to_string(), &run)?;
+    ensure(field(&b, "content") == "b", crate::t!("/bottom-only from the bottom data layer visible", "맨 아래 데이터 레이어의 /bottom-only가 보임"), b.to_string(), &run)?;
     layers.verify_unchanged(&run)?;
     // Control: the layers in the other order show the other file.
     let mut reversed = layers.dirs.clone();
@@ -282,7 +282,7 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "with the layers swapped";
     let (crun, c) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &copts, &["cat", "/etc/layer"]))?;
     if field(&c, "content") != "bottom" {
-        return Err(control_fail(WITHOUT, "/etc/layer from the now upper-most layer (\"bottom\")", field(&c, "content").to_string(), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/etc/layer from the now upper-most layer (\"bottom\")", "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"), field(&c, "content").to_string(), &crun));
     }
     Ok(())
 }
@@ -296,7 +296,7 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/gone", b"delete me")]])?;
     let (opts, upper) = layers.options(ctx, "d")?;
     let (run, r) = probe_in(ctx, &opts, &["rm", "/data/gone"])?;
-    ensure(field(&r, "ok") == true, "the delete inside to succeed", r.to_string(), &run)?;
+    ensure(field(&r, "ok") == true, crate::t!("the delete inside to succeed", "안에서 지우기 성공"), r.to_string(), &run)?;
     let wo = std::fs::symlink_metadata(upper.join("data/gone")).ok();
     let is_whiteout = wo.as_ref().map_or(false, |m| {
         use std::os::unix::fs::FileTypeExt;
@@ -304,23 +304,23 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     });
     ensure(
         is_whiteout,
-        "a whiteout in the upper layer: data/gone as a character device 0:0",
+        crate::t!("a whiteout in the upper layer: data/gone as a character device 0:0", "upper 레이어의 whiteout: 문자 장치 0:0인 data/gone"),
         match &wo {
-            None => "nothing at data/gone in the upper layer".into(),
-            Some(m) => format!("a {:?} with rdev {}", m.file_type(), m.rdev()),
+            None => crate::t!("nothing at data/gone in the upper layer", "upper 레이어의 data/gone에 아무것도 없음").into(),
+            Some(m) => crate::t!("a {:?} with rdev {}", "rdev {1}인 {0:?}", m.file_type(), m.rdev()),
         },
         &run,
     )?;
     let (run2, st) = probe_in(ctx, &opts, &["stat", "/data/gone"])?;
-    ensure(field(&st, "error") == "ENOENT", "the file gone inside", st.to_string(), &run2)?;
-    ensure(layers.top().join("data/gone").exists(), "the file still in the lower layer", "it is gone", &run)?;
+    ensure(field(&st, "error") == "ENOENT", crate::t!("the file gone inside", "안에서는 파일이 사라짐"), st.to_string(), &run2)?;
+    ensure(layers.top().join("data/gone").exists(), crate::t!("the file still in the lower layer", "lower 레이어에는 파일이 그대로"), crate::t!("it is gone", "사라졌습니다"), &run)?;
     layers.verify_unchanged(&run)?;
     // Control: deleting a file the container made itself leaves no whiteout.
     const WITHOUT: &str = "deleting a file only the upper layer has";
     crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]))?;
     let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["rm", "/data/mine"]))?;
     if upper.join("data/mine").symlink_metadata().is_ok() {
-        return Err(control_fail(WITHOUT, "nothing left at data/mine in the upper layer (no whiteout needed)", "something is there", &crun));
+        return Err(control_fail(WITHOUT, crate::t!("nothing left at data/mine in the upper layer (no whiteout needed)", "upper 레이어의 data/mine에 아무것도 남지 않음(whiteout이 필요 없음)"), crate::t!("something is there", "무언가 남아 있습니다"), &crun));
     }
     Ok(())
 }
@@ -353,18 +353,18 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "before the directory is removed";
     let (crun, before) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["ls", "/dir"]))?;
     if entries(&before) != ["a", "b"] {
-        return Err(control_fail(WITHOUT, "/dir to list the lower entries a and b", format!("{:?}", entries(&before)), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/dir to list the lower entries a and b", "/dir에 lower의 항목 a와 b가 보임"), format!("{:?}", entries(&before)), &crun));
     }
     for step in [&["rm", "/dir/a"][..], &["rm", "/dir/b"], &["rmdir", "/dir"], &["mkdir", "/dir"]] {
         let (run, r) = probe_in(ctx, &opts, step)?;
-        ensure(field(&r, "ok") == true, format!("`probe {}` to succeed inside", step.join(" ")), r.to_string(), &run)?;
+        ensure(field(&r, "ok") == true, crate::t!("`probe {}` to succeed inside", "안에서 `probe {}` 성공", step.join(" ")), r.to_string(), &run)?;
     }
     let (run, after) = probe_in(ctx, &opts, &["ls", "/dir"])?;
-    ensure(entries(&after).is_empty(), "the directory made again to be empty: the lower entries hidden", format!("{:?}", entries(&after)), &run)?;
+    ensure(entries(&after).is_empty(), crate::t!("the directory made again to be empty: the lower entries hidden", "다시 만든 디렉터리가 비어 있음: lower 항목이 가려짐"), format!("{:?}", entries(&after)), &run)?;
     let opaque = overlay_xattr(&upper.join("dir"), "opaque");
     ensure(
         opaque.as_deref() == Some(b"y"),
-        "the upper directory marked opaque (overlay.opaque = y)",
+        crate::t!("the upper directory marked opaque (overlay.opaque = y)", "upper 디렉터리에 opaque 표시(overlay.opaque = y)"),
         format!("{:?}", opaque.map(|o| String::from_utf8_lossy(&o).into_owned())),
         &run,
     )?;
@@ -386,12 +386,12 @@ fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
         let (_, c) = probe_in(ctx, &opts, &["cat", "/newdir/inner"])?;
         ensure(
             redirect.is_some() && field(&c, "content") == "kept",
-            "after a successful rename: an overlay.redirect on the upper directory and the lower contents under the new name",
+            crate::t!("after a successful rename: an overlay.redirect on the upper directory and the lower contents under the new name", "이름 바꾸기가 성공했다면: upper 디렉터리에 overlay.redirect가 있고 새 이름 아래에 lower 내용이 보임"),
             format!("redirect {:?}, /newdir/inner {}", redirect.map(|r| String::from_utf8_lossy(&r).into_owned()), field(&c, "content")),
             &run,
         )
     } else {
-        Err(fail("EXDEV, or success with a redirect", r.to_string(), &run))
+        Err(fail(crate::t!("EXDEV, or success with a redirect", "EXDEV, 또는 redirect가 있는 성공"), r.to_string(), &run))
     };
     outcome?;
     ctx.note(format!("renaming a lower directory: {}", if field(&r, "error") == "EXDEV" { "EXDEV" } else { "redirect" }));
@@ -429,11 +429,11 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     let ra = sa.stop();
     let _ = sb.stop();
     let (wa, seen_in_b, sta, stb) = observed?;
-    ensure(field(&wa, "ok") == true, "container A to write /written-by-a", wa.to_string(), &ra)?;
+    ensure(field(&wa, "ok") == true, crate::t!("container A to write /written-by-a", "컨테이너 A가 /written-by-a를 씀"), wa.to_string(), &ra)?;
     ensure(
         field(&seen_in_b, "ok") == false && ua.join("written-by-a").exists() && !ub.join("written-by-a").exists(),
-        "A's write in A's upper layer only, invisible to B",
-        format!("visible in B: {}, in A's upper: {}, in B's upper: {}", field(&seen_in_b, "ok"), ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
+        crate::t!("A's write in A's upper layer only, invisible to B", "A가 쓴 파일이 A의 upper 레이어에만 있고 B에게는 보이지 않음"),
+        crate::t!("visible in B: {}, in A's upper: {}, in B's upper: {}", "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}", field(&seen_in_b, "ok"), ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
         &ra,
     )?;
     let lower = std::fs::metadata(layers.top().join("shared/file")).map_err(broken)?;
@@ -441,8 +441,8 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     // both, so both read one file, not copies.
     ensure(
         field(&sta, "ino").as_u64() == Some(lower.ino()) && field(&stb, "ino").as_u64() == Some(lower.ino()),
-        format!("both containers to see the layer's file, inode {}", lower.ino()),
-        format!("inode {} in A, {} in B", field(&sta, "ino"), field(&stb, "ino")),
+        crate::t!("both containers to see the layer's file, inode {}", "두 컨테이너 모두 레이어의 파일(inode {})을 봄", lower.ino()),
+        crate::t!("inode {} in A, {} in B", "A에서 inode {}, B에서 {}", field(&sta, "ino"), field(&stb, "ino")),
         &ra,
     )?;
     layers.verify_unchanged(&ra)?;
@@ -459,7 +459,7 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     if field(&c, "ok") != true {
         return Err(control_fail(
             "on A's upper layer",
-            "a container on A's upper layer to see A's write /written-by-a",
+            crate::t!("a container on A's upper layer to see A's write /written-by-a", "A의 upper 레이어 위의 컨테이너가 A가 쓴 /written-by-a를 봄"),
             c.to_string(),
             &crun,
         ));
@@ -503,7 +503,7 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
         let (opts, upper) = layers.options(ctx, &format!("n{i}"))?;
         // Each container writes 1 MiB of its own.
         let (run, w) = probe_in(ctx, &opts, &["write", "/own-data", "--bytes", "1M"])?;
-        ensure(field(&w, "bytes") == 1 << 20, "each container to write 1 MiB", w.to_string(), &run)?;
+        ensure(field(&w, "bytes") == 1 << 20, crate::t!("each container to write 1 MiB", "컨테이너마다 1 MiB를 씀"), w.to_string(), &run)?;
         uppers.push(upper);
         last = Some(run);
     }
@@ -520,13 +520,13 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
     // Tolerance: an upper holds the 1 MiB file plus directory blocks; 256 KiB covers them.
     ensure(
         per.iter().all(|b| *b <= MIB + 256 * 1024),
-        "each container's upper layer to hold its own 1 MiB and no copy of the 16 MiB layer",
-        format!("upper layers of {:?} KiB", per.iter().map(|b| b / 1024).collect::<Vec<_>>()),
+        crate::t!("each container's upper layer to hold its own 1 MiB and no copy of the 16 MiB layer", "컨테이너마다 upper 레이어에 자기 1 MiB만 있고 16 MiB 레이어의 복사본은 없음"),
+        crate::t!("upper layers of {:?} KiB", "upper 레이어 {:?} KiB", per.iter().map(|b| b / 1024).collect::<Vec<_>>()),
         &run,
     )?;
     ensure(
         total <= lower_bytes + N as u64 * (MIB + 256 * 1024),
-        format!("the layers once plus {N} x 1 MiB on disk"),
+        crate::t!("the layers once plus {N} x 1 MiB on disk", "디스크에 레이어 한 벌과 {N} x 1 MiB"),
         format!("{:.1} MiB", total as f64 / MIB as f64),
         &run,
     )?;
@@ -540,7 +540,7 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
 /// run (a data write) not copying the whole file up. Skip: the host lacks metacopy.
 fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     if !Path::new("/sys/module/overlay/parameters/metacopy").exists() {
-        return Err(skip("this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)"));
+        return Err(skip(crate::t!("this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)", "이 커널의 overlay에는 metacopy가 없습니다(/sys/module/overlay/parameters/metacopy 없음)")));
     }
     let big = pattern(1 << 20);
     let layers = Layers::new(ctx, &[&[("/data/big", &big), ("/data/big2", &big)]])?;
@@ -549,33 +549,34 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     let root = field(&f, "mounts").as_array().and_then(|m| m.iter().find(|m| field(m, "mount_point") == "/")).cloned();
     let root_fs = root.as_ref().map(|m| field(m, "fstype").to_string()).unwrap_or_default();
     let root_opts = root.as_ref().map(|m| field(m, "super_options").to_string()).unwrap_or_default();
-    ensure(root_fs == "\"overlay\"", "/ inside to be an overlay mount", format!("fstype {root_fs}"), &run)?;
+    ensure(root_fs == "\"overlay\"", crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs}"), &run)?;
     if !root_opts.contains("metacopy=on") {
-        return Err(skip(format!("the runtime's overlay mount does not enable metacopy=on (options {root_opts})")));
+        return Err(skip(crate::t!("the runtime's overlay mount does not enable metacopy=on (options {root_opts})", "런타임의 overlay 마운트가 metacopy=on을 켜지 않습니다(옵션 {root_opts})")));
     }
     let (run2, c) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
-    ensure(field(&c, "ok") == true, "chmod inside to succeed", c.to_string(), &run2)?;
+    ensure(field(&c, "ok") == true, crate::t!("chmod inside to succeed", "안에서 chmod 성공"), c.to_string(), &run2)?;
     let m = std::fs::symlink_metadata(upper.join("data/big")).ok();
     let meta = overlay_xattr(&upper.join("data/big"), "metacopy");
     ensure(
         m.as_ref().map_or(false, |m| m.blocks() * 512 < 64 * 1024 && m.mode() & 0o777 == 0o600) && meta.is_some(),
-        "an upper data/big with mode 0600, an overlay.metacopy xattr and no data blocks (under 64 KiB for a 1 MiB file)",
-        format!(
+        crate::t!("an upper data/big with mode 0600, an overlay.metacopy xattr and no data blocks (under 64 KiB for a 1 MiB file)", "upper의 data/big이 모드 0600, overlay.metacopy xattr가 있고 데이터 블록은 없음(1 MiB 파일에 64 KiB 미만)"),
+        crate::t!(
             "{}; metacopy xattr: {}",
-            m.as_ref().map_or("no upper file".to_string(), |m| format!("mode {:o}, {} KiB allocated", m.mode() & 0o777, m.blocks() / 2)),
+            "{}; metacopy xattr: {}",
+            m.as_ref().map_or(crate::t!("no upper file", "upper 파일 없음"), |m| crate::t!("mode {:o}, {} KiB allocated", "모드 {:o}, {} KiB 할당됨", m.mode() & 0o777, m.blocks() / 2)),
             meta.is_some()
         ),
         &run2,
     )?;
     let (run3, cat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
-    ensure(field(&cat, "size") == 1 << 20, "the file still 1 MiB inside", cat.to_string(), &run3)?;
+    ensure(field(&cat, "size") == 1 << 20, crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"), cat.to_string(), &run3)?;
     layers.verify_unchanged(&run)?;
     // Control: a data write copies the data up.
     const WITHOUT: &str = "a data write instead of chmod";
     let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]))?;
     let full = std::fs::symlink_metadata(upper.join("data/big2")).map(|m| m.blocks() * 512).unwrap_or(0);
     if full < 1 << 20 {
-        return Err(control_fail(WITHOUT, "the whole 1 MiB data copied up", format!("{full} bytes allocated in the upper layer"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("the whole 1 MiB data copied up", "1 MiB 데이터 전체가 copy-up됨"), crate::t!("{full} bytes allocated in the upper layer", "upper 레이어에 {full}바이트 할당됨"), &crun));
     }
     Ok(())
 }
@@ -599,7 +600,7 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
             let start = Instant::now();
             let (run, w) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
             let took = start.elapsed();
-            ensure(field(&w, "ok") == true, format!("the first write to {file} to succeed"), w.to_string(), &run)?;
+            ensure(field(&w, "ok") == true, crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"), w.to_string(), &run)?;
             best[i] = best[i].min(took);
             last = Some(run);
         }
@@ -612,13 +613,13 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
     ));
     ensure(
         best[1] > best[0],
-        "copying up 64 MiB to cost more than 1 MiB",
+        crate::t!("copying up 64 MiB to cost more than 1 MiB", "64 MiB copy-up이 1 MiB보다 오래 걸림"),
         format!("{:.1} ms vs {:.1} ms", best[1].as_secs_f64() * 1e3, best[0].as_secs_f64() * 1e3),
         &run,
     )?;
     layers.verify_unchanged(&run)?;
     if disk_bytes(layers.top()) < 65 << 20 {
-        return Err(fail_host("the 65 MiB of layer data on disk", "less", "stat of the layer"));
+        return Err(fail_host(crate::t!("the 65 MiB of layer data on disk", "디스크에 레이어 데이터 65 MiB"), "less", "stat(2) of the layer directory"));
     }
     Ok(())
 }

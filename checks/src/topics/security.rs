@@ -20,6 +20,7 @@ use crate::ctx::Ctx;
 use crate::host;
 use crate::ctx::refused as refused_strictly;
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
+use crate::outcome::Text;
 use crate::runtime::Run;
 
 macro_rules! check {
@@ -101,11 +102,14 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 /// "ok true" or "EACCES" for a "got" text.
-fn attempt(v: &Value) -> String {
+fn attempt(v: &Value) -> Text {
     if field(v, "ok") == true {
-        "it succeeded".into()
+        crate::t!("it succeeded", "성공했습니다")
     } else {
-        format!("refused with {}", field(v, "error").as_str().unwrap_or("no errno"))
+        match field(v, "error").as_str() {
+            Some(e) => crate::t!("refused with {e}", "{e}로 거부됨"),
+            None => crate::t!("refused with no errno", "errno 없이 거부됨"),
+        }
     }
 }
 
@@ -128,16 +132,17 @@ fn last_json(stdout: &[u8]) -> Value {
 fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
-    std::fs::write(&marker, "host").map_err(|e| broken(format!("writing the marker: {e}")))?;
+    std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let escape = ["/bin/probe", "chroot-escape", "--stat", m.as_str()];
     let (run, esc) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &escape)?;
     let after = field(&esc, "stat_after");
     ensure(
         field(&esc, "escaped") == false && field(after, "ok") == false,
-        format!("the chroot breakout to end in the container's own root, with the host file {m} still out of reach"),
-        format!(
+        crate::t!("the chroot breakout to end in the container's own root, with the host file {m} still out of reach", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝나고, 호스트 파일 {m}에는 여전히 닿지 못함"),
+        crate::t!(
             "escaped {} (root {} -> {}), host file reachable after it: {}",
+            "탈출 {}(루트 {} -> {}), 그 뒤 호스트 파일에 닿음: {}",
             field(&esc, "escaped"),
             field(&esc, "root_before"),
             field(&esc, "root_after"),
@@ -146,8 +151,9 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     if !field(&esc, "refused").is_null() {
-        ctx.stricter(format!(
+        ctx.stricter(crate::t!(
             "the breakout could not start: {} refused with {}",
+            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
             field(field(&esc, "refused"), "op").as_str().unwrap_or("?"),
             field(field(&esc, "refused"), "error").as_str().unwrap_or("?")
         ));
@@ -158,10 +164,10 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         .arg(&root)
         .args(escape)
         .output()
-        .map_err(|e| broken(format!("running chroot: {e}")))?;
+        .map_err(|e| broken(crate::t!("running chroot: {e}", "chroot를 실행하지 못했습니다: {e}")))?;
     let c = last_json(&out.stdout);
     if field(&c, "escaped") != true || field(field(&c, "stat_after"), "ok") != true {
-        return Err(host_control_failed(format!("the breakout did not leave a bare chroot of {root}: {c}")));
+        return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot of {root}: {c}", "{root}의 그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
     }
     Ok(())
 }
@@ -178,8 +184,8 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
         field(&w, "ok") == false && content == "host root's",
-        format!("root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)"),
-        format!("{}; the file now holds {content:?}", attempt(&w)),
+        crate::t!("root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)", "안의 root(호스트 uid {MAPPED})가 호스트 root 소유의 {f}에 쓰려다 거부됨(EACCES)"),
+        crate::t!("{}; the file now holds {content:?}", "{}; 지금 파일 내용 {content:?}", attempt(&w)),
         &run,
     )?;
     // Control: root without a user namespace writes its own file.
@@ -188,7 +194,7 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     if refused_strictly(&c) {
         ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, format!("host root to write its own file {f}"), attempt(&c), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), attempt(&c), &crun));
     }
     Ok(())
 }
@@ -203,35 +209,35 @@ fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled").unwrap_or_default();
     if disabled.trim() == "1" {
         return Err(skip(
-            "kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell",
+            crate::t!("kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell", "kernel.modules_disabled가 1입니다. 모듈 적재가 모두에게 거부되어 대조군이 차이를 보일 수 없습니다"),
         ));
     }
     // A kernel without module support answers ENOSYS to everyone.
     let on_host = host::probe(ctx.probe(), &["load-module"])?;
     if field(&on_host, "error") == "ENOSYS" {
         return Err(skip(
-            "this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone",
+            crate::t!("this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone", "이 커널은 모듈 적재를 지원하지 않습니다(CONFIG_MODULES 꺼짐). init_module은 누구에게나 ENOSYS입니다"),
         ));
     }
     let opts = mapped(&["--ns", "user"]);
     let (run, l) = ctx.probe_json(&refs(&opts), &["load-module"])?;
     ensure(
         field(&l, "error") == "EPERM",
-        "init_module(2) from root of a user namespace to be refused with EPERM (no CAP_SYS_MODULE in the initial user namespace)",
-        format!("{} (an empty image: past the permission check the kernel refuses it as no module)", attempt(&l)),
+        crate::t!("init_module(2) from root of a user namespace to be refused with EPERM (no CAP_SYS_MODULE in the initial user namespace)", "user 네임스페이스의 root가 부른 init_module(2)이 EPERM으로 거부됨(초기 user 네임스페이스의 CAP_SYS_MODULE이 없음)"),
+        crate::t!("{} (an empty image: past the permission check the kernel refuses it as no module)", "{}(빈 이미지: 권한 검사를 통과하면 커널이 모듈이 아니라며 거부함)", attempt(&l)),
         &run,
     )?;
     // Control: host root gets past the permission check; the empty image is then
     // refused for what it is (ENOEXEC, EINVAL...), never with EPERM.
     if field(&on_host, "error") == "EPERM" || field(&on_host, "ok") == true {
-        return Err(host_control_failed(format!("init_module(2) as the checker (host root): {on_host}")));
+        return Err(host_control_failed(crate::t!("init_module(2) as the checker (host root): {on_host}", "검사기(호스트 root)가 부른 init_module(2): {on_host}")));
     }
     const WITHOUT: &str = "without --ns user";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["load-module"])?;
     if field(&c, "error") == "EPERM" {
         ctx.stricter("init_module(2) is refused with EPERM even without a user namespace (no CAP_SYS_MODULE)");
     } else if field(&c, "ok") == true {
-        return Err(control_fail(WITHOUT, "an empty module image refused (ENOEXEC, EINVAL...)", "the kernel accepted it", &crun));
+        return Err(control_fail(WITHOUT, crate::t!("an empty module image refused (ENOEXEC, EINVAL...)", "빈 모듈 이미지가 거부됨(ENOEXEC, EINVAL 등)"), crate::t!("the kernel accepted it", "커널이 받아들였습니다"), &crun));
     }
     Ok(())
 }
@@ -248,8 +254,8 @@ fn put_back_hostname(before: &str) -> Option<String> {
 
 fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
     fail(
-        format!("the host's hostname to stay {before:?}"),
-        format!("the container renamed the host to {now:?} (now restored to {:?})", host::hostname()),
+        crate::t!("the host's hostname to stay {before:?}", "호스트의 호스트 이름이 {before:?} 그대로"),
+        crate::t!("the container renamed the host to {now:?} (now restored to {:?})", "컨테이너가 호스트 이름을 {now:?}로 바꿨습니다(지금은 {:?}로 되돌림)", host::hostname()),
         run,
     )
 }
@@ -262,7 +268,7 @@ fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
 fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
     if before.is_empty() {
-        return Err(broken("cannot read the host's hostname"));
+        return Err(broken(crate::t!("cannot read the host's hostname", "호스트의 호스트 이름을 읽을 수 없습니다")));
     }
     // The host's own name is asked for: sethostname(2) checks the permission first,
     // so the attempt says the same, and a runtime that wrongly allows it renames nothing.
@@ -276,7 +282,7 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     }
     ensure(
         field(&h, "ok") == false && field(&h, "error") == "EPERM",
-        "sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM",
+        crate::t!("sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM", "user 네임스페이스의 root가 호스트의 UTS 네임스페이스에서 부른 sethostname(2)이 EPERM으로 거부됨"),
         attempt(&h),
         &run,
     )?;
@@ -293,12 +299,12 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     }
     let host_uts = std::fs::read_link("/proc/thread-self/ns/uts").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
     if field(&c, "uts_ns") == host_uts.as_str() {
-        return Err(control_fail(WITHOUT, "a UTS namespace of its own with --ns uts", format!("the host's {host_uts}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("a UTS namespace of its own with --ns uts", "--ns uts를 주면 자기 UTS 네임스페이스가 생김"), crate::t!("the host's {host_uts}", "호스트의 {host_uts}"), &crun));
     }
     if refused_strictly(&c) {
         ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
-        return Err(control_fail(WITHOUT, format!("root of the user namespace to name its own UTS namespace {name:?}"), format!("{c}"), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("root of the user namespace to name its own UTS namespace {name:?}", "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"), format!("{c}"), &crun));
     }
     Ok(())
 }
@@ -326,13 +332,13 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     let (frun, pids, krun, k) = look_and_signal(ctx, &["--ns", "pid,mnt"], &me_s)?;
     ensure(
         !pids.is_empty() && !pids.contains(&(me as i64)),
-        format!("/proc inside to list the container's processes but not the checker's host pid {me}"),
-        format!("{} pids listed: {:?}", pids.len(), &pids[..pids.len().min(12)]),
+        crate::t!("/proc inside to list the container's processes but not the checker's host pid {me}", "안의 /proc에 컨테이너의 프로세스는 보이지만 검사기의 호스트 PID {me}는 보이지 않음"),
+        crate::t!("{} pids listed: {:?}", "PID {}개가 보임: {:?}", pids.len(), &pids[..pids.len().min(12)]),
         &frun,
     )?;
     ensure(
         field(&k, "error") == "ESRCH",
-        format!("kill({me}, 0) of the checker's host pid to fail with ESRCH"),
+        crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
         attempt(&k),
         &krun,
     )?;
@@ -340,10 +346,10 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --ns pid";
     let (crun, cpids, ckrun, ck) = crate::outcome::as_control(WITHOUT, look_and_signal(ctx, &["--ns", "mnt"], &me_s))?;
     if !cpids.contains(&(me as i64)) {
-        return Err(control_fail(WITHOUT, format!("/proc to list the checker's pid {me}"), format!("{} pids, not {me}", cpids.len()), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me}", "/proc에 검사기의 PID {me}가 보임"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()), &crun));
     }
     if field(&ck, "ok") != true && field(&ck, "error") != "EPERM" {
-        return Err(control_fail(WITHOUT, format!("kill({me}, 0) to find the checker (ok, or EPERM)"), attempt(&ck), &ckrun));
+        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), attempt(&ck), &ckrun));
     }
     Ok(())
 }
@@ -364,12 +370,12 @@ fn refused(v: &Value) -> bool {
     field(v, "ok") == false && ["EACCES", "EPERM", "EROFS"].iter().any(|e| field(v, "error") == *e)
 }
 
-fn rewrite_got(v: &Value) -> String {
+fn rewrite_got(v: &Value) -> Text {
     match field(v, "stage").as_str() {
-        Some("read") => format!("it could not even be read inside ({})", field(v, "error")),
-        Some(stage) => format!("refused at {stage} with {}", field(v, "error")),
-        None if field(v, "ok") == true => format!("root inside wrote it (value {})", field(v, "value")),
-        None => format!("{v}"),
+        Some("read") => crate::t!("it could not even be read inside ({})", "안에서 읽지도 못했습니다({})", field(v, "error")),
+        Some(stage) => crate::t!("refused at {stage} with {}", "{stage} 단계에서 {}로 거부됨", field(v, "error")),
+        None if field(v, "ok") == true => crate::t!("root inside wrote it (value {})", "안의 root가 썼습니다(값 {})", field(v, "value")),
+        None => Text::from(format!("{v}")),
     }
 }
 
@@ -385,20 +391,20 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     // Root of the user namespace (host uid MAPPED) must be able to reach its root file system.
     std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
     let host_before =
-        std::fs::read_to_string(SYSCTL).map_err(|e| broken(format!("reading {SYSCTL} on the host: {e}")))?;
+        std::fs::read_to_string(SYSCTL).map_err(|e| broken(crate::t!("reading {SYSCTL} on the host: {e}", "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}")))?;
     let opts = mapped(&["--ns", "user,mnt,pid", "--rootfs", &root]);
     let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
     ensure(
         refused(&w) && field(&w, "stage") != "read",
-        format!("writing {SYSCTL} (its own value back) from root of a user namespace (host uid {MAPPED}) to be refused (EACCES, EPERM or EROFS)"),
+        crate::t!("writing {SYSCTL} (its own value back) from root of a user namespace (host uid {MAPPED}) to be refused (EACCES, EPERM or EROFS)", "user 네임스페이스의 root(호스트 uid {MAPPED})가 {SYSCTL}에 (원래 값을 다시) 쓰려다 거부됨(EACCES, EPERM 또는 EROFS)"),
         rewrite_got(&w),
         &run,
     )?;
     let host_after = std::fs::read_to_string(SYSCTL).unwrap_or_default();
     if host_after != host_before {
         return Err(fail_host(
-            format!("{SYSCTL} unchanged on the host"),
-            format!("{host_before:?} became {host_after:?}"),
+            crate::t!("{SYSCTL} unchanged on the host", "호스트의 {SYSCTL}은(는) 그대로"),
+            crate::t!("{host_before:?} became {host_after:?}", "{host_before:?}가 {host_after:?}로 바뀜"),
             run.command_line(),
         ));
     }
@@ -410,7 +416,7 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
             let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
             ensure(
                 refused(&w) && field(&w, "stage") != "read",
-                format!("writing {knob} (its own value back) from root of a user namespace to be refused"),
+                crate::t!("writing {knob} (its own value back) from root of a user namespace to be refused", "user 네임스페이스의 root가 {knob}에 (원래 값을 다시) 쓰려다 거부됨"),
                 rewrite_got(&w),
                 &run,
             )?;
@@ -423,11 +429,11 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     if refused(&c) {
         let own = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
         if field(&own, "ok") != true {
-            return Err(host_control_failed(format!("the checker could not write {SYSCTL} back on the host: {own}")));
+            return Err(host_control_failed(crate::t!("the checker could not write {SYSCTL} back on the host: {own}", "검사기가 호스트에서 {SYSCTL}에 원래 값을 다시 쓰지 못했습니다: {own}")));
         }
         ctx.stricter(format!("host root may not write {SYSCTL} under this runtime either ({})", rewrite_got(&c)));
     } else if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, format!("host root to write {SYSCTL} back"), rewrite_got(&c), &crun));
+        return Err(control_fail(WITHOUT, crate::t!("host root to write {SYSCTL} back", "호스트 root가 {SYSCTL}에 원래 값을 다시 씀"), rewrite_got(&c), &crun));
     }
     Ok(())
 }

@@ -531,11 +531,14 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
         }
         std::thread::sleep(Duration::from_millis(10));
     };
+    // Whose reaping it was: the PID namespace the orphan lived in.
+    let pid_ns = fs::read_link("/proc/self/ns/pid").ok().map(|l| l.to_string_lossy().into_owned());
     emit(&json!({
         "grandchild": gc,
         "state": state,
         "stat_state": letter.map(|c| c.to_string()),
         "ppid": ppid,
+        "pid_ns": pid_ns,
     }));
     // If the orphan was re-parented to us (we are the pid namespace's init),
     // reap it now that it has been observed.
