@@ -355,3 +355,35 @@ pub fn run_all_limited(
     // A stopped run returns the checks that ran.
     results.into_inner().unwrap().into_iter().flatten().collect()
 }
+
+/// The places where runtimes keep files of their own (nsjail leaves
+/// `/run/user/nsjail.0.root`): their top-level entries before a run, to name what
+/// is new after it. Only named, never removed: they may be another program's.
+const FOREIGN_DIRS: [&str; 5] = ["/run", "/run/user", "/tmp", "/var/tmp", "/dev/shm"];
+
+#[derive(Debug, Clone, Default)]
+pub struct ForeignFiles(std::collections::BTreeSet<std::path::PathBuf>);
+
+impl ForeignFiles {
+    pub fn snapshot() -> ForeignFiles {
+        ForeignFiles(Self::entries())
+    }
+
+    fn entries() -> std::collections::BTreeSet<std::path::PathBuf> {
+        FOREIGN_DIRS
+            .iter()
+            .filter_map(|d| std::fs::read_dir(d).ok())
+            .flat_map(|rd| rd.flatten().map(|e| e.path()))
+            .collect()
+    }
+
+    /// What is new since the snapshot, the checker's own scratch and state aside.
+    pub fn new_since(&self) -> Vec<String> {
+        Self::entries()
+            .into_iter()
+            .filter(|p| !self.0.contains(p))
+            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("lab-check")))
+            .map(|p| p.display().to_string())
+            .collect()
+    }
+}

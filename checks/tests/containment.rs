@@ -270,3 +270,30 @@ fn hostile_runtimes_are_contained() {
         assert_no_leaks(&before, &format!("grading {}", h.name));
     }
 }
+
+/// Directories a runtime leaves outside every scratch area (nsjail's
+/// /run/user/nsjail.0.root) are named in the report, in both languages, and left
+/// where they are: the grader cannot know whose they are.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(host)]
+fn files_left_outside_the_scratch_are_named() {
+    let left = ["/run/lab-fixture-left.root", "/run/lab-fixture-left.tmp"];
+    for d in left {
+        let _ = std::fs::remove_dir(d);
+    }
+    for (lang, heading) in [("en", "New outside the checker's scratch"), ("ko", "검사기 작업 영역 밖에 새로 생긴 것")] {
+        let out = Command::new(bin("grade"))
+            .env("LAB_RUNTIME", fixture("leaves-files"))
+            .args(["--exercise", "ns-uts", "--lang", lang])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(report.contains(heading), "{report}");
+        for d in left {
+            assert!(report.contains(&format!(" ! {d}")), "{d} not named:\n{report}");
+            assert!(Path::new(d).is_dir(), "{d} was removed: not the grader's to remove");
+            std::fs::remove_dir(d).unwrap();
+        }
+    }
+}

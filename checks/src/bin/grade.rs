@@ -291,6 +291,7 @@ fn main() -> ExitCode {
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();
     let limit = Some(Duration::from_secs(outputs.args.check_timeout));
+    let foreign = checks::runner::ForeignFiles::snapshot();
     let reports = run_all_limited(&checks, &rt, outputs.args.jobs, limit, |report| {
         let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
         d.push(report.clone());
@@ -313,7 +314,8 @@ fn main() -> ExitCode {
     }
     // A check past its limit is still cleaning up in the background: not without it.
     checks::runner::settle(SETTLE_GRACE);
-    let result = scored(&runtime_name, &exercises, &reports, &hints, false);
+    let mut result = scored(&runtime_name, &exercises, &reports, &hints, false);
+    result.left_outside = foreign.new_since();
     outputs.write(&result, true);
     print!("{}", human::render(&result, lang, !outputs.args.brief));
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {

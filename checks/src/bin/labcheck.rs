@@ -141,6 +141,7 @@ fn main() -> ExitCode {
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();
     let mut done = 0;
+    let foreign = checks::runner::ForeignFiles::snapshot();
     let reports = run_all(&checks, &rt, args.jobs, |r| {
         done += 1;
         if tty {
@@ -153,6 +154,10 @@ fn main() -> ExitCode {
         eprint!("\r\x1b[K");
     }
     print!("{}", render(&format!("{} ({})", rt.name, rt.path.display()), &reports));
+    let left = foreign.new_since();
+    if !left.is_empty() {
+        println!("containment: new outside the checker's scratch since the run began (the runtime's, or another program's): {}", left.join(", "));
+    }
     let t = Tally::of(&reports);
     ExitCode::from(checks::outcome::exit_status(t.failed > 0, t.broken > 0))
 }

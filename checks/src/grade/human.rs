@@ -19,6 +19,7 @@ struct Words {
     ungraded_checks: &'static str,
     contained: &'static str,
     points: &'static str,
+    left_outside: &'static str,
 }
 
 /// "1 check (2 points) not graded" / "검사 1개(2점) 채점하지 못함".
@@ -46,6 +47,7 @@ const EN: Words = Words {
     ungraded_checks: "Not graded (host or check problem, no points lost)",
     contained: "The runtime misbehaved; the grader contained it",
     points: "points",
+    left_outside: "New outside the checker's scratch since the run began (the runtime's, or another program's; not removed)",
 };
 
 const KO: Words = Words {
@@ -61,6 +63,7 @@ const KO: Words = Words {
     ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
     contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
     points: "점",
+    left_outside: "채점이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것, 지우지 않음)",
 };
 
 fn mark(e: &super::model::ExerciseResult) -> char {
@@ -117,6 +120,12 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
                 _ => text,
             };
             let _ = writeln!(s, " ! {text} ({})", ids.join(", "));
+        }
+    }
+    if !r.left_outside.is_empty() {
+        let _ = writeln!(s, "{}:", w.left_outside);
+        for p in &r.left_outside {
+            let _ = writeln!(s, " ! {p}");
         }
     }
     match r.next_exercise() {

@@ -183,7 +183,7 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             checks,
         });
     }
-    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted, environment: Default::default() }
+    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted, environment: Default::default(), left_outside: Vec::new() }
 }
 
 fn source_file(id: &str) -> &'static str {

@@ -118,6 +118,9 @@ pub struct GradeResult {
     pub interrupted: bool,
     /// Where it was graded, so that an instructor can tell environments apart.
     pub environment: Environment,
+    /// Files and directories new outside the checker's scratch after the run
+    /// (the runtime's, or another program's): named, not removed.
+    pub left_outside: Vec<String>,
 }
 
 /// The suite, the contract and the host a result came from.
