@@ -259,9 +259,11 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
             &run,
         ));
     }
-    Err(host_too_busy(format!(
+    Err(host_too_busy(crate::t!(
         "under the quota the probe got {limited:.3} of a CPU and was never throttled, and the control without a quota got {free:.3}: \
-         the probe never asked for more than its quota"
+         the probe never asked for more than its quota",
+        "할당량 아래의 probe는 CPU {limited:.3}개분을 받고 한 번도 스로틀되지 않았고, 할당량 없는 대조군은 {free:.3}개분을 받았습니다. \
+         probe가 할당량보다 많이 요구한 적이 없습니다"
     )))
 }
 

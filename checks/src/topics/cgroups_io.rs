@@ -251,10 +251,12 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     if crate_ < CONTROL_FACTOR * rate {
         // The device is the host's (a loop device on its disk): a slow or busy disk
         // cannot tell a limit apart, so this is the host's, not the runtime's.
-        return Err(host_too_busy(format!(
+        let cmd = crun.command_line();
+        return Err(host_too_busy(crate::t!(
             "the control run without --io-wbps wrote at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
-             throttled {rate:.2} MiB/s: the host's disk is too slow or busy to tell a limit apart (command: {})",
-            crun.command_line()
+             throttled {rate:.2} MiB/s: the host's disk is too slow or busy to tell a limit apart (command: {cmd})",
+            "--io-wbps 없는 대조 실행이 {crate_:.2} MiB/s({csecs:.2}초)로 써서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
+             되지 않았습니다. 호스트의 디스크가 너무 느리거나 바빠서 제한을 구별할 수 없습니다(명령: {cmd})"
         )));
     }
     Ok(())
