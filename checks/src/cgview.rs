@@ -662,6 +662,21 @@ mod tests {
 /// From the text of /proc/self/mountinfo and /proc/self/cgroup.
 pub fn misplaced_candidates(mountinfo: &str, cgroup: &str, names: &[String]) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    for dir in misplaced_search_dirs(mountinfo, cgroup) {
+        for n in names {
+            let p = dir.join(n);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The directories [`misplaced_candidates`] looks in: every mounted hierarchy's
+/// root and every cgroup from there down to the caller's own.
+pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
     for line in mountinfo.lines() {
         let Some((left, right)) = line.split_once(" - ") else { continue };
         let l: Vec<&str> = left.split(' ').collect();
@@ -694,15 +709,65 @@ pub fn misplaced_candidates(mountinfo: &str, cgroup: &str, names: &[String]) -> 
             d = up;
         }
         for dir in dirs {
-            for n in names {
-                let p = dir.join(n);
-                if !out.contains(&p) {
-                    out.push(p);
-                }
+            if !out.contains(&dir) {
+                out.push(dir);
             }
         }
     }
     out
+}
+
+/// Watches the directories of [`misplaced_search_dirs`] for new entries during a
+/// check (inotify `IN_CREATE`), so that a cgroup a runtime made outside its parent
+/// and removed again before the check ended is still seen.
+pub struct MisplacedWatch {
+    inotify: Option<nix::sys::inotify::Inotify>,
+    dirs: std::collections::HashMap<nix::sys::inotify::WatchDescriptor, PathBuf>,
+}
+
+impl MisplacedWatch {
+    pub fn start() -> MisplacedWatch {
+        let mountinfo = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
+        let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        MisplacedWatch::on(misplaced_search_dirs(&mountinfo, &cgroup))
+    }
+
+    /// Watches `search` (a fake cgroupfs in tests).
+    pub fn on(search: Vec<PathBuf>) -> MisplacedWatch {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let Ok(inotify) = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) else {
+            return MisplacedWatch { inotify: None, dirs: Default::default() };
+        };
+        let mut dirs = std::collections::HashMap::new();
+        for d in search {
+            if let Ok(wd) = inotify.add_watch(&d, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_ONLYDIR) {
+                dirs.insert(wd, d);
+            }
+        }
+        MisplacedWatch { inotify: Some(inotify), dirs }
+    }
+
+    /// Directories named in `names` that were made in a watched place since the start.
+    pub fn created(&self, names: &[String]) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let Some(inotify) = &self.inotify else { return out };
+        while let Ok(events) = inotify.read_events() {
+            if events.is_empty() {
+                break;
+            }
+            for e in events {
+                let (Some(name), Some(dir)) = (e.name, self.dirs.get(&e.wd)) else { continue };
+                let name = name.to_string_lossy().into_owned();
+                if names.contains(&name) {
+                    let p = dir.join(&name);
+                    if !out.contains(&p) {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Cgroups named `names` that exist outside the check's parent (see
@@ -742,5 +807,16 @@ mod misplaced_tests {
         std::fs::create_dir_all(dir.path().join("memory/ci/job/other")).unwrap();
         let found: Vec<&PathBuf> = c.iter().filter(|p| p.is_dir()).collect();
         assert_eq!(found, vec![&dir.path().join("cpu/demo")]);
+    }
+
+    #[test]
+    fn a_cgroup_made_and_removed_again_is_still_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = MisplacedWatch::on(vec![dir.path().to_path_buf()]);
+        std::fs::create_dir(dir.path().join("demo")).unwrap();
+        std::fs::remove_dir(dir.path().join("demo")).unwrap();
+        std::fs::create_dir(dir.path().join("someone-elses")).unwrap();
+        assert_eq!(w.created(&["demo".to_string()]), vec![dir.path().join("demo")]);
+        assert!(w.created(&["demo".to_string()]).is_empty(), "events are read once");
     }
 }

@@ -55,7 +55,7 @@ impl Incident {
                 "exited while processes it started still held its output: the checker killed its process group".into()
             }
             Incident::Misplaced => {
-                "made cgroups outside LAB_CGROUP_PARENT (outside the checker's guards): the checker removed them".into()
+                "made cgroups outside LAB_CGROUP_PARENT (outside the checker's guards): the checker named them and removed what was left".into()
             }
         }
     }
@@ -75,7 +75,7 @@ impl Incident {
             Incident::Leftovers => "끝난 뒤 cgroup이나 마운트를 남겼습니다. 검사기가 지웠습니다".into(),
             Incident::NoPidFile => "--pid-file을 쓰기 전에 0으로 종료했습니다. 검사기는 기다리지 않았습니다".into(),
             Incident::Outlived => "런타임이 끝났는데 그것이 띄운 프로세스들이 출력을 계속 붙잡고 있어서 검사기가 프로세스 그룹을 종료했습니다".into(),
-            Incident::Misplaced => "LAB_CGROUP_PARENT 밖(검사기의 보호 장치 바깥)에 cgroup을 만들었습니다. 검사기가 지웠습니다".into(),
+            Incident::Misplaced => "LAB_CGROUP_PARENT 밖(검사기의 보호 장치 바깥)에 cgroup을 만들었습니다. 검사기가 이름을 적고 남은 것을 지웠습니다".into(),
         }
     }
 

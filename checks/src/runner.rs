@@ -145,7 +145,13 @@ fn mounts() -> Vec<(String, String)> {
 /// After the check: what its runtime left (cgroups in the check's parent, mounts in
 /// its namespace), and whether the guards stopped anything. Leftovers of a runtime
 /// that ended by itself fail a passing check: the contract says nothing is left.
-fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut Vec<String>) -> Outcome {
+fn audit(
+    ctx: &Ctx,
+    before: &[(String, String)],
+    cgroup_watch: &crate::cgview::MisplacedWatch,
+    outcome: Outcome,
+    notes: &mut Vec<String>,
+) -> Outcome {
     use crate::incident::Incident;
     let watched = ctx.rt.watch.get();
     let mut incidents = watched.incidents.clone();
@@ -170,18 +176,34 @@ fn audit(ctx: &Ctx, before: &[(String, String)], outcome: Outcome, notes: &mut V
     // A cgroup the runtime made outside the parent it was given escaped every guard
     // and the leftover count above: a contract break, whoever ended the runtime.
     let mut misplaced: Vec<std::path::PathBuf> = crate::cgview::misplaced_cgroups(&watched.cgroup_names);
+    // Made outside and removed again before the check ended: seen by the watch only.
+    for p in cgroup_watch.created(&watched.cgroup_names) {
+        if !misplaced.contains(&p) {
+            misplaced.push(p);
+        }
+    }
     harness::state::freezer_first(&mut misplaced);
     let mut outside = Vec::new();
     let mut outside_ko = Vec::new();
     for dir in &misplaced {
         let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(5);
-        let removed = match harness::state::remove_cgroup_tree(dir, deadline) {
-            Ok(()) => "removed by the checker".to_string(),
-            Err(e) => format!("the checker could not remove it: {e}"),
+        let removed = if !dir.exists() {
+            "since removed by the runtime".to_string()
+        } else {
+            match harness::state::remove_cgroup_tree(dir, deadline) {
+                Ok(()) => "removed by the checker".to_string(),
+                Err(e) => format!("the checker could not remove it: {e}"),
+            }
         };
         outside.push(format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})", dir.display()));
-        let removed_ko = if removed.starts_with("removed") { "검사기가 지움".to_string() } else { format!("검사기가 지우지 못함: {removed}") };
+        let removed_ko = if removed.starts_with("removed") {
+            "검사기가 지움".to_string()
+        } else if removed.starts_with("since") {
+            "그 뒤 런타임이 지움".to_string()
+        } else {
+            format!("검사기가 지우지 못함: {removed}")
+        };
         outside_ko.push(format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {}에 만들어졌습니다({removed_ko})", dir.display()));
     }
     if !outside.is_empty() {
@@ -268,6 +290,7 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
         Err(o) => return (o, Vec::new()),
     };
     let before = mounts();
+    let cgroup_watch = crate::cgview::MisplacedWatch::start();
     let result = catch_unwind(AssertUnwindSafe(|| (check.run)(&ctx)));
     let mut notes = ctx.take_notes();
     let outcome = match result {
@@ -275,7 +298,7 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
         Ok(Err(o)) => o,
         Err(p) => Outcome::Broken(panicked(p)),
     };
-    let outcome = audit(&ctx, &before, outcome, &mut notes);
+    let outcome = audit(&ctx, &before, &cgroup_watch, outcome, &mut notes);
     drop(ctx);
     (outcome, notes)
 }

@@ -245,7 +245,8 @@ impl Cgroup for V2Cgroup {
     /// without it, SIGKILL each listed process until none is left (a frozen
     /// v2 task still dies of SIGKILL). Then rmdir, deepest first.
     fn destroy(&self) -> Result<(), CgroupError> {
-        if common::rmdir_if_idle(&self.path) {
+        let left_by_fault = crate::fault::active("cgroup-outside-parent");
+        if !left_by_fault && common::rmdir_if_idle(&self.path) {
             return Ok(());
         }
         if !self.path.exists() {
