@@ -686,6 +686,19 @@ pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
         }
         let (root, point) = (unescape(l[3]), unescape(l[4]));
         let opts: Vec<&str> = r[2].split(',').collect();
+        // Only where the contract puts a container's cgroup: v1 hierarchies of its
+        // controllers, and a v2 tree that has them (not a hybrid host's v2 mount, which
+        // holds hugetlb at most, nor named hierarchies such as name=systemd: runc makes
+        // its cgroup in both too, and nothing there is a limit).
+        let counts = if r[0] == "cgroup2" {
+            let ctrls = std::fs::read_to_string(Path::new(&point).join("cgroup.controllers")).unwrap_or_default();
+            ctrls.split_whitespace().any(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(&c))
+        } else {
+            opts.iter().any(|o| V1_CONTROLLERS.contains(o))
+        };
+        if !counts {
+            continue;
+        }
         // The caller's line for this hierarchy: v2 is `0::/path`; a v1 line names
         // the controllers (or name=) the mount carries.
         let own = cgroup.lines().find_map(|c| {
@@ -793,8 +806,11 @@ mod misplaced_tests {
             "30 25 0:26 / {d}/cpu rw - cgroup cgroup rw,cpu\n\
              31 25 0:27 / {d}/memory rw - cgroup cgroup rw,memory\n\
              32 25 0:28 / {d}/unified rw - cgroup2 cgroup2 rw\n\
-             33 25 0:29 / /tmp rw - tmpfs tmpfs rw\n"
+             33 25 0:29 / /tmp rw - tmpfs tmpfs rw\n\
+             34 25 0:30 / {d}/systemd rw - cgroup cgroup rw,xattr,name=systemd\n"
         );
+        std::fs::create_dir_all(dir.path().join("unified")).unwrap();
+        std::fs::write(dir.path().join("unified/cgroup.controllers"), "memory pids\n").unwrap();
         let cgroup = "5:cpu:/ci/job\n4:memory:/ci/job\n0::/\n";
         let names = vec!["demo".to_string()];
         let c = misplaced_candidates(&mountinfo, cgroup, &names);
@@ -802,6 +818,12 @@ mod misplaced_tests {
             assert!(c.contains(&dir.path().join(want)), "{want} missing from {c:?}");
         }
         assert!(!c.contains(&PathBuf::from("/tmp/demo")), "a tmpfs is no cgroup hierarchy");
+        assert!(!c.iter().any(|p| p.starts_with(dir.path().join("systemd"))), "name=systemd holds no controller");
+        // A hybrid host's v2 mount without the contract's controllers (hugetlb at most) is no
+        // place for a container's cgroup either.
+        std::fs::write(dir.path().join("unified/cgroup.controllers"), "hugetlb\n").unwrap();
+        let hybrid = misplaced_candidates(&mountinfo, cgroup, &names);
+        assert!(!hybrid.iter().any(|p| p.starts_with(dir.path().join("unified"))), "{hybrid:?}");
         // Only what exists is reported, against a fake tree in a tempdir.
         std::fs::create_dir_all(dir.path().join("cpu/demo")).unwrap();
         std::fs::create_dir_all(dir.path().join("memory/ci/job/other")).unwrap();
