@@ -49,32 +49,12 @@ fn walk(dir: &Path, out: &mut BTreeSet<String>) {
     }
 }
 
-/// (mount point, the caller's own cgroup in it) of every cgroup hierarchy.
+/// The caller's own cgroup in every cgroup hierarchy.
 fn own_cgroups() -> Vec<PathBuf> {
-    let mountinfo = read("/proc/self/mountinfo");
-    let cgroup = read("/proc/self/cgroup");
-    let mut v = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 5 || r.len() < 3 || !(r[0] == "cgroup" || r[0] == "cgroup2") {
-            continue;
-        }
-        let (root, point) = (harness::state::unescape_mount_path(l[3]), harness::state::unescape_mount_path(l[4]));
-        let opts: BTreeSet<&str> = r[2].split(',').collect();
-        let own = cgroup.lines().find_map(|c| {
-            let mut p = c.splitn(3, ':');
-            let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-            let matches = if r[0] == "cgroup2" { ctrls.is_empty() } else { !ctrls.is_empty() && ctrls.split(',').all(|x| opts.contains(x)) };
-            matches.then(|| path.to_string())
-        });
-        if let Some(own) = own {
-            let rel = own.strip_prefix(&root).unwrap_or(&own).trim_start_matches('/').to_string();
-            v.push(Path::new(&point).join(rel));
-        }
-    }
-    v
+    crate::cgview::mounted_hierarchies(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
+        .into_iter()
+        .filter_map(|h| h.own)
+        .collect()
 }
 
 fn ours(pid: &str, my_pidns: &str, workspace: &str) -> bool {

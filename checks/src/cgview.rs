@@ -673,10 +673,21 @@ pub fn misplaced_candidates(mountinfo: &str, cgroup: &str, names: &[String]) -> 
     out
 }
 
-/// The directories [`misplaced_candidates`] looks in: every mounted hierarchy's
-/// root and every cgroup from there down to the caller's own.
-pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
+/// A mounted cgroup hierarchy and the caller's own cgroup in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountedHierarchy {
+    pub v2: bool,
+    /// The mount's super options (v1: its controllers or `name=`).
+    pub options: Vec<String>,
+    pub point: PathBuf,
+    /// The caller's own cgroup directory, when /proc/self/cgroup names one here.
+    pub own: Option<PathBuf>,
+}
+
+/// Every cgroup hierarchy mounted, from the text of /proc/self/mountinfo and
+/// /proc/self/cgroup.
+pub fn mounted_hierarchies(mountinfo: &str, cgroup: &str) -> Vec<MountedHierarchy> {
+    let mut out = Vec::new();
     for line in mountinfo.lines() {
         let Some((left, right)) = line.split_once(" - ") else { continue };
         let l: Vec<&str> = left.split(' ').collect();
@@ -685,37 +696,44 @@ pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
             continue;
         }
         let (root, point) = (unescape(l[3]), unescape(l[4]));
-        let opts: Vec<&str> = r[2].split(',').collect();
-        // Only where the contract puts a container's cgroup: v1 hierarchies of its
-        // controllers, and a v2 tree that has them (not a hybrid host's v2 mount, which
-        // holds hugetlb at most, nor named hierarchies such as name=systemd: runc makes
-        // its cgroup in both too, and nothing there is a limit).
-        let counts = if r[0] == "cgroup2" {
-            let ctrls = std::fs::read_to_string(Path::new(&point).join("cgroup.controllers")).unwrap_or_default();
-            ctrls.split_whitespace().any(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(&c))
-        } else {
-            opts.iter().any(|o| V1_CONTROLLERS.contains(o))
-        };
-        if !counts {
-            continue;
-        }
+        let v2 = r[0] == "cgroup2";
+        let options: Vec<String> = r[2].split(',').map(String::from).collect();
         // The caller's line for this hierarchy: v2 is `0::/path`; a v1 line names
         // the controllers (or name=) the mount carries.
         let own = cgroup.lines().find_map(|c| {
             let mut p = c.splitn(3, ':');
             let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-            let matches = if r[0] == "cgroup2" {
-                ctrls.is_empty()
-            } else {
-                !ctrls.is_empty() && ctrls.split(',').all(|c| opts.contains(&c))
-            };
-            matches.then(|| path.to_string())
+            let matches = if v2 { ctrls.is_empty() } else { !ctrls.is_empty() && ctrls.split(',').all(|c| options.iter().any(|o| o == c)) };
+            matches.then(|| join_cgroup(&point, &root, path))
         });
-        let own_dir = own.map(|p| join_cgroup(&point, &root, &p)).unwrap_or_else(|| PathBuf::from(&point));
+        out.push(MountedHierarchy { v2, options, point: PathBuf::from(point), own });
+    }
+    out
+}
+
+/// The directories [`misplaced_candidates`] looks in: every mounted hierarchy's
+/// root and every cgroup from there down to the caller's own.
+pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for h in mounted_hierarchies(mountinfo, cgroup) {
+        // Only where the contract puts a container's cgroup: v1 hierarchies of its
+        // controllers, and a v2 tree that has them (not a hybrid host's v2 mount, which
+        // holds hugetlb at most, nor named hierarchies such as name=systemd: runc makes
+        // its cgroup in both too, and nothing there is a limit).
+        let counts = if h.v2 {
+            let ctrls = std::fs::read_to_string(h.point.join("cgroup.controllers")).unwrap_or_default();
+            ctrls.split_whitespace().any(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(&c))
+        } else {
+            h.options.iter().any(|o| V1_CONTROLLERS.contains(&o.as_str()))
+        };
+        if !counts {
+            continue;
+        }
+        let own_dir = h.own.clone().unwrap_or_else(|| h.point.clone());
         let mut dirs = vec![own_dir.clone()];
         let mut d = own_dir.as_path();
         while let Some(up) = d.parent() {
-            if !up.starts_with(&point) {
+            if !up.starts_with(&h.point) {
                 break;
             }
             dirs.push(up.to_path_buf());
