@@ -99,13 +99,18 @@ fn cleanup(dir: std::path::PathBuf, dry_run: bool) -> i32 {
     for l in &c.done {
         println!("{l}");
     }
+    // The reference runtime's own leftovers when it was killed with SIGKILL.
+    let swept = harness::container::sweep_stale_roots(&std::env::temp_dir());
+    for p in &swept {
+        println!("removed {} (its runtime is gone)", p.display());
+    }
     for (p, pid) in &c.running {
         println!("left alone: {} (checker {pid} is still running)", p.display());
     }
     for l in &c.failed {
         eprintln!("cleanup: could not finish: {l}");
     }
-    if c.done.is_empty() && c.running.is_empty() && c.failed.is_empty() {
+    if c.done.is_empty() && c.running.is_empty() && c.failed.is_empty() && swept.is_empty() {
         println!("nothing to clean up in {}", dir.display());
     }
     i32::from(!c.failed.is_empty())

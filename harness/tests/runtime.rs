@@ -513,3 +513,36 @@ fn doctor_reports_every_namespace() {
         assert!(keys.contains(&k), "no line for {k}: {keys:?}");
     }
 }
+
+/// A runtime killed with SIGKILL leaves its empty overlay mount point behind; the
+/// next runtime that mounts an overlay (and `harness cleanup`) removes those whose
+/// runtime is gone, and nothing else: not a live runtime's, not a non-empty one.
+#[test]
+#[ignore = "needs root"]
+fn stale_overlay_mount_points_are_swept() {
+    let tmp = std::env::temp_dir();
+    let gone = {
+        let mut c = Command::new("true").spawn().unwrap();
+        let pid = c.id();
+        c.wait().unwrap();
+        pid
+    };
+    let stale = tmp.join(format!("harness-root-{gone}"));
+    let live = tmp.join(format!("harness-root-{}", std::process::id()));
+    let full = tmp.join(format!("harness-root-{}", gone + 1_000_000));
+    for d in [&stale, &live, &full] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(full.join("keep"), "x").unwrap();
+    let r = rootfs();
+    let t = TempDir::new().unwrap();
+    let (up, wk) = (t.path().join("upper"), t.path().join("work"));
+    std::fs::create_dir(&up).unwrap();
+    std::fs::create_dir(&wk).unwrap();
+    let out = run(&["--ns", "mnt", "--layer", s(r.path()), "--upper", s(&up), "--work", s(&wk), "--", "/bin/probe", "exit", "0"]);
+    assert_eq!(out.code(), 0, "{}", out.stderr());
+    assert!(!stale.exists(), "the dead runtime's mount point is still there");
+    assert!(live.exists() && full.exists(), "a live runtime's or a non-empty directory was removed");
+    std::fs::remove_dir(&live).unwrap();
+    std::fs::remove_dir_all(&full).unwrap();
+}

@@ -329,7 +329,8 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     };
 
     if overlay.is_some() {
-        let dir = std::env::temp_dir().join(format!("harness-root-{}", std::process::id()));
+        sweep_stale_roots(&std::env::temp_dir());
+        let dir = std::env::temp_dir().join(format!("{ROOT_DIR_PREFIX}{}", std::process::id()));
         fs::create_dir(&dir).map_err(|err| RuntimeError::Io { op: format!("creating {}", dir.display()), err })?;
         created.root_mountpoint = Some(dir);
         if let Some(RootFs::Overlay { work, .. }) = &spec.root {
@@ -532,6 +533,29 @@ pub(crate) fn raw_write_all(fd: RawFd, mut data: &[u8]) {
             Err(_) => return,
         }
     }
+}
+
+/// The overlay root's mount point of a runtime is `<tmp>/harness-root-<its pid>`.
+pub const ROOT_DIR_PREFIX: &str = "harness-root-";
+
+/// Removes the empty overlay mount points of runtimes that are gone: a runtime
+/// killed by SIGKILL (a grader's time limit, `harness cleanup`) cannot remove its
+/// own. Only empty directories of this name whose runtime no longer exists; rmdir
+/// refuses anything else. Returns what was removed.
+pub fn sweep_stale_roots(tmp: &Path) -> Vec<PathBuf> {
+    let mut removed = Vec::new();
+    let Ok(rd) = fs::read_dir(tmp) else { return removed };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(ROOT_DIR_PREFIX).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if fs::remove_dir(e.path()).is_ok() {
+            removed.push(e.path());
+        }
+    }
+    removed
 }
 
 #[cfg(test)]
