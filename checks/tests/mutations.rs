@@ -96,6 +96,18 @@ fn assert_korean(reports: &[CheckReport], what: &str) {
     assert!(left.is_empty(), "{what}: English left in the Korean report:\n{}", left.join("\n"));
 }
 
+/// Every directory at the root of every mounted cgroup hierarchy.
+fn hierarchy_roots() -> BTreeSet<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .filter(|l| l.contains(" - cgroup"))
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .filter_map(|p| std::fs::read_dir(p).ok())
+        .flat_map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.path()).collect::<Vec<_>>())
+        .collect()
+}
+
 fn ids_with(reports: &[CheckReport], pick: impl Fn(&Outcome) -> bool) -> BTreeSet<String> {
     reports.iter().filter(|r| pick(&r.outcome)).map(|r| r.id.clone()).collect()
 }
@@ -117,7 +129,11 @@ fn every_fault_is_caught_by_the_expected_checks() {
         let mut rt = Runtime::named("reference").unwrap();
         rt.env.push((harness::fault::ENV.into(), name.to_string()));
         let want = &matrix()[*name];
+        let roots_before = hierarchy_roots();
         let reports = run_isolated(rt, if want.serial { 1 } else { 4 });
+        // A fault that leaves cgroups outside the parent: the checker removed them all.
+        let left: Vec<_> = hierarchy_roots().difference(&roots_before).cloned().collect();
+        assert!(left.is_empty(), "fault {name}: left at the hierarchies' roots: {left:?}");
         let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
         let expect = |v: &Vec<String>| v.iter().filter(|c| !skipped.contains(*c)).cloned().collect::<BTreeSet<_>>();
         let failed = ids_with(&reports, |o| matches!(o, Outcome::Fail(_)));
