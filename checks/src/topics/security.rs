@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::ctx::refused as refused_strictly;
+use crate::ctx::refused;
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 use crate::outcome::Text;
 use crate::runtime::Run;
@@ -191,7 +191,7 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     // Control: root without a user namespace writes its own file.
     const WITHOUT: &str = "without --ns user";
     let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
-    if refused_strictly(&c) {
+    if refused(&c) {
         ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true {
         return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), attempt(&c), &crun));
@@ -301,7 +301,7 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     if field(&c, "uts_ns") == host_uts.as_str() {
         return Err(control_fail(WITHOUT, crate::t!("a UTS namespace of its own with --ns uts", "--ns uts를 주면 자기 UTS 네임스페이스가 생김"), crate::t!("the host's {host_uts}", "호스트의 {host_uts}"), &crun));
     }
-    if refused_strictly(&c) {
+    if refused(&c) {
         ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error").as_str().unwrap_or("?")));
     } else if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
         return Err(control_fail(WITHOUT, crate::t!("root of the user namespace to name its own UTS namespace {name:?}", "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"), format!("{c}"), &crun));
@@ -365,10 +365,6 @@ const SYSFS_KNOBS: &[&str] = &[
     "/sys/kernel/mm/ksm/sleep_millisecs",
 ];
 
-/// Refused the way a missing permission or a read-only mount refuses.
-fn refused(v: &Value) -> bool {
-    field(v, "ok") == false && ["EACCES", "EPERM", "EROFS"].iter().any(|e| field(v, "error") == *e)
-}
 
 fn rewrite_got(v: &Value) -> Text {
     match field(v, "stage").as_str() {
