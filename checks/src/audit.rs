@@ -73,7 +73,7 @@ impl Snapshot {
         for l in read("/proc/self/mountinfo").lines() {
             let f: Vec<&str> = l.split(' ').collect();
             if let (Some(point), Some(i)) = (f.get(4), f.iter().position(|x| *x == "-")) {
-                s.mounts.insert(format!("{} {} {}", harness::state::unescape_mount_path(point), f.get(i + 1).unwrap_or(&""), f.get(i + 2).unwrap_or(&"")));
+                s.mounts.insert(format!("{} {} {}", labkit::state::unescape_mount_path(point), f.get(i + 1).unwrap_or(&""), f.get(i + 2).unwrap_or(&"")));
             }
         }
         for own in own_cgroups() {
@@ -112,7 +112,7 @@ impl Snapshot {
             s.nft = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
         }
         s.scratch = names(&std::env::temp_dir().to_string_lossy()).into_iter().filter(|n| n.starts_with("lab-")).collect();
-        s.state_files = names(&harness::state::state_dir().to_string_lossy());
+        s.state_files = names(&labkit::state::state_dir().to_string_lossy());
         s
     }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use harness::cgroups::anchor::{self, How};
+use labkit::cgroups::anchor::{self, How};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -37,7 +37,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// Where the checker's cgroups are made on cgroup v2 (chosen once per process: see
-/// harness::cgroups::anchor), and why.
+/// labkit::cgroups::anchor), and why.
 #[derive(Debug, Clone)]
 pub struct Anchor {
     pub how: How,
@@ -304,7 +304,7 @@ impl ScratchParent {
     fn make(&self) -> Result<(), String> {
         for own in self.tree.own_dirs() {
             let dir = own.join(&self.rel);
-            crate::state::add(&harness::state::Item::Cgroup { path: dir.clone() });
+            crate::state::add(&labkit::state::Item::Cgroup { path: dir.clone() });
             std::fs::create_dir(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             if self.tree.version == Version::V1 && dir.join("cpuset.cpus").exists() {
                 // A new v1 cpuset is empty and refuses tasks until cpus and mems are set.
@@ -502,13 +502,13 @@ impl ScratchParent {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut last_err = None;
         let mut tops: Vec<PathBuf> = self.tree.own_dirs().iter().map(|own| own.join(&self.rel)).collect();
-        harness::state::freezer_first(&mut tops);
+        labkit::state::freezer_first(&mut tops);
         for top in &tops {
-            harness::state::kill_cgroup_tree(top, deadline);
+            labkit::state::kill_cgroup_tree(top, deadline);
         }
         for top in tops {
-            match harness::state::remove_cgroup_tree(&top, deadline) {
-                Ok(()) => crate::state::done(&harness::state::Item::Cgroup { path: top }),
+            match labkit::state::remove_cgroup_tree(&top, deadline) {
+                Ok(()) => crate::state::done(&labkit::state::Item::Cgroup { path: top }),
                 Err(e) => last_err = Some(e),
             }
         }

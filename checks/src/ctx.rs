@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use serde_json::Value;
 
 use crate::cgview::ScratchParent;
-use harness::state::Item;
+use labkit::state::Item;
 use crate::outcome::{broken, fail, Outcome};
 use crate::runtime::{bin_dir, Run, Runtime, Spawned};
 
@@ -30,7 +30,7 @@ fn live_cgroups() -> Vec<PathBuf> {
         .into_iter()
         .filter_map(|i| if let Item::Cgroup { path } = i { Some(path) } else { None })
         .collect();
-    harness::state::freezer_first(&mut v);
+    labkit::state::freezer_first(&mut v);
     v
 }
 
@@ -39,7 +39,7 @@ fn live_cgroups() -> Vec<PathBuf> {
 pub fn kill_live_containers() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     for cg in live_cgroups() {
-        harness::state::kill_cgroup_tree(&cg, deadline);
+        labkit::state::kill_cgroup_tree(&cg, deadline);
     }
 }
 
@@ -48,8 +48,8 @@ pub fn kill_live_containers() {
 /// without running the checks' own cleanup.
 pub fn cleanup_live() {
     let items = crate::state::journal().live();
-    let mut c = harness::state::Cleanup::default();
-    harness::state::cleanup_items(&items, &mut c);
+    let mut c = labkit::state::Cleanup::default();
+    labkit::state::cleanup_items(&items, &mut c);
     for l in &c.failed {
         eprintln!("warning: {l}");
     }
@@ -150,7 +150,7 @@ impl Ctx {
     pub fn rootfs(&self) -> Result<&Path, Outcome> {
         if self.rootfs.get().is_none() {
             let dir = self.dir("rootfs")?;
-            harness::rootfs::write_rootfs(&dir, &self.probe, None)
+            labkit::rootfs::write_rootfs(&dir, &self.probe, None)
                 .map_err(|e| broken(crate::t!("building a root file system: {e}", "루트 파일 시스템을 만들지 못했습니다: {e}")))?;
             let _ = self.rootfs.set(dir);
         }
@@ -309,7 +309,7 @@ impl Ctx {
     /// Unmounts anything left mounted under the scratch area (by a runtime that
     /// let a container's mount reach the host), so the scratch can be removed.
     fn unmount_leftovers(&self) {
-        harness::state::unmount_below(self.scratch());
+        labkit::state::unmount_below(self.scratch());
     }
 }
 
@@ -322,7 +322,7 @@ pub fn refused(v: &Value) -> bool {
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
 pub fn unescape_mount_path(s: &str) -> String {
-    harness::state::unescape_mount_path(s)
+    labkit::state::unescape_mount_path(s)
 }
 
 impl Drop for Ctx {

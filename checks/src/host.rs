@@ -45,7 +45,7 @@ pub fn wait_pid_file(path: &Path, timeout: Duration) -> Result<i32, Outcome> {
 /// Mount points of the calling thread's mount namespace (unescaped): a check runs
 /// in a mount namespace of its own, which its runtime calls inherit.
 pub fn mount_points() -> Vec<String> {
-    harness::state::mount_points()
+    labkit::state::mount_points()
 }
 
 /// Names of the host's network interfaces.

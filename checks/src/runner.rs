@@ -137,7 +137,7 @@ fn mounts() -> Vec<(String, String)> {
         .filter_map(|l| {
             let mut f = l.split(' ');
             let id = f.next()?.to_string();
-            Some((id, harness::state::unescape_mount_path(f.nth(3)?)))
+            Some((id, labkit::state::unescape_mount_path(f.nth(3)?)))
         })
         .collect()
 }
@@ -182,7 +182,7 @@ fn audit(
             misplaced.push(p);
         }
     }
-    harness::state::freezer_first(&mut misplaced);
+    labkit::state::freezer_first(&mut misplaced);
     let mut outside = Vec::new();
     let mut outside_ko = Vec::new();
     for dir in &misplaced {
@@ -191,7 +191,7 @@ fn audit(
         let removed = if !dir.exists() {
             "since removed by the runtime".to_string()
         } else {
-            match harness::state::remove_cgroup_tree(dir, deadline) {
+            match labkit::state::remove_cgroup_tree(dir, deadline) {
                 Ok(()) => "removed by the checker".to_string(),
                 Err(e) => format!("the checker could not remove it: {e}"),
             }

@@ -348,7 +348,7 @@ pub struct Spawned {
     lines: std::sync::mpsc::Receiver<String>,
     watch: Watch,
     /// The runtime process in the checker's state file until it is reaped.
-    item: Option<harness::state::Item>,
+    item: Option<labkit::state::Item>,
 }
 
 /// A stream being read to its end by a thread of its own: the first OUTPUT_CAP
@@ -417,7 +417,7 @@ impl Spawned {
         let out = child.stdout.take().map(|o| drain(o, Some(tx)));
         let err = child.stderr.take().map(|e| drain(e, None));
         let pid = child.id() as i32;
-        let item = harness::state::start_time(pid).map(|start| harness::state::Item::Process { pid, start });
+        let item = labkit::state::start_time(pid).map(|start| labkit::state::Item::Process { pid, start });
         if let Some(i) = &item {
             crate::state::add(i);
         }

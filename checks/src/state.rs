@@ -1,14 +1,14 @@
-//! The checker's state file (harness::state): what this process makes on the host
+//! The checker's state file (labkit::state): what this process makes on the host
 //! is written down before it is made, so `harness cleanup` can remove it after a
 //! SIGKILL. A state directory that cannot be written costs only that: a warning.
 
 use std::sync::OnceLock;
 
-use harness::state::{Item, Journal};
+use labkit::state::{Item, Journal};
 
 pub fn journal() -> &'static Journal {
     static J: OnceLock<Journal> = OnceLock::new();
-    J.get_or_init(|| Journal::new(harness::state::state_dir()))
+    J.get_or_init(|| Journal::new(labkit::state::state_dir()))
 }
 
 pub fn add(item: &Item) {

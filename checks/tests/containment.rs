@@ -123,11 +123,11 @@ fn a_sigkilled_grader_is_cleaned_up_from_its_state_file() {
         let finished = grader.try_wait().expect("polling the grader").is_some();
         grader.kill().expect("SIGKILL to the grader");
         grader.wait().expect("reaping the grader");
-        let state = harness::state::state_dir().join(format!(
+        let state = labkit::state::state_dir().join(format!(
             "checker-{}-",
             grader.id()
         ));
-        let had_state = std::fs::read_dir(harness::state::state_dir())
+        let had_state = std::fs::read_dir(labkit::state::state_dir())
             .map(|rd| rd.flatten().any(|e| e.path().to_string_lossy().starts_with(&*state.to_string_lossy())))
             .unwrap_or(false);
         // The control: a kill mid-run leaves something that only the cleanup removes.
@@ -152,8 +152,8 @@ fn cleanup_leaves_a_running_checkers_state_alone() {
     // Started in this process: the state file's owner is alive.
     let dir = tempfile::tempdir().unwrap();
     let mine = tempfile::tempdir().unwrap();
-    let j = harness::state::Journal::new(dir.path());
-    let item = harness::state::Item::Dir { path: mine.path().to_path_buf() };
+    let j = labkit::state::Journal::new(dir.path());
+    let item = labkit::state::Item::Dir { path: mine.path().to_path_buf() };
     j.add(&item).unwrap();
     let out = Command::new(bin("harness")).args(["cleanup", "--state-dir"]).arg(dir.path()).output().unwrap();
     let said = String::from_utf8_lossy(&out.stdout);

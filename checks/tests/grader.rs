@@ -10,6 +10,8 @@ use std::time::Duration;
 use checks::grade::{self, human, GradeResult, Lang, Status};
 use checks::{catalog, run_all, Runtime};
 
+mod support;
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
@@ -263,7 +265,8 @@ fn interrupted_grader_still_writes_complete_results() {
 fn hostname_without_request_fails_the_grade() {
     let out = Command::new(grade_bin())
         .args(["--exercise", "ns-uts"])
-        .env(harness::fault::ENV, "default-hostname")
+        .env(support::FAULT_ENV, "default-hostname")
+        .env("LAB_RUNTIME", support::harness())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

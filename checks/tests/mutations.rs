@@ -1,6 +1,6 @@
 //! Proof that every check can fail, against runtimes nobody tuned for the checks:
 //! - the mutation matrix: the reference runtime with one test-only fault at a time
-//!   (harness/src/fault.rs) fails exactly the checks tests/mutations.toml names;
+//!   (harness/src/fault.rs, built by tests/support with `--features faults`) fails exactly the checks tests/mutations.toml names;
 //! - naive runtimes (tests/fixtures/exec-runtime, unshare-runtime) pass exactly
 //!   the checks tests/naive.toml says their features deserve.
 //!
@@ -13,6 +13,8 @@ use std::path::PathBuf;
 
 use checks::{catalog, run_all, CheckReport, Outcome, Runtime};
 use serde::Deserialize;
+
+mod support;
 
 #[derive(Debug, Deserialize)]
 struct Fault {
@@ -39,8 +41,8 @@ fn naive() -> BTreeMap<String, Naive> {
 /// The README's rendering of the matrix.
 fn render() -> String {
     let mut s = String::from("| fault | what it removes | caught by |\n|---|---|---|\n");
-    for (name, what) in harness::fault::FAULTS {
-        let f = &matrix()[*name];
+    for support::Fault { name, what } in support::faults() {
+        let f = &matrix()[&name];
         let ids: Vec<String> = f.caught.iter().map(|c| format!("`{c}`")).collect();
         s.push_str(&format!("| `{name}` | {what} | {} |\n", ids.join(", ")));
     }
@@ -50,8 +52,8 @@ fn render() -> String {
 #[test]
 fn matrix_covers_every_fault_with_known_checks() {
     let m = matrix();
-    let names: BTreeSet<&str> = harness::fault::FAULTS.iter().map(|(n, _)| *n).collect();
-    assert_eq!(m.keys().map(String::as_str).collect::<BTreeSet<_>>(), names);
+    let names: BTreeSet<String> = support::faults().into_iter().map(|f| f.name).collect();
+    assert_eq!(m.keys().cloned().collect::<BTreeSet<_>>(), names);
     let ids: BTreeSet<&str> = catalog().iter().map(|c| c.id).collect();
     for (fault, f) in &m {
         assert!(!f.caught.is_empty(), "fault {fault} is caught by no check: add one");
@@ -125,10 +127,10 @@ fn describe(reports: &[CheckReport]) -> String {
 #[ignore = "needs root; runs the suite once per fault"]
 #[serial_test::serial(suite)]
 fn every_fault_is_caught_by_the_expected_checks() {
-    for (name, _) in harness::fault::FAULTS {
-        let mut rt = Runtime::named("reference").unwrap();
-        rt.env.push((harness::fault::ENV.into(), name.to_string()));
-        let want = &matrix()[*name];
+    for support::Fault { name, .. } in support::faults() {
+        let mut rt = Runtime::at("reference", support::harness());
+        rt.env.push((support::FAULT_ENV.into(), name.clone()));
+        let want = &matrix()[&name];
         let roots_before = hierarchy_roots();
         let reports = run_isolated(rt, if want.serial { 1 } else { 4 });
         // A fault that leaves cgroups outside the parent: the checker removed them all.
@@ -172,7 +174,7 @@ fn naive_runtimes_pass_exactly_what_they_deserve() {
 fn strict_runtime_loses_nothing() {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strict-runtime");
     let mut rt = Runtime::named(p.to_str().unwrap()).unwrap();
-    rt.env.push(("LAB_HARNESS".into(), checks::runtime::bin_dir().join("harness").display().to_string()));
+    rt.env.push(("LAB_HARNESS".into(), support::harness().display().to_string()));
     let strict = run_isolated(rt, 4);
     assert_korean(&strict, "the strict runtime");
     let reference = run_isolated(Runtime::named("reference").unwrap(), 4);

@@ -1,12 +1,10 @@
 //! The runtime contract's command line, plus the reference runtime's extra subcommands.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cgroups::{parse_bytes, parse_cpu_list, CpuMax, DeviceRule, IoLimit, Limits};
-use crate::spec::{IdMap, NsSet, RootFs, RunSpec, TimeOffsets, VethSpec};
+pub use labkit::contract::{one_line, RunArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -37,8 +35,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the checks (or COMMAND, a workspace binary) in a qemu VM with cgroup v2 or v1.
-    Vm(crate::vm::VmArgs),
+    /// Run the checks (or COMMAND, a workspace binary) in a qemu VM with cgroup v2 or v1
+    /// (runs `harness-vm`, built beside this binary; `harness vm --help` lists its options).
+    #[command(disable_help_flag = true)]
+    Vm {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
+    /// Every test-only fault, one JSON line each (built with the `faults` feature only).
+    #[cfg(feature = "faults")]
+    #[command(hide = true)]
+    Faults,
     /// Remove what killed checkers left behind, as their state files list it.
     Cleanup {
         /// The checkers' state directory (default: $LAB_STATE_DIR or /run/lab-check).
@@ -59,202 +66,13 @@ pub struct RootfsArgs {
     pub busybox: Option<PathBuf>,
 }
 
-/// net_cls class ids are usually written 0xMMMMmmmm (major:minor of a tc class).
-fn class_id(s: &str) -> Result<u32, String> {
-    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16),
-        None => s.parse::<u32>(),
-    };
-    r.map_err(|_| format!("expected a 32-bit class id, decimal or 0x hex, got {s:?}"))
-}
-
-fn cpu_list(s: &str) -> Result<String, String> {
-    parse_cpu_list(s).map(|_| s.trim().to_string()).map_err(|e| e.to_string())
-}
-
-// Numeric values take `allow_hyphen_values`: a negative number such as `--pids -1`
-// is then refused by the flag's own parser, naming the flag, instead of being
-// taken for an unknown option.
-#[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Namespaces to create: comma list of pid,uts,mnt,net,ipc,user,cgroup,time.
-    #[arg(long, value_name = "LIST")]
-    pub ns: Option<NsSet>,
-    /// Root file system directory, entered with pivot_root.
-    #[arg(long, value_name = "DIR", conflicts_with = "layer")]
-    pub rootfs: Option<PathBuf>,
-    /// Read-only overlay layer, bottom layer first (repeatable).
-    #[arg(long, value_name = "DIR", requires_all = ["upper", "work"])]
-    pub layer: Vec<PathBuf>,
-    /// Writable overlay layer.
-    #[arg(long, value_name = "DIR", requires_all = ["layer", "work"])]
-    pub upper: Option<PathBuf>,
-    /// Overlay work directory, on the same file system as --upper.
-    #[arg(long, value_name = "DIR", requires_all = ["layer", "upper"])]
-    pub work: Option<PathBuf>,
-    #[arg(long, value_name = "NAME")]
-    pub hostname: Option<String>,
-    #[arg(long = "uid-map", value_name = "IN:OUT:COUNT", allow_hyphen_values = true)]
-    pub uid_map: Vec<IdMap>,
-    #[arg(long = "gid-map", value_name = "IN:OUT:COUNT", allow_hyphen_values = true)]
-    pub gid_map: Vec<IdMap>,
-    #[arg(long, value_name = "HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX")]
-    pub veth: Option<VethSpec>,
-    #[arg(long = "time-offset", value_name = "monotonic=SECS,boottime=SECS")]
-    pub time_offset: Option<TimeOffsets>,
-    /// Name of the container's cgroup, created under $LAB_CGROUP_PARENT.
-    #[arg(long, value_name = "NAME")]
-    pub cgroup: Option<String>,
-    /// Hard memory limit (bytes, or K/M/G); swap is turned off.
-    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, allow_hyphen_values = true)]
-    pub memory: Option<u64>,
-    #[arg(long, value_name = "QUOTA_US/PERIOD_US", allow_hyphen_values = true)]
-    pub cpus: Option<CpuMax>,
-    #[arg(long, value_name = "N", allow_hyphen_values = true)]
-    pub pids: Option<u64>,
-    #[arg(long = "io-wbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
-    pub io_wbps: Vec<IoLimit>,
-    #[arg(long = "io-rbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
-    pub io_rbps: Vec<IoLimit>,
-    #[arg(long, value_name = "CPUS", value_parser = cpu_list, allow_hyphen_values = true)]
-    pub cpuset: Option<String>,
-    #[arg(long = "deny-device", value_name = "c|b:MAJ:MIN", allow_hyphen_values = true)]
-    pub deny_device: Vec<DeviceRule>,
-    #[arg(long = "net-classid", value_name = "ID", value_parser = class_id, allow_hyphen_values = true)]
-    pub net_classid: Option<u32>,
-    /// Write the host PID of the container's first process here before the command runs.
-    #[arg(long = "pid-file", value_name = "PATH")]
-    pub pid_file: Option<PathBuf>,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
-    pub command: Vec<OsString>,
-}
-
-impl RunArgs {
-    pub fn into_spec(self) -> RunSpec {
-        let root = match (self.rootfs, self.layer.is_empty()) {
-            (Some(d), _) => Some(RootFs::Dir(d)),
-            (None, false) => Some(RootFs::Overlay {
-                layers: self.layer,
-                upper: self.upper.unwrap_or_default(),
-                work: self.work.unwrap_or_default(),
-            }),
-            (None, true) => None,
-        };
-        RunSpec {
-            ns: self.ns.unwrap_or_default(),
-            root,
-            hostname: self.hostname,
-            uid_maps: self.uid_map,
-            gid_maps: self.gid_map,
-            veth: self.veth,
-            time_offsets: self.time_offset,
-            cgroup: self.cgroup,
-            limits: Limits {
-                memory: self.memory,
-                cpu: self.cpus,
-                pids: self.pids,
-                io_wbps: self.io_wbps,
-                io_rbps: self.io_rbps,
-                cpuset: self.cpuset,
-                deny_devices: self.deny_device,
-                net_classid: self.net_classid,
-            },
-            pid_file: self.pid_file,
-            command: self.command,
-        }
-    }
-}
-
-/// clap's message, folded into the one line the contract wants after `runtime error:`.
-pub fn one_line(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let parts: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-        .filter(|l| !l.is_empty() && !l.starts_with("tip:"))
-        .collect();
-    if parts.is_empty() {
-        return "bad usage".into();
-    }
-    parts.join(" ").trim_start_matches("error: ").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Namespace;
-
-    fn parse(args: &[&str]) -> Result<RunSpec, String> {
-        let mut v = vec!["harness", "run"];
-        v.extend_from_slice(args);
-        match Cli::try_parse_from(v) {
-            Ok(Cli { command: Command::Run(r) }) => Ok(r.into_spec()),
-            Ok(other) => panic!("parsed as {other:?}"),
-            Err(e) => Err(one_line(&e)),
-        }
-    }
 
     #[test]
-    fn full_run_line_parses() {
-        let s = parse(&[
-            "--ns", "pid,mnt,uts", "--hostname", "box", "--layer", "/a", "--layer", "/b", "--upper", "/u",
-            "--work", "/w", "--cgroup", "c1", "--memory", "64M", "--cpus", "20000/100000", "--pids", "10",
-            "--io-wbps", "7:0:1M", "--deny-device", "c:1:3", "--cpuset", "0", "--pid-file", "/tmp/p",
-            "--", "/bin/probe", "facts", "--flag",
-        ])
-        .unwrap();
-        assert_eq!(s.ns.0, vec![Namespace::Pid, Namespace::Uts, Namespace::Mnt]);
-        assert_eq!(
-            s.root,
-            Some(RootFs::Overlay { layers: vec!["/a".into(), "/b".into()], upper: "/u".into(), work: "/w".into() })
-        );
-        assert_eq!(s.limits.memory, Some(64 << 20));
-        assert_eq!(s.limits.pids, Some(10));
-        assert_eq!(s.limits.cpuset.as_deref(), Some("0"));
-        assert_eq!(s.command, vec![OsString::from("/bin/probe"), "facts".into(), "--flag".into()]);
-    }
-
-    #[test]
-    fn errors_name_the_flag() {
-        let e = parse(&["--memory", "lots", "--", "true"]).unwrap_err();
-        assert!(e.contains("--memory") && e.contains("lots"), "{e}");
-        let e = parse(&["--ns", "pid,bogus", "--", "true"]).unwrap_err();
-        assert!(e.contains("--ns") && e.contains("bogus"), "{e}");
-        let e = parse(&["--rootfs", "/r", "--layer", "/a", "--upper", "/u", "--work", "/w", "--", "true"])
-            .unwrap_err();
-        assert!(e.contains("--rootfs") || e.contains("--layer"), "{e}");
-        let e = parse(&["--layer", "/a", "--", "true"]).unwrap_err();
-        assert!(e.contains("--upper") || e.contains("--work"), "{e}");
-        let e = parse(&["--cpuset", "3-1", "--", "true"]).unwrap_err();
-        assert!(e.contains("--cpuset"), "{e}");
-        assert!(!e.contains('\n'));
-        for (flag, value) in [("--memory", "-5"), ("--pids", "-1"), ("--cpus", "-1000/100000"), ("--uid-map", "-1:0:1")] {
-            let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();
-            assert!(e.contains(flag) && e.contains(value), "{flag} {value}: {e}");
-        }
-    }
-
-    #[test]
-    fn class_ids_take_decimal_and_hex() {
-        assert_eq!(class_id("0x100001"), Ok(0x100001));
-        assert_eq!(class_id("16"), Ok(16));
-        assert!(class_id("0xzz").is_err());
-        assert!(class_id("-1").is_err());
-    }
-
-    #[test]
-    fn unknown_flags_are_not_taken_for_the_command() {
-        let e = parse(&["--bogus", "--", "true"]).unwrap_err();
-        assert!(e.contains("--bogus"), "{e}");
-        let s = parse(&["--", "--weird-name", "-x"]).unwrap();
-        assert_eq!(s.command, vec![OsString::from("--weird-name"), "-x".into()]);
-    }
-
-    #[test]
-    fn command_without_separator_is_taken_whole() {
-        let s = parse(&["--ns", "pid", "echo", "-n", "hi"]).unwrap();
-        assert_eq!(s.command, vec![OsString::from("echo"), "-n".into(), "hi".into()]);
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

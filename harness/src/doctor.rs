@@ -4,18 +4,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use serde::Serialize;
-
 use crate::cgroups::{CgroupVersion, Hierarchies};
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Finding {
-    /// Short stable key, e.g. `root`, `ns.time`, `cgroup.memory`, `overlay`.
-    pub key: String,
-    pub ok: bool,
-    /// What was seen, or what is missing and what that costs.
-    pub detail: String,
-}
+pub use labkit::doctor::{essential, Finding};
 
 fn finding(key: &str, ok: bool, detail: impl Into<String>) -> Finding {
     Finding { key: key.to_string(), ok, detail: detail.into() }
@@ -145,11 +135,6 @@ pub fn examine() -> Vec<Finding> {
         Err(e) => out.push(finding("probe", false, e.to_string())),
     }
     out
-}
-
-/// Keys a host must have for the core of the suite; others only cost the checks that use them.
-pub fn essential(key: &str) -> bool {
-    matches!(key, "root" | "capabilities" | "ns.pid" | "ns.uts" | "ns.mnt" | "overlay" | "cgroup.version")
 }
 
 pub fn render(findings: &[Finding]) -> String {

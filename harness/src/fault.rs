@@ -1,67 +1,159 @@
 //! Test-only faults: each disables exactly one isolation step, so the test suite
 //! can prove that some check catches its absence (the mutation matrix in
-//! checks/tests/mutations.rs). Enabled only through the environment variable
-//! `HARNESS_TEST_FAULT` (a comma list), which the tests set; never by default.
-//! An unknown name is a runtime error, so a typo cannot pass for a fault.
+//! checks/tests/mutations.rs). Compiled only with the cargo feature `faults`,
+//! which the mutation tests build (`cargo build -p harness --features faults`);
+//! without it [`active`] and [`strict`] are constant `false`, every faulty branch
+//! is dead code, and neither the names nor the environment variables are in the
+//! binary. With it, a fault is injected only through the environment variable
+//! `HARNESS_TEST_FAULT` (a comma list), never by default; an unknown name is a
+//! runtime error, so a typo cannot pass for a fault. Call sites name a variant of
+//! [`Fault`], so a misspelt fault does not compile.
 
-/// The environment variable naming the faults to inject.
-pub const ENV: &str = "HARNESS_TEST_FAULT";
-
-/// Every fault, with the isolation step it removes.
-pub const FAULTS: &[(&str, &str)] = &[
-    ("no-pid-ns", "the PID namespace is not created"),
-    ("no-fresh-proc", "a PID namespace, but the host's /proc instead of a fresh one"),
-    ("chroot-not-pivot", "chroot into the root instead of pivot_root and detaching the old root"),
-    ("hostname-outside-uts", "the hostname is set without a UTS namespace"),
-    ("memory-not-written", "the memory limit is not written"),
-    ("limit-wrong-cgroup", "the container joins the parent cgroup instead of its own"),
-    ("overlay-as-bind", "the top layer is bind-mounted instead of an overlay"),
-    ("upper-readonly", "the overlay is mounted read-only"),
-    ("no-uid-map", "the uid and gid maps are not written"),
-    ("veth-down", "the container end of the veth pair is left down"),
-    ("freezer-noop", "pause reports success without freezing"),
-    ("no-device-rule", "device deny rules are not applied"),
-    ("default-hostname", "a UTS namespace without --hostname is named \"container\" anyway"),
-    (
-        "cgroup-outside-parent",
-        "the cgroup is made at the hierarchy's root (v1: the cpu hierarchy) instead of under LAB_CGROUP_PARENT, and left there",
-    ),
-];
-
-/// The faults named in the environment; an unknown name is an error.
-pub fn configured() -> Result<Vec<&'static str>, String> {
-    let Ok(v) = std::env::var(ENV) else { return Ok(Vec::new()) };
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|name| {
-            FAULTS
-                .iter()
-                .find(|(f, _)| *f == name)
-                .map(|(f, _)| *f)
-                .ok_or_else(|| format!("{ENV}: unknown fault {name:?}"))
-        })
-        .collect()
+/// Every fault: one isolation step the reference runtime leaves out.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    NoPidNs,
+    NoFreshProc,
+    ChrootNotPivot,
+    HostnameOutsideUts,
+    MemoryNotWritten,
+    LimitWrongCgroup,
+    OverlayAsBind,
+    UpperReadonly,
+    NoUidMap,
+    VethDown,
+    FreezerNoop,
+    NoDeviceRule,
+    DefaultHostname,
+    CgroupOutsideParent,
 }
 
-/// The environment variable that makes the reference runtime stricter than the
-/// contract asks (the strict fixture of checks/tests): every capability dropped
-/// before exec, /proc read-only in a mount namespace of its own. Not a fault: a
-/// stricter runtime must lose no point for it.
-pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
+#[cfg(feature = "faults")]
+pub use imp::*;
 
-/// Whether this run is the strict variant.
+#[cfg(feature = "faults")]
+mod imp {
+    use super::Fault;
+
+    /// The environment variable naming the faults to inject.
+    pub const ENV: &str = "HARNESS_TEST_FAULT";
+
+    /// The environment variable that makes the reference runtime stricter than the
+    /// contract asks (the strict fixture of checks/tests): every capability dropped
+    /// before exec, /proc read-only in a mount namespace of its own. Not a fault: a
+    /// stricter runtime must lose no point for it.
+    pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
+
+    /// Every fault, in the order of the README's matrix.
+    pub const ALL: [Fault; 14] = [
+        Fault::NoPidNs,
+        Fault::NoFreshProc,
+        Fault::ChrootNotPivot,
+        Fault::HostnameOutsideUts,
+        Fault::MemoryNotWritten,
+        Fault::LimitWrongCgroup,
+        Fault::OverlayAsBind,
+        Fault::UpperReadonly,
+        Fault::NoUidMap,
+        Fault::VethDown,
+        Fault::FreezerNoop,
+        Fault::NoDeviceRule,
+        Fault::DefaultHostname,
+        Fault::CgroupOutsideParent,
+    ];
+
+    impl Fault {
+        /// The name `HARNESS_TEST_FAULT` takes.
+        pub fn name(self) -> &'static str {
+            match self {
+                Fault::NoPidNs => "no-pid-ns",
+                Fault::NoFreshProc => "no-fresh-proc",
+                Fault::ChrootNotPivot => "chroot-not-pivot",
+                Fault::HostnameOutsideUts => "hostname-outside-uts",
+                Fault::MemoryNotWritten => "memory-not-written",
+                Fault::LimitWrongCgroup => "limit-wrong-cgroup",
+                Fault::OverlayAsBind => "overlay-as-bind",
+                Fault::UpperReadonly => "upper-readonly",
+                Fault::NoUidMap => "no-uid-map",
+                Fault::VethDown => "veth-down",
+                Fault::FreezerNoop => "freezer-noop",
+                Fault::NoDeviceRule => "no-device-rule",
+                Fault::DefaultHostname => "default-hostname",
+                Fault::CgroupOutsideParent => "cgroup-outside-parent",
+            }
+        }
+
+        /// The isolation step it removes.
+        pub fn what(self) -> &'static str {
+            match self {
+                Fault::NoPidNs => "the PID namespace is not created",
+                Fault::NoFreshProc => "a PID namespace, but the host's /proc instead of a fresh one",
+                Fault::ChrootNotPivot => "chroot into the root instead of pivot_root and detaching the old root",
+                Fault::HostnameOutsideUts => "the hostname is set without a UTS namespace",
+                Fault::MemoryNotWritten => "the memory limit is not written",
+                Fault::LimitWrongCgroup => "the container joins the parent cgroup instead of its own",
+                Fault::OverlayAsBind => "the top layer is bind-mounted instead of an overlay",
+                Fault::UpperReadonly => "the overlay is mounted read-only",
+                Fault::NoUidMap => "the uid and gid maps are not written",
+                Fault::VethDown => "the container end of the veth pair is left down",
+                Fault::FreezerNoop => "pause reports success without freezing",
+                Fault::NoDeviceRule => "device deny rules are not applied",
+                Fault::DefaultHostname => "a UTS namespace without --hostname is named \"container\" anyway",
+                Fault::CgroupOutsideParent => {
+                    "the cgroup is made at the hierarchy's root (v1: the cpu hierarchy) instead of under LAB_CGROUP_PARENT, and left there"
+                }
+            }
+        }
+    }
+
+    /// The faults named in the environment; an unknown name is an error.
+    pub fn configured() -> Result<Vec<Fault>, String> {
+        let Ok(v) = std::env::var(ENV) else { return Ok(Vec::new()) };
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|name| ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| format!("{ENV}: unknown fault {name:?}")))
+            .collect()
+    }
+
+    /// Whether `fault` is injected in this run.
+    pub fn active(fault: Fault) -> bool {
+        std::env::var(ENV).is_ok_and(|v| v.split(',').any(|f| f.trim() == fault.name()))
+    }
+
+    /// Whether this run is the strict variant.
+    pub fn strict() -> bool {
+        std::env::var_os(STRICT_ENV).is_some_and(|v| v == "1")
+    }
+
+    /// `harness faults`: every fault as one JSON line `{"name", "what"}`, read by the
+    /// mutation tests (which then need no link to this crate).
+    pub fn list() -> String {
+        ALL.iter()
+            .map(|f| serde_json::json!({"name": f.name(), "what": f.what()}).to_string() + "\n")
+            .collect()
+    }
+}
+
+/// Without the `faults` feature nothing is ever injected.
+#[cfg(not(feature = "faults"))]
+pub fn active(_fault: Fault) -> bool {
+    false
+}
+
+/// Without the `faults` feature the runtime is never the strict variant.
+#[cfg(not(feature = "faults"))]
 pub fn strict() -> bool {
-    std::env::var_os(STRICT_ENV).is_some_and(|v| v == "1")
+    false
 }
 
-/// Whether `name` is injected in this run.
-pub fn active(name: &str) -> bool {
-    debug_assert!(FAULTS.iter().any(|(f, _)| *f == name), "unknown fault {name}");
-    std::env::var(ENV).map_or(false, |v| v.split(',').any(|f| f.trim() == name))
+/// Without the `faults` feature there is nothing to configure.
+#[cfg(not(feature = "faults"))]
+pub fn configured() -> Result<Vec<Fault>, String> {
+    Ok(Vec::new())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "faults"))]
 mod tests {
     use super::*;
 
@@ -69,12 +161,19 @@ mod tests {
     #[serial_test::serial(fault_env)]
     fn faults_are_off_unless_named() {
         std::env::remove_var(ENV);
-        assert!(!active("no-pid-ns"));
-        assert_eq!(configured().unwrap(), Vec::<&str>::new());
+        assert!(!active(Fault::NoPidNs));
+        assert!(configured().unwrap().is_empty());
         std::env::set_var(ENV, "no-pid-ns,veth-down");
-        assert!(active("no-pid-ns") && active("veth-down") && !active("freezer-noop"));
+        assert!(active(Fault::NoPidNs) && active(Fault::VethDown) && !active(Fault::FreezerNoop));
         std::env::set_var(ENV, "no-such-fault");
-        assert!(configured().unwrap_err().contains("no-such-fault"));
+        assert!(configured().err().unwrap().contains("no-such-fault"));
         std::env::remove_var(ENV);
+    }
+
+    #[test]
+    fn names_are_unique_and_listed() {
+        let names: std::collections::BTreeSet<_> = ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names.len(), ALL.len());
+        assert_eq!(list().lines().count(), ALL.len());
     }
 }

@@ -10,6 +10,7 @@ use clap::Parser;
 
 use harness::cli::{one_line, Cli, Command};
 use harness::container::{self, EXIT_RUNTIME};
+use harness::fault::{self, Fault};
 use harness::{doctor, rootfs};
 
 fn fail(msg: impl std::fmt::Display) -> ! {
@@ -37,7 +38,7 @@ fn main() {
         },
         Command::Pause { name } => {
             let cg = container::existing_cgroup(&name).unwrap_or_else(|e| fail(e));
-            if !harness::fault::active("freezer-noop") {
+            if !fault::active(Fault::FreezerNoop) {
                 cg.freeze().unwrap_or_else(|e| fail(format!("pause {name}: {e}")));
             }
             0
@@ -75,10 +76,26 @@ fn main() {
                 0
             }
         }
-        Command::Vm(args) => harness::vm::main(&args),
+        #[cfg(feature = "faults")]
+        Command::Faults => {
+            print!("{}", fault::list());
+            0
+        }
+        Command::Vm { args } => vm(&args),
         Command::Cleanup { state_dir, dry_run } => cleanup(state_dir.unwrap_or_else(harness::state::state_dir), dry_run),
     };
     exit(code)
+}
+
+/// `harness vm ARGS`: `harness-vm ARGS`, from beside this binary (the VM runner is a
+/// crate of its own, harness/vm, so the runtime carries none of it).
+fn vm(args: &[std::ffi::OsString]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("vm: /proc/self/exe: {e}")));
+    let runner = exe.with_file_name("harness-vm");
+    let err = std::process::Command::new(&runner).args(args).exec();
+    eprintln!("vm: cannot run {}: {err} (build it: cargo build -p harness-vm)", runner.display());
+    2
 }
 
 /// `harness cleanup`: one line per thing removed; exit 1 when something could not be.

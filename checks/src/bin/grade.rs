@@ -131,14 +131,12 @@ fn append_env_file(var: &str, text: &str) {
 fn host_findings() -> Result<Vec<(String, bool, String)>, String> {
     let doctor = checks::runtime::bin_dir().join("harness");
     let out = std::process::Command::new(&doctor).args(["doctor", "--json"]).output().map_err(|e| format!("{}: {e}", doctor.display()))?;
-    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).map_err(|e| format!("harness doctor --json: {e}"))?;
+    let findings: Vec<labkit::doctor::Finding> =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("harness doctor --json: {e}"))?;
     Ok(findings
-        .iter()
-        .filter(|f| f["ok"] == false)
-        .map(|f| {
-            let key = f["key"].as_str().unwrap_or_default().to_string();
-            (key.clone(), harness::doctor::essential(&key), f["detail"].as_str().unwrap_or_default().to_string())
-        })
+        .into_iter()
+        .filter(|f| !f.ok)
+        .map(|f| (f.key.clone(), labkit::doctor::essential(&f.key), f.detail))
         .collect())
 }
 
@@ -232,7 +230,7 @@ fn main() -> ExitCode {
         Err(e) => return host_problem(e),
     }
     // What an earlier checker killed on this host left (its state file names it).
-    match harness::state::cleanup_dir(&harness::state::state_dir()) {
+    match labkit::state::cleanup_dir(&labkit::state::state_dir()) {
         Ok(c) => {
             for l in &c.done {
                 eprintln!("grade: left by a killed checker, removed: {l}");

@@ -82,7 +82,7 @@ fn main() {
                 [n] => n.to_string_lossy().into_owned(),
                 _ => fail(format!("{first}: expected exactly one NAME")),
             };
-            if let Err(e) = harness::cgroups::validate_name(&name) {
+            if let Err(e) = labkit::cgroups::validate_name(&name) {
                 fail(format!("{first} {name}: {e}"));
             }
             match first.as_str() {
@@ -491,7 +491,7 @@ fn run_main(args: &[OsString]) -> i32 {
         fail(e);
     }
     made.root_mounted = true;
-    if let Some(harness::spec::RootFs::Overlay { work, .. }) = &spec.root {
+    if let Some(labkit::spec::RootFs::Overlay { work, .. }) = &spec.root {
         made.overlay_work = Some(work.clone());
     }
     let mut spec = spec;
@@ -782,7 +782,7 @@ fn ip(args: &[&str], netns: Option<RawFd>) -> Result<(), String> {
     }
 }
 
-fn setup_veth(pid: i32, v: &harness::spec::VethSpec) -> Result<(), String> {
+fn setup_veth(pid: i32, v: &labkit::spec::VethSpec) -> Result<(), String> {
     let pid_s = pid.to_string();
     ip(
         &[
@@ -827,7 +827,7 @@ fn hook_main(args: &[OsString]) -> i32 {
         return 1;
     };
     if let Some(v) = veth {
-        let spec: harness::spec::VethSpec = match v.parse() {
+        let spec: labkit::spec::VethSpec = match v.parse() {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("--veth: {e}");

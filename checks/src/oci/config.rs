@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use harness::spec::{Namespace, RootFs, RunSpec};
+use labkit::spec::{Namespace, RootFs, RunSpec};
 
 /// Descriptors the container's first process inherits (`--preserve-fds`).
 pub const SELF_FD: i32 = 3;
@@ -62,7 +62,7 @@ pub const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/b
 
 /// Every capability of Linux 5.9+ (CAP_CHOWN .. CAP_CHECKPOINT_RESTORE), as a
 /// privileged container has them.
-pub use harness::caps::CAP_NAMES as CAPABILITIES;
+pub use labkit::caps::CAP_NAMES as CAPABILITIES;
 
 /// The capabilities of `CAPABILITIES` whose bit is set in `mask` (a `CapBnd` of
 /// /proc/PID/status): a privileged container gets what its runtime may hand out.
@@ -82,20 +82,10 @@ pub fn bounding_mask(status: &str) -> Option<u64> {
 }
 
 /// Parses `run`'s arguments (after `run`) as the contract defines them, with the
-/// reference runtime's own parser, and checks the cross-flag rules.
+/// reference runtime's own parser (labkit::contract), and checks the cross-flag rules.
 /// `Err` is the text for a `runtime error:` line.
 pub fn parse_run(args: &[OsString]) -> Result<RunSpec, String> {
-    use clap::Parser;
-    let argv = ["oci-runtime".into(), "run".into()]
-        .into_iter()
-        .chain(args.iter().cloned());
-    let spec = match harness::cli::Cli::try_parse_from(argv) {
-        Ok(harness::cli::Cli {
-            command: harness::cli::Command::Run(r),
-        }) => r.into_spec(),
-        Ok(_) => return Err("run: unexpected subcommand".into()),
-        Err(e) => return Err(harness::cli::one_line(&e)),
-    };
+    let spec = labkit::contract::parse_run(args)?;
     spec.validate().map_err(|e| e.to_string())?;
     Ok(spec)
 }
@@ -249,7 +239,7 @@ pub fn resources(spec: &RunSpec, cgroup_v2: bool) -> Value {
         r["pids"] = json!({ "limit": p });
     }
     if !l.io_wbps.is_empty() || !l.io_rbps.is_empty() {
-        let rate = |v: &[harness::cgroups::IoLimit]| -> Vec<Value> {
+        let rate = |v: &[labkit::cgroups::IoLimit]| -> Vec<Value> {
             v.iter()
                 .map(|i| json!({ "major": i.major, "minor": i.minor, "rate": i.bps }))
                 .collect()
@@ -370,7 +360,7 @@ pub fn config(spec: &RunSpec, plan: &Plan) -> Value {
         "resources": resources(spec, plan.cgroup_v2),
         "rootfsPropagation": "rprivate",
     });
-    let map = |m: &[harness::spec::IdMap]| -> Vec<Value> {
+    let map = |m: &[labkit::spec::IdMap]| -> Vec<Value> {
         m.iter()
             .map(|m| json!({ "containerID": m.inside, "hostID": m.outside, "size": m.count }))
             .collect()

@@ -108,12 +108,12 @@ const CONTROL_FACTOR: f64 = 5.0;
 struct LoopDevice {
     path: String,
     /// In the checker's state file from before the attach until after the detach.
-    item: harness::state::Item,
+    item: labkit::state::Item,
 }
 
 impl LoopDevice {
     fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
-        let item = harness::state::Item::Loop { backing: file.to_path_buf() };
+        let item = labkit::state::Item::Loop { backing: file.to_path_buf() };
         crate::state::add(&item);
         let out = Command::new("losetup")
             .args(["--find", "--show", "--direct-io=off"])
@@ -282,7 +282,7 @@ fn net_cls_hierarchy() -> Option<u32> {
 
 /// Cgroups in the net_cls hierarchy (its root included) per /proc/cgroups.
 fn net_cls_cgroup_count() -> Option<u64> {
-    harness::state::proc_cgroups_count("net_cls")
+    labkit::state::proc_cgroups_count("net_cls")
 }
 
 /// Pass: a container with --net-classid sends packets nftables counts as that class
@@ -396,7 +396,7 @@ struct NetClsMount {
     /// net_cls was bound to no hierarchy before (id 0): the check made it.
     fresh: bool,
     /// The parent, in the state file while it exists (a fresh hierarchy only).
-    hidden: Option<harness::state::Item>,
+    hidden: Option<labkit::state::Item>,
 }
 
 impl NetClsMount {
@@ -460,7 +460,7 @@ impl NetClsMount {
         let dir = mnt.join(&rel);
         if fresh {
             // Not reachable from the host's mount table: `harness cleanup` mounts it again.
-            let item = harness::state::Item::HiddenCgroup { controller: "net_cls".into(), rel };
+            let item = labkit::state::Item::HiddenCgroup { controller: "net_cls".into(), rel };
             crate::state::add(&item);
             me.hidden = Some(item);
         }
@@ -475,8 +475,8 @@ impl Drop for NetClsMount {
     fn drop(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         if let Some(p) = &self.parent {
-            harness::state::kill_cgroup_tree(p, deadline);
-            if let Err(e) = harness::state::remove_cgroup_tree(p, deadline) {
+            labkit::state::kill_cgroup_tree(p, deadline);
+            if let Err(e) = labkit::state::remove_cgroup_tree(p, deadline) {
                 eprintln!("warning: {e}");
                 // Left in the state file: `harness cleanup` mounts the hierarchy again.
                 self.hidden = None;
@@ -659,8 +659,8 @@ impl NftTable {
 }
 
 impl NftTable {
-    fn item(name: &str) -> harness::state::Item {
-        harness::state::Item::NftTable { family: "inet".into(), name: name.into() }
+    fn item(name: &str) -> labkit::state::Item {
+        labkit::state::Item::NftTable { family: "inet".into(), name: name.into() }
     }
 }
 

@@ -7,119 +7,20 @@
 //! works on paths it is given, so the unit tests run against a fake cgroupfs
 //! in a temporary directory.
 
-pub mod anchor;
-pub mod limits;
+pub use labkit::cgroups::{
+    anchor, common, hierarchies, limits, parse_parent, validate_name, CgroupError, CgroupVersion, Hierarchies, Stats,
+    V1Hierarchy, V2Hierarchy,
+};
 pub use limits::*;
 
-pub(crate) mod common;
-mod hierarchies;
 pub mod v1;
 pub mod v2;
 
 #[cfg(test)]
 mod root_tests;
 
-pub use hierarchies::{Hierarchies, V1Hierarchy, V2Hierarchy};
-
-use std::io;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub enum CgroupVersion {
-    V1,
-    V2,
-}
-
-/// Usage counters of one cgroup; `None` where this host does not report the value.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Stats {
-    pub name: String,
-    pub cgroup_version: u8,
-    pub memory_current_bytes: Option<u64>,
-    pub memory_peak_bytes: Option<u64>,
-    pub cpu_usage_usec: Option<u64>,
-    pub cpu_nr_periods: Option<u64>,
-    pub cpu_nr_throttled: Option<u64>,
-    pub cpu_throttled_usec: Option<u64>,
-    pub pids_current: Option<u64>,
-    pub oom_kills: Option<u64>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CgroupError {
-    #[error("failed to write {data} to {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        data: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("failed to read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("failed to parse {value:?} read from {}: {reason}", path.display())]
-    Parse {
-        path: PathBuf,
-        value: String,
-        reason: String,
-    },
-    #[error("failed to create cgroup directory {}: {source}", path.display())]
-    Mkdir {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("failed to remove cgroup directory {}: {source}", path.display())]
-    Remove {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("cgroup {name} already exists at {}", path.display())]
-    AlreadyExists { name: String, path: PathBuf },
-    #[error("invalid cgroup name {name:?}: {reason}")]
-    InvalidName { name: String, reason: String },
-    #[error("invalid cgroup parent {parent:?}: {reason}")]
-    InvalidParent { parent: String, reason: String },
-    #[error("parent cgroup {} does not exist (hierarchy {hierarchy})", path.display())]
-    ParentMissing { hierarchy: String, path: PathBuf },
-    /// `detail` says where it was looked for, e.g. "in /sys/fs/cgroup/x/cgroup.controllers (has: cpu io)".
-    #[error("controller {controller} is not available {detail}")]
-    ControllerNotAvailable { controller: String, detail: String },
-    /// A limit this cgroup version cannot express (net_cls on v2).
-    #[error("{0}")]
-    Unsupported(String),
-    /// A cgroup that cannot be set up as asked, e.g. an empty parent cpuset.
-    #[error("{0}")]
-    Setup(String),
-    #[error("timed out after {secs} s waiting for {what} at {}", path.display())]
-    Timeout {
-        what: String,
-        path: PathBuf,
-        secs: u64,
-    },
-    #[error("bpf {op} for {}: {source}{log}", path.display())]
-    Bpf {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-        /// The verifier's log, prefixed with a newline, when there is one.
-        log: String,
-    },
-    /// /proc/self/mountinfo or /proc/self/cgroup text that does not parse.
-    #[error("cannot parse {what}: {reason}")]
-    ProcParse { what: String, reason: String },
-    #[error("{source}; {hint}")]
-    Hint {
-        #[source]
-        source: Box<CgroupError>,
-        hint: String,
-    },
-}
+use crate::fault::{self, Fault};
 
 /// The container's cgroup, one directory per v1 hierarchy or one on v2.
 pub trait Cgroup: Send + Sync {
@@ -163,49 +64,6 @@ pub(crate) trait Controller {
     fn stats(_path: &Path, _stats: &mut Stats) -> Result<(), CgroupError> {
         Ok(())
     }
-}
-
-/// Checks a cgroup name: `[A-Za-z0-9_.-]{1,64}`, not `.` or `..`.
-pub fn validate_name(name: &str) -> Result<(), CgroupError> {
-    let bad = |reason: &str| {
-        Err(CgroupError::InvalidName {
-            name: name.to_string(),
-            reason: reason.to_string(),
-        })
-    };
-    if name.is_empty() || name.len() > 64 {
-        return bad("must be 1 to 64 characters long");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
-    {
-        return bad(&format!("{c:?} is not allowed (only A-Z a-z 0-9 _ . -)"));
-    }
-    if name == "." || name == ".." {
-        return bad("must not be . or ..");
-    }
-    Ok(())
-}
-
-/// The components of a LAB_CGROUP_PARENT value: `(absolute, components)`.
-/// Empty and `.` components are dropped; `..` is refused.
-fn parse_parent(parent: &str) -> Result<(bool, Vec<&str>), CgroupError> {
-    let absolute = parent.starts_with('/');
-    let mut parts = Vec::new();
-    for c in parent.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                return Err(CgroupError::InvalidParent {
-                    parent: parent.to_string(),
-                    reason: "must not contain ..".to_string(),
-                })
-            }
-            c => parts.push(c),
-        }
-    }
-    Ok((absolute, parts))
 }
 
 /// The container's cgroup `name` under `parent`: relative text is relative to
@@ -258,7 +116,7 @@ pub fn open(
                     continue;
                 }
                 let mut parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
-                if controllers.iter().any(|c| c == "cpu") && crate::fault::active("cgroup-outside-parent") {
+                if controllers.iter().any(|c| c == "cpu") && fault::active(Fault::CgroupOutsideParent) {
                     parent_dir = hier.mount.clone();
                 }
                 if !parent_dir.is_dir() {
@@ -288,7 +146,7 @@ pub fn open(
                     detail: "(no cgroup2 file system is mounted)".to_string(),
                 })?;
             let mut parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
-            if crate::fault::active("cgroup-outside-parent") {
+            if fault::active(Fault::CgroupOutsideParent) {
                 parent_dir = hier.mount.clone();
             }
             if !parent_dir.is_dir() {
@@ -299,47 +157,6 @@ pub fn open(
             }
             Ok(Box::new(v2::V2Cgroup::new(name, parent_dir.join(name))))
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("web")]
-    #[case("harness-unit-12-0")]
-    #[case("a.b_c-D9")]
-    #[case("...")]
-    #[case(&"x".repeat(64))]
-    fn names_accepted(#[case] name: &str) {
-        validate_name(name).unwrap();
-    }
-
-    #[rstest]
-    #[case("")]
-    #[case(".")]
-    #[case("..")]
-    #[case("a/b")]
-    #[case("a b")]
-    #[case("caf\u{e9}")]
-    #[case(&"x".repeat(65))]
-    fn names_refused(#[case] name: &str) {
-        let e = validate_name(name).unwrap_err();
-        assert!(matches!(e, CgroupError::InvalidName { .. }), "{e}");
-        assert!(e.to_string().starts_with("invalid cgroup name"), "{e}");
-    }
-
-    #[test]
-    fn parents_parse() {
-        assert_eq!(parse_parent("a/b").unwrap(), (false, vec!["a", "b"]));
-        assert_eq!(
-            parse_parent("/lab//x/./").unwrap(),
-            (true, vec!["lab", "x"])
-        );
-        assert_eq!(parse_parent("/").unwrap(), (true, vec![]));
-        assert!(parse_parent("a/../b").is_err());
     }
 }
 

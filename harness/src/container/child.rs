@@ -17,6 +17,7 @@ use nix::unistd::{chdir, close, execvp, pivot_root, setgroups, setresgid, setres
 
 use super::{init, raw_write_all, reset_signals_for_exec, ChildPlan};
 use crate::spec::{Namespace, RootFs};
+use crate::fault::{self, Fault};
 
 /// Device nodes of the minimal /dev, bind-mounted from the host's.
 const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
@@ -85,7 +86,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
 
     if spec.ns.has(Namespace::Mnt) {
         setup_mounts(plan, &rep);
-        if crate::fault::strict() {
+        if fault::strict() {
             // The strict variant: /proc read-only, in this mount namespace only.
             let none: Option<&str> = None;
             mount(none, "/proc", none, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY, none)
@@ -95,7 +96,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
 
     if let Some(h) = &spec.hostname {
         sethostname(h).or_fail(&rep, || format!("--hostname {h}: sethostname"));
-    } else if spec.ns.has(Namespace::Uts) && crate::fault::active("default-hostname") {
+    } else if spec.ns.has(Namespace::Uts) && fault::active(Fault::DefaultHostname) {
         sethostname("container").or_fail(&rep, || "sethostname".into());
     }
 
@@ -141,7 +142,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
 
 pub(super) fn exec_command(command: &[CString], rep: &Reporter) -> ! {
     reset_signals_for_exec();
-    if crate::fault::strict() {
+    if fault::strict() {
         drop_all_capabilities(rep);
     }
     if std::env::var_os("PATH").is_none() {
@@ -220,7 +221,7 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
     mount_proc(&proc_dir, rep);
     setup_dev(&root.join("dev"), spec.ns.has(Namespace::Ipc), rep);
 
-    if crate::fault::active("chroot-not-pivot") {
+    if fault::active(Fault::ChrootNotPivot) {
         nix::unistd::chroot(&root).or_fail(rep, || "fault chroot-not-pivot".into());
         chdir("/").or_fail(rep, || "chdir /".into());
         return;
@@ -234,7 +235,7 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
 
 fn mount_proc(target: &Path, rep: &Reporter) {
     let none: Option<&str> = None;
-    if crate::fault::active("no-fresh-proc") {
+    if fault::active(Fault::NoFreshProc) {
         if target != Path::new("/proc") {
             mount(Some("/proc"), target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
                 .or_fail(rep, || "fault no-fresh-proc".into());

@@ -30,6 +30,7 @@ use nix::unistd::{close, pipe2, Pid};
 
 use crate::cgroups::{self, Cgroup, CgroupError, Hierarchies};
 use crate::spec::{IdMap, Namespace, RootFs, RunSpec, SpecError};
+use crate::fault::{self, Fault};
 
 /// Environment variable naming the parent of containers' cgroups.
 pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
@@ -213,8 +214,8 @@ fn clone_flags(spec: &RunSpec) -> CloneFlags {
         (Namespace::Ipc, CloneFlags::CLONE_NEWIPC),
         (Namespace::User, CloneFlags::CLONE_NEWUSER),
     ] {
-        let dropped = (ns == Namespace::Pid && crate::fault::active("no-pid-ns"))
-            || (ns == Namespace::Uts && crate::fault::active("hostname-outside-uts"));
+        let dropped = (ns == Namespace::Pid && fault::active(Fault::NoPidNs))
+            || (ns == Namespace::Uts && fault::active(Fault::HostnameOutsideUts));
         if spec.ns.has(ns) && !dropped {
             f |= flag;
         }
@@ -262,12 +263,12 @@ fn mount_overlay_into(child: Pid, target: &Path, opts: &str) -> Result<(), Runti
     let mounted = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .map_err(sys("making the container's mounts private"))
         .and_then(|()| {
-            if crate::fault::active("overlay-as-bind") {
+            if fault::active(Fault::OverlayAsBind) {
                 // The top-most layer is the first of lowerdir=.
                 let top = opts.trim_start_matches("lowerdir=").split([':', ',']).next().unwrap_or_default().to_string();
                 return mount(Some(top.as_str()), target, none, MsFlags::MS_BIND, none).map_err(sys("fault overlay-as-bind"));
             }
-            let flags = if crate::fault::active("upper-readonly") { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            let flags = if fault::active(Fault::UpperReadonly) { MsFlags::MS_RDONLY } else { MsFlags::empty() };
             mount(Some("overlay"), target, Some("overlay"), flags, Some(opts))
                 .map_err(sys(format!("--layer: mount -t overlay -o {opts} {}", target.display())))
         });
@@ -294,7 +295,7 @@ fn read_report(fd: RawFd) -> Vec<u8> {
 pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
     spec.validate()?;
     spec.check_host()?;
-    crate::fault::configured().map_err(RuntimeError::Setup)?;
+    fault::configured().map_err(RuntimeError::Setup)?;
     let mut created = Created::default();
     let result = run_created(spec, &mut created);
     let errors = created.cleanup();
@@ -374,7 +375,7 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let _ = close(rep_w);
 
     let outcome = (|| -> Result<(), RuntimeError> {
-        if spec.ns.has(Namespace::User) && !crate::fault::active("no-uid-map") {
+        if spec.ns.has(Namespace::User) && !fault::active(Fault::NoUidMap) {
             write_id_maps(child, spec, privileged)?;
         }
         if let (Some(target), Some(opts)) = (&created.root_mountpoint, &overlay) {
@@ -398,7 +399,7 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
             Some(cg) => {
                 let cg = created.cgroup.insert(cg);
                 cg.create(&spec.limits)?;
-                if crate::fault::active("limit-wrong-cgroup") {
+                if fault::active(Fault::LimitWrongCgroup) {
                     let parents: Result<Vec<fs::File>, RuntimeError> = cg
                         .paths()
                         .iter()

@@ -12,6 +12,7 @@ use std::process::Command;
 use nix::unistd::Pid;
 
 use crate::spec::VethSpec;
+use crate::fault::{self, Fault};
 
 pub(super) struct VethError {
     pub message: String,
@@ -64,7 +65,7 @@ pub(super) fn setup_veth(child: Pid, v: &VethSpec) -> Result<(), VethError> {
     let ns_path = format!("/proc/{child}/ns/net");
     let ns = File::open(&ns_path).map_err(|e| fail(format!("opening {ns_path}: {e}")))?;
     ip(&["addr", "add", &v.cont_addr.to_string(), "dev", &v.cont_if], Some(&ns)).map_err(fail)?;
-    if !crate::fault::active("veth-down") {
+    if !fault::active(Fault::VethDown) {
         ip(&["link", "set", &v.cont_if, "up"], Some(&ns)).map_err(fail)?;
     }
     ip(&["link", "set", "lo", "up"], Some(&ns)).map_err(fail)?;

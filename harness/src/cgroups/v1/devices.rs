@@ -6,6 +6,7 @@ use std::path::Path;
 
 use crate::cgroups::common::append_line;
 use crate::cgroups::{CgroupError, Controller, Limits};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Devices;
 
@@ -17,7 +18,7 @@ impl Controller for Devices {
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
-        if crate::fault::active("no-device-rule") {
+        if fault::active(Fault::NoDeviceRule) {
             return Ok(());
         }
         let deny = path.join("devices.deny");

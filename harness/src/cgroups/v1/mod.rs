@@ -19,12 +19,10 @@ use std::time::{Duration, Instant};
 
 use super::common::{self, kill_all, make_dir, remove_tree, write_file, TIMEOUT};
 use super::{Cgroup, CgroupError, CgroupVersion, Controller, Limits, Stats};
+use crate::fault::{self, Fault};
 
-/// The v1 controllers this driver joins, in the order it sets them up
-/// (cpuset first: a v1 cpuset cgroup takes no task before it has cpus and mems).
-pub const CONTROLLERS: &[&str] = &[
-    "cpuset", "cpu", "cpuacct", "memory", "devices", "freezer", "blkio", "pids", "net_cls",
-];
+/// The v1 controllers this driver joins, in the order it sets them up.
+pub const CONTROLLERS: &[&str] = labkit::cgroups::V1_CONTROLLERS;
 
 type ApplyFn = fn(&Path, &Limits) -> Result<(), CgroupError>;
 type StatsFn = fn(&Path, &mut Stats) -> Result<(), CgroupError>;
@@ -219,7 +217,7 @@ impl Cgroup for V1Cgroup {
     fn destroy(&self) -> Result<(), CgroupError> {
         // After a container with a PID namespace ends, its cgroup is empty: one
         // rmdir per hierarchy is all it takes.
-        let left_by_fault = |d: &V1Dir| d.controllers.iter().any(|c| c == "cpu") && crate::fault::active("cgroup-outside-parent");
+        let left_by_fault = |d: &V1Dir| d.controllers.iter().any(|c| c == "cpu") && fault::active(Fault::CgroupOutsideParent);
         if self.dirs.iter().map(|d| left_by_fault(d) || common::rmdir_if_idle(&d.path)).fold(true, |a, b| a & b) {
             return Ok(());
         }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::bpf;
 use crate::cgroups::{CgroupError, Controller, Limits};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Devices;
 
@@ -17,7 +18,7 @@ impl Controller for Devices {
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
-        if crate::fault::active("no-device-rule") {
+        if fault::active(Fault::NoDeviceRule) {
             return Ok(());
         }
         if limits.deny_devices.is_empty() {

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::cgroups::common::{read_keyed, read_u64_optional, write_file};
 use crate::cgroups::{CgroupError, Controller, Limits, Stats};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Memory;
 
@@ -16,7 +17,7 @@ impl Controller for Memory {
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
-        if crate::fault::active("memory-not-written") {
+        if fault::active(Fault::MemoryNotWritten) {
             return Ok(());
         }
         let Some(bytes) = limits.memory else {

@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use super::common::{self, kill_all, make_dir, read_file, remove_tree, write_file, TIMEOUT};
 use super::{Cgroup, CgroupError, CgroupVersion, Controller, Limits, Stats};
+use crate::fault::{self, Fault};
 
 /// The v2 controllers this driver enables in the parent's
 /// `cgroup.subtree_control` when the limits need them.
-pub const CONTROLLERS: &[&str] = &["cpuset", "cpu", "io", "memory", "pids"];
+pub const CONTROLLERS: &[&str] = labkit::cgroups::V2_CONTROLLERS;
 
 type ApplyFn = fn(&Path, &Limits) -> Result<(), CgroupError>;
 type StatsFn = fn(&Path, &mut Stats) -> Result<(), CgroupError>;
@@ -245,7 +246,7 @@ impl Cgroup for V2Cgroup {
     /// without it, SIGKILL each listed process until none is left (a frozen
     /// v2 task still dies of SIGKILL). Then rmdir, deepest first.
     fn destroy(&self) -> Result<(), CgroupError> {
-        let left_by_fault = crate::fault::active("cgroup-outside-parent");
+        let left_by_fault = fault::active(Fault::CgroupOutsideParent);
         if !left_by_fault && common::rmdir_if_idle(&self.path) {
             return Ok(());
         }
@@ -274,7 +275,7 @@ impl Cgroup for V2Cgroup {
             }
             thread::sleep(Duration::from_millis(10));
         }
-        if crate::fault::active("cgroup-outside-parent") {
+        if fault::active(Fault::CgroupOutsideParent) {
             return Ok(());
         }
         remove_tree(&self.path, Instant::now() + TIMEOUT)

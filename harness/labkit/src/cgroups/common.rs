@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use super::CgroupError;
 
 /// How long freeze, thaw and destroy wait for the kernel.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(5);
+pub const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Writes `data` to an existing control file in one `write(2)` (cgroupfs
 /// parses each write separately). Never creates the file: on cgroupfs a
 /// missing file means the controller is not there, and that must be an error.
-pub(crate) fn write_file(path: &Path, data: &str) -> Result<(), CgroupError> {
+pub fn write_file(path: &Path, data: &str) -> Result<(), CgroupError> {
     let werr = |source: io::Error| CgroupError::Write {
         path: path.to_path_buf(),
         data: data.to_string(),
@@ -37,7 +37,7 @@ pub(crate) fn write_file(path: &Path, data: &str) -> Result<(), CgroupError> {
 /// `blkio.throttle.write_bps_device`. The kernel takes one rule per write and
 /// keeps the others; the file is opened for appending and the line ends in a
 /// newline (as `echo` writes it) so a fake tree in a test keeps every rule too.
-pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), CgroupError> {
+pub fn append_line(path: &Path, line: &str) -> Result<(), CgroupError> {
     let werr = |source: io::Error| CgroupError::Write {
         path: path.to_path_buf(),
         data: line.to_string(),
@@ -50,7 +50,7 @@ pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), CgroupError> {
     f.write_all(format!("{line}\n").as_bytes()).map_err(werr)
 }
 
-pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {
+pub fn read_file(path: &Path) -> Result<String, CgroupError> {
     fs::read_to_string(path).map_err(|source| CgroupError::Read {
         path: path.to_path_buf(),
         source,
@@ -59,7 +59,7 @@ pub(crate) fn read_file(path: &Path) -> Result<String, CgroupError> {
 
 /// Reads a file that may legitimately be absent (a controller file the kernel
 /// does not have, such as `memory.peak` before 5.19): `Ok(None)` then.
-pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, CgroupError> {
+pub fn read_optional(path: &Path) -> Result<Option<String>, CgroupError> {
     match fs::read_to_string(path) {
         Ok(s) => Ok(Some(s)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -70,7 +70,7 @@ pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, CgroupError> 
     }
 }
 
-pub(crate) fn parse_u64(path: &Path, text: &str) -> Result<u64, CgroupError> {
+pub fn parse_u64(path: &Path, text: &str) -> Result<u64, CgroupError> {
     let t = text.trim();
     t.parse::<u64>().map_err(|e| CgroupError::Parse {
         path: path.to_path_buf(),
@@ -80,7 +80,7 @@ pub(crate) fn parse_u64(path: &Path, text: &str) -> Result<u64, CgroupError> {
 }
 
 /// A single-number file, `None` when the file does not exist.
-pub(crate) fn read_u64_optional(path: &Path) -> Result<Option<u64>, CgroupError> {
+pub fn read_u64_optional(path: &Path) -> Result<Option<u64>, CgroupError> {
     match read_optional(path)? {
         Some(s) => parse_u64(path, &s).map(Some),
         None => Ok(None),
@@ -89,14 +89,14 @@ pub(crate) fn read_u64_optional(path: &Path) -> Result<Option<u64>, CgroupError>
 
 /// One key of a flat keyed file (`key value` per line: cpu.stat,
 /// memory.events, memory.oom_control). `Ok(None)` when the file or key is absent.
-pub(crate) fn read_keyed(path: &Path, key: &str) -> Result<Option<u64>, CgroupError> {
+pub fn read_keyed(path: &Path, key: &str) -> Result<Option<u64>, CgroupError> {
     let Some(text) = read_optional(path)? else {
         return Ok(None);
     };
     keyed_value(path, &text, key)
 }
 
-pub(crate) fn keyed_value(path: &Path, text: &str, key: &str) -> Result<Option<u64>, CgroupError> {
+pub fn keyed_value(path: &Path, text: &str, key: &str) -> Result<Option<u64>, CgroupError> {
     for line in text.lines() {
         let mut it = line.split_whitespace();
         if it.next() == Some(key) {
@@ -108,19 +108,18 @@ pub(crate) fn keyed_value(path: &Path, text: &str, key: &str) -> Result<Option<u
 }
 
 /// Creates one cgroup directory (its parent must exist).
-pub(crate) fn make_dir(path: &Path) -> Result<(), CgroupError> {
+pub fn make_dir(path: &Path) -> Result<(), CgroupError> {
     fs::create_dir(path).map_err(|source| CgroupError::Mkdir {
         path: path.to_path_buf(),
         source,
     })?;
-    #[cfg(test)]
     fake::populate(path);
     Ok(())
 }
 
 /// Every pid in `cgroup.procs` of `dir` and of its descendant cgroups.
 /// A directory that vanished meanwhile contributes nothing.
-pub(crate) fn pids_recursive(dir: &Path, out: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
+pub fn pids_recursive(dir: &Path, out: &mut BTreeSet<i32>) -> Result<(), CgroupError> {
     let procs = dir.join("cgroup.procs");
     if let Some(text) = read_optional(&procs)? {
         for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -159,7 +158,7 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 /// SIGKILL for each pid; a pid that is already gone (ESRCH) is fine.
-pub(crate) fn kill_all(pids: &BTreeSet<i32>) {
+pub fn kill_all(pids: &BTreeSet<i32>) {
     for &pid in pids {
         if pid > 0 {
             // SAFETY: kill(2) with a positive pid only signals that process.
@@ -176,14 +175,14 @@ pub(crate) fn kill_all(pids: &BTreeSet<i32>) {
 /// is retried until `deadline`.
 /// Removes an empty, idle cgroup directory in one call; false when it is busy
 /// or has children (the caller then takes the slow path of killing and waiting).
-pub(crate) fn rmdir_if_idle(dir: &Path) -> bool {
+pub fn rmdir_if_idle(dir: &Path) -> bool {
     match fs::remove_dir(dir) {
         Ok(()) => true,
         Err(e) => e.kind() == io::ErrorKind::NotFound,
     }
 }
 
-pub(crate) fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
+pub fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
     for sub in subdirs(dir)? {
         remove_tree(&sub, deadline)?;
     }
@@ -194,7 +193,6 @@ pub(crate) fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupErr
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 thread::sleep(Duration::from_millis(10));
             }
-            #[cfg(test)]
             Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) && fake::is_fake(dir) => {
                 // A fake tree keeps its control files as regular files.
                 fs::remove_dir_all(dir).map_err(|source| CgroupError::Remove {
@@ -214,7 +212,7 @@ pub(crate) fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupErr
 }
 
 /// Polls `check` until it returns true or `TIMEOUT` passes.
-pub(crate) fn poll(
+pub fn poll(
     mut check: impl FnMut() -> Result<bool, CgroupError>,
 ) -> Result<bool, CgroupError> {
     let deadline = Instant::now() + TIMEOUT;
@@ -234,9 +232,10 @@ pub(crate) fn poll(
 /// A fake cgroupfs for unit tests: a test registers a tempdir root and the
 /// control files (with their initial contents) that the kernel would make in a
 /// new cgroup there; `make_dir` then creates them, as cgroupfs does on mkdir.
-/// Registration is per thread, so parallel tests do not see each other.
-#[cfg(test)]
-pub(crate) mod fake {
+/// Registration is per thread, so parallel tests do not see each other. It is
+/// compiled in (not `cfg(test)`) because the drivers' unit tests live in another
+/// crate; outside tests nothing registers a root and it is a thread-local lookup.
+pub mod fake {
     use std::cell::RefCell;
     use std::fs;
     use std::path::{Path, PathBuf};
@@ -249,7 +248,7 @@ pub(crate) mod fake {
     }
 
     /// New cgroups anywhere under `root` get `files` (name, content).
-    pub(crate) fn register(root: &Path, files: &[(&str, &str)]) {
+    pub fn register(root: &Path, files: &[(&str, &str)]) {
         ROOTS.with(|r| {
             r.borrow_mut().push((
                 root.to_path_buf(),
@@ -261,11 +260,11 @@ pub(crate) mod fake {
         });
     }
 
-    pub(crate) fn is_fake(path: &Path) -> bool {
+    pub fn is_fake(path: &Path) -> bool {
         ROOTS.with(|r| r.borrow().iter().any(|(root, _)| path.starts_with(root)))
     }
 
-    pub(crate) fn populate(dir: &Path) {
+    pub fn populate(dir: &Path) {
         ROOTS.with(|r| {
             // The longest registered root wins, so a test can give one
             // hierarchy its own file set.

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{common, v1, v2, CgroupError, CgroupVersion};
+use super::{common, CgroupError, CgroupVersion, V1_CONTROLLERS, V2_CONTROLLERS};
 
 /// Every v1 controller the kernel can have; named hierarchies (`name=systemd`)
 /// and mount options are not controllers.
@@ -64,7 +64,7 @@ impl V2Hierarchy {
 }
 
 /// `mount` + a cgroup path such as `/a/b` (or `/` for the mount itself).
-pub(crate) fn join_cgroup_path(mount: &Path, cgroup: &str) -> PathBuf {
+pub fn join_cgroup_path(mount: &Path, cgroup: &str) -> PathBuf {
     let mut p = mount.to_path_buf();
     p.extend(cgroup.split('/').filter(|c| !c.is_empty()));
     p
@@ -191,7 +191,7 @@ impl Hierarchies {
         let v1_driven = self.v1.iter().any(|h| {
             h.controllers
                 .iter()
-                .any(|c| v1::CONTROLLERS.contains(&c.as_str()))
+                .any(|c| V1_CONTROLLERS.contains(&c.as_str()))
         });
         let Some(h2) = &self.v2 else {
             return CgroupVersion::V1;
@@ -203,7 +203,7 @@ impl Hierarchies {
             fs::read_to_string(h2.mount.join("cgroup.controllers")).unwrap_or_default();
         if root_controllers
             .split_whitespace()
-            .any(|c| v2::CONTROLLERS.contains(&c))
+            .any(|c| V2_CONTROLLERS.contains(&c))
         {
             CgroupVersion::V2
         } else {

@@ -26,7 +26,7 @@ fn harness_bin() -> PathBuf {
 }
 
 fn real_qemu() -> PathBuf {
-    harness::vm::which("qemu-system-x86_64").expect("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+    harness_vm::which("qemu-system-x86_64").expect("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
 }
 
 /// target/vm/kernel, with the cloud kernel in it: fetched once for the whole binary by a
@@ -198,7 +198,7 @@ fn a_kvm_boot_that_hangs_falls_back_after_the_boot_limit() {
     let fake = Fake::new("hang");
     let o = fake.vm(&[]);
     assert_ran(&o);
-    let line = format!("vm: KVM unusable here (the VM did not reach its init within {} s under KVM), using TCG", harness::vm::KVM_BOOT_SECS);
+    let line = format!("vm: KVM unusable here (the VM did not reach its init within {} s under KVM), using TCG", harness_vm::KVM_BOOT_SECS);
     assert!(stderr(&o).contains(&line), "expected {line:?}:\n{}", stderr(&o));
     assert_eq!(fake.calls(), strs(&["kvm", "tcg"]));
 }

@@ -1,0 +1,254 @@
+//! qemu itself: the command line, and one boot followed until the command ends,
+//! the VM stalls or the time limit passes.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The kernel command line.
+pub fn kernel_cmdline() -> String {
+    // mitigations=off: page-table isolation costs a lot under TCG, and this VM runs
+    // nothing but the checks. tsc=reliable: under TCG the TSC sync test fails (the
+    // vCPUs are emulated slowly), the kernel then takes HPET for wall time while CPU
+    // time still comes from the TSC, and a miscalibrated TSC would skew every
+    // CPU-time/wall-time ratio the checks measure; with it both come from the TSC.
+    "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init mitigations=off tsc=reliable".into()
+}
+
+/// qemu's file chardev path, with commas doubled as its option syntax wants.
+pub(crate) fn chardev_path(p: &Path) -> String {
+    p.to_string_lossy().replace(',', ",,")
+}
+
+pub fn qemu_args(args: &VmArgs, accel: AccelKind, kernel: &Path, initrd: &Path, console: &Path, results: &Path) -> Vec<OsString> {
+    let mut v: Vec<OsString> = Vec::new();
+    let mut push = |s: &str| v.push(OsString::from(s));
+    match accel {
+        AccelKind::Kvm => {
+            push("-accel");
+            push("kvm");
+            push("-cpu");
+            push("host");
+        }
+        AccelKind::Tcg => {
+            push("-accel");
+            push("tcg,thread=multi");
+            push("-cpu");
+            push("max");
+        }
+    }
+    for s in ["-machine", "pc", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-monitor", "none"] {
+        push(s);
+    }
+    push("-m");
+    push(&args.memory.to_string());
+    push("-smp");
+    push(&args.cpus.to_string());
+    push("-chardev");
+    push(&format!("file,id=console,path={}", chardev_path(console)));
+    push("-serial");
+    push("chardev:console");
+    push("-chardev");
+    push(&format!("file,id=results,path={}", chardev_path(results)));
+    push("-serial");
+    push("chardev:results");
+    push("-append");
+    push(&kernel_cmdline());
+    v.push("-kernel".into());
+    v.push(kernel.into());
+    v.push("-initrd".into());
+    v.push(initrd.into());
+    v
+}
+
+/// How one boot ended.
+pub(crate) enum Outcome {
+    /// The command ended (status), with the files it sent.
+    Finished { rc: i32, files: Vec<(String, Vec<u8>)>, complete: bool },
+    /// The boot did not reach the init in time.
+    NoBoot,
+    /// The booted VM wrote nothing for the stall limit (no heartbeat, no output).
+    Stalled,
+    TimedOut,
+    /// qemu ended without a result: the reason ([`qemu_failure`]).
+    Died(String),
+}
+
+/// One boot: how it ended, how long it took, when the init was reached, and whether
+/// the command's output had begun (a start over would then repeat it).
+pub(crate) struct Ran {
+    pub(crate) outcome: Outcome,
+    pub(crate) took: Duration,
+    pub(crate) booted: Option<Duration>,
+    pub(crate) output_began: bool,
+}
+
+/// Time limits of one boot.
+pub(crate) struct Limits {
+    /// To reach the init.
+    pub(crate) boot: Duration,
+    /// Without a byte from a booted VM.
+    pub(crate) stall: Duration,
+}
+
+pub(crate) fn kill(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads what was appended to `f` since the last call.
+pub(crate) fn read_new(f: &mut std::fs::File, pos: &mut u64) -> Vec<u8> {
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(*pos)).is_ok() && f.read_to_end(&mut buf).is_ok() {
+        *pos += buf.len() as u64;
+    }
+    buf
+}
+
+pub(crate) struct Boot<'a> {
+    pub(crate) args: &'a VmArgs,
+    pub(crate) kernel: &'a Path,
+    pub(crate) initrd: &'a Path,
+    pub(crate) console: PathBuf,
+    pub(crate) results: PathBuf,
+    pub(crate) nonce: &'a str,
+}
+
+impl Boot<'_> {
+    pub(crate) fn run(&self, accel: AccelKind, limits: &Limits, deadline: Instant) -> Result<Ran> {
+        for p in [&self.console, &self.results] {
+            std::fs::write(p, b"").map_err(io_err(p.display()))?;
+        }
+        let mut cmd = Command::new(&self.args.qemu);
+        cmd.args(qemu_args(self.args, accel, self.kernel, self.initrd, &self.console, &self.results));
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        // SAFETY: prctl is async-signal-safe. qemu dies with us, so nothing is left running.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(io_err(format!("starting {} (apt-get install qemu-system-x86)", self.args.qemu.display())))?;
+        // qemu's stderr is drained as it comes (a qemu stuck on a full pipe would look
+        // hung), and kept up to 64 KiB: the reason a failed start gives is in its first lines.
+        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let drain = child.stderr.take().map(|mut e| {
+            let said = said.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n @ 1..) = e.read(&mut buf) {
+                    let mut s = said.lock().unwrap_or_else(|p| p.into_inner());
+                    let room = (64usize << 10).saturating_sub(s.len());
+                    s.extend_from_slice(&buf[..n.min(room)]);
+                }
+            })
+        });
+        let mut results = std::fs::File::open(&self.results).map_err(io_err(self.results.display()))?;
+        let mut console = std::fs::File::open(&self.console).map_err(io_err(self.console.display()))?;
+        let (mut rpos, mut cpos) = (0u64, 0u64);
+        let mut parser = ResultParser::new(self.nonce);
+        let mut booted: Option<Duration> = None;
+        let mut rc: Option<i32> = None;
+        let mut files = Vec::new();
+        let mut done = false;
+        let mut last_sign = Instant::now();
+        let mut console_len = 0u64;
+        let stdout = std::io::stdout();
+        let handle = |events: Vec<Event>, booted: &mut Option<Duration>, rc: &mut Option<i32>, files: &mut Vec<(String, Vec<u8>)>, done: &mut bool| {
+            let mut out = stdout.lock();
+            for e in events {
+                match e {
+                    Event::Boot => *booted = Some(started.elapsed()),
+                    Event::Line(l) => {
+                        let _ = out.write_all(&l);
+                        let _ = out.write_all(b"\n");
+                    }
+                    Event::End(c) => *rc = Some(c),
+                    Event::File { name, data } => files.push((name, data)),
+                    Event::BadFile(name) => say(format!("the VM sent {name} garbled; not written")),
+                    Event::Done => *done = true,
+                }
+            }
+            let _ = out.flush();
+        };
+        let mut ended_early = None;
+        let status = loop {
+            let new = read_new(&mut results, &mut rpos);
+            if !new.is_empty() {
+                last_sign = Instant::now();
+                handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
+            }
+            if self.args.console {
+                let c = read_new(&mut console, &mut cpos);
+                let _ = std::io::stderr().write_all(&c);
+            }
+            let len = std::fs::metadata(&self.console).map(|m| m.len()).unwrap_or(0);
+            if len != console_len {
+                console_len = len;
+                last_sign = Instant::now();
+            }
+            if let Ok(Some(st)) = child.try_wait() {
+                break Some(st);
+            }
+            if done {
+                // Everything arrived: qemu is powering off; give it a moment.
+                let end = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < end {
+                    if let Ok(Some(_)) = child.try_wait() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                kill(&mut child);
+                break None;
+            }
+            if booted.is_none() && started.elapsed() > limits.boot {
+                kill(&mut child);
+                ended_early = Some(Outcome::NoBoot);
+                break None;
+            }
+            if booted.is_some() && last_sign.elapsed() > limits.stall {
+                kill(&mut child);
+                ended_early = Some(Outcome::Stalled);
+                break None;
+            }
+            if Instant::now() > deadline {
+                kill(&mut child);
+                ended_early = Some(Outcome::TimedOut);
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let new = read_new(&mut results, &mut rpos);
+        handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
+        if ended_early.is_none() {
+            handle(parser.finish(), &mut booted, &mut rc, &mut files, &mut done);
+        }
+        if self.args.console {
+            let _ = std::io::stderr().write_all(&read_new(&mut console, &mut cpos));
+        }
+        // Whatever qemu left running may hold its stderr open: the reader is not waited
+        // for past a moment.
+        if let Some(t) = drain {
+            let end = Instant::now() + Duration::from_secs(1);
+            while !t.is_finished() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let said = String::from_utf8_lossy(&said.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        let took = started.elapsed();
+        if let Some(b) = booted {
+            say(format!("booted in {:.1} s", b.as_secs_f64()));
+        }
+        let outcome = match (ended_early, rc) {
+            (Some(o), _) => o,
+            (None, Some(rc)) => Outcome::Finished { rc, files, complete: done },
+            (None, None) => Outcome::Died(match status {
+                Some(st) => qemu_failure(&said, Some(st)),
+                None => format!("the VM sent no result{}", if said.trim().is_empty() { String::new() } else { format!("; {}", qemu_failure(&said, None)) }),
+            }),
+        };
+        Ok(Ran { outcome, took, booted, output_began: parser.began() })
+    }
+}
