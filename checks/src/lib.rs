@@ -10,7 +10,6 @@ pub mod audit;
 pub mod catalog;
 pub mod cgview;
 pub mod ctx;
-pub mod grade;
 pub mod host;
 pub mod incident;
 pub mod oci;

@@ -2,7 +2,27 @@
 
 use std::fmt;
 
-use crate::grade::Lang;
+/// The language of a report: every text a check writes has both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Ko,
+}
+
+impl Lang {
+    /// Korean when `LANG` (or `LC_ALL`, `LC_MESSAGES`) starts with `ko`.
+    pub fn from_env() -> Lang {
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            if let Ok(v) = std::env::var(var) {
+                if !v.is_empty() {
+                    return if v.starts_with("ko") { Lang::Ko } else { Lang::En };
+                }
+            }
+        }
+        Lang::En
+    }
+}
+
 use crate::runtime::Run;
 
 /// A text in the course's two languages. Figures, ids, paths and commands are the

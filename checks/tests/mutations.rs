@@ -88,7 +88,7 @@ fn run_isolated(rt: Runtime, jobs: usize) -> Vec<CheckReport> {
 /// The Korean report of `reports`, with every failure's details, holds no English
 /// sentence (ids, commands, paths and the runtime's own words aside).
 fn assert_korean(reports: &[CheckReport], what: &str) {
-    use checks::grade::{self, human, Lang};
+    use exercises::{self as grade, human, Lang};
     let m = grade::manifest().unwrap();
     let h = grade::hints().unwrap();
     let exercises = grade::select(&m, None, None).unwrap();

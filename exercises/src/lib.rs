@@ -1,1 +1,247 @@
-//! Lab exercises and starter kits. Filled in by the exercises issue.
+//! The grader: the exercises of exercises/exercises.toml, scored from check
+//! outcomes. Skipped and broken checks cost no points; they are listed with their
+//! reason and counted as "could not be graded".
+
+pub mod formats;
+pub mod human;
+pub mod model;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use checks::catalog::{catalog, Check};
+use checks::outcome::Outcome;
+use checks::runner::CheckReport;
+pub use model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
+
+/// The runtime contract's version, as the first line of exercises/CONTRACT.md says
+/// (`Contract version 1`).
+pub fn contract_version() -> &'static str {
+    include_str!("../CONTRACT.md").lines().next().and_then(|l| l.strip_prefix("Contract version ")).unwrap_or("?").trim()
+}
+
+/// This suite and this host: the version, the contract, the kernel, the cgroup
+/// version and `cgroup_parent` (where the checker's cgroups went, and why).
+pub fn environment(cgroup_parent: &str) -> Environment {
+    let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let cgroup = match checks::cgview::Tree::read().map(|t| t.version) {
+        Ok(checks::cgview::Version::V1) => "v1",
+        Ok(checks::cgview::Version::V2) => "v2",
+        Err(_) => "none",
+    };
+    Environment {
+        suite: env!("CARGO_PKG_VERSION").to_string(),
+        contract: contract_version().to_string(),
+        kernel,
+        cgroup: cgroup.to_string(),
+        cgroup_parent: cgroup_parent.to_string(),
+    }
+}
+
+/// The manifest and hints, compiled in so the grader carries them.
+pub const MANIFEST: &str = include_str!("../exercises.toml");
+pub const HINTS: &str = include_str!("../hints.toml");
+
+pub use checks::outcome::Text;
+
+/// A check's hint in both languages, and its title in Korean (the English title is
+/// the catalog's).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Hint {
+    pub en: String,
+    pub ko: String,
+    pub title_ko: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Exercise {
+    pub id: String,
+    pub topic: String,
+    pub title: Text,
+    pub points: u32,
+    pub checks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Manifest {
+    pub version: u32,
+    #[serde(rename = "exercise")]
+    pub exercises: Vec<Exercise>,
+}
+
+/// Check id → hint.
+pub type Hints = BTreeMap<String, Hint>;
+
+pub fn manifest() -> Result<Manifest, String> {
+    toml::from_str(MANIFEST).map_err(|e| format!("exercises/exercises.toml: {e}"))
+}
+
+pub fn hints() -> Result<Hints, String> {
+    toml::from_str(HINTS).map_err(|e| format!("exercises/hints.toml: {e}"))
+}
+
+/// Integer points of each check: the exercise's points spread evenly, the first
+/// checks taking the remainder.
+pub fn split_points(points: u32, n: usize) -> Vec<u32> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let base = points / n as u32;
+    let extra = (points % n as u32) as usize;
+    (0..n).map(|i| base + u32::from(i < extra)).collect()
+}
+
+/// The manifest's consistency with the catalog: every check in exactly one
+/// exercise, every exercise's checks known, every check with a hint in both languages.
+pub fn validate(m: &Manifest, hints: &Hints, all: &[Check]) -> Result<(), String> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for e in &m.exercises {
+        if e.checks.is_empty() || e.points < e.checks.len() as u32 {
+            return Err(format!("exercise {} needs at least one check and one point per check", e.id));
+        }
+        for c in &e.checks {
+            if !all.iter().any(|k| k.id == c) {
+                return Err(format!("exercise {} names unknown check {c}", e.id));
+            }
+            if let Some(other) = seen.insert(c, &e.id) {
+                return Err(format!("check {c} is in exercises {other} and {}", e.id));
+            }
+            match hints.get(c) {
+                Some(h) if !h.en.trim().is_empty() && !h.ko.trim().is_empty() && !h.title_ko.trim().is_empty() => {}
+                _ => return Err(format!("check {c} has no hint in English and Korean and no Korean title (exercises/hints.toml)")),
+            }
+        }
+    }
+    for k in all {
+        if !seen.contains_key(k.id) {
+            return Err(format!("check {} is in no exercise", k.id));
+        }
+    }
+    Ok(())
+}
+
+/// Which exercises a run grades: all, one topic, or one exercise id.
+pub fn select<'a>(m: &'a Manifest, topic: Option<&str>, exercise: Option<&str>) -> Result<Vec<&'a Exercise>, String> {
+    let v: Vec<&Exercise> = m
+        .exercises
+        .iter()
+        .filter(|e| topic.map_or(true, |t| e.topic == t) && exercise.map_or(true, |x| e.id == x))
+        .collect();
+    if v.is_empty() {
+        return Err(match (topic, exercise) {
+            (_, Some(x)) => format!("no exercise {x:?}"),
+            (Some(t), _) => format!("no topic {t:?}"),
+            _ => "the manifest has no exercises".into(),
+        });
+    }
+    Ok(v)
+}
+
+/// Scores `exercises` from the check reports (a check without a report was not run).
+pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hints: &Hints, interrupted: bool) -> GradeResult {
+    let all = catalog();
+    let mut out = Vec::new();
+    for e in exercises {
+        let pts = split_points(e.points, e.checks.len());
+        let checks = e
+            .checks
+            .iter()
+            .zip(pts)
+            .map(|(id, max)| {
+                let report = reports.iter().find(|r| &r.id == id);
+                let title = all.iter().find(|c| c.id == id).map(|c| c.title).unwrap_or_default().to_string();
+                let (status, message): (Status, Text) = match report.map(|r| &r.outcome) {
+                    Some(Outcome::Pass) => (Status::Pass, Text::default()),
+                    Some(Outcome::Fail(f)) => (Status::Fail, Text { en: f.render(Lang::En), ko: f.render(Lang::Ko) }),
+                    Some(Outcome::Skip(why)) => (Status::Skip, why.clone()),
+                    Some(Outcome::Broken(why)) => (Status::Broken, why.clone()),
+                    None if interrupted => (Status::NotRun, checks::t!("interrupted before it ran", "실행되기 전에 채점이 중단되었습니다")),
+                    None => (Status::NotRun, checks::t!("not run", "실행되지 않았습니다")),
+                };
+                CheckGrade {
+                    id: id.clone(),
+                    title_ko: hints.get(id).map(|h| h.title_ko.clone()).unwrap_or_else(|| title.clone()),
+                    title,
+                    max_points: max,
+                    earned: if status == Status::Pass { max } else { 0 },
+                    status,
+                    // Capped once here, so that every format carries the same text.
+                    message: formats::capped(&message.en, formats::MESSAGE_CAP),
+                    message_ko: formats::capped(&message.ko, formats::MESSAGE_CAP),
+                    notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
+                    hint: hints.get(id).cloned().map(|h| (h.en, h.ko)).unwrap_or_default(),
+                    duration: report.map(|r| r.duration).unwrap_or_default(),
+                    source: format!("checks/src/topics/{}.rs", source_file(id)),
+                }
+            })
+            .collect();
+        out.push(ExerciseResult {
+            id: e.id.clone(),
+            topic: e.topic.clone(),
+            title: (e.title.en.clone(), e.title.ko.clone()),
+            checks,
+        });
+    }
+    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted, environment: Default::default(), left_outside: Vec::new() }
+}
+
+fn source_file(id: &str) -> &'static str {
+    if id.starts_with("namespaces.") {
+        "namespaces"
+    } else if id.starts_with("cgroups.io.") || id.starts_with("cgroups.net-cls.") {
+        "cgroups_io"
+    } else if id.starts_with("cgroups.") {
+        "cgroups"
+    } else if id.starts_with("security.") {
+        "security"
+    } else {
+        "overlay"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_split_into_integers_that_add_up() {
+        assert_eq!(split_points(10, 3), vec![4, 3, 3]);
+        assert_eq!(split_points(10, 5), vec![2, 2, 2, 2, 2]);
+        assert_eq!(split_points(10, 4), vec![3, 3, 2, 2]);
+        assert_eq!(split_points(7, 1), vec![7]);
+        for n in 1..=10 {
+            assert_eq!(split_points(10, n).iter().sum::<u32>(), 10);
+        }
+    }
+
+    #[test]
+    fn manifest_covers_the_catalog_with_hints() {
+        let m = manifest().unwrap();
+        let h = hints().unwrap();
+        validate(&m, &h, &catalog()).unwrap();
+        assert_eq!(m.version, 1);
+        let topics: Vec<&str> = m.exercises.iter().map(|e| e.topic.as_str()).collect();
+        // Taught in order: namespaces, then cgroups, then the union file system, then escapes.
+        let mut sorted = topics.clone();
+        sorted.dedup();
+        assert_eq!(sorted, vec!["namespaces", "cgroups", "overlay", "security"]);
+    }
+
+    #[test]
+    fn selection_by_topic_and_exercise() {
+        let m = manifest().unwrap();
+        assert!(select(&m, Some("cgroups"), None).unwrap().iter().all(|e| e.topic == "cgroups"));
+        assert_eq!(select(&m, None, Some("ns-pid")).unwrap().len(), 1);
+        assert!(select(&m, Some("nope"), None).unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn validation_names_what_is_wrong() {
+        let m: Manifest = toml::from_str(
+            "version = 1\n[[exercise]]\nid = \"x\"\ntopic = \"namespaces\"\ntitle = { en = \"X\", ko = \"엑스\" }\npoints = 1\nchecks = [\"no.such.check\"]\n",
+        )
+        .unwrap();
+        assert!(validate(&m, &Hints::new(), &catalog()).unwrap_err().contains("no.such.check"));
+    }
+}

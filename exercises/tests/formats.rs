@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use base64::Engine as _;
-use checks::grade::formats;
-use checks::grade::{CheckGrade, ExerciseResult, GradeResult, Lang, Status};
+use exercises::formats;
+use exercises::{CheckGrade, ExerciseResult, GradeResult, Lang, Status};
 use quick_xml::events::Event;
 use serde_json::Value;
 use yaml_rust2::{Yaml, YamlLoader};
@@ -98,7 +98,7 @@ fn synthetic() -> GradeResult {
             },
         ],
         interrupted: true,
-        environment: checks::grade::Environment {
+        environment: exercises::Environment {
             suite: "0.1.0".into(),
             contract: "1".into(),
             kernel: "6.18.0-test".into(),
@@ -889,7 +889,7 @@ fn every_format_gives_the_same_points() {
     for lang in [Lang::En, Lang::Ko] {
         let md = formats::markdown(&r, lang);
         assert!(md.contains(&format!("{}/{}", want.0, want.1)), "Markdown ({lang:?}):\n{md}");
-        let human = checks::grade::human::render(&r, lang, false);
+        let human = exercises::human::render(&r, lang, false);
         assert!(human.contains(&format!(": {}/{}", want.0, want.1)), "the report ({lang:?}):\n{human}");
     }
 }
@@ -976,7 +976,7 @@ fn every_result_names_its_environment() {
     // The Korean summary keeps the figures and leaves the parent's English description to the result files.
     assert!(formats::markdown(&r, Lang::Ko).contains(&env.line_ko()));
     assert!(env.line().starts_with("lab 0.1.0, contract 1, kernel 6.18.0-test, cgroup v2; cgroup parent: "));
-    assert_eq!(checks::grade::contract_version(), "1", "the first line of exercises/CONTRACT.md");
+    assert_eq!(exercises::contract_version(), "1", "the first line of exercises/CONTRACT.md");
 }
 
 /// Size caps: a message is cut saying how much went, at a character boundary, and no

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use checks::grade::{self, human, GradeResult, Lang, Status};
+use exercises::{self as grade, human, GradeResult, Lang, Status};
 use checks::{catalog, run_all, Runtime};
 
+#[path = "../../checks/tests/support/mod.rs"]
 mod support;
 
 fn repo() -> PathBuf {

@@ -28,7 +28,7 @@ use quick_junit::{
 };
 use serde_json::{json, Value};
 
-use super::model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
+use crate::model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
 
 /// The longest message one check carries into the results: a runtime's output tail
 /// (up to 1 MiB) must not push a result past what its service takes. 49 such

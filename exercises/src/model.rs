@@ -2,25 +2,7 @@
 
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Ko,
-}
-
-impl Lang {
-    /// Korean when `LANG` (or `LC_ALL`, `LC_MESSAGES`) starts with `ko`.
-    pub fn from_env() -> Lang {
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let Ok(v) = std::env::var(var) {
-                if !v.is_empty() {
-                    return if v.starts_with("ko") { Lang::Ko } else { Lang::En };
-                }
-            }
-        }
-        Lang::En
-    }
-}
+pub use checks::outcome::Lang;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

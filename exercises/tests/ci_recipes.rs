@@ -9,7 +9,7 @@ use std::process::Command;
 use yaml_rust2::{Yaml, YamlLoader};
 
 fn ci(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../exercises/ci").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ci").join(name)
 }
 
 fn yaml(name: &str) -> Yaml {

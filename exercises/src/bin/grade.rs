@@ -14,7 +14,7 @@ use std::time::Duration;
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 
-use checks::grade::{self, formats, human, GradeResult, Lang};
+use exercises::{self as grade, formats, human, GradeResult, Lang};
 use checks::runner::run_all_limited;
 use checks::{catalog, CheckReport, Runtime};
 

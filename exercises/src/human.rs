@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::model::{GradeResult, Lang, Status};
+use crate::model::{GradeResult, Lang, Status};
 
 struct Words {
     grading: &'static str,
@@ -66,7 +66,7 @@ const KO: Words = Words {
     left_outside: "채점이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것, 지우지 않음)",
 };
 
-fn mark(e: &super::model::ExerciseResult) -> char {
+fn mark(e: &crate::model::ExerciseResult) -> char {
     let graded: Vec<_> = e.checks.iter().filter(|c| c.status.graded()).collect();
     if graded.is_empty() {
         '~'
@@ -105,7 +105,7 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     // What the checker had to contain, one line per kind, however many checks it hit.
     let mut incidents: Vec<(String, Vec<&str>)> = Vec::new();
     for c in r.checks() {
-        for n in c.notes.iter().filter_map(|n| n.strip_prefix(crate::runner::INCIDENT_PREFIX)) {
+        for n in c.notes.iter().filter_map(|n| n.strip_prefix(checks::runner::INCIDENT_PREFIX)) {
             match incidents.iter_mut().find(|(t, _)| t == n) {
                 Some((_, ids)) => ids.push(&c.id),
                 None => incidents.push((n.to_string(), vec![&c.id])),
@@ -115,7 +115,7 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     if !incidents.is_empty() {
         let _ = writeln!(s, "{}:", w.contained);
         for (text, ids) in incidents {
-            let text = match (lang, crate::incident::Incident::from_en(&text)) {
+            let text = match (lang, checks::incident::Incident::from_en(&text)) {
                 (Lang::Ko, Some(i)) => i.ko(),
                 _ => text,
             };
@@ -150,7 +150,7 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         }
         let hint = if lang == Lang::Ko { &c.hint.1 } else { &c.hint.0 };
         // A hint is about what the probe sees; a run the runtime refused never got there.
-        if let Some(line) = c.message.lines().find_map(|l| l.strip_prefix(crate::outcome::REFUSED_PREFIX)) {
+        if let Some(line) = c.message.lines().find_map(|l| l.strip_prefix(checks::outcome::REFUSED_PREFIX)) {
             let text = match lang {
                 Lang::En => format!("the runtime refused the run before the command ran (`{line}`, exit 125): make it accept what the run asks first; then"),
                 Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다(`{line}`, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
