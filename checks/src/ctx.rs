@@ -5,7 +5,8 @@ use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_json::Value;
+use labkit::probe::Attempt;
+use serde::de::DeserializeOwned;
 
 use crate::cgview::ScratchParent;
 use labkit::state::Item;
@@ -217,7 +218,7 @@ impl Ctx {
 
     /// Runs the probe (host path) and returns its last JSON object; anything but
     /// exit 0 with probe output is the runtime's failure.
-    pub fn probe_json(&self, options: &[&str], probe_args: &[&str]) -> Result<(Run, Value), Outcome> {
+    pub fn probe_json<T: DeserializeOwned>(&self, options: &[&str], probe_args: &[&str]) -> Result<(Run, T), Outcome> {
         let mut cmd = vec![self.probe()];
         cmd.extend_from_slice(probe_args);
         self.json_of(options, &cmd)
@@ -226,12 +227,12 @@ impl Ctx {
     /// [`Ctx::probe_json`] for a control run: the same contract holds there, so a
     /// failure is the runtime's, named as the control run (`without` says what the
     /// control leaves out: "without --hostname").
-    pub fn control_probe_json(&self, without: &str, options: &[&str], probe_args: &[&str]) -> Result<(Run, Value), Outcome> {
+    pub fn control_probe_json<T: DeserializeOwned>(&self, without: &str, options: &[&str], probe_args: &[&str]) -> Result<(Run, T), Outcome> {
         crate::outcome::as_control(without, self.probe_json(options, probe_args))
     }
 
     /// [`Ctx::json_of`] for a control run.
-    pub fn control_json_of(&self, without: &str, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
+    pub fn control_json_of<T: DeserializeOwned>(&self, without: &str, options: &[&str], command: &[&str]) -> Result<(Run, T), Outcome> {
         crate::outcome::as_control(without, self.json_of(options, command))
     }
 
@@ -241,22 +242,10 @@ impl Ctx {
         self.note(format!("stricter than the contract: {what}"));
     }
 
-    /// Runs `command` and returns the last JSON object it printed.
-    pub fn json_of(&self, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
-        let r = self.run(options, command)?;
-        let last = r.json_lines().pop();
-        match (r.code(), last) {
-            (Some(0), Some(v)) => Ok((r, v)),
-            (_, last) => {
-                let ending = r.ending();
-                let got = match last {
-                    Some(v) => crate::t!("{ending}; last output {v}", "{ending}; 마지막 출력 {v}"),
-                    None => crate::t!("{ending}; no probe output", "{ending}; probe 출력 없음"),
-                };
-                let cmd = command.join(" ");
-                Err(fail(crate::t!("the command `{cmd}` to run and exit 0", "명령 `{cmd}`이(가) 실행되어 0으로 종료"), got, &r))
-            }
-        }
+    /// Runs `command` and returns the last JSON object it printed, as the probe's
+    /// line type `T` (labkit::probe). See [`json_of`].
+    pub fn json_of<T: DeserializeOwned>(&self, options: &[&str], command: &[&str]) -> Result<(Run, T), Outcome> {
+        json_of(&self.runtime(), options, command)
     }
 
     /// Starts `probe sleep 20` (the probe at `probe`: the host's, or `/bin/probe` in
@@ -273,7 +262,7 @@ impl Ctx {
         // else against it: wait until the probe itself says it runs (then the cgroup is
         // joined and every namespace is in place). A runtime that ended closes the
         // probe's output, which ends this wait at once.
-        if sp.next_json_with("sleeping", WAIT).is_none() {
+        if sp.next_as::<labkit::probe::Sleeping>(WAIT).is_none() {
             let run = sp.stop();
             let ending = run.ending();
             let got = if run.status.is_some() && !run.timed_out && !pf.exists() {
@@ -313,11 +302,49 @@ impl Ctx {
     }
 }
 
+/// `rt run OPTIONS -- COMMAND` and the last JSON object it printed, as the probe's
+/// line type `T` (labkit::probe); usable from a thread that cannot hold a [`Ctx`].
+/// Anything but exit 0 with such a line is the runtime's failure: a line that is not
+/// a `T` means the runtime changed what reached stdout, since the probe printed one.
+pub fn json_of<T: DeserializeOwned>(rt: &crate::runtime::Runtime, options: &[&str], command: &[&str]) -> Result<(Run, T), Outcome> {
+    let r = rt.run(options, command);
+    if let Some(e) = &r.spawn_error {
+        return Err(broken(crate::t!("cannot start the runtime {}: {e}", "런타임 {}을(를) 시작할 수 없습니다: {e}", rt.path.display())));
+    }
+    let last = r.json_lines().pop();
+    let cmd = command.join(" ");
+    match (r.code(), last) {
+        (Some(0), Some(v)) => match serde_json::from_value::<T>(v.clone()) {
+            Ok(t) => Ok((r, t)),
+            Err(e) => {
+                let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("line");
+                Err(fail(
+                    crate::t!("`{cmd}` to print the probe's {what} line", "`{cmd}`이(가) probe의 {what} 줄을 출력"),
+                    crate::t!("{v} ({e})", "{v} ({e})"),
+                    &r,
+                ))
+            }
+        },
+        (_, last) => {
+            let ending = r.ending();
+            let got = match last {
+                Some(v) => crate::t!("{ending}; last output {v}", "{ending}; 마지막 출력 {v}"),
+                None => crate::t!("{ending}; no probe output", "{ending}; probe 출력 없음"),
+            };
+            Err(fail(crate::t!("the command `{cmd}` to run and exit 0", "명령 `{cmd}`이(가) 실행되어 0으로 종료"), got, &r))
+        }
+    }
+}
+
 /// A probe result refused the way a missing capability, a permission or a
 /// read-only mount refuses (what a runtime stricter than the contract gives).
-pub fn refused(v: &Value) -> bool {
-    v.get("ok") == Some(&Value::Bool(false))
-        && ["EPERM", "EACCES", "EROFS"].iter().any(|e| v.get("error").and_then(Value::as_str) == Some(e))
+pub fn refused(a: &Attempt) -> bool {
+    ["EPERM", "EACCES", "EROFS"].iter().any(|e| a.refused_with(e))
+}
+
+/// A probe line (or a part of one) as the JSON text the probe printed, for "got" texts.
+pub fn js<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal.

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 use crate::outcome::{broken, Outcome};
 
@@ -74,18 +74,19 @@ pub fn monotonic() -> f64 {
 }
 
 /// Runs the probe directly on the host and returns its last JSON object.
-pub fn probe(probe: &str, args: &[&str]) -> Result<Value, Outcome> {
+pub fn probe<T: DeserializeOwned>(probe: &str, args: &[&str]) -> Result<T, Outcome> {
     let out = Command::new(probe).args(args).output().map_err(|e| broken(crate::t!("running {probe}: {e}", "{probe}을(를) 실행하지 못했습니다: {e}")))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .last()
-        .ok_or_else(|| broken(crate::t!("host probe {} printed no JSON", "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다", args.join(" "))))
+    last_line_as(&out.stdout).ok_or_else(|| broken(crate::t!("host probe {} printed no JSON", "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다", args.join(" "))))
+}
+
+/// The last line of `stdout` that parses as a `T`.
+pub fn last_line_as<T: DeserializeOwned>(stdout: &[u8]) -> Option<T> {
+    String::from_utf8_lossy(stdout).lines().filter_map(|l| serde_json::from_str::<T>(l).ok()).last()
 }
 
 /// Runs `program args` on the host inside the namespaces of `pid` named by
 /// `nsenter` flags (e.g. `-u` for UTS): an observation from outside the container.
-pub fn in_namespaces_of(pid: i32, ns_flags: &[&str], program: &str, args: &[&str]) -> Result<Value, Outcome> {
+pub fn in_namespaces_of<T: DeserializeOwned>(pid: i32, ns_flags: &[&str], program: &str, args: &[&str]) -> Result<T, Outcome> {
     let out = Command::new("nsenter")
         .arg("-t")
         .arg(pid.to_string())
@@ -94,9 +95,6 @@ pub fn in_namespaces_of(pid: i32, ns_flags: &[&str], program: &str, args: &[&str
         .args(args)
         .output()
         .map_err(|e| broken(crate::t!("running nsenter: {e}", "nsenter를 실행하지 못했습니다: {e}")))?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .last()
+    last_line_as(&out.stdout)
         .ok_or_else(|| broken(crate::t!("nsenter -t {pid} {}: {}", "nsenter -t {pid} {}: {}", ns_flags.join(" "), String::from_utf8_lossy(&out.stderr).trim())))
 }

@@ -301,6 +301,11 @@ impl Run {
     }
 
     /// Every stdout line that is a JSON object (the probe's output).
+    /// Every stdout line that is a `T`.
+    pub fn lines_as<T: serde::de::DeserializeOwned>(&self) -> Vec<T> {
+        String::from_utf8_lossy(&self.stdout).lines().filter_map(|l| serde_json::from_str::<T>(l).ok()).collect()
+    }
+
     pub fn json_lines(&self) -> Vec<Value> {
         String::from_utf8_lossy(&self.stdout)
             .lines()
@@ -452,15 +457,14 @@ impl Spawned {
         self.lines.recv_timeout(timeout).ok()
     }
 
-    /// The next stdout line that is JSON with `key`, waiting at most `timeout` in all.
-    pub fn next_json_with(&self, key: &str, timeout: Duration) -> Option<Value> {
+    /// The next line that is a `T` (one of the probe's line types, labkit::probe),
+    /// waiting at most `timeout`; other lines are passed over.
+    pub fn next_as<T: serde::de::DeserializeOwned>(&self, timeout: Duration) -> Option<T> {
         let deadline = Instant::now() + timeout;
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
             let line = self.next_line(left)?;
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v.get(key).is_some() {
-                    return Some(v);
-                }
+            if let Ok(t) = serde_json::from_str::<T>(&line) {
+                return Some(t);
             }
         }
         None

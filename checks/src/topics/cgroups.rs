@@ -12,11 +12,12 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use labkit::cgroups::Stats;
+use labkit::probe::{Affinity, Count, CpuSpin, Forks, MemStep, Open};
 
 use crate::catalog::{Check, Requirement as R};
 use crate::cgview::{ScratchParent, Version};
-use crate::ctx::Ctx;
+use crate::ctx::{js, Ctx};
 use crate::outcome::{control_fail, ensure, fail, host_too_busy, skip, CheckResult, Outcome};
 
 const MIB: u64 = 1 << 20;
@@ -58,10 +59,6 @@ pub fn checks() -> Vec<Check> {
     v
 }
 
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key).unwrap_or(&Value::Null)
-}
-
 /// The checker's parent, and skip unless the host offers `controller` (v1 name;
 /// for v2 the matching v2 controller or core feature).
 fn parent_with<'a>(ctx: &'a Ctx, controller: &str) -> Result<&'a ScratchParent, Outcome> {
@@ -83,7 +80,13 @@ fn parent_with<'a>(ctx: &'a Ctx, controller: &str) -> Result<&'a ScratchParent, 
 }
 
 fn allocated(run: &crate::runtime::Run) -> u64 {
-    run.json_lines().iter().filter_map(|l| l.get("allocated_bytes").and_then(Value::as_u64)).max().unwrap_or(0)
+    run.lines_as::<MemStep>().iter().map(|l| l.allocated_bytes).max().unwrap_or(0)
+}
+
+/// The line the OOM check's shell prints after the probe ends.
+#[derive(Debug, serde::Deserialize)]
+struct ChildExit {
+    child_exit: i32,
 }
 
 // ---------------------------------------------------------------- memory
@@ -114,11 +117,11 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let name2 = ctx.unique("oomc-", 30);
     let script = r#""$0" mem --total 256M --step 4M; echo "{\"child_exit\": $?}"; exec "$0" sleep 20"#;
     let sp = ctx.spawn(&["--cgroup", &name2, "--memory", "32M"], &["/bin/sh", "-c", script, ctx.probe()])?;
-    let child = sp.next_json_with("child_exit", Duration::from_secs(20));
+    let child = sp.next_as::<ChildExit>(Duration::from_secs(20));
     let kills = parent.read(&name2, "memory.events:oom_kill");
     let run2 = sp.stop();
     ensure(
-        child.as_ref().map(|c| field(c, "child_exit") == 137).unwrap_or(false),
+        child.as_ref().is_some_and(|c| c.child_exit == 137),
         crate::t!("the allocating probe killed by SIGKILL (137) inside a container that lives on", "할당하던 probe가 SIGKILL(137)로 죽고 컨테이너는 계속 살아 있음"),
         format!("{child:?}"),
         &run2,
@@ -155,18 +158,33 @@ fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
 /// Starts `probe mem --total 64M --hold 20` in cgroup `name` and waits until done.
 fn holding_memory(ctx: &Ctx, name: &str) -> Result<crate::runtime::Spawned, Outcome> {
     let sp = ctx.spawn(&["--cgroup", name, "--memory", "512M"], &[ctx.probe(), "mem", "--total", "64M", "--step", "8M", "--hold", "20"])?;
-    if sp.next_json_with("done", Duration::from_secs(20)).is_none() {
+    if !wait_done(&sp) {
         let run = sp.stop();
         return Err(fail(crate::t!("the probe to allocate 64 MiB and hold it", "probe가 64 MiB를 할당해서 쥐고 있음"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
     }
     Ok(sp)
 }
 
-fn stats_json(ctx: &Ctx, name: &str) -> Result<(crate::runtime::Run, Value), Outcome> {
+/// Waits (20 s at most) for the `mem` line that says the allocation is done.
+fn wait_done(sp: &crate::runtime::Spawned) -> bool {
+    let end = Instant::now() + Duration::from_secs(20);
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match sp.next_as::<MemStep>(left) {
+            Some(MemStep { done: Some(true), .. }) => return true,
+            Some(_) => {}
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The runtime's `stats NAME`: one JSON object of the contract's figures.
+fn stats_json(ctx: &Ctx, name: &str) -> Result<(crate::runtime::Run, Stats), Outcome> {
     let run = ctx.contract("stats", name);
-    match (run.code(), run.json_lines().pop()) {
-        (Some(0), Some(v)) => Ok((run, v)),
-        (_, v) => Err(fail(crate::t!("`stats {name}` to print one JSON object and exit 0", "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"), format!("{}; {v:?}", run.ending()), &run)),
+    let last = run.json_lines().pop();
+    match (run.code(), last.clone().map(serde_json::from_value::<Stats>)) {
+        (Some(0), Some(Ok(s))) => Ok((run, s)),
+        (_, _) => Err(fail(crate::t!("`stats {name}` to print one JSON object and exit 0", "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"), format!("{}; {last:?}", run.ending()), &run)),
     }
 }
 
@@ -179,7 +197,7 @@ fn usage_matches(ctx: &Ctx) -> CheckResult {
     let stats = stats_json(ctx, &name);
     let run = sp.stop();
     let (srun, st) = stats?;
-    let used = field(&st, "memory_current_bytes").as_u64();
+    let used = st.memory_current_bytes;
     // Tolerance: the probe's own pages, its page tables and the init add a few MiB
     // to the 64 MiB it touched; 16 MiB covers them with room.
     ensure(
@@ -222,21 +240,21 @@ fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let control_throttled = parent.read(&name2, "cpu.stat:nr_throttled");
     let run = sp.wait(Duration::from_secs(30));
     let crun = control.wait(Duration::from_secs(30));
-    let r = run.json_lines().pop().unwrap_or(Value::Null);
-    let ratio = |r: &Value| field(r, "cpu_usec").as_f64().unwrap_or(f64::NAN) / field(r, "wall_usec").as_f64().unwrap_or(f64::NAN);
+    let r = run.lines_as::<CpuSpin>().pop();
+    let ratio = |r: &Option<CpuSpin>| r.map_or(f64::NAN, |r| r.cpu_usec as f64 / r.wall_usec as f64);
     ensure(run.code() == Some(0), crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), run.ending(), &run)?;
     let limited = ratio(&r);
     ctx.note(format!("20% quota: {limited:.3} of a CPU, nr_throttled {throttled:?}, throttled_usec {throttled_usec:?}"));
     ensure(
         limited <= LIMITED_MAX,
         crate::t!("CPU time / wall time at most {LIMITED_MAX} under a 20% quota", "20% 할당량 아래에서 CPU 시간 / 경과 시간이 {LIMITED_MAX} 이하"),
-        crate::t!("{limited:.3} (cpu {} us over {} us)", "{limited:.3}({}us 동안 cpu {}us)", field(&r, "cpu_usec"), field(&r, "wall_usec")),
+        crate::t!("{limited:.3} (cpu {} us over {} us)", "{limited:.3}({}us 동안 cpu {}us)", js(&r.map(|r| r.cpu_usec)), js(&r.map(|r| r.wall_usec))),
         &run,
     )?;
     if crun.code() != Some(0) {
         return Err(control_fail(WITHOUT, crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), crun.ending(), &crun));
     }
-    let free = ratio(&crun.json_lines().pop().unwrap_or(Value::Null));
+    let free = ratio(&crun.lines_as::<CpuSpin>().pop());
     ctx.note(format!("no quota: {free:.3} of a CPU, nr_throttled {control_throttled:?}"));
     if control_throttled.unwrap_or(0) > 0 {
         return Err(control_fail(
@@ -276,25 +294,25 @@ fn pids_limit(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "pids")?;
     let name = ctx.unique("pids-", 30);
     let sp = ctx.spawn(&["--cgroup", &name, "--pids", "10"], &[ctx.probe(), "forks", "--max", "100", "--hold", "20"])?;
-    let report = sp.next_json_with("holding", Duration::from_secs(15));
+    let report = sp.next_as::<Forks>(Duration::from_secs(15));
     let events = parent.read(&name, "pids.events:max");
     let current = parent.read(&name, "pids.current");
     let run = sp.stop();
     let report = report.ok_or_else(|| fail(crate::t!("the probe to report its forks", "probe가 fork 결과를 보고"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run))?;
-    let forked = field(&report, "forked").as_u64().unwrap_or(0);
+    let forked = report.forked;
     ensure(
-        field(&report, "error") == "EAGAIN" && forked < 10,
+        report.error.as_deref() == Some("EAGAIN") && forked < 10,
         crate::t!("fork refused with EAGAIN before 10 processes exist in the cgroup", "cgroup에 프로세스가 10개가 되기 전에 fork가 EAGAIN으로 거부됨"),
-        crate::t!("forked {forked}, error {}", "fork {forked}번, 오류 {}", field(&report, "error")),
+        crate::t!("forked {forked}, error {}", "fork {forked}번, 오류 {}", js(&report.error)),
         &run,
     )?;
     ensure(current == Some(10), crate::t!("pids.current at the limit, 10", "pids.current가 제한값 10"), format!("{current:?}"), &run)?;
     ensure(events.unwrap_or(0) >= 1, crate::t!("pids.events max at 1 or more", "pids.events의 max가 1 이상"), format!("{events:?}"), &run)?;
     let name2 = ctx.unique("pidsx-", 30);
     const WITHOUT: &str = "with --pids 1000";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2, "--pids", "1000"], &["forks", "--max", "50"])?;
-    if field(&c, "forked") != 50 {
-        return Err(control_fail(WITHOUT, crate::t!("50 forks under a limit of 1000", "제한 1000 아래에서 fork 50번"), crate::t!("forked {}, error {}", "fork {}번, 오류 {}", field(&c, "forked"), field(&c, "error")), &crun));
+    let (crun, c): (_, Forks) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2, "--pids", "1000"], &["forks", "--max", "50"])?;
+    if c.forked != 50 {
+        return Err(control_fail(WITHOUT, crate::t!("50 forks under a limit of 1000", "제한 1000 아래에서 fork 50번"), crate::t!("forked {}, error {}", "fork {}번, 오류 {}", c.forked, js(&c.error)), &crun));
     }
     Ok(())
 }
@@ -310,10 +328,8 @@ fn counts_until(sp: &crate::runtime::Spawned, limit: Duration, enough: impl Fn(&
         let Some(left) = end.checked_duration_since(Instant::now()) else { break };
         match sp.next_line(left) {
             Some(l) => {
-                if let Ok(j) = serde_json::from_str::<Value>(&l) {
-                    if let (Some(c), Some(t)) = (j.get("count").and_then(Value::as_i64), j.get("mono_ns").and_then(Value::as_u64)) {
-                        v.push((c, t));
-                    }
+                if let Ok(c) = serde_json::from_str::<Count>(&l) {
+                    v.push((c.count as i64, c.mono_ns));
                 }
             }
             None => break,
@@ -383,21 +399,21 @@ fn devices_deny(ctx: &Ctx) -> CheckResult {
     parent_with(ctx, "devices")?;
     let name = ctx.unique("dev-", 30);
     let opts = ["--cgroup", name.as_str(), "--deny-device", "c:1:3"];
-    let (run, null) = ctx.probe_json(&opts, &["open", "/dev/null", "--write"])?;
+    let (run, null): (_, Open) = ctx.probe_json(&opts, &["open", "/dev/null", "--write"])?;
     ensure(
-        field(&null, "error") == "EPERM",
+        null.attempt.refused_with("EPERM"),
         crate::t!("opening /dev/null (c 1:3) to fail with EPERM", "/dev/null(c 1:3) 열기가 EPERM으로 실패"),
-        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", field(&null, "ok"), field(&null, "error")),
+        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", null.attempt.ok, js(&null.attempt.error)),
         &run,
     )?;
     let name2 = ctx.unique("dev-", 30);
-    let (run, zero) = ctx.probe_json(&["--cgroup", &name2, "--deny-device", "c:1:3"], &["open", "/dev/zero"])?;
-    ensure(field(&zero, "ok") == true, crate::t!("/dev/zero (c 1:5) still to open", "/dev/zero(c 1:5)는 여전히 열림"), zero.to_string(), &run)?;
+    let (run, zero): (_, Open) = ctx.probe_json(&["--cgroup", &name2, "--deny-device", "c:1:3"], &["open", "/dev/zero"])?;
+    ensure(zero.attempt.ok, crate::t!("/dev/zero (c 1:5) still to open", "/dev/zero(c 1:5)는 여전히 열림"), js(&zero), &run)?;
     let name3 = ctx.unique("devx-", 30);
     const WITHOUT: &str = "without --deny-device";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name3], &["open", "/dev/null", "--write"])?;
-    if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, crate::t!("/dev/null to open: every device allowed", "/dev/null이 열림: 모든 장치가 허용됨"), format!("{c}"), &crun));
+    let (crun, c): (_, Open) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name3], &["open", "/dev/null", "--write"])?;
+    if !c.attempt.ok {
+        return Err(control_fail(WITHOUT, crate::t!("/dev/null to open: every device allowed", "/dev/null이 열림: 모든 장치가 허용됨"), js(&c), &crun));
     }
     Ok(())
 }
@@ -410,8 +426,8 @@ fn devices_deny(ctx: &Ctx) -> CheckResult {
 fn cpuset_pins(ctx: &Ctx) -> CheckResult {
     parent_with(ctx, "cpuset")?;
     let name = ctx.unique("cpus-", 30);
-    let (run, a) = ctx.probe_json(&["--cgroup", &name, "--cpuset", "0"], &["affinity"])?;
-    ensure(field(&a, "cpus") == &Value::from(vec![0]), crate::t!("affinity CPU 0 only", "affinity가 CPU 0뿐"), field(&a, "cpus").to_string(), &run)?;
+    let (run, a): (_, Affinity) = ctx.probe_json(&["--cgroup", &name, "--cpuset", "0"], &["affinity"])?;
+    ensure(a.cpus == [0], crate::t!("affinity CPU 0 only", "affinity가 CPU 0뿐"), js(&a.cpus), &run)?;
     let name2 = ctx.unique("cpusx-", 30);
     let mine = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
         .map(|set| (0..nix::sched::CpuSet::count()).filter(|i| set.is_set(*i).unwrap_or(false)).count())
@@ -420,9 +436,9 @@ fn cpuset_pins(ctx: &Ctx) -> CheckResult {
         return Err(skip(crate::t!("the host gives the checker {mine} CPU: pinning cannot be told apart", "호스트가 검사기에 CPU {mine}개만 줍니다. 고정(pinning)을 구별할 수 없습니다")));
     }
     const WITHOUT: &str = "without --cpuset";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2], &["affinity"])?;
-    if field(&c, "cpus").as_array().map_or(0, Vec::len) < mine {
-        return Err(control_fail(WITHOUT, crate::t!("the checker's {mine} CPUs", "검사기의 CPU {mine}개"), format!("{}", field(&c, "cpus")), &crun));
+    let (crun, c): (_, Affinity) = ctx.control_probe_json(WITHOUT, &["--cgroup", &name2], &["affinity"])?;
+    if c.cpus.len() < mine {
+        return Err(control_fail(WITHOUT, crate::t!("the checker's {mine} CPUs", "검사기의 CPU {mine}개"), js(&c.cpus), &crun));
     }
     Ok(())
 }
@@ -440,16 +456,16 @@ fn stats_match(ctx: &Ctx) -> CheckResult {
     let after = (parent.read(&name, "memory.current"), parent.read(&name, "cpu.stat:usage_usec"), parent.read(&name, "pids.current"));
     let run = sp.stop();
     let (srun, st) = stats?;
-    let got = |k: &str| field(&st, k).as_u64();
+
     let within = |v: Option<u64>, a: Option<u64>, b: Option<u64>, slack: u64| match (v, a, b) {
         (Some(v), Some(a), Some(b)) => v + slack >= a.min(b) && v <= a.max(b) + slack,
         (_, None, None) => true,
         _ => false,
     };
     // Tolerance: figures move between the reads; memory may differ by 1 MiB, cpu by 10 ms.
-    let mem_ok = within(got("memory_current_bytes"), before.0, after.0, MIB);
-    let cpu_ok = within(got("cpu_usage_usec"), before.1, after.1, 10_000);
-    let pids_ok = within(got("pids_current"), before.2, after.2, 0);
+    let mem_ok = within(st.memory_current_bytes, before.0, after.0, MIB);
+    let cpu_ok = within(st.cpu_usage_usec, before.1, after.1, 10_000);
+    let pids_ok = within(st.pids_current, before.2, after.2, 0);
     ensure(
         mem_ok && cpu_ok && pids_ok,
         crate::t!(
@@ -460,9 +476,9 @@ fn stats_match(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "memory {:?}, cpu usec {:?}, pids {:?}",
             "메모리 {:?}, cpu usec {:?}, pids {:?}",
-            got("memory_current_bytes"),
-            got("cpu_usage_usec"),
-            got("pids_current")
+            st.memory_current_bytes,
+            st.cpu_usage_usec,
+            st.pids_current
         ),
         &srun,
     )?;

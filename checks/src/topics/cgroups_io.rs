@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use labkit::probe::{Connect, IoRun};
 
 use crate::catalog::{Check, Requirement as R};
 use crate::cgview::{Tree, Version};
-use crate::ctx::Ctx;
-use crate::outcome::{broken, control_fail, ensure, fail, host_too_busy, skip, CheckResult, Outcome, Text};
-use crate::runtime::{Run, Runtime};
+use crate::ctx::{js, Ctx};
+use crate::outcome::{broken, control_fail, ensure, host_too_busy, skip, CheckResult, Outcome, Text};
+use crate::runtime::Runtime;
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -48,10 +48,6 @@ pub fn checks() -> Vec<Check> {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key).unwrap_or(&Value::Null)
-}
-
 fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
         .cloned()
@@ -59,33 +55,7 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// `rt run OPTIONS -- COMMAND` and the last JSON object it printed (as
-/// `Ctx::json_of`, for a thread that cannot hold the context).
-fn run_json(rt: &Runtime, options: &[&str], command: &[&str]) -> Result<(Run, Value), Outcome> {
-    let r = rt.run(options, command);
-    if let Some(e) = &r.spawn_error {
-        return Err(broken(crate::t!(
-            "cannot start the runtime {}: {e}",
-            "런타임 {}을(를) 시작할 수 없습니다: {e}",
-            rt.path.display()
-        )));
-    }
-    let last = r.json_lines().pop();
-    match (r.code(), last) {
-        (Some(0), Some(v)) => Ok((r, v)),
-        (_, last) => {
-            let got = match last {
-                Some(v) => crate::t!("{}; last output {v}", "{}; 마지막 출력 {v}", r.ending()),
-                None => crate::t!("{}; no probe output", "{}; probe 출력 없음", r.ending()),
-            };
-            Err(fail(
-                crate::t!("the command `{}` to run and exit 0", "명령 `{}`이(가) 실행되어 0으로 종료", command.join(" ")),
-                got,
-                &r,
-            ))
-        }
-    }
-}
+use crate::ctx::json_of as run_json;
 
 // ---------------------------------------------------------------- blkio / io
 
@@ -172,10 +142,8 @@ impl Drop for LoopDevice {
 }
 
 /// (MiB/s, seconds) the probe's `write` reported.
-fn write_figures(w: &Value) -> (f64, f64) {
-    let bps = field(w, "bytes_per_sec").as_f64().unwrap_or(0.0);
-    let usec = field(w, "usec").as_f64().unwrap_or(0.0);
-    (bps / MIB, usec / 1e6)
+fn write_figures(w: &IoRun) -> (f64, f64) {
+    (w.bytes_per_sec as f64 / MIB, w.usec as f64 / 1e6)
 }
 
 /// Pass: direct writes of 3 MiB to a loop device under a 1 MiB/s limit take at
@@ -216,11 +184,11 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     ];
 
     let name = ctx.unique("lab-io-", 40);
-    let (run, w) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
+    let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
     ensure(
-        field(&w, "bytes").as_u64() == Some(WRITE_BYTES_N),
+        w.bytes == WRITE_BYTES_N,
         crate::t!("the probe to write {WRITE_BYTES_N} bytes to {}", "probe가 {}에 {WRITE_BYTES_N}바이트를 씀", dev.path),
-        format!("{w}"),
+        js(&w),
         &run,
     )?;
     let (rate, secs) = write_figures(&w);
@@ -243,7 +211,7 @@ fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
 
     // Control: the same write in a cgroup without the limit is much faster.
     let cname = ctx.unique("lab-io-ctl-", 40);
-    let (crun, c) = ctx.json_of(&["--cgroup", &cname], &write)?;
+    let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &write)?;
     let (crate_, csecs) = write_figures(&c);
     ctx.note(format!(
         "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"
@@ -633,15 +601,16 @@ impl NftTable {
     /// (tagged, all) packets counted so far.
     fn counters(&self) -> Result<(u64, u64), Outcome> {
         let out = nft(&["-j", "list", "chain", "inet", &self.name, "out"], None).map_err(broken)?;
-        let v: Value =
+        // nft's own JSON (libnftables-json(5)), not a probe line.
+        let v: serde_json::Value =
             serde_json::from_str(&out).map_err(|e| broken(crate::t!("nft -j output: {e}", "nft -j 출력을 읽지 못했습니다: {e}")))?;
         let count = |comment: &str| -> Option<u64> {
-            field(&v, "nftables").as_array()?.iter().find_map(|item| {
+            v.get("nftables")?.as_array()?.iter().find_map(|item| {
                 let rule = item.get("rule")?;
-                if field(rule, "comment") != comment {
+                if rule.get("comment")?.as_str() != Some(comment) {
                     return None;
                 }
-                field(rule, "expr")
+                rule.get("expr")?
                     .as_array()?
                     .iter()
                     .find_map(|e| e.get("counter")?.get("packets")?.as_u64())
@@ -688,20 +657,15 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         "tagged-by-net-classid",
     ];
 
-    let (run, c) = run_json(
+    let (run, c): (_, Connect) = run_json(
         rt,
         &["--cgroup", &n.tagged, "--net-classid", CLASSID_ARG],
         &connect,
     )?;
     ensure(
-        field(&c, "connected") == true,
+        c.connected,
         crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
-        crate::t!(
-            "connected {}, error {}",
-            "연결 {}, 오류 {}",
-            field(&c, "connected"),
-            field(&c, "error")
-        ),
+        crate::t!("connected {}, error {}", "연결 {}, 오류 {}", c.connected, js(&c.attempt.error)),
         &run,
     )?;
     let (tagged, all) = table.counters()?;
@@ -728,12 +692,12 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
 
     // Control: the same connection from a cgroup without a class id is not counted.
     const WITHOUT: &str = "without --net-classid";
-    let (crun, c) = crate::outcome::as_control(WITHOUT, run_json(rt, &["--cgroup", &n.control], &connect))?;
-    if field(&c, "connected") != true {
+    let (crun, c) = crate::outcome::as_control(WITHOUT, run_json::<Connect>(rt, &["--cgroup", &n.control], &connect))?;
+    if !c.connected {
         return Err(control_fail(
             WITHOUT,
             crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
-            crate::t!("connected {}, error {}", "연결 {}, 오류 {}", field(&c, "connected"), field(&c, "error")),
+            crate::t!("connected {}, error {}", "연결 {}, 오류 {}", c.connected, js(&c.attempt.error)),
             &crun,
         ));
     }

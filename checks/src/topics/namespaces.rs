@@ -16,12 +16,12 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use serde_json::Value;
+use labkit::probe::{BindOnly, Cat, ChdirUp, ChrootEscape, Connect, Facts, Hostname, IpcCreated, IpcLookup, Kill, OrphanState, PathAttempt, Stat, WriteFile};
 
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::ctx::refused;
+use crate::ctx::{js, refused};
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 
 macro_rules! check {
@@ -96,24 +96,16 @@ pub fn checks() -> Vec<Check> {
 /// uid/gid the user checks map root to: far from any real account.
 const MAPPED: u32 = 231_072;
 
-fn num(v: &Value, key: &str) -> Option<i64> {
-    v.get(key).and_then(Value::as_i64)
-}
-
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key).unwrap_or(&Value::Null)
-}
-
 // ---------------------------------------------------------------- PID
 
 /// Pass: the probe is PID 1 (ppid 0) or the child of a PID 1 it can see. Fail:
 /// anything else, or the control run (without --ns pid) showing PID 1 or 2.
 fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
-    let (run, f) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
-    let (pid, ppid) = (num(&f, "pid"), num(&f, "ppid"));
-    let pids: Vec<i64> = field(&f, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
+    let (pid, ppid) = (f.pid, f.ppid);
+    let pids = f.pids.unwrap_or_default();
     // The command is PID 1 itself (then its parent is outside: ppid 0), or the child of an init that is PID 1.
-    let ok = (pid == Some(1) && ppid == Some(0)) || (ppid == Some(1) && pids.contains(&1));
+    let ok = (pid == 1 && ppid == 0) || (ppid == 1 && pids.contains(&1));
     ensure(
         ok,
         crate::t!("the probe to be PID 1 with ppid 0, or a child of PID 1", "probe가 PID 1(ppid 0)이거나 PID 1의 자식"),
@@ -122,9 +114,9 @@ fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
     )?;
     // Control: without a PID namespace the probe has an ordinary host pid.
     const WITHOUT: &str = "without --ns pid";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
-    if num(&c, "pid").unwrap_or(1) <= 2 {
-        return Err(control_fail(WITHOUT, crate::t!("an ordinary host PID (above 2): no PID namespace without --ns pid", "보통의 호스트 PID(2보다 큼): --ns pid가 없으면 PID 네임스페이스도 없음"), format!("pid {:?}", num(&c, "pid")), &crun));
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
+    if c.pid <= 2 {
+        return Err(control_fail(WITHOUT, crate::t!("an ordinary host PID (above 2): no PID namespace without --ns pid", "보통의 호스트 PID(2보다 큼): --ns pid가 없으면 PID 네임스페이스도 없음"), format!("pid {}", c.pid), &crun));
     }
     Ok(())
 }
@@ -133,9 +125,9 @@ fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
 /// run (mnt only) whose /proc does not list the checker's own PID. A read-only
 /// /proc lists the same PIDs: strictness changes nothing here.
 fn fresh_proc(ctx: &Ctx) -> CheckResult {
-    let (run, f) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
-    let pids: Vec<i64> = field(&f, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
-    let me = std::process::id() as i64;
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
+    let pids = f.pids.unwrap_or_default();
+    let me = u64::from(std::process::id());
     ensure(
         !pids.is_empty() && pids.len() <= 4 && pids.iter().all(|p| *p <= 8),
         crate::t!("/proc inside to list only the container's few processes (pids 1..8)", "컨테이너 안의 /proc에 컨테이너의 프로세스 몇 개만(PID 1..8) 보임"),
@@ -143,8 +135,8 @@ fn fresh_proc(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
-    let host_pids: Vec<i64> = field(&c, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
+    let host_pids = c.pids.unwrap_or_default();
     if !host_pids.contains(&me) {
         return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me} (the host's PID namespace)", "/proc에 검사기의 PID {me}가 보임(호스트의 PID 네임스페이스)"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()), &crun));
     }
@@ -157,17 +149,17 @@ fn fresh_proc(ctx: &Ctx) -> CheckResult {
 /// not signal it), so strictness loses nothing.
 fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     let me = std::process::id().to_string();
-    let (run, k) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
+    let (run, k): (_, Kill) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
     ensure(
-        field(&k, "error") == "ESRCH",
+        k.attempt.refused_with("ESRCH"),
         crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
-        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", field(&k, "ok"), field(&k, "error")),
+        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", k.attempt.ok, js(&k.attempt.error)),
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["kill", &me, "--signal", "0"])?;
-    if field(&c, "ok") != true && field(&c, "error") != "EPERM" {
-        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), format!("{c}"), &crun));
+    let (crun, c): (_, Kill) = ctx.control_probe_json(WITHOUT, &[], &["kill", &me, "--signal", "0"])?;
+    if !c.attempt.ok && !c.attempt.refused_with("EPERM") {
+        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), js(&c), &crun));
     }
     Ok(())
 }
@@ -180,19 +172,19 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
     // The probe reports as soon as the orphan is gone, at the latest after 2 s: a
     // reaper slowed by a busy host is not a failure, a zombie for 2 s is.
     let args = ["orphan", "--delay-ms", "50", "--wait-ms", "2000"];
-    let (run, o) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
+    let (run, o): (_, OrphanState) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
     // Reaped by the host's init instead proves nothing about the container's.
     let host_ns = std::fs::read_link("/proc/self/ns/pid").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
     ensure(
-        field(&o, "pid_ns") != host_ns.as_str(),
+        o.pid_ns.as_deref() != Some(host_ns.as_str()),
         crate::t!("the orphan in a PID namespace of its own, reaped by the container's init", "고아 프로세스가 자기 PID 네임스페이스에 있고 컨테이너의 init이 거둠"),
         crate::t!("it lived in the host's PID namespace {host_ns}", "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"),
         &run,
     )?;
     ensure(
-        field(&o, "state") == "gone",
+        o.state == "gone",
         crate::t!("the orphan reaped by the container's init (state gone)", "고아 프로세스를 컨테이너의 init이 거둠(상태 gone)"),
-        crate::t!("state {}, process state {}, adopted by pid {}", "상태 {}, 프로세스 상태 {}, 입양한 PID {}", field(&o, "state"), field(&o, "stat_state"), field(&o, "ppid")),
+        crate::t!("state {}, process state {}, adopted by pid {}", "상태 {}, 프로세스 상태 {}, 입양한 PID {}", js(&o.state), js(&o.stat_state), js(&o.ppid)),
         &run,
     )?;
     // Control: a PID 1 that does not reap (the probe itself under unshare) leaves a zombie.
@@ -201,8 +193,8 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
         .args(args)
         .output()
         .map_err(|e| broken(crate::t!("running unshare: {e}", "unshare를 실행하지 못했습니다: {e}")))?;
-    let last = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).last();
-    if last.as_ref().map(|v| field(v, "state") != "zombie").unwrap_or(true) {
+    let last: Option<OrphanState> = host::last_line_as(&out.stdout);
+    if last.as_ref().map(|o| o.state != "zombie").unwrap_or(true) {
         return Err(host_control_failed(crate::t!("an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}", "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {last:?}")));
     }
     Ok(())
@@ -243,16 +235,16 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
 /// it anyway breaks that.
 fn hostname_set(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("lab-", 30);
-    let (run, f) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
-    ensure(field(&f, "hostname") == name.as_str(), crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"), format!("{}", field(&f, "hostname")), &run)?;
+    let (run, f): (_, Hostname) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
+    ensure(f.hostname.as_deref() == Some(name.as_str()), crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"), js(&f.hostname), &run)?;
     const WITHOUT: &str = "without --hostname";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
+    let (crun, c): (_, Hostname) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
     let host_name = host::hostname();
-    if field(&c, "hostname") != host_name.as_str() {
+    if c.hostname.as_deref() != Some(host_name.as_str()) {
         return Err(control_fail(
             WITHOUT,
             crate::t!("the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's", "안에서도 호스트의 이름 {host_name:?}: 새 UTS 네임스페이스는 호출한 쪽 이름의 복사본으로 시작함"),
-            format!("{}", field(&c, "hostname")),
+            js(&c.hostname),
             &crun,
         ));
     }
@@ -261,8 +253,8 @@ fn hostname_set(ctx: &Ctx) -> CheckResult {
 
 /// The hostname seen by a probe run in the UTS namespace of `pid` (from the host, via nsenter).
 fn hostname_of(ctx: &Ctx, pid: i32) -> Result<String, Outcome> {
-    let v = host::in_namespaces_of(pid, &["-u"], ctx.probe(), &["hostname"])?;
-    Ok(field(&v, "hostname").as_str().unwrap_or_default().to_string())
+    let v: Hostname = host::in_namespaces_of(pid, &["-u"], ctx.probe(), &["hostname"])?;
+    Ok(v.hostname.unwrap_or_default())
 }
 
 /// Pass: the name inside is the requested one while the host keeps its own, during
@@ -316,24 +308,25 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let target = ctx.dir("mnt-inside")?;
     let t = target.to_string_lossy().into_owned();
     let sp = ctx.spawn(&["--ns", "mnt"], &[ctx.probe(), "mount-tmpfs", &t, "--hold", "20"])?;
-    let mounted = sp.next_json_with("ok", Duration::from_secs(10));
+    let mounted: Option<PathAttempt> = sp.next_as(Duration::from_secs(10));
     let on_host = host::mount_points().contains(&t);
     let run = sp.stop();
     let mounted = mounted.ok_or_else(|| fail(crate::t!("the probe to report its tmpfs mount", "probe가 tmpfs 마운트 결과를 보고"), crate::t!("no report", "보고 없음"), &run))?;
-    let on_host = if refused(&mounted) {
-        ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", field(&mounted, "error").as_str().unwrap_or("?")));
+    let on_host = if refused(&mounted.attempt) {
+        ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", mounted.attempt.error.as_deref().unwrap_or("?")));
         let (sp, pid) = sleeper(ctx, &["--ns", "mnt"], "mnt-inside")?;
-        let by_host = host::in_namespaces_of(pid, &["-m"], ctx.probe(), &["mount-tmpfs", &t]);
+        let by_host: Result<PathAttempt, _> = host::in_namespaces_of(pid, &["-m"], ctx.probe(), &["mount-tmpfs", &t]);
         let seen = host::mount_points().contains(&t);
         let run = sp.stop();
         let by_host = by_host?;
-        if field(&by_host, "ok") != true {
+        if !by_host.attempt.ok {
+            let by_host = js(&by_host);
             return Err(broken(crate::t!("the checker could not mount a tmpfs in the container's mount namespace: {by_host}", "검사기가 컨테이너의 마운트 네임스페이스에 tmpfs를 마운트하지 못했습니다: {by_host}")));
         }
         ensure(!seen, crate::t!("{t}, mounted in the container's namespace, absent from the host's mountinfo", "컨테이너의 네임스페이스에 마운트한 {t}가 호스트의 mountinfo에 없음"), crate::t!("it is in the host's mount table", "호스트의 마운트 테이블에 있습니다"), &run)?;
         seen
     } else {
-        ensure(field(&mounted, "ok") == true, crate::t!("a tmpfs mounted on {t} inside", "안에서 {t}에 tmpfs가 마운트됨"), mounted.to_string(), &run)?;
+        ensure(mounted.attempt.ok, crate::t!("a tmpfs mounted on {t} inside", "안에서 {t}에 tmpfs가 마운트됨"), js(&mounted), &run)?;
         on_host
     };
     ensure(!on_host, crate::t!("{t} absent from the host's mountinfo", "호스트의 mountinfo에 {t}가 없음"), crate::t!("the container's mount is in the host's mount table", "컨테이너의 마운트가 호스트의 마운트 테이블에 있습니다"), &run)?;
@@ -342,20 +335,22 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --ns mnt";
     let target2 = ctx.dir("mnt-control")?;
     let t2 = target2.to_string_lossy().into_owned();
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["mount-tmpfs", &t2])?;
+    let (crun, c): (_, PathAttempt) = ctx.control_probe_json(WITHOUT, &[], &["mount-tmpfs", &t2])?;
     let seen = host::mount_points().contains(&t2);
     let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
-    if refused(&c) {
+    if refused(&c.attempt) {
         // The runtime may not mount either: the host's table shows the checker's own.
-        let own = host::probe(ctx.probe(), &["mount-tmpfs", &t2])?;
+        let own: PathAttempt = host::probe(ctx.probe(), &["mount-tmpfs", &t2])?;
         let seen = host::mount_points().contains(&t2);
         let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
-        if field(&own, "ok") != true || !seen {
+        if !own.attempt.ok || !seen {
+            let own = js(&own);
             return Err(host_control_failed(crate::t!("a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}", "검사기가 {t2}에 마운트한 tmpfs가 자기 마운트 테이블에 보이지 않았습니다: {own}")));
         }
         return Ok(());
     }
-    if field(&c, "ok") != true || !seen {
+    if !c.attempt.ok || !seen {
+        let c = js(&c);
         return Err(control_fail(
             WITHOUT,
             crate::t!("the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt", "{t2}의 tmpfs가 호스트의 마운트 테이블에 있음: --ns mnt가 없으면 마운트 네임스페이스도 없음"),
@@ -379,21 +374,22 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let opts = ["--ns", "pid,mnt", "--rootfs", root.as_str()];
-    let (run, st) = ctx.json_of(&opts, &["/bin/probe", "stat", &m])?;
-    ensure(field(&st, "ok") == false, crate::t!("host file {m} not found inside", "호스트 파일 {m}이(가) 안에서 보이지 않음"), crate::t!("found: {st}", "보임: {st}"), &run)?;
-    let (run, up) = ctx.json_of(&opts, &["/bin/probe", "chdir-up"])?;
-    ensure(field(&up, "same") == true, crate::t!("`..` from / to stay in /", "/에서 `..`으로 가도 / 그대로"), crate::t!("cwd {} after chdir(\"..\"), root {}", "chdir(\"..\") 뒤 cwd {}, 루트 {}", field(&up, "cwd"), field(&up, "root")), &run)?;
+    let (run, st): (_, Stat) = ctx.json_of(&opts, &["/bin/probe", "stat", &m])?;
+    let found = js(&st);
+    ensure(!st.attempt.ok, crate::t!("host file {m} not found inside", "호스트 파일 {m}이(가) 안에서 보이지 않음"), crate::t!("found: {found}", "보임: {found}"), &run)?;
+    let (run, up): (_, ChdirUp) = ctx.json_of(&opts, &["/bin/probe", "chdir-up"])?;
+    ensure(up.same, crate::t!("`..` from / to stay in /", "/에서 `..`으로 가도 / 그대로"), crate::t!("cwd {} after chdir(\"..\"), root {}", "chdir(\"..\") 뒤 cwd {}, 루트 {}", js(&up.cwd), js(&up.root)), &run)?;
     // pivot_root, not chroot: the classic breakout climbs to the namespace's real
     // root, which must be the container's own (the old root detached).
-    let (run, esc) = ctx.json_of(&opts, &["/bin/probe", "chroot-escape"])?;
+    let (run, esc): (_, ChrootEscape) = ctx.json_of(&opts, &["/bin/probe", "chroot-escape"])?;
     ensure(
-        field(&esc, "escaped") == false,
+        !esc.escaped,
         crate::t!("the chroot breakout to end in the container's own root (pivot_root, old root detached)", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝남(pivot_root, 옛 루트 분리)"),
-        crate::t!("it reached another root: {} -> {}", "다른 루트에 닿았습니다: {} -> {}", field(&esc, "root_before"), field(&esc, "root_after")),
+        crate::t!("it reached another root: {} -> {}", "다른 루트에 닿았습니다: {} -> {}", js(&esc.root_before), js(&esc.root_after)),
         &run,
     )?;
-    if !field(&esc, "refused").is_null() {
-        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", field(field(&esc, "refused"), "op").as_str().unwrap_or("?"), field(field(&esc, "refused"), "error").as_str().unwrap_or("?")));
+    if let Some(r) = &esc.refused {
+        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", r.op, r.error));
     }
     // Control: under a bare chroot the same breakout reaches the host's root.
     let out = std::process::Command::new("chroot")
@@ -401,15 +397,16 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
         .args(["/bin/probe", "chroot-escape"])
         .output()
         .map_err(|e| broken(crate::t!("running chroot: {e}", "chroot를 실행하지 못했습니다: {e}")))?;
-    let c: Value = String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).last().unwrap_or(Value::Null);
-    if field(&c, "escaped") != true {
+    let c: Option<ChrootEscape> = host::last_line_as(&out.stdout);
+    if !c.as_ref().is_some_and(|c| c.escaped) {
+        let c = js(&c);
         return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot: {c}", "그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
     }
     // Control: without a root file system the host's file is right there.
     const WITHOUT: &str = "without --rootfs";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "pid,mnt"], &["stat", &m])?;
-    if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, crate::t!("the host's file {m} found: without --rootfs the root is the host's", "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"), format!("{c}"), &crun));
+    let (crun, c): (_, Stat) = ctx.control_probe_json(WITHOUT, &["--ns", "pid,mnt"], &["stat", &m])?;
+    if !c.attempt.ok {
+        return Err(control_fail(WITHOUT, crate::t!("the host's file {m} found: without --rootfs the root is the host's", "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"), js(&c), &crun));
     }
     Ok(())
 }
@@ -421,12 +418,12 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     let rootfs = ctx.rootfs()?.to_path_buf();
     let r = rootfs.to_string_lossy().into_owned();
     let meta = std::fs::metadata(&rootfs).map_err(|e| broken(crate::t!("stat {r}: {e}", "{r} stat 실패: {e}")))?;
-    let (run, f) = ctx.json_of(&["--ns", "mnt", "--rootfs", &r], &["/bin/probe", "facts"])?;
-    let root = field(&f, "root");
+    let (run, f): (_, Facts) = ctx.json_of(&["--ns", "mnt", "--rootfs", &r], &["/bin/probe", "facts"])?;
+    let root = f.root;
     ensure(
-        root.get("ino").and_then(Value::as_u64) == Some(meta.ino()) && root.get("dev").and_then(Value::as_u64) == Some(meta.dev()),
+        root.is_some_and(|root| root.ino == meta.ino() && root.dev == meta.dev()),
         crate::t!("/ inside to be {r} (dev {} ino {})", "안의 /가 {r}(dev {} ino {})", meta.dev(), meta.ino()),
-        format!("dev {} ino {}", field(root, "dev"), field(root, "ino")),
+        format!("dev {} ino {}", js(&root.map(|r| r.dev)), js(&root.map(|r| r.ino))),
         &run,
     )?;
     // With layers: the root is an overlay whose writes land in --upper only.
@@ -434,7 +431,7 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     let mut opts = vec!["--ns".to_string(), "mnt".to_string()];
     opts.extend(ov.options());
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-    let (run, _) = ctx.json_of(&opts, &["/bin/probe", "write-file", "/lab-written", "--content", "upper"])?;
+    let (run, _): (_, WriteFile) = ctx.json_of(&opts, &["/bin/probe", "write-file", "/lab-written", "--content", "upper"])?;
     let upper = std::fs::read_to_string(ov.upper.join("lab-written")).ok();
     ensure(
         upper.as_deref() == Some("upper") && !ov.lower.join("lab-written").exists(),
@@ -442,26 +439,23 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
         crate::t!("in upper: {upper:?}, in layer: {}", "upper에: {upper:?}, 레이어에: {}", ov.lower.join("lab-written").exists()),
         &run,
     )?;
-    let (run, f) = ctx.json_of(&opts, &["/bin/probe", "facts"])?;
-    let root_fs = field(&f, "mounts").as_array().and_then(|m| m.iter().find(|m| field(m, "mount_point") == "/")).map(|m| field(m, "fstype").clone());
-    ensure(root_fs == Some(Value::from("overlay")), crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs:?}"), &run)?;
+    let (run, f): (_, Facts) = ctx.json_of(&opts, &["/bin/probe", "facts"])?;
+    let root_fs = f.mounts.unwrap_or_default().into_iter().find(|m| m.mount_point == "/").map(|m| m.fstype);
+    ensure(root_fs.as_deref() == Some("overlay"), crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs:?}"), &run)?;
     // Control: without a root file system / is the host's.
     let host_root = std::fs::metadata("/").map_err(|e| broken(crate::t!("stat /: {e}", "/ stat 실패: {e}")))?;
     const WITHOUT: &str = "without --rootfs";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
-    if field(field(&c, "root"), "ino").as_u64() != Some(host_root.ino()) {
-        return Err(control_fail(WITHOUT, crate::t!("/ to be the host's (inode {})", "/가 호스트의 것(inode {})", host_root.ino()), format!("{}", field(&c, "root")), &crun));
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
+    if c.root.map(|r| r.ino) != Some(host_root.ino()) {
+        return Err(control_fail(WITHOUT, crate::t!("/ to be the host's (inode {})", "/가 호스트의 것(inode {})", host_root.ino()), js(&c.root), &crun));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- network
 
-fn interface_names(f: &Value) -> Vec<String> {
-    let mut v: Vec<String> = field(f, "interfaces")
-        .as_array()
-        .map(|a| a.iter().filter_map(|i| i.get("name").and_then(Value::as_str).map(String::from)).collect())
-        .unwrap_or_default();
+fn interface_names(f: &Facts) -> Vec<String> {
+    let mut v: Vec<String> = f.interfaces.iter().flatten().map(|i| i.name.clone()).collect();
     v.sort();
     v.dedup();
     v
@@ -471,33 +465,29 @@ fn interface_names(f: &Value) -> Vec<String> {
 /// not seeing the host's interfaces. Skip: the host itself has no interface but lo
 /// (the checker's own view), so nothing can tell a namespace apart.
 fn only_loopback(ctx: &Ctx) -> CheckResult {
-    let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let names = interface_names(&f);
-    let lo_up = field(&f, "interfaces").as_array().map_or(false, |a| a.iter().any(|i| field(i, "name") == "lo" && field(i, "up") == true));
+    let lo_up = f.interfaces.iter().flatten().any(|i| i.name == "lo" && i.up == Some(true));
     ensure(names == ["lo"] && lo_up, crate::t!("only `lo` inside, up", "안에는 `lo`만 있고 켜져 있음"), crate::t!("interfaces {names:?}, lo up: {lo_up}", "인터페이스 {names:?}, lo 켜짐: {lo_up}"), &run)?;
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {
         return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
     }
     const WITHOUT: &str = "without --ns net";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
         return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
     }
     Ok(())
 }
 
-fn addresses(f: &Value) -> Vec<String> {
-    field(f, "interfaces")
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|i| field(i, "loopback") != true)
-                .flat_map(|i| field(i, "addresses").as_array().cloned().unwrap_or_default())
-                .filter_map(|ad| ad.get("address").and_then(Value::as_str).map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+fn addresses(f: &Facts) -> Vec<String> {
+    f.interfaces
+        .iter()
+        .flatten()
+        .filter(|i| i.loopback != Some(true))
+        .flat_map(|i| i.addresses.iter().flatten().map(|a| a.address.clone()))
+        .collect()
 }
 
 /// Pass: none of the host's interfaces or addresses inside. Fail: one is; or the
@@ -508,7 +498,7 @@ fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
         return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
     }
     let host_addr = addresses(&host::probe(ctx.probe(), &["facts"])?);
-    let (run, f) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let seen_if: Vec<String> = interface_names(&f).into_iter().filter(|i| host_if.contains(i)).collect();
     let seen_addr: Vec<String> = addresses(&f).into_iter().filter(|a| host_addr.contains(a)).collect();
     ensure(
@@ -518,7 +508,7 @@ fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     const WITHOUT: &str = "without --ns net";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
         return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
     }
@@ -562,16 +552,16 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
         }
         None
     });
-    let r = ctx.probe_json(&["--ns", "net", "--veth", &veth], &["connect", "--addr", &host_ip, "--port", &port, "--send", "ping-over-veth"]);
+    let r = ctx.probe_json::<Connect>(&["--ns", "net", "--veth", &veth], &["connect", "--addr", &host_ip, "--port", &port, "--send", "ping-over-veth"]);
     // If the container never connected, release the server thread with a connection
     // of our own (it then reports text from 127.0.0.1, which fails the check below).
     let _ = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap_or(0)));
     let served = server.join().unwrap_or(None);
     let (run, c) = r?;
     ensure(
-        field(&c, "reply") == "ping-over-veth",
+        c.reply.as_deref() == Some("ping-over-veth"),
         crate::t!("the container to reach {host_ip}:{port} over the veth and get its text echoed", "컨테이너가 veth로 {host_ip}:{port}에 닿아 보낸 글을 되돌려 받음"),
-        crate::t!("connected {}, error {}, reply {}", "연결 {}, 오류 {}, 응답 {}", field(&c, "connected"), field(&c, "error"), field(&c, "reply")),
+        crate::t!("connected {}, error {}, reply {}", "연결 {}, 오류 {}, 응답 {}", c.connected, js(&c.attempt.error), js(&c.reply)),
         &run,
     )?;
     let (got, peer) = served.unwrap_or_default();
@@ -586,8 +576,8 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
     }
     // Control: a network namespace without the pair cannot reach the host address.
     const WITHOUT: &str = "without --veth";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
-    if field(&c, "connected") == true {
+    let (crun, c): (_, Connect) = ctx.control_probe_json(WITHOUT, &["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
+    if c.connected {
         return Err(control_fail(WITHOUT, crate::t!("no way to {host_ip}: a new network namespace holds only lo", "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"), crate::t!("it connected", "연결되었습니다"), &crun));
     }
     Ok(())
@@ -598,12 +588,12 @@ fn free_port() -> Result<String, Outcome> {
     Ok(l.local_addr().map_err(broken)?.port().to_string())
 }
 
-fn bind_twice(ctx: &Ctx, options: &[&str], port: &str) -> Result<(Value, Value, crate::runtime::Run), Outcome> {
+fn bind_twice(ctx: &Ctx, options: &[&str], port: &str) -> Result<(BindOnly, BindOnly, crate::runtime::Run), Outcome> {
     let args = [ctx.probe(), "bind-only", "--port", port, "--hold", "20"];
     let a = ctx.spawn(options, &args)?;
-    let first = a.next_json_with("ok", Duration::from_secs(10));
+    let first = a.next_as::<BindOnly>(Duration::from_secs(10));
     let b = ctx.spawn(options, &args)?;
-    let second = b.next_json_with("ok", Duration::from_secs(10));
+    let second = b.next_as::<BindOnly>(Duration::from_secs(10));
     let rb = b.stop();
     let ra = a.stop();
     let first = first.ok_or_else(|| fail(crate::t!("the first probe to report its bind", "첫 번째 probe가 bind 결과를 보고"), crate::t!("no report", "보고 없음"), &ra))?;
@@ -617,15 +607,16 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
     let port = free_port()?;
     let (a, b, run) = bind_twice(ctx, &["--ns", "net"], &port)?;
     ensure(
-        field(&a, "ok") == true && field(&b, "ok") == true,
+        a.attempt.ok && b.attempt.ok,
         crate::t!("both containers to bind port {port}", "두 컨테이너가 모두 포트 {port}에 bind"),
-        crate::t!("first {}, second {}", "첫 번째 {}, 두 번째 {}", field(&a, "error"), field(&b, "error")),
+        crate::t!("first {}, second {}", "첫 번째 {}, 두 번째 {}", js(&a.attempt.error), js(&b.attempt.error)),
         &run,
     )?;
     let port = free_port()?;
     const WITHOUT: &str = "without --ns net";
     let (a, b, crun) = crate::outcome::as_control(WITHOUT, bind_twice(ctx, &[], &port))?;
-    if !(field(&a, "ok") == true && field(&b, "error") == "EADDRINUSE") {
+    if !(a.attempt.ok && b.attempt.refused_with("EADDRINUSE")) {
+        let (a, b) = (js(&a), js(&b));
         return Err(control_fail(WITHOUT, crate::t!("the first bind of port {port} to succeed and the second to fail with EADDRINUSE (one network namespace)", "포트 {port}의 첫 bind는 성공하고 두 번째는 EADDRINUSE로 실패(네트워크 네임스페이스 하나)"), crate::t!("first {a}, second {b}", "첫 번째 {a}, 두 번째 {b}"), &crun));
     }
     Ok(())
@@ -637,17 +628,17 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
 /// from a sibling container; returns (found on host, found in sibling, run).
 fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) -> Result<(bool, bool, crate::runtime::Run), Outcome> {
     let holder = ctx.spawn(options, &[ctx.probe(), "ipc", "create", "--kind", kind, id_flag, id, "--hold", "20"])?;
-    let created = holder.next_json_with("created", Duration::from_secs(10));
+    let created = holder.next_as::<IpcCreated>(Duration::from_secs(10));
     if created.is_none() {
         let run = holder.stop();
         return Err(fail(crate::t!("the probe to create {kind} {id} inside", "probe가 안에서 {kind} {id}를 만듦"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
     }
-    let on_host = host::probe(ctx.probe(), &["ipc", "lookup", "--kind", kind, id_flag, id]);
-    let sibling = ctx.probe_json(options, &["ipc", "lookup", "--kind", kind, id_flag, id]);
+    let on_host = host::probe::<IpcLookup>(ctx.probe(), &["ipc", "lookup", "--kind", kind, id_flag, id]);
+    let sibling = ctx.probe_json::<IpcLookup>(options, &["ipc", "lookup", "--kind", kind, id_flag, id]);
     let run = holder.stop();
     let on_host = on_host?;
     let (_, sibling) = sibling?;
-    Ok((field(&on_host, "found") == true, field(&sibling, "found") == true, run))
+    Ok((on_host.found, sibling.found, run))
 }
 
 /// Pass: the object made inside is found neither on the host nor in a sibling
@@ -712,11 +703,11 @@ fn refs(v: &[String]) -> Vec<&str> {
 /// the caller, contract §1).
 fn root_maps(ctx: &Ctx) -> CheckResult {
     let opts = with(&["--ns", "user"], &map_opts(65536));
-    let (run, f) = ctx.probe_json(&refs(&opts), &["facts"])?;
+    let (run, f): (_, Facts) = ctx.probe_json(&refs(&opts), &["facts"])?;
     ensure(
-        num(&f, "uid") == Some(0) && num(&f, "euid") == Some(0),
+        f.uid == 0 && f.euid == 0,
         crate::t!("uid 0 inside", "안에서 uid 0"),
-        format!("uid {}, euid {}", field(&f, "uid"), field(&f, "euid")),
+        format!("uid {}, euid {}", f.uid, f.euid),
         &run,
     )?;
     let (sp, pid) = sleeper(ctx, &refs(&opts), "userns")?;
@@ -743,8 +734,8 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
 fn files_owned(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let opts = with(&["--ns", "user,mnt", "--rootfs", &root], &map_opts(65536));
-    let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "write-file", "/tmp/made-inside", "--content", "x"])?;
-    ensure(field(&w, "ok") == true, crate::t!("root inside to create /tmp/made-inside", "안의 root가 /tmp/made-inside를 만듦"), w.to_string(), &run)?;
+    let (run, w): (_, WriteFile) = ctx.json_of(&refs(&opts), &["/bin/probe", "write-file", "/tmp/made-inside", "--content", "x"])?;
+    ensure(w.attempt.ok, crate::t!("root inside to create /tmp/made-inside", "안의 root가 /tmp/made-inside를 만듦"), js(&w), &run)?;
     let m = std::fs::metadata(ctx.rootfs()?.join("tmp/made-inside")).map_err(|e| broken(crate::t!("stat on the host: {e}", "호스트에서 stat 실패: {e}")))?;
     ensure(
         m.uid() == MAPPED && m.gid() == MAPPED,
@@ -753,7 +744,8 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
-    let (crun, w) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &root], &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"])?;
+    let (crun, w): (_, WriteFile) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &root], &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"])?;
+    let w = js(&w);
     let c = std::fs::metadata(ctx.rootfs()?.join("tmp/made-control"));
     if c.as_ref().map(|c| c.uid()).ok() != Some(0) {
         return Err(control_fail(
@@ -776,20 +768,20 @@ fn files_owned(ctx: &Ctx) -> CheckResult {
 fn host_root_protected(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
     let opts = with(&["--ns", "user"], &map_opts(65536));
-    let (run, w) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
+    let (run, w): (_, WriteFile) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
-        field(&w, "ok") == false && content == "host root's",
+        !w.attempt.ok && content == "host root's",
         crate::t!("root inside to be refused writing {f} (EACCES)", "안의 root가 {f}에 쓰려다 거부됨(EACCES)"),
-        crate::t!("write ok {}, error {}, file now {content:?}", "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}", field(&w, "ok"), field(&w, "error")),
+        crate::t!("write ok {}, error {}, file now {content:?}", "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}", w.attempt.ok, js(&w.attempt.error)),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
-    if refused(&c) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
-    } else if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), format!("{c}"), &crun));
+    let (crun, c): (_, WriteFile) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    if refused(&c.attempt) {
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", c.attempt.error.as_deref().unwrap_or("?")));
+    } else if !c.attempt.ok {
+        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), js(&c), &crun));
     }
     Ok(())
 }
@@ -798,19 +790,19 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
 /// otherwise; or the control run (no --ns user) not showing uid 0.
 fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
-    let overflow: i64 = std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65534);
+    let overflow: u32 = std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65534);
     let opts = with(&["--ns", "user"], &map_opts(1));
-    let (run, st) = ctx.probe_json(&refs(&opts), &["stat", &f])?;
+    let (run, st): (_, Stat) = ctx.probe_json(&refs(&opts), &["stat", &f])?;
     ensure(
-        num(&st, "uid") == Some(overflow) && num(&st, "gid") == Some(overflow),
+        st.uid == Some(overflow) && st.gid == Some(overflow),
         crate::t!("host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)", "호스트 root의 파일이 안에서 {overflow}:{overflow}로 보임(uid 0이 매핑되지 않음)"),
-        format!("{}:{}", field(&st, "uid"), field(&st, "gid")),
+        format!("{}:{}", js(&st.uid), js(&st.gid)),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["stat", &f])?;
-    if num(&c, "uid") != Some(0) {
-        return Err(control_fail(WITHOUT, crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"), format!("uid {}", field(&c, "uid")), &crun));
+    let (crun, c): (_, Stat) = ctx.control_probe_json(WITHOUT, &[], &["stat", &f])?;
+    if c.uid != Some(0) {
+        return Err(control_fail(WITHOUT, crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"), format!("uid {}", js(&c.uid)), &crun));
     }
     Ok(())
 }
@@ -839,7 +831,7 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
     let (sp, pid) = sleeper(ctx, &["--ns", "cgroup", "--cgroup", &name], "cgns")?;
     let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     // Read by a process in the container's cgroup namespace, paths are relative to its root.
-    let inside = host::in_namespaces_of(pid, &["-C"], ctx.probe(), &["cat", &format!("/proc/{pid}/cgroup")]);
+    let inside: Result<Cat, _> = host::in_namespaces_of(pid, &["-C"], ctx.probe(), &["cat", &format!("/proc/{pid}/cgroup")]);
     let run = sp.stop();
     let inside = inside?;
     let host_paths = cgroup_paths(&host_view);
@@ -852,7 +844,7 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
         format!("{host_paths:?}"),
         &run,
     )?;
-    let inside_paths = cgroup_paths(field(&inside, "content").as_str().unwrap_or_default());
+    let inside_paths = cgroup_paths(inside.content.as_deref().unwrap_or_default());
     let not_root: Vec<&(String, String)> =
         inside_paths.iter().filter(|(h, p)| joined.iter().any(|(jh, _)| jh == h) && p != "/").collect();
     ensure(
@@ -874,10 +866,10 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     // its own, within one container run (well under 10 s even on a loaded machine).
     const TOL: f64 = 10.0;
     let host_before = host::boottime();
-    let (run, f) = ctx.probe_json(&["--ns", "time", "--time-offset", "monotonic=604800,boottime=604800"], &["facts"])?;
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "time", "--time-offset", "monotonic=604800,boottime=604800"], &["facts"])?;
     let (host_boot, host_mono) = (host::boottime(), host::monotonic());
-    let boot = field(field(&f, "uptime"), "boottime").as_f64().unwrap_or(0.0);
-    let mono = field(field(&f, "uptime"), "monotonic").as_f64().unwrap_or(0.0);
+    let boot = f.uptime.boottime.unwrap_or(0.0);
+    let mono = f.uptime.monotonic.unwrap_or(0.0);
     ensure(
         (boot - host_boot - OFFSET).abs() < TOL && (mono - host_mono - OFFSET).abs() < TOL,
         crate::t!("boottime and monotonic inside {OFFSET:.0} s ahead of the host's ({host_boot:.0} s, {host_mono:.0} s)", "안의 boottime과 monotonic이 호스트({host_boot:.0}초, {host_mono:.0}초)보다 {OFFSET:.0}초 앞섬"),
@@ -889,8 +881,8 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     }
     // Control: a time namespace without offsets reads the host's clock.
     const WITHOUT: &str = "without --time-offset";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &["--ns", "time"], &["facts"])?;
-    let cboot = field(field(&c, "uptime"), "boottime").as_f64().unwrap_or(0.0);
+    let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "time"], &["facts"])?;
+    let cboot = c.uptime.boottime.unwrap_or(0.0);
     let hboot = host::boottime();
     if (cboot - hboot).abs() > TOL {
         return Err(control_fail(WITHOUT, crate::t!("boottime inside within {TOL} s of the host's ({hboot:.0} s)", "안의 boottime이 호스트({hboot:.0}초)와 {TOL}초 안"), crate::t!("{cboot:.0} s", "{cboot:.0}초"), &crun));

@@ -8,10 +8,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use labkit::probe::{Cat, Chmod, Facts, IoRun, Ls, Open, PathAttempt, Stat, WriteFile};
 
 use crate::catalog::{Check, Requirement as R};
-use crate::ctx::Ctx;
+use crate::ctx::{js, Ctx};
 use crate::host;
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, skip, CheckResult, Outcome};
 use crate::runtime::Run;
@@ -57,10 +57,6 @@ pub fn checks() -> Vec<Check> {
         check!("overlay.cost.copy-up-grows-with-size", "the first write to a 64 MiB lower file costs more than to a 1 MiB one",
             requires = [], serial = Some("cpu"), copy_up_cost),
     ]
-}
-
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key).unwrap_or(&Value::Null)
 }
 
 // ---------------------------------------------------------------- layers
@@ -168,7 +164,7 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 /// Runs the probe (/bin/probe in the layers) in a container with `opts`.
-fn probe_in(ctx: &Ctx, opts: &[String], args: &[&str]) -> Result<(Run, Value), Outcome> {
+fn probe_in<T: serde::de::DeserializeOwned>(ctx: &Ctx, opts: &[String], args: &[&str]) -> Result<(Run, T), Outcome> {
     let mut cmd = vec!["/bin/probe"];
     cmd.extend_from_slice(args);
     ctx.json_of(&refs(opts), &cmd)
@@ -196,8 +192,8 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     let original = pattern(100 * 1024);
     let layers = Layers::new(ctx, &[&[("/data/file", &original)]])?;
     let (opts, upper) = layers.options(ctx, "c")?;
-    let (run, w) = probe_in(ctx, &opts, &["write-file", "/data/file", "--content", "APPENDED", "--append"])?;
-    ensure(field(&w, "ok") == true, crate::t!("the append inside to succeed", "안에서 덧붙이기 성공"), w.to_string(), &run)?;
+    let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", "/data/file", "--content", "APPENDED", "--append"])?;
+    ensure(w.attempt.ok, crate::t!("the append inside to succeed", "안에서 덧붙이기 성공"), js(&w), &run)?;
     let up = std::fs::read(upper.join("data/file")).ok();
     let mut want = original.clone();
     want.extend_from_slice(b"APPENDED");
@@ -219,7 +215,7 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     copy_tree(layers.top(), &plain)?;
     let p = plain.display().to_string();
     const WITHOUT: &str = "without overlay (the same tree as --rootfs)";
-    let (crun, _) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
+    let (crun, _): (_, WriteFile) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
     if std::fs::read(plain.join("data/file")).map(|c| c == original).unwrap_or(true) {
         return Err(control_fail(WITHOUT, crate::t!("the write to land in the --rootfs directory itself", "쓰기가 --rootfs 디렉터리 자체에 반영됨"), crate::t!("the directory's file is unchanged", "디렉터리의 파일이 그대로입니다"), &crun));
     }
@@ -240,10 +236,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Outcome> {
 fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/file", b"read me"), ("/data/other", b"write me")]])?;
     let (opts, upper) = layers.options(ctx, "r")?;
-    let (run, c) = probe_in(ctx, &opts, &["cat", "/data/file"])?;
-    ensure(field(&c, "content") == "read me", crate::t!("the lower file's content inside", "안에서 lower 파일의 내용"), field(&c, "content").to_string(), &run)?;
-    let (run2, o) = probe_in(ctx, &opts, &["open", "/data/file"])?;
-    ensure(field(&o, "ok") == true, crate::t!("the lower file to open read-only", "lower 파일이 읽기 전용으로 열림"), o.to_string(), &run2)?;
+    let (run, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/data/file"])?;
+    ensure(c.content.as_deref() == Some("read me"), crate::t!("the lower file's content inside", "안에서 lower 파일의 내용"), js(&c.content), &run)?;
+    let (run2, o): (_, Open) = probe_in(ctx, &opts, &["open", "/data/file"])?;
+    ensure(o.attempt.ok, crate::t!("the lower file to open read-only", "lower 파일이 읽기 전용으로 열림"), js(&o), &run2)?;
     ensure(
         !upper.join("data/file").exists(),
         crate::t!("no data/file in the upper layer after reading it", "읽은 뒤에도 upper 레이어에 data/file이 없음"),
@@ -253,7 +249,7 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     layers.verify_unchanged(&run)?;
     // Control: a write to the other file does copy it up.
     const WITHOUT: &str = "writing instead of reading";
-    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]))?;
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]))?;
     if !upper.join("data/other").exists() {
         return Err(control_fail(WITHOUT, crate::t!("the written file data/other copied up", "쓴 파일 data/other가 copy-up됨"), crate::t!("no data/other in the upper layer", "upper 레이어에 data/other가 없음"), &crun));
     }
@@ -269,10 +265,10 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
         &[&[("/etc/layer", b"bottom"), ("/bottom-only", b"b")], &[("/etc/layer", b"top")]],
     )?;
     let (opts, _) = layers.options(ctx, "o")?;
-    let (run, c) = probe_in(ctx, &opts, &["cat", "/etc/layer"])?;
-    ensure(field(&c, "content") == "top", crate::t!("/etc/layer from the upper-most layer (\"top\")", "/etc/layer를 가장 위 레이어에서 읽음(\"top\")"), field(&c, "content").to_string(), &run)?;
-    let (run, b) = probe_in(ctx, &opts, &["cat", "/bottom-only"])?;
-    ensure(field(&b, "content") == "b", crate::t!("/bottom-only from the bottom data layer visible", "맨 아래 데이터 레이어의 /bottom-only가 보임"), b.to_string(), &run)?;
+    let (run, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/etc/layer"])?;
+    ensure(c.content.as_deref() == Some("top"), crate::t!("/etc/layer from the upper-most layer (\"top\")", "/etc/layer를 가장 위 레이어에서 읽음(\"top\")"), js(&c.content), &run)?;
+    let (run, b): (_, Cat) = probe_in(ctx, &opts, &["cat", "/bottom-only"])?;
+    ensure(b.content.as_deref() == Some("b"), crate::t!("/bottom-only from the bottom data layer visible", "맨 아래 데이터 레이어의 /bottom-only가 보임"), js(&b), &run)?;
     layers.verify_unchanged(&run)?;
     // Control: the layers in the other order show the other file.
     let mut reversed = layers.dirs.clone();
@@ -280,9 +276,9 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     reversed.swap(n - 1, n - 2);
     let (copts, _) = layers.options_ordered(ctx, "o2", &reversed)?;
     const WITHOUT: &str = "with the layers swapped";
-    let (crun, c) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &copts, &["cat", "/etc/layer"]))?;
-    if field(&c, "content") != "bottom" {
-        return Err(control_fail(WITHOUT, crate::t!("/etc/layer from the now upper-most layer (\"bottom\")", "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"), field(&c, "content").to_string(), &crun));
+    let (crun, c) = crate::outcome::as_control(WITHOUT, probe_in::<Cat>(ctx, &copts, &["cat", "/etc/layer"]))?;
+    if c.content.as_deref() != Some("bottom") {
+        return Err(control_fail(WITHOUT, crate::t!("/etc/layer from the now upper-most layer (\"bottom\")", "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"), js(&c.content), &crun));
     }
     Ok(())
 }
@@ -295,8 +291,8 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
 fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/gone", b"delete me")]])?;
     let (opts, upper) = layers.options(ctx, "d")?;
-    let (run, r) = probe_in(ctx, &opts, &["rm", "/data/gone"])?;
-    ensure(field(&r, "ok") == true, crate::t!("the delete inside to succeed", "안에서 지우기 성공"), r.to_string(), &run)?;
+    let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, &["rm", "/data/gone"])?;
+    ensure(r.attempt.ok, crate::t!("the delete inside to succeed", "안에서 지우기 성공"), js(&r), &run)?;
     let wo = std::fs::symlink_metadata(upper.join("data/gone")).ok();
     let is_whiteout = wo.as_ref().map_or(false, |m| {
         use std::os::unix::fs::FileTypeExt;
@@ -311,14 +307,14 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
         },
         &run,
     )?;
-    let (run2, st) = probe_in(ctx, &opts, &["stat", "/data/gone"])?;
-    ensure(field(&st, "error") == "ENOENT", crate::t!("the file gone inside", "안에서는 파일이 사라짐"), st.to_string(), &run2)?;
+    let (run2, st): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/gone"])?;
+    ensure(st.attempt.refused_with("ENOENT"), crate::t!("the file gone inside", "안에서는 파일이 사라짐"), js(&st), &run2)?;
     ensure(layers.top().join("data/gone").exists(), crate::t!("the file still in the lower layer", "lower 레이어에는 파일이 그대로"), crate::t!("it is gone", "사라졌습니다"), &run)?;
     layers.verify_unchanged(&run)?;
     // Control: deleting a file the container made itself leaves no whiteout.
     const WITHOUT: &str = "deleting a file only the upper layer has";
-    crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]))?;
-    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["rm", "/data/mine"]))?;
+    crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]))?;
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<PathAttempt>(ctx, &opts, &["rm", "/data/mine"]))?;
     if upper.join("data/mine").symlink_metadata().is_ok() {
         return Err(control_fail(WITHOUT, crate::t!("nothing left at data/mine in the upper layer (no whiteout needed)", "upper 레이어의 data/mine에 아무것도 남지 않음(whiteout이 필요 없음)"), crate::t!("something is there", "무언가 남아 있습니다"), &crun));
     }
@@ -340,8 +336,8 @@ fn overlay_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     None
 }
 
-fn entries(v: &Value) -> Vec<String> {
-    field(v, "entries").as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(String::from)).collect()).unwrap_or_default()
+fn entries(v: &Ls) -> Vec<String> {
+    v.entries.clone().unwrap_or_default()
 }
 
 /// Pass: a lower directory removed and made again is empty inside (opaque). Fail:
@@ -351,15 +347,15 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
     let (opts, upper) = layers.options(ctx, "op")?;
     // Control first: the directory shows its lower entries.
     const WITHOUT: &str = "before the directory is removed";
-    let (crun, before) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["ls", "/dir"]))?;
+    let (crun, before) = crate::outcome::as_control(WITHOUT, probe_in::<Ls>(ctx, &opts, &["ls", "/dir"]))?;
     if entries(&before) != ["a", "b"] {
         return Err(control_fail(WITHOUT, crate::t!("/dir to list the lower entries a and b", "/dir에 lower의 항목 a와 b가 보임"), format!("{:?}", entries(&before)), &crun));
     }
     for step in [&["rm", "/dir/a"][..], &["rm", "/dir/b"], &["rmdir", "/dir"], &["mkdir", "/dir"]] {
-        let (run, r) = probe_in(ctx, &opts, step)?;
-        ensure(field(&r, "ok") == true, crate::t!("`probe {}` to succeed inside", "안에서 `probe {}` 성공", step.join(" ")), r.to_string(), &run)?;
+        let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, step)?;
+        ensure(r.attempt.ok, crate::t!("`probe {}` to succeed inside", "안에서 `probe {}` 성공", step.join(" ")), js(&r), &run)?;
     }
-    let (run, after) = probe_in(ctx, &opts, &["ls", "/dir"])?;
+    let (run, after): (_, Ls) = probe_in(ctx, &opts, &["ls", "/dir"])?;
     ensure(entries(&after).is_empty(), crate::t!("the directory made again to be empty: the lower entries hidden", "다시 만든 디렉터리가 비어 있음: lower 항목이 가려짐"), format!("{:?}", entries(&after)), &run)?;
     let opaque = overlay_xattr(&upper.join("dir"), "opaque");
     ensure(
@@ -377,24 +373,25 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
 fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/olddir/inner", b"kept")]])?;
     let (opts, upper) = layers.options(ctx, "mv")?;
-    let (run, r) = probe_in(ctx, &opts, &["rename", "/olddir", "/newdir"])?;
-    let outcome = if field(&r, "error") == "EXDEV" {
+    let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, &["rename", "/olddir", "/newdir"])?;
+    let exdev = r.attempt.refused_with("EXDEV");
+    let outcome = if exdev {
         Ok(())
-    } else if field(&r, "ok") == true {
+    } else if r.attempt.ok {
         // With redirect_dir the rename works: the new name leads to the lower contents.
         let redirect = overlay_xattr(&upper.join("newdir"), "redirect");
-        let (_, c) = probe_in(ctx, &opts, &["cat", "/newdir/inner"])?;
+        let (_, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/newdir/inner"])?;
         ensure(
-            redirect.is_some() && field(&c, "content") == "kept",
+            redirect.is_some() && c.content.as_deref() == Some("kept"),
             crate::t!("after a successful rename: an overlay.redirect on the upper directory and the lower contents under the new name", "이름 바꾸기가 성공했다면: upper 디렉터리에 overlay.redirect가 있고 새 이름 아래에 lower 내용이 보임"),
-            format!("redirect {:?}, /newdir/inner {}", redirect.map(|r| String::from_utf8_lossy(&r).into_owned()), field(&c, "content")),
+            format!("redirect {:?}, /newdir/inner {}", redirect.map(|r| String::from_utf8_lossy(&r).into_owned()), js(&c.content)),
             &run,
         )
     } else {
-        Err(fail(crate::t!("EXDEV, or success with a redirect", "EXDEV, 또는 redirect가 있는 성공"), r.to_string(), &run))
+        Err(fail(crate::t!("EXDEV, or success with a redirect", "EXDEV, 또는 redirect가 있는 성공"), js(&r), &run))
     };
     outcome?;
-    ctx.note(format!("renaming a lower directory: {}", if field(&r, "error") == "EXDEV" { "EXDEV" } else { "redirect" }));
+    ctx.note(format!("renaming a lower directory: {}", if exdev { "EXDEV" } else { "redirect" }));
     layers.verify_unchanged(&run)
 }
 
@@ -405,7 +402,7 @@ fn sleeper(ctx: &Ctx, opts: &[String], name: &str) -> Result<(crate::runtime::Sp
 }
 
 /// The probe run from the host inside the mount namespace and root of `pid`.
-fn probe_at(pid: i32, args: &[&str]) -> Result<Value, Outcome> {
+fn probe_at<T: serde::de::DeserializeOwned>(pid: i32, args: &[&str]) -> Result<T, Outcome> {
     host::in_namespaces_of(pid, &["-m", "-r"], "/bin/probe", args)
 }
 
@@ -420,29 +417,29 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     let (sa, pa) = sleeper(ctx, &oa, "a")?;
     let (sb, pb) = sleeper(ctx, &ob, "b")?;
     let observed = (|| -> Result<_, Outcome> {
-        let wa = probe_at(pa, &["write-file", "/written-by-a", "--content", "a"])?;
-        let seen_in_b = probe_at(pb, &["stat", "/written-by-a"])?;
-        let sta = probe_at(pa, &["stat", "/shared/file"])?;
-        let stb = probe_at(pb, &["stat", "/shared/file"])?;
+        let wa: WriteFile = probe_at(pa, &["write-file", "/written-by-a", "--content", "a"])?;
+        let seen_in_b: Stat = probe_at(pb, &["stat", "/written-by-a"])?;
+        let sta: Stat = probe_at(pa, &["stat", "/shared/file"])?;
+        let stb: Stat = probe_at(pb, &["stat", "/shared/file"])?;
         Ok((wa, seen_in_b, sta, stb))
     })();
     let ra = sa.stop();
     let _ = sb.stop();
     let (wa, seen_in_b, sta, stb) = observed?;
-    ensure(field(&wa, "ok") == true, crate::t!("container A to write /written-by-a", "컨테이너 A가 /written-by-a를 씀"), wa.to_string(), &ra)?;
+    ensure(wa.attempt.ok, crate::t!("container A to write /written-by-a", "컨테이너 A가 /written-by-a를 씀"), js(&wa), &ra)?;
     ensure(
-        field(&seen_in_b, "ok") == false && ua.join("written-by-a").exists() && !ub.join("written-by-a").exists(),
+        !seen_in_b.attempt.ok && ua.join("written-by-a").exists() && !ub.join("written-by-a").exists(),
         crate::t!("A's write in A's upper layer only, invisible to B", "A가 쓴 파일이 A의 upper 레이어에만 있고 B에게는 보이지 않음"),
-        crate::t!("visible in B: {}, in A's upper: {}, in B's upper: {}", "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}", field(&seen_in_b, "ok"), ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
+        crate::t!("visible in B: {}, in A's upper: {}, in B's upper: {}", "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}", seen_in_b.attempt.ok, ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
         &ra,
     )?;
     let lower = std::fs::metadata(layers.top().join("shared/file")).map_err(broken)?;
     // Each overlay has its own st_dev; the inode number is the layer file's own in
     // both, so both read one file, not copies.
     ensure(
-        field(&sta, "ino").as_u64() == Some(lower.ino()) && field(&stb, "ino").as_u64() == Some(lower.ino()),
+        sta.ino == Some(lower.ino()) && stb.ino == Some(lower.ino()),
         crate::t!("both containers to see the layer's file, inode {}", "두 컨테이너 모두 레이어의 파일(inode {})을 봄", lower.ino()),
-        crate::t!("inode {} in A, {} in B", "A에서 inode {}, B에서 {}", field(&sta, "ino"), field(&stb, "ino")),
+        crate::t!("inode {} in A, {} in B", "A에서 inode {}, B에서 {}", js(&sta.ino), js(&stb.ino)),
         &ra,
     )?;
     layers.verify_unchanged(&ra)?;
@@ -454,13 +451,13 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
         }
         let work = ctx.dir("a2-work")?;
         o.extend(["--upper".into(), ua.display().to_string(), "--work".into(), work.display().to_string()]);
-        crate::outcome::as_control("on A's upper layer", probe_in(ctx, &o, &["stat", "/written-by-a"]))?
+        crate::outcome::as_control("on A's upper layer", probe_in::<Stat>(ctx, &o, &["stat", "/written-by-a"]))?
     };
-    if field(&c, "ok") != true {
+    if !c.attempt.ok {
         return Err(control_fail(
             "on A's upper layer",
             crate::t!("a container on A's upper layer to see A's write /written-by-a", "A의 upper 레이어 위의 컨테이너가 A가 쓴 /written-by-a를 봄"),
-            c.to_string(),
+            js(&c),
             &crun,
         ));
     }
@@ -502,8 +499,8 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
     for i in 0..N {
         let (opts, upper) = layers.options(ctx, &format!("n{i}"))?;
         // Each container writes 1 MiB of its own.
-        let (run, w) = probe_in(ctx, &opts, &["write", "/own-data", "--bytes", "1M"])?;
-        ensure(field(&w, "bytes") == 1 << 20, crate::t!("each container to write 1 MiB", "컨테이너마다 1 MiB를 씀"), w.to_string(), &run)?;
+        let (run, w): (_, IoRun) = probe_in(ctx, &opts, &["write", "/own-data", "--bytes", "1M"])?;
+        ensure(w.bytes == MIB, crate::t!("each container to write 1 MiB", "컨테이너마다 1 MiB를 씀"), js(&w), &run)?;
         uppers.push(upper);
         last = Some(run);
     }
@@ -545,16 +542,16 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     let big = pattern(1 << 20);
     let layers = Layers::new(ctx, &[&[("/data/big", &big), ("/data/big2", &big)]])?;
     let (opts, upper) = layers.options(ctx, "m")?;
-    let (run, f) = probe_in(ctx, &opts, &["facts"])?;
-    let root = field(&f, "mounts").as_array().and_then(|m| m.iter().find(|m| field(m, "mount_point") == "/")).cloned();
-    let root_fs = root.as_ref().map(|m| field(m, "fstype").to_string()).unwrap_or_default();
-    let root_opts = root.as_ref().map(|m| field(m, "super_options").to_string()).unwrap_or_default();
-    ensure(root_fs == "\"overlay\"", crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs}"), &run)?;
-    if !root_opts.contains("metacopy=on") {
+    let (run, f): (_, Facts) = probe_in(ctx, &opts, &["facts"])?;
+    let root = f.mounts.unwrap_or_default().into_iter().find(|m| m.mount_point == "/");
+    let root_fs = root.as_ref().map(|m| m.fstype.clone()).unwrap_or_default();
+    let root_opts = js(&root.as_ref().map(|m| m.super_options.clone()).unwrap_or_default());
+    ensure(root_fs == "overlay", crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {}", js(&root_fs)), &run)?;
+    if !root.is_some_and(|m| m.super_options.iter().any(|o| o == "metacopy=on")) {
         return Err(skip(crate::t!("the runtime's overlay mount does not enable metacopy=on (options {root_opts})", "런타임의 overlay 마운트가 metacopy=on을 켜지 않습니다(옵션 {root_opts})")));
     }
-    let (run2, c) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
-    ensure(field(&c, "ok") == true, crate::t!("chmod inside to succeed", "안에서 chmod 성공"), c.to_string(), &run2)?;
+    let (run2, c): (_, Chmod) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
+    ensure(c.attempt.ok, crate::t!("chmod inside to succeed", "안에서 chmod 성공"), js(&c), &run2)?;
     let m = std::fs::symlink_metadata(upper.join("data/big")).ok();
     let meta = overlay_xattr(&upper.join("data/big"), "metacopy");
     ensure(
@@ -568,12 +565,12 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
         ),
         &run2,
     )?;
-    let (run3, cat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
-    ensure(field(&cat, "size") == 1 << 20, crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"), cat.to_string(), &run3)?;
+    let (run3, cat): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
+    ensure(cat.size == Some(1 << 20), crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"), js(&cat), &run3)?;
     layers.verify_unchanged(&run)?;
     // Control: a data write copies the data up.
     const WITHOUT: &str = "a data write instead of chmod";
-    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]))?;
+    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]))?;
     let full = std::fs::symlink_metadata(upper.join("data/big2")).map(|m| m.blocks() * 512).unwrap_or(0);
     if full < 1 << 20 {
         return Err(control_fail(WITHOUT, crate::t!("the whole 1 MiB data copied up", "1 MiB 데이터 전체가 copy-up됨"), crate::t!("{full} bytes allocated in the upper layer", "upper 레이어에 {full}바이트 할당됨"), &crun));
@@ -598,9 +595,9 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
         for (i, file) in ["/data/small", "/data/large"].iter().enumerate() {
             let (opts, _) = layers.options(ctx, &format!("t{round}{i}"))?;
             let start = Instant::now();
-            let (run, w) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
+            let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
             let took = start.elapsed();
-            ensure(field(&w, "ok") == true, crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"), w.to_string(), &run)?;
+            ensure(w.attempt.ok, crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"), js(&w), &run)?;
             best[i] = best[i].min(took);
             last = Some(run);
         }

@@ -13,12 +13,12 @@
 //! checker proves the attempt works on the host itself, and the check passes with a
 //! note.
 
-use serde_json::Value;
+use labkit::probe::{Attempt, ChrootEscape, Facts, Kill, LoadModule, Rewrite, SetHostname, Stat, WriteFile};
 
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::host;
-use crate::ctx::refused;
+use crate::ctx::{js, refused};
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 use crate::outcome::Text;
 use crate::runtime::Run;
@@ -87,10 +87,6 @@ pub fn checks() -> Vec<Check> {
 /// uid/gid the user-namespace checks map root to: far from any real account.
 const MAPPED: u32 = 231_072;
 
-fn field<'a>(v: &'a Value, key: &str) -> &'a Value {
-    v.get(key).unwrap_or(&Value::Null)
-}
-
 /// `--uid-map 0:MAPPED:65536 --gid-map 0:MAPPED:65536` after `base`.
 fn mapped(base: &[&str]) -> Vec<String> {
     let m = format!("0:{MAPPED}:65536");
@@ -102,24 +98,15 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 /// "ok true" or "EACCES" for a "got" text.
-fn attempt(v: &Value) -> Text {
-    if field(v, "ok") == true {
+fn attempt(v: &Attempt) -> Text {
+    if v.ok {
         crate::t!("it succeeded", "성공했습니다")
     } else {
-        match field(v, "error").as_str() {
+        match v.error.as_deref() {
             Some(e) => crate::t!("refused with {e}", "{e}로 거부됨"),
             None => crate::t!("refused with no errno", "errno 없이 거부됨"),
         }
     }
-}
-
-/// The last JSON object a host command printed.
-fn last_json(stdout: &[u8]) -> Value {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .last()
-        .unwrap_or(Value::Null)
 }
 
 // ---------------------------------------------------------------- chroot
@@ -135,28 +122,23 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let escape = ["/bin/probe", "chroot-escape", "--stat", m.as_str()];
-    let (run, esc) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &escape)?;
-    let after = field(&esc, "stat_after");
+    let (run, esc): (_, ChrootEscape) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &escape)?;
+    let after_ok = esc.stat_after.as_ref().map(|s| s.attempt.ok);
     ensure(
-        field(&esc, "escaped") == false && field(after, "ok") == false,
+        !esc.escaped && after_ok == Some(false),
         crate::t!("the chroot breakout to end in the container's own root, with the host file {m} still out of reach", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝나고, 호스트 파일 {m}에는 여전히 닿지 못함"),
         crate::t!(
             "escaped {} (root {} -> {}), host file reachable after it: {}",
             "탈출 {}(루트 {} -> {}), 그 뒤 호스트 파일에 닿음: {}",
-            field(&esc, "escaped"),
-            field(&esc, "root_before"),
-            field(&esc, "root_after"),
-            field(after, "ok")
+            esc.escaped,
+            js(&esc.root_before),
+            js(&esc.root_after),
+            js(&after_ok)
         ),
         &run,
     )?;
-    if !field(&esc, "refused").is_null() {
-        ctx.stricter(crate::t!(
-            "the breakout could not start: {} refused with {}",
-            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
-            field(field(&esc, "refused"), "op").as_str().unwrap_or("?"),
-            field(field(&esc, "refused"), "error").as_str().unwrap_or("?")
-        ));
+    if let Some(r) = &esc.refused {
+        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", r.op, r.error));
     }
     // Control: under a bare chroot of the same root the same breakout reaches the
     // host's root, and the marker with it.
@@ -165,8 +147,9 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         .args(escape)
         .output()
         .map_err(|e| broken(crate::t!("running chroot: {e}", "chroot를 실행하지 못했습니다: {e}")))?;
-    let c = last_json(&out.stdout);
-    if field(&c, "escaped") != true || field(field(&c, "stat_after"), "ok") != true {
+    let c: Option<ChrootEscape> = host::last_line_as(&out.stdout);
+    if !c.as_ref().is_some_and(|c| c.escaped && c.stat_after.as_ref().is_some_and(|s| s.attempt.ok)) {
+        let c = js(&c);
         return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot of {root}: {c}", "{root}의 그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
     }
     Ok(())
@@ -180,21 +163,21 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
 fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
     let opts = mapped(&["--ns", "user"]);
-    let (run, w) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
+    let (run, w): (_, WriteFile) = ctx.probe_json(&refs(&opts), &["write-file", &f, "--content", "overwritten"])?;
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
-        field(&w, "ok") == false && content == "host root's",
+        !w.attempt.ok && content == "host root's",
         crate::t!("root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)", "안의 root(호스트 uid {MAPPED})가 호스트 root 소유의 {f}에 쓰려다 거부됨(EACCES)"),
-        crate::t!("{}; the file now holds {content:?}", "{}; 지금 파일 내용 {content:?}", attempt(&w)),
+        crate::t!("{}; the file now holds {content:?}", "{}; 지금 파일 내용 {content:?}", attempt(&w.attempt)),
         &run,
     )?;
     // Control: root without a user namespace writes its own file.
     const WITHOUT: &str = "without --ns user";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
-    if refused(&c) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", field(&c, "error").as_str().unwrap_or("?")));
-    } else if field(&c, "ok") != true {
-        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), attempt(&c), &crun));
+    let (crun, c): (_, WriteFile) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    if refused(&c.attempt) {
+        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", c.attempt.error.as_deref().unwrap_or("?")));
+    } else if !c.attempt.ok {
+        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), attempt(&c.attempt), &crun));
     }
     Ok(())
 }
@@ -213,30 +196,31 @@ fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
         ));
     }
     // A kernel without module support answers ENOSYS to everyone.
-    let on_host = host::probe(ctx.probe(), &["load-module"])?;
-    if field(&on_host, "error") == "ENOSYS" {
+    let on_host: LoadModule = host::probe(ctx.probe(), &["load-module"])?;
+    if on_host.attempt.refused_with("ENOSYS") {
         return Err(skip(
             crate::t!("this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone", "이 커널은 모듈 적재를 지원하지 않습니다(CONFIG_MODULES 꺼짐). init_module은 누구에게나 ENOSYS입니다"),
         ));
     }
     let opts = mapped(&["--ns", "user"]);
-    let (run, l) = ctx.probe_json(&refs(&opts), &["load-module"])?;
+    let (run, l): (_, LoadModule) = ctx.probe_json(&refs(&opts), &["load-module"])?;
     ensure(
-        field(&l, "error") == "EPERM",
+        l.attempt.refused_with("EPERM"),
         crate::t!("init_module(2) from root of a user namespace to be refused with EPERM (no CAP_SYS_MODULE in the initial user namespace)", "user 네임스페이스의 root가 부른 init_module(2)이 EPERM으로 거부됨(초기 user 네임스페이스의 CAP_SYS_MODULE이 없음)"),
-        crate::t!("{} (an empty image: past the permission check the kernel refuses it as no module)", "{}(빈 이미지: 권한 검사를 통과하면 커널이 모듈이 아니라며 거부함)", attempt(&l)),
+        crate::t!("{} (an empty image: past the permission check the kernel refuses it as no module)", "{}(빈 이미지: 권한 검사를 통과하면 커널이 모듈이 아니라며 거부함)", attempt(&l.attempt)),
         &run,
     )?;
     // Control: host root gets past the permission check; the empty image is then
     // refused for what it is (ENOEXEC, EINVAL...), never with EPERM.
-    if field(&on_host, "error") == "EPERM" || field(&on_host, "ok") == true {
+    if on_host.attempt.refused_with("EPERM") || on_host.attempt.ok {
+        let on_host = js(&on_host);
         return Err(host_control_failed(crate::t!("init_module(2) as the checker (host root): {on_host}", "검사기(호스트 root)가 부른 init_module(2): {on_host}")));
     }
     const WITHOUT: &str = "without --ns user";
-    let (crun, c) = ctx.control_probe_json(WITHOUT, &[], &["load-module"])?;
-    if field(&c, "error") == "EPERM" {
+    let (crun, c): (_, LoadModule) = ctx.control_probe_json(WITHOUT, &[], &["load-module"])?;
+    if c.attempt.refused_with("EPERM") {
         ctx.stricter("init_module(2) is refused with EPERM even without a user namespace (no CAP_SYS_MODULE)");
-    } else if field(&c, "ok") == true {
+    } else if c.attempt.ok {
         return Err(control_fail(WITHOUT, crate::t!("an empty module image refused (ENOEXEC, EINVAL...)", "빈 모듈 이미지가 거부됨(ENOEXEC, EINVAL 등)"), crate::t!("the kernel accepted it", "커널이 받아들였습니다"), &crun));
     }
     Ok(())
@@ -274,16 +258,16 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     // so the attempt says the same, and a runtime that wrongly allows it renames nothing.
     // Whatever happens, the host's name is put back before anything else.
     let opts = mapped(&["--ns", "user"]);
-    let r = ctx.probe_json(&refs(&opts), &["hostname", "--set", &before]);
+    let r = ctx.probe_json::<SetHostname>(&refs(&opts), &["hostname", "--set", &before]);
     let renamed = put_back_hostname(&before);
     let (run, h) = r?;
     if let Some(now) = renamed {
         return Err(renamed_host(&before, &now, &run));
     }
     ensure(
-        field(&h, "ok") == false && field(&h, "error") == "EPERM",
+        h.attempt.refused_with("EPERM"),
         crate::t!("sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM", "user 네임스페이스의 root가 호스트의 UTS 네임스페이스에서 부른 sethostname(2)이 EPERM으로 거부됨"),
-        attempt(&h),
+        attempt(&h.attempt),
         &run,
     )?;
     // Control: with a UTS namespace of its own (owned by its user namespace) root
@@ -291,35 +275,31 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("lab-sec-", 30);
     let opts = mapped(&["--ns", "user,uts"]);
     const WITHOUT: &str = "with a UTS namespace of its own";
-    let r = ctx.control_probe_json(WITHOUT, &refs(&opts), &["hostname", "--set", &name]);
+    let r = ctx.control_probe_json::<SetHostname>(WITHOUT, &refs(&opts), &["hostname", "--set", &name]);
     let renamed = put_back_hostname(&before);
     let (crun, c) = r?;
     if let Some(now) = renamed {
         return Err(renamed_host(&before, &now, &crun));
     }
     let host_uts = std::fs::read_link("/proc/thread-self/ns/uts").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
-    if field(&c, "uts_ns") == host_uts.as_str() {
+    if c.uts_ns.as_deref() == Some(host_uts.as_str()) {
         return Err(control_fail(WITHOUT, crate::t!("a UTS namespace of its own with --ns uts", "--ns uts를 주면 자기 UTS 네임스페이스가 생김"), crate::t!("the host's {host_uts}", "호스트의 {host_uts}"), &crun));
     }
-    if refused(&c) {
-        ctx.stricter(format!("root may not name even its own UTS namespace ({})", field(&c, "error").as_str().unwrap_or("?")));
-    } else if field(&c, "ok") != true || field(&c, "hostname") != name.as_str() {
-        return Err(control_fail(WITHOUT, crate::t!("root of the user namespace to name its own UTS namespace {name:?}", "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"), format!("{c}"), &crun));
+    if refused(&c.attempt) {
+        ctx.stricter(format!("root may not name even its own UTS namespace ({})", c.attempt.error.as_deref().unwrap_or("?")));
+    } else if !c.attempt.ok || c.hostname.as_deref() != Some(name.as_str()) {
+        return Err(control_fail(WITHOUT, crate::t!("root of the user namespace to name its own UTS namespace {name:?}", "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"), js(&c), &crun));
     }
     Ok(())
 }
 
 // ---------------------------------------------------------------- PID namespace
 
-fn pids_of(f: &Value) -> Vec<i64> {
-    field(f, "pids").as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default()
-}
-
 /// (run of facts, visible pids, run of kill, kill result) with `options`.
-fn look_and_signal(ctx: &Ctx, options: &[&str], me: &str) -> Result<(Run, Vec<i64>, Run, Value), Outcome> {
-    let (frun, f) = ctx.probe_json(options, &["facts"])?;
-    let (krun, k) = ctx.probe_json(options, &["kill", me, "--signal", "0"])?;
-    Ok((frun, pids_of(&f), krun, k))
+fn look_and_signal(ctx: &Ctx, options: &[&str], me: &str) -> Result<(Run, Vec<u64>, Run, Kill), Outcome> {
+    let (frun, f): (_, Facts) = ctx.probe_json(options, &["facts"])?;
+    let (krun, k): (_, Kill) = ctx.probe_json(options, &["kill", me, "--signal", "0"])?;
+    Ok((frun, f.pids.unwrap_or_default(), krun, k))
 }
 
 /// Pass: /proc inside lists the container's processes but not the checker, and
@@ -331,25 +311,25 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     let me_s = me.to_string();
     let (frun, pids, krun, k) = look_and_signal(ctx, &["--ns", "pid,mnt"], &me_s)?;
     ensure(
-        !pids.is_empty() && !pids.contains(&(me as i64)),
+        !pids.is_empty() && !pids.contains(&u64::from(me)),
         crate::t!("/proc inside to list the container's processes but not the checker's host pid {me}", "안의 /proc에 컨테이너의 프로세스는 보이지만 검사기의 호스트 PID {me}는 보이지 않음"),
         crate::t!("{} pids listed: {:?}", "PID {}개가 보임: {:?}", pids.len(), &pids[..pids.len().min(12)]),
         &frun,
     )?;
     ensure(
-        field(&k, "error") == "ESRCH",
+        k.attempt.refused_with("ESRCH"),
         crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
-        attempt(&k),
+        attempt(&k.attempt),
         &krun,
     )?;
     // Control: without a PID namespace the checker is listed and can be signalled.
     const WITHOUT: &str = "without --ns pid";
     let (crun, cpids, ckrun, ck) = crate::outcome::as_control(WITHOUT, look_and_signal(ctx, &["--ns", "mnt"], &me_s))?;
-    if !cpids.contains(&(me as i64)) {
+    if !cpids.contains(&u64::from(me)) {
         return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me}", "/proc에 검사기의 PID {me}가 보임"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()), &crun));
     }
-    if field(&ck, "ok") != true && field(&ck, "error") != "EPERM" {
-        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), attempt(&ck), &ckrun));
+    if !ck.attempt.ok && !ck.attempt.refused_with("EPERM") {
+        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), attempt(&ck.attempt), &ckrun));
     }
     Ok(())
 }
@@ -366,13 +346,19 @@ const SYSFS_KNOBS: &[&str] = &[
 ];
 
 
-fn rewrite_got(v: &Value) -> Text {
-    match field(v, "stage").as_str() {
-        Some("read") => crate::t!("it could not even be read inside ({})", "안에서 읽지도 못했습니다({})", field(v, "error")),
-        Some(stage) => crate::t!("refused at {stage} with {}", "{stage} 단계에서 {}로 거부됨", field(v, "error")),
-        None if field(v, "ok") == true => crate::t!("root inside wrote it (value {})", "안의 root가 썼습니다(값 {})", field(v, "value")),
-        None => Text::from(format!("{v}")),
+fn rewrite_got(v: &Rewrite) -> Text {
+    let error = js(&v.attempt.error);
+    match v.stage.as_deref() {
+        Some("read") => crate::t!("it could not even be read inside ({error})", "안에서 읽지도 못했습니다({error})"),
+        Some(stage) => crate::t!("refused at {stage} with {error}", "{stage} 단계에서 {error}로 거부됨"),
+        None if v.attempt.ok => crate::t!("root inside wrote it (value {})", "안의 root가 썼습니다(값 {})", js(&v.value)),
+        None => Text::from(js(v)),
     }
+}
+
+/// A refusal after the value was read: the write itself was refused.
+fn write_refused(w: &Rewrite) -> bool {
+    refused(&w.attempt) && w.stage.as_deref() != Some("read")
 }
 
 /// Pass: writing a /proc/sys knob (and a /sys one, when sysfs is mounted) back with
@@ -389,9 +375,9 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     let host_before =
         std::fs::read_to_string(SYSCTL).map_err(|e| broken(crate::t!("reading {SYSCTL} on the host: {e}", "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}")))?;
     let opts = mapped(&["--ns", "user,mnt,pid", "--rootfs", &root]);
-    let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
+    let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
     ensure(
-        refused(&w) && field(&w, "stage") != "read",
+        write_refused(&w),
         crate::t!("writing {SYSCTL} (its own value back) from root of a user namespace (host uid {MAPPED}) to be refused (EACCES, EPERM or EROFS)", "user 네임스페이스의 root(호스트 uid {MAPPED})가 {SYSCTL}에 (원래 값을 다시) 쓰려다 거부됨(EACCES, EPERM 또는 EROFS)"),
         rewrite_got(&w),
         &run,
@@ -405,13 +391,13 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
         ));
     }
     // /sys, when the runtime mounts a sysfs there: a knob the host has, written back.
-    let (_, sys) = ctx.json_of(&refs(&opts), &["/bin/probe", "stat", "/sys/kernel"])?;
-    if field(&sys, "ok") == true {
+    let (_, sys): (_, Stat) = ctx.json_of(&refs(&opts), &["/bin/probe", "stat", "/sys/kernel"])?;
+    if sys.attempt.ok {
         let knob = SYSFS_KNOBS.iter().find(|k| std::path::Path::new(k).exists());
         if let Some(knob) = knob {
-            let (run, w) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
+            let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
             ensure(
-                refused(&w) && field(&w, "stage") != "read",
+                write_refused(&w),
                 crate::t!("writing {knob} (its own value back) from root of a user namespace to be refused", "user 네임스페이스의 root가 {knob}에 (원래 값을 다시) 쓰려다 거부됨"),
                 rewrite_got(&w),
                 &run,
@@ -421,14 +407,15 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     // Control: host root without a user namespace may write the same knob (the same
     // value, so nothing changes).
     const WITHOUT: &str = "without --ns user";
-    let (crun, c) = ctx.control_json_of(WITHOUT, &["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
-    if refused(&c) {
-        let own = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
-        if field(&own, "ok") != true {
+    let (crun, c): (_, Rewrite) = ctx.control_json_of(WITHOUT, &["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
+    if refused(&c.attempt) {
+        let own: Rewrite = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
+        if !own.attempt.ok {
+            let own = js(&own);
             return Err(host_control_failed(crate::t!("the checker could not write {SYSCTL} back on the host: {own}", "검사기가 호스트에서 {SYSCTL}에 원래 값을 다시 쓰지 못했습니다: {own}")));
         }
         ctx.stricter(format!("host root may not write {SYSCTL} under this runtime either ({})", rewrite_got(&c)));
-    } else if field(&c, "ok") != true {
+    } else if !c.attempt.ok {
         return Err(control_fail(WITHOUT, crate::t!("host root to write {SYSCTL} back", "호스트 root가 {SYSCTL}에 원래 값을 다시 씀"), rewrite_got(&c), &crun));
     }
     Ok(())

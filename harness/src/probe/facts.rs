@@ -8,8 +8,8 @@ use std::fs;
 
 use nix::sys::stat::stat;
 use nix::unistd;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+pub use labkit::probe::{CgroupLine, MountLine};
+use labkit::probe::{Capabilities, Facts, IfAddr, Interface, RootStat, Uptime};
 
 use crate::out::{dev_major, dev_minor, emit, PResult};
 
@@ -28,34 +28,6 @@ pub const NS_NAMES: &[&str] = &[
 ];
 
 use harness::caps::CAP_NAMES;
-
-/// One line of /proc/self/cgroup.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CgroupLine {
-    pub hierarchy_id: u32,
-    pub controllers: Vec<String>,
-    pub path: String,
-}
-
-/// One line of /proc/self/mountinfo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MountLine {
-    pub mount_id: u64,
-    pub parent_id: u64,
-    /// "major:minor" of the file system's device.
-    pub dev: String,
-    /// Root of the mount inside its file system (not "/" for bind mounts).
-    pub root: String,
-    pub mount_point: String,
-    /// Per-mount options, e.g. ["rw", "nosuid", "relatime"].
-    pub options: Vec<String>,
-    /// Optional fields, e.g. ["shared:1"] or ["master:3"].
-    pub propagation: Vec<String>,
-    pub fstype: String,
-    pub source: String,
-    /// Per-superblock options, e.g. ["rw", "size=65536k"].
-    pub super_options: Vec<String>,
-}
 
 /// Inode number of a namespace link text such as `pid:[4026531836]`.
 pub fn parse_ns_link(text: &str) -> Option<u64> {
@@ -218,220 +190,170 @@ fn read(path: &str) -> Option<String> {
     fs::read_to_string(path).ok()
 }
 
-fn ns_map() -> Value {
-    let mut map = Map::new();
-    for name in NS_NAMES {
-        map.insert(name.to_string(), Value::Null);
-    }
+fn ns_map() -> BTreeMap<String, Option<u64>> {
+    let mut names: Vec<String> = NS_NAMES.iter().map(|n| n.to_string()).collect();
     if let Ok(dir) = fs::read_dir("/proc/self/ns") {
-        for entry in dir.flatten() {
-            map.insert(
-                entry.file_name().to_string_lossy().into_owned(),
-                Value::Null,
-            );
-        }
+        names.extend(dir.flatten().map(|e| e.file_name().to_string_lossy().into_owned()));
     }
-    let names: Vec<String> = map.keys().cloned().collect();
-    for name in names {
-        let link = fs::read_link(format!("/proc/self/ns/{name}")).ok();
-        let ino = link.and_then(|l| parse_ns_link(&l.to_string_lossy()));
-        map.insert(name, json!(ino));
-    }
-    Value::Object(map)
+    names
+        .into_iter()
+        .map(|name| {
+            let link = fs::read_link(format!("/proc/self/ns/{name}")).ok();
+            let ino = link.and_then(|l| parse_ns_link(&l.to_string_lossy()));
+            (name, ino)
+        })
+        .collect()
 }
 
-fn capabilities(status: Option<&str>) -> Value {
+fn capabilities(status: Option<&str>) -> Capabilities {
     let field = |k: &str| status.and_then(|s| status_field(s, k)).map(str::to_string);
     let eff = field("CapEff");
-    json!({
-        "effective": eff,
-        "permitted": field("CapPrm"),
-        "inheritable": field("CapInh"),
-        "bounding": field("CapBnd"),
-        "ambient": field("CapAmb"),
-        "effective_names": eff.as_deref().and_then(decode_caps),
-    })
+    Capabilities {
+        effective_names: eff.as_deref().and_then(decode_caps),
+        effective: eff,
+        permitted: field("CapPrm"),
+        inheritable: field("CapInh"),
+        bounding: field("CapBnd"),
+        ambient: field("CapAmb"),
+    }
 }
 
 fn clock_secs(clock: libc::clockid_t) -> Option<f64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: valid pointer to a timespec.
     let r = unsafe { libc::clock_gettime(clock, &mut ts) };
     (r == 0).then(|| ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9)
 }
 
 fn mac_string(b: &[u8]) -> String {
-    b.iter()
-        .map(|x| format!("{x:02x}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
 }
 
-fn interfaces() -> Value {
+fn interfaces() -> Option<Vec<Interface>> {
     use nix::ifaddrs::getifaddrs;
     use nix::net::if_::{if_nametoindex, InterfaceFlags};
 
-    if let Ok(addrs) = getifaddrs() {
-        // name -> (order, object)
-        let mut ifs: BTreeMap<String, (usize, Map<String, Value>)> = BTreeMap::new();
-        for a in addrs {
-            let n = ifs.len();
-            let entry = ifs.entry(a.interface_name.clone()).or_insert_with(|| {
-                let mut m = Map::new();
-                m.insert("name".into(), json!(a.interface_name));
-                m.insert(
-                    "index".into(),
-                    json!(if_nametoindex(a.interface_name.as_str()).ok()),
-                );
-                m.insert("up".into(), json!(a.flags.contains(InterfaceFlags::IFF_UP)));
-                m.insert(
-                    "running".into(),
-                    json!(a.flags.contains(InterfaceFlags::IFF_RUNNING)),
-                );
-                m.insert(
-                    "loopback".into(),
-                    json!(a.flags.contains(InterfaceFlags::IFF_LOOPBACK)),
-                );
-                m.insert("mac".into(), Value::Null);
-                m.insert("addresses".into(), json!([]));
-                (n, m)
-            });
-            let m = &mut entry.1;
-            let Some(addr) = a.address.as_ref() else {
-                continue;
-            };
-            let mask = a.netmask.as_ref();
-            if let Some(v4) = addr.as_sockaddr_in() {
-                let prefix = mask
-                    .and_then(|m| m.as_sockaddr_in())
-                    .map(|m| prefix_len(&m.ip().octets()));
-                m["addresses"].as_array_mut().unwrap().push(
-                    json!({"family": "inet", "address": v4.ip().to_string(), "prefix": prefix}),
-                );
-            } else if let Some(v6) = addr.as_sockaddr_in6() {
-                let prefix = mask
-                    .and_then(|m| m.as_sockaddr_in6())
-                    .map(|m| prefix_len(&m.ip().octets()));
-                m["addresses"].as_array_mut().unwrap().push(
-                    json!({"family": "inet6", "address": v6.ip().to_string(), "prefix": prefix}),
-                );
-            } else if let Some(link) = addr.as_link_addr() {
-                if let Some(mac) = link.addr() {
-                    m.insert("mac".into(), json!(mac_string(&mac)));
-                }
-            }
-        }
-        let mut list: Vec<(usize, Map<String, Value>)> = ifs.into_values().collect();
-        list.sort_by_key(|(n, _)| *n);
-        return json!(list
-            .into_iter()
-            .map(|(_, m)| Value::Object(m))
-            .collect::<Vec<_>>());
-    }
-    match read("/proc/net/dev") {
-        Some(text) => json!(parse_proc_net_dev(&text)
-            .into_iter()
-            .map(|name| {
-                json!({
-                    "name": name,
-                    "index": if_nametoindex(name.as_str()).ok(),
-                    "up": null, "running": null, "loopback": null, "mac": null,
-                    "addresses": null,
+    let Ok(addrs) = getifaddrs() else {
+        // Without getifaddrs only the names are known.
+        return read("/proc/net/dev").map(|text| {
+            parse_proc_net_dev(&text)
+                .into_iter()
+                .map(|name| Interface {
+                    index: if_nametoindex(name.as_str()).ok(),
+                    name,
+                    up: None,
+                    running: None,
+                    loopback: None,
+                    mac: None,
+                    addresses: None,
                 })
-            })
-            .collect::<Vec<_>>()),
-        None => Value::Null,
+                .collect()
+        });
+    };
+    // In the order getifaddrs first names each interface.
+    let mut list: Vec<Interface> = Vec::new();
+    for a in addrs {
+        let i = match list.iter().position(|i| i.name == a.interface_name) {
+            Some(i) => i,
+            None => {
+                list.push(Interface {
+                    name: a.interface_name.clone(),
+                    index: if_nametoindex(a.interface_name.as_str()).ok(),
+                    up: Some(a.flags.contains(InterfaceFlags::IFF_UP)),
+                    running: Some(a.flags.contains(InterfaceFlags::IFF_RUNNING)),
+                    loopback: Some(a.flags.contains(InterfaceFlags::IFF_LOOPBACK)),
+                    mac: None,
+                    addresses: Some(Vec::new()),
+                });
+                list.len() - 1
+            }
+        };
+        let m = &mut list[i];
+        let Some(addr) = a.address.as_ref() else {
+            continue;
+        };
+        let mask = a.netmask.as_ref();
+        let address = if let Some(v4) = addr.as_sockaddr_in() {
+            let prefix = mask.and_then(|m| m.as_sockaddr_in()).map(|m| prefix_len(&m.ip().octets()));
+            Some(IfAddr { family: "inet".into(), address: v4.ip().to_string(), prefix })
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            let prefix = mask.and_then(|m| m.as_sockaddr_in6()).map(|m| prefix_len(&m.ip().octets()));
+            Some(IfAddr { family: "inet6".into(), address: v6.ip().to_string(), prefix })
+        } else {
+            if let Some(mac) = addr.as_link_addr().and_then(|l| l.addr()) {
+                m.mac = Some(mac_string(&mac));
+            }
+            None
+        };
+        if let (Some(address), Some(list)) = (address, m.addresses.as_mut()) {
+            list.push(address);
+        }
     }
+    Some(list)
 }
 
-fn visible_pids() -> Value {
-    let Ok(dir) = fs::read_dir("/proc") else {
-        return Value::Null;
-    };
-    let mut pids: Vec<u64> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
+fn visible_pids() -> Option<Vec<u64>> {
+    let dir = fs::read_dir("/proc").ok()?;
+    let mut pids: Vec<u64> = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
     pids.sort_unstable();
-    json!(pids)
+    Some(pids)
 }
 
 fn c_chars(field: &[libc::c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .take_while(|c| **c != 0)
-        .map(|c| *c as u8)
-        .collect();
+    let bytes: Vec<u8> = field.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
     String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn domainname() -> Option<String> {
     // SAFETY: utsname is plain old data; uname fills it.
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a utsname.
     if unsafe { libc::uname(&mut u) } != 0 {
         return None;
     }
     Some(c_chars(&u.domainname))
 }
 
-fn root_stat() -> Value {
-    match stat("/") {
-        Ok(st) => json!({
-            "dev": st.st_dev,
-            "dev_major": dev_major(st.st_dev),
-            "dev_minor": dev_minor(st.st_dev),
-            "ino": st.st_ino,
-        }),
-        Err(_) => Value::Null,
-    }
+fn root_stat() -> Option<RootStat> {
+    let st = stat("/").ok()?;
+    Some(RootStat { dev: st.st_dev, dev_major: dev_major(st.st_dev), dev_minor: dev_minor(st.st_dev), ino: st.st_ino })
 }
 
-/// Gather every fact into one JSON object.
-pub fn collect() -> Value {
+/// Gather every fact.
+pub fn collect() -> Facts {
     let status = read("/proc/self/status");
-    let status_num = |k: &str| -> Value {
-        json!(status
-            .as_deref()
-            .and_then(|s| status_field(s, k))
-            .and_then(|v| v.parse::<i64>().ok()))
-    };
-    let groups: Option<Vec<u32>> = unistd::getgroups()
-        .ok()
-        .map(|g| g.into_iter().map(|g| g.as_raw()).collect());
-    json!({
-        "pid": unistd::getpid().as_raw(),
-        "ppid": unistd::getppid().as_raw(),
-        "uid": unistd::getuid().as_raw(),
-        "gid": unistd::getgid().as_raw(),
-        "euid": unistd::geteuid().as_raw(),
-        "egid": unistd::getegid().as_raw(),
-        "groups": groups,
-        "hostname": unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()),
-        "domainname": domainname(),
-        "ns": ns_map(),
-        "uid_map": read("/proc/self/uid_map").map(|t| parse_id_map(&t)),
-        "gid_map": read("/proc/self/gid_map").map(|t| parse_id_map(&t)),
-        "setgroups": read("/proc/self/setgroups").map(|t| t.trim().to_string()),
-        "cgroup": read("/proc/self/cgroup").map(|t| parse_cgroup(&t)),
-        "mounts": read("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)),
-        "root": root_stat(),
-        "cwd": std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
-        "interfaces": interfaces(),
-        "capabilities": capabilities(status.as_deref()),
-        "no_new_privs": status_num("NoNewPrivs"),
-        "seccomp": status_num("Seccomp"),
-        "nspid": status.as_deref().and_then(|s| status_field(s, "NSpid")).and_then(parse_num_list),
-        "uptime": {
-            "proc": read("/proc/uptime").and_then(|t| parse_uptime(&t)),
-            "monotonic": clock_secs(libc::CLOCK_MONOTONIC),
-            "boottime": clock_secs(libc::CLOCK_BOOTTIME),
+    let status_num = |k: &str| status.as_deref().and_then(|s| status_field(s, k)).and_then(|v| v.parse::<i64>().ok());
+    Facts {
+        pid: unistd::getpid().as_raw(),
+        ppid: unistd::getppid().as_raw(),
+        uid: unistd::getuid().as_raw(),
+        gid: unistd::getgid().as_raw(),
+        euid: unistd::geteuid().as_raw(),
+        egid: unistd::getegid().as_raw(),
+        groups: unistd::getgroups().ok().map(|g| g.into_iter().map(|g| g.as_raw()).collect()),
+        hostname: unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()),
+        domainname: domainname(),
+        ns: ns_map(),
+        uid_map: read("/proc/self/uid_map").map(|t| parse_id_map(&t)),
+        gid_map: read("/proc/self/gid_map").map(|t| parse_id_map(&t)),
+        setgroups: read("/proc/self/setgroups").map(|t| t.trim().to_string()),
+        cgroup: read("/proc/self/cgroup").map(|t| parse_cgroup(&t)),
+        mounts: read("/proc/self/mountinfo").map(|t| parse_mountinfo(&t)),
+        root: root_stat(),
+        cwd: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+        interfaces: interfaces(),
+        capabilities: capabilities(status.as_deref()),
+        no_new_privs: status_num("NoNewPrivs"),
+        seccomp: status_num("Seccomp"),
+        nspid: status.as_deref().and_then(|s| status_field(s, "NSpid")).and_then(parse_num_list),
+        uptime: Uptime {
+            proc: read("/proc/uptime").and_then(|t| parse_uptime(&t)),
+            monotonic: clock_secs(libc::CLOCK_MONOTONIC),
+            boottime: clock_secs(libc::CLOCK_BOOTTIME),
         },
-        "oom_score_adj": read("/proc/self/oom_score_adj").and_then(|t| t.trim().parse::<i64>().ok()),
-        "pids": visible_pids(),
-    })
+        oom_score_adj: read("/proc/self/oom_score_adj").and_then(|t| t.trim().parse::<i64>().ok()),
+        pids: visible_pids(),
+    }
 }
 
 pub fn run() -> PResult {
@@ -593,7 +515,13 @@ mod tests {
 
     #[test]
     fn collect_has_keys() {
-        let v = collect();
+        let facts = collect();
+        assert_eq!(facts.pid as u32, std::process::id());
+        for ns in NS_NAMES {
+            assert!(facts.ns.contains_key(*ns), "missing ns {ns}");
+        }
+        // The printed line has every documented key (PROBE.md).
+        let v = serde_json::to_value(&facts).unwrap();
         for k in [
             "pid",
             "ppid",
@@ -617,9 +545,6 @@ mod tests {
             "pids",
         ] {
             assert!(v.get(k).is_some(), "missing key {k}");
-        }
-        for ns in NS_NAMES {
-            assert!(v["ns"].get(*ns).is_some(), "missing ns {ns}");
         }
     }
 }

@@ -5,11 +5,9 @@ use std::ffi::CString;
 
 use clap::ValueEnum;
 use nix::errno::Errno;
-use serde_json::{json, Map, Value};
+use labkit::probe::{Attempt, IpcCreated, IpcLookup, IpcObject, IpcRemoved};
 
-use crate::out::{
-    attempt_fields, block_stop_signals, emit, errno_name, exit_on_signal, PResult, ProbeError,
-};
+use crate::out::{block_stop_signals, emit, errno_name, exit_on_signal, PResult, ProbeError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -68,14 +66,12 @@ pub fn target(kind: Kind, key: Option<i32>, name: Option<&str>) -> PResult<Targe
     }
 }
 
-fn base(kind: Kind, t: &Target) -> Value {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!(kind.as_str()));
-    match t {
-        Target::Key(k) => m.insert("key".into(), json!(k)),
-        Target::Name(n) => m.insert("name".into(), json!(n)),
+fn base(kind: Kind, t: &Target) -> IpcObject {
+    let (key, name) = match t {
+        Target::Key(k) => (Some(*k), None),
+        Target::Name(n) => (None, Some(n.clone())),
     };
-    Value::Object(m)
+    IpcObject { kind: kind.as_str().to_string(), key, name }
 }
 
 fn cname(n: &str) -> PResult<CString> {
@@ -176,14 +172,9 @@ fn do_remove(kind: Kind, t: &Target, id: Option<i64>) -> Result<(), Errno> {
     }
 }
 
-fn removed_line(kind: Kind, t: &Target, r: Result<(), Errno>) -> Value {
-    let mut v = base(kind, t);
+fn removed_line(kind: Kind, t: &Target, r: Result<(), Errno>) -> IpcRemoved {
     let errno = r.err().map(|e| e as i32);
-    let m = v.as_object_mut().unwrap();
-    m.insert("removed".into(), json!(errno.is_none()));
-    m.insert("errno".into(), json!(errno));
-    m.insert("error".into(), json!(errno.map(errno_name)));
-    v
+    IpcRemoved { object: base(kind, t), removed: errno.is_none(), errno, error: errno.map(errno_name) }
 }
 
 /// `ipc create`: create the object (exclusively), report it, hold, then
@@ -204,11 +195,7 @@ pub fn create(
         block_stop_signals();
     }
     let id = do_create(kind, &t, size).map_err(|e| ProbeError::errno(op_name(kind), e))?;
-    let mut v = base(kind, &t);
-    let m = v.as_object_mut().unwrap();
-    m.insert("id".into(), json!(id));
-    m.insert("created".into(), json!(true));
-    emit(&v);
+    emit(&IpcCreated { object: base(kind, &t), id, created: true });
     let sig = crate::out::hold(hold);
     if !keep {
         emit(&removed_line(kind, &t, do_remove(kind, &t, Some(id))));
@@ -226,18 +213,13 @@ pub fn create(
 pub fn lookup(kind: Kind, key: Option<i32>, name: Option<&str>) -> PResult {
     let t = target(kind, key, name)?;
     let r = do_lookup(kind, &t);
-    let mut v = base(kind, &t);
     let errno = r.err().map(|e| e as i32);
-    attempt_fields(&mut v, errno);
-    let m = v.as_object_mut().unwrap();
-    m.insert("found".into(), json!(errno.is_none()));
     // For mq the descriptor was closed already; only SysV ids are stable.
     let id = match (kind, r) {
         (Kind::Mq, _) => None,
         (_, r) => r.ok(),
     };
-    m.insert("id".into(), json!(id));
-    emit(&v);
+    emit(&IpcLookup { object: base(kind, &t), found: errno.is_none(), id, attempt: Attempt::from_errno(errno) });
     Ok(())
 }
 

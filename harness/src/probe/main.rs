@@ -16,7 +16,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use serde_json::json;
 
 use crate::out::{emit, parse_secs, parse_size, PResult};
 
@@ -343,7 +342,7 @@ fn run(cmd: Cmd) -> PResult {
         } => workloads::read(&path, bytes, block, direct),
         Cmd::Sleep { secs } => workloads::sleep(secs),
         Cmd::Exit { code } => {
-            emit(&json!({"exit": code}));
+            emit(&labkit::probe::Exit { exit: code });
             std::process::exit(code);
         }
         Cmd::Count { interval_ms, limit } => workloads::count(interval_ms, limit),
@@ -406,7 +405,7 @@ fn main() {
                 .error(clap::error::ErrorKind::ArgumentConflict, e.msg)
                 .exit();
         }
-        emit(&e.to_json());
+        emit(&e.line());
         std::process::exit(1);
     }
 }

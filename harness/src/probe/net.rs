@@ -6,11 +6,10 @@ use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use labkit::probe::{Attempt, BindOnly, Connect, Listening, Received};
 
 use crate::out::{
-    attempt_fields, block_stop_signals, emit, exit_on_signal, io_errno, sleep_secs,
-    wait_stop_signal, PResult, ProbeError,
+    block_stop_signals, emit, exit_on_signal, io_errno, sleep_secs, wait_stop_signal, PResult, ProbeError,
 };
 
 /// How long a served connection may stay silent before it is dropped.
@@ -66,11 +65,12 @@ fn serve(l: &TcpListener) -> PResult {
     let mut buf = Vec::new();
     let r = s.read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let mut v = json!({"received": text, "bytes": buf.len(), "peer": peer.to_string()});
-    if let Err(e) = &r {
-        v["read_errno"] = json!(io_errno(e));
-    }
-    emit(&v);
+    emit(&Received {
+        received: text,
+        bytes: buf.len() as u64,
+        peer: peer.to_string(),
+        read_errno: r.as_ref().err().and_then(io_errno),
+    });
     let _ = s.write_all(&buf);
     let _ = s.shutdown(Shutdown::Both);
     Ok(())
@@ -85,7 +85,7 @@ pub fn listen(addr: IpAddr, port: u16, once: bool, hold: Option<f64>) -> PResult
     let local = l
         .local_addr()
         .map_err(|e| ProbeError::io("getsockname", &e))?;
-    emit(&json!({"listening": true, "addr": local.ip().to_string(), "port": local.port()}));
+    emit(&Listening { listening: true, addr: local.ip().to_string(), port: local.port() });
     let timeout = hold.map(Duration::from_secs_f64);
     if once {
         if !wait_readable(&l, timeout)? {
@@ -113,10 +113,13 @@ pub fn connect(addr: IpAddr, port: u16, send: Option<&str>, timeout: f64) -> PRe
     let mut s = match TcpStream::connect_timeout(&sa, t) {
         Ok(s) => s,
         Err(e) => {
-            let mut v =
-                json!({"connected": false, "addr": addr.to_string(), "port": port, "reply": null});
-            attempt_fields(&mut v, io_errno(&e).or(Some(libc::EIO)));
-            emit(&v);
+            emit(&Connect {
+                connected: false,
+                addr: addr.to_string(),
+                port,
+                reply: None,
+                attempt: Attempt::from_errno(io_errno(&e).or(Some(libc::EIO))),
+            });
             return Ok(());
         }
     };
@@ -135,14 +138,13 @@ pub fn connect(addr: IpAddr, port: u16, send: Option<&str>, timeout: f64) -> PRe
             err = io_errno(&e).or(Some(libc::EIO));
         }
     }
-    let mut v = json!({
-        "connected": true,
-        "addr": addr.to_string(),
-        "port": port,
-        "reply": String::from_utf8_lossy(&buf),
+    emit(&Connect {
+        connected: true,
+        addr: addr.to_string(),
+        port,
+        reply: Some(String::from_utf8_lossy(&buf).into_owned()),
+        attempt: Attempt::from_errno(err),
     });
-    attempt_fields(&mut v, err);
-    emit(&v);
     Ok(())
 }
 
@@ -154,16 +156,12 @@ pub fn bind_only(addr: IpAddr, port: u16, hold: f64) -> PResult {
     match TcpListener::bind(SocketAddr::new(addr, port)) {
         Ok(l) => {
             let port = l.local_addr().map(|a| a.port()).unwrap_or(port);
-            let mut v = json!({"addr": addr.to_string(), "port": port});
-            attempt_fields(&mut v, None);
-            emit(&v);
+            emit(&BindOnly { addr: addr.to_string(), port, attempt: Attempt::from_errno(None) });
             sleep_secs(hold);
             drop(l);
         }
         Err(e) => {
-            let mut v = json!({"addr": addr.to_string(), "port": port});
-            attempt_fields(&mut v, io_errno(&e).or(Some(libc::EIO)));
-            emit(&v);
+            emit(&BindOnly { addr: addr.to_string(), port, attempt: Attempt::from_errno(io_errno(&e).or(Some(libc::EIO))) });
         }
     }
     Ok(())

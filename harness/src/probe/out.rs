@@ -6,14 +6,15 @@
 use std::io::{self, Write};
 use std::time::Duration;
 
+use labkit::probe::{ErrorLine, StopSignal};
 use nix::errno::Errno;
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// Print one JSON object as a line on stdout and flush it.
 ///
 /// If stdout is gone (the reader closed the pipe) there is nobody left to
 /// tell anything, so the process exits with code 1 at once.
-pub fn emit(v: &Value) {
+pub fn emit(v: &impl Serialize) {
     let mut line = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string());
     line.push('\n');
     let mut out = io::stdout().lock();
@@ -63,8 +64,8 @@ impl ProbeError {
         }
     }
 
-    pub fn to_json(&self) -> Value {
-        json!({"error": self.msg, "errno": self.errno, "op": self.op})
+    pub fn line(&self) -> ErrorLine {
+        ErrorLine { error: self.msg.clone(), errno: self.errno, op: self.op.clone() }
     }
 }
 
@@ -79,25 +80,7 @@ pub fn io_errno(e: &io::Error) -> Option<i32> {
     }
 }
 
-/// Symbolic name of an errno value, e.g. 13 -> "EACCES".
-pub fn errno_name(n: i32) -> String {
-    let e = Errno::from_raw(n);
-    if e == Errno::UnknownErrno {
-        format!("E{n}")
-    } else {
-        format!("{e:?}")
-    }
-}
-
-/// `"ok"`, `"errno"`, `"error"` fields of an attempt whose failure is a
-/// result, not a probe error: `{"ok": true, "errno": null, "error": null}` or
-/// `{"ok": false, "errno": 13, "error": "EACCES"}`.
-pub fn attempt_fields(obj: &mut Value, errno: Option<i32>) {
-    let map = obj.as_object_mut().expect("attempt_fields needs an object");
-    map.insert("ok".into(), Value::Bool(errno.is_none()));
-    map.insert("errno".into(), json!(errno));
-    map.insert("error".into(), json!(errno.map(errno_name)));
-}
+pub use labkit::probe::errno_name;
 
 /// Signals that end a hold early: SIGTERM, SIGINT, SIGHUP.
 pub const STOP_SIGNALS: [i32; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGHUP];
@@ -159,7 +142,7 @@ pub fn hold(secs: f64) -> Option<i32> {
 
 /// Report a stop signal received during a hold and exit with 128 + signal.
 pub fn exit_on_signal(sig: i32) -> ! {
-    emit(&json!({"signal": sig, "signal_name": signal_name(sig)}));
+    emit(&StopSignal { signal: sig, signal_name: signal_name(sig) });
     std::process::exit(128 + sig);
 }
 
@@ -316,26 +299,11 @@ mod tests {
     }
 
     #[test]
-    fn attempt() {
-        let mut v = json!({"path": "/x"});
-        attempt_fields(&mut v, Some(libc::ENOENT));
-        assert_eq!(
-            v,
-            json!({"path": "/x", "ok": false, "errno": 2, "error": "ENOENT"})
-        );
-        let mut v = json!({});
-        attempt_fields(&mut v, None);
-        assert_eq!(v, json!({"ok": true, "errno": null, "error": null}));
-    }
-
-    #[test]
-    fn error_json() {
-        let e = ProbeError::errno("open", Errno::EACCES);
-        let v = e.to_json();
-        assert_eq!(v["errno"], 13);
-        assert_eq!(v["op"], "open");
-        assert!(v["error"].as_str().unwrap().starts_with("EACCES"));
-        let v = ProbeError::msg("parse", "bad").to_json();
-        assert_eq!(v, json!({"error": "bad", "errno": null, "op": "parse"}));
+    fn error_line() {
+        let e = ProbeError::errno("open", Errno::EACCES).line();
+        assert_eq!((e.errno, e.op.as_str()), (Some(13), "open"));
+        assert!(e.error.starts_with("EACCES"));
+        let v = serde_json::to_value(ProbeError::msg("parse", "bad").line()).unwrap();
+        assert_eq!(v, serde_json::json!({"error": "bad", "errno": null, "op": "parse"}));
     }
 }

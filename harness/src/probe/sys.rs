@@ -14,16 +14,25 @@ use nix::errno::Errno;
 use nix::fcntl::{open as nix_open, OFlag};
 use nix::mount::{mount, MsFlags};
 use nix::sys::stat::{lstat, stat as nix_stat, FileStat, Mode};
-use serde_json::{json, Value};
-
-use crate::out::{
-    attempt_fields, dev_major, dev_minor, emit, errno_name, io_errno, sleep_secs, PResult, ProbeError,
+use labkit::probe::{
+    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Hostname, Kill, LoadModule, Ls, Open, PathAttempt,
+    Refused, Rewrite, SetHostname, Stat, WriteFile,
 };
+use serde::Serialize;
 
-fn report(mut v: Value, errno: Option<i32>) -> PResult {
-    attempt_fields(&mut v, errno);
-    emit(&v);
+use crate::out::{dev_major, dev_minor, emit, errno_name, io_errno, sleep_secs, PResult, ProbeError};
+
+fn report(line: impl Serialize) -> PResult {
+    emit(&line);
     Ok(())
+}
+
+fn attempt(errno: Option<i32>) -> Attempt {
+    Attempt::from_errno(errno)
+}
+
+fn path_attempt(path: &str, errno: Option<i32>) -> PathAttempt {
+    PathAttempt { path: path.to_string(), attempt: attempt(errno) }
 }
 
 /// File type name of a `st_mode`.
@@ -40,26 +49,27 @@ pub fn file_type(mode: u32) -> &'static str {
     }
 }
 
-fn stat_json(path: &str, st: &FileStat) -> Value {
+fn stat_line(path: &str, st: &FileStat) -> Stat {
     let mode = st.st_mode;
     let ty = file_type(mode);
     let is_dev = ty == "char" || ty == "block";
-    json!({
-        "path": path,
-        "type": ty,
-        "mode": mode,
-        "perm": format!("{:04o}", mode & 0o7777),
-        "dev": st.st_dev,
-        "dev_major": dev_major(st.st_dev),
-        "dev_minor": dev_minor(st.st_dev),
-        "ino": st.st_ino,
-        "nlink": st.st_nlink,
-        "uid": st.st_uid,
-        "gid": st.st_gid,
-        "size": st.st_size,
-        "rdev_major": is_dev.then(|| dev_major(st.st_rdev)),
-        "rdev_minor": is_dev.then(|| dev_minor(st.st_rdev)),
-    })
+    Stat {
+        path: path.to_string(),
+        file_type: Some(ty.to_string()),
+        mode: Some(mode),
+        perm: Some(format!("{:04o}", mode & 0o7777)),
+        dev: Some(st.st_dev),
+        dev_major: Some(dev_major(st.st_dev)),
+        dev_minor: Some(dev_minor(st.st_dev)),
+        ino: Some(st.st_ino),
+        nlink: Some(st.st_nlink),
+        uid: Some(st.st_uid),
+        gid: Some(st.st_gid),
+        size: Some(st.st_size as u64),
+        rdev_major: is_dev.then(|| dev_major(st.st_rdev)),
+        rdev_minor: is_dev.then(|| dev_minor(st.st_rdev)),
+        attempt: attempt(None),
+    }
 }
 
 /// `open`: open read-only (or write-only with `write`) and close again.
@@ -74,10 +84,7 @@ pub fn open(path: &str, write: bool) -> PResult {
     if let Ok(fd) = r {
         let _ = nix::unistd::close(fd);
     }
-    report(
-        json!({"path": path, "write": write}),
-        r.err().map(|e| e as i32),
-    )
+    report(Open { path: path.to_string(), write, attempt: attempt(r.err().map(|e| e as i32)) })
 }
 
 /// `stat`: stat (or lstat with `nofollow`) a path.
@@ -88,8 +95,8 @@ pub fn stat(path: &str, nofollow: bool) -> PResult {
         nix_stat(path)
     };
     match r {
-        Ok(st) => report(stat_json(path, &st), None),
-        Err(e) => report(json!({"path": path}), Some(e as i32)),
+        Ok(st) => report(stat_line(path, &st)),
+        Err(e) => report(Stat { path: path.to_string(), attempt: attempt(Some(e as i32)), ..Default::default() }),
     }
 }
 
@@ -110,7 +117,7 @@ pub fn touch(path: &str) -> PResult {
         },
         Err(e) => io_errno(&e).or(Some(libc::EIO)),
     };
-    report(json!({"path": path}), errno)
+    report(path_attempt(path, errno))
 }
 
 /// `write-file`: create/truncate (or append to) a file and write `content`.
@@ -126,10 +133,11 @@ pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
         .open(path)
         .and_then(|mut f| f.write_all(content.as_bytes()));
     let ok = r.is_ok();
-    report(
-        json!({"path": path, "bytes": if ok { content.len() } else { 0 }}),
-        r.err().map(|e| io_errno(&e).unwrap_or(libc::EIO)),
-    )
+    report(WriteFile {
+        path: path.to_string(),
+        bytes: if ok { content.len() as u64 } else { 0 },
+        attempt: attempt(r.err().map(|e| io_errno(&e).unwrap_or(libc::EIO))),
+    })
 }
 
 /// `cat`: read up to `max` bytes of a file as (lossy UTF-8) text.
@@ -143,20 +151,21 @@ pub fn cat(path: &str, max: u64) -> PResult {
         Ok(mut buf) => {
             let truncated = buf.len() as u64 > max;
             buf.truncate(max as usize);
-            report(
-                json!({
-                    "path": path,
-                    "content": String::from_utf8_lossy(&buf),
-                    "bytes": buf.len(),
-                    "truncated": truncated,
-                }),
-                None,
-            )
+            report(Cat {
+                path: path.to_string(),
+                content: Some(String::from_utf8_lossy(&buf).into_owned()),
+                bytes: Some(buf.len() as u64),
+                truncated: Some(truncated),
+                attempt: attempt(None),
+            })
         }
-        Err(e) => report(
-            json!({"path": path, "content": null, "bytes": null, "truncated": null}),
-            Some(io_errno(&e).unwrap_or(libc::EIO)),
-        ),
+        Err(e) => report(Cat {
+            path: path.to_string(),
+            content: None,
+            bytes: None,
+            truncated: None,
+            attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))),
+        }),
     }
 }
 
@@ -176,7 +185,7 @@ pub fn mount_tmpfs(path: &str, size: Option<u64>, hold: f64) -> PResult {
         data.as_deref(),
     );
     let ok = r.is_ok();
-    report(json!({"path": path}), r.err().map(|e| e as i32))?;
+    report(path_attempt(path, r.err().map(|e| e as i32)))?;
     if ok {
         sleep_secs(hold);
     }
@@ -196,13 +205,13 @@ pub fn chdir_up(times: u32) -> PResult {
     }
     let (rdev, rino) = dev_ino("/")?;
     let (cdev, cino) = dev_ino(".")?;
-    emit(&json!({
-        "times": times,
-        "root": {"dev": rdev, "ino": rino},
-        "cwd": {"dev": cdev, "ino": cino},
-        "same": rdev == cdev && rino == cino,
-        "cwd_path": std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
-    }));
+    emit(&ChdirUp {
+        times,
+        root: DevIno { dev: rdev, ino: rino },
+        cwd: DevIno { dev: cdev, ino: cino },
+        same: rdev == cdev && rino == cino,
+        cwd_path: std::env::current_dir().ok().map(|p| p.to_string_lossy().into_owned()),
+    });
     Ok(())
 }
 
@@ -216,7 +225,7 @@ fn current_hostname() -> Option<String> {
 pub fn hostname(set: Option<&str>) -> PResult {
     match set {
         None => {
-            emit(&json!({"hostname": current_hostname()}));
+            emit(&Hostname { hostname: current_hostname() });
             Ok(())
         }
         Some(name) => {
@@ -224,10 +233,12 @@ pub fn hostname(set: Option<&str>) -> PResult {
             // Which UTS namespace answered: a refusal in a namespace of its own is a
             // missing capability, in the host's one the namespace is missing.
             let uts_ns = fs::read_link("/proc/self/ns/uts").ok().map(|l| l.to_string_lossy().into_owned());
-            report(
-                json!({"requested": name, "hostname": current_hostname(), "uts_ns": uts_ns}),
-                r.err().map(|e| e as i32),
-            )
+            report(SetHostname {
+                requested: name.to_string(),
+                hostname: current_hostname(),
+                uts_ns,
+                attempt: attempt(r.err().map(|e| e as i32)),
+            })
         }
     }
 }
@@ -237,7 +248,7 @@ pub fn kill(pid: i32, signal: i32) -> PResult {
     // SAFETY: kill has no memory-safety preconditions.
     let r = unsafe { libc::kill(pid, signal) };
     let errno = (r != 0).then(Errno::last_raw);
-    report(json!({"pid": pid, "signal": signal}), errno)
+    report(Kill { pid, signal, attempt: attempt(errno) })
 }
 
 /// `affinity`: CPUs this process may run on.
@@ -250,11 +261,7 @@ pub fn affinity() -> PResult {
         .collect();
     // SAFETY: sysconf has no preconditions.
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    emit(&json!({
-        "cpus": cpus,
-        "count": cpus.len(),
-        "online": (online > 0).then_some(online),
-    }));
+    emit(&Affinity { count: cpus.len(), cpus, online: (online > 0).then_some(online as i64) });
     Ok(())
 }
 
@@ -276,28 +283,27 @@ mod tests {
     #[test]
     fn dev_null_stat() {
         let st = nix_stat("/dev/null").unwrap();
-        let v = stat_json("/dev/null", &st);
-        assert_eq!(v["type"], "char");
-        assert_eq!(v["rdev_major"], 1);
-        assert_eq!(v["rdev_minor"], 3);
-        assert_eq!(v["perm"], "0666");
+        let v = stat_line("/dev/null", &st);
+        assert_eq!(v.file_type.as_deref(), Some("char"));
+        assert_eq!((v.rdev_major, v.rdev_minor), (Some(1), Some(3)));
+        assert_eq!(v.perm.as_deref(), Some("0666"));
     }
 }
 
 /// `rm`, `mkdir`, `rmdir`, `rename`: one file-system call, reported as an attempt.
 pub fn fs_op(path: &str, op: impl FnOnce() -> std::io::Result<()>) -> PResult {
     let errno = op().err().map(|e| io_errno(&e).unwrap_or(libc::EIO));
-    report(json!({"path": path}), errno)
+    report(path_attempt(path, errno))
 }
 
 /// `chmod PATH MODE` with an octal mode.
 pub fn chmod(path: &str, mode: &str) -> PResult {
     let Ok(m) = u32::from_str_radix(mode.trim_start_matches("0o"), 8) else {
-        return report(json!({"path": path, "mode": mode}), Some(libc::EINVAL));
+        return report(Chmod { path: path.to_string(), mode: mode.to_string(), attempt: attempt(Some(libc::EINVAL)) });
     };
     use std::os::unix::fs::PermissionsExt;
     let errno = fs::set_permissions(path, fs::Permissions::from_mode(m)).err().map(|e| io_errno(&e).unwrap_or(libc::EIO));
-    report(json!({"path": path, "mode": format!("{m:04o}")}), errno)
+    report(Chmod { path: path.to_string(), mode: format!("{m:04o}"), attempt: attempt(errno) })
 }
 
 /// `ls PATH`: the entries of a directory, sorted (null on failure).
@@ -306,9 +312,9 @@ pub fn ls(path: &str) -> PResult {
         Ok(rd) => {
             let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
             names.sort();
-            report(json!({"path": path, "entries": names}), None)
+            report(Ls { path: path.to_string(), entries: Some(names), attempt: attempt(None) })
         }
-        Err(e) => report(json!({"path": path, "entries": null}), Some(io_errno(&e).unwrap_or(libc::EIO))),
+        Err(e) => report(Ls { path: path.to_string(), entries: None, attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))) }),
     }
 }
 
@@ -330,19 +336,14 @@ pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
         if matches!(e, Errno::EPERM | Errno::EACCES) {
             // A runtime stricter than the contract (no CAP_SYS_CHROOT): the breakout
             // cannot even start. Reported, not an error: the root stayed where it was.
-            let mut v = json!({
-                "root_before": {"dev": before.0, "ino": before.1},
-                "root_after": {"dev": before.0, "ino": before.1},
-                "escaped": false,
-                "refused": {"op": "chroot", "error": errno_name(e as i32)},
+            let root = DevIno { dev: before.0, ino: before.1 };
+            return report(ChrootEscape {
+                root_before: root,
+                root_after: root,
+                escaped: false,
+                refused: Some(Refused { op: "chroot".into(), error: errno_name(e as i32) }),
+                stat_after: stat_after.map(|p| path_attempt(p, nix_stat(p).err().map(|e| e as i32))),
             });
-            if let Some(p) = stat_after {
-                let mut s = json!({"path": p});
-                attempt_fields(&mut s, nix_stat(p).err().map(|e| e as i32));
-                v["stat_after"] = s;
-            }
-            emit(&v);
-            return Ok(());
         }
         return Err(ProbeError::errno("chroot", e));
     }
@@ -358,19 +359,14 @@ pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
         let _ = fs::remove_dir(dir);
     }
     let after = result?;
-    let mut v = json!({
-        "root_before": {"dev": before.0, "ino": before.1},
-        "root_after": {"dev": after.0, "ino": after.1},
-        "escaped": before != after,
-    });
-    if let Some(p) = stat_after {
+    report(ChrootEscape {
+        root_before: DevIno { dev: before.0, ino: before.1 },
+        root_after: DevIno { dev: after.0, ino: after.1 },
+        escaped: before != after,
+        refused: None,
         // Seen from whichever root the climb ended in.
-        let mut s = json!({"path": p});
-        attempt_fields(&mut s, nix_stat(p).err().map(|e| e as i32));
-        v["stat_after"] = s;
-    }
-    emit(&v);
-    Ok(())
+        stat_after: stat_after.map(|p| path_attempt(p, nix_stat(p).err().map(|e| e as i32))),
+    })
 }
 
 /// `load-module`: init_module(2) with an empty image, or finit_module(2) on
@@ -394,7 +390,7 @@ pub fn load_module(finit: bool) -> PResult {
         let r = unsafe { libc::syscall(libc::SYS_init_module, image.as_ptr(), 0usize, params.as_ptr()) };
         ("init_module", None, (r != 0).then(Errno::last_raw))
     };
-    report(json!({"call": call, "path": path}), r)
+    report(LoadModule { call: call.to_string(), path: path.map(str::to_string), attempt: attempt(r) })
 }
 
 /// `rewrite PATH`: read the file and write the very same bytes back in one
@@ -404,20 +400,24 @@ pub fn rewrite(path: &str) -> PResult {
     let value = match fs::read(path) {
         Ok(v) => v,
         Err(e) => {
-            return report(
-                json!({"path": path, "value": null, "stage": "read"}),
-                Some(io_errno(&e).unwrap_or(libc::EIO)),
-            )
+            return report(Rewrite {
+                path: path.to_string(),
+                value: None,
+                stage: Some("read".into()),
+                attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))),
+            })
         }
     };
     let text = String::from_utf8_lossy(&value).into_owned();
     let f = match OpenOptions::new().write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
         Err(e) => {
-            return report(
-                json!({"path": path, "value": text, "stage": "open"}),
-                Some(io_errno(&e).unwrap_or(libc::EIO)),
-            )
+            return report(Rewrite {
+                path: path.to_string(),
+                value: Some(text),
+                stage: Some("open".into()),
+                attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))),
+            })
         }
     };
     let r = nix::unistd::write(&f, &value);
@@ -426,8 +426,5 @@ pub fn rewrite(path: &str) -> PResult {
         Ok(_) => Some(libc::EIO),
         Err(e) => Some(e as i32),
     };
-    report(
-        json!({"path": path, "value": text, "stage": errno.map(|_| "write")}),
-        errno,
-    )
+    report(Rewrite { path: path.to_string(), value: Some(text), stage: errno.map(|_| "write".into()), attempt: attempt(errno) })
 }

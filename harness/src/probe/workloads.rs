@@ -13,7 +13,7 @@ use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::resource::{getrusage, UsageWho};
 use nix::sys::stat::Mode;
-use serde_json::json;
+use labkit::probe::{Count, CpuSpin, Forks, IoRun, MemStep, OrphanState, Orphaned, Sleeping, Slept};
 
 use crate::out::{
     block_stop_signals, emit, errno_name, exit_on_signal, mono_ns, sleep_secs, wait_stop_signal,
@@ -67,12 +67,12 @@ pub fn mem(total: u64, step: u64, hold: f64) -> PResult {
         }
         // The mapping is deliberately never unmapped: it is held until exit.
         allocated += n as u64;
-        emit(&json!({"allocated_bytes": allocated}));
+        emit(&MemStep { done: None, allocated_bytes: allocated });
     }
     if hold > 0.0 {
         block_stop_signals();
     }
-    emit(&json!({"done": true, "allocated_bytes": allocated}));
+    emit(&MemStep { done: Some(true), allocated_bytes: allocated });
     sleep_secs(hold);
     Ok(())
 }
@@ -121,13 +121,7 @@ pub fn cpu(secs: f64, threads: u32) -> PResult {
         |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
     let user = tv_usec(ru.user_time()).saturating_sub(tv_usec(ru0.user_time()));
     let sys = tv_usec(ru.system_time()).saturating_sub(tv_usec(ru0.system_time()));
-    emit(&json!({
-        "wall_usec": usec(wall),
-        "cpu_usec": user + sys,
-        "user_usec": user,
-        "sys_usec": sys,
-        "threads": threads,
-    }));
+    emit(&CpuSpin { wall_usec: usec(wall), cpu_usec: user + sys, user_usec: user, sys_usec: sys, threads });
     Ok(())
 }
 
@@ -172,12 +166,7 @@ pub fn forks(max: u64, hold: f64) -> PResult {
     let forked = kids.len();
     if hold > 0.0 {
         block_stop_signals();
-        emit(&json!({
-            "forked": forked,
-            "errno": fail,
-            "error": fail.map(errno_name),
-            "holding": hold,
-        }));
+        emit(&Forks { forked, errno: fail, error: fail.map(errno_name), holding: Some(hold), reaped: None });
     }
     let sig = if hold > 0.0 {
         crate::out::hold(hold)
@@ -204,12 +193,7 @@ pub fn forks(max: u64, hold: f64) -> PResult {
             break;
         }
     }
-    emit(&json!({
-        "forked": forked,
-        "errno": fail,
-        "error": fail.map(errno_name),
-        "reaped": reaped,
-    }));
+    emit(&Forks { forked, errno: fail, error: fail.map(errno_name), holding: None, reaped: Some(reaped) });
     if let Some(sig) = sig {
         exit_on_signal(sig);
     }
@@ -304,14 +288,14 @@ pub fn write(path: &str, bytes: u64, block: u64, direct: bool, fsync: bool) -> P
     }
     drop(fd);
     let d = start.elapsed();
-    emit(&json!({
-        "path": path,
-        "bytes": done,
-        "usec": usec(d),
-        "bytes_per_sec": rate(done, d),
-        "direct": direct,
-        "fsync": fsync,
-    }));
+    emit(&IoRun {
+        path: path.to_string(),
+        bytes: done,
+        usec: usec(d),
+        bytes_per_sec: rate(done, d),
+        direct,
+        fsync: Some(fsync),
+    });
     Ok(())
 }
 
@@ -353,13 +337,7 @@ pub fn read(path: &str, bytes: Option<u64>, block: u64, direct: bool) -> PResult
     }
     drop(fd);
     let d = start.elapsed();
-    emit(&json!({
-        "path": path,
-        "bytes": done,
-        "usec": usec(d),
-        "bytes_per_sec": rate(done, d),
-        "direct": direct,
-    }));
+    emit(&IoRun { path: path.to_string(), bytes: done, usec: usec(d), bytes_per_sec: rate(done, d), direct, fsync: None });
     Ok(())
 }
 
@@ -368,10 +346,10 @@ pub fn sleep(secs: f64) -> PResult {
     // Block stop signals before announcing, so one sent right after the
     // announcement is reported rather than killing the probe.
     block_stop_signals();
-    emit(&json!({"sleeping": secs, "pid": std::process::id()}));
+    emit(&Sleeping { sleeping: secs, pid: std::process::id() });
     let start = Instant::now();
     sleep_secs(secs);
-    emit(&json!({"slept_usec": usec(start.elapsed())}));
+    emit(&Slept { slept_usec: usec(start.elapsed()) });
     Ok(())
 }
 
@@ -380,7 +358,7 @@ pub fn count(interval_ms: u64, limit: Option<u64>) -> PResult {
     block_stop_signals();
     let mut n: u64 = 0;
     loop {
-        emit(&json!({"count": n, "mono_ns": mono_ns()}));
+        emit(&Count { count: n, mono_ns: mono_ns() });
         n += 1;
         if limit.is_some_and(|l| n >= l) {
             return Ok(());
@@ -498,7 +476,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
         return Err(ProbeError::errno("fork", Errno::from_raw(-val)));
     }
     let gc = val;
-    emit(&json!({"grandchild": gc, "child": child}));
+    emit(&Orphaned { grandchild: gc, child });
     let Some(wait) = wait_ms else {
         return Ok(());
     };
@@ -533,13 +511,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
     };
     // Whose reaping it was: the PID namespace the orphan lived in.
     let pid_ns = fs::read_link("/proc/self/ns/pid").ok().map(|l| l.to_string_lossy().into_owned());
-    emit(&json!({
-        "grandchild": gc,
-        "state": state,
-        "stat_state": letter.map(|c| c.to_string()),
-        "ppid": ppid,
-        "pid_ns": pid_ns,
-    }));
+    emit(&OrphanState { grandchild: gc, state: state.to_string(), stat_state: letter.map(|c| c.to_string()), ppid, pid_ns });
     // If the orphan was re-parented to us (we are the pid namespace's init),
     // reap it now that it has been observed.
     let mut st = 0;

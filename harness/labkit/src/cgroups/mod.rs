@@ -29,7 +29,10 @@ pub enum CgroupVersion {
 }
 
 /// Usage counters of one cgroup; `None` where this host does not report the value.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+/// The contract's `stats NAME` prints it (exercises/CONTRACT.md); a runtime that
+/// prints only some of the fields leaves the others `None`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Stats {
     pub name: String,
     pub cgroup_version: u8,
