@@ -96,6 +96,7 @@ fn facts_has_expected_keys() {
         f["nspid"].as_array().unwrap().last().unwrap().as_u64(),
         Some(pid)
     );
+    // SAFETY: getuid has no preconditions.
     assert_eq!(f["uid"].as_u64().unwrap() as u32, unsafe { libc::getuid() });
     let map = f["uid_map"].as_array().unwrap();
     assert!(map.iter().all(|e| e.as_array().unwrap().len() == 3));
@@ -293,6 +294,7 @@ fn sleep_ends_early_on_sigterm() {
     let first: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(first["sleeping"], 30.0);
     let start = Instant::now();
+    // SAFETY: kill with a pid of our own child and a signal number.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     line.clear();
     rd.read_line(&mut line).unwrap();

@@ -1,7 +1,6 @@
 //! One module per topic; each lists its checks in teaching order.
 
 pub mod cgroups;
-pub mod cgroups_io;
 pub mod namespaces;
 pub mod overlay;
 pub mod security;

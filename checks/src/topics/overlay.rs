@@ -327,6 +327,7 @@ fn overlay_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
         let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).ok()?;
         let c_name = std::ffi::CString::new(format!("{prefix}{name}")).ok()?;
         let mut buf = vec![0u8; 4096];
+        // SAFETY: NUL-terminated path and name, and a buffer of the length passed.
         let n = unsafe { libc::lgetxattr(c_path.as_ptr(), c_name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if n >= 0 {
             buf.truncate(n as usize);

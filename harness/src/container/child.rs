@@ -29,6 +29,7 @@ impl Reporter {
         let mut b = vec![b'S'];
         b.extend_from_slice(msg.as_ref().as_bytes());
         raw_write_all(self.0, &b);
+        // SAFETY: _exit is async-signal-safe and ends this cloned child at once.
         unsafe { libc::_exit(super::EXIT_RUNTIME) }
     }
 
@@ -36,6 +37,7 @@ impl Reporter {
         let msg = format!("E{}: cannot execute: {}", program.to_string_lossy(), err.desc());
         raw_write_all(self.0, msg.as_bytes());
         let code = if err == Errno::ENOENT { 127 } else { 126 };
+        // SAFETY: _exit is async-signal-safe and ends this cloned child at once.
         unsafe { libc::_exit(code) }
     }
 }
@@ -57,6 +59,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     let rep = Reporter(plan.report_write);
     let spec = plan.spec;
     // If the runtime dies, so does the container (the go pipe covers the window before this call).
+    // SAFETY: prctl with integer arguments only.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) };
     for fd in plan.parent_ends {
         let _ = close(fd);
@@ -64,6 +67,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     match super::recv_control(plan.control) {
         Some((super::MSG_GO, _)) => {}
         // The parent gave up (and said why itself).
+        // SAFETY: _exit is async-signal-safe and ends this cloned child at once.
         _ => unsafe { libc::_exit(super::EXIT_RUNTIME) },
     }
 
@@ -81,6 +85,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
         }
         // Changing credentials clears the dumpable flag, which hands /proc/self/* to the
         // host's root (unmapped here), so timens_offsets and friends could not be written.
+        // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0) };
     }
 
@@ -107,10 +112,12 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     // Join the cgroup before anything of the command runs, and before the cgroup
     // namespace is made so that its root is the container's cgroup.
     let Some((super::MSG_CGROUP, attach)) = super::recv_control(plan.control) else {
+        // SAFETY: _exit is async-signal-safe and ends this cloned child at once.
         unsafe { libc::_exit(super::EXIT_RUNTIME) }
     };
     let _ = close(plan.control);
     for fd in attach {
+        // SAFETY: fd came over the control socket and stays open until the close below.
         if let Err(e) = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, b"0") {
             rep.fail(format!("--cgroup: joining the cgroup (writing 0 to its tasks file): {e}"));
         }
@@ -121,6 +128,7 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     }
 
     if spec.ns.has(Namespace::Time) {
+        // SAFETY: unshare with a flag only (nix 0.29 has no CLONE_NEWTIME).
         if unsafe { libc::unshare(libc::CLONE_NEWTIME) } != 0 {
             rep.fail(format!("unshare(CLONE_NEWTIME): {}", Errno::last().desc()));
         }
@@ -283,6 +291,8 @@ fn setup_dev(dev: &Path, ipc: bool, rep: &Reporter) {
 
 /// `ip link set lo up` without needing `ip` inside the container.
 fn loopback_up() -> Result<(), Errno> {
+    // SAFETY: a socket this function owns and closes, and an ifreq it zeroes and
+    // fills with a NUL-terminated name before each ioctl.
     unsafe {
         let fd = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
         if fd < 0 {

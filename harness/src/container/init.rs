@@ -28,6 +28,7 @@ pub(super) fn run(command: &[CString], rep: &Reporter) -> ! {
     let _ = close(rep.0);
     if nix::unistd::getpid().as_raw() != 1 {
         // Without a PID namespace, still adopt the command's orphans.
+        // SAFETY: prctl with integer arguments only.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
     loop {
@@ -40,6 +41,7 @@ pub(super) fn run(command: &[CString], rep: &Reporter) -> ! {
             continue;
         }
         if let Some(code) = reap(cmd) {
+            // SAFETY: _exit ends the init at once; its children die with the namespace.
             unsafe { libc::_exit(code) }
         }
     }

@@ -521,6 +521,7 @@ fn wait_forwarding(child: Pid, sfd: &SignalFd) -> Result<i32, RuntimeError> {
 pub(crate) fn reset_signals_for_exec() {
     let _ = SigSet::empty().thread_set_mask();
     let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    // SAFETY: restoring the default disposition installs no handler.
     unsafe {
         let _ = nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
     }
@@ -528,6 +529,7 @@ pub(crate) fn reset_signals_for_exec() {
 
 pub(crate) fn raw_write_all(fd: RawFd, mut data: &[u8]) {
     while !data.is_empty() {
+        // SAFETY: the caller owns fd and keeps it open for the call.
         match nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, data) {
             Ok(n) => data = &data[n..],
             Err(Errno::EINTR) => continue,

@@ -121,6 +121,7 @@ pub fn wait_stop_signal(timeout: Option<Duration>) -> Option<i32> {
                     tv_sec: left.as_secs() as libc::time_t,
                     tv_nsec: left.subsec_nanos() as libc::c_long,
                 };
+                // SAFETY: valid set and timespec pointers for the duration of the call.
                 unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &ts) }
             }
         };

@@ -127,19 +127,20 @@ pub fn cpu(secs: f64, threads: u32) -> PResult {
 
 /// Body of a `forks` child: die with the parent, otherwise block forever.
 /// Only raw async-signal-safe calls.
+///
+/// # Safety
+/// Call only in a freshly forked child: it never returns.
 unsafe fn fork_child_body(parent: libc::pid_t) -> ! {
-    libc::prctl(
-        libc::PR_SET_PDEATHSIG,
-        libc::SIGKILL as libc::c_ulong,
-        0,
-        0,
-        0,
-    );
-    if libc::getppid() != parent {
-        libc::_exit(0);
-    }
-    loop {
-        libc::pause();
+    // SAFETY: prctl, getppid, _exit and pause take plain integers and are
+    // async-signal-safe, as a child of a multithreaded fork needs.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+        if libc::getppid() != parent {
+            libc::_exit(0);
+        }
+        loop {
+            libc::pause();
+        }
     }
 }
 
@@ -370,6 +371,9 @@ pub fn count(interval_ms: u64, limit: Option<u64>) -> PResult {
 }
 
 /// Sleep in a forked process using only nanosleep.
+///
+/// # Safety
+/// Async-signal-safe: it may run in a forked child of a multithreaded process.
 unsafe fn raw_sleep_ms(ms: u64) {
     let mut req = libc::timespec {
         tv_sec: (ms / 1000) as libc::time_t,
@@ -379,7 +383,8 @@ unsafe fn raw_sleep_ms(ms: u64) {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    while libc::nanosleep(&req, &mut rem) != 0 && *libc::__errno_location() == libc::EINTR {
+    // SAFETY: valid timespec pointers; errno is this thread's own.
+    while unsafe { libc::nanosleep(&req, &mut rem) != 0 && *libc::__errno_location() == libc::EINTR } {
         req = rem;
     }
 }
@@ -456,6 +461,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
         }
         got += r as usize;
     }
+    // SAFETY: fds[0] is this process's own read end, closed once.
     unsafe { libc::close(fds[0]) };
     let mut status = 0;
     loop {

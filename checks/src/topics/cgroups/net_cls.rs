@@ -1,9 +1,6 @@
-//! cgroups: block I/O throttling (`--io-wbps`) and net_cls (`--net-classid`).
-//!
-//! Both are observed where the kernel applies them, not in the cgroup files: the
-//! throughput of direct writes to a real (loop) block device, and nftables
-//! counters of packets whose socket carries the class id. Each runs a control
-//! (the same observation without the option) that must show the difference.
+//! net_cls: `--net-classid` observed where the kernel applies it, in nftables
+//! counters of packets whose socket carries the class id, with a control from a
+//! cgroup without one.
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -11,42 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use labkit::probe::{Connect, IoRun};
+use labkit::probe::Connect;
 
-use crate::catalog::{Check, Requirement as R};
-use crate::cgview::{Tree, Version};
-use crate::ctx::{js, Ctx};
-use crate::outcome::{broken, control_fail, ensure, host_too_busy, skip, CheckResult, Outcome, Text};
+use super::*;
+use crate::cgview::Tree;
+use crate::ctx::json_of as run_json;
+use crate::outcome::{broken, Text};
 use crate::runtime::Runtime;
-
-pub fn checks() -> Vec<Check> {
-    vec![
-        Check {
-            id: "cgroups.io.write-bps-throttled",
-            topic: "cgroups",
-            title: "direct writes are throttled to --io-wbps",
-            uses: &["--cgroup", "--io-wbps"],
-            requires: &[R::Root, R::Command("losetup")],
-            // It measures throughput: never next to another I/O check.
-            serial: Some("io"),
-            run: write_bps_throttled,
-        },
-        Check {
-            id: "cgroups.net-cls.classid-tags-traffic",
-            topic: "cgroups",
-            title: "with --net-classid a socket's traffic carries the class id",
-            uses: &["--cgroup", "--net-classid"],
-            requires: &[R::Root, R::Command("nft")],
-            // It may mount the (host-wide) net_cls hierarchy.
-            serial: Some("net_cls"),
-            run: classid_tags_traffic,
-        },
-    ]
-}
-
-const MIB: f64 = 1024.0 * 1024.0;
 
 fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<String>()
@@ -54,183 +23,6 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "unknown panic".into())
 }
-
-use crate::ctx::json_of as run_json;
-
-// ---------------------------------------------------------------- blkio / io
-
-/// The limit the container gets, and the amount it writes.
-const WBPS: &str = "1M";
-const WRITE_BYTES: &str = "3M";
-const WRITE_BYTES_N: u64 = 3 << 20;
-/// Tolerance. blk-throttle lets a cgroup dispatch at most one slice's worth
-/// (bps × throtl_slice, 20–100 ms: ≤ ~100 KiB at 1 MiB/s) ahead of the rate, so
-/// 3 MiB at 1 MiB/s takes ≥ ~2.9 s, i.e. ≤ ~1.05 MiB/s (3.01 s, 0.998 MiB/s seen).
-/// Only a burst over 1.1 MiB (more than ten slices) could push the average past
-/// 1.6 MiB/s, and one over 1.5 MiB the time under 1.5 s.
-const MAX_MIB_PER_SEC: f64 = 1.6;
-const MIN_SECS: f64 = 1.5;
-/// The unthrottled control must be at least this much faster (lopsided on purpose:
-/// a loop device over a page cache does hundreds of MiB/s even on a busy machine).
-const CONTROL_FACTOR: f64 = 5.0;
-
-/// A loop device the check attached; detached when dropped (also on failure or panic).
-struct LoopDevice {
-    path: String,
-    /// In the checker's state file from before the attach until after the detach.
-    item: labkit::state::Item,
-}
-
-impl LoopDevice {
-    fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
-        let item = labkit::state::Item::Loop { backing: file.to_path_buf() };
-        crate::state::add(&item);
-        let out = Command::new("losetup")
-            .args(["--find", "--show", "--direct-io=off"])
-            .arg(file)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| broken(crate::t!("running losetup: {e}", "losetup을 실행하지 못했습니다: {e}")))?;
-        let path = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if out.status.success() && path.starts_with("/dev/loop") {
-            return Ok(LoopDevice { path, item });
-        }
-        if path.starts_with("/dev/loop") {
-            // Attached but reported a failure: detach what it made.
-            drop(LoopDevice { path, item });
-        } else {
-            crate::state::done(&item);
-        }
-        Err(broken(crate::t!(
-            "losetup --find --show --direct-io=off {}: {}",
-            "losetup --find --show --direct-io=off {}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
-
-    /// `MAJ:MIN` from sysfs.
-    fn dev_number(&self) -> Result<String, Outcome> {
-        let name = self.path.trim_start_matches("/dev/");
-        let f = format!("/sys/class/block/{name}/dev");
-        let v = std::fs::read_to_string(&f).map_err(|e| broken(crate::t!("reading {f}: {e}", "{f}을(를) 읽지 못했습니다: {e}")))?;
-        let v = v.trim().to_string();
-        if v.split(':').count() != 2 {
-            return Err(broken(crate::t!("{f} holds {v:?}, not MAJ:MIN", "{f}에 MAJ:MIN이 아니라 {v:?}가 있습니다")));
-        }
-        Ok(v)
-    }
-}
-
-impl Drop for LoopDevice {
-    fn drop(&mut self) {
-        // A device still open is detached by the kernel on its last close (autoclear).
-        match Command::new("losetup")
-            .args(["-d", &self.path])
-            .stdin(Stdio::null())
-            .output()
-        {
-            Ok(o) if o.status.success() => crate::state::done(&self.item),
-            Ok(o) => eprintln!(
-                "warning: losetup -d {}: {}",
-                self.path,
-                String::from_utf8_lossy(&o.stderr).trim()
-            ),
-            Err(e) => eprintln!("warning: losetup -d {}: {e}", self.path),
-        }
-    }
-}
-
-/// (MiB/s, seconds) the probe's `write` reported.
-fn write_figures(w: &IoRun) -> (f64, f64) {
-    (w.bytes_per_sec as f64 / MIB, w.usec as f64 / 1e6)
-}
-
-/// Pass: direct writes of 3 MiB to a loop device under a 1 MiB/s limit take at
-/// least 1.5 s at at most 1.6 MiB/s. Fail: faster. The control run (no --io-wbps)
-/// must be 4x faster; when it is not, the host's disk cannot tell a limit apart:
-/// `broken` (host too busy), since the device is the host's.
-fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
-    let parent = ctx.cgroup_parent()?;
-    let controller = match parent.tree.version {
-        Version::V1 => "blkio",
-        Version::V2 => "io",
-    };
-    if !parent.tree.has(controller) {
-        return Err(skip(crate::t!(
-            "the {controller} controller is not available to the checker's cgroup",
-            "검사기의 cgroup에서 {controller} 컨트롤러를 쓸 수 없습니다"
-        )));
-    }
-    // A sparse 64 MiB file as a real block device: the throttle acts on block devices only.
-    let backing = ctx.scratch().join("io-backing.img");
-    std::fs::File::create(&backing)
-        .and_then(|f| f.set_len(64 << 20))
-        .map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", backing.display())))?;
-    let dev = LoopDevice::attach(&backing)?;
-    let majmin = dev.dev_number()?;
-    let limit = format!("{majmin}:{WBPS}");
-    // O_DIRECT: the bios are submitted by the writer itself, so they are charged to
-    // its cgroup (buffered writeback is not throttled on cgroup v1).
-    let write = [
-        ctx.probe(),
-        "write",
-        dev.path.as_str(),
-        "--bytes",
-        WRITE_BYTES,
-        "--block",
-        "64K",
-        "--direct",
-    ];
-
-    let name = ctx.unique("lab-io-", 40);
-    let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
-    ensure(
-        w.bytes == WRITE_BYTES_N,
-        crate::t!("the probe to write {WRITE_BYTES_N} bytes to {}", "probe가 {}에 {WRITE_BYTES_N}바이트를 씀", dev.path),
-        js(&w),
-        &run,
-    )?;
-    let (rate, secs) = write_figures(&w);
-    let wall = run.duration.as_secs_f64();
-    ctx.note(format!(
-        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES}"
-    ));
-    ensure(
-        rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
-        crate::t!(
-            "direct writes of {WRITE_BYTES} to {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
-             taking at least {MIN_SECS} s",
-            "{}({majmin})에 대한 {WRITE_BYTES}의 direct 쓰기가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
-             최소 {MIN_SECS}초",
-            dev.path
-        ),
-        crate::t!("{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)", "{rate:.2} MiB/s, 쓰기에 {secs:.2}초(실행 전체 {wall:.2}초)"),
-        &run,
-    )?;
-
-    // Control: the same write in a cgroup without the limit is much faster.
-    let cname = ctx.unique("lab-io-ctl-", 40);
-    let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &write)?;
-    let (crate_, csecs) = write_figures(&c);
-    ctx.note(format!(
-        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"
-    ));
-    if crate_ < CONTROL_FACTOR * rate {
-        // The device is the host's (a loop device on its disk): a slow or busy disk
-        // cannot tell a limit apart, so this is the host's, not the runtime's.
-        let cmd = crun.command_line();
-        return Err(host_too_busy(crate::t!(
-            "the control run without --io-wbps wrote at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
-             throttled {rate:.2} MiB/s: the host's disk is too slow or busy to tell a limit apart (command: {cmd})",
-            "--io-wbps 없는 대조 실행이 {crate_:.2} MiB/s({csecs:.2}초)로 써서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
-             되지 않았습니다. 호스트의 디스크가 너무 느리거나 바빠서 제한을 구별할 수 없습니다(명령: {cmd})"
-        )));
-    }
-    Ok(())
-}
-
-// ---------------------------------------------------------------- net_cls
 
 /// The class id passed (as the contract's example: class 10:1) and its value.
 const CLASSID_ARG: &str = "0x100001";
@@ -257,7 +49,7 @@ fn net_cls_cgroup_count() -> Option<u64> {
 /// (`meta cgroup`). Fail: no packet carries it; or the control run (no
 /// --net-classid) failing to connect or carrying the class id. Broken: nftables
 /// counted no packet at all (the host's rule, not the runtime). Skip: no net_cls.
-fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
+pub(super) fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
     let tree = Tree::detect().map_err(|e| broken(crate::t!("reading the cgroup tree: {e}", "cgroup 트리를 읽지 못했습니다: {e}")))?;
     if tree.version == Version::V2 {
         return Err(skip(crate::t!("net_cls has no cgroup v2 controller", "net_cls에는 cgroup v2 컨트롤러가 없습니다")));
