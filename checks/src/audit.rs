@@ -34,7 +34,13 @@ fn read(p: impl AsRef<Path>) -> String {
 }
 
 fn names(dir: &str) -> BTreeSet<String> {
-    std::fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default()
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Every directory at and below `dir`.
@@ -58,12 +64,16 @@ fn own_cgroups() -> Vec<PathBuf> {
 }
 
 fn ours(pid: &str, my_pidns: &str, workspace: &str) -> bool {
-    let pidns = std::fs::read_link(format!("/proc/{pid}/ns/pid")).map(|p| p.display().to_string()).unwrap_or_default();
+    let pidns = std::fs::read_link(format!("/proc/{pid}/ns/pid"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let cmdline = read(format!("/proc/{pid}/cmdline")).replace('\0', " ");
     if cmdline.is_empty() {
         return false; // a kernel thread
     }
-    (!pidns.is_empty() && pidns != my_pidns) || read(format!("/proc/{pid}/cgroup")).contains("lab-check-") || cmdline.contains(workspace)
+    (!pidns.is_empty() && pidns != my_pidns)
+        || read(format!("/proc/{pid}/cgroup")).contains("lab-check-")
+        || cmdline.contains(workspace)
 }
 
 impl Snapshot {
@@ -73,7 +83,12 @@ impl Snapshot {
         for l in read("/proc/self/mountinfo").lines() {
             let f: Vec<&str> = l.split(' ').collect();
             if let (Some(point), Some(i)) = (f.get(4), f.iter().position(|x| *x == "-")) {
-                s.mounts.insert(format!("{} {} {}", labkit::state::unescape_mount_path(point), f.get(i + 1).unwrap_or(&""), f.get(i + 2).unwrap_or(&"")));
+                s.mounts.insert(format!(
+                    "{} {} {}",
+                    labkit::state::unescape_mount_path(point),
+                    f.get(i + 1).unwrap_or(&""),
+                    f.get(i + 2).unwrap_or(&"")
+                ));
             }
         }
         for own in own_cgroups() {
@@ -83,13 +98,22 @@ impl Snapshot {
         for l in read("/proc/cgroups").lines().skip(1) {
             let f: Vec<&str> = l.split_whitespace().collect();
             if f.len() >= 3 && !s.cgroups.iter().any(|c| c.contains(&format!("/{}", f[0]))) {
-                s.hierarchies.insert(format!("{} hierarchy {} cgroups {}", f[0], f[1], f[2]));
+                s.hierarchies
+                    .insert(format!("{} hierarchy {} cgroups {}", f[0], f[1], f[2]));
             }
         }
-        s.netns = names("/run/netns").into_iter().map(|n| format!("/run/netns/{n}")).collect();
-        let my_pidns = std::fs::read_link("/proc/self/ns/pid").map(|p| p.display().to_string()).unwrap_or_default();
+        s.netns = names("/run/netns")
+            .into_iter()
+            .map(|n| format!("/run/netns/{n}"))
+            .collect();
+        let my_pidns = std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let workspace = env!("CARGO_MANIFEST_DIR").trim_end_matches("/checks").to_string();
-        for pid in names("/proc").into_iter().filter(|n| n.chars().all(|c| c.is_ascii_digit())) {
+        for pid in names("/proc")
+            .into_iter()
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+        {
             if pid == me {
                 continue;
             }
@@ -111,7 +135,10 @@ impl Snapshot {
         if let Ok(o) = std::process::Command::new("nft").args(["list", "tables"]).output() {
             s.nft = String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect();
         }
-        s.scratch = names(&std::env::temp_dir().to_string_lossy()).into_iter().filter(|n| n.starts_with("lab-")).collect();
+        s.scratch = names(&std::env::temp_dir().to_string_lossy())
+            .into_iter()
+            .filter(|n| n.starts_with("lab-"))
+            .collect();
         s.state_files = names(&labkit::state::state_dir().to_string_lossy());
         s
     }
@@ -159,9 +186,23 @@ mod tests {
 
     #[test]
     fn a_difference_names_what_came_and_went() {
-        let a = Snapshot { mounts: ["/a tmpfs x".to_string()].into(), ..Default::default() };
-        let b = Snapshot { mounts: ["/b tmpfs x".to_string()].into(), loops: ["loop3 /tmp/f".to_string()].into(), ..Default::default() };
-        assert_eq!(a.diff(&b), vec!["+ mount: /b tmpfs x", "- mount: /a tmpfs x", "+ loop device: loop3 /tmp/f"]);
+        let a = Snapshot {
+            mounts: ["/a tmpfs x".to_string()].into(),
+            ..Default::default()
+        };
+        let b = Snapshot {
+            mounts: ["/b tmpfs x".to_string()].into(),
+            loops: ["loop3 /tmp/f".to_string()].into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            a.diff(&b),
+            vec![
+                "+ mount: /b tmpfs x",
+                "- mount: /a tmpfs x",
+                "+ loop device: loop3 /tmp/f"
+            ]
+        );
         assert!(b.diff(&b).is_empty());
     }
 

@@ -33,7 +33,10 @@ impl Requirement {
                 if Path::new("/proc/self/ns").join(ns).exists() {
                     Ok(())
                 } else {
-                    Err(t!("this kernel has no {ns} namespace (/proc/self/ns/{ns} missing)", "이 커널에는 {ns} 네임스페이스가 없습니다(/proc/self/ns/{ns} 없음)"))
+                    Err(t!(
+                        "this kernel has no {ns} namespace (/proc/self/ns/{ns} missing)",
+                        "이 커널에는 {ns} 네임스페이스가 없습니다(/proc/self/ns/{ns} 없음)"
+                    ))
                 }
             }
             Requirement::Overlay => {
@@ -41,7 +44,10 @@ impl Requirement {
                 if fs.lines().any(|l| l.split_whitespace().last() == Some("overlay")) {
                     Ok(())
                 } else {
-                    Err(t!("overlay is not in /proc/filesystems", "/proc/filesystems에 overlay가 없습니다"))
+                    Err(t!(
+                        "overlay is not in /proc/filesystems",
+                        "/proc/filesystems에 overlay가 없습니다"
+                    ))
                 }
             }
             Requirement::Command(c) => {
@@ -51,7 +57,10 @@ impl Requirement {
                 if found {
                     Ok(())
                 } else {
-                    Err(t!("`{c}` is not installed on this host", "이 호스트에 `{c}`가 설치되어 있지 않습니다"))
+                    Err(t!(
+                        "`{c}` is not installed on this host",
+                        "이 호스트에 `{c}`가 설치되어 있지 않습니다"
+                    ))
                 }
             }
         }
@@ -94,7 +103,10 @@ pub fn catalog() -> Vec<Check> {
 
 /// The checks of one topic, or all for `None`.
 pub fn select(topic: Option<&str>) -> Vec<Check> {
-    catalog().into_iter().filter(|c| topic.map_or(true, |t| c.topic == t)).collect()
+    catalog()
+        .into_iter()
+        .filter(|c| topic.is_none_or(|t| c.topic == t))
+        .collect()
 }
 
 #[cfg(test)]
@@ -107,22 +119,40 @@ mod tests {
         let mut seen = HashSet::new();
         for c in catalog() {
             assert!(seen.insert(c.id), "duplicate id {}", c.id);
-            assert!(c.id.starts_with(&format!("{}.", c.topic)), "{} is not in topic {}", c.id, c.topic);
+            assert!(
+                c.id.starts_with(&format!("{}.", c.topic)),
+                "{} is not in topic {}",
+                c.id,
+                c.topic
+            );
             assert!(TOPICS.contains(&c.topic), "unknown topic {}", c.topic);
             assert!(
-                c.id.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ".-".contains(ch)),
+                c.id.chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ".-".contains(ch)),
                 "id {} has characters outside [a-z0-9.-]",
                 c.id
             );
             assert_eq!(c.id.split('.').count(), 3, "id {} is not topic.area.property", c.id);
-            assert!(!c.title.is_empty() && !c.uses.is_empty(), "{} lacks a title or its options", c.id);
+            assert!(
+                !c.title.is_empty() && !c.uses.is_empty(),
+                "{} lacks a title or its options",
+                c.id
+            );
         }
     }
 
     #[test]
     fn requirements_explain_what_is_missing() {
-        assert!(Requirement::Namespace("nonexistent").check().unwrap_err().en.contains("nonexistent"));
-        assert!(Requirement::Command("no-such-tool-here").check().unwrap_err().en.contains("no-such-tool-here"));
+        assert!(Requirement::Namespace("nonexistent")
+            .check()
+            .unwrap_err()
+            .en
+            .contains("nonexistent"));
+        assert!(Requirement::Command("no-such-tool-here")
+            .check()
+            .unwrap_err()
+            .en
+            .contains("no-such-tool-here"));
         assert!(Requirement::Command("sh").check().is_ok());
     }
 }

@@ -30,7 +30,9 @@ pub struct Tree {
 }
 
 /// The v1 controllers the checks read.
-const V1_CONTROLLERS: [&str; 9] = ["memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer", "devices", "net_cls"];
+const V1_CONTROLLERS: [&str; 9] = [
+    "memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer", "devices", "net_cls",
+];
 
 fn unescape(s: &str) -> String {
     crate::ctx::unescape_mount_path(s)
@@ -51,7 +53,12 @@ pub struct Anchor {
 impl Anchor {
     /// One line for reports: where, and why.
     pub fn describe(&self) -> String {
-        format!("cgroup parent: {} ({}): {}", self.dir.display(), self.how.name(), self.why)
+        format!(
+            "cgroup parent: {} ({}): {}",
+            self.dir.display(),
+            self.how.name(),
+            self.why
+        )
     }
 }
 
@@ -72,19 +79,41 @@ fn v2_anchor(own_dir: &Path, own_path: &str) -> Anchor {
                     Ok(()) => why,
                     Err(e) => format!("{why} ({e})"),
                 };
-                Anchor { how, dir: root_dir.clone(), path: "/".into(), why }
+                Anchor {
+                    how,
+                    dir: root_dir.clone(),
+                    path: "/".into(),
+                    why,
+                }
             };
             match anchor::plan(&anchor::facts(own_path)) {
-                anchor::Plan::Use { how: How::DelegatedScope, path, why } => {
+                anchor::Plan::Use {
+                    how: How::DelegatedScope,
+                    path,
+                    why,
+                } => {
                     let dir = root_dir.join(path.trim_start_matches('/'));
                     match anchor::prepare_scope(&dir) {
-                        Ok(()) => Anchor { how: How::DelegatedScope, dir, path, why },
-                        Err(e) => at_root(How::HierarchyRoot, format!("preparing the delegated scope {path} failed ({e}): directly under the hierarchy root")),
+                        Ok(()) => Anchor {
+                            how: How::DelegatedScope,
+                            dir,
+                            path,
+                            why,
+                        },
+                        Err(e) => at_root(
+                            How::HierarchyRoot,
+                            format!(
+                                "preparing the delegated scope {path} failed ({e}): directly under the hierarchy root"
+                            ),
+                        ),
                     }
                 }
                 anchor::Plan::Use { how, why, .. } => at_root(how, why),
                 // Only a program's main re-executes itself (enter_delegated_scope).
-                anchor::Plan::EnterScope { why, .. } => at_root(How::HierarchyRoot, format!("{why}; not done in this process: directly under the hierarchy root")),
+                anchor::Plan::EnterScope { why, .. } => at_root(
+                    How::HierarchyRoot,
+                    format!("{why}; not done in this process: directly under the hierarchy root"),
+                ),
             }
         })
         .clone()
@@ -99,24 +128,44 @@ pub fn enter_delegated_scope() -> Option<String> {
     if tree.version != Version::V2 {
         return None;
     }
-    let anchor::Plan::EnterScope { systemd_run, .. } = anchor::plan(&anchor::facts(&tree.v2_path)) else { return None };
+    let anchor::Plan::EnterScope { systemd_run, .. } = anchor::plan(&anchor::facts(&tree.v2_path)) else {
+        return None;
+    };
     let exe = match std::env::current_exe() {
         Ok(e) => e,
-        Err(e) => return Some(format!("cannot name this program to re-execute it in a delegated scope: {e}")),
+        Err(e) => {
+            return Some(format!(
+                "cannot name this program to re-execute it in a delegated scope: {e}"
+            ))
+        }
     };
     // Tried first with /bin/true: once this process is replaced, a systemd-run that
     // cannot make the scope (no bus, a policy) would end the run instead of falling back.
     let unit = format!("lab-check-{}", std::process::id());
     let trial = anchor::scope_command(&systemd_run, &format!("{unit}-trial"), Path::new("/bin/true"), &[]);
-    match std::process::Command::new(&trial[0]).args(&trial[1..]).stdin(std::process::Stdio::null()).output() {
+    match std::process::Command::new(&trial[0])
+        .args(&trial[1..])
+        .stdin(std::process::Stdio::null())
+        .output()
+    {
         Ok(o) if o.status.success() => {}
-        Ok(o) => return Some(format!("{} --scope -p Delegate=yes failed ({}): {}", systemd_run.display(), o.status, String::from_utf8_lossy(&o.stderr).trim())),
+        Ok(o) => {
+            return Some(format!(
+                "{} --scope -p Delegate=yes failed ({}): {}",
+                systemd_run.display(),
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            ))
+        }
         Err(e) => return Some(format!("{} --scope -p Delegate=yes: {e}", systemd_run.display())),
     }
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let argv = anchor::scope_command(&systemd_run, &unit, &exe, &args);
     use std::os::unix::process::CommandExt;
-    let e = std::process::Command::new(&argv[0]).args(&argv[1..]).env(anchor::SCOPE_ENV, "1").exec();
+    let e = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .env(anchor::SCOPE_ENV, "1")
+        .exec();
     Some(format!("{} --scope -p Delegate=yes: {e}", systemd_run.display()))
 }
 
@@ -131,7 +180,8 @@ pub fn preflight() -> Result<String, String> {
     };
     let rel = format!("lab-preflight-{}", std::process::id());
     let p = ScratchParent::create(&rel).map_err(|e| format!("{e} ({line})"))?;
-    p.remove().map_err(|e| format!("removing the checker's trial cgroup: {e}"))?;
+    p.remove()
+        .map_err(|e| format!("removing the checker's trial cgroup: {e}"))?;
     Ok(line)
 }
 
@@ -144,7 +194,11 @@ impl Tree {
             let own = tree.own.get("cgroup").cloned().unwrap_or_default();
             let a = v2_anchor(&own, &tree.v2_path);
             let given = std::fs::read_to_string(a.dir.join("cgroup.subtree_control")).unwrap_or_default();
-            tree.own = given.split_whitespace().chain(["freezer", "devices", "cgroup"]).map(|c| (c.to_string(), a.dir.clone())).collect();
+            tree.own = given
+                .split_whitespace()
+                .chain(["freezer", "devices", "cgroup"])
+                .map(|c| (c.to_string(), a.dir.clone()))
+                .collect();
             tree.v2_path = a.path.clone();
         }
         Ok(tree)
@@ -152,8 +206,10 @@ impl Tree {
 
     /// Where the calling process sits, as /proc/self says.
     pub fn read() -> Result<Tree, String> {
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
-        let cgroup = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
+        let mountinfo =
+            std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
+        let cgroup =
+            std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("reading /proc/self/cgroup: {e}"))?;
         Tree::from_text(&mountinfo, &cgroup)
     }
 
@@ -167,7 +223,9 @@ impl Tree {
         // hierarchy key (v1: sorted controller list; v2: "") → (mount point, mount root)
         let mut mounts: BTreeMap<String, (String, String)> = BTreeMap::new();
         for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else { continue };
+            let Some((left, right)) = line.split_once(" - ") else {
+                continue;
+            };
             let l: Vec<&str> = left.split(' ').collect();
             let r: Vec<&str> = right.split(' ').collect();
             if l.len() < 5 || r.len() < 3 {
@@ -179,8 +237,7 @@ impl Tree {
                     mounts.entry(String::new()).or_insert((point, root));
                 }
                 "cgroup" => {
-                    let mut ctrls: Vec<&str> =
-                        r[2].split(',').filter(|o| V1_CONTROLLERS.contains(o)).collect();
+                    let mut ctrls: Vec<&str> = r[2].split(',').filter(|o| V1_CONTROLLERS.contains(o)).collect();
                     ctrls.sort();
                     if !ctrls.is_empty() {
                         mounts.entry(ctrls.join(",")).or_insert((point, root));
@@ -223,13 +280,21 @@ impl Tree {
                     own.insert(c.to_string(), dir.clone());
                 }
                 own.insert("cgroup".into(), dir);
-                return Ok(Tree { version: Version::V2, own, v2_path });
+                return Ok(Tree {
+                    version: Version::V2,
+                    own,
+                    v2_path,
+                });
             }
         }
         if own_v1.is_empty() {
             return Err("no cgroup hierarchy with a resource controller is mounted".into());
         }
-        Ok(Tree { version: Version::V1, own: own_v1, v2_path: String::new() })
+        Ok(Tree {
+            version: Version::V1,
+            own: own_v1,
+            v2_path: String::new(),
+        })
     }
 
     pub fn has(&self, controller: &str) -> bool {
@@ -273,7 +338,9 @@ pub const MEMORY_GUARD: u64 = 1 << 30;
 /// below an ordinary process's every check starved as soon as anything else on the
 /// host was busy, and timing verdicts turned with the host's load.
 pub fn cpu_guard_quota() -> u64 {
-    let cpus = std::thread::available_parallelism().map(|n| n.get() as u64).unwrap_or(1);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get() as u64)
+        .unwrap_or(1);
     if cpus <= 1 {
         75_000
     } else {
@@ -292,7 +359,10 @@ impl ScratchParent {
     /// state file first, with the pids and memory guards set.
     pub fn create(rel: &str) -> Result<ScratchParent, String> {
         let tree = Tree::detect()?;
-        let me = ScratchParent { tree, rel: rel.to_string() };
+        let me = ScratchParent {
+            tree,
+            rel: rel.to_string(),
+        };
         if let Err(e) = me.make() {
             // Made in part: what was made is removed (and crossed out of the state file).
             let _ = me.remove();
@@ -323,7 +393,8 @@ impl ScratchParent {
                 if !want.is_empty() {
                     write(&dir.join("cgroup.subtree_control"), &want.join(" "))?;
                 }
-                std::fs::create_dir(dir.join(RUNTIME_LEAF)).map_err(|e| format!("creating {}/{RUNTIME_LEAF}: {e}", dir.display()))?;
+                std::fs::create_dir(dir.join(RUNTIME_LEAF))
+                    .map_err(|e| format!("creating {}/{RUNTIME_LEAF}: {e}", dir.display()))?;
             }
         }
         self.set_guards()
@@ -338,7 +409,11 @@ impl ScratchParent {
                 // that the memory counter, whose hits are counted, meets its limit first.
                 ("memory", "memory.memsw.limit_in_bytes", 2 * MEMORY_GUARD),
             ],
-            Version::V2 => &[("pids", "pids.max", PIDS_GUARD), ("memory", "memory.max", MEMORY_GUARD), ("memory", "memory.swap.max", 0)],
+            Version::V2 => &[
+                ("pids", "pids.max", PIDS_GUARD),
+                ("memory", "memory.max", MEMORY_GUARD),
+                ("memory", "memory.swap.max", 0),
+            ],
         };
         for (ctrl, file, value) in files {
             if let Some(d) = self.dir(ctrl, "") {
@@ -368,7 +443,12 @@ impl ScratchParent {
         // file is absent without swap accounting.)
         if self.tree.version == Version::V2 {
             for (ctrl, file) in [("pids", "pids.max"), ("memory", "memory.max")] {
-                let top = self.tree.own_dirs().first().map(|d| d.join(&self.rel)).unwrap_or_default();
+                let top = self
+                    .tree
+                    .own_dirs()
+                    .first()
+                    .map(|d| d.join(&self.rel))
+                    .unwrap_or_default();
                 if !top.join(file).exists() {
                     let why = Tree::anchor().map(|a| a.describe()).unwrap_or_default();
                     return Err(format!(
@@ -409,15 +489,26 @@ impl ScratchParent {
     /// the memory guard). Read at the parent itself: a container's own
     /// `--pids`/`--memory` limit counts in its own cgroup.
     pub fn guard_hits(&self) -> (bool, u64) {
-        let text = |ctrl: &str, file: &str| self.dir(ctrl, "").and_then(|d| std::fs::read_to_string(d.join(file)).ok()).unwrap_or_default();
+        let text = |ctrl: &str, file: &str| {
+            self.dir(ctrl, "")
+                .and_then(|d| std::fs::read_to_string(d.join(file)).ok())
+                .unwrap_or_default()
+        };
         let number = |ctrl: &str, file: &str| text(ctrl, file).trim().parse::<u64>().unwrap_or(0);
         let pids = number("pids", "pids.peak") >= PIDS_GUARD;
         // Refused charges at this very counter (the guard), or a peak at the guard.
         let (failed, mem_peak) = match self.tree.version {
-            Version::V1 => (number("memory", "memory.failcnt"), number("memory", "memory.max_usage_in_bytes")),
+            Version::V1 => (
+                number("memory", "memory.failcnt"),
+                number("memory", "memory.max_usage_in_bytes"),
+            ),
             Version::V2 => {
                 let events = text("memory", "memory.events.local");
-                let max = events.lines().find_map(|l| l.strip_prefix("max ")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+                let max = events
+                    .lines()
+                    .find_map(|l| l.strip_prefix("max "))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
                 (max, number("memory", "memory.peak"))
             }
         };
@@ -431,7 +522,10 @@ impl ScratchParent {
     }
 
     pub fn exists(&self, name: &str) -> bool {
-        self.tree.own_dirs().iter().any(|d| d.join(&self.rel).join(name).exists())
+        self.tree
+            .own_dirs()
+            .iter()
+            .any(|d| d.join(&self.rel).join(name).exists())
     }
 
     /// Every leftover below this parent (cgroups a runtime did not remove), also
@@ -441,13 +535,15 @@ impl ScratchParent {
         for own in self.tree.own_dirs() {
             let top = own.join(&self.rel);
             for dir in [top.clone(), top.join(RUNTIME_LEAF)] {
-            if let Ok(rd) = std::fs::read_dir(dir) {
-                v.extend(
-                    rd.flatten()
-                        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false) && e.file_name() != RUNTIME_LEAF)
-                        .map(|e| e.path()),
-                );
-            }
+                if let Ok(rd) = std::fs::read_dir(dir) {
+                    v.extend(
+                        rd.flatten()
+                            .filter(|e| {
+                                e.file_type().map(|t| t.is_dir()).unwrap_or(false) && e.file_name() != RUNTIME_LEAF
+                            })
+                            .map(|e| e.path()),
+                    );
+                }
             }
         }
         v
@@ -551,7 +647,17 @@ mod tests {
             std::fs::create_dir_all(d.join("lab/c1")).unwrap();
             own.insert(c.to_string(), d);
         }
-        (t, ScratchParent { tree: Tree { version, own, v2_path: "/".into() }, rel: "lab".into() })
+        (
+            t,
+            ScratchParent {
+                tree: Tree {
+                    version,
+                    own,
+                    v2_path: "/".into(),
+                },
+                rel: "lab".into(),
+            },
+        )
     }
 
     fn put(p: &ScratchParent, ctrl: &str, file: &str, text: &str) {
@@ -567,11 +673,21 @@ mod tests {
         let top = p.dir("pids", "").unwrap();
         std::fs::write(top.join("pids.max"), "max").unwrap();
         let e = p.set_guards().unwrap_err();
-        assert!(e.starts_with("the checker's guards cannot be set: no memory.max in ") && e.contains("the memory controller is not given there"), "{e}");
+        assert!(
+            e.starts_with("the checker's guards cannot be set: no memory.max in ")
+                && e.contains("the memory controller is not given there"),
+            "{e}"
+        );
         std::fs::write(top.join("memory.max"), "max").unwrap();
         p.set_guards().unwrap();
-        assert_eq!(std::fs::read_to_string(top.join("pids.max")).unwrap(), PIDS_GUARD.to_string());
-        assert_eq!(std::fs::read_to_string(top.join("memory.max")).unwrap(), MEMORY_GUARD.to_string());
+        assert_eq!(
+            std::fs::read_to_string(top.join("pids.max")).unwrap(),
+            PIDS_GUARD.to_string()
+        );
+        assert_eq!(
+            std::fs::read_to_string(top.join("memory.max")).unwrap(),
+            MEMORY_GUARD.to_string()
+        );
         // v1: a hierarchy the host does not mount is its choice, not a refusal.
         let (_t, p1) = fake(Version::V1, &["pids"]);
         p1.set_guards().unwrap();
@@ -595,7 +711,11 @@ mod tests {
         let (_t, p) = fake(Version::V2, &["memory"]);
         let top = p.dir("memory", "").unwrap();
         std::fs::create_dir_all(top.join(RUNTIME_LEAF).join("sneaky")).unwrap();
-        let mut names: Vec<String> = p.leftovers().iter().map(|d| d.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = p
+            .leftovers()
+            .iter()
+            .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names, vec!["c1", "sneaky"]);
     }
@@ -621,9 +741,19 @@ mod tests {
     fn v1_files_answer_to_v2_names() {
         let (_t, p) = fake(Version::V1, &["memory", "cpu", "cpuacct", "pids", "freezer"]);
         put(&p, "memory", "memory.usage_in_bytes", "4096\n");
-        put(&p, "memory", "memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n");
+        put(
+            &p,
+            "memory",
+            "memory.oom_control",
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+        );
         put(&p, "cpuacct", "cpuacct.usage", "5000000\n");
-        put(&p, "cpu", "cpu.stat", "nr_periods 10\nnr_throttled 4\nthrottled_time 99\n");
+        put(
+            &p,
+            "cpu",
+            "cpu.stat",
+            "nr_periods 10\nnr_throttled 4\nthrottled_time 99\n",
+        );
         put(&p, "pids", "pids.events", "max 2\n");
         put(&p, "freezer", "freezer.state", "FROZEN\n");
         assert_eq!(p.read("c1", "memory.current"), Some(4096));
@@ -639,7 +769,12 @@ mod tests {
     fn v2_files_are_read_as_named() {
         let (_t, p) = fake(Version::V2, &["memory", "cpu", "pids", "cgroup"]);
         put(&p, "memory", "memory.current", "8192\n");
-        put(&p, "memory", "memory.events", "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n");
+        put(
+            &p,
+            "memory",
+            "memory.events",
+            "low 0\nhigh 0\nmax 5\noom 1\noom_kill 1\n",
+        );
         put(&p, "cpu", "cpu.stat", "usage_usec 777\nnr_throttled 2\n");
         put(&p, "cgroup", "cgroup.events", "populated 1\nfrozen 0\n");
         assert_eq!(p.read("c1", "memory.current"), Some(8192));
@@ -689,7 +824,9 @@ pub struct MountedHierarchy {
 pub fn mounted_hierarchies(mountinfo: &str, cgroup: &str) -> Vec<MountedHierarchy> {
     let mut out = Vec::new();
     for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else { continue };
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
         let l: Vec<&str> = left.split(' ').collect();
         let r: Vec<&str> = right.split(' ').collect();
         if l.len() < 5 || r.len() < 3 || !(r[0] == "cgroup" || r[0] == "cgroup2") {
@@ -703,10 +840,19 @@ pub fn mounted_hierarchies(mountinfo: &str, cgroup: &str) -> Vec<MountedHierarch
         let own = cgroup.lines().find_map(|c| {
             let mut p = c.splitn(3, ':');
             let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-            let matches = if v2 { ctrls.is_empty() } else { !ctrls.is_empty() && ctrls.split(',').all(|c| options.iter().any(|o| o == c)) };
+            let matches = if v2 {
+                ctrls.is_empty()
+            } else {
+                !ctrls.is_empty() && ctrls.split(',').all(|c| options.iter().any(|o| o == c))
+            };
             matches.then(|| join_cgroup(&point, &root, path))
         });
-        out.push(MountedHierarchy { v2, options, point: PathBuf::from(point), own });
+        out.push(MountedHierarchy {
+            v2,
+            options,
+            point: PathBuf::from(point),
+            own,
+        });
     }
     out
 }
@@ -722,7 +868,9 @@ pub fn misplaced_search_dirs(mountinfo: &str, cgroup: &str) -> Vec<PathBuf> {
         // its cgroup in both too, and nothing there is a limit).
         let counts = if h.v2 {
             let ctrls = std::fs::read_to_string(h.point.join("cgroup.controllers")).unwrap_or_default();
-            ctrls.split_whitespace().any(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(&c))
+            ctrls
+                .split_whitespace()
+                .any(|c| ["memory", "cpu", "pids", "io", "cpuset"].contains(&c))
         } else {
             h.options.iter().any(|o| V1_CONTROLLERS.contains(&o.as_str()))
         };
@@ -767,7 +915,10 @@ impl MisplacedWatch {
     pub fn on(search: Vec<PathBuf>) -> MisplacedWatch {
         use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
         let Ok(inotify) = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC) else {
-            return MisplacedWatch { inotify: None, dirs: Default::default() };
+            return MisplacedWatch {
+                inotify: None,
+                dirs: Default::default(),
+            };
         };
         let mut dirs = std::collections::HashMap::new();
         for d in search {
@@ -775,7 +926,10 @@ impl MisplacedWatch {
                 dirs.insert(wd, d);
             }
         }
-        MisplacedWatch { inotify: Some(inotify), dirs }
+        MisplacedWatch {
+            inotify: Some(inotify),
+            dirs,
+        }
     }
 
     /// Directories named in `names` that were made in a watched place since the start.
@@ -787,7 +941,9 @@ impl MisplacedWatch {
                 break;
             }
             for e in events {
-                let (Some(name), Some(dir)) = (e.name, self.dirs.get(&e.wd)) else { continue };
+                let (Some(name), Some(dir)) = (e.name, self.dirs.get(&e.wd)) else {
+                    continue;
+                };
                 let name = name.to_string_lossy().into_owned();
                 if names.contains(&name) {
                     let p = dir.join(&name);
@@ -809,7 +965,10 @@ pub fn misplaced_cgroups(names: &[String]) -> Vec<PathBuf> {
     }
     let mountinfo = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
     let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    misplaced_candidates(&mountinfo, &cgroup, names).into_iter().filter(|p| p.is_dir()).collect()
+    misplaced_candidates(&mountinfo, &cgroup, names)
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .collect()
 }
 
 #[cfg(test)]
@@ -832,16 +991,31 @@ mod misplaced_tests {
         let cgroup = "5:cpu:/ci/job\n4:memory:/ci/job\n0::/\n";
         let names = vec!["demo".to_string()];
         let c = misplaced_candidates(&mountinfo, cgroup, &names);
-        for want in ["cpu/demo", "cpu/ci/demo", "cpu/ci/job/demo", "memory/ci/job/demo", "unified/demo"] {
+        for want in [
+            "cpu/demo",
+            "cpu/ci/demo",
+            "cpu/ci/job/demo",
+            "memory/ci/job/demo",
+            "unified/demo",
+        ] {
             assert!(c.contains(&dir.path().join(want)), "{want} missing from {c:?}");
         }
-        assert!(!c.contains(&PathBuf::from("/tmp/demo")), "a tmpfs is no cgroup hierarchy");
-        assert!(!c.iter().any(|p| p.starts_with(dir.path().join("systemd"))), "name=systemd holds no controller");
+        assert!(
+            !c.contains(&PathBuf::from("/tmp/demo")),
+            "a tmpfs is no cgroup hierarchy"
+        );
+        assert!(
+            !c.iter().any(|p| p.starts_with(dir.path().join("systemd"))),
+            "name=systemd holds no controller"
+        );
         // A hybrid host's v2 mount without the contract's controllers (hugetlb at most) is no
         // place for a container's cgroup either.
         std::fs::write(dir.path().join("unified/cgroup.controllers"), "hugetlb\n").unwrap();
         let hybrid = misplaced_candidates(&mountinfo, cgroup, &names);
-        assert!(!hybrid.iter().any(|p| p.starts_with(dir.path().join("unified"))), "{hybrid:?}");
+        assert!(
+            !hybrid.iter().any(|p| p.starts_with(dir.path().join("unified"))),
+            "{hybrid:?}"
+        );
         // Only what exists is reported, against a fake tree in a tempdir.
         std::fs::create_dir_all(dir.path().join("cpu/demo")).unwrap();
         std::fs::create_dir_all(dir.path().join("memory/ci/job/other")).unwrap();

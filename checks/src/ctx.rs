@@ -9,9 +9,9 @@ use labkit::probe::Attempt;
 use serde::de::DeserializeOwned;
 
 use crate::cgview::ScratchParent;
-use labkit::state::Item;
 use crate::outcome::{broken, fail, Outcome};
 use crate::runtime::{bin_dir, Run, Runtime, Spawned};
+use labkit::state::Item;
 
 pub struct Ctx {
     pub rt: Runtime,
@@ -29,7 +29,13 @@ fn live_cgroups() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = crate::state::journal()
         .live()
         .into_iter()
-        .filter_map(|i| if let Item::Cgroup { path } = i { Some(path) } else { None })
+        .filter_map(|i| {
+            if let Item::Cgroup { path } = i {
+                Some(path)
+            } else {
+                None
+            }
+        })
         .collect();
     labkit::state::freezer_first(&mut v);
     v
@@ -90,15 +96,30 @@ pub fn probe_path() -> Result<PathBuf, String> {
     if p.is_file() {
         Ok(p)
     } else {
-        Err(format!("the probe is not built at {}: run `cargo build --bins`", p.display()))
+        Err(format!(
+            "the probe is not built at {}: run `cargo build --bins`",
+            p.display()
+        ))
     }
 }
 
 impl Ctx {
     pub fn new(rt: Runtime) -> Result<Ctx, Outcome> {
         let probe = probe_path().map_err(broken)?;
-        let scratch = new_scratch_dir().map_err(|e| broken(crate::t!("creating a scratch directory: {e}", "작업용 임시 디렉터리를 만들지 못했습니다: {e}")))?;
-        let mut ctx = Ctx { rt, probe, scratch, rootfs: OnceCell::new(), cgroup_parent: Err(String::new()), notes: Default::default() };
+        let scratch = new_scratch_dir().map_err(|e| {
+            broken(crate::t!(
+                "creating a scratch directory: {e}",
+                "작업용 임시 디렉터리를 만들지 못했습니다: {e}"
+            ))
+        })?;
+        let mut ctx = Ctx {
+            rt,
+            probe,
+            scratch,
+            rootfs: OnceCell::new(),
+            cgroup_parent: Err(String::new()),
+            notes: Default::default(),
+        };
         // The runtime's own calls are guarded too (a fork bomb, a memory hog), not
         // only the containers it makes: the parent exists before the first call.
         let rel = ctx.unique("lab-check-", 40);
@@ -128,7 +149,13 @@ impl Ctx {
     /// A new empty directory in the scratch area.
     pub fn dir(&self, name: &str) -> Result<PathBuf, Outcome> {
         let p = self.scratch().join(name);
-        std::fs::create_dir_all(&p).map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", p.display())))?;
+        std::fs::create_dir_all(&p).map_err(|e| {
+            broken(crate::t!(
+                "creating {}: {e}",
+                "{}을(를) 만들지 못했습니다: {e}",
+                p.display()
+            ))
+        })?;
         Ok(p)
     }
 
@@ -151,8 +178,12 @@ impl Ctx {
     pub fn rootfs(&self) -> Result<&Path, Outcome> {
         if self.rootfs.get().is_none() {
             let dir = self.dir("rootfs")?;
-            labkit::rootfs::write_rootfs(&dir, &self.probe, None)
-                .map_err(|e| broken(crate::t!("building a root file system: {e}", "루트 파일 시스템을 만들지 못했습니다: {e}")))?;
+            labkit::rootfs::write_rootfs(&dir, &self.probe, None).map_err(|e| {
+                broken(crate::t!(
+                    "building a root file system: {e}",
+                    "루트 파일 시스템을 만들지 못했습니다: {e}"
+                ))
+            })?;
             let _ = self.rootfs.set(dir);
         }
         Ok(self.rootfs.get().expect("set above"))
@@ -161,7 +192,11 @@ impl Ctx {
     /// The rootfs as the single lower layer, with fresh upper and work directories.
     pub fn overlay(&self, name: &str) -> Result<OverlayDirs, Outcome> {
         let lower = self.rootfs()?.to_path_buf();
-        Ok(OverlayDirs { lower, upper: self.dir(&format!("{name}-upper"))?, work: self.dir(&format!("{name}-work"))? })
+        Ok(OverlayDirs {
+            lower,
+            upper: self.dir(&format!("{name}-upper"))?,
+            work: self.dir(&format!("{name}-work"))?,
+        })
     }
 
     /// A name no other check or run uses, at most `max` bytes long (interface names
@@ -177,7 +212,9 @@ impl Ctx {
     /// The check's parent cgroup (guarded: cgview::PIDS_GUARD, MEMORY_GUARD), made
     /// with the context and removed with it, with anything left inside.
     pub fn cgroup_parent(&self) -> Result<&ScratchParent, Outcome> {
-        self.cgroup_parent.as_ref().map_err(|e| broken(crate::t!("{e}", "검사기의 부모 cgroup을 만들지 못했습니다: {e}")))
+        self.cgroup_parent
+            .as_ref()
+            .map_err(|e| broken(crate::t!("{e}", "검사기의 부모 cgroup을 만들지 못했습니다: {e}")))
     }
 
     /// The runtime under test: every call runs in the check's parent cgroup, told
@@ -198,11 +235,20 @@ impl Ctx {
         self.run_timeout(options, command, crate::runtime::process_timeout())
     }
 
-    pub fn run_timeout(&self, options: &[&str], command: &[&str], timeout: std::time::Duration) -> Result<Run, Outcome> {
+    pub fn run_timeout(
+        &self,
+        options: &[&str],
+        command: &[&str],
+        timeout: std::time::Duration,
+    ) -> Result<Run, Outcome> {
         let rt = self.runtime();
         let r = rt.run_timeout(options, command, timeout);
         if let Some(e) = &r.spawn_error {
-            return Err(broken(crate::t!("cannot start the runtime {}: {e}", "런타임 {}을(를) 시작할 수 없습니다: {e}", rt.path.display())));
+            return Err(broken(crate::t!(
+                "cannot start the runtime {}: {e}",
+                "런타임 {}을(를) 시작할 수 없습니다: {e}",
+                rt.path.display()
+            )));
         }
         Ok(r)
     }
@@ -227,12 +273,22 @@ impl Ctx {
     /// [`Ctx::probe_json`] for a control run: the same contract holds there, so a
     /// failure is the runtime's, named as the control run (`without` says what the
     /// control leaves out: "without --hostname").
-    pub fn control_probe_json<T: DeserializeOwned>(&self, without: &str, options: &[&str], probe_args: &[&str]) -> Result<(Run, T), Outcome> {
+    pub fn control_probe_json<T: DeserializeOwned>(
+        &self,
+        without: &str,
+        options: &[&str],
+        probe_args: &[&str],
+    ) -> Result<(Run, T), Outcome> {
         crate::outcome::as_control(without, self.probe_json(options, probe_args))
     }
 
     /// [`Ctx::json_of`] for a control run.
-    pub fn control_json_of<T: DeserializeOwned>(&self, without: &str, options: &[&str], command: &[&str]) -> Result<(Run, T), Outcome> {
+    pub fn control_json_of<T: DeserializeOwned>(
+        &self,
+        without: &str,
+        options: &[&str],
+        command: &[&str],
+    ) -> Result<(Run, T), Outcome> {
         crate::outcome::as_control(without, self.json_of(options, command))
     }
 
@@ -270,13 +326,23 @@ impl Ctx {
                     // A success with no container: not a runtime error, a runtime that lies.
                     self.rt.watch.incident(crate::incident::Incident::NoPidFile);
                 }
-                crate::t!("the runtime ended ({ending}) before writing its --pid-file", "런타임이 --pid-file을 쓰기 전에 끝났습니다({ending})")
+                crate::t!(
+                    "the runtime ended ({ending}) before writing its --pid-file",
+                    "런타임이 --pid-file을 쓰기 전에 끝났습니다({ending})"
+                )
             } else {
                 let out = run.stdout_text();
                 let out = out.trim();
                 crate::t!("{ending}; {out}", "{ending}; {out}")
             };
-            return Err(fail(crate::t!("the probe to start and print that it sleeps", "probe가 시작해서 잠든다고 출력"), got, &run));
+            return Err(fail(
+                crate::t!(
+                    "the probe to start and print that it sleeps",
+                    "probe가 시작해서 잠든다고 출력"
+                ),
+                got,
+                &run,
+            ));
         }
         match crate::host::wait_pid_file(&pf, WAIT) {
             Ok(pid) => Ok((sp, pid)),
@@ -306,10 +372,18 @@ impl Ctx {
 /// line type `T` (labkit::probe); usable from a thread that cannot hold a [`Ctx`].
 /// Anything but exit 0 with such a line is the runtime's failure: a line that is not
 /// a `T` means the runtime changed what reached stdout, since the probe printed one.
-pub fn json_of<T: DeserializeOwned>(rt: &crate::runtime::Runtime, options: &[&str], command: &[&str]) -> Result<(Run, T), Outcome> {
+pub fn json_of<T: DeserializeOwned>(
+    rt: &crate::runtime::Runtime,
+    options: &[&str],
+    command: &[&str],
+) -> Result<(Run, T), Outcome> {
     let r = rt.run(options, command);
     if let Some(e) = &r.spawn_error {
-        return Err(broken(crate::t!("cannot start the runtime {}: {e}", "런타임 {}을(를) 시작할 수 없습니다: {e}", rt.path.display())));
+        return Err(broken(crate::t!(
+            "cannot start the runtime {}: {e}",
+            "런타임 {}을(를) 시작할 수 없습니다: {e}",
+            rt.path.display()
+        )));
     }
     let last = r.json_lines().pop();
     let cmd = command.join(" ");
@@ -319,7 +393,10 @@ pub fn json_of<T: DeserializeOwned>(rt: &crate::runtime::Runtime, options: &[&st
             Err(e) => {
                 let what = std::any::type_name::<T>().rsplit("::").next().unwrap_or("line");
                 Err(fail(
-                    crate::t!("`{cmd}` to print the probe's {what} line", "`{cmd}`이(가) probe의 {what} 줄을 출력"),
+                    crate::t!(
+                        "`{cmd}` to print the probe's {what} line",
+                        "`{cmd}`이(가) probe의 {what} 줄을 출력"
+                    ),
                     crate::t!("{v} ({e})", "{v} ({e})"),
                     &r,
                 ))
@@ -331,7 +408,14 @@ pub fn json_of<T: DeserializeOwned>(rt: &crate::runtime::Runtime, options: &[&st
                 Some(v) => crate::t!("{ending}; last output {v}", "{ending}; 마지막 출력 {v}"),
                 None => crate::t!("{ending}; no probe output", "{ending}; probe 출력 없음"),
             };
-            Err(fail(crate::t!("the command `{cmd}` to run and exit 0", "명령 `{cmd}`이(가) 실행되어 0으로 종료"), got, &r))
+            Err(fail(
+                crate::t!(
+                    "the command `{cmd}` to run and exit 0",
+                    "명령 `{cmd}`이(가) 실행되어 0으로 종료"
+                ),
+                got,
+                &r,
+            ))
         }
     }
 }
@@ -361,7 +445,9 @@ impl Drop for Ctx {
             }
         }
         match std::fs::remove_dir_all(&self.scratch) {
-            Ok(()) => crate::state::done(&Item::Dir { path: self.scratch.clone() }),
+            Ok(()) => crate::state::done(&Item::Dir {
+                path: self.scratch.clone(),
+            }),
             Err(e) => eprintln!("warning: removing {}: {e}", self.scratch.display()),
         }
     }

@@ -51,14 +51,20 @@ pub fn mount_points() -> Vec<String> {
 /// Names of the host's network interfaces.
 pub fn interfaces() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir("/sys/class/net")
-        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
 }
 
 pub fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// CLOCK_BOOTTIME of the host in seconds.
@@ -75,18 +81,37 @@ pub fn monotonic() -> f64 {
 
 /// Runs the probe directly on the host and returns its last JSON object.
 pub fn probe<T: DeserializeOwned>(probe: &str, args: &[&str]) -> Result<T, Outcome> {
-    let out = Command::new(probe).args(args).output().map_err(|e| broken(crate::t!("running {probe}: {e}", "{probe}을(를) 실행하지 못했습니다: {e}")))?;
-    last_line_as(&out.stdout).ok_or_else(|| broken(crate::t!("host probe {} printed no JSON", "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다", args.join(" "))))
+    let out = Command::new(probe).args(args).output().map_err(|e| {
+        broken(crate::t!(
+            "running {probe}: {e}",
+            "{probe}을(를) 실행하지 못했습니다: {e}"
+        ))
+    })?;
+    last_line_as(&out.stdout).ok_or_else(|| {
+        broken(crate::t!(
+            "host probe {} printed no JSON",
+            "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다",
+            args.join(" ")
+        ))
+    })
 }
 
 /// The last line of `stdout` that parses as a `T`.
 pub fn last_line_as<T: DeserializeOwned>(stdout: &[u8]) -> Option<T> {
-    String::from_utf8_lossy(stdout).lines().filter_map(|l| serde_json::from_str::<T>(l).ok()).last()
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<T>(l).ok())
 }
 
 /// Runs `program args` on the host inside the namespaces of `pid` named by
 /// `nsenter` flags (e.g. `-u` for UTS): an observation from outside the container.
-pub fn in_namespaces_of<T: DeserializeOwned>(pid: i32, ns_flags: &[&str], program: &str, args: &[&str]) -> Result<T, Outcome> {
+pub fn in_namespaces_of<T: DeserializeOwned>(
+    pid: i32,
+    ns_flags: &[&str],
+    program: &str,
+    args: &[&str],
+) -> Result<T, Outcome> {
     let out = Command::new("nsenter")
         .arg("-t")
         .arg(pid.to_string())
@@ -95,6 +120,12 @@ pub fn in_namespaces_of<T: DeserializeOwned>(pid: i32, ns_flags: &[&str], progra
         .args(args)
         .output()
         .map_err(|e| broken(crate::t!("running nsenter: {e}", "nsenter를 실행하지 못했습니다: {e}")))?;
-    last_line_as(&out.stdout)
-        .ok_or_else(|| broken(crate::t!("nsenter -t {pid} {}: {}", "nsenter -t {pid} {}: {}", ns_flags.join(" "), String::from_utf8_lossy(&out.stderr).trim())))
+    last_line_as(&out.stdout).ok_or_else(|| {
+        broken(crate::t!(
+            "nsenter -t {pid} {}: {}",
+            "nsenter -t {pid} {}: {}",
+            ns_flags.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    })
 }

@@ -149,11 +149,17 @@ pub fn control_ko(without: &str) -> String {
     let fixed = [
         ("writing instead of reading", "읽는 대신 쓰기"),
         ("with the layers swapped", "레이어 순서를 바꿔서"),
-        ("deleting a file only the upper layer has", "upper 레이어에만 있는 파일을 지우기"),
+        (
+            "deleting a file only the upper layer has",
+            "upper 레이어에만 있는 파일을 지우기",
+        ),
         ("before the directory is removed", "디렉터리를 지우기 전"),
         ("on A's upper layer", "A의 upper 레이어 위에서"),
         ("a data write instead of chmod", "chmod 대신 데이터 쓰기"),
-        ("without overlay (the same tree as --rootfs)", "overlay 없이(같은 트리를 --rootfs로)"),
+        (
+            "without overlay (the same tree as --rootfs)",
+            "overlay 없이(같은 트리를 --rootfs로)",
+        ),
         ("with a UTS namespace of its own", "자기 UTS 네임스페이스를 주고"),
     ];
     if let Some((_, ko)) = fixed.iter().find(|(en, _)| *en == without) {
@@ -209,18 +215,32 @@ impl Failure {
     pub fn render(&self, lang: Lang) -> String {
         let (expected, got, run, refused, stderr) = match lang {
             Lang::En => ("expected: ", "got:      ", "run:      ", REFUSED_PREFIX, "stderr:   "),
-            Lang::Ko => ("기대:     ", "실제:     ", "실행:     ", REFUSED_PREFIX_KO, "표준오류: "),
+            Lang::Ko => (
+                "기대:     ",
+                "실제:     ",
+                "실행:     ",
+                REFUSED_PREFIX_KO,
+                "표준오류: ",
+            ),
         };
         let role = match lang {
             Lang::En => self.run.describe(),
             Lang::Ko => self.run.describe_ko(),
         };
-        let mut s = format!("{expected}{}\n{got}{}\n{run}{role}: {}", self.expected.get(lang), self.got.get(lang), self.command);
+        let mut s = format!(
+            "{expected}{}\n{got}{}\n{run}{role}: {}",
+            self.expected.get(lang),
+            self.got.get(lang),
+            self.command
+        );
         if let Some(line) = &self.refused {
             s.push_str(&format!("\n{refused}{line}"));
         }
         if !self.stderr_tail.trim().is_empty() {
-            s.push_str(&format!("\n{stderr}{}", self.stderr_tail.trim_end().replace('\n', "\n          ")));
+            s.push_str(&format!(
+                "\n{stderr}{}",
+                self.stderr_tail.trim_end().replace('\n', "\n          ")
+            ));
         }
         s
     }
@@ -254,7 +274,10 @@ pub fn refusal(run: &Run) -> Option<String> {
         return None;
     }
     let text = String::from_utf8_lossy(&run.stderr).into_owned();
-    let line = text.lines().find(|l| l.starts_with("runtime error:")).map(str::to_string);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("runtime error:"))
+        .map(str::to_string);
     Some(line.unwrap_or_else(|| "exit 125 without a `runtime error:` line".into()))
 }
 
@@ -316,15 +339,24 @@ pub fn ensure(cond: bool, expected: impl Into<Text>, got: impl Into<Text>, run: 
 pub fn host_control_failed(what: impl Into<Text>) -> Outcome {
     let w = what.into();
     Outcome::Broken(Text {
-        en: format!("the checker's own control on the host did not show the difference: {}", w.en),
-        ko: format!("검사기가 호스트에서 직접 돌린 대조군이 차이를 보여 주지 못했습니다: {}", w.ko),
+        en: format!(
+            "the checker's own control on the host did not show the difference: {}",
+            w.en
+        ),
+        ko: format!(
+            "검사기가 호스트에서 직접 돌린 대조군이 차이를 보여 주지 못했습니다: {}",
+            w.ko
+        ),
     })
 }
 
 /// The host is too busy (or too slow) for the observation to decide anything.
 pub fn host_too_busy(what: impl Into<Text>) -> Outcome {
     let w = what.into();
-    Outcome::Broken(Text { en: format!("host too busy: {}", w.en), ko: format!("호스트가 너무 바쁩니다: {}", w.ko) })
+    Outcome::Broken(Text {
+        en: format!("host too busy: {}", w.en),
+        ko: format!("호스트가 너무 바쁩니다: {}", w.ko),
+    })
 }
 
 /// The exit status of `labcheck` and `grade` alike (README, "Exit status"): 0 when no

@@ -31,7 +31,10 @@ impl Tally {
     /// Broken checks are the suite's or the host's problem, not the runtime's:
     /// they are reported apart, never as the runtime's failures.
     pub fn summary_line(&self) -> String {
-        format!("{} passed, {} failed, {} broken, {} skipped", self.passed, self.failed, self.broken, self.skipped)
+        format!(
+            "{} passed, {} failed, {} broken, {} skipped",
+            self.passed, self.failed, self.broken, self.skipped
+        )
     }
 }
 
@@ -83,7 +86,11 @@ pub fn render(runtime: &str, reports: &[CheckReport]) -> String {
     let t = Tally::of(reports);
     let _ = writeln!(s);
     if t.broken > 0 {
-        let _ = writeln!(s, "{} broken (the check or the host failed; not counted against the runtime)", t.broken);
+        let _ = writeln!(
+            s,
+            "{} broken (the check or the host failed; not counted against the runtime)",
+            t.broken
+        );
     }
     let _ = writeln!(s, "{}", t.summary_line());
     s

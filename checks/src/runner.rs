@@ -26,7 +26,12 @@ pub struct CheckReport {
 /// One line per finished check for logs that are no terminal (CI):
 /// `[12/49] namespaces.pid.init-is-pid-1 pass 0.4 s`.
 pub fn progress_line(done: usize, total: usize, r: &CheckReport) -> String {
-    format!("[{done}/{total}] {} {} {:.1} s", r.id, r.outcome.label(), r.duration.as_secs_f64())
+    format!(
+        "[{done}/{total}] {} {} {:.1} s",
+        r.id,
+        r.outcome.label(),
+        r.duration.as_secs_f64()
+    )
 }
 
 /// The serial key of checks that must run with no other check at the same time.
@@ -34,7 +39,10 @@ pub const EXCLUSIVE_KEY: &str = "exclusive";
 
 fn serial_lock(key: &str) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = OnceLock::new();
-    let mut map = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     map.entry(key.to_string()).or_default().clone()
 }
 
@@ -96,7 +104,15 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
             .name(check.id.into())
             .spawn_scoped(s, || contained(check, rt))
             .map(|t| t.join().unwrap_or_else(|p| (Outcome::Broken(panicked(p)), Vec::new())))
-            .unwrap_or_else(|e| (Outcome::Broken(crate::t!("starting the check's thread: {e}", "검사 스레드를 시작하지 못했습니다: {e}")), Vec::new()))
+            .unwrap_or_else(|e| {
+                (
+                    Outcome::Broken(crate::t!(
+                        "starting the check's thread: {e}",
+                        "검사 스레드를 시작하지 못했습니다: {e}"
+                    )),
+                    Vec::new(),
+                )
+            })
     });
     CheckReport {
         id: check.id.into(),
@@ -120,10 +136,23 @@ pub const INCIDENT_PREFIX: &str = "containment: ";
 fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     use nix::mount::{mount, MsFlags};
     if nix::unistd::geteuid().is_root() {
-        let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-            .and_then(|_| mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>));
+        let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|_| {
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_REC | MsFlags::MS_SLAVE,
+                None::<&str>,
+            )
+        });
         if let Err(e) = private {
-            return (Outcome::Broken(crate::t!("a private mount namespace for the check: {e}", "검사용 개인 마운트 네임스페이스를 만들지 못했습니다: {e}")), Vec::new());
+            return (
+                Outcome::Broken(crate::t!(
+                    "a private mount namespace for the check: {e}",
+                    "검사용 개인 마운트 네임스페이스를 만들지 못했습니다: {e}"
+                )),
+                Vec::new(),
+            );
         }
     }
     outcome_of(check, rt)
@@ -186,7 +215,10 @@ fn audit(
     let mut outside = Vec::new();
     let mut outside_ko = Vec::new();
     for dir in &misplaced {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let deadline = Instant::now() + Duration::from_secs(5);
         let removed = if !dir.exists() {
             "since removed by the runtime".to_string()
@@ -196,7 +228,10 @@ fn audit(
                 Err(e) => format!("the checker could not remove it: {e}"),
             }
         };
-        outside.push(format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})", dir.display()));
+        outside.push(format!(
+            "cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})",
+            dir.display()
+        ));
         let removed_ko = if removed.starts_with("removed") {
             "검사기가 지움".to_string()
         } else if removed.starts_with("since") {
@@ -204,18 +239,28 @@ fn audit(
         } else {
             format!("검사기가 지우지 못함: {removed}")
         };
-        outside_ko.push(format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {}에 만들어졌습니다({removed_ko})", dir.display()));
+        outside_ko.push(format!(
+            "cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {}에 만들어졌습니다({removed_ko})",
+            dir.display()
+        ));
     }
     if !outside.is_empty() {
         incidents.push(Incident::Misplaced.en());
     }
     let known: std::collections::HashSet<&String> = before.iter().map(|(id, _)| id).collect();
-    left.extend(mounts().into_iter().filter(|(id, _)| !known.contains(id)).map(|(_, point)| format!("mount {point}")));
+    left.extend(
+        mounts()
+            .into_iter()
+            .filter(|(id, _)| !known.contains(id))
+            .map(|(_, point)| format!("mount {point}")),
+    );
     let mut outcome = outcome;
     if !left.is_empty() {
         let what = left.join(", ");
         if watched.killed {
-            notes.push(format!("after the checker killed the runtime, it removed what was left: {what}"));
+            notes.push(format!(
+                "after the checker killed the runtime, it removed what was left: {what}"
+            ));
         } else {
             incidents.push(Incident::Leftovers.en());
             if outcome == Outcome::Pass {
@@ -244,7 +289,10 @@ fn audit(
                     "every container cgroup made under LAB_CGROUP_PARENT (contract §2: Where)",
                     "모든 컨테이너 cgroup이 LAB_CGROUP_PARENT 아래에 만들어짐(계약 §2: Where)"
                 ),
-                got: Text { en: what.clone(), ko: what_ko.join("; ") },
+                got: Text {
+                    en: what.clone(),
+                    ko: what_ko.join("; "),
+                },
                 run: crate::outcome::RunRole::Tested,
                 command: watched.last_command.clone(),
                 stderr_tail: String::new(),
@@ -269,9 +317,15 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     }
     // What the runtime under test cannot provide (an OCI runtime's known gaps).
     let unsupported = rt.unsupported();
-    if let Some((_, why)) = unsupported.iter().find(|(opt, _)| check.uses.iter().any(|u| crate::oci::uses_option(u, opt))) {
+    if let Some((_, why)) = unsupported
+        .iter()
+        .find(|(opt, _)| check.uses.iter().any(|u| crate::oci::uses_option(u, opt)))
+    {
         return (
-            Outcome::Skip(Text { en: why.clone(), ko: format!("런타임이 지원하지 않는다고 밝혔습니다: {why}") }),
+            Outcome::Skip(Text {
+                en: why.clone(),
+                ko: format!("런타임이 지원하지 않는다고 밝혔습니다: {why}"),
+            }),
             Vec::new(),
         );
     }
@@ -339,7 +393,12 @@ pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckR
 }
 
 /// Runs `checks` with up to `jobs` at a time; reports come back in catalog order.
-pub fn run_all(checks: &[Check], rt: &Runtime, jobs: usize, progress: impl FnMut(&CheckReport) + Send) -> Vec<CheckReport> {
+pub fn run_all(
+    checks: &[Check],
+    rt: &Runtime,
+    jobs: usize,
+    progress: impl FnMut(&CheckReport) + Send,
+) -> Vec<CheckReport> {
     run_all_limited(checks, rt, jobs, None, progress)
 }
 
@@ -405,7 +464,10 @@ impl ForeignFiles {
         Self::entries()
             .into_iter()
             .filter(|p| !self.0.contains(p))
-            .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("lab-check")))
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("lab-check"))
+            })
             .map(|p| p.display().to_string())
             .collect()
     }

@@ -78,8 +78,11 @@ impl Watch {
     }
 
     fn saw_options(&self, options: &[&str]) {
-        let names: Vec<String> =
-            options.windows(2).filter(|w| w[0] == "--cgroup").map(|w| w[1].to_string()).collect();
+        let names: Vec<String> = options
+            .windows(2)
+            .filter(|w| w[0] == "--cgroup")
+            .map(|w| w[1].to_string())
+            .collect();
         if !names.is_empty() {
             self.with(|w| {
                 for n in names {
@@ -133,14 +136,20 @@ impl Runtime {
         };
         let meta = std::fs::metadata(&path).map_err(|e| {
             if name == "reference" {
-                format!("the reference runtime is not built at {} ({e}): run `cargo build --bins`", path.display())
+                format!(
+                    "the reference runtime is not built at {} ({e}): run `cargo build --bins`",
+                    path.display()
+                )
             } else {
                 format!("{RUNTIME_ENV}={name}: {e}")
             }
         })?;
         use std::os::unix::fs::PermissionsExt;
         if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-            return Err(format!("{RUNTIME_ENV}={name}: {} is not an executable file", path.display()));
+            return Err(format!(
+                "{RUNTIME_ENV}={name}: {} is not an executable file",
+                path.display()
+            ));
         }
         let path = std::fs::canonicalize(&path).unwrap_or(path);
         Ok(Runtime::at(name, path))
@@ -148,7 +157,13 @@ impl Runtime {
 
     /// `path` under the name `name`, with nothing joined or watched yet.
     pub fn at(name: &str, path: impl Into<PathBuf>) -> Runtime {
-        Runtime { name: name.into(), path: path.into(), env: Vec::new(), join: Vec::new(), watch: Watch::default() }
+        Runtime {
+            name: name.into(),
+            path: path.into(),
+            env: Vec::new(),
+            join: Vec::new(),
+            watch: Watch::default(),
+        }
     }
 
     /// Contract options this runtime cannot provide, each with the reason: the runner
@@ -161,7 +176,10 @@ impl Runtime {
     fn command(&self, args: &[OsString]) -> std::io::Result<Command> {
         use std::os::fd::{AsRawFd, OwnedFd};
         let mut c = Command::new(&self.path);
-        c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c.envs(self.env.iter().map(|(k, v)| (k, v)));
         // Its own process group, so that a timeout can end the runtime and whatever it started.
         c.process_group(0);
@@ -173,7 +191,9 @@ impl Runtime {
                     .write(true)
                     .open(p)
                     .map(OwnedFd::from)
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("joining the checker's cgroup: {}: {e}", p.display())))
+                    .map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("joining the checker's cgroup: {}: {e}", p.display()))
+                    })
             })
             .collect::<Result<_, _>>()?;
         {
@@ -227,7 +247,10 @@ impl Runtime {
         self.watch.saw_options(options);
         let args = run_args(options, command);
         let argv = self.argv(&args);
-        let child = self.command(&args).and_then(|mut c| c.spawn()).map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
+        let child = self
+            .command(&args)
+            .and_then(|mut c| c.spawn())
+            .map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
         Ok(Spawned::new(child, argv, self.env.clone(), self.watch.clone()))
     }
 
@@ -286,8 +309,15 @@ impl Run {
     }
 
     pub fn command_line(&self) -> String {
-        let env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v))).collect();
-        env.into_iter().chain(self.argv.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ")
+        let env: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+            .collect();
+        env.into_iter()
+            .chain(self.argv.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     pub fn stdout_text(&self) -> String {
@@ -303,7 +333,10 @@ impl Run {
     /// Every stdout line that is a JSON object (the probe's output).
     /// Every stdout line that is a `T`.
     pub fn lines_as<T: serde::de::DeserializeOwned>(&self) -> Vec<T> {
-        String::from_utf8_lossy(&self.stdout).lines().filter_map(|l| serde_json::from_str::<T>(l).ok()).collect()
+        String::from_utf8_lossy(&self.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<T>(l).ok())
+            .collect()
     }
 
     pub fn json_lines(&self) -> Vec<Value> {
@@ -318,7 +351,10 @@ impl Run {
     pub fn ending(&self) -> crate::outcome::Text {
         use crate::t;
         if let Some(e) = &self.spawn_error {
-            return t!("the runtime could not be started: {e}", "런타임을 시작할 수 없었습니다: {e}");
+            return t!(
+                "the runtime could not be started: {e}",
+                "런타임을 시작할 수 없었습니다: {e}"
+            );
         }
         if self.timed_out {
             let secs = self.duration.as_secs_f64();
@@ -427,9 +463,22 @@ impl Spawned {
             crate::state::add(i);
         }
         let env_words = env.iter().map(|(k, v)| format!("{k}={}", shell_quote(v)));
-        let line = env_words.chain(argv.iter().map(|a| shell_quote(a))).collect::<Vec<_>>().join(" ");
+        let line = env_words
+            .chain(argv.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ");
         watch.with(|w| w.last_command = line);
-        Spawned { child: Some(child), argv, env, started: Instant::now(), out, err, lines: rx, watch, item }
+        Spawned {
+            child: Some(child),
+            argv,
+            env,
+            started: Instant::now(),
+            out,
+            err,
+            lines: rx,
+            watch,
+            item,
+        }
     }
 
     fn reaped(&mut self) {
@@ -505,7 +554,10 @@ impl Spawned {
         if !ended_by(Instant::now() + OUTPUT_GRACE) {
             self.watch.with(|w| w.killed = true);
             self.watch.incident(crate::incident::Incident::Outlived);
-            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
             ended_by(Instant::now() + OUTPUT_GRACE);
         }
         let (stdout, out_total) = self.out.take().map(|d| d.take()).unwrap_or_default();
@@ -532,7 +584,10 @@ impl Spawned {
     /// collects what it printed.
     pub fn stop(self) -> Run {
         if let Some(c) = &self.child {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
         }
         self.wait(Duration::from_secs(10))
     }
@@ -557,7 +612,10 @@ fn end_group(child: &mut Child) -> (Option<ExitStatus>, bool) {
 impl Drop for Spawned {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(c.id() as i32), nix::sys::signal::Signal::SIGTERM);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = c.try_wait() {
@@ -587,7 +645,10 @@ mod tests {
     #[test]
     fn runs_capture_status_output_and_timeouts() {
         let rt = Runtime::at("sh", "/bin/sh");
-        let r = rt.call(&["-c".into(), "echo '{\"a\":1}'; echo oops >&2; exit 3".into()], process_timeout());
+        let r = rt.call(
+            &["-c".into(), "echo '{\"a\":1}'; echo oops >&2; exit 3".into()],
+            process_timeout(),
+        );
         assert_eq!(r.code(), Some(3));
         assert_eq!(r.json_lines(), vec![serde_json::json!({"a": 1})]);
         assert_eq!(r.stderr_tail(1), "oops");
@@ -605,7 +666,10 @@ mod tests {
         assert_eq!(r.stdout.len(), OUTPUT_CAP);
         let w = rt.watch.get();
         assert_eq!(w.incidents.len(), 1, "{w:?}");
-        assert!(w.incidents[0].starts_with("printed more than 1 MiB on standard output"), "{w:?}");
+        assert!(
+            w.incidents[0].starts_with("printed more than 1 MiB on standard output"),
+            "{w:?}"
+        );
         assert!(!w.killed);
     }
 
@@ -620,23 +684,40 @@ mod tests {
             set.thread_block().unwrap();
             let mine = std::fs::read_to_string("/proc/thread-self/status").unwrap();
             let rt = Runtime::at("sh", "/bin/sh");
-            (mine, rt.call(&["-c".into(), "grep '^SigBlk' /proc/self/status".into()], process_timeout()))
+            (
+                mine,
+                rt.call(
+                    &["-c".into(), "grep '^SigBlk' /proc/self/status".into()],
+                    process_timeout(),
+                ),
+            )
         })
         .join()
         .unwrap();
-        assert!(mine.contains("SigBlk:\t0000000000004000"), "control: the calling thread blocks SIGTERM\n{mine}");
+        assert!(
+            mine.contains("SigBlk:\t0000000000004000"),
+            "control: the calling thread blocks SIGTERM\n{mine}"
+        );
         assert_eq!(r.stdout_text().trim(), "SigBlk:\t0000000000000000");
     }
 
     #[test]
     fn a_timeout_and_an_ignored_sigterm_are_told() {
         let rt = Runtime::at("sh", "/bin/sh");
-        let r = rt.call(&["-c".into(), "trap '' TERM; while :; do sleep 1; done".into()], Duration::from_millis(200));
+        let r = rt.call(
+            &["-c".into(), "trap '' TERM; while :; do sleep 1; done".into()],
+            Duration::from_millis(200),
+        );
         assert!(r.timed_out);
         assert_eq!(r.code(), Some(128 + 9), "ended by SIGKILL");
         let w = rt.watch.get();
         assert!(w.killed);
-        assert!(w.incidents.iter().any(|i| i.starts_with("did not end within the time limit")), "{w:?}");
+        assert!(
+            w.incidents
+                .iter()
+                .any(|i| i.starts_with("did not end within the time limit")),
+            "{w:?}"
+        );
         assert!(w.incidents.iter().any(|i| i.starts_with("ignored SIGTERM")), "{w:?}");
     }
 

@@ -58,7 +58,10 @@ fn the_audit_sees_every_kind_of_leftover() {
     sh("ip link add labaudit0 type veth peer name labaudit1");
     sh("nft add table inet labaudit");
     let mut netns = Command::new("unshare").args(["--net", "sleep", "60"]).spawn().unwrap();
-    let mut pidns = Command::new("unshare").args(["--pid", "--fork", "--kill-child", "sleep", "60"]).spawn().unwrap();
+    let mut pidns = Command::new("unshare")
+        .args(["--pid", "--fork", "--kill-child", "sleep", "60"])
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let d2 = before.diff(&Snapshot::take()).join("\n");
     netns.kill().unwrap();
@@ -66,7 +69,16 @@ fn the_audit_sees_every_kind_of_leftover() {
     let _ = (netns.wait(), pidns.wait());
     drop(undo);
     drop(dir);
-    for kind in ["+ mount:", "+ cgroup:", "+ loop device:", "+ network interface:", "+ nftables:", "+ scratch directory:", "+ network namespace:", "+ process:"] {
+    for kind in [
+        "+ mount:",
+        "+ cgroup:",
+        "+ loop device:",
+        "+ network interface:",
+        "+ nftables:",
+        "+ scratch directory:",
+        "+ network namespace:",
+        "+ process:",
+    ] {
         assert!(d2.contains(kind), "the audit missed a {kind} leftover:\n{d2}");
     }
     assert_no_leaks(&before, "the audit's own control");
@@ -79,8 +91,15 @@ fn a_full_check_run_leaves_nothing() {
     let before = Snapshot::take();
     let out = Command::new(bin("labcheck")).output().expect("running labcheck");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "labcheck (the job of `make check`) failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!text.contains("containment:"), "the reference runtime needed containing:\n{text}");
+    assert!(
+        out.status.success(),
+        "labcheck (the job of `make check`) failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("containment:"),
+        "the reference runtime needed containing:\n{text}"
+    );
     assert_no_leaks(&before, "labcheck");
 }
 
@@ -89,7 +108,13 @@ fn random_delays(n: usize, max_ms: u64) -> (u64, Vec<u64>) {
     let seed = std::env::var("LAB_AUDIT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1);
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
     let mut x = seed;
     let delays = (0..n)
         .map(|_| {
@@ -123,26 +148,44 @@ fn a_sigkilled_grader_is_cleaned_up_from_its_state_file() {
         let finished = grader.try_wait().expect("polling the grader").is_some();
         grader.kill().expect("SIGKILL to the grader");
         grader.wait().expect("reaping the grader");
-        let state = labkit::state::state_dir().join(format!(
-            "checker-{}-",
-            grader.id()
-        ));
+        let state = labkit::state::state_dir().join(format!("checker-{}-", grader.id()));
         let had_state = std::fs::read_dir(labkit::state::state_dir())
-            .map(|rd| rd.flatten().any(|e| e.path().to_string_lossy().starts_with(&*state.to_string_lossy())))
+            .map(|rd| {
+                rd.flatten()
+                    .any(|e| e.path().to_string_lossy().starts_with(&*state.to_string_lossy()))
+            })
             .unwrap_or(false);
         // The control: a kill mid-run leaves something that only the cleanup removes.
         let killed_mid_run = !finished && !before.diff(&Snapshot::take()).is_empty();
         left_something += usize::from(killed_mid_run);
-        let out = Command::new(bin("harness")).arg("cleanup").output().expect("running harness cleanup");
+        let out = Command::new(bin("harness"))
+            .arg("cleanup")
+            .output()
+            .expect("running harness cleanup");
         let said = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "harness cleanup after a kill at {ms} ms failed:\n{said}\n{}", String::from_utf8_lossy(&out.stderr));
-        eprintln!("killed at {ms} ms (finished already: {finished}, state file: {had_state}); harness cleanup said:\n{said}");
+        assert!(
+            out.status.success(),
+            "harness cleanup after a kill at {ms} ms failed:\n{said}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "killed at {ms} ms (finished already: {finished}, state file: {had_state}); harness cleanup said:\n{said}"
+        );
         if had_state {
-            assert!(!said.contains("nothing to clean up"), "a state file was there, yet cleanup found nothing: {said}");
+            assert!(
+                !said.contains("nothing to clean up"),
+                "a state file was there, yet cleanup found nothing: {said}"
+            );
         }
-        assert_no_leaks(&before, &format!("a grader SIGKILLed at {ms} ms (LAB_AUDIT_SEED={seed}) and harness cleanup"));
+        assert_no_leaks(
+            &before,
+            &format!("a grader SIGKILLed at {ms} ms (LAB_AUDIT_SEED={seed}) and harness cleanup"),
+        );
     }
-    assert!(left_something > 0, "no kill left anything to clean up (LAB_AUDIT_SEED={seed}): the test proved nothing");
+    assert!(
+        left_something > 0,
+        "no kill left anything to clean up (LAB_AUDIT_SEED={seed}): the test proved nothing"
+    );
 }
 
 #[test]
@@ -153,12 +196,21 @@ fn cleanup_leaves_a_running_checkers_state_alone() {
     let dir = tempfile::tempdir().unwrap();
     let mine = tempfile::tempdir().unwrap();
     let j = labkit::state::Journal::new(dir.path());
-    let item = labkit::state::Item::Dir { path: mine.path().to_path_buf() };
+    let item = labkit::state::Item::Dir {
+        path: mine.path().to_path_buf(),
+    };
     j.add(&item).unwrap();
-    let out = Command::new(bin("harness")).args(["cleanup", "--state-dir"]).arg(dir.path()).output().unwrap();
+    let out = Command::new(bin("harness"))
+        .args(["cleanup", "--state-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
-    assert!(said.contains("left alone") && said.contains("is still running"), "{said}");
+    assert!(
+        said.contains("left alone") && said.contains("is still running"),
+        "{said}"
+    );
     assert!(mine.path().exists(), "cleanup removed a running checker's directory");
     j.done(&item);
 }
@@ -172,14 +224,24 @@ fn cleanup_leaves_a_running_checkers_state_alone() {
 fn leftovers_fail_checks_the_runtime_otherwise_passes() {
     use checks::{catalog, run_all, Outcome, Runtime};
     let before = Snapshot::take();
-    let chosen: Vec<_> = catalog().into_iter().filter(|c| c.id.starts_with("namespaces.uts.")).collect();
+    let chosen: Vec<_> = catalog()
+        .into_iter()
+        .filter(|c| c.id.starts_with("namespaces.uts."))
+        .collect();
     assert!(chosen.len() >= 2, "{} UTS checks", chosen.len());
     let reference = Runtime::named("reference").unwrap();
     for r in run_all(&chosen, &reference, 2, |_| {}) {
-        assert_eq!(r.outcome, Outcome::Pass, "control: {} against the reference runtime", r.id);
+        assert_eq!(
+            r.outcome,
+            Outcome::Pass,
+            "control: {} against the reference runtime",
+            r.id
+        );
     }
     let mut leaky = Runtime::named(fixture("leaves-mount-and-cgroup").to_str().unwrap()).unwrap();
-    leaky.env.push(("LAB_WRAPPED".into(), bin("harness").display().to_string()));
+    leaky
+        .env
+        .push(("LAB_WRAPPED".into(), bin("harness").display().to_string()));
     for r in run_all(&chosen, &leaky, 2, |_| {}) {
         match &r.outcome {
             Outcome::Fail(f) => assert!(
@@ -187,7 +249,10 @@ fn leftovers_fail_checks_the_runtime_otherwise_passes() {
                 "{}: the failure does not name the leftovers: {f:?}",
                 r.id
             ),
-            other => panic!("{}: a runtime leaving a mount and a cgroup must fail, got {other:?}", r.id),
+            other => panic!(
+                "{}: a runtime leaving a mount and a cgroup must fail, got {other:?}",
+                r.id
+            ),
         }
     }
     assert_no_leaks(&before, "the wrapped reference runtime");
@@ -200,17 +265,40 @@ struct Hostile {
 }
 
 const HOSTILE: &[Hostile] = &[
-    Hostile { name: "fork-bomb", line: "reached the checker's guard of 256 tasks" },
-    Hostile { name: "memory-hog", line: "reached the checker's memory guard" },
-    Hostile { name: "hang", line: "did not end within the time limit of a runtime call" },
-    Hostile { name: "chatty", line: "printed more than 1 MiB on standard output" },
-    Hostile { name: "ignores-sigterm", line: "ignored SIGTERM" },
-    Hostile { name: "leaves-mount-and-cgroup", line: "left cgroups or mounts behind" },
-    Hostile { name: "no-pid-file", line: "exited 0 before writing its --pid-file" },
+    Hostile {
+        name: "fork-bomb",
+        line: "reached the checker's guard of 256 tasks",
+    },
+    Hostile {
+        name: "memory-hog",
+        line: "reached the checker's memory guard",
+    },
+    Hostile {
+        name: "hang",
+        line: "did not end within the time limit of a runtime call",
+    },
+    Hostile {
+        name: "chatty",
+        line: "printed more than 1 MiB on standard output",
+    },
+    Hostile {
+        name: "ignores-sigterm",
+        line: "ignored SIGTERM",
+    },
+    Hostile {
+        name: "leaves-mount-and-cgroup",
+        line: "left cgroups or mounts behind",
+    },
+    Hostile {
+        name: "no-pid-file",
+        line: "exited 0 before writing its --pid-file",
+    },
 ];
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hostile").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hostile")
+        .join(name)
 }
 
 /// Grades one exercise (5 checks: runs, a pid file, orphans) with short limits.
@@ -232,7 +320,12 @@ fn hostile_runtimes_are_contained() {
         let mut grader = Command::new(bin("grade"))
             .env("LAB_RUNTIME", fixture(h.name))
             .args(["--exercise", EXERCISE, "-j", &JOBS.to_string()])
-            .args(["--process-timeout", &PROCESS_TIMEOUT.to_string(), "--check-timeout", &CHECK_TIMEOUT.to_string()])
+            .args([
+                "--process-timeout",
+                &PROCESS_TIMEOUT.to_string(),
+                "--check-timeout",
+                &CHECK_TIMEOUT.to_string(),
+            ])
             .arg("--gradescope")
             .arg(&gradescope)
             .stdout(Stdio::piped())
@@ -256,8 +349,18 @@ fn hostile_runtimes_are_contained() {
         // check past its limit, and 15 s for the rest (doctor, start, results).
         let rounds = CHECKS.div_ceil(JOBS) as u64;
         let bound = Duration::from_secs(rounds * CHECK_TIMEOUT + 20 + 10 + 15);
-        assert!(took < bound, "{}: the grader took {took:?}, over its limits ({bound:?})\n{report}", h.name);
-        assert_eq!(out.status.code(), Some(1), "{}: expected exit 1 (checks failed)\n{report}\n{}", h.name, String::from_utf8_lossy(&out.stderr));
+        assert!(
+            took < bound,
+            "{}: the grader took {took:?}, over its limits ({bound:?})\n{report}",
+            h.name
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}: expected exit 1 (checks failed)\n{report}\n{}",
+            h.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
         // The result file is whole: every check of the exercise, graded.
         let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
         let tests = v["tests"].as_array().expect("tests in results.json");
@@ -265,8 +368,18 @@ fn hostile_runtimes_are_contained() {
         assert!(tests.iter().all(|t| t["status"] == "failed"), "{}: {v}", h.name);
         // One line in the report says what happened.
         let lines: Vec<&str> = report.lines().filter(|l| l.contains(h.line)).collect();
-        assert_eq!(lines.len(), 1, "{}: expected one line with {:?} in the report:\n{report}", h.name, h.line);
-        eprintln!("{}: {took:.1?}, {probes} host processes started meanwhile; {}", h.name, lines[0].trim());
+        assert_eq!(
+            lines.len(),
+            1,
+            "{}: expected one line with {:?} in the report:\n{report}",
+            h.name,
+            h.line
+        );
+        eprintln!(
+            "{}: {took:.1?}, {probes} host processes started meanwhile; {}",
+            h.name,
+            lines[0].trim()
+        );
         assert_no_leaks(&before, &format!("grading {}", h.name));
     }
 }
@@ -282,7 +395,10 @@ fn files_left_outside_the_scratch_are_named() {
     for d in left {
         let _ = std::fs::remove_dir(d);
     }
-    for (lang, heading) in [("en", "New outside the checker's scratch"), ("ko", "검사기 작업 영역 밖에 새로 생긴 것")] {
+    for (lang, heading) in [
+        ("en", "New outside the checker's scratch"),
+        ("ko", "검사기 작업 영역 밖에 새로 생긴 것"),
+    ] {
         let out = Command::new(bin("grade"))
             .env("LAB_RUNTIME", fixture("leaves-files"))
             .args(["--exercise", "ns-uts", "--lang", lang])

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use checks::{catalog, run_all, select, Outcome, Runtime};
 
 fn fixture(name: &str) -> Runtime {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     Runtime::named(p.to_str().unwrap()).unwrap()
 }
 
@@ -22,8 +24,16 @@ fn exec_runtime_fails_every_check() {
     for r in run_all(&checks, &rt, 4, |_| {}) {
         match &r.outcome {
             Outcome::Fail(f) => {
-                assert!(!f.expected.is_empty() && !f.got.is_empty(), "{}: empty expected/got: {f:?}", r.id);
-                assert!(f.command.contains("exec-runtime"), "{}: the command line is missing: {f:?}", r.id);
+                assert!(
+                    !f.expected.is_empty() && !f.got.is_empty(),
+                    "{}: empty expected/got: {f:?}",
+                    r.id
+                );
+                assert!(
+                    f.command.contains("exec-runtime"),
+                    "{}: the command line is missing: {f:?}",
+                    r.id
+                );
             }
             // A host that lacks the feature cannot tell either way.
             Outcome::Skip(why) => assert!(!why.is_empty(), "{}: a skip without a reason", r.id),
@@ -41,7 +51,9 @@ fn reference_runtime_passes_every_check() {
         match &r.outcome {
             Outcome::Pass => {}
             // Every kernel the suite supports has all eight namespaces: no skip there.
-            Outcome::Skip(why) if r.topic != "namespaces" => assert!(!why.is_empty(), "{}: a skip without a reason", r.id),
+            Outcome::Skip(why) if r.topic != "namespaces" => {
+                assert!(!why.is_empty(), "{}: a skip without a reason", r.id)
+            }
             other => panic!("{} against the reference runtime: {other:?}", r.id),
         }
     }
@@ -62,12 +74,18 @@ fn copy_runtime_fails_the_union_checks() {
         "overlay.sharing.disk-used-once",
         "overlay.metacopy.chmod-copies-metadata-only",
     ];
-    let checks: Vec<_> = select(Some("overlay")).into_iter().filter(|c| must_fail.contains(&c.id)).collect();
+    let checks: Vec<_> = select(Some("overlay"))
+        .into_iter()
+        .filter(|c| must_fail.contains(&c.id))
+        .collect();
     assert_eq!(checks.len(), must_fail.len());
     for r in run_all(&checks, &rt, 4, |_| {}) {
         match &r.outcome {
             Outcome::Fail(f) => assert!(f.command.contains("copy-runtime"), "{}: {f:?}", r.id),
-            other => panic!("{} must fail against a runtime that copies layers into one directory, got {other:?}", r.id),
+            other => panic!(
+                "{} must fail against a runtime that copies layers into one directory, got {other:?}",
+                r.id
+            ),
         }
     }
 }

@@ -72,7 +72,10 @@ fn matrix_covers_every_fault_with_known_checks() {
 fn readme_shows_the_matrix() {
     let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
     let table = render();
-    assert!(readme.contains(&table), "README.md must contain the mutation matrix; render:\n{table}");
+    assert!(
+        readme.contains(&table),
+        "README.md must contain the mutation matrix; render:\n{table}"
+    );
 }
 
 /// Runs the whole catalog in a private UTS namespace.
@@ -95,7 +98,11 @@ fn assert_korean(reports: &[CheckReport], what: &str) {
     let r = grade::score("rt", &exercises, reports, &h, false);
     let text = human::render(&r, Lang::Ko, true) + &grade::formats::markdown(&r, Lang::Ko);
     let left = human::english_sentences(&text);
-    assert!(left.is_empty(), "{what}: English left in the Korean report:\n{}", left.join("\n"));
+    assert!(
+        left.is_empty(),
+        "{what}: English left in the Korean report:\n{}",
+        left.join("\n")
+    );
 }
 
 /// Every directory at the root of every mounted cgroup hierarchy.
@@ -106,12 +113,21 @@ fn hierarchy_roots() -> BTreeSet<PathBuf> {
         .filter(|l| l.contains(" - cgroup"))
         .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
         .filter_map(|p| std::fs::read_dir(p).ok())
-        .flat_map(|rd| rd.flatten().filter(|e| e.path().is_dir()).map(|e| e.path()).collect::<Vec<_>>())
+        .flat_map(|rd| {
+            rd.flatten()
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.path())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
 fn ids_with(reports: &[CheckReport], pick: impl Fn(&Outcome) -> bool) -> BTreeSet<String> {
-    reports.iter().filter(|r| pick(&r.outcome)).map(|r| r.id.clone()).collect()
+    reports
+        .iter()
+        .filter(|r| pick(&r.outcome))
+        .map(|r| r.id.clone())
+        .collect()
 }
 
 fn describe(reports: &[CheckReport]) -> String {
@@ -135,13 +151,31 @@ fn every_fault_is_caught_by_the_expected_checks() {
         let reports = run_isolated(rt, if want.serial { 1 } else { 4 });
         // A fault that leaves cgroups outside the parent: the checker removed them all.
         let left: Vec<_> = hierarchy_roots().difference(&roots_before).cloned().collect();
-        assert!(left.is_empty(), "fault {name}: left at the hierarchies' roots: {left:?}");
+        assert!(
+            left.is_empty(),
+            "fault {name}: left at the hierarchies' roots: {left:?}"
+        );
         let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
-        let expect = |v: &Vec<String>| v.iter().filter(|c| !skipped.contains(*c)).cloned().collect::<BTreeSet<_>>();
+        let expect = |v: &Vec<String>| {
+            v.iter()
+                .filter(|c| !skipped.contains(*c))
+                .cloned()
+                .collect::<BTreeSet<_>>()
+        };
         let failed = ids_with(&reports, |o| matches!(o, Outcome::Fail(_)));
         let broken = ids_with(&reports, |o| matches!(o, Outcome::Broken(_)));
-        assert_eq!(failed, expect(&want.caught), "fault {name}: failing checks differ\n{}", describe(&reports));
-        assert_eq!(broken, expect(&want.broken), "fault {name}: broken checks differ\n{}", describe(&reports));
+        assert_eq!(
+            failed,
+            expect(&want.caught),
+            "fault {name}: failing checks differ\n{}",
+            describe(&reports)
+        );
+        assert_eq!(
+            broken,
+            expect(&want.broken),
+            "fault {name}: broken checks differ\n{}",
+            describe(&reports)
+        );
         assert_korean(&reports, &format!("fault {name}"));
     }
 }
@@ -151,7 +185,9 @@ fn every_fault_is_caught_by_the_expected_checks() {
 #[serial_test::serial(suite)]
 fn naive_runtimes_pass_exactly_what_they_deserve() {
     for (name, n) in naive() {
-        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(&name);
+        let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(&name);
         let reports = run_isolated(Runtime::named(p.to_str().unwrap()).unwrap(), 4);
         assert_korean(&reports, &name);
         let passed = ids_with(&reports, |o| *o == Outcome::Pass);
@@ -159,8 +195,14 @@ fn naive_runtimes_pass_exactly_what_they_deserve() {
         let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
         let want: BTreeSet<String> = n.passes.iter().filter(|c| !skipped.contains(*c)).cloned().collect();
         assert_eq!(passed, want, "{name}: passing checks differ\n{}", describe(&reports));
-        let others = ids_with(&reports, |o| !matches!(o, Outcome::Pass | Outcome::Fail(_) | Outcome::Skip(_)));
-        assert!(others.is_empty(), "{name}: checks neither pass nor fail: {others:?}\n{}", describe(&reports));
+        let others = ids_with(&reports, |o| {
+            !matches!(o, Outcome::Pass | Outcome::Fail(_) | Outcome::Skip(_))
+        });
+        assert!(
+            others.is_empty(),
+            "{name}: checks neither pass nor fail: {others:?}\n{}",
+            describe(&reports)
+        );
     }
 }
 
@@ -174,22 +216,38 @@ fn naive_runtimes_pass_exactly_what_they_deserve() {
 fn strict_runtime_loses_nothing() {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/strict-runtime");
     let mut rt = Runtime::named(p.to_str().unwrap()).unwrap();
-    rt.env.push(("LAB_HARNESS".into(), support::harness().display().to_string()));
+    rt.env
+        .push(("LAB_HARNESS".into(), support::harness().display().to_string()));
     let strict = run_isolated(rt, 4);
     assert_korean(&strict, "the strict runtime");
     let reference = run_isolated(Runtime::named("reference").unwrap(), 4);
     let passed = |r: &[CheckReport]| ids_with(r, |o| *o == Outcome::Pass);
     let strict_passed = passed(&strict);
-    let lost: Vec<String> = passed(&reference).into_iter().filter(|c| !strict_passed.contains(c)).collect();
-    assert!(lost.is_empty(), "the strict runtime lost {lost:?}:\n{}", describe(&strict));
-    assert!(ids_with(&strict, |o| matches!(o, Outcome::Fail(_) | Outcome::Broken(_))).is_empty(), "{}", describe(&strict));
+    let lost: Vec<String> = passed(&reference)
+        .into_iter()
+        .filter(|c| !strict_passed.contains(c))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "the strict runtime lost {lost:?}:\n{}",
+        describe(&strict)
+    );
+    assert!(
+        ids_with(&strict, |o| matches!(o, Outcome::Fail(_) | Outcome::Broken(_))).is_empty(),
+        "{}",
+        describe(&strict)
+    );
     // The strictness was met, and said: the capability-dependent checks noted it.
     let noted: BTreeSet<String> = strict
         .iter()
         .filter(|r| r.notes.iter().any(|n| n.starts_with("stricter than the contract")))
         .map(|r| r.id.clone())
         .collect();
-    for id in ["namespaces.mnt.mount-invisible-on-host", "security.chroot.breakout-stays-inside", "security.proc.sys-not-writable"] {
+    for id in [
+        "namespaces.mnt.mount-invisible-on-host",
+        "security.chroot.breakout-stays-inside",
+        "security.proc.sys-not-writable",
+    ] {
         assert!(noted.contains(id), "{id} did not note the strictness: {noted:?}");
     }
 }

@@ -13,10 +13,7 @@ use checks::{catalog, run_all, run_check, CheckReport, Outcome, Runtime};
 /// What a skip reason must mention for an unsupported option: `--ns time` → `time`,
 /// `--deny-device` → `deny-device`.
 fn feature_word(option: &str) -> String {
-    option
-        .trim_start_matches("--ns ")
-        .trim_start_matches("--")
-        .to_string()
+    option.trim_start_matches("--ns ").trim_start_matches("--").to_string()
 }
 
 fn summary(reports: &[CheckReport]) -> String {
@@ -46,15 +43,9 @@ fn assert_nothing_left(oci: &str) {
                 .collect()
         })
         .unwrap_or_default();
-    assert!(
-        bundles.is_empty(),
-        "bundles left in /run/oci-runtime: {bundles:?}"
-    );
+    assert!(bundles.is_empty(), "bundles left in /run/oci-runtime: {bundles:?}");
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let ours: Vec<&str> = mounts
-        .lines()
-        .filter(|l| l.contains("/run/oci-runtime/"))
-        .collect();
+    let ours: Vec<&str> = mounts.lines().filter(|l| l.contains("/run/oci-runtime/")).collect();
     assert!(ours.is_empty(), "mounts left on the host: {ours:?}");
 }
 
@@ -63,10 +54,7 @@ fn oci_runtimes_are_the_adapter_with_the_runtime_named() {
     let rt = Runtime::named("oci:runc").unwrap();
     assert_eq!(rt.name, "oci:runc");
     assert!(rt.path.ends_with("oci-runtime"), "{}", rt.path.display());
-    assert_eq!(
-        rt.env,
-        vec![(OCI_RUNTIME_ENV.to_string(), "runc".to_string())]
-    );
+    assert_eq!(rt.env, vec![(OCI_RUNTIME_ENV.to_string(), "runc".to_string())]);
     assert!(Runtime::named("oci:").is_err());
     // Other runtimes have nothing unsupported.
     assert!(Runtime::named("reference")
@@ -125,18 +113,10 @@ fn runc_passes_every_check_it_supports_and_skips_the_rest() {
                     );
                 }
             }
-            other => panic!(
-                "{} against oci:runc: {other:?}\n{}",
-                r.id,
-                summary(&reports)
-            ),
+            other => panic!("{} against oci:runc: {other:?}\n{}", r.id, summary(&reports)),
         }
     }
-    assert!(
-        passed >= 30,
-        "only {passed} checks passed:\n{}",
-        summary(&reports)
-    );
+    assert!(passed >= 30, "only {passed} checks passed:\n{}", summary(&reports));
     // What the table says of runc 1.1 shows here.
     let version = Command::new("runc")
         .arg("--version")
@@ -169,16 +149,10 @@ fn crun_on_a_hybrid_host_or_missing_skips_every_check() {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    let refused = installed
-        && support::hybrid_v2_controllers().is_some()
-        && support::trial_run("crun").is_err();
+    let refused = installed && support::hybrid_v2_controllers().is_some() && support::trial_run("crun").is_err();
     let reports = run_all(&catalog(), &rt, 4, |_| {});
     if !installed || refused {
-        let want = if installed {
-            "hybrid"
-        } else {
-            "crun is not installed"
-        };
+        let want = if installed { "hybrid" } else { "crun is not installed" };
         for r in &reports {
             match &r.outcome {
                 Outcome::Skip(why) => assert!(
@@ -198,11 +172,7 @@ fn crun_on_a_hybrid_host_or_missing_skips_every_check() {
             }
         }
         if installed {
-            assert!(
-                rt.unsupported()[0].1.contains("cgroup v1"),
-                "{:?}",
-                rt.unsupported()
-            );
+            assert!(rt.unsupported()[0].1.contains("cgroup v1"), "{:?}", rt.unsupported());
         }
     } else {
         // crun runs here: the same bar as runc.

@@ -14,7 +14,11 @@ fn report(id: &str, outcome: Outcome, ms: u64) -> CheckReport {
         title: format!("title of {id}"),
         outcome,
         duration: Duration::from_millis(ms),
-        notes: if ms == 31 { vec!["figure: 0.19 of a CPU".into()] } else { vec![] },
+        notes: if ms == 31 {
+            vec!["figure: 0.19 of a CPU".into()]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -54,7 +58,15 @@ fn report_table_details_and_summary() {
 #[test]
 fn summary_counts_broken_apart() {
     let t = Tally::of(&synthetic());
-    assert_eq!(t, Tally { passed: 1, failed: 1, skipped: 1, broken: 1 });
+    assert_eq!(
+        t,
+        Tally {
+            passed: 1,
+            failed: 1,
+            skipped: 1,
+            broken: 1
+        }
+    );
     // Every check is in the line: a broken one is neither hidden nor a failure.
     assert_eq!(t.summary_line(), "1 passed, 1 failed, 1 broken, 1 skipped");
     let text = render("x", &synthetic());

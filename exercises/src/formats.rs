@@ -23,9 +23,7 @@
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use quick_junit::{
-    NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite,
-};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 use serde_json::{json, Value};
 
 use crate::model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
@@ -54,7 +52,13 @@ pub fn capped(text: &str, cap: usize) -> String {
 
 /// The environment as a JSON object (the same keys as the JUnit properties).
 fn environment_json(r: &GradeResult) -> Value {
-    Value::Object(r.environment.pairs().iter().map(|(k, v)| (k.to_string(), json!(v))).collect())
+    Value::Object(
+        r.environment
+            .pairs()
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect(),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -139,10 +143,7 @@ fn ungradable_text(c: &CheckGrade) -> String {
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("")
+    s.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("")
 }
 
 // ---------------------------------------------------------------------------
@@ -240,7 +241,12 @@ pub fn github_annotations(r: &GradeResult) -> String {
             Status::Broken | Status::NotRun => ("warning", ungradable_text(c)),
             _ => continue,
         };
-        let title = format!("{} ({} {})", c.id, c.max_points, if c.max_points == 1 { "point" } else { "points" });
+        let title = format!(
+            "{} ({} {})",
+            c.id,
+            c.max_points,
+            if c.max_points == 1 { "point" } else { "points" }
+        );
         let _ = writeln!(out, "::{kind} title={}::{}", prop(&title), data(text.trim_end()));
     }
     out
@@ -331,16 +337,9 @@ pub fn gradescope(r: &GradeResult) -> Value {
             let mut t = serde_json::Map::new();
             let graded = c.status.graded();
             t.insert("score".into(), json!(c.earned));
-            t.insert(
-                "max_score".into(),
-                json!(if graded { c.max_points } else { 0 }),
-            );
+            t.insert("max_score".into(), json!(if graded { c.max_points } else { 0 }));
             if graded || host_problem(c.status) {
-                let s = if c.status == Status::Pass {
-                    "passed"
-                } else {
-                    "failed"
-                };
+                let s = if c.status == Status::Pass { "passed" } else { "failed" };
                 t.insert("status".into(), json!(s));
             }
             t.insert("name".into(), json!(format!("{} ({})", c.id, c.title)));
@@ -391,7 +390,11 @@ fn gradescope_output(r: &GradeResult) -> String {
             r.ungradable()
         );
     }
-    let broken: Vec<&str> = r.checks().filter(|c| host_problem(c.status)).map(|c| c.id.as_str()).collect();
+    let broken: Vec<&str> = r
+        .checks()
+        .filter(|c| host_problem(c.status))
+        .map(|c| c.id.as_str())
+        .collect();
     if !broken.is_empty() {
         let _ = write!(
             s,
@@ -405,12 +408,7 @@ fn gradescope_output(r: &GradeResult) -> String {
         s.push_str("\nThe grader was interrupted before every check ran.");
     }
     if let Some(e) = r.next_exercise() {
-        let _ = write!(
-            s,
-            "\nNext exercise to work on: {} ({}).",
-            e.id,
-            e.title(Lang::En)
-        );
+        let _ = write!(s, "\nNext exercise to work on: {} ({}).", e.id, e.title(Lang::En));
     }
     s
 }
@@ -466,11 +464,7 @@ fn junit_suite(e: &ExerciseResult, env: &Environment) -> TestSuite {
             Status::Skip | Status::NotRun => {
                 let mut s = TestCaseStatus::skipped();
                 s.set_message(reason_line(c))
-                    .set_type(if c.status == Status::Skip {
-                        "skip"
-                    } else {
-                        "not-run"
-                    });
+                    .set_type(if c.status == Status::Skip { "skip" } else { "not-run" });
                 s
             }
         };
@@ -510,7 +504,13 @@ pub fn tap(r: &GradeResult) -> String {
     let _ = writeln!(out, "# environment: {}", tap_escape(&r.environment.line()));
     let mut i = 0;
     for e in &r.exercises {
-        let _ = writeln!(out, "# {}: {}/{} points", e.id, e.earned(), e.max_points() - e.ungradable());
+        let _ = writeln!(
+            out,
+            "# {}: {}/{} points",
+            e.id,
+            e.earned(),
+            e.max_points() - e.ungradable()
+        );
         for c in &e.checks {
             i += 1;
             let desc = tap_escape(&c.id);
@@ -529,11 +529,7 @@ pub fn tap(r: &GradeResult) -> String {
             yaml_field(&mut out, "exercise", &e.id);
             yaml_field(&mut out, "title", &c.title);
             yaml_field(&mut out, "result", status_word(c.status));
-            let _ = writeln!(
-                out,
-                "  points: {{earned: {}, max: {}}}",
-                c.earned, c.max_points
-            );
+            let _ = writeln!(out, "  points: {{earned: {}, max: {}}}", c.earned, c.max_points);
             match c.status {
                 Status::Pass => {}
                 Status::Fail => {
@@ -563,9 +559,7 @@ pub fn tap(r: &GradeResult) -> String {
 
 /// A TAP description: `\` and `#` escaped, on one line.
 fn tap_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('#', "\\#")
-        .replace(['\n', '\r'], " ")
+    s.replace('\\', "\\\\").replace('#', "\\#").replace(['\n', '\r'], " ")
 }
 
 /// `  key: value` in the diagnostics block: a literal block (`|-`) for readable
@@ -577,9 +571,7 @@ fn yaml_field(out: &mut String, key: &str, value: &str) {
             .lines()
             .next()
             .is_some_and(|l| !l.is_empty() && !l.starts_with([' ', '\t']))
-        && !value
-            .chars()
-            .any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
+        && !value.chars().any(|ch| ch.is_control() && ch != '\n' && ch != '\t')
         && !value.contains('\u{feff}');
     if literal_ok {
         let _ = writeln!(out, "  {key}: |-");
@@ -642,7 +634,8 @@ const KO: Words = Words {
     points: "점",
     points_col: "점수",
     runtime: "런타임",
-    ungradable: "은 이번 실행에서 채점할 수 없었습니다(건너뜀, 검사 오류 또는 실행되지 않음). 실패로 계산되지 않습니다.",
+    ungradable:
+        "은 이번 실행에서 채점할 수 없었습니다(건너뜀, 검사 오류 또는 실행되지 않음). 실패로 계산되지 않습니다.",
     interrupted: "채점이 중단되어 일부 검사가 실행되지 않았습니다.",
     exercise: "연습 문제",
     status: "상태",
@@ -675,14 +668,13 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
         Lang::Ko => format!("{n}{}", w.points),
     };
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "## {}: {}\n",
-        w.heading,
-        pts(r.earned(), r.gradable_points())
-    );
+    let _ = writeln!(out, "## {}: {}\n", w.heading, pts(r.earned(), r.gradable_points()));
     let _ = writeln!(out, "{}: `{}`\n", w.runtime, r.runtime.replace('`', "'"));
-    let env = if lang == Lang::Ko { r.environment.line_ko() } else { r.environment.line() };
+    let env = if lang == Lang::Ko {
+        r.environment.line_ko()
+    } else {
+        r.environment.line()
+    };
     let _ = writeln!(out, "<sub>{}</sub>\n", md_cell(&env));
     if r.ungradable() > 0 {
         let n = r.checks().filter(|c| !c.status.graded()).count();

@@ -47,7 +47,8 @@ const EN: Words = Words {
     ungraded_checks: "Not graded (host or check problem, no points lost)",
     contained: "The runtime misbehaved; the grader contained it",
     points: "points",
-    left_outside: "New outside the checker's scratch since the run began (the runtime's, or another program's; not removed)",
+    left_outside:
+        "New outside the checker's scratch since the run began (the runtime's, or another program's; not removed)",
 };
 
 const KO: Words = Words {
@@ -63,7 +64,8 @@ const KO: Words = Words {
     ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
     contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
     points: "점",
-    left_outside: "채점이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것, 지우지 않음)",
+    left_outside:
+        "채점이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것, 지우지 않음)",
 };
 
 fn mark(e: &crate::model::ExerciseResult) -> char {
@@ -87,8 +89,20 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     for e in &r.exercises {
         let ungraded = e.ungradable();
         let n = e.checks.iter().filter(|c| !c.status.graded()).count();
-        let extra = if n > 0 { format!("  ({})", not_graded(lang, n, ungraded)) } else { String::new() };
-        let _ = writeln!(s, " {} {:<width$}  {:>3}/{:<3} {}{extra}", mark(e), e.id, e.earned(), e.max_points() - ungraded, e.title(lang));
+        let extra = if n > 0 {
+            format!("  ({})", not_graded(lang, n, ungraded))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            " {} {:<width$}  {:>3}/{:<3} {}{extra}",
+            mark(e),
+            e.id,
+            e.earned(),
+            e.max_points() - ungraded,
+            e.title(lang)
+        );
     }
     let _ = writeln!(s);
     // The maximum of every format: what could be graded (skipped and broken checks
@@ -105,7 +119,11 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     // What the checker had to contain, one line per kind, however many checks it hit.
     let mut incidents: Vec<(String, Vec<&str>)> = Vec::new();
     for c in r.checks() {
-        for n in c.notes.iter().filter_map(|n| n.strip_prefix(checks::runner::INCIDENT_PREFIX)) {
+        for n in c
+            .notes
+            .iter()
+            .filter_map(|n| n.strip_prefix(checks::runner::INCIDENT_PREFIX))
+        {
             match incidents.iter_mut().find(|(t, _)| t == n) {
                 Some((_, ids)) => ids.push(&c.id),
                 None => incidents.push((n.to_string(), vec![&c.id])),
@@ -130,19 +148,40 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     }
     match r.next_exercise() {
         Some(e) => {
-            let lab = if lang == Lang::Ko { format!("exercises/labs/{}.ko.md", e.id) } else { format!("exercises/labs/{}.md", e.id) };
+            let lab = if lang == Lang::Ko {
+                format!("exercises/labs/{}.ko.md", e.id)
+            } else {
+                format!("exercises/labs/{}.md", e.id)
+            };
             let _ = writeln!(s, "{}: {} — {} ({}: {lab})", w.next, e.id, e.title(lang), w.lab);
         }
         None => {
             let _ = writeln!(s, "{}", w.done);
         }
     }
-    let failing: Vec<_> = r.exercises.iter().flat_map(|e| e.checks.iter().filter(|c| c.status == Status::Fail).map(move |c| (e, c))).collect();
+    let failing: Vec<_> = r
+        .exercises
+        .iter()
+        .flat_map(|e| {
+            e.checks
+                .iter()
+                .filter(|c| c.status == Status::Fail)
+                .map(move |c| (e, c))
+        })
+        .collect();
     if !failing.is_empty() {
         let _ = writeln!(s, "\n{}:", w.failures);
     }
     for (e, c) in failing {
-        let _ = writeln!(s, "✗ {} ({}, {} {}) — {}", c.id, e.id, c.max_points, w.points, c.title(lang));
+        let _ = writeln!(
+            s,
+            "✗ {} ({}, {} {}) — {}",
+            c.id,
+            e.id,
+            c.max_points,
+            w.points,
+            c.title(lang)
+        );
         if details {
             for line in c.message(lang).lines() {
                 let _ = writeln!(s, "    {line}");
@@ -150,7 +189,11 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         }
         let hint = if lang == Lang::Ko { &c.hint.1 } else { &c.hint.0 };
         // A hint is about what the probe sees; a run the runtime refused never got there.
-        if let Some(line) = c.message.lines().find_map(|l| l.strip_prefix(checks::outcome::REFUSED_PREFIX)) {
+        if let Some(line) = c
+            .message
+            .lines()
+            .find_map(|l| l.strip_prefix(checks::outcome::REFUSED_PREFIX))
+        {
             let text = match lang {
                 Lang::En => format!("the runtime refused the run before the command ran (`{line}`, exit 125): make it accept what the run asks first; then"),
                 Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다(`{line}`, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
@@ -188,7 +231,8 @@ pub fn english_sentences(report: &str) -> Vec<String> {
             continue;
         }
         in_stderr = false;
-        if t.starts_with("실행:") || t.starts_with("거부:") || t.starts_with("source:") || t.starts_with("검사 코드:") {
+        if t.starts_with("실행:") || t.starts_with("거부:") || t.starts_with("source:") || t.starts_with("검사 코드:")
+        {
             continue;
         }
         let cleaned = strip_verbatim(t);
@@ -262,7 +306,10 @@ mod english_tests {
         assert!(english_sentences("실행:     검사 대상 실행: /opt/rt run --ns uts -- /work/probe hostname").is_empty());
         assert!(english_sentences("실제:     \"no such thing at all\" `make it so now`").is_empty());
         assert!(english_sentences("실제:     {\"error\": \"some long english text\"}").is_empty());
-        assert!(english_sentences("표준오류: runtime error: --ns pid needs exercise ns-pid\n          second line of it").is_empty());
+        assert!(english_sentences(
+            "표준오류: runtime error: --ns pid needs exercise ns-pid\n          second line of it"
+        )
+        .is_empty());
         assert_eq!(english_sentences("~ x.y: host too busy: under the quota").len(), 1);
     }
 }

@@ -18,13 +18,20 @@ pub use model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Stat
 /// The runtime contract's version, as the first line of exercises/CONTRACT.md says
 /// (`Contract version 1`).
 pub fn contract_version() -> &'static str {
-    include_str!("../CONTRACT.md").lines().next().and_then(|l| l.strip_prefix("Contract version ")).unwrap_or("?").trim()
+    include_str!("../CONTRACT.md")
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("Contract version "))
+        .unwrap_or("?")
+        .trim()
 }
 
 /// This suite and this host: the version, the contract, the kernel, the cgroup
 /// version and `cgroup_parent` (where the checker's cgroups went, and why).
 pub fn environment(cgroup_parent: &str) -> Environment {
-    let kernel = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let kernel = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
     let cgroup = match checks::cgview::Tree::read().map(|t| t.version) {
         Ok(checks::cgview::Version::V1) => "v1",
         Ok(checks::cgview::Version::V2) => "v2",
@@ -98,7 +105,10 @@ pub fn validate(m: &Manifest, hints: &Hints, all: &[Check]) -> Result<(), String
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for e in &m.exercises {
         if e.checks.is_empty() || e.points < e.checks.len() as u32 {
-            return Err(format!("exercise {} needs at least one check and one point per check", e.id));
+            return Err(format!(
+                "exercise {} needs at least one check and one point per check",
+                e.id
+            ));
         }
         for c in &e.checks {
             if !all.iter().any(|k| k.id == c) {
@@ -109,7 +119,11 @@ pub fn validate(m: &Manifest, hints: &Hints, all: &[Check]) -> Result<(), String
             }
             match hints.get(c) {
                 Some(h) if !h.en.trim().is_empty() && !h.ko.trim().is_empty() && !h.title_ko.trim().is_empty() => {}
-                _ => return Err(format!("check {c} has no hint in English and Korean and no Korean title (exercises/hints.toml)")),
+                _ => {
+                    return Err(format!(
+                        "check {c} has no hint in English and Korean and no Korean title (exercises/hints.toml)"
+                    ))
+                }
             }
         }
     }
@@ -126,7 +140,7 @@ pub fn select<'a>(m: &'a Manifest, topic: Option<&str>, exercise: Option<&str>) 
     let v: Vec<&Exercise> = m
         .exercises
         .iter()
-        .filter(|e| topic.map_or(true, |t| e.topic == t) && exercise.map_or(true, |x| e.id == x))
+        .filter(|e| topic.is_none_or(|t| e.topic == t) && exercise.is_none_or(|x| e.id == x))
         .collect();
     if v.is_empty() {
         return Err(match (topic, exercise) {
@@ -139,7 +153,13 @@ pub fn select<'a>(m: &'a Manifest, topic: Option<&str>, exercise: Option<&str>) 
 }
 
 /// Scores `exercises` from the check reports (a check without a report was not run).
-pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hints: &Hints, interrupted: bool) -> GradeResult {
+pub fn score(
+    runtime: &str,
+    exercises: &[&Exercise],
+    reports: &[CheckReport],
+    hints: &Hints,
+    interrupted: bool,
+) -> GradeResult {
     let all = catalog();
     let mut out = Vec::new();
     for e in exercises {
@@ -150,18 +170,35 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             .zip(pts)
             .map(|(id, max)| {
                 let report = reports.iter().find(|r| &r.id == id);
-                let title = all.iter().find(|c| c.id == id).map(|c| c.title).unwrap_or_default().to_string();
+                let title = all
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.title)
+                    .unwrap_or_default()
+                    .to_string();
                 let (status, message): (Status, Text) = match report.map(|r| &r.outcome) {
                     Some(Outcome::Pass) => (Status::Pass, Text::default()),
-                    Some(Outcome::Fail(f)) => (Status::Fail, Text { en: f.render(Lang::En), ko: f.render(Lang::Ko) }),
+                    Some(Outcome::Fail(f)) => (
+                        Status::Fail,
+                        Text {
+                            en: f.render(Lang::En),
+                            ko: f.render(Lang::Ko),
+                        },
+                    ),
                     Some(Outcome::Skip(why)) => (Status::Skip, why.clone()),
                     Some(Outcome::Broken(why)) => (Status::Broken, why.clone()),
-                    None if interrupted => (Status::NotRun, checks::t!("interrupted before it ran", "실행되기 전에 채점이 중단되었습니다")),
+                    None if interrupted => (
+                        Status::NotRun,
+                        checks::t!("interrupted before it ran", "실행되기 전에 채점이 중단되었습니다"),
+                    ),
                     None => (Status::NotRun, checks::t!("not run", "실행되지 않았습니다")),
                 };
                 CheckGrade {
                     id: id.clone(),
-                    title_ko: hints.get(id).map(|h| h.title_ko.clone()).unwrap_or_else(|| title.clone()),
+                    title_ko: hints
+                        .get(id)
+                        .map(|h| h.title_ko.clone())
+                        .unwrap_or_else(|| title.clone()),
                     title,
                     max_points: max,
                     earned: if status == Status::Pass { max } else { 0 },
@@ -183,7 +220,13 @@ pub fn score(runtime: &str, exercises: &[&Exercise], reports: &[CheckReport], hi
             checks,
         });
     }
-    GradeResult { runtime: runtime.to_string(), exercises: out, interrupted, environment: Default::default(), left_outside: Vec::new() }
+    GradeResult {
+        runtime: runtime.to_string(),
+        exercises: out,
+        interrupted,
+        environment: Default::default(),
+        left_outside: Vec::new(),
+    }
 }
 
 fn source_file(id: &str) -> &'static str {
@@ -231,7 +274,10 @@ mod tests {
     #[test]
     fn selection_by_topic_and_exercise() {
         let m = manifest().unwrap();
-        assert!(select(&m, Some("cgroups"), None).unwrap().iter().all(|e| e.topic == "cgroups"));
+        assert!(select(&m, Some("cgroups"), None)
+            .unwrap()
+            .iter()
+            .all(|e| e.topic == "cgroups"));
         assert_eq!(select(&m, None, Some("ns-pid")).unwrap().len(), 1);
         assert!(select(&m, Some("nope"), None).unwrap_err().contains("nope"));
     }
@@ -242,6 +288,8 @@ mod tests {
             "version = 1\n[[exercise]]\nid = \"x\"\ntopic = \"namespaces\"\ntitle = { en = \"X\", ko = \"엑스\" }\npoints = 1\nchecks = [\"no.such.check\"]\n",
         )
         .unwrap();
-        assert!(validate(&m, &Hints::new(), &catalog()).unwrap_err().contains("no.such.check"));
+        assert!(validate(&m, &Hints::new(), &catalog())
+            .unwrap_err()
+            .contains("no.such.check"));
     }
 }

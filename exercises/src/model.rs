@@ -80,7 +80,11 @@ impl ExerciseResult {
     }
     /// Points of checks that could not be graded (skipped, broken, not run).
     pub fn ungradable(&self) -> u32 {
-        self.checks.iter().filter(|c| !c.status.graded()).map(|c| c.max_points).sum()
+        self.checks
+            .iter()
+            .filter(|c| !c.status.graded())
+            .map(|c| c.max_points)
+            .sum()
     }
     pub fn complete(&self) -> bool {
         self.earned() + self.ungradable() == self.max_points() && self.checks.iter().any(|c| c.status == Status::Pass)
@@ -123,13 +127,19 @@ pub struct Environment {
 impl Environment {
     /// One line: `lab 0.1.0, contract 1, kernel 6.18.1, cgroup v2; cgroup parent: …`.
     pub fn line(&self) -> String {
-        format!("lab {}, contract {}, kernel {}, cgroup {}; {}", self.suite, self.contract, self.kernel, self.cgroup, self.cgroup_parent)
+        format!(
+            "lab {}, contract {}, kernel {}, cgroup {}; {}",
+            self.suite, self.contract, self.kernel, self.cgroup, self.cgroup_parent
+        )
     }
 
     /// The same in Korean, without the parent's English description (the result
     /// files carry it).
     pub fn line_ko(&self) -> String {
-        format!("lab {}, 계약 {}, 커널 {}, cgroup {}", self.suite, self.contract, self.kernel, self.cgroup)
+        format!(
+            "lab {}, 계약 {}, 커널 {}, cgroup {}",
+            self.suite, self.contract, self.kernel, self.cgroup
+        )
     }
 
     /// The pairs written as properties or extra data, in order.
@@ -166,6 +176,8 @@ impl GradeResult {
     }
     /// The first exercise in order that is not yet complete.
     pub fn next_exercise(&self) -> Option<&ExerciseResult> {
-        self.exercises.iter().find(|e| e.checks.iter().any(|c| c.status == Status::Fail))
+        self.exercises
+            .iter()
+            .find(|e| e.checks.iter().any(|c| c.status == Status::Fail))
     }
 }

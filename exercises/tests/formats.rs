@@ -31,10 +31,7 @@ fn check(id: &str, max: u32, status: Status, message: &str, ms: u64) -> CheckGra
         } else {
             vec![]
         },
-        hint: (
-            format!("English hint for {id}."),
-            format!("{id} 에 대한 한국어 힌트."),
-        ),
+        hint: (format!("English hint for {id}."), format!("{id} 에 대한 한국어 힌트.")),
         duration: Duration::from_millis(ms),
         source: format!("checks/src/topics/{}.rs", id.split('.').next().unwrap()),
     }
@@ -51,19 +48,10 @@ fn synthetic() -> GradeResult {
             ExerciseResult {
                 id: "ns-pid".into(),
                 topic: "namespaces".into(),
-                title: (
-                    "PID and UTS namespaces".into(),
-                    "PID와 UTS 네임스페이스".into(),
-                ),
+                title: ("PID and UTS namespaces".into(), "PID와 UTS 네임스페이스".into()),
                 checks: vec![
                     check("namespaces.pid.init-is-pid-1", 4, Status::Pass, "", 31),
-                    check(
-                        "namespaces.uts.hostname-set",
-                        3,
-                        Status::Fail,
-                        FAIL_UTS,
-                        1234,
-                    ),
+                    check("namespaces.uts.hostname-set", 3, Status::Fail, FAIL_UTS, 1234),
                     check(
                         "namespaces.time.offset-moves-clocks",
                         3,
@@ -103,7 +91,8 @@ fn synthetic() -> GradeResult {
             contract: "1".into(),
             kernel: "6.18.0-test".into(),
             cgroup: "v2".into(),
-            cgroup_parent: "cgroup parent: /sys/fs/cgroup/system.slice/lab-check-7.scope (delegated systemd scope): why".into(),
+            cgroup_parent:
+                "cgroup parent: /sys/fs/cgroup/system.slice/lab-check-7.scope (delegated systemd scope): why".into(),
         },
         left_outside: vec![],
     }
@@ -116,11 +105,7 @@ fn all(status: Status) -> GradeResult {
     for e in &mut r.exercises {
         for c in &mut e.checks {
             c.status = status;
-            c.earned = if status == Status::Pass {
-                c.max_points
-            } else {
-                0
-            };
+            c.earned = if status == Status::Pass { c.max_points } else { 0 };
             if status == Status::Pass {
                 c.message.clear();
             }
@@ -136,13 +121,7 @@ fn count(r: &GradeResult, s: Status) -> usize {
 #[test]
 fn the_synthetic_result_covers_every_status() {
     let r = synthetic();
-    for s in [
-        Status::Pass,
-        Status::Fail,
-        Status::Skip,
-        Status::Broken,
-        Status::NotRun,
-    ] {
+    for s in [Status::Pass, Status::Fail, Status::Skip, Status::Broken, Status::NotRun] {
         assert!(count(&r, s) > 0, "no {s:?} check");
     }
     assert_eq!((r.earned(), r.max_points(), r.ungradable()), (6, 17, 6));
@@ -203,9 +182,7 @@ fn classroom_round_trips_through_base64_with_the_reporters_totals() {
         assert_eq!(o.len(), 8, "{keys:?}");
         assert_eq!(t["name"], c.id.as_str());
         assert!(t["score"].is_u64() && t["line_no"].is_u64() && t["duration"].is_u64());
-        assert!(
-            t["message"].is_string() && t["test_code"].is_string() && t["filename"].is_string()
-        );
+        assert!(t["message"].is_string() && t["test_code"].is_string() && t["filename"].is_string());
         let want = match c.status {
             Status::Pass | Status::Skip => "pass",
             Status::Fail => "fail",
@@ -214,7 +191,11 @@ fn classroom_round_trips_through_base64_with_the_reporters_totals() {
         assert_eq!(t["status"], want, "{}", c.id);
         if !c.status.graded() {
             assert_eq!(t["score"], 0);
-            let start = if c.status == Status::Skip { "Skipped, not graded" } else { "Could not be graded" };
+            let start = if c.status == Status::Skip {
+                "Skipped, not graded"
+            } else {
+                "Could not be graded"
+            };
             assert!(t["message"].as_str().unwrap().starts_with(start), "{t}");
         }
         if c.status == Status::Fail {
@@ -252,7 +233,11 @@ fn classroom_status_blames_only_failures() {
     assert!(r.gradable_points() < r.max_points());
     r.exercises[1].checks[3].status = Status::Broken;
     r.exercises[1].checks[3].earned = 0;
-    assert_eq!(formats::classroom(&r)["status"], "error", "a broken check never shows as passed");
+    assert_eq!(
+        formats::classroom(&r)["status"],
+        "error",
+        "a broken check never shows as passed"
+    );
     assert_eq!(formats::classroom(&all(Status::Broken))["status"], "error");
     assert_eq!(formats::classroom(&all(Status::Fail))["status"], "fail");
 }
@@ -348,14 +333,22 @@ fn gradescope_follows_the_spec_and_ungradable_checks_cost_nothing() {
                 if c.status == Status::Skip {
                     assert!(t.get("status").is_none(), "a skip shows as 0/0, never failed: {t}");
                 } else {
-                    assert_eq!(t["status"], "failed", "a broken check never reads as passed (0/0 would): {t}");
-                    assert!(v["output"].as_str().unwrap().contains(&c.id), "the top-level output names {}", c.id);
+                    assert_eq!(
+                        t["status"], "failed",
+                        "a broken check never reads as passed (0/0 would): {t}"
+                    );
+                    assert!(
+                        v["output"].as_str().unwrap().contains(&c.id),
+                        "the top-level output names {}",
+                        c.id
+                    );
                 }
-                assert!(t["tags"]
-                    .as_array()
-                    .unwrap()
-                    .contains(&Value::from("not-graded")));
-                let start = if c.status == Status::Skip { "Skipped, not graded" } else { "Could not be graded" };
+                assert!(t["tags"].as_array().unwrap().contains(&Value::from("not-graded")));
+                let start = if c.status == Status::Skip {
+                    "Skipped, not graded"
+                } else {
+                    "Could not be graded"
+                };
                 assert!(t["output"].as_str().unwrap().starts_with(start), "{t}");
             }
         }
@@ -430,9 +423,7 @@ fn parse_junit(xml: &str) -> (Vec<(String, String)>, Vec<Suite>) {
     loop {
         match reader.read_event().expect("well-formed XML") {
             Event::Eof => break,
-            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testsuites" => {
-                root = attrs(&e)
-            }
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testsuites" => root = attrs(&e),
             Event::Start(e) if e.name().as_ref() == b"testsuite" => {
                 let a = attrs(&e);
                 suites.push(Suite {
@@ -441,9 +432,7 @@ fn parse_junit(xml: &str) -> (Vec<(String, String)>, Vec<Suite>) {
                     ..Suite::default()
                 });
             }
-            ref ev @ (Event::Start(ref e) | Event::Empty(ref e))
-                if e.name().as_ref() == b"testcase" =>
-            {
+            ref ev @ (Event::Start(ref e) | Event::Empty(ref e)) if e.name().as_ref() == b"testcase" => {
                 let a = attrs(e);
                 suites.last_mut().unwrap().cases.push(Case {
                     name: get(&a, "name"),
@@ -463,9 +452,7 @@ fn parse_junit(xml: &str) -> (Vec<(String, String)>, Vec<Suite>) {
                 c.message = get(&attrs(e), "message");
                 in_outcome = matches!(ev, Event::Start(_));
             }
-            Event::End(e) if matches!(e.name().as_ref(), b"failure" | b"error" | b"skipped") => {
-                in_outcome = false
-            }
+            Event::End(e) if matches!(e.name().as_ref(), b"failure" | b"error" | b"skipped") => in_outcome = false,
             Event::Text(t) if in_outcome => {
                 let c = suites.last_mut().unwrap().cases.last_mut().unwrap();
                 c.text.push_str(&t.decode().unwrap());
@@ -516,10 +503,7 @@ fn junit_parses_back_with_the_right_counts() {
     let n = |o: &str| cases.iter().filter(|c| c.outcome == o).count();
     assert_eq!(n("failure"), count(&r, Status::Fail));
     assert_eq!(n("error"), count(&r, Status::Broken));
-    assert_eq!(
-        n("skipped"),
-        count(&r, Status::Skip) + count(&r, Status::NotRun)
-    );
+    assert_eq!(n("skipped"), count(&r, Status::Skip) + count(&r, Status::NotRun));
     assert_eq!(n(""), count(&r, Status::Pass));
 
     for (s, e) in suites.iter().zip(&r.exercises) {
@@ -531,9 +515,7 @@ fn junit_parses_back_with_the_right_counts() {
         assert!(s
             .properties
             .contains(&("points.max".into(), e.max_points().to_string())));
-        assert!(s
-            .properties
-            .contains(&("points.earned".into(), e.earned().to_string())));
+        assert!(s.properties.contains(&("points.earned".into(), e.earned().to_string())));
         for (case, c) in s.cases.iter().zip(&e.checks) {
             assert_eq!(
                 (case.name.as_str(), case.classname.as_str()),
@@ -597,10 +579,7 @@ fn split_directive(rest: &str) -> (String, Option<(String, String)>) {
                     "unknown directive {d:?}"
                 );
                 let reason = d[word.len()..].trim().to_string();
-                return (
-                    desc.trim().to_string(),
-                    Some((kind[..4].to_string(), reason)),
-                );
+                return (desc.trim().to_string(), Some((kind[..4].to_string(), reason)));
             }
             _ => desc.push(ch),
         }
@@ -613,11 +592,7 @@ fn split_directive(rest: &str) -> (String, Option<(String, String)>) {
 /// comments and blank lines. Anything else fails.
 fn parse_tap(text: &str) -> Tap {
     let mut lines = text.lines().peekable();
-    assert_eq!(
-        lines.next(),
-        Some("TAP version 14"),
-        "the version line comes first"
-    );
+    assert_eq!(lines.next(), Some("TAP version 14"), "the version line comes first");
     let (mut plan, mut points, mut comments) = (None, Vec::<TestPoint>::new(), Vec::new());
     while let Some(line) = lines.next() {
         if line.trim().is_empty() {
@@ -629,26 +604,17 @@ fn parse_tap(text: &str) -> Tap {
             assert!(plan.is_none(), "a second plan");
             let digits: String = p.chars().take_while(char::is_ascii_digit).collect();
             let tail = p[digits.len()..].trim();
-            assert!(
-                tail.is_empty() || tail.starts_with('#'),
-                "bad plan {line:?}"
-            );
+            assert!(tail.is_empty() || tail.starts_with('#'), "bad plan {line:?}");
             plan = Some(digits.parse::<usize>().expect("plan count"));
         } else if line.starts_with("ok") || line.starts_with("not ok") {
             let ok = line.starts_with("ok");
             let rest = line.strip_prefix(if ok { "ok" } else { "not ok" }).unwrap();
-            assert!(
-                rest.is_empty() || rest.starts_with(' '),
-                "bad test point {line:?}"
-            );
+            assert!(rest.is_empty() || rest.starts_with(' '), "bad test point {line:?}");
             let rest = rest.trim_start();
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let number = digits.parse().expect("producers number every test point");
             let rest = rest[digits.len()..].trim_start();
-            let rest = rest
-                .strip_prefix("- ")
-                .or(rest.strip_prefix('-'))
-                .unwrap_or(rest);
+            let rest = rest.strip_prefix("- ").or(rest.strip_prefix('-')).unwrap_or(rest);
             let (description, directive) = split_directive(rest);
             let mut yaml = None;
             if lines.peek() == Some(&"  ---") {
@@ -667,8 +633,7 @@ fn parse_tap(text: &str) -> Tap {
                     block.push_str(l);
                     block.push('\n');
                 }
-                let mut docs = YamlLoader::load_from_str(&block)
-                    .unwrap_or_else(|e| panic!("YAML {e}:\n{block}"));
+                let mut docs = YamlLoader::load_from_str(&block).unwrap_or_else(|e| panic!("YAML {e}:\n{block}"));
                 assert_eq!(docs.len(), 1);
                 yaml = Some(docs.remove(0));
             }
@@ -724,7 +689,11 @@ fn tap_parses_back_with_numbering_directives_and_yaml() {
                 assert!(!p.ok, "a broken or not-run check never shows as passed");
                 let (kind, reason) = p.directive.as_ref().expect("a TODO directive");
                 assert_eq!(kind, "TODO");
-                let prefix = if c.status == Status::Broken { "broken: " } else { "not run: " };
+                let prefix = if c.status == Status::Broken {
+                    "broken: "
+                } else {
+                    "not run: "
+                };
                 assert!(reason.starts_with(prefix), "{reason}");
                 assert_eq!(y["reason"].as_str(), Some(c.message.as_str()));
             }
@@ -732,13 +701,15 @@ fn tap_parses_back_with_numbering_directives_and_yaml() {
     }
     // A TAP consumer counts a `not ok` without a TODO as failed.
     let failed = tap.points.iter().filter(|p| !p.ok && p.directive.is_none()).count();
-    let todo = tap.points.iter().filter(|p| p.directive.as_ref().is_some_and(|d| d.0 == "TODO")).count();
+    let todo = tap
+        .points
+        .iter()
+        .filter(|p| p.directive.as_ref().is_some_and(|d| d.0 == "TODO"))
+        .count();
     assert_eq!(failed, count(&r, Status::Fail));
     assert_eq!(todo, count(&r, Status::Broken) + count(&r, Status::NotRun));
     assert!(
-        tap.comments
-            .iter()
-            .any(|c| c == "total: 6/11 points, 6 not graded"),
+        tap.comments.iter().any(|c| c == "total: 6/11 points, 6 not graded"),
         "{:?}",
         tap.comments
     );
@@ -767,10 +738,7 @@ fn awkward_messages_stay_valid_yaml_and_markdown() {
     }
     let tap = parse_tap(&formats::tap(&r));
     for (p, m) in tap.points[3..].iter().zip(awkward) {
-        assert_eq!(
-            p.yaml.as_ref().unwrap()["message"].as_str(),
-            Some(m.trim_end())
-        );
+        assert_eq!(p.yaml.as_ref().unwrap()["message"].as_str(), Some(m.trim_end()));
     }
     let md = formats::markdown(&r, Lang::En);
     assert!(md.contains("`````text\n```\nfenced\n````\n`````\n"), "{md}");
@@ -833,10 +801,7 @@ fn every_format_is_deterministic() {
     assert_eq!(formats::gradescope(&a), formats::gradescope(&b));
     assert_eq!(formats::junit(&a), formats::junit(&b));
     assert_eq!(formats::tap(&a), formats::tap(&b));
-    assert_eq!(
-        formats::markdown(&a, Lang::Ko),
-        formats::markdown(&b, Lang::Ko)
-    );
+    assert_eq!(formats::markdown(&a, Lang::Ko), formats::markdown(&b, Lang::Ko));
 }
 
 fn snapshot(name: &str, text: &str) {
@@ -874,23 +839,54 @@ fn every_format_gives_the_same_points() {
     let r = synthetic();
     let want = (u64::from(r.earned()), u64::from(r.gradable_points()));
     assert_eq!(want, (6, 11), "the synthetic result: 17 points, 6 of them not gradable");
-    assert_eq!(reporter_points(&formats::classroom(&r)), want, "Classroom, as the reporter sums it");
+    assert_eq!(
+        reporter_points(&formats::classroom(&r)),
+        want,
+        "Classroom, as the reporter sums it"
+    );
     let g = formats::gradescope(&r);
     let tests = g["tests"].as_array().unwrap();
     let sum = |k: &str| tests.iter().map(|t| t[k].as_u64().unwrap()).sum::<u64>();
-    assert_eq!((sum("score"), sum("max_score")), want, "Gradescope, as it totals the tests");
+    assert_eq!(
+        (sum("score"), sum("max_score")),
+        want,
+        "Gradescope, as it totals the tests"
+    );
     assert_eq!(g["score"].as_u64(), Some(want.0));
     let (_, suites) = parse_junit(&formats::junit(&r));
-    let prop = |s: &Suite, k: &str| s.properties.iter().find(|(n, _)| n == k).map(|(_, v)| v.parse::<u64>().unwrap()).unwrap();
-    let junit = suites.iter().fold((0, 0), |(e, m), s| (e + prop(s, "points.earned"), m + prop(s, "points.max") - prop(s, "points.ungradable")));
+    let prop = |s: &Suite, k: &str| {
+        s.properties
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.parse::<u64>().unwrap())
+            .unwrap()
+    };
+    let junit = suites.iter().fold((0, 0), |(e, m), s| {
+        (
+            e + prop(s, "points.earned"),
+            m + prop(s, "points.max") - prop(s, "points.ungradable"),
+        )
+    });
     assert_eq!(junit, want, "JUnit, from the suites' properties");
     let tap = parse_tap(&formats::tap(&r));
-    assert!(tap.comments.iter().any(|c| c.starts_with(&format!("total: {}/{} points", want.0, want.1))), "TAP: {:?}", tap.comments);
+    assert!(
+        tap.comments
+            .iter()
+            .any(|c| c.starts_with(&format!("total: {}/{} points", want.0, want.1))),
+        "TAP: {:?}",
+        tap.comments
+    );
     for lang in [Lang::En, Lang::Ko] {
         let md = formats::markdown(&r, lang);
-        assert!(md.contains(&format!("{}/{}", want.0, want.1)), "Markdown ({lang:?}):\n{md}");
+        assert!(
+            md.contains(&format!("{}/{}", want.0, want.1)),
+            "Markdown ({lang:?}):\n{md}"
+        );
         let human = exercises::human::render(&r, lang, false);
-        assert!(human.contains(&format!(": {}/{}", want.0, want.1)), "the report ({lang:?}):\n{human}");
+        assert!(
+            human.contains(&format!(": {}/{}", want.0, want.1)),
+            "the report ({lang:?}):\n{human}"
+        );
     }
 }
 
@@ -912,16 +908,34 @@ fn classroom50_has_the_schema_and_the_same_points() {
     };
     let v = formats::classroom50(&r, &s);
     let keys: std::collections::BTreeSet<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-    let want: std::collections::BTreeSet<&str> =
-        ["schema", "classroom", "assignment", "submission", "commit", "release", "review", "datetime", "score", "max-score", "tests"].into();
+    let want: std::collections::BTreeSet<&str> = [
+        "schema",
+        "classroom",
+        "assignment",
+        "submission",
+        "commit",
+        "release",
+        "review",
+        "datetime",
+        "score",
+        "max-score",
+        "tests",
+    ]
+    .into();
     assert_eq!(keys, want);
     assert_eq!(v["schema"], "classroom50/result/v1");
     assert_eq!(v["review"], s.commit.as_str(), "no REVIEW_URL: the commit");
     let tests = v["tests"].as_array().unwrap();
     assert_eq!(tests.len(), r.checks().count());
     let sum = |k: &str| tests.iter().map(|t| t[k].as_u64().unwrap()).sum::<u64>();
-    assert_eq!((v["score"].as_u64().unwrap(), v["max-score"].as_u64().unwrap()), (sum("score"), sum("max-score")));
-    assert_eq!((sum("score"), sum("max-score")), (u64::from(r.earned()), u64::from(r.gradable_points())));
+    assert_eq!(
+        (v["score"].as_u64().unwrap(), v["max-score"].as_u64().unwrap()),
+        (sum("score"), sum("max-score"))
+    );
+    assert_eq!(
+        (sum("score"), sum("max-score")),
+        (u64::from(r.earned()), u64::from(r.gradable_points()))
+    );
     for (t, c) in tests.iter().zip(r.checks()) {
         let k: std::collections::BTreeSet<&str> = t.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(k, ["max-score", "passed", "score", "test-name"].into());
@@ -944,12 +958,30 @@ fn github_annotations_name_failures_and_host_problems_only() {
     let r = synthetic();
     let text = formats::github_annotations(&r);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.iter().filter(|l| l.starts_with("::error title=")).count(), count(&r, Status::Fail));
-    assert_eq!(lines.iter().filter(|l| l.starts_with("::warning title=")).count(), count(&r, Status::Broken) + count(&r, Status::NotRun));
-    assert_eq!(lines.len(), count(&r, Status::Fail) + count(&r, Status::Broken) + count(&r, Status::NotRun));
-    let uts = lines.iter().find(|l| l.contains("namespaces.uts.hostname-set")).unwrap();
-    assert!(uts.starts_with("::error title=namespaces.uts.hostname-set (3 points)::expected: hostname"), "{uts}");
-    assert!(uts.contains("%0A") && uts.ends_with("Hint: English hint for namespaces.uts.hostname-set."), "{uts}");
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("::error title=")).count(),
+        count(&r, Status::Fail)
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("::warning title=")).count(),
+        count(&r, Status::Broken) + count(&r, Status::NotRun)
+    );
+    assert_eq!(
+        lines.len(),
+        count(&r, Status::Fail) + count(&r, Status::Broken) + count(&r, Status::NotRun)
+    );
+    let uts = lines
+        .iter()
+        .find(|l| l.contains("namespaces.uts.hostname-set"))
+        .unwrap();
+    assert!(
+        uts.starts_with("::error title=namespaces.uts.hostname-set (3 points)::expected: hostname"),
+        "{uts}"
+    );
+    assert!(
+        uts.contains("%0A") && uts.ends_with("Hint: English hint for namespaces.uts.hostname-set."),
+        "{uts}"
+    );
     assert!(!text.contains("namespaces.pid.init-is-pid-1") && !text.contains("offset-moves-clocks"));
 }
 
@@ -962,21 +994,41 @@ fn every_result_names_its_environment() {
     let env = &r.environment;
     for (k, v) in env.pairs() {
         assert_eq!(formats::classroom(&r)["environment"][k], v, "Classroom {k}");
-        assert_eq!(formats::gradescope(&r)["extra_data"]["environment"][k], v, "Gradescope {k}");
+        assert_eq!(
+            formats::gradescope(&r)["extra_data"]["environment"][k],
+            v,
+            "Gradescope {k}"
+        );
     }
     let (_, suites) = parse_junit(&formats::junit(&r));
     for s in &suites {
         for (k, v) in env.pairs() {
-            assert!(s.properties.contains(&(k.to_string(), v.to_string())), "JUnit suite {} lacks {k}", s.name);
+            assert!(
+                s.properties.contains(&(k.to_string(), v.to_string())),
+                "JUnit suite {} lacks {k}",
+                s.name
+            );
         }
     }
     let tap = parse_tap(&formats::tap(&r));
-    assert!(tap.comments.iter().any(|c| c == &format!("environment: {}", env.line())), "{:?}", tap.comments);
+    assert!(
+        tap.comments
+            .iter()
+            .any(|c| c == &format!("environment: {}", env.line())),
+        "{:?}",
+        tap.comments
+    );
     assert!(formats::markdown(&r, Lang::En).contains(&env.line()));
     // The Korean summary keeps the figures and leaves the parent's English description to the result files.
     assert!(formats::markdown(&r, Lang::Ko).contains(&env.line_ko()));
-    assert!(env.line().starts_with("lab 0.1.0, contract 1, kernel 6.18.0-test, cgroup v2; cgroup parent: "));
-    assert_eq!(exercises::contract_version(), "1", "the first line of exercises/CONTRACT.md");
+    assert!(env
+        .line()
+        .starts_with("lab 0.1.0, contract 1, kernel 6.18.0-test, cgroup v2; cgroup parent: "));
+    assert_eq!(
+        exercises::contract_version(),
+        "1",
+        "the first line of exercises/CONTRACT.md"
+    );
 }
 
 /// Size caps: a message is cut saying how much went, at a character boundary, and no
@@ -989,7 +1041,15 @@ fn long_messages_are_cut_saying_so() {
     assert!(cut.len() <= formats::MESSAGE_CAP, "{}", cut.len());
     assert!(cut.ends_with(" bytes cut)"), "{}", &cut[cut.len() - 40..]);
     let kept = cut.split('…').next().unwrap();
-    let said: usize = cut.rsplit('(').next().unwrap().split(' ').next().unwrap().parse().unwrap();
+    let said: usize = cut
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(kept.len() + said, long.len(), "the count is what was cut");
     // A whole grading whose every check failed with 1 MiB of output (as score() caps
     // them): the Classroom output and the step summary stay under GitHub's 1 MiB.

@@ -7,14 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use exercises::{self as grade, human, GradeResult, Lang, Status};
 use checks::{catalog, run_all, Runtime};
+use exercises::{self as grade, human, GradeResult, Lang, Status};
 
 #[path = "../../checks/tests/support/mod.rs"]
 mod support;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn grade_with(rt: &Runtime) -> GradeResult {
@@ -22,7 +25,11 @@ fn grade_with(rt: &Runtime) -> GradeResult {
     let h = grade::hints().unwrap();
     let exercises = grade::select(&m, None, None).unwrap();
     let all = catalog();
-    let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).map(|id| *all.iter().find(|c| c.id == id).unwrap()).collect();
+    let checks: Vec<_> = exercises
+        .iter()
+        .flat_map(|e| e.checks.iter())
+        .map(|id| *all.iter().find(|c| c.id == id).unwrap())
+        .collect();
     let reports = run_all(&checks, rt, 4, |_| {});
     grade::score(&rt.name, &exercises, &reports, &h, false)
 }
@@ -45,12 +52,25 @@ fn snapshot(name: &str, text: &str) {
 /// Every exercise of a starter scores 0 and shows a hint for each failing check;
 /// checks the host cannot run are listed, not failed.
 fn assert_zero_with_hints(r: &GradeResult) {
-    assert_eq!(r.earned(), 0, "a starter earned points:\n{}", human::render(r, Lang::En, true));
+    assert_eq!(
+        r.earned(),
+        0,
+        "a starter earned points:\n{}",
+        human::render(r, Lang::En, true)
+    );
     for e in &r.exercises {
         let failing: Vec<_> = e.checks.iter().filter(|c| c.status == Status::Fail).collect();
-        assert!(!failing.is_empty() || e.ungradable() == e.max_points(), "exercise {} neither fails nor is ungradable", e.id);
+        assert!(
+            !failing.is_empty() || e.ungradable() == e.max_points(),
+            "exercise {} neither fails nor is ungradable",
+            e.id
+        );
         for c in failing {
-            assert!(!c.hint.0.is_empty() && !c.hint.1.is_empty(), "{} fails without a hint", c.id);
+            assert!(
+                !c.hint.0.is_empty() && !c.hint.1.is_empty(),
+                "{} fails without a hint",
+                c.id
+            );
         }
     }
 }
@@ -61,7 +81,12 @@ fn assert_zero_with_hints(r: &GradeResult) {
 fn reference_runtime_scores_every_gradable_point() {
     let r = grade_with(&Runtime::named("reference").unwrap());
     assert!(r.max_points() >= 200);
-    assert_eq!(r.earned() + r.ungradable(), r.max_points(), "{}", human::render(&r, Lang::En, true));
+    assert_eq!(
+        r.earned() + r.ungradable(),
+        r.max_points(),
+        "{}",
+        human::render(&r, Lang::En, true)
+    );
     assert!(!r.any_failed());
 }
 
@@ -109,16 +134,46 @@ fn partial_fixture_scores_exactly_pid_and_uts() {
     let m = grade::manifest().unwrap();
     // sec-escape attacks what the earlier exercises built: its PID check needs no more than ns-pid.
     let sec_deserved = ["security.pid.cannot-see-or-signal-host"];
-    let sec_points: u32 = r.exercises.iter().flat_map(|e| &e.checks).filter(|c| sec_deserved.contains(&c.id.as_str())).map(|c| c.max_points).sum();
-    let want: u32 = m.exercises.iter().filter(|e| e.id == "ns-pid" || e.id == "ns-uts").map(|e| e.points).sum::<u32>() + sec_points;
+    let sec_points: u32 = r
+        .exercises
+        .iter()
+        .flat_map(|e| &e.checks)
+        .filter(|c| sec_deserved.contains(&c.id.as_str()))
+        .map(|c| c.max_points)
+        .sum();
+    let want: u32 = m
+        .exercises
+        .iter()
+        .filter(|e| e.id == "ns-pid" || e.id == "ns-uts")
+        .map(|e| e.points)
+        .sum::<u32>()
+        + sec_points;
     assert_eq!(r.earned(), want, "{}", human::render(&r, Lang::En, true));
     for e in &r.exercises {
         let full = e.earned() == e.max_points();
-        assert_eq!(full, e.id == "ns-pid" || e.id == "ns-uts", "exercise {}: {}/{}", e.id, e.earned(), e.max_points());
+        assert_eq!(
+            full,
+            e.id == "ns-pid" || e.id == "ns-uts",
+            "exercise {}: {}/{}",
+            e.id,
+            e.earned(),
+            e.max_points()
+        );
     }
-    let sec = r.exercises.iter().find(|e| e.id == "sec-escape").expect("sec-escape graded");
+    let sec = r
+        .exercises
+        .iter()
+        .find(|e| e.id == "sec-escape")
+        .expect("sec-escape graded");
     for c in &sec.checks {
-        assert_eq!(c.earned == c.max_points, sec_deserved.contains(&c.id.as_str()), "{}: {}/{}", c.id, c.earned, c.max_points);
+        assert_eq!(
+            c.earned == c.max_points,
+            sec_deserved.contains(&c.id.as_str()),
+            "{}: {}/{}",
+            c.id,
+            c.earned,
+            c.max_points
+        );
     }
 }
 
@@ -162,7 +217,9 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     let gradescope: serde_json::Value = serde_json::from_slice(&std::fs::read(f("results.json")).unwrap()).unwrap();
     assert_eq!(gradescope["tests"].as_array().unwrap().len(), 3);
     assert!(std::fs::read_to_string(f("junit.xml")).unwrap().contains("<testsuites"));
-    assert!(std::fs::read_to_string(f("results.tap")).unwrap().starts_with("TAP version 14\n1..3\n"));
+    assert!(std::fs::read_to_string(f("results.tap"))
+        .unwrap()
+        .starts_with("TAP version 14\n1..3\n"));
     assert!(std::fs::read_to_string(&gh_out).unwrap().starts_with("result="));
     assert!(!std::fs::read_to_string(&summary).unwrap().is_empty());
     let text = String::from_utf8_lossy(&out.stdout);
@@ -176,25 +233,55 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
     // A host or runtime problem: exit 2, and still every requested file, each check
     // broken with the reason (Gradescope must always find its results.json).
-    for name in ["classroom.json", "results.json", "junit.xml", "results.tap", "summary-file.md"] {
+    for name in [
+        "classroom.json",
+        "results.json",
+        "junit.xml",
+        "results.tap",
+        "summary-file.md",
+    ] {
         let _ = std::fs::remove_file(f(name));
     }
     let out = run("/nonexistent/runtime", "ns-uts");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/runtime"));
-    let gradescope: serde_json::Value = serde_json::from_slice(&std::fs::read(f("results.json")).expect("results.json on exit 2")).unwrap();
+    let gradescope: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(f("results.json")).expect("results.json on exit 2")).unwrap();
     let tests = gradescope["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 3);
     for t in tests {
-        assert_eq!((&t["status"], &t["score"], &t["max_score"]), (&"failed".into(), &0.into(), &0.into()), "{t}");
-        assert!(t["output"].as_str().unwrap().contains("this host cannot grade") && t["output"].as_str().unwrap().contains("/nonexistent/runtime"), "{t}");
+        assert_eq!(
+            (&t["status"], &t["score"], &t["max_score"]),
+            (&"failed".into(), &0.into(), &0.into()),
+            "{t}"
+        );
+        assert!(
+            t["output"].as_str().unwrap().contains("this host cannot grade")
+                && t["output"].as_str().unwrap().contains("/nonexistent/runtime"),
+            "{t}"
+        );
     }
-    assert!(gradescope["output"].as_str().unwrap().contains("The grading host, not your runtime"), "{gradescope}");
+    assert!(
+        gradescope["output"]
+            .as_str()
+            .unwrap()
+            .contains("The grading host, not your runtime"),
+        "{gradescope}"
+    );
     let classroom: serde_json::Value = serde_json::from_slice(&std::fs::read(f("classroom.json")).unwrap()).unwrap();
-    assert_eq!((&classroom["status"], &classroom["max_score"]), (&"error".into(), &0.into()));
-    assert!(std::fs::read_to_string(f("junit.xml")).unwrap().contains("type=\"environment\""));
-    assert!(std::fs::read_to_string(f("results.tap")).unwrap().contains("# TODO broken: this host cannot grade"));
-    assert!(std::fs::read_to_string(f("summary-file.md")).unwrap().contains("/nonexistent/runtime"));
+    assert_eq!(
+        (&classroom["status"], &classroom["max_score"]),
+        (&"error".into(), &0.into())
+    );
+    assert!(std::fs::read_to_string(f("junit.xml"))
+        .unwrap()
+        .contains("type=\"environment\""));
+    assert!(std::fs::read_to_string(f("results.tap"))
+        .unwrap()
+        .contains("# TODO broken: this host cannot grade"));
+    assert!(std::fs::read_to_string(f("summary-file.md"))
+        .unwrap()
+        .contains("/nonexistent/runtime"));
 }
 
 /// What the checker makes and must remove: scratch directories and parent cgroups.
@@ -235,12 +322,20 @@ fn interrupted_grader_still_writes_complete_results() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(3));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(128 + 15));
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&classroom).unwrap()).unwrap();
     let n = catalog().len();
-    assert_eq!(c["tests"].as_array().unwrap().len(), n, "every check is listed, run or not");
+    assert_eq!(
+        c["tests"].as_array().unwrap().len(),
+        n,
+        "every check is listed, run or not"
+    );
     let tap = std::fs::read_to_string(&tap).unwrap();
     assert!(tap.contains(&format!("1..{n}")), "{tap}");
     // Nothing of the interrupted checks is left (the runtimes finish their own
@@ -251,7 +346,10 @@ fn interrupted_grader_still_writes_complete_results() {
         if left.is_empty() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "left behind by the interrupted grader: {left:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "left behind by the interrupted grader: {left:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -271,7 +369,12 @@ fn hostname_without_request_fails_the_grade() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("namespaces.uts.hostname-set"), "{text}");
     assert!(text.contains("the control run, without --hostname"), "{text}");
     assert!(!text.contains("not graded"), "{text}");

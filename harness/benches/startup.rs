@@ -24,10 +24,19 @@ fn target_dir() -> PathBuf {
 
 fn time_once(cmd: &mut Command) -> Result<Duration> {
     let t = Instant::now();
-    let out = cmd.stdout(Stdio::null()).stderr(Stdio::piped()).output().context("spawning")?;
+    let out = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .context("spawning")?;
     let d = t.elapsed();
     if !out.status.success() {
-        bail!("{:?} failed with {}: {}", cmd, out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{:?} failed with {}: {}",
+            cmd,
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(d)
 }
@@ -38,7 +47,11 @@ fn median(v: &mut [Duration]) -> Duration {
 }
 
 fn runc_bundle(dir: &Path, rootfs: &Path) -> Result<()> {
-    let st = Command::new("runc").arg("spec").current_dir(dir).status().context("runc spec (is runc installed?)")?;
+    let st = Command::new("runc")
+        .arg("spec")
+        .current_dir(dir)
+        .status()
+        .context("runc spec (is runc installed?)")?;
     if !st.success() {
         bail!("runc spec failed");
     }
@@ -63,12 +76,19 @@ fn main() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         bail!("the startup benchmark needs root");
     }
-    let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
     let bin = target_dir();
     let harness = bin.join("harness");
     let work = tempfile::tempdir()?;
     let rootfs = work.path().join("rootfs");
-    let st = Command::new(&harness).arg("rootfs").arg(&rootfs).stdout(Stdio::null()).status()?;
+    let st = Command::new(&harness)
+        .arg("rootfs")
+        .arg(&rootfs)
+        .stdout(Stdio::null())
+        .status()?;
     if !st.success() {
         bail!("harness rootfs failed");
     }
@@ -87,14 +107,26 @@ fn main() -> Result<()> {
         let dh = time_once(
             Command::new(&harness)
                 .args(["run", "--ns", "pid,uts,mnt,net,ipc,user,cgroup,time"])
-                .args(["--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--hostname", "bench"])
+                .args([
+                    "--uid-map",
+                    "0:100000:65536",
+                    "--gid-map",
+                    "0:100000:65536",
+                    "--hostname",
+                    "bench",
+                ])
                 .arg("--layer")
                 .arg(&rootfs)
                 .arg("--upper")
                 .arg(&upper)
                 .arg("--work")
                 .arg(&wdir)
-                .args(["--cgroup", &format!("bench-h-{}-{i}", std::process::id()), "--memory", "256M"])
+                .args([
+                    "--cgroup",
+                    &format!("bench-h-{}-{i}", std::process::id()),
+                    "--memory",
+                    "256M",
+                ])
                 .args(["--", "/bin/probe", "exit", "0"]),
         )?;
         let dr = time_once(
@@ -122,8 +154,14 @@ fn main() -> Result<()> {
     println!("  unshare -fpmuin --mount-proc true            {:8.2} ms", ms(mu));
     let vs_runc = mh.as_secs_f64() / mr.as_secs_f64();
     let vs_floor = mh.as_secs_f64() / mu.as_secs_f64();
-    println!("harness/runc    = {vs_runc:.3}  (target <= 0.2) {}", if vs_runc <= 0.2 { "met" } else { "MISSED" });
-    println!("harness/unshare = {vs_floor:.3}  (target <= 2.0) {}", if vs_floor <= 2.0 { "met" } else { "MISSED" });
+    println!(
+        "harness/runc    = {vs_runc:.3}  (target <= 0.2) {}",
+        if vs_runc <= 0.2 { "met" } else { "MISSED" }
+    );
+    println!(
+        "harness/unshare = {vs_floor:.3}  (target <= 2.0) {}",
+        if vs_floor <= 2.0 { "met" } else { "MISSED" }
+    );
     if vs_runc > 0.2 || vs_floor > 2.0 {
         std::process::exit(1);
     }

@@ -8,7 +8,11 @@ use crate::cgroups::{CgroupVersion, Hierarchies};
 pub use labkit::doctor::{essential, Finding};
 
 fn finding(key: &str, ok: bool, detail: impl Into<String>) -> Finding {
-    Finding { key: key.to_string(), ok, detail: detail.into() }
+    Finding {
+        key: key.to_string(),
+        ok,
+        detail: detail.into(),
+    }
 }
 
 /// Controllers the contract's limits need, and the flag each one serves.
@@ -49,45 +53,80 @@ pub fn examine() -> Vec<Finding> {
     out.push(finding(
         "kernel",
         true,
-        uname.map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_else(|| "unknown".into()),
+        uname
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_else(|| "unknown".into()),
     ));
     let euid = nix::unistd::geteuid();
     out.push(finding(
         "root",
         euid.is_root(),
-        if euid.is_root() { "running as root".to_string() } else { format!("running as uid {euid}: containers need root") },
+        if euid.is_root() {
+            "running as root".to_string()
+        } else {
+            format!("running as uid {euid}: containers need root")
+        },
     ));
     const CAP_SYS_ADMIN: u64 = 1 << 21;
     match cap_eff() {
         Some(c) => out.push(finding(
             "capabilities",
             c & CAP_SYS_ADMIN != 0,
-            format!("CapEff {c:016x}{}", if c & CAP_SYS_ADMIN != 0 { "" } else { ": CAP_SYS_ADMIN missing" }),
+            format!(
+                "CapEff {c:016x}{}",
+                if c & CAP_SYS_ADMIN != 0 {
+                    ""
+                } else {
+                    ": CAP_SYS_ADMIN missing"
+                }
+            ),
         )),
-        None => out.push(finding("capabilities", false, "cannot read CapEff from /proc/self/status")),
+        None => out.push(finding(
+            "capabilities",
+            false,
+            "cannot read CapEff from /proc/self/status",
+        )),
     }
     for ns in ["pid", "uts", "mnt", "net", "ipc", "user", "cgroup", "time"] {
         let ok = Path::new("/proc/self/ns").join(ns).exists();
         out.push(finding(
             &format!("ns.{ns}"),
             ok,
-            if ok { "supported".to_string() } else { format!("/proc/self/ns/{ns} missing: --ns {ns} will fail") },
+            if ok {
+                "supported".to_string()
+            } else {
+                format!("/proc/self/ns/{ns} missing: --ns {ns} will fail")
+            },
         ));
     }
     let max_userns = std::fs::read_to_string("/proc/sys/user/max_user_namespaces")
         .ok()
         .and_then(|s| s.trim().parse::<u64>().ok());
     out.push(match max_userns {
-        Some(0) => finding("userns.enabled", false, "user.max_user_namespaces is 0: --ns user will fail"),
+        Some(0) => finding(
+            "userns.enabled",
+            false,
+            "user.max_user_namespaces is 0: --ns user will fail",
+        ),
         Some(n) => finding("userns.enabled", true, format!("user.max_user_namespaces = {n}")),
-        None => finding("userns.enabled", false, "cannot read /proc/sys/user/max_user_namespaces"),
+        None => finding(
+            "userns.enabled",
+            false,
+            "cannot read /proc/sys/user/max_user_namespaces",
+        ),
     });
     let filesystems = std::fs::read_to_string("/proc/filesystems").unwrap_or_default();
-    let overlay = filesystems.lines().any(|l| l.split_whitespace().last() == Some("overlay"));
+    let overlay = filesystems
+        .lines()
+        .any(|l| l.split_whitespace().last() == Some("overlay"));
     out.push(finding(
         "overlay",
         overlay,
-        if overlay { "overlay in /proc/filesystems" } else { "overlay not in /proc/filesystems (try modprobe overlay): --layer will fail" },
+        if overlay {
+            "overlay in /proc/filesystems"
+        } else {
+            "overlay not in /proc/filesystems (try modprobe overlay): --layer will fail"
+        },
     ));
     match Hierarchies::detect() {
         Ok(h) => {
@@ -96,14 +135,22 @@ pub fn examine() -> Vec<Finding> {
             out.push(finding(
                 "cgroup.version",
                 true,
-                format!("cgroup {} ; controllers for children: {}", if v == CgroupVersion::V1 { "v1" } else { "v2" }, avail.join(" ")),
+                format!(
+                    "cgroup {} ; controllers for children: {}",
+                    if v == CgroupVersion::V1 { "v1" } else { "v2" },
+                    avail.join(" ")
+                ),
             ));
             // Where a checker makes its cgroups (checks/src/cgview.rs acts on the same plan).
             let parent = match (v, h.v2_hierarchy()) {
-                (CgroupVersion::V2, Some(v2)) => match crate::cgroups::anchor::plan(&crate::cgroups::anchor::facts(&v2.own)) {
-                    crate::cgroups::anchor::Plan::Use { how, path, why } => format!("{} {path}: {why}", how.name()),
-                    crate::cgroups::anchor::Plan::EnterScope { why, .. } => format!("a delegated systemd scope: {why}"),
-                },
+                (CgroupVersion::V2, Some(v2)) => {
+                    match crate::cgroups::anchor::plan(&crate::cgroups::anchor::facts(&v2.own)) {
+                        crate::cgroups::anchor::Plan::Use { how, path, why } => format!("{} {path}: {why}", how.name()),
+                        crate::cgroups::anchor::Plan::EnterScope { why, .. } => {
+                            format!("a delegated systemd scope: {why}")
+                        }
+                    }
+                }
                 _ => "nested under the caller's own cgroup of each v1 hierarchy".to_string(),
             };
             out.push(finding("cgroup.parent", true, format!("a checker's cgroups: {parent}")));
@@ -126,10 +173,26 @@ pub fn examine() -> Vec<Finding> {
                 out.push(finding(&format!("cgroup.{c}"), present, detail));
             }
         }
-        Err(e) => out.push(finding("cgroup.version", false, format!("cannot find cgroup hierarchies: {e}"))),
+        Err(e) => out.push(finding(
+            "cgroup.version",
+            false,
+            format!("cannot find cgroup hierarchies: {e}"),
+        )),
     }
-    let ip = Command::new("ip").arg("-V").output().map(|o| o.status.success()).unwrap_or(false);
-    out.push(finding("ip", ip, if ip { "iproute2 `ip` found" } else { "`ip` (iproute2) not found: --veth will fail" }));
+    let ip = Command::new("ip")
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    out.push(finding(
+        "ip",
+        ip,
+        if ip {
+            "iproute2 `ip` found"
+        } else {
+            "`ip` (iproute2) not found: --veth will fail"
+        },
+    ));
     match crate::rootfs::probe_path() {
         Ok(p) => out.push(finding("probe", true, p.display().to_string())),
         Err(e) => out.push(finding("probe", false, e.to_string())),
@@ -140,7 +203,12 @@ pub fn examine() -> Vec<Finding> {
 pub fn render(findings: &[Finding]) -> String {
     let mut s = String::new();
     for f in findings {
-        s.push_str(&format!("{:<8}{:<20}{}\n", if f.ok { "ok" } else { "MISSING" }, f.key, f.detail));
+        s.push_str(&format!(
+            "{:<8}{:<20}{}\n",
+            if f.ok { "ok" } else { "MISSING" },
+            f.key,
+            f.detail
+        ));
     }
     s
 }
@@ -151,7 +219,10 @@ mod tests {
 
     #[test]
     fn render_marks_missing_pieces() {
-        let text = render(&[finding("root", true, "running as root"), finding("cgroup.net_cls", false, "not mounted")]);
+        let text = render(&[
+            finding("root", true, "running as root"),
+            finding("cgroup.net_cls", false, "not mounted"),
+        ]);
         assert_eq!(
             text,
             "ok      root                running as root\nMISSING cgroup.net_cls      not mounted\n"

@@ -108,11 +108,17 @@ mod imp {
 
     /// The faults named in the environment; an unknown name is an error.
     pub fn configured() -> Result<Vec<Fault>, String> {
-        let Ok(v) = std::env::var(ENV) else { return Ok(Vec::new()) };
+        let Ok(v) = std::env::var(ENV) else {
+            return Ok(Vec::new());
+        };
         v.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|name| ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| format!("{ENV}: unknown fault {name:?}")))
+            .map(|name| {
+                ALL.into_iter()
+                    .find(|f| f.name() == name)
+                    .ok_or_else(|| format!("{ENV}: unknown fault {name:?}"))
+            })
             .collect()
     }
 

@@ -82,7 +82,9 @@ fn main() {
             0
         }
         Command::Vm { args } => vm(&args),
-        Command::Cleanup { state_dir, dry_run } => cleanup(state_dir.unwrap_or_else(harness::state::state_dir), dry_run),
+        Command::Cleanup { state_dir, dry_run } => {
+            cleanup(state_dir.unwrap_or_else(harness::state::state_dir), dry_run)
+        }
     };
     exit(code)
 }
@@ -94,7 +96,10 @@ fn vm(args: &[std::ffi::OsString]) -> i32 {
     let exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("vm: /proc/self/exe: {e}")));
     let runner = exe.with_file_name("harness-vm");
     let err = std::process::Command::new(&runner).args(args).exec();
-    eprintln!("vm: cannot run {}: {err} (build it: cargo build -p harness-vm)", runner.display());
+    eprintln!(
+        "vm: cannot run {}: {err} (build it: cargo build -p harness-vm)",
+        runner.display()
+    );
     2
 }
 

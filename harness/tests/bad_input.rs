@@ -19,7 +19,9 @@ use assert_cmd::cargo::CommandCargoExt;
 
 fn harness() -> Command {
     let mut c = Command::cargo_bin("harness").expect("harness binary");
-    c.env_remove("LAB_CGROUP_PARENT").env_remove("HARNESS_TEST_FAULT").stdin(Stdio::null());
+    c.env_remove("LAB_CGROUP_PARENT")
+        .env_remove("HARNESS_TEST_FAULT")
+        .stdin(Stdio::null());
     c
 }
 
@@ -27,7 +29,11 @@ fn harness() -> Command {
 fn grade_bin() -> PathBuf {
     let h = assert_cmd::cargo::cargo_bin("harness");
     let g = h.parent().expect("harness has a directory").join("grade");
-    assert!(g.is_file(), "{} is not built: run `cargo build --bins` first", g.display());
+    assert!(
+        g.is_file(),
+        "{} is not built: run `cargo build --bins` first",
+        g.display()
+    );
     g
 }
 
@@ -57,7 +63,9 @@ fn own_cgroup_dirs() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
     for line in mountinfo.lines() {
         let f: Vec<&str> = line.split(' ').collect();
-        let Some(dash) = f.iter().position(|x| *x == "-") else { continue };
+        let Some(dash) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
         let (root, point, fstype, opts) = (f[3], f[4], f[dash + 1], f.get(dash + 3).copied().unwrap_or(""));
         let path = match fstype {
             "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
@@ -96,7 +104,10 @@ fn walk(dir: &Path, depth: usize, out: &mut BTreeSet<PathBuf>) {
             let p = e.path();
             // systemd's own units come and go on their own.
             let n = e.file_name().to_string_lossy().into_owned();
-            if [".scope", ".service", ".slice", ".mount", ".socket"].iter().any(|s| n.ends_with(s)) {
+            if [".scope", ".service", ".slice", ".mount", ".socket"]
+                .iter()
+                .any(|s| n.ends_with(s))
+            {
                 continue;
             }
             walk(&p, depth - 1, out);
@@ -117,12 +128,20 @@ impl Host {
             .filter_map(|l| {
                 let f: Vec<&str> = l.split(' ').collect();
                 let dash = f.iter().position(|x| *x == "-")?;
-                Some((f[4].to_string(), f.get(dash + 1)?.to_string(), f.get(dash + 2)?.to_string()))
+                Some((
+                    f[4].to_string(),
+                    f.get(dash + 1)?.to_string(),
+                    f.get(dash + 2)?.to_string(),
+                ))
             })
             .collect();
         mounts.sort();
         let links = std::fs::read_dir("/sys/class/net")
-            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         let roots = std::fs::read_dir(std::env::temp_dir())
             .map(|d| {
@@ -132,13 +151,23 @@ impl Host {
                     .collect()
             })
             .unwrap_or_default();
-        Host { cgroups, mounts, links, roots }
+        Host {
+            cgroups,
+            mounts,
+            links,
+            roots,
+        }
     }
 
     /// What `after` has that `self` had not.
     fn left_behind(&self, after: &Host) -> Vec<String> {
         let mut v = Vec::new();
-        v.extend(after.cgroups.difference(&self.cgroups).map(|p| format!("cgroup {}", p.display())));
+        v.extend(
+            after
+                .cgroups
+                .difference(&self.cgroups)
+                .map(|p| format!("cgroup {}", p.display())),
+        );
         let mut before = self.mounts.clone();
         for m in &after.mounts {
             match before.iter().position(|b| b == m) {
@@ -149,7 +178,12 @@ impl Host {
             }
         }
         v.extend(after.links.difference(&self.links).map(|l| format!("interface {l}")));
-        v.extend(after.roots.difference(&self.roots).map(|p| format!("directory {}", p.display())));
+        v.extend(
+            after
+                .roots
+                .difference(&self.roots)
+                .map(|p| format!("directory {}", p.display())),
+        );
         v
     }
 }
@@ -171,7 +205,14 @@ impl Scratch {
         }
         std::fs::write(dir.path().join("a-file"), "not a directory").unwrap();
         let tmpfs = dir.path().join("tmpfs");
-        nix::mount::mount(Some("tmpfs"), &tmpfs, Some("tmpfs"), nix::mount::MsFlags::empty(), Some("size=1m")).unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &tmpfs,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=1m"),
+        )
+        .unwrap();
         std::fs::create_dir(tmpfs.join("upper")).unwrap();
         Scratch { dir, tmpfs }
     }
@@ -225,7 +266,10 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         // --memory
         run_case(&["--cgroup", cg, "--memory", "lots"], &["--memory", "lots"]),
         run_case(&["--cgroup", cg, "--memory", "-5"], &["--memory", "-5"]),
-        run_case(&["--cgroup", cg, "--memory", "99999999999999999999G"], &["--memory", "99999999999999999999G"]),
+        run_case(
+            &["--cgroup", cg, "--memory", "99999999999999999999G"],
+            &["--memory", "99999999999999999999G"],
+        ),
         run_case(&["--cgroup", cg, "--memory", ""], &["--memory", "empty"]),
         case(&["run", "--cgroup", cg, "--memory"], &["--memory", "value is required"]),
         // --cpus
@@ -235,29 +279,56 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         run_case(&["--cgroup", cg, "--cpus", "20000/2000000"], &["--cpus", "period"]),
         run_case(&["--cgroup", cg, "--cpus", "-1000/100000"], &["--cpus", "-1000"]),
         run_case(&["--cgroup", cg, "--cpus", "20000"], &["--cpus", "QUOTA_US/PERIOD_US"]),
-        run_case(&["--cgroup", cg, "--cpus", "99999999999999999999/100000"], &["--cpus", "quota"]),
+        run_case(
+            &["--cgroup", cg, "--cpus", "99999999999999999999/100000"],
+            &["--cpus", "quota"],
+        ),
         // --pids
         run_case(&["--cgroup", cg, "--pids", "-1"], &["--pids", "-1"]),
         run_case(&["--cgroup", cg, "--pids", "many"], &["--pids", "many"]),
-        run_case(&["--cgroup", cg, "--pids", "99999999999999999999"], &["--pids", "too large"]),
+        run_case(
+            &["--cgroup", cg, "--pids", "99999999999999999999"],
+            &["--pids", "too large"],
+        ),
         // --io-wbps / --io-rbps
         run_case(&["--cgroup", cg, "--io-wbps", "8:0"], &["--io-wbps", "MAJ:MIN:BPS"]),
-        run_case(&["--cgroup", cg, "--io-wbps", "8:0:0"], &["--io-wbps", "greater than 0"]),
+        run_case(
+            &["--cgroup", cg, "--io-wbps", "8:0:0"],
+            &["--io-wbps", "greater than 0"],
+        ),
         run_case(&["--cgroup", cg, "--io-rbps", "a:b:1M"], &["--io-rbps", "major"]),
         run_case(&["--cgroup", cg, "--io-rbps", "8:0:lots"], &["--io-rbps", "lots"]),
-        run_case(&["--cgroup", cg, "--io-wbps", "4095:4095:1M"], &["--io-wbps", "4095:4095", "block device"]),
+        run_case(
+            &["--cgroup", cg, "--io-wbps", "4095:4095:1M"],
+            &["--io-wbps", "4095:4095", "block device"],
+        ),
         // --cpuset
         run_case(&["--cgroup", cg, "--cpuset", "3-1"], &["--cpuset", "backwards"]),
         run_case(&["--cgroup", cg, "--cpuset", "x"], &["--cpuset", "\"x\""]),
         run_case(&["--cgroup", cg, "--cpuset", ""], &["--cpuset", "empty"]),
-        run_case(&["--cgroup", cg, "--cpuset", "4096"], &["--cpuset", "4096", "not online"]),
+        run_case(
+            &["--cgroup", cg, "--cpuset", "4096"],
+            &["--cpuset", "4096", "not online"],
+        ),
         // --deny-device
-        run_case(&["--cgroup", cg, "--deny-device", "x:1:3"], &["--deny-device", "c or b"]),
-        run_case(&["--cgroup", cg, "--deny-device", "c:1"], &["--deny-device", "c|b:MAJ:MIN"]),
-        run_case(&["--cgroup", cg, "--deny-device", "c:1:-3"], &["--deny-device", "minor"]),
+        run_case(
+            &["--cgroup", cg, "--deny-device", "x:1:3"],
+            &["--deny-device", "c or b"],
+        ),
+        run_case(
+            &["--cgroup", cg, "--deny-device", "c:1"],
+            &["--deny-device", "c|b:MAJ:MIN"],
+        ),
+        run_case(
+            &["--cgroup", cg, "--deny-device", "c:1:-3"],
+            &["--deny-device", "minor"],
+        ),
         // --net-classid
         run_case(&["--cgroup", cg, "--net-classid", "0xzz"], &["--net-classid", "0xzz"]),
-        run_case(&["--cgroup", cg, "--net-classid", "4294967296"], &["--net-classid", "32-bit"]),
+        run_case(
+            &["--cgroup", cg, "--net-classid", "4294967296"],
+            &["--net-classid", "32-bit"],
+        ),
         run_case(&["--cgroup", cg, "--net-classid", "-1"], &["--net-classid", "-1"]),
         // --cgroup
         run_case(&["--cgroup", "../escape"], &["--cgroup", "../escape", "not allowed"]),
@@ -280,7 +351,14 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         run_case(&["--ns", "pid,"], &["--ns", "empty namespace name"]),
         // --uid-map / --gid-map
         run_case(
-            &["--ns", "user", "--uid-map", "0:100000:65536", "--uid-map", "1000:200000:10"],
+            &[
+                "--ns",
+                "user",
+                "--uid-map",
+                "0:100000:65536",
+                "--uid-map",
+                "1000:200000:10",
+            ],
             &["--uid-map", "overlap"],
         ),
         run_case(
@@ -293,7 +371,10 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         ),
         run_case(&["--ns", "user", "--uid-map", "0:1"], &["--uid-map", "IN:OUT:COUNT"]),
         run_case(&["--ns", "user", "--uid-map", "0:1:0"], &["--uid-map", "COUNT"]),
-        run_case(&["--ns", "user", "--uid-map", "4294967295:0:2"], &["--uid-map", "4294967295"]),
+        run_case(
+            &["--ns", "user", "--uid-map", "4294967295:0:2"],
+            &["--uid-map", "4294967295"],
+        ),
         run_case(&["--ns", "user", "--uid-map", "-1:0:1"], &["--uid-map", "-1"]),
         run_case(&["--ns", "user", "--gid-map", "0:x:1"], &["--gid-map", "OUT"]),
         run_case(&["--uid-map", "0:100000:1"], &["--uid-map", "--ns user"]),
@@ -301,27 +382,71 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         run_case(&["--ns", "user,mnt", "--rootfs", &rootfs], &["--ns user", "map id 0"]),
         // --veth
         run_case(&["--ns", "net", "--veth", "h0,c0"], &["--veth", "NAME=IP/PFX"]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.1/24"], &["--veth", "HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX"]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.1/33,c0=10.0.0.2/24"], &["--veth", "prefix 33"]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.1/x,c0=10.0.0.2/24"], &["--veth", "prefix \"x\""]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.1,c0=10.0.0.2/24"], &["--veth", "IP/PREFIX"]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.300/24,c0=10.0.0.2/24"], &["--veth", "not an IP address"]),
-        run_case(&["--ns", "net", "--veth", "h0=10.0.0.1/24,h0=10.0.0.2/24"], &["--veth", "both named"]),
         run_case(
-            &["--ns", "net", "--veth", "averyveryverylongname=10.0.0.1/24,c0=10.0.0.2/24"],
+            &["--ns", "net", "--veth", "h0=10.0.0.1/24"],
+            &["--veth", "HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX"],
+        ),
+        run_case(
+            &["--ns", "net", "--veth", "h0=10.0.0.1/33,c0=10.0.0.2/24"],
+            &["--veth", "prefix 33"],
+        ),
+        run_case(
+            &["--ns", "net", "--veth", "h0=10.0.0.1/x,c0=10.0.0.2/24"],
+            &["--veth", "prefix \"x\""],
+        ),
+        run_case(
+            &["--ns", "net", "--veth", "h0=10.0.0.1,c0=10.0.0.2/24"],
+            &["--veth", "IP/PREFIX"],
+        ),
+        run_case(
+            &["--ns", "net", "--veth", "h0=10.0.0.300/24,c0=10.0.0.2/24"],
+            &["--veth", "not an IP address"],
+        ),
+        run_case(
+            &["--ns", "net", "--veth", "h0=10.0.0.1/24,h0=10.0.0.2/24"],
+            &["--veth", "both named"],
+        ),
+        run_case(
+            &[
+                "--ns",
+                "net",
+                "--veth",
+                "averyveryverylongname=10.0.0.1/24,c0=10.0.0.2/24",
+            ],
             &["--veth", "1 to 15"],
         ),
         run_case(&["--veth", "h0=10.0.0.1/24,c0=10.0.0.2/24"], &["--veth", "--ns net"]),
         // Found only after the namespaces exist: the host already has `lo`.
         run_case(
-            &["--ns", "net,pid,mnt", "--cgroup", cg, "--pids", "10", "--veth", "lo=10.231.9.1/24,c0=10.231.9.2/24"],
+            &[
+                "--ns",
+                "net,pid,mnt",
+                "--cgroup",
+                cg,
+                "--pids",
+                "10",
+                "--veth",
+                "lo=10.231.9.1/24,c0=10.231.9.2/24",
+            ],
             &["--veth", "lo"],
         ),
         // --time-offset
-        run_case(&["--ns", "time", "--time-offset", "realtime=5"], &["--time-offset", "unknown clock", "realtime"]),
-        run_case(&["--ns", "time", "--time-offset", "monotonic=1.5"], &["--time-offset", "whole seconds"]),
-        run_case(&["--ns", "time", "--time-offset", "monotonic=5000000000"], &["--time-offset", "out of range"]),
-        run_case(&["--ns", "time", "--time-offset", "monotonic"], &["--time-offset", "CLOCK=SECS"]),
+        run_case(
+            &["--ns", "time", "--time-offset", "realtime=5"],
+            &["--time-offset", "unknown clock", "realtime"],
+        ),
+        run_case(
+            &["--ns", "time", "--time-offset", "monotonic=1.5"],
+            &["--time-offset", "whole seconds"],
+        ),
+        run_case(
+            &["--ns", "time", "--time-offset", "monotonic=5000000000"],
+            &["--time-offset", "out of range"],
+        ),
+        run_case(
+            &["--ns", "time", "--time-offset", "monotonic"],
+            &["--time-offset", "CLOCK=SECS"],
+        ),
         run_case(&["--time-offset", "monotonic=5"], &["--time-offset", "--ns time"]),
         // --rootfs
         run_case(
@@ -332,16 +457,36 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         run_case(&["--rootfs", &rootfs], &["--rootfs", "--ns mnt"]),
         case(&["run", "--ns", "mnt", "--rootfs"], &["--rootfs", "value is required"]),
         run_case(
-            &["--ns", "mnt", "--rootfs", &rootfs, "--layer", &layer, "--upper", &upper, "--work", &work],
+            &[
+                "--ns", "mnt", "--rootfs", &rootfs, "--layer", &layer, "--upper", &upper, "--work", &work,
+            ],
             &["--rootfs", "--layer"],
         ),
         // --layer / --upper / --work
         run_case(
-            &["--ns", "mnt", "--layer", "/nonexistent/layer", "--upper", &upper, "--work", &work],
+            &[
+                "--ns",
+                "mnt",
+                "--layer",
+                "/nonexistent/layer",
+                "--upper",
+                &upper,
+                "--work",
+                &work,
+            ],
             &["--layer", "/nonexistent/layer"],
         ),
         run_case(
-            &["--ns", "mnt", "--layer", &layer, "--upper", "/nonexistent/upper", "--work", &work],
+            &[
+                "--ns",
+                "mnt",
+                "--layer",
+                &layer,
+                "--upper",
+                "/nonexistent/upper",
+                "--work",
+                &work,
+            ],
             &["--upper", "/nonexistent/upper"],
         ),
         run_case(
@@ -350,23 +495,47 @@ fn run_cases(s: &Scratch) -> Vec<Case> {
         ),
         run_case(&["--ns", "mnt", "--layer", &layer], &["--upper", "--work"]),
         run_case(
-            &["--ns", "mnt", "--layer", &layer, "--upper", &tmpfs_upper, "--work", &work],
+            &[
+                "--ns",
+                "mnt",
+                "--layer",
+                &layer,
+                "--upper",
+                &tmpfs_upper,
+                "--work",
+                &work,
+            ],
             &["--upper", "same file system"],
         ),
         run_case(
             &["--ns", "mnt", "--layer", &layer, "--upper", &upper, "--work", &inner],
             &["--work", "inside --upper"],
         ),
-        run_case(&["--layer", &layer, "--upper", &upper, "--work", &work], &["--layer", "--ns mnt"]),
+        run_case(
+            &["--layer", &layer, "--upper", &upper, "--work", &work],
+            &["--layer", "--ns mnt"],
+        ),
         // --hostname
         run_case(&["--hostname", "box"], &["--hostname", "--ns uts"]),
         run_case(&["--ns", "uts", "--hostname", &long], &["--hostname", "1 to 64"]),
         run_case(&["--ns", "uts", "--hostname", ""], &["--hostname", "1 to 64"]),
         // --pid-file
-        run_case(&["--pid-file", "/nonexistent-dir/c.pid"], &["--pid-file", "/nonexistent-dir", "No such file"]),
+        run_case(
+            &["--pid-file", "/nonexistent-dir/c.pid"],
+            &["--pid-file", "/nonexistent-dir", "No such file"],
+        ),
         // Found only when it is written, after the container is made: everything must go again.
         run_case(
-            &["--ns", "pid,mnt,net", "--cgroup", cg, "--pids", "10", "--pid-file", &pid_dir],
+            &[
+                "--ns",
+                "pid,mnt,net",
+                "--cgroup",
+                cg,
+                "--pids",
+                "10",
+                "--pid-file",
+                &pid_dir,
+            ],
             &["--pid-file", "Is a directory"],
         ),
         // the command, unknown flags
@@ -406,7 +575,13 @@ fn verb_cases() -> Vec<Case> {
 
 fn describe(args: &[String]) -> String {
     args.iter()
-        .map(|a| if a.is_empty() || a.contains(' ') { format!("'{a}'") } else { a.clone() })
+        .map(|a| {
+            if a.is_empty() || a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -442,7 +617,10 @@ fn check_refusals(cases: &[Case]) -> Vec<String> {
             wrong.push(format!("the error does not name {missing:?}"));
         }
         if !out.stdout.is_empty() {
-            wrong.push(format!("the command ran: stdout {:?}", String::from_utf8_lossy(&out.stdout)));
+            wrong.push(format!(
+                "the command ran: stdout {:?}",
+                String::from_utf8_lossy(&out.stdout)
+            ));
         }
         let left = before.left_behind(&after);
         if !left.is_empty() {
@@ -467,32 +645,56 @@ fn is_root() -> bool {
 #[ignore = "needs root"]
 #[serial_test::serial(bad_input)]
 fn run_refuses_bad_options_and_leaves_nothing() {
-    assert!(is_root(), "run as root: cargo test -p harness --test bad_input -- --ignored");
+    assert!(
+        is_root(),
+        "run as root: cargo test -p harness --test bad_input -- --ignored"
+    );
     let s = Scratch::new();
     let cases = run_cases(&s);
     let problems = check_refusals(&cases);
-    assert!(problems.is_empty(), "{} of {} cases went wrong:\n{}", problems.len(), cases.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases went wrong:\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
 #[ignore = "needs root"]
 #[serial_test::serial(bad_input)]
 fn pause_resume_stats_refuse_missing_and_bad_names() {
-    assert!(is_root(), "run as root: cargo test -p harness --test bad_input -- --ignored");
+    assert!(
+        is_root(),
+        "run as root: cargo test -p harness --test bad_input -- --ignored"
+    );
     let cases = verb_cases();
     let problems = check_refusals(&cases);
-    assert!(problems.is_empty(), "{} of {} cases went wrong:\n{}", problems.len(), cases.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases went wrong:\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
 #[ignore = "needs root"]
 #[serial_test::serial(bad_input)]
 fn grader_refuses_bad_flags_and_runtimes() {
-    assert!(is_root(), "run as root: cargo test -p harness --test bad_input -- --ignored");
+    assert!(
+        is_root(),
+        "run as root: cargo test -p harness --test bad_input -- --ignored"
+    );
     let t = tempfile::tempdir().unwrap();
     let not_exec = t.path().join("not-executable");
     std::fs::write(&not_exec, "#!/bin/sh\nexit 0\n").unwrap();
-    let (ne, dir) = (not_exec.to_string_lossy().into_owned(), t.path().to_string_lossy().into_owned());
+    let (ne, dir) = (
+        not_exec.to_string_lossy().into_owned(),
+        t.path().to_string_lossy().into_owned(),
+    );
     let cases: Vec<(Vec<&str>, Option<&str>, Vec<&str>)> = vec![
         (vec!["--topic", "nope"], None, vec!["nope"]),
         (vec!["--exercise", "nope"], None, vec!["nope"]),
@@ -500,15 +702,30 @@ fn grader_refuses_bad_flags_and_runtimes() {
         (vec!["--jobs", "x"], None, vec!["--jobs", "'x'"]),
         (vec!["--jobs"], None, vec!["--jobs"]),
         (vec!["--bogus"], None, vec!["--bogus"]),
-        (vec!["--exercise", "ns-uts"], Some("/nonexistent/runtime"), vec!["LAB_RUNTIME", "/nonexistent/runtime"]),
-        (vec!["--exercise", "ns-uts"], Some(&ne), vec!["LAB_RUNTIME", &ne, "not an executable"]),
-        (vec!["--exercise", "ns-uts"], Some(&dir), vec!["LAB_RUNTIME", &dir, "not an executable"]),
+        (
+            vec!["--exercise", "ns-uts"],
+            Some("/nonexistent/runtime"),
+            vec!["LAB_RUNTIME", "/nonexistent/runtime"],
+        ),
+        (
+            vec!["--exercise", "ns-uts"],
+            Some(&ne),
+            vec!["LAB_RUNTIME", &ne, "not an executable"],
+        ),
+        (
+            vec!["--exercise", "ns-uts"],
+            Some(&dir),
+            vec!["LAB_RUNTIME", &dir, "not an executable"],
+        ),
     ];
     let mut problems = Vec::new();
     for (args, runtime, needles) in &cases {
         let before = Host::snapshot();
         let mut cmd = Command::new(grade_bin());
-        cmd.args(args).env_remove("LAB_RUNTIME").env_remove("HARNESS_TEST_FAULT").env_remove("GITHUB_STEP_SUMMARY");
+        cmd.args(args)
+            .env_remove("LAB_RUNTIME")
+            .env_remove("HARNESS_TEST_FAULT")
+            .env_remove("GITHUB_STEP_SUMMARY");
         cmd.env_remove("GITHUB_OUTPUT").stdin(Stdio::null());
         if let Some(r) = runtime {
             cmd.env("LAB_RUNTIME", r);
@@ -516,8 +733,11 @@ fn grader_refuses_bad_flags_and_runtimes() {
         let out = cmd.output().unwrap();
         let left = before.left_behind(&Host::snapshot());
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        let argv =
-            format!("{}grade {}", runtime.map(|r| format!("LAB_RUNTIME={r} ")).unwrap_or_default(), args.join(" "));
+        let argv = format!(
+            "{}grade {}",
+            runtime.map(|r| format!("LAB_RUNTIME={r} ")).unwrap_or_default(),
+            args.join(" ")
+        );
         let mut wrong = Vec::new();
         if out.status.code() != Some(2) {
             wrong.push(format!("exit {:?}, not 2", out.status.code()));
@@ -537,5 +757,11 @@ fn grader_refuses_bad_flags_and_runtimes() {
             ));
         }
     }
-    assert!(problems.is_empty(), "{} of {} cases went wrong:\n{}", problems.len(), cases.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} of {} cases went wrong:\n{}",
+        problems.len(),
+        cases.len(),
+        problems.join("\n")
+    );
 }

@@ -21,8 +21,7 @@ fn lines(out: &[u8]) -> Vec<Value> {
     let text = std::str::from_utf8(out).expect("stdout is UTF-8");
     text.lines()
         .map(|l| {
-            let v: Value =
-                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}"));
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}"));
             assert!(v.is_object(), "not an object: {l}");
             v
         })
@@ -31,11 +30,7 @@ fn lines(out: &[u8]) -> Vec<Value> {
 
 /// Run the probe, expect exit code `code`, return its JSON lines.
 fn run(args: &[&str], code: i32) -> Vec<Value> {
-    let out = probe()
-        .args(args)
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(code);
+    let out = probe().args(args).timeout(Duration::from_secs(60)).assert().code(code);
     lines(&out.get_output().stdout)
 }
 
@@ -87,15 +82,8 @@ fn facts_has_expected_keys() {
     assert!(f["ns"]["pid"].as_u64().unwrap() > 0);
     assert!(f["ns"].get("pid_for_children").is_some());
     assert!(f["ns"].get("time_for_children").is_some());
-    assert!(f["pids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p.as_u64() == Some(pid)));
-    assert_eq!(
-        f["nspid"].as_array().unwrap().last().unwrap().as_u64(),
-        Some(pid)
-    );
+    assert!(f["pids"].as_array().unwrap().iter().any(|p| p.as_u64() == Some(pid)));
+    assert_eq!(f["nspid"].as_array().unwrap().last().unwrap().as_u64(), Some(pid));
     // SAFETY: getuid has no preconditions.
     assert_eq!(f["uid"].as_u64().unwrap() as u32, unsafe { libc::getuid() });
     let map = f["uid_map"].as_array().unwrap();
@@ -145,10 +133,7 @@ fn bad_usage_exits_2_with_empty_stdout() {
 
 #[test]
 fn probe_error_is_a_json_line_and_exit_1() {
-    let v = run(
-        &["write", "/nonexistent-dir-for-probe/x", "--bytes", "1"],
-        1,
-    );
+    let v = run(&["write", "/nonexistent-dir-for-probe/x", "--bytes", "1"], 1);
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["op"], "open");
     assert_eq!(v[0]["errno"], libc::ENOENT);
@@ -169,10 +154,7 @@ fn mem_prints_one_line_per_step() {
 #[test]
 fn mem_partial_last_step() {
     let v = run(&["mem", "--total", "2500K", "--step", "1M"], 0);
-    let got: Vec<u64> = v
-        .iter()
-        .map(|l| l["allocated_bytes"].as_u64().unwrap())
-        .collect();
+    let got: Vec<u64> = v.iter().map(|l| l["allocated_bytes"].as_u64().unwrap()).collect();
     assert_eq!(got, vec![1 << 20, 2 << 20, 2500 << 10, 2500 << 10]);
 }
 
@@ -192,9 +174,7 @@ fn spawn_retry(cmd: &mut StdCommand) -> std::process::Child {
     for _ in 0..100 {
         match cmd.spawn() {
             Ok(c) => return c,
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => panic!("spawn failed: {e}"),
         }
     }
@@ -208,11 +188,7 @@ fn processes_running(exe: &Path) -> Vec<u32> {
         let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
-        if std::fs::read_link(format!("/proc/{pid}/exe"))
-            .ok()
-            .as_deref()
-            == Some(exe)
-        {
+        if std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_deref() == Some(exe) {
             found.push(pid);
         }
     }
@@ -351,12 +327,7 @@ fn ipc_msg_create_lookup_remove() {
 #[test]
 fn ipc_shm_removed_without_keep() {
     let key = unique_key(2).to_string();
-    let v = run(
-        &[
-            "ipc", "create", "--kind", "shm", "--key", &key, "--size", "8K",
-        ],
-        0,
-    );
+    let v = run(&["ipc", "create", "--kind", "shm", "--key", &key, "--size", "8K"], 0);
     assert_eq!(v.len(), 2);
     assert_eq!(v[0]["created"], true);
     assert_eq!(v[1]["removed"], true);
@@ -384,16 +355,7 @@ fn ipc_mq_create_lookup_remove() {
 #[test]
 fn listen_once_and_connect() {
     let mut server = StdCommand::new(probe_path())
-        .args([
-            "listen",
-            "--addr",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--once",
-            "--hold",
-            "20",
-        ])
+        .args(["listen", "--addr", "127.0.0.1", "--port", "0", "--once", "--hold", "20"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -403,15 +365,7 @@ fn listen_once_and_connect() {
     let l: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(l["listening"], true);
     let port = l["port"].as_u64().unwrap().to_string();
-    let c = one(&[
-        "connect",
-        "--addr",
-        "127.0.0.1",
-        "--port",
-        &port,
-        "--send",
-        "ping pong",
-    ]);
+    let c = one(&["connect", "--addr", "127.0.0.1", "--port", &port, "--send", "ping pong"]);
     assert_eq!(c["connected"], true);
     assert_eq!(c["reply"], "ping pong");
     line.clear();
@@ -504,10 +458,7 @@ fn orphan_reports_grandchild() {
     assert!(gc > 0);
     assert_eq!(v[1]["grandchild"].as_i64(), Some(gc));
     let state = v[1]["state"].as_str().unwrap();
-    assert!(
-        ["gone", "zombie", "alive", "unknown"].contains(&state),
-        "{state}"
-    );
+    assert!(["gone", "zombie", "alive", "unknown"].contains(&state), "{state}");
 }
 
 #[test]
@@ -516,10 +467,7 @@ fn hostname_and_affinity() {
     assert!(v["hostname"].is_string());
     let v = one(&["affinity"]);
     assert!(v["count"].as_u64().unwrap() >= 1);
-    assert_eq!(
-        v["cpus"].as_array().unwrap().len() as u64,
-        v["count"].as_u64().unwrap()
-    );
+    assert_eq!(v["cpus"].as_array().unwrap().len() as u64, v["count"].as_u64().unwrap());
 }
 
 #[test]
@@ -528,10 +476,16 @@ fn rewrite_writes_the_same_bytes_back() {
     let f = dir.path().join("knob");
     std::fs::write(&f, "42\n").unwrap();
     let v = one(&["rewrite", f.to_str().unwrap()]);
-    assert_eq!((v["ok"].clone(), v["value"].clone(), v["stage"].clone()), (Value::Bool(true), "42\n".into(), Value::Null));
+    assert_eq!(
+        (v["ok"].clone(), v["value"].clone(), v["stage"].clone()),
+        (Value::Bool(true), "42\n".into(), Value::Null)
+    );
     assert_eq!(std::fs::read_to_string(&f).unwrap(), "42\n");
     let v = one(&["rewrite", dir.path().join("missing").to_str().unwrap()]);
-    assert_eq!((v["ok"].clone(), v["stage"].clone(), v["error"].clone()), (Value::Bool(false), "read".into(), "ENOENT".into()));
+    assert_eq!(
+        (v["ok"].clone(), v["stage"].clone(), v["error"].clone()),
+        (Value::Bool(false), "read".into(), "ENOENT".into())
+    );
 }
 
 #[test]

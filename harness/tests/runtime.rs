@@ -24,9 +24,16 @@ fn probe_bin() -> PathBuf {
 
 /// A fresh root file system made by `harness rootfs`, removed on drop.
 fn rootfs() -> TempDir {
-    let t = tempfile::Builder::new().prefix("harness-test-rootfs").tempdir().unwrap();
+    let t = tempfile::Builder::new()
+        .prefix("harness-test-rootfs")
+        .tempdir()
+        .unwrap();
     let out = harness().arg("rootfs").arg(t.path()).output().unwrap();
-    assert!(out.status.success(), "harness rootfs: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "harness rootfs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t
 }
 
@@ -55,7 +62,9 @@ impl Run {
             .collect()
     }
     fn last(&self) -> Value {
-        self.lines().pop().unwrap_or_else(|| panic!("no JSON from `{}`; stderr: {}", self.argv, self.stderr()))
+        self.lines()
+            .pop()
+            .unwrap_or_else(|| panic!("no JSON from `{}`; stderr: {}", self.argv, self.stderr()))
     }
 }
 
@@ -69,7 +78,14 @@ fn run(args: &[&str]) -> Run {
 
 fn run_ok(args: &[&str]) -> Value {
     let r = run(args);
-    assert_eq!(r.code(), 0, "expected exit 0 from `{}`, got {}; stderr: {}", r.argv, r.code(), r.stderr());
+    assert_eq!(
+        r.code(),
+        0,
+        "expected exit 0 from `{}`, got {}; stderr: {}",
+        r.argv,
+        r.code(),
+        r.stderr()
+    );
     r.last()
 }
 
@@ -83,12 +99,28 @@ fn init_is_pid_1() {
     let r = rootfs();
     let f = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "facts"]);
     // The reference runtime's init is PID 1 and the command its child, PID 2.
-    assert_eq!((f["pid"].as_i64(), f["ppid"].as_i64()), (Some(2), Some(1)), "pid/ppid inside: {}", f["pid"]);
-    assert_eq!(f["pids"], serde_json::json!([1, 2]), "a fresh /proc lists only the container's processes");
+    assert_eq!(
+        (f["pid"].as_i64(), f["ppid"].as_i64()),
+        (Some(2), Some(1)),
+        "pid/ppid inside: {}",
+        f["pid"]
+    );
+    assert_eq!(
+        f["pids"],
+        serde_json::json!([1, 2]),
+        "a fresh /proc lists only the container's processes"
+    );
     // Control: without a PID namespace the probe is an ordinary host process among many.
     let f = run_ok(&["--ns", "mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "facts"]);
-    assert!(f["pid"].as_i64().unwrap() > 2, "without --ns pid the probe has a host pid: {}", f["pid"]);
-    assert!(f["pids"].as_array().unwrap().len() > 10, "without --ns pid /proc shows the host's processes");
+    assert!(
+        f["pid"].as_i64().unwrap() > 2,
+        "without --ns pid the probe has a host pid: {}",
+        f["pid"]
+    );
+    assert!(
+        f["pids"].as_array().unwrap().len() > 10,
+        "without --ns pid /proc shows the host's processes"
+    );
 }
 
 #[test]
@@ -111,7 +143,16 @@ fn pivot_root_hides_the_host() {
     let r = rootfs();
     let marker = tempfile::NamedTempFile::new().unwrap();
     let path = s(marker.path());
-    let st = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "stat", path]);
+    let st = run_ok(&[
+        "--ns",
+        "pid,mnt",
+        "--rootfs",
+        s(r.path()),
+        "--",
+        "/bin/probe",
+        "stat",
+        path,
+    ]);
     assert_eq!(st["ok"], false, "host marker {path} visible inside: {st}");
     // Control: the same probe on the host finds it.
     let out = Command::new(probe_bin()).args(["stat", path]).output().unwrap();
@@ -119,8 +160,12 @@ fn pivot_root_hides_the_host() {
     assert_eq!(host["ok"], true, "{host}");
 
     let f = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "facts"]);
-    let mounts: Vec<&str> =
-        f["mounts"].as_array().unwrap().iter().filter_map(|m| m["mount_point"].as_str()).collect();
+    let mounts: Vec<&str> = f["mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["mount_point"].as_str())
+        .collect();
     assert_eq!(mounts.first(), Some(&"/"), "{mounts:?}");
     for m in &mounts {
         assert!(
@@ -129,9 +174,26 @@ fn pivot_root_hides_the_host() {
         );
     }
     // The root file system holds the probe alone: no host library is visible inside.
-    let libc = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "stat", "/lib/x86_64-linux-gnu/libc.so.6"]);
+    let libc = run_ok(&[
+        "--ns",
+        "pid,mnt",
+        "--rootfs",
+        s(r.path()),
+        "--",
+        "/bin/probe",
+        "stat",
+        "/lib/x86_64-linux-gnu/libc.so.6",
+    ]);
     assert_eq!(libc["ok"], false, "a host library is visible inside: {libc}");
-    let up = run_ok(&["--ns", "pid,mnt", "--rootfs", s(r.path()), "--", "/bin/probe", "chdir-up"]);
+    let up = run_ok(&[
+        "--ns",
+        "pid,mnt",
+        "--rootfs",
+        s(r.path()),
+        "--",
+        "/bin/probe",
+        "chdir-up",
+    ]);
     assert_eq!(up["same"], true, "`..` from / left the root: {up}");
 }
 
@@ -144,8 +206,20 @@ fn overlay_root_writes_go_to_upper() {
     std::fs::create_dir(&up).unwrap();
     std::fs::create_dir(&wk).unwrap();
     run_ok(&[
-        "--ns", "pid,mnt", "--layer", s(r.path()), "--upper", s(&up), "--work", s(&wk), "--",
-        "/bin/probe", "write-file", "/etc/written", "--content", "hello",
+        "--ns",
+        "pid,mnt",
+        "--layer",
+        s(r.path()),
+        "--upper",
+        s(&up),
+        "--work",
+        s(&wk),
+        "--",
+        "/bin/probe",
+        "write-file",
+        "/etc/written",
+        "--content",
+        "hello",
     ]);
     assert_eq!(std::fs::read_to_string(up.join("etc/written")).unwrap(), "hello");
     assert!(!r.path().join("etc/written").exists(), "the lower layer was written");
@@ -156,16 +230,59 @@ fn overlay_root_writes_go_to_upper() {
 fn oom_kill_at_memory_limit() {
     let name = unique("oom");
     let probe = probe_bin();
-    let r = run(&["--cgroup", &name, "--memory", "32M", "--", s(&probe), "mem", "--total", "256M", "--step", "4M"]);
-    assert_eq!(r.code(), 137, "expected an OOM kill (137) from `{}`, got {}; stderr {}", r.argv, r.code(), r.stderr());
-    let reached = r.lines().iter().filter_map(|l| l["allocated_bytes"].as_u64()).max().unwrap_or(0);
+    let r = run(&[
+        "--cgroup",
+        &name,
+        "--memory",
+        "32M",
+        "--",
+        s(&probe),
+        "mem",
+        "--total",
+        "256M",
+        "--step",
+        "4M",
+    ]);
+    assert_eq!(
+        r.code(),
+        137,
+        "expected an OOM kill (137) from `{}`, got {}; stderr {}",
+        r.argv,
+        r.code(),
+        r.stderr()
+    );
+    let reached = r
+        .lines()
+        .iter()
+        .filter_map(|l| l["allocated_bytes"].as_u64())
+        .max()
+        .unwrap_or(0);
     // Tolerance: the kill comes within one step past the limit (page cache and the
     // probe's own pages count too, so it may come earlier, but not before half).
-    assert!(reached >= 16 << 20 && reached <= 36 << 20, "OOM kill at {reached} bytes for a 32M limit");
-    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup {name} left behind: {:?}", cgroup_dirs_named(&name));
+    assert!(
+        (16 << 20..=36 << 20).contains(&reached),
+        "OOM kill at {reached} bytes for a 32M limit"
+    );
+    assert!(
+        cgroup_dirs_named(&name).is_empty(),
+        "cgroup {name} left behind: {:?}",
+        cgroup_dirs_named(&name)
+    );
     // Control: the same allocation under a larger limit completes.
     let name2 = unique("oom-ctl");
-    let r = run(&["--cgroup", &name2, "--memory", "512M", "--", s(&probe), "mem", "--total", "256M", "--step", "4M"]);
+    let r = run(&[
+        "--cgroup",
+        &name2,
+        "--memory",
+        "512M",
+        "--",
+        s(&probe),
+        "mem",
+        "--total",
+        "256M",
+        "--step",
+        "4M",
+    ]);
     assert_eq!(r.code(), 0, "control `{}` failed: {}", r.argv, r.stderr());
     assert!(cgroup_dirs_named(&name2).is_empty(), "cgroup {name2} left behind");
 }
@@ -178,17 +295,32 @@ fn cgroup_is_joined_and_removed() {
     let lines = f["cgroup"].as_array().unwrap();
     let mem = lines
         .iter()
-        .find(|l| l["controllers"].as_array().map_or(false, |c| c.iter().any(|c| c == "memory")) || l["hierarchy_id"] == 0)
+        .find(|l| {
+            l["controllers"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == "memory"))
+                || l["hierarchy_id"] == 0
+        })
         .unwrap();
-    assert!(mem["path"].as_str().unwrap().ends_with(&format!("/{name}")), "not in cgroup {name}: {lines:?}");
+    assert!(
+        mem["path"].as_str().unwrap().ends_with(&format!("/{name}")),
+        "not in cgroup {name}: {lines:?}"
+    );
     // Every v1 hierarchy with a controller was joined, not only memory.
     for l in lines.iter().filter(|l| l["hierarchy_id"] != 0) {
         let ctrls = l["controllers"].as_array().unwrap();
         if ctrls.iter().any(|c| !c.as_str().unwrap().starts_with("name=")) {
-            assert!(l["path"].as_str().unwrap().ends_with(&format!("/{name}")), "hierarchy {l} not joined");
+            assert!(
+                l["path"].as_str().unwrap().ends_with(&format!("/{name}")),
+                "hierarchy {l} not joined"
+            );
         }
     }
-    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup {name} left behind: {:?}", cgroup_dirs_named(&name));
+    assert!(
+        cgroup_dirs_named(&name).is_empty(),
+        "cgroup {name} left behind: {:?}",
+        cgroup_dirs_named(&name)
+    );
 }
 
 #[test]
@@ -212,7 +344,11 @@ fn exit_statuses_follow_the_contract() {
     assert_eq!(run(&["--", s(&p), "exit", "4"]).code(), 4);
     let r = run(&["--ns", "pid", "--", "/nonexistent/cmd"]);
     assert_eq!(r.code(), 127);
-    assert!(r.stderr().contains("runtime error:") && r.stderr().contains("/nonexistent/cmd"), "{}", r.stderr());
+    assert!(
+        r.stderr().contains("runtime error:") && r.stderr().contains("/nonexistent/cmd"),
+        "{}",
+        r.stderr()
+    );
     let not_exec = tempfile::NamedTempFile::new().unwrap();
     assert_eq!(run(&["--ns", "pid", "--", s(not_exec.path())]).code(), 126);
     let r = run(&["--ns", "pid", "--", s(&p), "kill", "1", "--signal", "9"]);
@@ -224,9 +360,17 @@ fn exit_statuses_follow_the_contract() {
 #[ignore = "needs root"]
 fn sigterm_to_runtime_reaches_the_command() {
     let p = probe_bin();
-    let mut child = harness().args(["run", "--ns", "pid", "--", s(&p), "sleep", "30"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = harness()
+        .args(["run", "--ns", "pid", "--", s(&p), "sleep", "30"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let st = child.wait().unwrap();
     assert_eq!(st.code(), Some(143), "expected 128+SIGTERM, got {st:?}");
 }
@@ -237,7 +381,17 @@ fn pid_file_names_the_host_pid_of_init() {
     let t = TempDir::new().unwrap();
     let pf = t.path().join("pid");
     let mut child = harness()
-        .args(["run", "--ns", "pid", "--pid-file", s(&pf), "--", s(&probe_bin()), "sleep", "5"])
+        .args([
+            "run",
+            "--ns",
+            "pid",
+            "--pid-file",
+            s(&pf),
+            "--",
+            s(&probe_bin()),
+            "sleep",
+            "5",
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -255,7 +409,11 @@ fn pid_file_names_the_host_pid_of_init() {
     let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap();
     let ids: Vec<&str> = nspid.split_whitespace().skip(1).collect();
     assert_eq!(ids, vec![pid.to_string().as_str(), "1"], "{nspid}");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     child.wait().unwrap();
 }
 
@@ -268,8 +426,19 @@ fn user_namespace_maps_root_to_the_given_uid() {
     std::fs::create_dir(&up).unwrap();
     std::fs::create_dir(&wk).unwrap();
     let args = [
-        "--ns", "user,mnt,pid", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--layer", s(r.path()),
-        "--upper", s(&up), "--work", s(&wk), "--",
+        "--ns",
+        "user,mnt,pid",
+        "--uid-map",
+        "0:100000:65536",
+        "--gid-map",
+        "0:100000:65536",
+        "--layer",
+        s(r.path()),
+        "--upper",
+        s(&up),
+        "--work",
+        s(&wk),
+        "--",
     ];
     let mut a = args.to_vec();
     a.extend(["/bin/probe", "facts"]);
@@ -281,7 +450,11 @@ fn user_namespace_maps_root_to_the_given_uid() {
     run_ok(&a);
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(up.join("tmp/owned")).unwrap();
-    assert_eq!((m.uid(), m.gid()), (100000, 100000), "file made by root inside is not owned by the mapped uid");
+    assert_eq!(
+        (m.uid(), m.gid()),
+        (100000, 100000),
+        "file made by root inside is not owned by the mapped uid"
+    );
 }
 
 #[test]
@@ -289,7 +462,12 @@ fn user_namespace_maps_root_to_the_given_uid() {
 fn network_namespace_has_only_lo_and_veth_works() {
     let p = probe_bin();
     let f = run_ok(&["--ns", "net", "--", s(&p), "facts"]);
-    let names: Vec<&str> = f["interfaces"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
+    let names: Vec<&str> = f["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
     let mut uniq = names.clone();
     uniq.dedup();
     assert_eq!(uniq, vec!["lo"], "{names:?}");
@@ -298,18 +476,34 @@ fn network_namespace_has_only_lo_and_veth_works() {
     let spec = format!("{hif}=10.231.7.1/24,{cif}=10.231.7.2/24");
     let f = run_ok(&["--ns", "net", "--veth", &spec, "--", s(&p), "facts"]);
     let ifs = f["interfaces"].as_array().unwrap();
-    let c = ifs.iter().find(|i| i["name"] == cif.as_str()).unwrap_or_else(|| panic!("{cif} missing: {ifs:?}"));
+    let c = ifs
+        .iter()
+        .find(|i| i["name"] == cif.as_str())
+        .unwrap_or_else(|| panic!("{cif} missing: {ifs:?}"));
     assert_eq!(c["up"], true);
     assert!(c["addresses"].to_string().contains("10.231.7.2"), "{c}");
-    assert!(!Path::new("/sys/class/net").join(&hif).exists(), "host veth {hif} left behind");
+    assert!(
+        !Path::new("/sys/class/net").join(&hif).exists(),
+        "host veth {hif} left behind"
+    );
 }
 
 #[test]
 #[ignore = "needs root"]
 fn time_namespace_moves_boottime() {
     let p = probe_bin();
-    let f = run_ok(&["--ns", "time", "--time-offset", "monotonic=100000,boottime=100000", "--", s(&p), "facts"]);
-    let inside = f["uptime"]["boottime"].as_f64().unwrap_or_else(|| panic!("no uptime.boottime in {f}"));
+    let f = run_ok(&[
+        "--ns",
+        "time",
+        "--time-offset",
+        "monotonic=100000,boottime=100000",
+        "--",
+        s(&p),
+        "facts",
+    ]);
+    let inside = f["uptime"]["boottime"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no uptime.boottime in {f}"));
     let host = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).unwrap();
     let host = host.tv_sec() as f64;
     assert!(inside - host > 99_000.0, "boottime inside {inside}, host {host}");
@@ -320,15 +514,40 @@ fn time_namespace_moves_boottime() {
 fn bad_input_is_refused_and_leaves_nothing() {
     let name = unique("bad");
     for (args, needle) in [
-        (vec!["--cgroup", name.as_str(), "--memory", "lots", "--", "true"], "--memory"),
+        (
+            vec!["--cgroup", name.as_str(), "--memory", "lots", "--", "true"],
+            "--memory",
+        ),
         (vec!["--ns", "pid,nope", "--", "true"], "--ns"),
-        (vec!["--ns", "mnt", "--rootfs", "/nonexistent/rootfs", "--", "true"], "--rootfs"),
+        (
+            vec!["--ns", "mnt", "--rootfs", "/nonexistent/rootfs", "--", "true"],
+            "--rootfs",
+        ),
         (vec!["--cgroup", "../escape", "--", "true"], "escape"),
-        (vec!["--ns", "uts", "--hostname", "x", "--cgroup", name.as_str(), "--cpus", "10/100000", "--", "true"], "--cpus"),
+        (
+            vec![
+                "--ns",
+                "uts",
+                "--hostname",
+                "x",
+                "--cgroup",
+                name.as_str(),
+                "--cpus",
+                "10/100000",
+                "--",
+                "true",
+            ],
+            "--cpus",
+        ),
     ] {
         let r = run(&args);
         assert_eq!(r.code(), 125, "`{}`: {}", r.argv, r.stderr());
-        assert!(r.stderr().starts_with("runtime error:") && r.stderr().contains(needle), "`{}`: {}", r.argv, r.stderr());
+        assert!(
+            r.stderr().starts_with("runtime error:") && r.stderr().contains(needle),
+            "`{}`: {}",
+            r.argv,
+            r.stderr()
+        );
     }
     assert!(cgroup_dirs_named(&name).is_empty());
 }
@@ -343,9 +562,16 @@ fn cgroup_dirs_named(name: &str) -> Vec<PathBuf> {
         let (_, ctrl, path) = (f.next(), f.next().unwrap(), f.next().unwrap());
         let mount = match ctrl {
             "" => "unified".to_string(),
-            c => c.split(',').find(|c| !c.starts_with("name=")).unwrap_or("systemd").to_string(),
+            c => c
+                .split(',')
+                .find(|c| !c.starts_with("name="))
+                .unwrap_or("systemd")
+                .to_string(),
         };
-        for base in [Path::new("/sys/fs/cgroup").join(&mount), PathBuf::from("/sys/fs/cgroup")] {
+        for base in [
+            Path::new("/sys/fs/cgroup").join(&mount),
+            PathBuf::from("/sys/fs/cgroup"),
+        ] {
             let p = base.join(path.trim_start_matches('/')).join(name);
             if p.exists() {
                 found.push(p);
@@ -363,14 +589,21 @@ fn wait_for_file(p: &Path) -> String {
                 return t;
             }
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "{} never appeared", p.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never appeared",
+            p.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn contract(cmd: &str, name: &str) -> Run {
     let out = harness().args([cmd, name]).output().unwrap();
-    Run { argv: format!("harness {cmd} {name}"), out }
+    Run {
+        argv: format!("harness {cmd} {name}"),
+        out,
+    }
 }
 
 #[test]
@@ -382,7 +615,18 @@ fn pause_resume_and_stats_act_on_the_cgroup() {
     let t = TempDir::new().unwrap();
     let pf = t.path().join("pid");
     let mut child = harness()
-        .args(["run", "--ns", "pid", "--cgroup", &name, "--pids", "64", "--pid-file", s(&pf), "--"])
+        .args([
+            "run",
+            "--ns",
+            "pid",
+            "--cgroup",
+            &name,
+            "--pids",
+            "64",
+            "--pid-file",
+            s(&pf),
+            "--",
+        ])
         .arg(probe_bin())
         .args(["count", "--interval-ms", "10"])
         .stdout(Stdio::piped())
@@ -404,12 +648,17 @@ fn pause_resume_and_stats_act_on_the_cgroup() {
     while seen().len() < 3 {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let freezer = cgroup_dirs_named(&name).into_iter().find(|d| d.starts_with("/sys/fs/cgroup/freezer"));
+    let freezer = cgroup_dirs_named(&name)
+        .into_iter()
+        .find(|d| d.starts_with("/sys/fs/cgroup/freezer"));
 
     let r = contract("pause", &name);
     assert_eq!(r.code(), 0, "{}: {}", r.argv, r.stderr());
     if let Some(f) = &freezer {
-        assert_eq!(std::fs::read_to_string(f.join("freezer.state")).unwrap().trim(), "FROZEN");
+        assert_eq!(
+            std::fs::read_to_string(f.join("freezer.state")).unwrap().trim(),
+            "FROZEN"
+        );
     }
     // Lines printed before the freeze may still be in flight; then nothing moves.
     std::thread::sleep(Duration::from_millis(200));
@@ -429,12 +678,24 @@ fn pause_resume_and_stats_act_on_the_cgroup() {
     std::thread::sleep(Duration::from_millis(300));
     let resumed = seen();
     assert!(resumed.len() > frozen_at.len(), "the probe did not go on after resume");
-    assert_eq!(resumed[frozen_at.len()], frozen_at.last().unwrap() + 1, "counts: {resumed:?}");
+    assert_eq!(
+        resumed[frozen_at.len()],
+        frozen_at.last().unwrap() + 1,
+        "counts: {resumed:?}"
+    );
 
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     child.wait().unwrap();
     reader.join().unwrap();
-    assert!(cgroup_dirs_named(&name).is_empty(), "left behind: {:?}", cgroup_dirs_named(&name));
+    assert!(
+        cgroup_dirs_named(&name).is_empty(),
+        "left behind: {:?}",
+        cgroup_dirs_named(&name)
+    );
     // Control: the contract commands refuse a cgroup that does not exist.
     let r = contract("pause", &name);
     assert_eq!(r.code(), 125);
@@ -445,7 +706,17 @@ fn pause_resume_and_stats_act_on_the_cgroup() {
 #[ignore = "needs root"]
 fn init_reaps_orphans() {
     // A fresh /proc (mnt) so the probe looks up the orphan in its own PID namespace.
-    let f = run(&["--ns", "pid,mnt", "--", s(&probe_bin()), "orphan", "--delay-ms", "50", "--wait-ms", "400"]);
+    let f = run(&[
+        "--ns",
+        "pid,mnt",
+        "--",
+        s(&probe_bin()),
+        "orphan",
+        "--delay-ms",
+        "50",
+        "--wait-ms",
+        "400",
+    ]);
     assert_eq!(f.code(), 0, "{}", f.stderr());
     let last = f.last();
     assert_eq!(last["state"], "gone", "the orphan was not reaped by init: {last}");
@@ -471,13 +742,40 @@ fn runtime_error_midway_leaves_nothing() {
     let name = unique("mid");
     // `lo` exists on the host, so the veth step fails after clone, overlay and maps.
     let out = run(&[
-        "--ns", "pid,mnt,net,user", "--uid-map", "0:100000:65536", "--gid-map", "0:100000:65536", "--layer",
-        s(r.path()), "--upper", s(&up), "--work", s(&wk), "--cgroup", &name, "--memory", "64M", "--veth",
-        "lo=10.9.9.1/24,c0=10.9.9.2/24", "--", "/bin/probe", "exit", "0",
+        "--ns",
+        "pid,mnt,net,user",
+        "--uid-map",
+        "0:100000:65536",
+        "--gid-map",
+        "0:100000:65536",
+        "--layer",
+        s(r.path()),
+        "--upper",
+        s(&up),
+        "--work",
+        s(&wk),
+        "--cgroup",
+        &name,
+        "--memory",
+        "64M",
+        "--veth",
+        "lo=10.9.9.1/24,c0=10.9.9.2/24",
+        "--",
+        "/bin/probe",
+        "exit",
+        "0",
     ]);
     assert_eq!(out.code(), 125, "{}", out.stderr());
-    assert!(out.stderr().contains("--veth") && out.stderr().contains("lo"), "{}", out.stderr());
-    assert!(cgroup_dirs_named(&name).is_empty(), "cgroup left: {:?}", cgroup_dirs_named(&name));
+    assert!(
+        out.stderr().contains("--veth") && out.stderr().contains("lo"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        cgroup_dirs_named(&name).is_empty(),
+        "cgroup left: {:?}",
+        cgroup_dirs_named(&name)
+    );
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(s(&up)), "overlay left mounted");
     assert!(Path::new("/sys/class/net/lo").exists(), "the host's lo was touched");
@@ -485,7 +783,11 @@ fn runtime_error_midway_leaves_nothing() {
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("harness-root-"))
-        .filter(|e| std::fs::read_dir(e.path()).map(|mut d| d.next().is_none()).unwrap_or(false))
+        .filter(|e| {
+            std::fs::read_dir(e.path())
+                .map(|mut d| d.next().is_none())
+                .unwrap_or(false)
+        })
         .map(|e| e.path())
         .collect();
     // Other tests run containers at the same time; ours is named by the runtime's pid,
@@ -493,7 +795,9 @@ fn runtime_error_midway_leaves_nothing() {
     // order: a runtime may remove its directory and exit between the listing and the
     // look at /proc, so the directory must still be there once its owner is gone.
     for dir in roots {
-        let pid: i32 = dir.file_name().unwrap().to_string_lossy()["harness-root-".len()..].parse().unwrap();
+        let pid: i32 = dir.file_name().unwrap().to_string_lossy()["harness-root-".len()..]
+            .parse()
+            .unwrap();
         let owner_gone = !Path::new(&format!("/proc/{pid}")).exists();
         assert!(!(owner_gone && dir.exists()), "leftover {}", dir.display());
     }
@@ -503,11 +807,24 @@ fn runtime_error_midway_leaves_nothing() {
 #[ignore = "needs root"]
 fn doctor_reports_every_namespace() {
     let out = harness().args(["doctor", "--json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "doctor found an essential piece missing: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "doctor found an essential piece missing: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let findings: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let keys: Vec<&str> = findings.as_array().unwrap().iter().filter_map(|f| f["key"].as_str()).collect();
+    let keys: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["key"].as_str())
+        .collect();
     for ns in ["pid", "uts", "mnt", "net", "ipc", "user", "cgroup", "time"] {
-        assert!(keys.contains(&format!("ns.{ns}").as_str()), "no line for ns.{ns}: {keys:?}");
+        assert!(
+            keys.contains(&format!("ns.{ns}").as_str()),
+            "no line for ns.{ns}: {keys:?}"
+        );
     }
     for k in ["root", "overlay", "cgroup.version", "cgroup.memory", "probe"] {
         assert!(keys.contains(&k), "no line for {k}: {keys:?}");
@@ -539,10 +856,26 @@ fn stale_overlay_mount_points_are_swept() {
     let (up, wk) = (t.path().join("upper"), t.path().join("work"));
     std::fs::create_dir(&up).unwrap();
     std::fs::create_dir(&wk).unwrap();
-    let out = run(&["--ns", "mnt", "--layer", s(r.path()), "--upper", s(&up), "--work", s(&wk), "--", "/bin/probe", "exit", "0"]);
+    let out = run(&[
+        "--ns",
+        "mnt",
+        "--layer",
+        s(r.path()),
+        "--upper",
+        s(&up),
+        "--work",
+        s(&wk),
+        "--",
+        "/bin/probe",
+        "exit",
+        "0",
+    ]);
     assert_eq!(out.code(), 0, "{}", out.stderr());
     assert!(!stale.exists(), "the dead runtime's mount point is still there");
-    assert!(live.exists() && full.exists(), "a live runtime's or a non-empty directory was removed");
+    assert!(
+        live.exists() && full.exists(),
+        "a live runtime's or a non-empty directory was removed"
+    );
     std::fs::remove_dir(&live).unwrap();
     std::fs::remove_dir_all(&full).unwrap();
 }

@@ -37,7 +37,15 @@ struct Args {
 /// The Markdown table of outcomes, one column per runtime; skips carry their reason.
 fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)]) -> String {
     use checks::Outcome;
-    let mut s = format!("| check | {} |\n|---|{}\n", columns.iter().map(|(n, _)| format!("`{n}`")).collect::<Vec<_>>().join(" | "), "---|".repeat(columns.len()));
+    let mut s = format!(
+        "| check | {} |\n|---|{}\n",
+        columns
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(" | "),
+        "---|".repeat(columns.len())
+    );
     for (i, c) in checks.iter().enumerate() {
         let cells: Vec<String> = columns
             .iter()
@@ -120,14 +128,32 @@ fn main() -> ExitCode {
             .iter()
             .zip(&seen)
             .filter(|(_, s)| s.len() > 1)
-            .map(|(c, s)| format!("{}: {}", c.id, s.iter().map(|(k, v)| format!("{k} x{v}")).collect::<Vec<_>>().join(", ")))
+            .map(|(c, s)| {
+                format!(
+                    "{}: {}",
+                    c.id,
+                    s.iter()
+                        .map(|(k, v)| format!("{k} x{v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
             .collect();
         for v in &varied {
             println!("varied {v}");
         }
         let always_pass = seen.iter().all(|s| s.len() == 1 && s.contains_key("pass"));
-        println!("{n} runs of {} checks, {} varied{}", checks.len(), varied.len(), if always_pass { ", all passed every time" } else { "" });
-        return if varied.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+        println!(
+            "{n} runs of {} checks, {} varied{}",
+            checks.len(),
+            varied.len(),
+            if always_pass { ", all passed every time" } else { "" }
+        );
+        return if varied.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
     }
     if nix::unistd::geteuid().is_root() {
         match checks::cgview::preflight() {

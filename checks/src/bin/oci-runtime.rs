@@ -63,16 +63,13 @@ fn oci_command() -> String {
         .unwrap_or_else(|| "runc".into())
 }
 
-const USAGE: &str = "usage: oci-runtime run [OPTIONS] -- COMMAND [ARG...] | pause NAME | resume NAME | stats NAME | unsupported
+const USAGE: &str =
+    "usage: oci-runtime run [OPTIONS] -- COMMAND [ARG...] | pause NAME | resume NAME | stats NAME | unsupported
 The runtime contract (exercises/CONTRACT.md) on top of the OCI runtime named by LAB_OCI_RUNTIME (default runc).";
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let first = args
-        .first()
-        .and_then(|a| a.to_str())
-        .unwrap_or("")
-        .to_string();
+    let first = args.first().and_then(|a| a.to_str()).unwrap_or("").to_string();
     let code = match first.as_str() {
         config::INIT_SUBCOMMAND => init_main(&args[1..]),
         config::HOOK_SUBCOMMAND => hook_main(&args[1..]),
@@ -185,12 +182,7 @@ fn hierarchies() -> Vec<Hierarchy> {
         let root = checks::ctx::unescape_mount_path(l[3]);
         match r[0] {
             "cgroup2" => mounts.push((Vec::new(), true, point, root)),
-            "cgroup" => mounts.push((
-                r[2].split(',').map(String::from).collect(),
-                false,
-                point,
-                root,
-            )),
+            "cgroup" => mounts.push((r[2].split(',').map(String::from).collect(), false, point, root)),
             _ => {}
         }
     }
@@ -340,12 +332,7 @@ fn logged_error(log: &Path) -> Option<String> {
     let text = std::fs::read_to_string(log).ok()?;
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| {
-            matches!(
-                v.get("level").and_then(Value::as_str),
-                Some("error" | "fatal")
-            )
-        })
+        .filter(|v| matches!(v.get("level").and_then(Value::as_str), Some("error" | "fatal")))
         .filter_map(|v| v.get("msg").and_then(Value::as_str).map(String::from))
         .next_back()
 }
@@ -368,10 +355,7 @@ fn run_main(args: &[OsString]) -> i32 {
     };
     if let Some(v) = &spec.veth {
         if link_exists(&v.host_if) {
-            fail(format!(
-                "--veth: host interface {} already exists",
-                v.host_if
-            ));
+            fail(format!("--veth: host interface {} already exists", v.host_if));
         }
     }
     // The contract's errors for a name in use, before anything is made.
@@ -385,32 +369,22 @@ fn run_main(args: &[OsString]) -> i32 {
                 ));
             }
             if parent.is_some() && !dir.parent().is_some_and(Path::is_dir) {
-                let p = dir
-                    .parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
+                let p = dir.parent().map(|p| p.display().to_string()).unwrap_or_default();
                 fail(format!(
                     "--cgroup {name}: the parent cgroup {p} (LAB_CGROUP_PARENT) does not exist"
                 ));
             }
         }
     }
-    let self_exe = std::env::current_exe()
-        .unwrap_or_else(|e| fail(format!("finding the adapter binary: {e}")));
-    let self_file = File::open(&self_exe)
-        .unwrap_or_else(|e| fail(format!("opening {}: {e}", self_exe.display())));
+    let self_exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("finding the adapter binary: {e}")));
+    let self_file = File::open(&self_exe).unwrap_or_else(|e| fail(format!("opening {}: {e}", self_exe.display())));
     let caller_mounts = if config::rejoins_caller_mounts(&spec) {
-        Some(
-            File::open("/proc/self/ns/mnt")
-                .unwrap_or_else(|e| fail(format!("opening /proc/self/ns/mnt: {e}"))),
-        )
+        Some(File::open("/proc/self/ns/mnt").unwrap_or_else(|e| fail(format!("opening /proc/self/ns/mnt: {e}"))))
     } else {
         None
     };
     let root_source = config::root_source(&spec, metacopy_supported()).unwrap_or_else(|e| fail(e));
-    let cgroup_v2 = Tree::read()
-        .map(|t| t.version == Version::V2)
-        .unwrap_or(false);
+    let cgroup_v2 = Tree::read().map(|t| t.version == Version::V2).unwrap_or(false);
 
     // A mount namespace of our own: the root is mounted there, never on the host.
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
@@ -439,8 +413,7 @@ fn run_main(args: &[OsString]) -> i32 {
     if let Err(e) = created {
         // Left by an adapter that was killed (its mounts went with its namespace):
         // stale unless the OCI runtime still knows the container.
-        let stale =
-            e.kind() == std::io::ErrorKind::AlreadyExists && oci_output(&["state", &id]).is_err();
+        let stale = e.kind() == std::io::ErrorKind::AlreadyExists && oci_output(&["state", &id]).is_err();
         if stale {
             remove_bundle(&bundle);
             let _ = std::fs::create_dir_all(BUNDLES);
@@ -516,15 +489,12 @@ fn run_main(args: &[OsString]) -> i32 {
         serde_json::to_vec_pretty(&cfg).unwrap_or_default(),
     ) {
         drop(made);
-        fail(format!(
-            "writing {}: {e}",
-            bundle.join("config.json").display()
-        ));
+        fail(format!("writing {}: {e}", bundle.join("config.json").display()));
     }
 
     // The container's first process says "started" on this pipe.
-    let (started_r, started_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .unwrap_or_else(|e| fail(format!("pipe2: {}", os_err(e))));
+    let (started_r, started_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap_or_else(|e| fail(format!("pipe2: {}", os_err(e))));
     let mut passed: Vec<(RawFd, RawFd)> = vec![
         (self_file.as_raw_fd(), config::SELF_FD),
         (started_w.as_raw_fd(), config::STARTED_FD),
@@ -539,11 +509,7 @@ fn run_main(args: &[OsString]) -> i32 {
         .arg(&log)
         .args(["--log-format", "json", "run", "--bundle"])
         .arg(&bundle)
-        .args([
-            "--preserve-fds",
-            &config::preserved_fds(&spec).to_string(),
-            &id,
-        ]);
+        .args(["--preserve-fds", &config::preserved_fds(&spec).to_string(), &id]);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -656,9 +622,7 @@ fn init_main(args: &[OsString]) -> ! {
     }
     let command: Vec<CString> = args[i..]
         .iter()
-        .map(|a| {
-            CString::new(a.as_encoded_bytes()).unwrap_or_else(|_| fail("COMMAND holds a NUL byte"))
-        })
+        .map(|a| CString::new(a.as_encoded_bytes()).unwrap_or_else(|_| fail("COMMAND holds a NUL byte")))
         .collect();
     if command.is_empty() {
         fail("COMMAND: missing");
@@ -667,10 +631,7 @@ fn init_main(args: &[OsString]) -> ! {
         // SAFETY: the descriptor was passed to us for this.
         let ns = unsafe { OwnedFd::from_raw_fd(fd) };
         if let Err(e) = nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNS) {
-            fail(format!(
-                "re-entering the caller's mount namespace: {}",
-                os_err(e)
-            ));
+            fail(format!("re-entering the caller's mount namespace: {}", os_err(e)));
         }
     }
     if let Some(fd) = fds[2] {
@@ -721,8 +682,7 @@ fn init_main(args: &[OsString]) -> ! {
             let pending = PENDING.swap(0, Ordering::SeqCst);
             let _ = block.thread_unblock();
             if pending != 0 {
-                let _ =
-                    nix::sys::signal::kill(child, nix::sys::signal::Signal::try_from(pending).ok());
+                let _ = nix::sys::signal::kill(child, nix::sys::signal::Signal::try_from(pending).ok());
             }
             loop {
                 match waitpid(None::<Pid>, None) {
@@ -740,11 +700,7 @@ fn init_main(args: &[OsString]) -> ! {
 /// Executes COMMAND; on failure the contract's 127 (not found) or 126.
 fn exec_command(command: &[CString]) -> ! {
     let e = nix::unistd::execvp(&command[0], command).unwrap_err();
-    eprintln!(
-        "runtime error: COMMAND {}: {}",
-        command[0].to_string_lossy(),
-        os_err(e)
-    );
+    eprintln!("runtime error: COMMAND {}: {}", command[0].to_string_lossy(), os_err(e));
     exit(if e == Errno::ENOENT || e == Errno::ENOTDIR {
         127
     } else {
@@ -790,8 +746,7 @@ fn setup_veth(pid: i32, v: &labkit::spec::VethSpec) -> Result<(), String> {
         ],
         None,
     )?;
-    let netns = File::open(format!("/proc/{pid}/ns/net"))
-        .map_err(|e| format!("opening /proc/{pid}/ns/net: {e}"))?;
+    let netns = File::open(format!("/proc/{pid}/ns/net")).map_err(|e| format!("opening /proc/{pid}/ns/net: {e}"))?;
     let (ha, ca) = (v.host_addr.to_string(), v.cont_addr.to_string());
     ip(&["addr", "add", &ha, "dev", &v.host_if], None)?;
     ip(&["link", "set", &v.host_if, "up"], None)?;
@@ -886,11 +841,8 @@ fn oci_output(args: &[&str]) -> Result<String, String> {
 /// `RUNTIME state NAME` (status, pid), or the contract's "no such" error.
 fn state(verb: &str, name: &str) -> Value {
     match oci_output(&["state", name]) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
-            fail(format!(
-                "{verb} {name}: the state of {name} is not JSON: {e}"
-            ))
-        }),
+        Ok(text) => serde_json::from_str(&text)
+            .unwrap_or_else(|e| fail(format!("{verb} {name}: the state of {name} is not JSON: {e}"))),
         Err(e) => fail(format!("{verb} {name}: no such container ({e})")),
     }
 }

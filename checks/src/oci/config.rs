@@ -106,12 +106,7 @@ pub fn oci_namespace(n: Namespace) -> &'static str {
 
 /// The requested namespaces, plus always a mount namespace (see the module notes).
 pub fn namespaces(spec: &RunSpec) -> Vec<Value> {
-    let mut v: Vec<Value> = spec
-        .ns
-        .0
-        .iter()
-        .map(|n| json!({ "type": oci_namespace(*n) }))
-        .collect();
+    let mut v: Vec<Value> = spec.ns.0.iter().map(|n| json!({ "type": oci_namespace(*n) })).collect();
     if !spec.ns.has(Namespace::Mnt) {
         v.push(json!({ "type": "mount" }));
     }
@@ -127,10 +122,7 @@ pub fn rejoins_caller_mounts(spec: &RunSpec) -> bool {
 /// The container's first process: the adapter as init (with `pid`) or as a plain
 /// exec wrapper, then `--`, then COMMAND.
 pub fn process_args(spec: &RunSpec) -> Vec<String> {
-    let mut a = vec![
-        format!("/proc/self/fd/{SELF_FD}"),
-        INIT_SUBCOMMAND.to_string(),
-    ];
+    let mut a = vec![format!("/proc/self/fd/{SELF_FD}"), INIT_SUBCOMMAND.to_string()];
     if spec.ns.has(Namespace::Pid) {
         a.push("--pid1".into());
     }
@@ -144,11 +136,7 @@ pub fn process_args(spec: &RunSpec) -> Vec<String> {
         SELF_FD.to_string(),
         "--".into(),
     ]);
-    a.extend(
-        spec.command
-            .iter()
-            .map(|c| c.to_string_lossy().into_owned()),
-    );
+    a.extend(spec.command.iter().map(|c| c.to_string_lossy().into_owned()));
     a
 }
 
@@ -165,11 +153,11 @@ pub fn preserved_fds(spec: &RunSpec) -> i32 {
 pub fn mounts(spec: &RunSpec) -> Vec<Value> {
     let pid = spec.ns.has(Namespace::Pid);
     let user = spec.ns.has(Namespace::User);
-    let fresh_proc = json!({ "destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"] });
+    let fresh_proc =
+        json!({ "destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"] });
     // The host's /dev again, over the recursive bind of `/`: an OCI runtime then
     // creates no device nodes in it (in the host's devtmpfs).
-    let host_dev =
-        json!({ "destination": "/dev", "type": "bind", "source": "/dev", "options": ["rbind"] });
+    let host_dev = json!({ "destination": "/dev", "type": "bind", "source": "/dev", "options": ["rbind"] });
     match &spec.root {
         None if !spec.ns.has(Namespace::Mnt) => {
             // The caller's mounts (re-entered, or a private copy under `user`).
@@ -272,25 +260,14 @@ pub fn cgroups_path(parent: Option<&str>, cgroup: Option<&str>, id: &str) -> Str
         .filter(|c| !c.is_empty() && *c != ".")
         .chain([name])
         .collect();
-    format!(
-        "{}{}",
-        if parent.starts_with('/') { "/" } else { "" },
-        parts.join("/")
-    )
+    format!("{}{}", if parent.starts_with('/') { "/" } else { "" }, parts.join("/"))
 }
 
 /// The overlay mount options: `lowerdir=` top-most first, then `upperdir=`,
 /// `workdir=`; `volatile`, and `metacopy=on` where the kernel has it.
-pub fn overlay_options(
-    layers: &[PathBuf],
-    upper: &Path,
-    work: &Path,
-    metacopy: bool,
-) -> Result<String, String> {
+pub fn overlay_options(layers: &[PathBuf], upper: &Path, work: &Path, metacopy: bool) -> Result<String, String> {
     let esc = |flag: &str, p: &Path| -> Result<String, String> {
-        let s = p
-            .to_str()
-            .ok_or_else(|| format!("{flag} {}: not UTF-8", p.display()))?;
+        let s = p.to_str().ok_or_else(|| format!("{flag} {}: not UTF-8", p.display()))?;
         if s.contains([',', ':', '\\']) {
             return Err(format!(
                 "{flag} {s}: paths holding ',', ':' or '\\' cannot be passed to overlay"
@@ -324,10 +301,7 @@ pub fn hooks(spec: &RunSpec, adapter: &Path) -> Option<Value> {
     if let Some(v) = &spec.veth {
         args.extend([
             "--veth".into(),
-            format!(
-                "{}={},{}={}",
-                v.host_if, v.host_addr, v.cont_if, v.cont_addr
-            ),
+            format!("{}={},{}={}", v.host_if, v.host_addr, v.cont_if, v.cont_addr),
         ]);
     }
     if args.len() == 2 {
@@ -412,11 +386,9 @@ pub fn root_source(spec: &RunSpec, metacopy: bool) -> Result<RootSource, String>
     Ok(match &spec.root {
         None => RootSource::Host,
         Some(RootFs::Dir(d)) => RootSource::Dir(d.clone()),
-        Some(RootFs::Overlay {
-            layers,
-            upper,
-            work,
-        }) => RootSource::Overlay(overlay_options(layers, upper, work, metacopy)?),
+        Some(RootFs::Overlay { layers, upper, work }) => {
+            RootSource::Overlay(overlay_options(layers, upper, work, metacopy)?)
+        }
     })
 }
 
@@ -459,14 +431,8 @@ mod tests {
         assert_eq!(m["swap"], 33554432);
         assert_eq!(m["swappiness"], 0);
         // v2 has no swappiness; memory.swap.max = 0 follows from swap == limit.
-        let v2 = resources(
-            &spec(&["--cgroup", "c1", "--memory", "32M", "--", "/bin/true"]),
-            true,
-        );
-        assert_eq!(
-            v2["memory"],
-            json!({ "limit": 33554432u64, "swap": 33554432u64 })
-        );
+        let v2 = resources(&spec(&["--cgroup", "c1", "--memory", "32M", "--", "/bin/true"]), true);
+        assert_eq!(v2["memory"], json!({ "limit": 33554432u64, "swap": 33554432u64 }));
     }
 
     #[test]
@@ -514,10 +480,7 @@ mod tests {
             ]),
             false,
         );
-        assert_eq!(
-            r["cpu"],
-            json!({ "quota": 20000, "period": 100000, "cpus": "0-1" })
-        );
+        assert_eq!(r["cpu"], json!({ "quota": 20000, "period": 100000, "cpus": "0-1" }));
     }
 
     #[test]
@@ -554,14 +517,8 @@ mod tests {
 
     #[test]
     fn namespaces_are_opt_in_plus_a_mount_namespace() {
-        let c = config(
-            &spec(&["--ns", "pid,uts,net,ipc,cgroup", "--", "/bin/true"]),
-            &plan(),
-        );
-        assert_eq!(
-            types(&c),
-            ["pid", "uts", "network", "ipc", "cgroup", "mount"]
-        );
+        let c = config(&spec(&["--ns", "pid,uts,net,ipc,cgroup", "--", "/bin/true"]), &plan());
+        assert_eq!(types(&c), ["pid", "uts", "network", "ipc", "cgroup", "mount"]);
         let c = config(
             &spec(&[
                 "--ns",
@@ -626,10 +583,7 @@ mod tests {
 
     #[test]
     fn hostname_only_when_given() {
-        let c = config(
-            &spec(&["--ns", "uts", "--hostname", "box", "--", "/bin/true"]),
-            &plan(),
-        );
+        let c = config(&spec(&["--ns", "uts", "--hostname", "box", "--", "/bin/true"]), &plan());
         assert_eq!(c["hostname"], "box");
         assert!(config(&spec(&["--ns", "uts", "--", "/bin/true"]), &plan())
             .get("hostname")
@@ -685,10 +639,7 @@ mod tests {
 
     #[test]
     fn first_process_is_the_adapter_then_the_command() {
-        let c = config(
-            &spec(&["--ns", "pid,mnt", "--", "/bin/probe", "facts", "--x"]),
-            &plan(),
-        );
+        let c = config(&spec(&["--ns", "pid,mnt", "--", "/bin/probe", "facts", "--x"]), &plan());
         assert_eq!(
             c["process"]["args"],
             json!([
@@ -751,15 +702,10 @@ mod tests {
                 .collect()
         };
         let d = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
+            v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
         };
         assert_eq!(dests(&spec(&["--", "/x"])), d(&[("/dev", "bind")]));
-        assert_eq!(
-            dests(&spec(&["--ns", "mnt", "--", "/x"])),
-            d(&[("/dev", "bind")])
-        );
+        assert_eq!(dests(&spec(&["--ns", "mnt", "--", "/x"])), d(&[("/dev", "bind")]));
         assert_eq!(
             dests(&spec(&["--ns", "pid,mnt", "--", "/x"])),
             d(&[("/proc", "proc"), ("/dev", "bind")])
@@ -794,14 +740,8 @@ mod tests {
 
     #[test]
     fn cgroup_path_is_name_under_the_parent() {
-        assert_eq!(
-            cgroups_path(Some("lab-check-1"), Some("c1"), "id"),
-            "lab-check-1/c1"
-        );
-        assert_eq!(
-            cgroups_path(Some("/lab//x/"), Some("c1"), "id"),
-            "/lab/x/c1"
-        );
+        assert_eq!(cgroups_path(Some("lab-check-1"), Some("c1"), "id"), "lab-check-1/c1");
+        assert_eq!(cgroups_path(Some("/lab//x/"), Some("c1"), "id"), "/lab/x/c1");
         assert_eq!(cgroups_path(Some("./a"), Some("c1"), "id"), "a/c1");
         assert_eq!(cgroups_path(Some("/"), Some("c1"), "id"), "/c1");
         assert_eq!(cgroups_path(None, Some("c1"), "id"), "c1");
@@ -817,15 +757,10 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            o,
-            "lowerdir=/l/app:/l/base,upperdir=/u,workdir=/w,volatile,metacopy=on"
-        );
-        let o =
-            overlay_options(&["/l/base".into()], Path::new("/u"), Path::new("/w"), false).unwrap();
+        assert_eq!(o, "lowerdir=/l/app:/l/base,upperdir=/u,workdir=/w,volatile,metacopy=on");
+        let o = overlay_options(&["/l/base".into()], Path::new("/u"), Path::new("/w"), false).unwrap();
         assert_eq!(o, "lowerdir=/l/base,upperdir=/u,workdir=/w,volatile");
-        let e = overlay_options(&["/l/a,b".into()], Path::new("/u"), Path::new("/w"), false)
-            .unwrap_err();
+        let e = overlay_options(&["/l/a,b".into()], Path::new("/u"), Path::new("/w"), false).unwrap_err();
         assert!(e.contains("--layer"), "{e}");
     }
 
@@ -863,11 +798,9 @@ mod tests {
 
     #[test]
     fn contract_errors_name_the_flag() {
-        let e =
-            parse_run(&["--memory".into(), "lots".into(), "--".into(), "/x".into()]).unwrap_err();
+        let e = parse_run(&["--memory".into(), "lots".into(), "--".into(), "/x".into()]).unwrap_err();
         assert!(e.contains("--memory"), "{e}");
-        let e =
-            parse_run(&["--hostname".into(), "box".into(), "--".into(), "/x".into()]).unwrap_err();
+        let e = parse_run(&["--hostname".into(), "box".into(), "--".into(), "/x".into()]).unwrap_err();
         assert!(e.contains("--hostname") && e.contains("--ns uts"), "{e}");
         let e = parse_run(&["--pids".into(), "3".into(), "--".into(), "/x".into()]).unwrap_err();
         assert!(e.contains("--cgroup"), "{e}");

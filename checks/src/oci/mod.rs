@@ -27,7 +27,9 @@ pub const ADAPTER: &str = "oci-runtime";
 /// The OCI runtime itself may be missing: then every check is skipped, saying so.
 pub fn runtime(name: &str, oci: &str) -> Result<Runtime, String> {
     if oci.is_empty() {
-        return Err(format!("{RUNTIME_ENV}={name}: name the OCI runtime after `oci:` (oci:runc, oci:crun, oci:/path/to/youki)"));
+        return Err(format!(
+            "{RUNTIME_ENV}={name}: name the OCI runtime after `oci:` (oci:runc, oci:crun, oci:/path/to/youki)"
+        ));
     }
     let path = bin_dir().join(ADAPTER);
     if !path.is_file() {

@@ -31,10 +31,7 @@ fn event_source(key: &str) -> Option<(&'static str, u64)> {
 }
 
 /// The contract's source file of `key`: (controller, file, key in a keyed file, divisor).
-pub fn file_source(
-    key: &str,
-    v2: bool,
-) -> Option<(&'static str, &'static str, Option<&'static str>, u64)> {
+pub fn file_source(key: &str, v2: bool) -> Option<(&'static str, &'static str, Option<&'static str>, u64)> {
     Some(match (key, v2) {
         ("memory_current_bytes", false) => ("memory", "memory.usage_in_bytes", None, 1),
         ("memory_current_bytes", true) => ("memory", "memory.current", None, 1),
@@ -68,12 +65,7 @@ pub fn parse_file_value(text: &str, field: Option<&str>) -> Option<u64> {
 
 /// The contract's object: each figure from `events` (the `data` of one
 /// `events --stats` line) when the runtime gave it, else from `file(key)`, else null.
-pub fn contract_stats(
-    name: &str,
-    v2: bool,
-    events: &Value,
-    file: &dyn Fn(&str) -> Option<u64>,
-) -> Value {
+pub fn contract_stats(name: &str, v2: bool, events: &Value, file: &dyn Fn(&str) -> Option<u64>) -> Value {
     let mut out = json!({ "name": name, "cgroup_version": if v2 { 2 } else { 1 } });
     for key in KEYS {
         let from_runtime = event_source(key).and_then(|(ptr, div)| {
@@ -130,20 +122,11 @@ mod tests {
     fn file_values_are_parsed() {
         assert_eq!(parse_file_value("4096\n", None), Some(4096));
         assert_eq!(
-            parse_file_value(
-                "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
-                Some("oom_kill")
-            ),
+            parse_file_value("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", Some("oom_kill")),
             Some(3)
         );
-        assert_eq!(
-            parse_file_value("low 0\noom 1\noom_kill 2\n", Some("oom")),
-            Some(1)
-        );
-        assert_eq!(
-            parse_file_value("nr_periods 10\n", Some("nr_throttled")),
-            None
-        );
+        assert_eq!(parse_file_value("low 0\noom 1\noom_kill 2\n", Some("oom")), Some(1));
+        assert_eq!(parse_file_value("nr_periods 10\n", Some("nr_throttled")), None);
         assert_eq!(
             file_source("cpu_usage_usec", false),
             Some(("cpuacct", "cpuacct.usage", None, 1000))

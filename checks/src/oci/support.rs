@@ -24,9 +24,7 @@ impl std::fmt::Display for Version {
 /// with digits (`runc version 1.1.5+ds1`, `crun version 1.8.1`, `youki version 0.3.3`).
 pub fn parse_version(text: &str) -> Option<Version> {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let at = words
-        .iter()
-        .position(|w| w.eq_ignore_ascii_case("version"))?;
+    let at = words.iter().position(|w| w.eq_ignore_ascii_case("version"))?;
     let w = words.get(at + 1)?.trim_start_matches('v');
     let mut nums = w
         .split(|c: char| !c.is_ascii_digit())
@@ -99,9 +97,7 @@ pub fn known_gaps(name: &str, version: Option<Version>) -> Vec<(String, String)>
         .map(|g| {
             (
                 g.option.to_string(),
-                g.reason
-                    .replace("{name}", name)
-                    .replace("{version}", &shown),
+                g.reason.replace("{name}", name).replace("{version}", &shown),
             )
         })
         .collect()
@@ -185,27 +181,14 @@ pub fn trial_run(command: &str) -> Result<(), String> {
     std::fs::write(dir.path().join("config.json"), config.to_string())
         .map_err(|e| format!("writing the trial config: {e}"))?;
     let bundle = dir.path().display().to_string();
-    let r = output_within(
-        command,
-        &["run", "--bundle", &bundle, &id],
-        Duration::from_secs(20),
-    );
-    let _ = output_within(
-        command,
-        &["delete", "--force", &id],
-        Duration::from_secs(10),
-    );
+    let r = output_within(command, &["run", "--bundle", &bundle, &id], Duration::from_secs(20));
+    let _ = output_within(command, &["delete", "--force", &id], Duration::from_secs(10));
     let (ok, text) = r.map_err(|e| format!("`{command} run` could not be started: {e}"))?;
     let text = text.trim().to_string();
     if ok || text.contains(missing) {
         Ok(())
     } else {
-        Err(text
-            .lines()
-            .last()
-            .unwrap_or("no message")
-            .trim()
-            .to_string())
+        Err(text.lines().last().unwrap_or("no message").trim().to_string())
     }
 }
 
@@ -230,12 +213,7 @@ pub fn unsupported(command: &str) -> Vec<(String, String)> {
                 format!("{name} is not installed (`{command}` not found: {e})"),
             )];
         }
-        Err(e) => {
-            return vec![(
-                "*".into(),
-                format!("`{command} --version` could not be run: {e}"),
-            )]
-        }
+        Err(e) => return vec![("*".into(), format!("`{command} --version` could not be run: {e}"))],
     };
     if REFUSE_HYBRID.contains(&name.as_str()) && nix::unistd::geteuid().is_root() {
         if let Some(v2) = hybrid_v2_controllers() {
@@ -261,8 +239,7 @@ mod tests {
 
     #[test]
     fn versions_are_read_from_version_texts() {
-        let runc =
-            "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\n";
+        let runc = "runc version 1.1.5+ds1\ncommit: 1.1.5+ds1-1+deb12u1\nspec: 1.0.2-dev\ngo: go1.19.8\n";
         assert_eq!(parse_version(runc), Some(Version(1, 1, 5)));
         assert_eq!(
             parse_version("crun version 1.8.1\ncommit: f8a0\nrundir: /run/crun\n"),
@@ -272,10 +249,7 @@ mod tests {
             parse_version("youki version 0.3.3\ncommit: 0.3.3-0-g\n"),
             Some(Version(0, 3, 3))
         );
-        assert_eq!(
-            parse_version("runc version 1.2.0-rc.1"),
-            Some(Version(1, 2, 0))
-        );
+        assert_eq!(parse_version("runc version 1.2.0-rc.1"), Some(Version(1, 2, 0)));
         assert_eq!(parse_version("something else"), None);
     }
 

@@ -16,12 +16,15 @@
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
-use labkit::probe::{BindOnly, Cat, ChdirUp, ChrootEscape, Connect, Facts, Hostname, IpcCreated, IpcLookup, Kill, OrphanState, PathAttempt, Stat, WriteFile};
+use labkit::probe::{
+    BindOnly, Cat, ChdirUp, ChrootEscape, Connect, Facts, Hostname, IpcCreated, IpcLookup, Kill, OrphanState,
+    PathAttempt, Stat, WriteFile,
+};
 
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
-use crate::host;
 use crate::ctx::{js, refused};
+use crate::host;
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 
 macro_rules! check {
@@ -40,56 +43,167 @@ macro_rules! check {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("namespaces.pid.init-is-pid-1", "the container's first process is PID 1 of a new PID namespace",
-            uses = ["--ns pid", "--pid-file"], requires = [R::Namespace("pid")], init_is_pid_1),
-        check!("namespaces.pid.fresh-proc", "a fresh /proc lists only the container's processes",
-            uses = ["--ns pid,mnt"], requires = [R::Namespace("pid"), R::Namespace("mnt")], fresh_proc),
-        check!("namespaces.pid.host-pid-unreachable", "a host PID cannot be signalled from inside (ESRCH)",
-            uses = ["--ns pid"], requires = [R::Namespace("pid")], host_pid_unreachable),
-        check!("namespaces.pid.orphans-reaped", "an orphan inside is reaped, no zombie is left",
-            uses = ["--ns pid,mnt"], requires = [R::Namespace("pid"), R::Command("unshare")], orphans_reaped),
-        check!("namespaces.pid.host-sees-other-pids", "the host sees the container's processes under other PIDs (NSpid)",
-            uses = ["--ns pid", "--pid-file"], requires = [R::Namespace("pid")], host_sees_other_pids),
-        check!("namespaces.uts.hostname-set", "the hostname inside is the one requested",
-            uses = ["--ns uts", "--hostname"], requires = [R::Namespace("uts")], hostname_set),
-        check!("namespaces.uts.host-hostname-unchanged", "the host's hostname is unchanged during and after",
-            uses = ["--ns uts", "--hostname", "--pid-file"], requires = [R::Namespace("uts"), R::Command("nsenter")],
-            host_hostname_unchanged),
-        check!("namespaces.uts.two-containers-differ", "two containers hold different hostnames at the same time",
-            uses = ["--ns uts", "--hostname", "--pid-file"], requires = [R::Namespace("uts"), R::Command("nsenter")],
-            two_hostnames),
-        check!("namespaces.mnt.mount-invisible-on-host", "a mount made inside is absent from the host's mount table",
-            uses = ["--ns mnt"], requires = [R::Namespace("mnt")], mount_invisible),
-        check!("namespaces.mnt.host-files-unreachable", "after pivot_root host files cannot be reached, not even by a chroot breakout",
-            uses = ["--ns mnt", "--rootfs"], requires = [R::Namespace("mnt"), R::Command("chroot")], host_files_unreachable),
-        check!("namespaces.mnt.root-is-given-rootfs", "the container's root is the given rootfs, or the overlay of the given layers",
-            uses = ["--ns mnt", "--rootfs", "--layer", "--upper", "--work"], requires = [R::Namespace("mnt"), R::Overlay],
-            root_is_given),
-        check!("namespaces.net.only-loopback", "only `lo` exists inside, and it is up",
-            uses = ["--ns net"], requires = [R::Namespace("net")], only_loopback),
-        check!("namespaces.net.host-addresses-invisible", "no host interface or address is visible inside",
-            uses = ["--ns net"], requires = [R::Namespace("net")], host_addresses_invisible),
-        check!("namespaces.net.veth-carries-traffic", "host and container exchange data over the veth pair",
-            uses = ["--ns net", "--veth"], requires = [R::Namespace("net")], veth_traffic),
-        check!("namespaces.net.same-port-twice", "two containers bind the same port at the same time",
-            uses = ["--ns net"], requires = [R::Namespace("net")], same_port_twice),
-        check!("namespaces.ipc.sysv-invisible", "SysV shared memory and message queues made inside are invisible outside",
-            uses = ["--ns ipc"], requires = [R::Namespace("ipc")], sysv_invisible),
-        check!("namespaces.ipc.posix-mq-invisible", "a POSIX message queue made inside is invisible outside",
-            uses = ["--ns ipc"], requires = [R::Namespace("ipc")], posix_mq_invisible),
-        check!("namespaces.user.root-maps-to-host-uid", "uid 0 inside is the mapped uid on the host",
-            uses = ["--ns user", "--uid-map", "--gid-map", "--pid-file"], requires = [R::Namespace("user")], root_maps),
-        check!("namespaces.user.files-owned-by-mapped-uid", "a file created inside is owned by the mapped uid on the host",
-            uses = ["--ns user,mnt", "--uid-map", "--gid-map", "--rootfs"], requires = [R::Namespace("user")], files_owned),
-        check!("namespaces.user.host-root-files-protected", "root inside cannot write a file owned by host root",
-            uses = ["--ns user", "--uid-map", "--gid-map"], requires = [R::Namespace("user")], host_root_protected),
-        check!("namespaces.user.unmapped-ids-overflow", "ids without a mapping show as the overflow id (65534)",
-            uses = ["--ns user", "--uid-map", "--gid-map"], requires = [R::Namespace("user")], unmapped_overflow),
-        check!("namespaces.cgroup.root-is-own-cgroup", "inside a cgroup namespace the container's cgroup is /",
-            uses = ["--ns cgroup", "--cgroup", "--pid-file"], requires = [R::Namespace("cgroup"), R::Command("nsenter")],
-            cgroup_root),
-        check!("namespaces.time.offset-moves-clocks", "--time-offset moves CLOCK_BOOTTIME and CLOCK_MONOTONIC inside only",
-            uses = ["--ns time", "--time-offset"], requires = [R::Namespace("time")], time_offset),
+        check!(
+            "namespaces.pid.init-is-pid-1",
+            "the container's first process is PID 1 of a new PID namespace",
+            uses = ["--ns pid", "--pid-file"],
+            requires = [R::Namespace("pid")],
+            init_is_pid_1
+        ),
+        check!(
+            "namespaces.pid.fresh-proc",
+            "a fresh /proc lists only the container's processes",
+            uses = ["--ns pid,mnt"],
+            requires = [R::Namespace("pid"), R::Namespace("mnt")],
+            fresh_proc
+        ),
+        check!(
+            "namespaces.pid.host-pid-unreachable",
+            "a host PID cannot be signalled from inside (ESRCH)",
+            uses = ["--ns pid"],
+            requires = [R::Namespace("pid")],
+            host_pid_unreachable
+        ),
+        check!(
+            "namespaces.pid.orphans-reaped",
+            "an orphan inside is reaped, no zombie is left",
+            uses = ["--ns pid,mnt"],
+            requires = [R::Namespace("pid"), R::Command("unshare")],
+            orphans_reaped
+        ),
+        check!(
+            "namespaces.pid.host-sees-other-pids",
+            "the host sees the container's processes under other PIDs (NSpid)",
+            uses = ["--ns pid", "--pid-file"],
+            requires = [R::Namespace("pid")],
+            host_sees_other_pids
+        ),
+        check!(
+            "namespaces.uts.hostname-set",
+            "the hostname inside is the one requested",
+            uses = ["--ns uts", "--hostname"],
+            requires = [R::Namespace("uts")],
+            hostname_set
+        ),
+        check!(
+            "namespaces.uts.host-hostname-unchanged",
+            "the host's hostname is unchanged during and after",
+            uses = ["--ns uts", "--hostname", "--pid-file"],
+            requires = [R::Namespace("uts"), R::Command("nsenter")],
+            host_hostname_unchanged
+        ),
+        check!(
+            "namespaces.uts.two-containers-differ",
+            "two containers hold different hostnames at the same time",
+            uses = ["--ns uts", "--hostname", "--pid-file"],
+            requires = [R::Namespace("uts"), R::Command("nsenter")],
+            two_hostnames
+        ),
+        check!(
+            "namespaces.mnt.mount-invisible-on-host",
+            "a mount made inside is absent from the host's mount table",
+            uses = ["--ns mnt"],
+            requires = [R::Namespace("mnt")],
+            mount_invisible
+        ),
+        check!(
+            "namespaces.mnt.host-files-unreachable",
+            "after pivot_root host files cannot be reached, not even by a chroot breakout",
+            uses = ["--ns mnt", "--rootfs"],
+            requires = [R::Namespace("mnt"), R::Command("chroot")],
+            host_files_unreachable
+        ),
+        check!(
+            "namespaces.mnt.root-is-given-rootfs",
+            "the container's root is the given rootfs, or the overlay of the given layers",
+            uses = ["--ns mnt", "--rootfs", "--layer", "--upper", "--work"],
+            requires = [R::Namespace("mnt"), R::Overlay],
+            root_is_given
+        ),
+        check!(
+            "namespaces.net.only-loopback",
+            "only `lo` exists inside, and it is up",
+            uses = ["--ns net"],
+            requires = [R::Namespace("net")],
+            only_loopback
+        ),
+        check!(
+            "namespaces.net.host-addresses-invisible",
+            "no host interface or address is visible inside",
+            uses = ["--ns net"],
+            requires = [R::Namespace("net")],
+            host_addresses_invisible
+        ),
+        check!(
+            "namespaces.net.veth-carries-traffic",
+            "host and container exchange data over the veth pair",
+            uses = ["--ns net", "--veth"],
+            requires = [R::Namespace("net")],
+            veth_traffic
+        ),
+        check!(
+            "namespaces.net.same-port-twice",
+            "two containers bind the same port at the same time",
+            uses = ["--ns net"],
+            requires = [R::Namespace("net")],
+            same_port_twice
+        ),
+        check!(
+            "namespaces.ipc.sysv-invisible",
+            "SysV shared memory and message queues made inside are invisible outside",
+            uses = ["--ns ipc"],
+            requires = [R::Namespace("ipc")],
+            sysv_invisible
+        ),
+        check!(
+            "namespaces.ipc.posix-mq-invisible",
+            "a POSIX message queue made inside is invisible outside",
+            uses = ["--ns ipc"],
+            requires = [R::Namespace("ipc")],
+            posix_mq_invisible
+        ),
+        check!(
+            "namespaces.user.root-maps-to-host-uid",
+            "uid 0 inside is the mapped uid on the host",
+            uses = ["--ns user", "--uid-map", "--gid-map", "--pid-file"],
+            requires = [R::Namespace("user")],
+            root_maps
+        ),
+        check!(
+            "namespaces.user.files-owned-by-mapped-uid",
+            "a file created inside is owned by the mapped uid on the host",
+            uses = ["--ns user,mnt", "--uid-map", "--gid-map", "--rootfs"],
+            requires = [R::Namespace("user")],
+            files_owned
+        ),
+        check!(
+            "namespaces.user.host-root-files-protected",
+            "root inside cannot write a file owned by host root",
+            uses = ["--ns user", "--uid-map", "--gid-map"],
+            requires = [R::Namespace("user")],
+            host_root_protected
+        ),
+        check!(
+            "namespaces.user.unmapped-ids-overflow",
+            "ids without a mapping show as the overflow id (65534)",
+            uses = ["--ns user", "--uid-map", "--gid-map"],
+            requires = [R::Namespace("user")],
+            unmapped_overflow
+        ),
+        check!(
+            "namespaces.cgroup.root-is-own-cgroup",
+            "inside a cgroup namespace the container's cgroup is /",
+            uses = ["--ns cgroup", "--cgroup", "--pid-file"],
+            requires = [R::Namespace("cgroup"), R::Command("nsenter")],
+            cgroup_root
+        ),
+        check!(
+            "namespaces.time.offset-moves-clocks",
+            "--time-offset moves CLOCK_BOOTTIME and CLOCK_MONOTONIC inside only",
+            uses = ["--ns time", "--time-offset"],
+            requires = [R::Namespace("time")],
+            time_offset
+        ),
     ]
 }
 
@@ -108,15 +222,29 @@ fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
     let ok = (pid == 1 && ppid == 0) || (ppid == 1 && pids.contains(&1));
     ensure(
         ok,
-        crate::t!("the probe to be PID 1 with ppid 0, or a child of PID 1", "probe가 PID 1(ppid 0)이거나 PID 1의 자식"),
-        crate::t!("pid {pid:?}, ppid {ppid:?}, visible pids {pids:?}", "pid {pid:?}, ppid {ppid:?}, 보이는 PID {pids:?}"),
+        crate::t!(
+            "the probe to be PID 1 with ppid 0, or a child of PID 1",
+            "probe가 PID 1(ppid 0)이거나 PID 1의 자식"
+        ),
+        crate::t!(
+            "pid {pid:?}, ppid {ppid:?}, visible pids {pids:?}",
+            "pid {pid:?}, ppid {ppid:?}, 보이는 PID {pids:?}"
+        ),
         &run,
     )?;
     // Control: without a PID namespace the probe has an ordinary host pid.
     const WITHOUT: &str = "without --ns pid";
     let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if c.pid <= 2 {
-        return Err(control_fail(WITHOUT, crate::t!("an ordinary host PID (above 2): no PID namespace without --ns pid", "보통의 호스트 PID(2보다 큼): --ns pid가 없으면 PID 네임스페이스도 없음"), format!("pid {}", c.pid), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "an ordinary host PID (above 2): no PID namespace without --ns pid",
+                "보통의 호스트 PID(2보다 큼): --ns pid가 없으면 PID 네임스페이스도 없음"
+            ),
+            format!("pid {}", c.pid),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -130,15 +258,31 @@ fn fresh_proc(ctx: &Ctx) -> CheckResult {
     let me = u64::from(std::process::id());
     ensure(
         !pids.is_empty() && pids.len() <= 4 && pids.iter().all(|p| *p <= 8),
-        crate::t!("/proc inside to list only the container's few processes (pids 1..8)", "컨테이너 안의 /proc에 컨테이너의 프로세스 몇 개만(PID 1..8) 보임"),
-        crate::t!("{} pids listed: {:?}", "PID {}개가 보임: {:?}", pids.len(), &pids[..pids.len().min(12)]),
+        crate::t!(
+            "/proc inside to list only the container's few processes (pids 1..8)",
+            "컨테이너 안의 /proc에 컨테이너의 프로세스 몇 개만(PID 1..8) 보임"
+        ),
+        crate::t!(
+            "{} pids listed: {:?}",
+            "PID {}개가 보임: {:?}",
+            pids.len(),
+            &pids[..pids.len().min(12)]
+        ),
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
     let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     let host_pids = c.pids.unwrap_or_default();
     if !host_pids.contains(&me) {
-        return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me} (the host's PID namespace)", "/proc에 검사기의 PID {me}가 보임(호스트의 PID 네임스페이스)"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/proc to list the checker's pid {me} (the host's PID namespace)",
+                "/proc에 검사기의 PID {me}가 보임(호스트의 PID 네임스페이스)"
+            ),
+            crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -152,14 +296,30 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     let (run, k): (_, Kill) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
     ensure(
         k.attempt.refused_with("ESRCH"),
-        crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
-        crate::t!("ok {}, error {}", "성공 {}, 오류 {}", k.attempt.ok, js(&k.attempt.error)),
+        crate::t!(
+            "kill({me}, 0) of the checker's host pid to fail with ESRCH",
+            "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"
+        ),
+        crate::t!(
+            "ok {}, error {}",
+            "성공 {}, 오류 {}",
+            k.attempt.ok,
+            js(&k.attempt.error)
+        ),
         &run,
     )?;
     const WITHOUT: &str = "without --ns pid";
     let (crun, c): (_, Kill) = ctx.control_probe_json(WITHOUT, &[], &["kill", &me, "--signal", "0"])?;
     if !c.attempt.ok && !c.attempt.refused_with("EPERM") {
-        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), js(&c), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "kill({me}, 0) to find the checker (ok, or EPERM)",
+                "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"
+            ),
+            js(&c),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -174,17 +334,34 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
     let args = ["orphan", "--delay-ms", "50", "--wait-ms", "2000"];
     let (run, o): (_, OrphanState) = ctx.probe_json(&["--ns", "pid,mnt"], &args)?;
     // Reaped by the host's init instead proves nothing about the container's.
-    let host_ns = std::fs::read_link("/proc/self/ns/pid").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+    let host_ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default();
     ensure(
         o.pid_ns.as_deref() != Some(host_ns.as_str()),
-        crate::t!("the orphan in a PID namespace of its own, reaped by the container's init", "고아 프로세스가 자기 PID 네임스페이스에 있고 컨테이너의 init이 거둠"),
-        crate::t!("it lived in the host's PID namespace {host_ns}", "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"),
+        crate::t!(
+            "the orphan in a PID namespace of its own, reaped by the container's init",
+            "고아 프로세스가 자기 PID 네임스페이스에 있고 컨테이너의 init이 거둠"
+        ),
+        crate::t!(
+            "it lived in the host's PID namespace {host_ns}",
+            "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"
+        ),
         &run,
     )?;
     ensure(
         o.state == "gone",
-        crate::t!("the orphan reaped by the container's init (state gone)", "고아 프로세스를 컨테이너의 init이 거둠(상태 gone)"),
-        crate::t!("state {}, process state {}, adopted by pid {}", "상태 {}, 프로세스 상태 {}, 입양한 PID {}", js(&o.state), js(&o.stat_state), js(&o.ppid)),
+        crate::t!(
+            "the orphan reaped by the container's init (state gone)",
+            "고아 프로세스를 컨테이너의 init이 거둠(상태 gone)"
+        ),
+        crate::t!(
+            "state {}, process state {}, adopted by pid {}",
+            "상태 {}, 프로세스 상태 {}, 입양한 PID {}",
+            js(&o.state),
+            js(&o.stat_state),
+            js(&o.ppid)
+        ),
         &run,
     )?;
     // Control: a PID 1 that does not reap (the probe itself under unshare) leaves a zombie.
@@ -195,11 +372,13 @@ fn orphans_reaped(ctx: &Ctx) -> CheckResult {
         .map_err(|e| broken(crate::t!("running unshare: {e}", "unshare를 실행하지 못했습니다: {e}")))?;
     let last: Option<OrphanState> = host::last_line_as(&out.stdout);
     if last.as_ref().map(|o| o.state != "zombie").unwrap_or(true) {
-        return Err(host_control_failed(crate::t!("an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}", "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {last:?}")));
+        return Err(host_control_failed(crate::t!(
+            "an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}",
+            "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {last:?}"
+        )));
     }
     Ok(())
 }
-
 
 fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
     ctx.sleeper(options, ctx.probe(), name)
@@ -213,7 +392,10 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
     let run = sp.stop();
     ensure(
         nspid.len() >= 2 && nspid[0] == pid.to_string() && nspid.last().map(String::as_str) == Some("1"),
-        crate::t!("host pid {pid} to be PID 1 of a nested namespace (NSpid: {pid} 1)", "호스트 PID {pid}가 중첩된 네임스페이스의 PID 1(NSpid: {pid} 1)"),
+        crate::t!(
+            "host pid {pid} to be PID 1 of a nested namespace (NSpid: {pid} 1)",
+            "호스트 PID {pid}가 중첩된 네임스페이스의 PID 1(NSpid: {pid} 1)"
+        ),
         format!("NSpid: {}", nspid.join(" ")),
         &run,
     )?;
@@ -222,7 +404,15 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
     let nspid = host::status_field(pid, "NSpid").unwrap_or_default();
     let crun = sp.stop();
     if nspid.len() != 1 {
-        return Err(control_fail(WITHOUT, crate::t!("one NSpid level (the host's PID namespace)", "NSpid 단계 하나(호스트의 PID 네임스페이스)"), format!("NSpid: {}", nspid.join(" ")), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "one NSpid level (the host's PID namespace)",
+                "NSpid 단계 하나(호스트의 PID 네임스페이스)"
+            ),
+            format!("NSpid: {}", nspid.join(" ")),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -236,14 +426,22 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
 fn hostname_set(ctx: &Ctx) -> CheckResult {
     let name = ctx.unique("lab-", 30);
     let (run, f): (_, Hostname) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
-    ensure(f.hostname.as_deref() == Some(name.as_str()), crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"), js(&f.hostname), &run)?;
+    ensure(
+        f.hostname.as_deref() == Some(name.as_str()),
+        crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"),
+        js(&f.hostname),
+        &run,
+    )?;
     const WITHOUT: &str = "without --hostname";
     let (crun, c): (_, Hostname) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
     let host_name = host::hostname();
     if c.hostname.as_deref() != Some(host_name.as_str()) {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's", "안에서도 호스트의 이름 {host_name:?}: 새 UTS 네임스페이스는 호출한 쪽 이름의 복사본으로 시작함"),
+            crate::t!(
+                "the host's name {host_name:?} inside: a new UTS namespace starts as a copy of the caller's",
+                "안에서도 호스트의 이름 {host_name:?}: 새 UTS 네임스페이스는 호출한 쪽 이름의 복사본으로 시작함"
+            ),
             js(&c.hostname),
             &crun,
         ));
@@ -270,8 +468,14 @@ fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     let after = host::hostname();
     ensure(
         inside == name && during == before && after == before,
-        crate::t!("{name:?} inside while the host keeps {before:?}", "안에서는 {name:?}, 그동안 호스트는 {before:?} 유지"),
-        crate::t!("inside {inside:?}, host during {during:?}, host after {after:?}", "안 {inside:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"),
+        crate::t!(
+            "{name:?} inside while the host keeps {before:?}",
+            "안에서는 {name:?}, 그동안 호스트는 {before:?} 유지"
+        ),
+        crate::t!(
+            "inside {inside:?}, host during {during:?}, host after {after:?}",
+            "안 {inside:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"
+        ),
         &run,
     )
 }
@@ -311,7 +515,16 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let mounted: Option<PathAttempt> = sp.next_as(Duration::from_secs(10));
     let on_host = host::mount_points().contains(&t);
     let run = sp.stop();
-    let mounted = mounted.ok_or_else(|| fail(crate::t!("the probe to report its tmpfs mount", "probe가 tmpfs 마운트 결과를 보고"), crate::t!("no report", "보고 없음"), &run))?;
+    let mounted = mounted.ok_or_else(|| {
+        fail(
+            crate::t!(
+                "the probe to report its tmpfs mount",
+                "probe가 tmpfs 마운트 결과를 보고"
+            ),
+            crate::t!("no report", "보고 없음"),
+            &run,
+        )
+    })?;
     let on_host = if refused(&mounted.attempt) {
         ctx.stricter(format!("the command inside may not mount ({}): the checker mounted from the host, in the container's mount namespace", mounted.attempt.error.as_deref().unwrap_or("?")));
         let (sp, pid) = sleeper(ctx, &["--ns", "mnt"], "mnt-inside")?;
@@ -321,15 +534,42 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
         let by_host = by_host?;
         if !by_host.attempt.ok {
             let by_host = js(&by_host);
-            return Err(broken(crate::t!("the checker could not mount a tmpfs in the container's mount namespace: {by_host}", "검사기가 컨테이너의 마운트 네임스페이스에 tmpfs를 마운트하지 못했습니다: {by_host}")));
+            return Err(broken(crate::t!(
+                "the checker could not mount a tmpfs in the container's mount namespace: {by_host}",
+                "검사기가 컨테이너의 마운트 네임스페이스에 tmpfs를 마운트하지 못했습니다: {by_host}"
+            )));
         }
-        ensure(!seen, crate::t!("{t}, mounted in the container's namespace, absent from the host's mountinfo", "컨테이너의 네임스페이스에 마운트한 {t}가 호스트의 mountinfo에 없음"), crate::t!("it is in the host's mount table", "호스트의 마운트 테이블에 있습니다"), &run)?;
+        ensure(
+            !seen,
+            crate::t!(
+                "{t}, mounted in the container's namespace, absent from the host's mountinfo",
+                "컨테이너의 네임스페이스에 마운트한 {t}가 호스트의 mountinfo에 없음"
+            ),
+            crate::t!("it is in the host's mount table", "호스트의 마운트 테이블에 있습니다"),
+            &run,
+        )?;
         seen
     } else {
-        ensure(mounted.attempt.ok, crate::t!("a tmpfs mounted on {t} inside", "안에서 {t}에 tmpfs가 마운트됨"), js(&mounted), &run)?;
+        ensure(
+            mounted.attempt.ok,
+            crate::t!("a tmpfs mounted on {t} inside", "안에서 {t}에 tmpfs가 마운트됨"),
+            js(&mounted),
+            &run,
+        )?;
         on_host
     };
-    ensure(!on_host, crate::t!("{t} absent from the host's mountinfo", "호스트의 mountinfo에 {t}가 없음"), crate::t!("the container's mount is in the host's mount table", "컨테이너의 마운트가 호스트의 마운트 테이블에 있습니다"), &run)?;
+    ensure(
+        !on_host,
+        crate::t!(
+            "{t} absent from the host's mountinfo",
+            "호스트의 mountinfo에 {t}가 없음"
+        ),
+        crate::t!(
+            "the container's mount is in the host's mount table",
+            "컨테이너의 마운트가 호스트의 마운트 테이블에 있습니다"
+        ),
+        &run,
+    )?;
     // Control: the same mount without a mount namespace lands in the host's table
     // (the check's scratch cleanup unmounts it).
     const WITHOUT: &str = "without --ns mnt";
@@ -345,7 +585,10 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
         let _ = nix::mount::umount2(t2.as_str(), nix::mount::MntFlags::MNT_DETACH);
         if !own.attempt.ok || !seen {
             let own = js(&own);
-            return Err(host_control_failed(crate::t!("a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}", "검사기가 {t2}에 마운트한 tmpfs가 자기 마운트 테이블에 보이지 않았습니다: {own}")));
+            return Err(host_control_failed(crate::t!(
+                "a tmpfs the checker mounted on {t2} was not seen in its mount table: {own}",
+                "검사기가 {t2}에 마운트한 tmpfs가 자기 마운트 테이블에 보이지 않았습니다: {own}"
+            )));
         }
         return Ok(());
     }
@@ -353,8 +596,14 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
         let c = js(&c);
         return Err(control_fail(
             WITHOUT,
-            crate::t!("the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt", "{t2}의 tmpfs가 호스트의 마운트 테이블에 있음: --ns mnt가 없으면 마운트 네임스페이스도 없음"),
-            crate::t!("mount {c}; in the host's table: {seen}", "마운트 {c}; 호스트 테이블에 있음: {seen}"),
+            crate::t!(
+                "the tmpfs on {t2} in the host's mount table: no mount namespace without --ns mnt",
+                "{t2}의 tmpfs가 호스트의 마운트 테이블에 있음: --ns mnt가 없으면 마운트 네임스페이스도 없음"
+            ),
+            crate::t!(
+                "mount {c}; in the host's table: {seen}",
+                "마운트 {c}; 호스트 테이블에 있음: {seen}"
+            ),
             &crun,
         ));
     }
@@ -371,25 +620,57 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
 fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
-    std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
+    std::fs::write(&marker, "host")
+        .map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let opts = ["--ns", "pid,mnt", "--rootfs", root.as_str()];
     let (run, st): (_, Stat) = ctx.json_of(&opts, &["/bin/probe", "stat", &m])?;
     let found = js(&st);
-    ensure(!st.attempt.ok, crate::t!("host file {m} not found inside", "호스트 파일 {m}이(가) 안에서 보이지 않음"), crate::t!("found: {found}", "보임: {found}"), &run)?;
+    ensure(
+        !st.attempt.ok,
+        crate::t!(
+            "host file {m} not found inside",
+            "호스트 파일 {m}이(가) 안에서 보이지 않음"
+        ),
+        crate::t!("found: {found}", "보임: {found}"),
+        &run,
+    )?;
     let (run, up): (_, ChdirUp) = ctx.json_of(&opts, &["/bin/probe", "chdir-up"])?;
-    ensure(up.same, crate::t!("`..` from / to stay in /", "/에서 `..`으로 가도 / 그대로"), crate::t!("cwd {} after chdir(\"..\"), root {}", "chdir(\"..\") 뒤 cwd {}, 루트 {}", js(&up.cwd), js(&up.root)), &run)?;
+    ensure(
+        up.same,
+        crate::t!("`..` from / to stay in /", "/에서 `..`으로 가도 / 그대로"),
+        crate::t!(
+            "cwd {} after chdir(\"..\"), root {}",
+            "chdir(\"..\") 뒤 cwd {}, 루트 {}",
+            js(&up.cwd),
+            js(&up.root)
+        ),
+        &run,
+    )?;
     // pivot_root, not chroot: the classic breakout climbs to the namespace's real
     // root, which must be the container's own (the old root detached).
     let (run, esc): (_, ChrootEscape) = ctx.json_of(&opts, &["/bin/probe", "chroot-escape"])?;
     ensure(
         !esc.escaped,
-        crate::t!("the chroot breakout to end in the container's own root (pivot_root, old root detached)", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝남(pivot_root, 옛 루트 분리)"),
-        crate::t!("it reached another root: {} -> {}", "다른 루트에 닿았습니다: {} -> {}", js(&esc.root_before), js(&esc.root_after)),
+        crate::t!(
+            "the chroot breakout to end in the container's own root (pivot_root, old root detached)",
+            "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝남(pivot_root, 옛 루트 분리)"
+        ),
+        crate::t!(
+            "it reached another root: {} -> {}",
+            "다른 루트에 닿았습니다: {} -> {}",
+            js(&esc.root_before),
+            js(&esc.root_after)
+        ),
         &run,
     )?;
     if let Some(r) = &esc.refused {
-        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", r.op, r.error));
+        ctx.stricter(crate::t!(
+            "the breakout could not start: {} refused with {}",
+            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
+            r.op,
+            r.error
+        ));
     }
     // Control: under a bare chroot the same breakout reaches the host's root.
     let out = std::process::Command::new("chroot")
@@ -400,13 +681,24 @@ fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let c: Option<ChrootEscape> = host::last_line_as(&out.stdout);
     if !c.as_ref().is_some_and(|c| c.escaped) {
         let c = js(&c);
-        return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot: {c}", "그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
+        return Err(host_control_failed(crate::t!(
+            "the breakout did not leave a bare chroot: {c}",
+            "그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}"
+        )));
     }
     // Control: without a root file system the host's file is right there.
     const WITHOUT: &str = "without --rootfs";
     let (crun, c): (_, Stat) = ctx.control_probe_json(WITHOUT, &["--ns", "pid,mnt"], &["stat", &m])?;
     if !c.attempt.ok {
-        return Err(control_fail(WITHOUT, crate::t!("the host's file {m} found: without --rootfs the root is the host's", "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"), js(&c), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the host's file {m} found: without --rootfs the root is the host's",
+                "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"
+            ),
+            js(&c),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -422,7 +714,12 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     let root = f.root;
     ensure(
         root.is_some_and(|root| root.ino == meta.ino() && root.dev == meta.dev()),
-        crate::t!("/ inside to be {r} (dev {} ino {})", "안의 /가 {r}(dev {} ino {})", meta.dev(), meta.ino()),
+        crate::t!(
+            "/ inside to be {r} (dev {} ino {})",
+            "안의 /가 {r}(dev {} ino {})",
+            meta.dev(),
+            meta.ino()
+        ),
         format!("dev {} ino {}", js(&root.map(|r| r.dev)), js(&root.map(|r| r.ino))),
         &run,
     )?;
@@ -431,23 +728,52 @@ fn root_is_given(ctx: &Ctx) -> CheckResult {
     let mut opts = vec!["--ns".to_string(), "mnt".to_string()];
     opts.extend(ov.options());
     let opts: Vec<&str> = opts.iter().map(String::as_str).collect();
-    let (run, _): (_, WriteFile) = ctx.json_of(&opts, &["/bin/probe", "write-file", "/lab-written", "--content", "upper"])?;
+    let (run, _): (_, WriteFile) = ctx.json_of(
+        &opts,
+        &["/bin/probe", "write-file", "/lab-written", "--content", "upper"],
+    )?;
     let upper = std::fs::read_to_string(ov.upper.join("lab-written")).ok();
     ensure(
         upper.as_deref() == Some("upper") && !ov.lower.join("lab-written").exists(),
-        crate::t!("a file written to / inside to appear in --upper and not in the layer", "안에서 /에 쓴 파일이 --upper에 생기고 레이어에는 없음"),
-        crate::t!("in upper: {upper:?}, in layer: {}", "upper에: {upper:?}, 레이어에: {}", ov.lower.join("lab-written").exists()),
+        crate::t!(
+            "a file written to / inside to appear in --upper and not in the layer",
+            "안에서 /에 쓴 파일이 --upper에 생기고 레이어에는 없음"
+        ),
+        crate::t!(
+            "in upper: {upper:?}, in layer: {}",
+            "upper에: {upper:?}, 레이어에: {}",
+            ov.lower.join("lab-written").exists()
+        ),
         &run,
     )?;
     let (run, f): (_, Facts) = ctx.json_of(&opts, &["/bin/probe", "facts"])?;
-    let root_fs = f.mounts.unwrap_or_default().into_iter().find(|m| m.mount_point == "/").map(|m| m.fstype);
-    ensure(root_fs.as_deref() == Some("overlay"), crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {root_fs:?}"), &run)?;
+    let root_fs = f
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find(|m| m.mount_point == "/")
+        .map(|m| m.fstype);
+    ensure(
+        root_fs.as_deref() == Some("overlay"),
+        crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"),
+        format!("fstype {root_fs:?}"),
+        &run,
+    )?;
     // Control: without a root file system / is the host's.
     let host_root = std::fs::metadata("/").map_err(|e| broken(crate::t!("stat /: {e}", "/ stat 실패: {e}")))?;
     const WITHOUT: &str = "without --rootfs";
     let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt"], &["facts"])?;
     if c.root.map(|r| r.ino) != Some(host_root.ino()) {
-        return Err(control_fail(WITHOUT, crate::t!("/ to be the host's (inode {})", "/가 호스트의 것(inode {})", host_root.ino()), js(&c.root), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/ to be the host's (inode {})",
+                "/가 호스트의 것(inode {})",
+                host_root.ino()
+            ),
+            js(&c.root),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -467,16 +793,39 @@ fn interface_names(f: &Facts) -> Vec<String> {
 fn only_loopback(ctx: &Ctx) -> CheckResult {
     let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
     let names = interface_names(&f);
-    let lo_up = f.interfaces.iter().flatten().any(|i| i.name == "lo" && i.up == Some(true));
-    ensure(names == ["lo"] && lo_up, crate::t!("only `lo` inside, up", "안에는 `lo`만 있고 켜져 있음"), crate::t!("interfaces {names:?}, lo up: {lo_up}", "인터페이스 {names:?}, lo 켜짐: {lo_up}"), &run)?;
+    let lo_up = f
+        .interfaces
+        .iter()
+        .flatten()
+        .any(|i| i.name == "lo" && i.up == Some(true));
+    ensure(
+        names == ["lo"] && lo_up,
+        crate::t!("only `lo` inside, up", "안에는 `lo`만 있고 켜져 있음"),
+        crate::t!(
+            "interfaces {names:?}, lo up: {lo_up}",
+            "인터페이스 {names:?}, lo 켜짐: {lo_up}"
+        ),
+        &run,
+    )?;
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {
-        return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
+        return Err(skip(crate::t!(
+            "the host has no network interface but lo: a network namespace cannot be told apart",
+            "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다"
+        )));
     }
     const WITHOUT: &str = "without --ns net";
     let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
-        return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the host's interfaces {host_if:?}: no network namespace without --ns net",
+                "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
+            ),
+            format!("{:?}", interface_names(&c)),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -495,29 +844,55 @@ fn addresses(f: &Facts) -> Vec<String> {
 fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {
-        return Err(skip(crate::t!("the host has no network interface but lo: a network namespace cannot be told apart", "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다")));
+        return Err(skip(crate::t!(
+            "the host has no network interface but lo: a network namespace cannot be told apart",
+            "호스트에 lo 말고는 네트워크 인터페이스가 없어서 네트워크 네임스페이스를 구별할 수 없습니다"
+        )));
     }
     let host_addr = addresses(&host::probe(ctx.probe(), &["facts"])?);
     let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "net"], &["facts"])?;
-    let seen_if: Vec<String> = interface_names(&f).into_iter().filter(|i| host_if.contains(i)).collect();
+    let seen_if: Vec<String> = interface_names(&f)
+        .into_iter()
+        .filter(|i| host_if.contains(i))
+        .collect();
     let seen_addr: Vec<String> = addresses(&f).into_iter().filter(|a| host_addr.contains(a)).collect();
     ensure(
         seen_if.is_empty() && seen_addr.is_empty(),
-        crate::t!("none of the host's interfaces or addresses inside", "안에서 호스트의 인터페이스도 주소도 보이지 않음"),
-        crate::t!("interfaces {seen_if:?}, addresses {seen_addr:?}", "인터페이스 {seen_if:?}, 주소 {seen_addr:?}"),
+        crate::t!(
+            "none of the host's interfaces or addresses inside",
+            "안에서 호스트의 인터페이스도 주소도 보이지 않음"
+        ),
+        crate::t!(
+            "interfaces {seen_if:?}, addresses {seen_addr:?}",
+            "인터페이스 {seen_if:?}, 주소 {seen_addr:?}"
+        ),
         &run,
     )?;
     const WITHOUT: &str = "without --ns net";
     let (crun, c): (_, Facts) = ctx.control_probe_json(WITHOUT, &[], &["facts"])?;
     if !interface_names(&c).iter().any(|i| host_if.contains(i)) {
-        return Err(control_fail(WITHOUT, crate::t!("the host's interfaces {host_if:?}: no network namespace without --ns net", "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"), format!("{:?}", interface_names(&c)), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the host's interfaces {host_if:?}: no network namespace without --ns net",
+                "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
+            ),
+            format!("{:?}", interface_names(&c)),
+            &crun,
+        ));
     }
     Ok(())
 }
 
 /// A /24 no other run of this checker uses at the same time.
 fn subnet(ctx: &Ctx) -> String {
-    let n: u32 = ctx.unique("", 9).chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0);
+    let n: u32 = ctx
+        .unique("", 9)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(0);
     format!("10.{}.{}", 150 + std::process::id() % 90, n % 250 + 1)
 }
 
@@ -527,7 +902,12 @@ fn subnet(ctx: &Ctx) -> String {
 /// the host's address (a network namespace holds only lo).
 fn veth_traffic(ctx: &Ctx) -> CheckResult {
     use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(crate::t!("binding a host listener: {e}", "호스트 쪽 리스너를 bind하지 못했습니다: {e}")))?;
+    let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| {
+        broken(crate::t!(
+            "binding a host listener: {e}",
+            "호스트 쪽 리스너를 bind하지 못했습니다: {e}"
+        ))
+    })?;
     let port = listener.local_addr().map_err(broken)?.port().to_string();
     listener.set_nonblocking(true).map_err(broken)?;
     let net = subnet(ctx);
@@ -552,7 +932,18 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
         }
         None
     });
-    let r = ctx.probe_json::<Connect>(&["--ns", "net", "--veth", &veth], &["connect", "--addr", &host_ip, "--port", &port, "--send", "ping-over-veth"]);
+    let r = ctx.probe_json::<Connect>(
+        &["--ns", "net", "--veth", &veth],
+        &[
+            "connect",
+            "--addr",
+            &host_ip,
+            "--port",
+            &port,
+            "--send",
+            "ping-over-veth",
+        ],
+    );
     // If the container never connected, release the server thread with a connection
     // of our own (it then reports text from 127.0.0.1, which fails the check below).
     let _ = std::net::TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap_or(0)));
@@ -560,31 +951,63 @@ fn veth_traffic(ctx: &Ctx) -> CheckResult {
     let (run, c) = r?;
     ensure(
         c.reply.as_deref() == Some("ping-over-veth"),
-        crate::t!("the container to reach {host_ip}:{port} over the veth and get its text echoed", "컨테이너가 veth로 {host_ip}:{port}에 닿아 보낸 글을 되돌려 받음"),
-        crate::t!("connected {}, error {}, reply {}", "연결 {}, 오류 {}, 응답 {}", c.connected, js(&c.attempt.error), js(&c.reply)),
+        crate::t!(
+            "the container to reach {host_ip}:{port} over the veth and get its text echoed",
+            "컨테이너가 veth로 {host_ip}:{port}에 닿아 보낸 글을 되돌려 받음"
+        ),
+        crate::t!(
+            "connected {}, error {}, reply {}",
+            "연결 {}, 오류 {}, 응답 {}",
+            c.connected,
+            js(&c.attempt.error),
+            js(&c.reply)
+        ),
         &run,
     )?;
     let (got, peer) = served.unwrap_or_default();
     ensure(
         got == "ping-over-veth" && peer == format!("{net}.2"),
-        crate::t!("the host to receive the text from {net}.2", "호스트가 {net}.2에서 글을 받음"),
+        crate::t!(
+            "the host to receive the text from {net}.2",
+            "호스트가 {net}.2에서 글을 받음"
+        ),
         crate::t!("{got:?} from {peer:?}", "{peer:?}에서 {got:?}"),
         &run,
     )?;
     if std::path::Path::new("/sys/class/net").join(&hif).exists() {
-        return Err(fail(crate::t!("host interface {hif} removed when the container ended", "컨테이너가 끝나면 호스트 인터페이스 {hif}가 지워짐"), crate::t!("it is still there", "아직 남아 있습니다"), &run));
+        return Err(fail(
+            crate::t!(
+                "host interface {hif} removed when the container ended",
+                "컨테이너가 끝나면 호스트 인터페이스 {hif}가 지워짐"
+            ),
+            crate::t!("it is still there", "아직 남아 있습니다"),
+            &run,
+        ));
     }
     // Control: a network namespace without the pair cannot reach the host address.
     const WITHOUT: &str = "without --veth";
-    let (crun, c): (_, Connect) = ctx.control_probe_json(WITHOUT, &["--ns", "net"], &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"])?;
+    let (crun, c): (_, Connect) = ctx.control_probe_json(
+        WITHOUT,
+        &["--ns", "net"],
+        &["connect", "--addr", &host_ip, "--port", &port, "--timeout", "1"],
+    )?;
     if c.connected {
-        return Err(control_fail(WITHOUT, crate::t!("no way to {host_ip}: a new network namespace holds only lo", "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"), crate::t!("it connected", "연결되었습니다"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "no way to {host_ip}: a new network namespace holds only lo",
+                "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"
+            ),
+            crate::t!("it connected", "연결되었습니다"),
+            &crun,
+        ));
     }
     Ok(())
 }
 
 fn free_port() -> Result<String, Outcome> {
-    let l = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| broken(crate::t!("finding a free port: {e}", "빈 포트를 찾지 못했습니다: {e}")))?;
+    let l = std::net::TcpListener::bind("0.0.0.0:0")
+        .map_err(|e| broken(crate::t!("finding a free port: {e}", "빈 포트를 찾지 못했습니다: {e}")))?;
     Ok(l.local_addr().map_err(broken)?.port().to_string())
 }
 
@@ -596,8 +1019,23 @@ fn bind_twice(ctx: &Ctx, options: &[&str], port: &str) -> Result<(BindOnly, Bind
     let second = b.next_as::<BindOnly>(Duration::from_secs(10));
     let rb = b.stop();
     let ra = a.stop();
-    let first = first.ok_or_else(|| fail(crate::t!("the first probe to report its bind", "첫 번째 probe가 bind 결과를 보고"), crate::t!("no report", "보고 없음"), &ra))?;
-    let second = second.ok_or_else(|| fail(crate::t!("the second probe to report its bind", "두 번째 probe가 bind 결과를 보고"), crate::t!("no report", "보고 없음"), &rb))?;
+    let first = first.ok_or_else(|| {
+        fail(
+            crate::t!("the first probe to report its bind", "첫 번째 probe가 bind 결과를 보고"),
+            crate::t!("no report", "보고 없음"),
+            &ra,
+        )
+    })?;
+    let second = second.ok_or_else(|| {
+        fail(
+            crate::t!(
+                "the second probe to report its bind",
+                "두 번째 probe가 bind 결과를 보고"
+            ),
+            crate::t!("no report", "보고 없음"),
+            &rb,
+        )
+    })?;
     Ok((first, second, rb))
 }
 
@@ -608,8 +1046,16 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
     let (a, b, run) = bind_twice(ctx, &["--ns", "net"], &port)?;
     ensure(
         a.attempt.ok && b.attempt.ok,
-        crate::t!("both containers to bind port {port}", "두 컨테이너가 모두 포트 {port}에 bind"),
-        crate::t!("first {}, second {}", "첫 번째 {}, 두 번째 {}", js(&a.attempt.error), js(&b.attempt.error)),
+        crate::t!(
+            "both containers to bind port {port}",
+            "두 컨테이너가 모두 포트 {port}에 bind"
+        ),
+        crate::t!(
+            "first {}, second {}",
+            "첫 번째 {}, 두 번째 {}",
+            js(&a.attempt.error),
+            js(&b.attempt.error)
+        ),
         &run,
     )?;
     let port = free_port()?;
@@ -626,12 +1072,38 @@ fn same_port_twice(ctx: &Ctx) -> CheckResult {
 
 /// Creates the object inside a container (held), looks it up from the host and
 /// from a sibling container; returns (found on host, found in sibling, run).
-fn ipc_seen(ctx: &Ctx, options: &[&str], kind: &str, id_flag: &str, id: &str) -> Result<(bool, bool, crate::runtime::Run), Outcome> {
-    let holder = ctx.spawn(options, &[ctx.probe(), "ipc", "create", "--kind", kind, id_flag, id, "--hold", "20"])?;
+fn ipc_seen(
+    ctx: &Ctx,
+    options: &[&str],
+    kind: &str,
+    id_flag: &str,
+    id: &str,
+) -> Result<(bool, bool, crate::runtime::Run), Outcome> {
+    let holder = ctx.spawn(
+        options,
+        &[
+            ctx.probe(),
+            "ipc",
+            "create",
+            "--kind",
+            kind,
+            id_flag,
+            id,
+            "--hold",
+            "20",
+        ],
+    )?;
     let created = holder.next_as::<IpcCreated>(Duration::from_secs(10));
     if created.is_none() {
         let run = holder.stop();
-        return Err(fail(crate::t!("the probe to create {kind} {id} inside", "probe가 안에서 {kind} {id}를 만듦"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+        return Err(fail(
+            crate::t!(
+                "the probe to create {kind} {id} inside",
+                "probe가 안에서 {kind} {id}를 만듦"
+            ),
+            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            &run,
+        ));
     }
     let on_host = host::probe::<IpcLookup>(ctx.probe(), &["ipc", "lookup", "--kind", kind, id_flag, id]);
     let sibling = ctx.probe_json::<IpcLookup>(options, &["ipc", "lookup", "--kind", kind, id_flag, id]);
@@ -648,8 +1120,14 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
     let (host_sees, sibling_sees, run) = ipc_seen(ctx, &["--ns", "ipc"], kind, id_flag, id)?;
     if host_sees || sibling_sees {
         return Err(fail(
-            crate::t!("{kind} {id} made inside to be invisible on the host and in a sibling container", "안에서 만든 {kind} {id}가 호스트에서도 이웃 컨테이너에서도 보이지 않음"),
-            crate::t!("visible on the host: {host_sees}, in the sibling: {sibling_sees}", "호스트에서 보임: {host_sees}, 이웃에서 보임: {sibling_sees}"),
+            crate::t!(
+                "{kind} {id} made inside to be invisible on the host and in a sibling container",
+                "안에서 만든 {kind} {id}가 호스트에서도 이웃 컨테이너에서도 보이지 않음"
+            ),
+            crate::t!(
+                "visible on the host: {host_sees}, in the sibling: {sibling_sees}",
+                "호스트에서 보임: {host_sees}, 이웃에서 보임: {sibling_sees}"
+            ),
             &run,
         ));
     }
@@ -659,8 +1137,14 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
     if !(h && s) {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)", "컨테이너에서 만든 {kind} {id}가 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"),
-            crate::t!("found on the host: {h}, in the sibling: {s}", "호스트에서 보임: {h}, 이웃에서 보임: {s}"),
+            crate::t!(
+                "{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)",
+                "컨테이너에서 만든 {kind} {id}가 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"
+            ),
+            crate::t!(
+                "found on the host: {h}, in the sibling: {s}",
+                "호스트에서 보임: {h}, 이웃에서 보임: {s}"
+            ),
             &crun,
         ));
     }
@@ -668,7 +1152,13 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
 }
 
 fn ipc_key(ctx: &Ctx) -> String {
-    let n: u32 = ctx.unique("", 9).chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(1);
+    let n: u32 = ctx
+        .unique("", 9)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or(1);
     format!("{}", 0x4c_00_00_00u32 + (std::process::id() % 0xffff) * 64 + n % 64)
 }
 
@@ -691,7 +1181,10 @@ fn map_opts(count: u32) -> Vec<String> {
 }
 
 fn with(base: &[&str], extra: &[String]) -> Vec<String> {
-    base.iter().map(|s| s.to_string()).chain(extra.iter().cloned()).collect()
+    base.iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned())
+        .collect()
 }
 
 fn refs(v: &[String]) -> Vec<&str> {
@@ -715,7 +1208,10 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
     let run = sp.stop();
     ensure(
         !uids.is_empty() && uids.iter().all(|u| u == &MAPPED.to_string()),
-        crate::t!("the container's process to run as uid {MAPPED} on the host", "컨테이너의 프로세스가 호스트에서 uid {MAPPED}로 실행됨"),
+        crate::t!(
+            "the container's process to run as uid {MAPPED} on the host",
+            "컨테이너의 프로세스가 호스트에서 uid {MAPPED}로 실행됨"
+        ),
         format!("Uid: {}", uids.join(" ")),
         &run,
     )?;
@@ -724,7 +1220,15 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
     let uids = host::status_field(pid, "Uid").unwrap_or_default();
     let crun = sp.stop();
     if uids.first().map(String::as_str) != Some("0") {
-        return Err(control_fail(WITHOUT, crate::t!("the command to run as the caller, host uid 0", "명령이 호출한 쪽과 같은 호스트 uid 0으로 실행됨"), format!("Uid: {}", uids.join(" ")), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the command to run as the caller, host uid 0",
+                "명령이 호출한 쪽과 같은 호스트 uid 0으로 실행됨"
+            ),
+            format!("Uid: {}", uids.join(" ")),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -734,26 +1238,51 @@ fn root_maps(ctx: &Ctx) -> CheckResult {
 fn files_owned(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let opts = with(&["--ns", "user,mnt", "--rootfs", &root], &map_opts(65536));
-    let (run, w): (_, WriteFile) = ctx.json_of(&refs(&opts), &["/bin/probe", "write-file", "/tmp/made-inside", "--content", "x"])?;
-    ensure(w.attempt.ok, crate::t!("root inside to create /tmp/made-inside", "안의 root가 /tmp/made-inside를 만듦"), js(&w), &run)?;
-    let m = std::fs::metadata(ctx.rootfs()?.join("tmp/made-inside")).map_err(|e| broken(crate::t!("stat on the host: {e}", "호스트에서 stat 실패: {e}")))?;
+    let (run, w): (_, WriteFile) = ctx.json_of(
+        &refs(&opts),
+        &["/bin/probe", "write-file", "/tmp/made-inside", "--content", "x"],
+    )?;
+    ensure(
+        w.attempt.ok,
+        crate::t!(
+            "root inside to create /tmp/made-inside",
+            "안의 root가 /tmp/made-inside를 만듦"
+        ),
+        js(&w),
+        &run,
+    )?;
+    let m = std::fs::metadata(ctx.rootfs()?.join("tmp/made-inside"))
+        .map_err(|e| broken(crate::t!("stat on the host: {e}", "호스트에서 stat 실패: {e}")))?;
     ensure(
         m.uid() == MAPPED && m.gid() == MAPPED,
-        crate::t!("the file owned by {MAPPED}:{MAPPED} on the host", "호스트에서 파일 주인이 {MAPPED}:{MAPPED}"),
+        crate::t!(
+            "the file owned by {MAPPED}:{MAPPED} on the host",
+            "호스트에서 파일 주인이 {MAPPED}:{MAPPED}"
+        ),
         crate::t!("owned by {}:{}", "주인 {}:{}", m.uid(), m.gid()),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
-    let (crun, w): (_, WriteFile) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &root], &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"])?;
+    let (crun, w): (_, WriteFile) = ctx.control_json_of(
+        WITHOUT,
+        &["--ns", "mnt", "--rootfs", &root],
+        &["/bin/probe", "write-file", "/tmp/made-control", "--content", "x"],
+    )?;
     let w = js(&w);
     let c = std::fs::metadata(ctx.rootfs()?.join("tmp/made-control"));
     if c.as_ref().map(|c| c.uid()).ok() != Some(0) {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("/tmp/made-control owned by uid 0 on the host (the caller's uid)", "호스트에서 /tmp/made-control의 주인이 uid 0(호출한 쪽의 uid)"),
+            crate::t!(
+                "/tmp/made-control owned by uid 0 on the host (the caller's uid)",
+                "호스트에서 /tmp/made-control의 주인이 uid 0(호출한 쪽의 uid)"
+            ),
             match c {
                 Ok(c) => crate::t!("owned by {}", "주인 {}", c.uid()),
-                Err(e) => crate::t!("no file on the host ({e}); the write said {w}", "호스트에 파일이 없음({e}); 쓰기 결과 {w}"),
+                Err(e) => crate::t!(
+                    "no file on the host ({e}); the write said {w}",
+                    "호스트에 파일이 없음({e}); 쓰기 결과 {w}"
+                ),
             },
             &crun,
         ));
@@ -772,16 +1301,36 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
         !w.attempt.ok && content == "host root's",
-        crate::t!("root inside to be refused writing {f} (EACCES)", "안의 root가 {f}에 쓰려다 거부됨(EACCES)"),
-        crate::t!("write ok {}, error {}, file now {content:?}", "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}", w.attempt.ok, js(&w.attempt.error)),
+        crate::t!(
+            "root inside to be refused writing {f} (EACCES)",
+            "안의 root가 {f}에 쓰려다 거부됨(EACCES)"
+        ),
+        crate::t!(
+            "write ok {}, error {}, file now {content:?}",
+            "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}",
+            w.attempt.ok,
+            js(&w.attempt.error)
+        ),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
-    let (crun, c): (_, WriteFile) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    let (crun, c): (_, WriteFile) =
+        ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
     if refused(&c.attempt) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", c.attempt.error.as_deref().unwrap_or("?")));
+        ctx.stricter(format!(
+            "host root may not write its own file under this runtime either ({})",
+            c.attempt.error.as_deref().unwrap_or("?")
+        ));
     } else if !c.attempt.ok {
-        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), js(&c), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "host root to write its own file {f}",
+                "호스트 root가 자기 파일 {f}에 씀"
+            ),
+            js(&c),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -790,19 +1339,30 @@ fn host_root_protected(ctx: &Ctx) -> CheckResult {
 /// otherwise; or the control run (no --ns user) not showing uid 0.
 fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
     let f = ctx.host_root_file()?;
-    let overflow: u32 = std::fs::read_to_string("/proc/sys/kernel/overflowuid").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65534);
+    let overflow: u32 = std::fs::read_to_string("/proc/sys/kernel/overflowuid")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(65534);
     let opts = with(&["--ns", "user"], &map_opts(1));
     let (run, st): (_, Stat) = ctx.probe_json(&refs(&opts), &["stat", &f])?;
     ensure(
         st.uid == Some(overflow) && st.gid == Some(overflow),
-        crate::t!("host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)", "호스트 root의 파일이 안에서 {overflow}:{overflow}로 보임(uid 0이 매핑되지 않음)"),
+        crate::t!(
+            "host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)",
+            "호스트 root의 파일이 안에서 {overflow}:{overflow}로 보임(uid 0이 매핑되지 않음)"
+        ),
         format!("{}:{}", js(&st.uid), js(&st.gid)),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
     let (crun, c): (_, Stat) = ctx.control_probe_json(WITHOUT, &[], &["stat", &f])?;
     if c.uid != Some(0) {
-        return Err(control_fail(WITHOUT, crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"), format!("uid {}", js(&c.uid)), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"),
+            format!("uid {}", js(&c.uid)),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -818,7 +1378,14 @@ fn cgroup_paths(text: &str) -> Vec<(String, String)> {
             if ctrl.starts_with("name=") {
                 return None;
             }
-            Some((if ctrl.is_empty() { "unified".to_string() } else { ctrl.to_string() }, path.to_string()))
+            Some((
+                if ctrl.is_empty() {
+                    "unified".to_string()
+                } else {
+                    ctrl.to_string()
+                },
+                path.to_string(),
+            ))
         })
         .collect()
 }
@@ -831,7 +1398,8 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
     let (sp, pid) = sleeper(ctx, &["--ns", "cgroup", "--cgroup", &name], "cgns")?;
     let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
     // Read by a process in the container's cgroup namespace, paths are relative to its root.
-    let inside: Result<Cat, _> = host::in_namespaces_of(pid, &["-C"], ctx.probe(), &["cat", &format!("/proc/{pid}/cgroup")]);
+    let inside: Result<Cat, _> =
+        host::in_namespaces_of(pid, &["-C"], ctx.probe(), &["cat", &format!("/proc/{pid}/cgroup")]);
     let run = sp.stop();
     let inside = inside?;
     let host_paths = cgroup_paths(&host_view);
@@ -840,16 +1408,24 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
     let joined: Vec<&(String, String)> = host_paths.iter().filter(|(_, p)| p.ends_with(&suffix)).collect();
     ensure(
         !joined.is_empty(),
-        crate::t!("the container's process in cgroup {name} (host view)", "컨테이너의 프로세스가 cgroup {name} 안에 있음(호스트에서 본 모습)"),
+        crate::t!(
+            "the container's process in cgroup {name} (host view)",
+            "컨테이너의 프로세스가 cgroup {name} 안에 있음(호스트에서 본 모습)"
+        ),
         format!("{host_paths:?}"),
         &run,
     )?;
     let inside_paths = cgroup_paths(inside.content.as_deref().unwrap_or_default());
-    let not_root: Vec<&(String, String)> =
-        inside_paths.iter().filter(|(h, p)| joined.iter().any(|(jh, _)| jh == h) && p != "/").collect();
+    let not_root: Vec<&(String, String)> = inside_paths
+        .iter()
+        .filter(|(h, p)| joined.iter().any(|(jh, _)| jh == h) && p != "/")
+        .collect();
     ensure(
         not_root.is_empty() && !inside_paths.is_empty(),
-        crate::t!("cgroup {name} to show as / inside", "cgroup {name}이(가) 안에서 /로 보임"),
+        crate::t!(
+            "cgroup {name} to show as / inside",
+            "cgroup {name}이(가) 안에서 /로 보임"
+        ),
         format!("{inside_paths:?}"),
         &run,
     )
@@ -866,18 +1442,31 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     // its own, within one container run (well under 10 s even on a loaded machine).
     const TOL: f64 = 10.0;
     let host_before = host::boottime();
-    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "time", "--time-offset", "monotonic=604800,boottime=604800"], &["facts"])?;
+    let (run, f): (_, Facts) = ctx.probe_json(
+        &["--ns", "time", "--time-offset", "monotonic=604800,boottime=604800"],
+        &["facts"],
+    )?;
     let (host_boot, host_mono) = (host::boottime(), host::monotonic());
     let boot = f.uptime.boottime.unwrap_or(0.0);
     let mono = f.uptime.monotonic.unwrap_or(0.0);
     ensure(
         (boot - host_boot - OFFSET).abs() < TOL && (mono - host_mono - OFFSET).abs() < TOL,
-        crate::t!("boottime and monotonic inside {OFFSET:.0} s ahead of the host's ({host_boot:.0} s, {host_mono:.0} s)", "안의 boottime과 monotonic이 호스트({host_boot:.0}초, {host_mono:.0}초)보다 {OFFSET:.0}초 앞섬"),
-        crate::t!("boottime {boot:.0} s, monotonic {mono:.0} s", "boottime {boot:.0}초, monotonic {mono:.0}초"),
+        crate::t!(
+            "boottime and monotonic inside {OFFSET:.0} s ahead of the host's ({host_boot:.0} s, {host_mono:.0} s)",
+            "안의 boottime과 monotonic이 호스트({host_boot:.0}초, {host_mono:.0}초)보다 {OFFSET:.0}초 앞섬"
+        ),
+        crate::t!(
+            "boottime {boot:.0} s, monotonic {mono:.0} s",
+            "boottime {boot:.0}초, monotonic {mono:.0}초"
+        ),
         &run,
     )?;
     if host::boottime() - host_before > 60.0 {
-        return Err(fail_host(crate::t!("the host's clock unchanged", "호스트의 시계는 그대로"), crate::t!("it jumped", "시계가 건너뛰었습니다"), "clock_gettime(CLOCK_BOOTTIME) on the host"));
+        return Err(fail_host(
+            crate::t!("the host's clock unchanged", "호스트의 시계는 그대로"),
+            crate::t!("it jumped", "시계가 건너뛰었습니다"),
+            "clock_gettime(CLOCK_BOOTTIME) on the host",
+        ));
     }
     // Control: a time namespace without offsets reads the host's clock.
     const WITHOUT: &str = "without --time-offset";
@@ -885,7 +1474,15 @@ fn time_offset(ctx: &Ctx) -> CheckResult {
     let cboot = c.uptime.boottime.unwrap_or(0.0);
     let hboot = host::boottime();
     if (cboot - hboot).abs() > TOL {
-        return Err(control_fail(WITHOUT, crate::t!("boottime inside within {TOL} s of the host's ({hboot:.0} s)", "안의 boottime이 호스트({hboot:.0}초)와 {TOL}초 안"), crate::t!("{cboot:.0} s", "{cboot:.0}초"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "boottime inside within {TOL} s of the host's ({hboot:.0} s)",
+                "안의 boottime이 호스트({hboot:.0}초)와 {TOL}초 안"
+            ),
+            crate::t!("{cboot:.0} s", "{cboot:.0}초"),
+            &crun,
+        ));
     }
     Ok(())
 }

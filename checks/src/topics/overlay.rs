@@ -35,27 +35,69 @@ macro_rules! check {
 
 pub fn checks() -> Vec<Check> {
     vec![
-        check!("overlay.copy-up.write-copies-up", "a write to a lower file copies it up whole; the lower file stays byte-identical",
-            requires = [], write_copies_up),
-        check!("overlay.copy-up.read-leaves-lower", "reading a lower file does not copy it up",
-            requires = [], read_leaves_lower),
-        check!("overlay.layers.upper-most-wins", "with two layers holding one path the upper-most is seen; bottom-only files are visible",
-            requires = [], upper_most_wins),
-        check!("overlay.whiteout.delete-leaves-whiteout", "deleting a lower file leaves a whiteout (char 0:0) in the upper layer",
-            requires = [], delete_whiteout),
-        check!("overlay.whiteout.opaque-directory", "a lower directory removed and made again is opaque: lower entries hidden",
-            requires = [], opaque_directory),
-        check!("overlay.whiteout.rename-lower-directory", "renaming a lower directory fails with EXDEV or leaves a redirect",
-            requires = [], rename_lower_dir),
-        check!("overlay.sharing.writes-isolated", "two containers on the same layers see neither each other's writes nor copies",
-            requires = [R::Command("nsenter")], sharing_isolated),
-        check!("overlay.sharing.disk-used-once", "five containers cost the layers once plus each one's own writes",
+        check!(
+            "overlay.copy-up.write-copies-up",
+            "a write to a lower file copies it up whole; the lower file stays byte-identical",
+            requires = [],
+            write_copies_up
+        ),
+        check!(
+            "overlay.copy-up.read-leaves-lower",
+            "reading a lower file does not copy it up",
+            requires = [],
+            read_leaves_lower
+        ),
+        check!(
+            "overlay.layers.upper-most-wins",
+            "with two layers holding one path the upper-most is seen; bottom-only files are visible",
+            requires = [],
+            upper_most_wins
+        ),
+        check!(
+            "overlay.whiteout.delete-leaves-whiteout",
+            "deleting a lower file leaves a whiteout (char 0:0) in the upper layer",
+            requires = [],
+            delete_whiteout
+        ),
+        check!(
+            "overlay.whiteout.opaque-directory",
+            "a lower directory removed and made again is opaque: lower entries hidden",
+            requires = [],
+            opaque_directory
+        ),
+        check!(
+            "overlay.whiteout.rename-lower-directory",
+            "renaming a lower directory fails with EXDEV or leaves a redirect",
+            requires = [],
+            rename_lower_dir
+        ),
+        check!(
+            "overlay.sharing.writes-isolated",
+            "two containers on the same layers see neither each other's writes nor copies",
+            requires = [R::Command("nsenter")],
+            sharing_isolated
+        ),
+        check!(
+            "overlay.sharing.disk-used-once",
+            "five containers cost the layers once plus each one's own writes",
             // Writing and hashing tens of MiB keeps a CPU busy: never next to the CPU quota check.
-            requires = [], serial = Some("cpu"), disk_used_once),
-        check!("overlay.metacopy.chmod-copies-metadata-only", "a chmod copies up metadata without data (metacopy)",
-            requires = [], metacopy_chmod),
-        check!("overlay.cost.copy-up-grows-with-size", "the first write to a 64 MiB lower file costs more than to a 1 MiB one",
-            requires = [], serial = Some("cpu"), copy_up_cost),
+            requires = [],
+            serial = Some("cpu"),
+            disk_used_once
+        ),
+        check!(
+            "overlay.metacopy.chmod-copies-metadata-only",
+            "a chmod copies up metadata without data (metacopy)",
+            requires = [],
+            metacopy_chmod
+        ),
+        check!(
+            "overlay.cost.copy-up-grows-with-size",
+            "the first write to a 64 MiB lower file costs more than to a 1 MiB one",
+            requires = [],
+            serial = Some("cpu"),
+            copy_up_cost
+        ),
     ]
 }
 
@@ -79,11 +121,19 @@ fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
             let h = if m.is_file() {
                 xxhash_rust::xxh3::xxh3_128(&std::fs::read(&p).unwrap_or_default())
             } else if m.file_type().is_symlink() {
-                xxhash_rust::xxh3::xxh3_128(std::fs::read_link(&p).unwrap_or_default().as_os_str().as_encoded_bytes())
+                xxhash_rust::xxh3::xxh3_128(
+                    std::fs::read_link(&p)
+                        .unwrap_or_default()
+                        .as_os_str()
+                        .as_encoded_bytes(),
+                )
             } else {
                 0
             };
-            out.insert(rel, format!("{:o} {}:{} {} {h:032x}", m.mode(), m.uid(), m.gid(), m.len()));
+            out.insert(
+                rel,
+                format!("{:o} {}:{} {} {h:032x}", m.mode(), m.uid(), m.gid(), m.len()),
+            );
             if m.is_dir() {
                 walk(root, &p, out);
             }
@@ -133,7 +183,12 @@ impl Layers {
             o.push("--layer".into());
             o.push(d.display().to_string());
         }
-        o.extend(["--upper".into(), upper.display().to_string(), "--work".into(), work.display().to_string()]);
+        o.extend([
+            "--upper".into(),
+            upper.display().to_string(),
+            "--work".into(),
+            work.display().to_string(),
+        ]);
         Ok((o, upper))
     }
 
@@ -192,22 +247,48 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     let original = pattern(100 * 1024);
     let layers = Layers::new(ctx, &[&[("/data/file", &original)]])?;
     let (opts, upper) = layers.options(ctx, "c")?;
-    let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", "/data/file", "--content", "APPENDED", "--append"])?;
-    ensure(w.attempt.ok, crate::t!("the append inside to succeed", "안에서 덧붙이기 성공"), js(&w), &run)?;
+    let (run, w): (_, WriteFile) = probe_in(
+        ctx,
+        &opts,
+        &["write-file", "/data/file", "--content", "APPENDED", "--append"],
+    )?;
+    ensure(
+        w.attempt.ok,
+        crate::t!("the append inside to succeed", "안에서 덧붙이기 성공"),
+        js(&w),
+        &run,
+    )?;
     let up = std::fs::read(upper.join("data/file")).ok();
     let mut want = original.clone();
     want.extend_from_slice(b"APPENDED");
     ensure(
         up.as_deref() == Some(&want[..]),
-        crate::t!("the upper layer to hold the whole file: 100 KiB of lower data plus the appended text", "upper 레이어에 파일 전체가 있음: lower의 100 KiB 데이터와 덧붙인 글"),
+        crate::t!(
+            "the upper layer to hold the whole file: 100 KiB of lower data plus the appended text",
+            "upper 레이어에 파일 전체가 있음: lower의 100 KiB 데이터와 덧붙인 글"
+        ),
         match &up {
             None => crate::t!("no data/file in the upper layer", "upper 레이어에 data/file이 없음"),
-            Some(u) => crate::t!("{} bytes, {}", "{}바이트, {}", u.len(), if u.ends_with(b"APPENDED") { crate::t!("ending in the text", "덧붙인 글로 끝남") } else { crate::t!("not ending in the text", "덧붙인 글로 끝나지 않음") }),
+            Some(u) => crate::t!(
+                "{} bytes, {}",
+                "{}바이트, {}",
+                u.len(),
+                if u.ends_with(b"APPENDED") {
+                    crate::t!("ending in the text", "덧붙인 글로 끝남")
+                } else {
+                    crate::t!("not ending in the text", "덧붙인 글로 끝나지 않음")
+                }
+            ),
         },
         &run,
     )?;
     let lower = std::fs::read(layers.top().join("data/file")).unwrap_or_default();
-    ensure(lower == original, crate::t!("the lower file byte-identical", "lower 파일이 한 바이트도 바뀌지 않음"), crate::t!("{} bytes, changed", "{}바이트, 바뀜", lower.len()), &run)?;
+    ensure(
+        lower == original,
+        crate::t!("the lower file byte-identical", "lower 파일이 한 바이트도 바뀌지 않음"),
+        crate::t!("{} bytes, changed", "{}바이트, 바뀜", lower.len()),
+        &run,
+    )?;
     layers.verify_unchanged(&run)?;
     // Control: with the same directory as a plain --rootfs the write lands in it.
     let plain = ctx.dir("plain")?;
@@ -215,19 +296,44 @@ fn write_copies_up(ctx: &Ctx) -> CheckResult {
     copy_tree(layers.top(), &plain)?;
     let p = plain.display().to_string();
     const WITHOUT: &str = "without overlay (the same tree as --rootfs)";
-    let (crun, _): (_, WriteFile) = ctx.control_json_of(WITHOUT, &["--ns", "mnt", "--rootfs", &p], &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"])?;
-    if std::fs::read(plain.join("data/file")).map(|c| c == original).unwrap_or(true) {
-        return Err(control_fail(WITHOUT, crate::t!("the write to land in the --rootfs directory itself", "쓰기가 --rootfs 디렉터리 자체에 반영됨"), crate::t!("the directory's file is unchanged", "디렉터리의 파일이 그대로입니다"), &crun));
+    let (crun, _): (_, WriteFile) = ctx.control_json_of(
+        WITHOUT,
+        &["--ns", "mnt", "--rootfs", &p],
+        &["/bin/probe", "write-file", "/data/file", "--content", "X", "--append"],
+    )?;
+    if std::fs::read(plain.join("data/file"))
+        .map(|c| c == original)
+        .unwrap_or(true)
+    {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the write to land in the --rootfs directory itself",
+                "쓰기가 --rootfs 디렉터리 자체에 반영됨"
+            ),
+            crate::t!("the directory's file is unchanged", "디렉터리의 파일이 그대로입니다"),
+            &crun,
+        ));
     }
     Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), Outcome> {
-    let st = std::process::Command::new("cp").arg("-a").arg(format!("{}/.", from.display())).arg(to).status().map_err(broken)?;
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()
+        .map_err(broken)?;
     if st.success() {
         Ok(())
     } else {
-        Err(broken(crate::t!("cp -a {} {} failed", "cp -a {} {} 실패", from.display(), to.display())))
+        Err(broken(crate::t!(
+            "cp -a {} {} failed",
+            "cp -a {} {} 실패",
+            from.display(),
+            to.display()
+        )))
     }
 }
 
@@ -237,21 +343,49 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/file", b"read me"), ("/data/other", b"write me")]])?;
     let (opts, upper) = layers.options(ctx, "r")?;
     let (run, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/data/file"])?;
-    ensure(c.content.as_deref() == Some("read me"), crate::t!("the lower file's content inside", "안에서 lower 파일의 내용"), js(&c.content), &run)?;
+    ensure(
+        c.content.as_deref() == Some("read me"),
+        crate::t!("the lower file's content inside", "안에서 lower 파일의 내용"),
+        js(&c.content),
+        &run,
+    )?;
     let (run2, o): (_, Open) = probe_in(ctx, &opts, &["open", "/data/file"])?;
-    ensure(o.attempt.ok, crate::t!("the lower file to open read-only", "lower 파일이 읽기 전용으로 열림"), js(&o), &run2)?;
+    ensure(
+        o.attempt.ok,
+        crate::t!("the lower file to open read-only", "lower 파일이 읽기 전용으로 열림"),
+        js(&o),
+        &run2,
+    )?;
     ensure(
         !upper.join("data/file").exists(),
-        crate::t!("no data/file in the upper layer after reading it", "읽은 뒤에도 upper 레이어에 data/file이 없음"),
-        crate::t!("the upper layer holds {}", "upper 레이어에 {}이(가) 있음", upper.join("data/file").display()),
+        crate::t!(
+            "no data/file in the upper layer after reading it",
+            "읽은 뒤에도 upper 레이어에 data/file이 없음"
+        ),
+        crate::t!(
+            "the upper layer holds {}",
+            "upper 레이어에 {}이(가) 있음",
+            upper.join("data/file").display()
+        ),
         &run,
     )?;
     layers.verify_unchanged(&run)?;
     // Control: a write to the other file does copy it up.
     const WITHOUT: &str = "writing instead of reading";
-    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]))?;
+    let (crun, _) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/other", "--content", "w", "--append"]),
+    )?;
     if !upper.join("data/other").exists() {
-        return Err(control_fail(WITHOUT, crate::t!("the written file data/other copied up", "쓴 파일 data/other가 copy-up됨"), crate::t!("no data/other in the upper layer", "upper 레이어에 data/other가 없음"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the written file data/other copied up",
+                "쓴 파일 data/other가 copy-up됨"
+            ),
+            crate::t!("no data/other in the upper layer", "upper 레이어에 data/other가 없음"),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -262,13 +396,32 @@ fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
 fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(
         ctx,
-        &[&[("/etc/layer", b"bottom"), ("/bottom-only", b"b")], &[("/etc/layer", b"top")]],
+        &[
+            &[("/etc/layer", b"bottom"), ("/bottom-only", b"b")],
+            &[("/etc/layer", b"top")],
+        ],
     )?;
     let (opts, _) = layers.options(ctx, "o")?;
     let (run, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/etc/layer"])?;
-    ensure(c.content.as_deref() == Some("top"), crate::t!("/etc/layer from the upper-most layer (\"top\")", "/etc/layer를 가장 위 레이어에서 읽음(\"top\")"), js(&c.content), &run)?;
+    ensure(
+        c.content.as_deref() == Some("top"),
+        crate::t!(
+            "/etc/layer from the upper-most layer (\"top\")",
+            "/etc/layer를 가장 위 레이어에서 읽음(\"top\")"
+        ),
+        js(&c.content),
+        &run,
+    )?;
     let (run, b): (_, Cat) = probe_in(ctx, &opts, &["cat", "/bottom-only"])?;
-    ensure(b.content.as_deref() == Some("b"), crate::t!("/bottom-only from the bottom data layer visible", "맨 아래 데이터 레이어의 /bottom-only가 보임"), js(&b), &run)?;
+    ensure(
+        b.content.as_deref() == Some("b"),
+        crate::t!(
+            "/bottom-only from the bottom data layer visible",
+            "맨 아래 데이터 레이어의 /bottom-only가 보임"
+        ),
+        js(&b),
+        &run,
+    )?;
     layers.verify_unchanged(&run)?;
     // Control: the layers in the other order show the other file.
     let mut reversed = layers.dirs.clone();
@@ -278,7 +431,15 @@ fn upper_most_wins(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "with the layers swapped";
     let (crun, c) = crate::outcome::as_control(WITHOUT, probe_in::<Cat>(ctx, &copts, &["cat", "/etc/layer"]))?;
     if c.content.as_deref() != Some("bottom") {
-        return Err(control_fail(WITHOUT, crate::t!("/etc/layer from the now upper-most layer (\"bottom\")", "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"), js(&c.content), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/etc/layer from the now upper-most layer (\"bottom\")",
+                "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"
+            ),
+            js(&c.content),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -292,31 +453,63 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/data/gone", b"delete me")]])?;
     let (opts, upper) = layers.options(ctx, "d")?;
     let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, &["rm", "/data/gone"])?;
-    ensure(r.attempt.ok, crate::t!("the delete inside to succeed", "안에서 지우기 성공"), js(&r), &run)?;
+    ensure(
+        r.attempt.ok,
+        crate::t!("the delete inside to succeed", "안에서 지우기 성공"),
+        js(&r),
+        &run,
+    )?;
     let wo = std::fs::symlink_metadata(upper.join("data/gone")).ok();
-    let is_whiteout = wo.as_ref().map_or(false, |m| {
+    let is_whiteout = wo.as_ref().is_some_and(|m| {
         use std::os::unix::fs::FileTypeExt;
         m.file_type().is_char_device() && m.rdev() == 0
     });
     ensure(
         is_whiteout,
-        crate::t!("a whiteout in the upper layer: data/gone as a character device 0:0", "upper 레이어의 whiteout: 문자 장치 0:0인 data/gone"),
+        crate::t!(
+            "a whiteout in the upper layer: data/gone as a character device 0:0",
+            "upper 레이어의 whiteout: 문자 장치 0:0인 data/gone"
+        ),
         match &wo {
-            None => crate::t!("nothing at data/gone in the upper layer", "upper 레이어의 data/gone에 아무것도 없음").into(),
+            None => crate::t!(
+                "nothing at data/gone in the upper layer",
+                "upper 레이어의 data/gone에 아무것도 없음"
+            ),
             Some(m) => crate::t!("a {:?} with rdev {}", "rdev {1}인 {0:?}", m.file_type(), m.rdev()),
         },
         &run,
     )?;
     let (run2, st): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/gone"])?;
-    ensure(st.attempt.refused_with("ENOENT"), crate::t!("the file gone inside", "안에서는 파일이 사라짐"), js(&st), &run2)?;
-    ensure(layers.top().join("data/gone").exists(), crate::t!("the file still in the lower layer", "lower 레이어에는 파일이 그대로"), crate::t!("it is gone", "사라졌습니다"), &run)?;
+    ensure(
+        st.attempt.refused_with("ENOENT"),
+        crate::t!("the file gone inside", "안에서는 파일이 사라짐"),
+        js(&st),
+        &run2,
+    )?;
+    ensure(
+        layers.top().join("data/gone").exists(),
+        crate::t!("the file still in the lower layer", "lower 레이어에는 파일이 그대로"),
+        crate::t!("it is gone", "사라졌습니다"),
+        &run,
+    )?;
     layers.verify_unchanged(&run)?;
     // Control: deleting a file the container made itself leaves no whiteout.
     const WITHOUT: &str = "deleting a file only the upper layer has";
-    crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]))?;
+    crate::outcome::as_control(
+        WITHOUT,
+        probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/mine", "--content", "x"]),
+    )?;
     let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<PathAttempt>(ctx, &opts, &["rm", "/data/mine"]))?;
     if upper.join("data/mine").symlink_metadata().is_ok() {
-        return Err(control_fail(WITHOUT, crate::t!("nothing left at data/mine in the upper layer (no whiteout needed)", "upper 레이어의 data/mine에 아무것도 남지 않음(whiteout이 필요 없음)"), crate::t!("something is there", "무언가 남아 있습니다"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "nothing left at data/mine in the upper layer (no whiteout needed)",
+                "upper 레이어의 data/mine에 아무것도 남지 않음(whiteout이 필요 없음)"
+            ),
+            crate::t!("something is there", "무언가 남아 있습니다"),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -350,18 +543,47 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "before the directory is removed";
     let (crun, before) = crate::outcome::as_control(WITHOUT, probe_in::<Ls>(ctx, &opts, &["ls", "/dir"]))?;
     if entries(&before) != ["a", "b"] {
-        return Err(control_fail(WITHOUT, crate::t!("/dir to list the lower entries a and b", "/dir에 lower의 항목 a와 b가 보임"), format!("{:?}", entries(&before)), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/dir to list the lower entries a and b",
+                "/dir에 lower의 항목 a와 b가 보임"
+            ),
+            format!("{:?}", entries(&before)),
+            &crun,
+        ));
     }
-    for step in [&["rm", "/dir/a"][..], &["rm", "/dir/b"], &["rmdir", "/dir"], &["mkdir", "/dir"]] {
+    for step in [
+        &["rm", "/dir/a"][..],
+        &["rm", "/dir/b"],
+        &["rmdir", "/dir"],
+        &["mkdir", "/dir"],
+    ] {
         let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, step)?;
-        ensure(r.attempt.ok, crate::t!("`probe {}` to succeed inside", "안에서 `probe {}` 성공", step.join(" ")), js(&r), &run)?;
+        ensure(
+            r.attempt.ok,
+            crate::t!("`probe {}` to succeed inside", "안에서 `probe {}` 성공", step.join(" ")),
+            js(&r),
+            &run,
+        )?;
     }
     let (run, after): (_, Ls) = probe_in(ctx, &opts, &["ls", "/dir"])?;
-    ensure(entries(&after).is_empty(), crate::t!("the directory made again to be empty: the lower entries hidden", "다시 만든 디렉터리가 비어 있음: lower 항목이 가려짐"), format!("{:?}", entries(&after)), &run)?;
+    ensure(
+        entries(&after).is_empty(),
+        crate::t!(
+            "the directory made again to be empty: the lower entries hidden",
+            "다시 만든 디렉터리가 비어 있음: lower 항목이 가려짐"
+        ),
+        format!("{:?}", entries(&after)),
+        &run,
+    )?;
     let opaque = overlay_xattr(&upper.join("dir"), "opaque");
     ensure(
         opaque.as_deref() == Some(b"y"),
-        crate::t!("the upper directory marked opaque (overlay.opaque = y)", "upper 디렉터리에 opaque 표시(overlay.opaque = y)"),
+        crate::t!(
+            "the upper directory marked opaque (overlay.opaque = y)",
+            "upper 디렉터리에 opaque 표시(overlay.opaque = y)"
+        ),
         format!("{:?}", opaque.map(|o| String::from_utf8_lossy(&o).into_owned())),
         &run,
     )?;
@@ -389,10 +611,17 @@ fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
             &run,
         )
     } else {
-        Err(fail(crate::t!("EXDEV, or success with a redirect", "EXDEV, 또는 redirect가 있는 성공"), js(&r), &run))
+        Err(fail(
+            crate::t!("EXDEV, or success with a redirect", "EXDEV, 또는 redirect가 있는 성공"),
+            js(&r),
+            &run,
+        ))
     };
     outcome?;
-    ctx.note(format!("renaming a lower directory: {}", if exdev { "EXDEV" } else { "redirect" }));
+    ctx.note(format!(
+        "renaming a lower directory: {}",
+        if exdev { "EXDEV" } else { "redirect" }
+    ));
     layers.verify_unchanged(&run)
 }
 
@@ -427,11 +656,25 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     let ra = sa.stop();
     let _ = sb.stop();
     let (wa, seen_in_b, sta, stb) = observed?;
-    ensure(wa.attempt.ok, crate::t!("container A to write /written-by-a", "컨테이너 A가 /written-by-a를 씀"), js(&wa), &ra)?;
+    ensure(
+        wa.attempt.ok,
+        crate::t!("container A to write /written-by-a", "컨테이너 A가 /written-by-a를 씀"),
+        js(&wa),
+        &ra,
+    )?;
     ensure(
         !seen_in_b.attempt.ok && ua.join("written-by-a").exists() && !ub.join("written-by-a").exists(),
-        crate::t!("A's write in A's upper layer only, invisible to B", "A가 쓴 파일이 A의 upper 레이어에만 있고 B에게는 보이지 않음"),
-        crate::t!("visible in B: {}, in A's upper: {}, in B's upper: {}", "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}", seen_in_b.attempt.ok, ua.join("written-by-a").exists(), ub.join("written-by-a").exists()),
+        crate::t!(
+            "A's write in A's upper layer only, invisible to B",
+            "A가 쓴 파일이 A의 upper 레이어에만 있고 B에게는 보이지 않음"
+        ),
+        crate::t!(
+            "visible in B: {}, in A's upper: {}, in B's upper: {}",
+            "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}",
+            seen_in_b.attempt.ok,
+            ua.join("written-by-a").exists(),
+            ub.join("written-by-a").exists()
+        ),
         &ra,
     )?;
     let lower = std::fs::metadata(layers.top().join("shared/file")).map_err(broken)?;
@@ -439,8 +682,17 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     // both, so both read one file, not copies.
     ensure(
         sta.ino == Some(lower.ino()) && stb.ino == Some(lower.ino()),
-        crate::t!("both containers to see the layer's file, inode {}", "두 컨테이너 모두 레이어의 파일(inode {})을 봄", lower.ino()),
-        crate::t!("inode {} in A, {} in B", "A에서 inode {}, B에서 {}", js(&sta.ino), js(&stb.ino)),
+        crate::t!(
+            "both containers to see the layer's file, inode {}",
+            "두 컨테이너 모두 레이어의 파일(inode {})을 봄",
+            lower.ino()
+        ),
+        crate::t!(
+            "inode {} in A, {} in B",
+            "A에서 inode {}, B에서 {}",
+            js(&sta.ino),
+            js(&stb.ino)
+        ),
         &ra,
     )?;
     layers.verify_unchanged(&ra)?;
@@ -451,13 +703,24 @@ fn sharing_isolated(ctx: &Ctx) -> CheckResult {
             o.extend(["--layer".into(), d.display().to_string()]);
         }
         let work = ctx.dir("a2-work")?;
-        o.extend(["--upper".into(), ua.display().to_string(), "--work".into(), work.display().to_string()]);
-        crate::outcome::as_control("on A's upper layer", probe_in::<Stat>(ctx, &o, &["stat", "/written-by-a"]))?
+        o.extend([
+            "--upper".into(),
+            ua.display().to_string(),
+            "--work".into(),
+            work.display().to_string(),
+        ]);
+        crate::outcome::as_control(
+            "on A's upper layer",
+            probe_in::<Stat>(ctx, &o, &["stat", "/written-by-a"]),
+        )?
     };
     if !c.attempt.ok {
         return Err(control_fail(
             "on A's upper layer",
-            crate::t!("a container on A's upper layer to see A's write /written-by-a", "A의 upper 레이어 위의 컨테이너가 A가 쓴 /written-by-a를 봄"),
+            crate::t!(
+                "a container on A's upper layer to see A's write /written-by-a",
+                "A의 upper 레이어 위의 컨테이너가 A가 쓴 /written-by-a를 봄"
+            ),
             js(&c),
             &crun,
         ));
@@ -501,7 +764,12 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
         let (opts, upper) = layers.options(ctx, &format!("n{i}"))?;
         // Each container writes 1 MiB of its own.
         let (run, w): (_, IoRun) = probe_in(ctx, &opts, &["write", "/own-data", "--bytes", "1M"])?;
-        ensure(w.bytes == MIB, crate::t!("each container to write 1 MiB", "컨테이너마다 1 MiB를 씀"), js(&w), &run)?;
+        ensure(
+            w.bytes == MIB,
+            crate::t!("each container to write 1 MiB", "컨테이너마다 1 MiB를 씀"),
+            js(&w),
+            &run,
+        )?;
         uppers.push(upper);
         last = Some(run);
     }
@@ -518,13 +786,23 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
     // Tolerance: an upper holds the 1 MiB file plus directory blocks; 256 KiB covers them.
     ensure(
         per.iter().all(|b| *b <= MIB + 256 * 1024),
-        crate::t!("each container's upper layer to hold its own 1 MiB and no copy of the 16 MiB layer", "컨테이너마다 upper 레이어에 자기 1 MiB만 있고 16 MiB 레이어의 복사본은 없음"),
-        crate::t!("upper layers of {:?} KiB", "upper 레이어 {:?} KiB", per.iter().map(|b| b / 1024).collect::<Vec<_>>()),
+        crate::t!(
+            "each container's upper layer to hold its own 1 MiB and no copy of the 16 MiB layer",
+            "컨테이너마다 upper 레이어에 자기 1 MiB만 있고 16 MiB 레이어의 복사본은 없음"
+        ),
+        crate::t!(
+            "upper layers of {:?} KiB",
+            "upper 레이어 {:?} KiB",
+            per.iter().map(|b| b / 1024).collect::<Vec<_>>()
+        ),
         &run,
     )?;
     ensure(
         total <= lower_bytes + N as u64 * (MIB + 256 * 1024),
-        crate::t!("the layers once plus {N} x 1 MiB on disk", "디스크에 레이어 한 벌과 {N} x 1 MiB"),
+        crate::t!(
+            "the layers once plus {N} x 1 MiB on disk",
+            "디스크에 레이어 한 벌과 {N} x 1 MiB"
+        ),
         format!("{:.1} MiB", total as f64 / MIB as f64),
         &run,
     )?;
@@ -538,7 +816,10 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
 /// run (a data write) not copying the whole file up. Skip: the host lacks metacopy.
 fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     if !Path::new("/sys/module/overlay/parameters/metacopy").exists() {
-        return Err(skip(crate::t!("this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)", "이 커널의 overlay에는 metacopy가 없습니다(/sys/module/overlay/parameters/metacopy 없음)")));
+        return Err(skip(crate::t!(
+            "this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)",
+            "이 커널의 overlay에는 metacopy가 없습니다(/sys/module/overlay/parameters/metacopy 없음)"
+        )));
     }
     let big = pattern(1 << 20);
     let layers = Layers::new(ctx, &[&[("/data/big", &big), ("/data/big2", &big)]])?;
@@ -547,16 +828,29 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     let root = f.mounts.unwrap_or_default().into_iter().find(|m| m.mount_point == "/");
     let root_fs = root.as_ref().map(|m| m.fstype.clone()).unwrap_or_default();
     let root_opts = js(&root.as_ref().map(|m| m.super_options.clone()).unwrap_or_default());
-    ensure(root_fs == "overlay", crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"), format!("fstype {}", js(&root_fs)), &run)?;
+    ensure(
+        root_fs == "overlay",
+        crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"),
+        format!("fstype {}", js(&root_fs)),
+        &run,
+    )?;
     if !root.is_some_and(|m| m.super_options.iter().any(|o| o == "metacopy=on")) {
-        return Err(skip(crate::t!("the runtime's overlay mount does not enable metacopy=on (options {root_opts})", "런타임의 overlay 마운트가 metacopy=on을 켜지 않습니다(옵션 {root_opts})")));
+        return Err(skip(crate::t!(
+            "the runtime's overlay mount does not enable metacopy=on (options {root_opts})",
+            "런타임의 overlay 마운트가 metacopy=on을 켜지 않습니다(옵션 {root_opts})"
+        )));
     }
     let (run2, c): (_, Chmod) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
-    ensure(c.attempt.ok, crate::t!("chmod inside to succeed", "안에서 chmod 성공"), js(&c), &run2)?;
+    ensure(
+        c.attempt.ok,
+        crate::t!("chmod inside to succeed", "안에서 chmod 성공"),
+        js(&c),
+        &run2,
+    )?;
     let m = std::fs::symlink_metadata(upper.join("data/big")).ok();
     let meta = overlay_xattr(&upper.join("data/big"), "metacopy");
     ensure(
-        m.as_ref().map_or(false, |m| m.blocks() * 512 < 64 * 1024 && m.mode() & 0o777 == 0o600) && meta.is_some(),
+        m.as_ref().is_some_and(|m| m.blocks() * 512 < 64 * 1024 && m.mode() & 0o777 == 0o600) && meta.is_some(),
         crate::t!("an upper data/big with mode 0600, an overlay.metacopy xattr and no data blocks (under 64 KiB for a 1 MiB file)", "upper의 data/big이 모드 0600, overlay.metacopy xattr가 있고 데이터 블록은 없음(1 MiB 파일에 64 KiB 미만)"),
         crate::t!(
             "{}; metacopy xattr: {}",
@@ -567,14 +861,32 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
         &run2,
     )?;
     let (run3, cat): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
-    ensure(cat.size == Some(1 << 20), crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"), js(&cat), &run3)?;
+    ensure(
+        cat.size == Some(1 << 20),
+        crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"),
+        js(&cat),
+        &run3,
+    )?;
     layers.verify_unchanged(&run)?;
     // Control: a data write copies the data up.
     const WITHOUT: &str = "a data write instead of chmod";
-    let (crun, _) = crate::outcome::as_control(WITHOUT, probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]))?;
-    let full = std::fs::symlink_metadata(upper.join("data/big2")).map(|m| m.blocks() * 512).unwrap_or(0);
+    let (crun, _) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]),
+    )?;
+    let full = std::fs::symlink_metadata(upper.join("data/big2"))
+        .map(|m| m.blocks() * 512)
+        .unwrap_or(0);
     if full < 1 << 20 {
-        return Err(control_fail(WITHOUT, crate::t!("the whole 1 MiB data copied up", "1 MiB 데이터 전체가 copy-up됨"), crate::t!("{full} bytes allocated in the upper layer", "upper 레이어에 {full}바이트 할당됨"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!("the whole 1 MiB data copied up", "1 MiB 데이터 전체가 copy-up됨"),
+            crate::t!(
+                "{full} bytes allocated in the upper layer",
+                "upper 레이어에 {full}바이트 할당됨"
+            ),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -598,7 +910,12 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
             let start = Instant::now();
             let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
             let took = start.elapsed();
-            ensure(w.attempt.ok, crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"), js(&w), &run)?;
+            ensure(
+                w.attempt.ok,
+                crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"),
+                js(&w),
+                &run,
+            )?;
             best[i] = best[i].min(took);
             last = Some(run);
         }
@@ -611,13 +928,24 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
     ));
     ensure(
         best[1] > best[0],
-        crate::t!("copying up 64 MiB to cost more than 1 MiB", "64 MiB copy-up이 1 MiB보다 오래 걸림"),
-        format!("{:.1} ms vs {:.1} ms", best[1].as_secs_f64() * 1e3, best[0].as_secs_f64() * 1e3),
+        crate::t!(
+            "copying up 64 MiB to cost more than 1 MiB",
+            "64 MiB copy-up이 1 MiB보다 오래 걸림"
+        ),
+        format!(
+            "{:.1} ms vs {:.1} ms",
+            best[1].as_secs_f64() * 1e3,
+            best[0].as_secs_f64() * 1e3
+        ),
         &run,
     )?;
     layers.verify_unchanged(&run)?;
     if disk_bytes(layers.top()) < 65 << 20 {
-        return Err(fail_host(crate::t!("the 65 MiB of layer data on disk", "디스크에 레이어 데이터 65 MiB"), "less", "stat(2) of the layer directory"));
+        return Err(fail_host(
+            crate::t!("the 65 MiB of layer data on disk", "디스크에 레이어 데이터 65 MiB"),
+            "less",
+            "stat(2) of the layer directory",
+        ));
     }
     Ok(())
 }

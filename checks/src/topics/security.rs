@@ -17,10 +17,10 @@ use labkit::probe::{Attempt, ChrootEscape, Facts, Kill, LoadModule, Rewrite, Set
 
 use crate::catalog::{Check, Requirement as R};
 use crate::ctx::Ctx;
-use crate::host;
 use crate::ctx::{js, refused};
-use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
+use crate::host;
 use crate::outcome::Text;
+use crate::outcome::{broken, control_fail, ensure, fail, fail_host, host_control_failed, skip, CheckResult, Outcome};
 use crate::runtime::Run;
 
 macro_rules! check {
@@ -90,7 +90,10 @@ const MAPPED: u32 = 231_072;
 /// `--uid-map 0:MAPPED:65536 --gid-map 0:MAPPED:65536` after `base`.
 fn mapped(base: &[&str]) -> Vec<String> {
     let m = format!("0:{MAPPED}:65536");
-    base.iter().map(|s| s.to_string()).chain(["--uid-map".into(), m.clone(), "--gid-map".into(), m]).collect()
+    base.iter()
+        .map(|s| s.to_string())
+        .chain(["--uid-map".into(), m.clone(), "--gid-map".into(), m])
+        .collect()
 }
 
 fn refs(v: &[String]) -> Vec<&str> {
@@ -119,14 +122,18 @@ fn attempt(v: &Attempt) -> Text {
 fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
-    std::fs::write(&marker, "host").map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
+    std::fs::write(&marker, "host")
+        .map_err(|e| broken(crate::t!("writing the marker: {e}", "표식 파일을 쓰지 못했습니다: {e}")))?;
     let m = marker.to_string_lossy().into_owned();
     let escape = ["/bin/probe", "chroot-escape", "--stat", m.as_str()];
     let (run, esc): (_, ChrootEscape) = ctx.json_of(&["--ns", "mnt,pid", "--rootfs", &root], &escape)?;
     let after_ok = esc.stat_after.as_ref().map(|s| s.attempt.ok);
     ensure(
         !esc.escaped && after_ok == Some(false),
-        crate::t!("the chroot breakout to end in the container's own root, with the host file {m} still out of reach", "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝나고, 호스트 파일 {m}에는 여전히 닿지 못함"),
+        crate::t!(
+            "the chroot breakout to end in the container's own root, with the host file {m} still out of reach",
+            "chroot 탈출 시도가 컨테이너 자신의 루트에서 끝나고, 호스트 파일 {m}에는 여전히 닿지 못함"
+        ),
         crate::t!(
             "escaped {} (root {} -> {}), host file reachable after it: {}",
             "탈출 {}(루트 {} -> {}), 그 뒤 호스트 파일에 닿음: {}",
@@ -138,7 +145,12 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     if let Some(r) = &esc.refused {
-        ctx.stricter(crate::t!("the breakout could not start: {} refused with {}", "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨", r.op, r.error));
+        ctx.stricter(crate::t!(
+            "the breakout could not start: {} refused with {}",
+            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
+            r.op,
+            r.error
+        ));
     }
     // Control: under a bare chroot of the same root the same breakout reaches the
     // host's root, and the marker with it.
@@ -148,9 +160,15 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         .output()
         .map_err(|e| broken(crate::t!("running chroot: {e}", "chroot를 실행하지 못했습니다: {e}")))?;
     let c: Option<ChrootEscape> = host::last_line_as(&out.stdout);
-    if !c.as_ref().is_some_and(|c| c.escaped && c.stat_after.as_ref().is_some_and(|s| s.attempt.ok)) {
+    if !c
+        .as_ref()
+        .is_some_and(|c| c.escaped && c.stat_after.as_ref().is_some_and(|s| s.attempt.ok))
+    {
         let c = js(&c);
-        return Err(host_control_failed(crate::t!("the breakout did not leave a bare chroot of {root}: {c}", "{root}의 그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}")));
+        return Err(host_control_failed(crate::t!(
+            "the breakout did not leave a bare chroot of {root}: {c}",
+            "{root}의 그냥 chroot에서도 탈출 시도가 빠져나가지 못했습니다: {c}"
+        )));
     }
     Ok(())
 }
@@ -167,17 +185,36 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
     let content = std::fs::read_to_string(&f).unwrap_or_default();
     ensure(
         !w.attempt.ok && content == "host root's",
-        crate::t!("root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)", "안의 root(호스트 uid {MAPPED})가 호스트 root 소유의 {f}에 쓰려다 거부됨(EACCES)"),
-        crate::t!("{}; the file now holds {content:?}", "{}; 지금 파일 내용 {content:?}", attempt(&w.attempt)),
+        crate::t!(
+            "root inside (host uid {MAPPED}) to be refused writing {f}, owned by host root (EACCES)",
+            "안의 root(호스트 uid {MAPPED})가 호스트 root 소유의 {f}에 쓰려다 거부됨(EACCES)"
+        ),
+        crate::t!(
+            "{}; the file now holds {content:?}",
+            "{}; 지금 파일 내용 {content:?}",
+            attempt(&w.attempt)
+        ),
         &run,
     )?;
     // Control: root without a user namespace writes its own file.
     const WITHOUT: &str = "without --ns user";
-    let (crun, c): (_, WriteFile) = ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
+    let (crun, c): (_, WriteFile) =
+        ctx.control_probe_json(WITHOUT, &[], &["write-file", &f, "--content", "overwritten"])?;
     if refused(&c.attempt) {
-        ctx.stricter(format!("host root may not write its own file under this runtime either ({})", c.attempt.error.as_deref().unwrap_or("?")));
+        ctx.stricter(format!(
+            "host root may not write its own file under this runtime either ({})",
+            c.attempt.error.as_deref().unwrap_or("?")
+        ));
     } else if !c.attempt.ok {
-        return Err(control_fail(WITHOUT, crate::t!("host root to write its own file {f}", "호스트 root가 자기 파일 {f}에 씀"), attempt(&c.attempt), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "host root to write its own file {f}",
+                "호스트 root가 자기 파일 {f}에 씀"
+            ),
+            attempt(&c.attempt),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -191,16 +228,18 @@ fn cannot_write_host_root_files(ctx: &Ctx) -> CheckResult {
 fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     let disabled = std::fs::read_to_string("/proc/sys/kernel/modules_disabled").unwrap_or_default();
     if disabled.trim() == "1" {
-        return Err(skip(
-            crate::t!("kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell", "kernel.modules_disabled가 1입니다. 모듈 적재가 모두에게 거부되어 대조군이 차이를 보일 수 없습니다"),
-        ));
+        return Err(skip(crate::t!(
+            "kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell",
+            "kernel.modules_disabled가 1입니다. 모듈 적재가 모두에게 거부되어 대조군이 차이를 보일 수 없습니다"
+        )));
     }
     // A kernel without module support answers ENOSYS to everyone.
     let on_host: LoadModule = host::probe(ctx.probe(), &["load-module"])?;
     if on_host.attempt.refused_with("ENOSYS") {
-        return Err(skip(
-            crate::t!("this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone", "이 커널은 모듈 적재를 지원하지 않습니다(CONFIG_MODULES 꺼짐). init_module은 누구에게나 ENOSYS입니다"),
-        ));
+        return Err(skip(crate::t!(
+            "this kernel has no loadable module support (CONFIG_MODULES off): init_module is ENOSYS for everyone",
+            "이 커널은 모듈 적재를 지원하지 않습니다(CONFIG_MODULES 꺼짐). init_module은 누구에게나 ENOSYS입니다"
+        )));
     }
     let opts = mapped(&["--ns", "user"]);
     let (run, l): (_, LoadModule) = ctx.probe_json(&refs(&opts), &["load-module"])?;
@@ -214,14 +253,25 @@ fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     // refused for what it is (ENOEXEC, EINVAL...), never with EPERM.
     if on_host.attempt.refused_with("EPERM") || on_host.attempt.ok {
         let on_host = js(&on_host);
-        return Err(host_control_failed(crate::t!("init_module(2) as the checker (host root): {on_host}", "검사기(호스트 root)가 부른 init_module(2): {on_host}")));
+        return Err(host_control_failed(crate::t!(
+            "init_module(2) as the checker (host root): {on_host}",
+            "검사기(호스트 root)가 부른 init_module(2): {on_host}"
+        )));
     }
     const WITHOUT: &str = "without --ns user";
     let (crun, c): (_, LoadModule) = ctx.control_probe_json(WITHOUT, &[], &["load-module"])?;
     if c.attempt.refused_with("EPERM") {
         ctx.stricter("init_module(2) is refused with EPERM even without a user namespace (no CAP_SYS_MODULE)");
     } else if c.attempt.ok {
-        return Err(control_fail(WITHOUT, crate::t!("an empty module image refused (ENOEXEC, EINVAL...)", "빈 모듈 이미지가 거부됨(ENOEXEC, EINVAL 등)"), crate::t!("the kernel accepted it", "커널이 받아들였습니다"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "an empty module image refused (ENOEXEC, EINVAL...)",
+                "빈 모듈 이미지가 거부됨(ENOEXEC, EINVAL 등)"
+            ),
+            crate::t!("the kernel accepted it", "커널이 받아들였습니다"),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -238,8 +288,15 @@ fn put_back_hostname(before: &str) -> Option<String> {
 
 fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
     fail(
-        crate::t!("the host's hostname to stay {before:?}", "호스트의 호스트 이름이 {before:?} 그대로"),
-        crate::t!("the container renamed the host to {now:?} (now restored to {:?})", "컨테이너가 호스트 이름을 {now:?}로 바꿨습니다(지금은 {:?}로 되돌림)", host::hostname()),
+        crate::t!(
+            "the host's hostname to stay {before:?}",
+            "호스트의 호스트 이름이 {before:?} 그대로"
+        ),
+        crate::t!(
+            "the container renamed the host to {now:?} (now restored to {:?})",
+            "컨테이너가 호스트 이름을 {now:?}로 바꿨습니다(지금은 {:?}로 되돌림)",
+            host::hostname()
+        ),
         run,
     )
 }
@@ -252,7 +309,10 @@ fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
 fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
     if before.is_empty() {
-        return Err(broken(crate::t!("cannot read the host's hostname", "호스트의 호스트 이름을 읽을 수 없습니다")));
+        return Err(broken(crate::t!(
+            "cannot read the host's hostname",
+            "호스트의 호스트 이름을 읽을 수 없습니다"
+        )));
     }
     // The host's own name is asked for: sethostname(2) checks the permission first,
     // so the attempt says the same, and a runtime that wrongly allows it renames nothing.
@@ -266,7 +326,10 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     }
     ensure(
         h.attempt.refused_with("EPERM"),
-        crate::t!("sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM", "user 네임스페이스의 root가 호스트의 UTS 네임스페이스에서 부른 sethostname(2)이 EPERM으로 거부됨"),
+        crate::t!(
+            "sethostname(2) from root of a user namespace, in the host's UTS namespace, to be refused with EPERM",
+            "user 네임스페이스의 root가 호스트의 UTS 네임스페이스에서 부른 sethostname(2)이 EPERM으로 거부됨"
+        ),
         attempt(&h.attempt),
         &run,
     )?;
@@ -281,14 +344,35 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
     if let Some(now) = renamed {
         return Err(renamed_host(&before, &now, &crun));
     }
-    let host_uts = std::fs::read_link("/proc/thread-self/ns/uts").map(|l| l.to_string_lossy().into_owned()).unwrap_or_default();
+    let host_uts = std::fs::read_link("/proc/thread-self/ns/uts")
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if c.uts_ns.as_deref() == Some(host_uts.as_str()) {
-        return Err(control_fail(WITHOUT, crate::t!("a UTS namespace of its own with --ns uts", "--ns uts를 주면 자기 UTS 네임스페이스가 생김"), crate::t!("the host's {host_uts}", "호스트의 {host_uts}"), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "a UTS namespace of its own with --ns uts",
+                "--ns uts를 주면 자기 UTS 네임스페이스가 생김"
+            ),
+            crate::t!("the host's {host_uts}", "호스트의 {host_uts}"),
+            &crun,
+        ));
     }
     if refused(&c.attempt) {
-        ctx.stricter(format!("root may not name even its own UTS namespace ({})", c.attempt.error.as_deref().unwrap_or("?")));
+        ctx.stricter(format!(
+            "root may not name even its own UTS namespace ({})",
+            c.attempt.error.as_deref().unwrap_or("?")
+        ));
     } else if !c.attempt.ok || c.hostname.as_deref() != Some(name.as_str()) {
-        return Err(control_fail(WITHOUT, crate::t!("root of the user namespace to name its own UTS namespace {name:?}", "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"), js(&c), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "root of the user namespace to name its own UTS namespace {name:?}",
+                "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"
+            ),
+            js(&c),
+            &crun,
+        ));
     }
     Ok(())
 }
@@ -312,13 +396,24 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     let (frun, pids, krun, k) = look_and_signal(ctx, &["--ns", "pid,mnt"], &me_s)?;
     ensure(
         !pids.is_empty() && !pids.contains(&u64::from(me)),
-        crate::t!("/proc inside to list the container's processes but not the checker's host pid {me}", "안의 /proc에 컨테이너의 프로세스는 보이지만 검사기의 호스트 PID {me}는 보이지 않음"),
-        crate::t!("{} pids listed: {:?}", "PID {}개가 보임: {:?}", pids.len(), &pids[..pids.len().min(12)]),
+        crate::t!(
+            "/proc inside to list the container's processes but not the checker's host pid {me}",
+            "안의 /proc에 컨테이너의 프로세스는 보이지만 검사기의 호스트 PID {me}는 보이지 않음"
+        ),
+        crate::t!(
+            "{} pids listed: {:?}",
+            "PID {}개가 보임: {:?}",
+            pids.len(),
+            &pids[..pids.len().min(12)]
+        ),
         &frun,
     )?;
     ensure(
         k.attempt.refused_with("ESRCH"),
-        crate::t!("kill({me}, 0) of the checker's host pid to fail with ESRCH", "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"),
+        crate::t!(
+            "kill({me}, 0) of the checker's host pid to fail with ESRCH",
+            "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"
+        ),
         attempt(&k.attempt),
         &krun,
     )?;
@@ -326,10 +421,26 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --ns pid";
     let (crun, cpids, ckrun, ck) = crate::outcome::as_control(WITHOUT, look_and_signal(ctx, &["--ns", "mnt"], &me_s))?;
     if !cpids.contains(&u64::from(me)) {
-        return Err(control_fail(WITHOUT, crate::t!("/proc to list the checker's pid {me}", "/proc에 검사기의 PID {me}가 보임"), crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/proc to list the checker's pid {me}",
+                "/proc에 검사기의 PID {me}가 보임"
+            ),
+            crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()),
+            &crun,
+        ));
     }
     if !ck.attempt.ok && !ck.attempt.refused_with("EPERM") {
-        return Err(control_fail(WITHOUT, crate::t!("kill({me}, 0) to find the checker (ok, or EPERM)", "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"), attempt(&ck.attempt), &ckrun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "kill({me}, 0) to find the checker (ok, or EPERM)",
+                "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"
+            ),
+            attempt(&ck.attempt),
+            &ckrun,
+        ));
     }
     Ok(())
 }
@@ -345,13 +456,19 @@ const SYSFS_KNOBS: &[&str] = &[
     "/sys/kernel/mm/ksm/sleep_millisecs",
 ];
 
-
 fn rewrite_got(v: &Rewrite) -> Text {
     let error = js(&v.attempt.error);
     match v.stage.as_deref() {
-        Some("read") => crate::t!("it could not even be read inside ({error})", "안에서 읽지도 못했습니다({error})"),
+        Some("read") => crate::t!(
+            "it could not even be read inside ({error})",
+            "안에서 읽지도 못했습니다({error})"
+        ),
         Some(stage) => crate::t!("refused at {stage} with {error}", "{stage} 단계에서 {error}로 거부됨"),
-        None if v.attempt.ok => crate::t!("root inside wrote it (value {})", "안의 root가 썼습니다(값 {})", js(&v.value)),
+        None if v.attempt.ok => crate::t!(
+            "root inside wrote it (value {})",
+            "안의 root가 썼습니다(값 {})",
+            js(&v.value)
+        ),
         None => Text::from(js(v)),
     }
 }
@@ -372,8 +489,12 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     // Root of the user namespace (host uid MAPPED) must be able to reach its root file system.
     std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
-    let host_before =
-        std::fs::read_to_string(SYSCTL).map_err(|e| broken(crate::t!("reading {SYSCTL} on the host: {e}", "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}")))?;
+    let host_before = std::fs::read_to_string(SYSCTL).map_err(|e| {
+        broken(crate::t!(
+            "reading {SYSCTL} on the host: {e}",
+            "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}"
+        ))
+    })?;
     let opts = mapped(&["--ns", "user,mnt,pid", "--rootfs", &root]);
     let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
     ensure(
@@ -386,7 +507,10 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     if host_after != host_before {
         return Err(fail_host(
             crate::t!("{SYSCTL} unchanged on the host", "호스트의 {SYSCTL}은(는) 그대로"),
-            crate::t!("{host_before:?} became {host_after:?}", "{host_before:?}가 {host_after:?}로 바뀜"),
+            crate::t!(
+                "{host_before:?} became {host_after:?}",
+                "{host_before:?}가 {host_after:?}로 바뀜"
+            ),
             run.command_line(),
         ));
     }
@@ -398,7 +522,10 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
             let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
             ensure(
                 write_refused(&w),
-                crate::t!("writing {knob} (its own value back) from root of a user namespace to be refused", "user 네임스페이스의 root가 {knob}에 (원래 값을 다시) 쓰려다 거부됨"),
+                crate::t!(
+                    "writing {knob} (its own value back) from root of a user namespace to be refused",
+                    "user 네임스페이스의 root가 {knob}에 (원래 값을 다시) 쓰려다 거부됨"
+                ),
                 rewrite_got(&w),
                 &run,
             )?;
@@ -407,16 +534,34 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     // Control: host root without a user namespace may write the same knob (the same
     // value, so nothing changes).
     const WITHOUT: &str = "without --ns user";
-    let (crun, c): (_, Rewrite) = ctx.control_json_of(WITHOUT, &["--ns", "mnt,pid", "--rootfs", &root], &["/bin/probe", "rewrite", SYSCTL])?;
+    let (crun, c): (_, Rewrite) = ctx.control_json_of(
+        WITHOUT,
+        &["--ns", "mnt,pid", "--rootfs", &root],
+        &["/bin/probe", "rewrite", SYSCTL],
+    )?;
     if refused(&c.attempt) {
         let own: Rewrite = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
         if !own.attempt.ok {
             let own = js(&own);
-            return Err(host_control_failed(crate::t!("the checker could not write {SYSCTL} back on the host: {own}", "검사기가 호스트에서 {SYSCTL}에 원래 값을 다시 쓰지 못했습니다: {own}")));
+            return Err(host_control_failed(crate::t!(
+                "the checker could not write {SYSCTL} back on the host: {own}",
+                "검사기가 호스트에서 {SYSCTL}에 원래 값을 다시 쓰지 못했습니다: {own}"
+            )));
         }
-        ctx.stricter(format!("host root may not write {SYSCTL} under this runtime either ({})", rewrite_got(&c)));
+        ctx.stricter(format!(
+            "host root may not write {SYSCTL} under this runtime either ({})",
+            rewrite_got(&c)
+        ));
     } else if !c.attempt.ok {
-        return Err(control_fail(WITHOUT, crate::t!("host root to write {SYSCTL} back", "호스트 root가 {SYSCTL}에 원래 값을 다시 씀"), rewrite_got(&c), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "host root to write {SYSCTL} back",
+                "호스트 root가 {SYSCTL}에 원래 값을 다시 씀"
+            ),
+            rewrite_got(&c),
+            &crun,
+        ));
     }
     Ok(())
 }

@@ -31,7 +31,17 @@ pub fn harness() -> &'static Path {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let st = Command::new(&cargo)
-            .args(["build", "--quiet", "-p", "harness", "--bin", "harness", "--features", "faults", "--target-dir"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "harness",
+                "--bin",
+                "harness",
+                "--features",
+                "faults",
+                "--target-dir",
+            ])
             .arg(&target)
             .arg("--manifest-path")
             .arg(workspace.join("Cargo.toml"))
@@ -52,7 +62,11 @@ pub fn harness() -> &'static Path {
 /// Every fault the fault-enabled harness knows, in its order.
 pub fn faults() -> Vec<Fault> {
     let out = Command::new(harness()).arg("faults").output().expect("harness faults");
-    assert!(out.status.success(), "harness faults: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "harness faults: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("harness faults printed {l:?}: {e}")))

@@ -14,12 +14,16 @@ use std::time::Duration;
 use clap::Parser;
 use nix::sys::signal::{SigSet, Signal};
 
-use exercises::{self as grade, formats, human, GradeResult, Lang};
 use checks::runner::run_all_limited;
 use checks::{catalog, CheckReport, Runtime};
+use exercises::{self as grade, formats, human, GradeResult, Lang};
 
 #[derive(Parser, Clone)]
-#[command(name = "grade", version, about = "Grade a container runtime against the lab exercises")]
+#[command(
+    name = "grade",
+    version,
+    about = "Grade a container runtime against the lab exercises"
+)]
 struct Args {
     /// Only the exercises of this topic (namespaces, cgroups, overlay, security).
     #[arg(long)]
@@ -82,10 +86,19 @@ impl Outputs {
                 }
             }
         };
-        put(&self.args.classroom, serde_json::to_string_pretty(&formats::classroom(r)).unwrap_or_default());
-        put(&self.args.gradescope, serde_json::to_string_pretty(&formats::gradescope(r)).unwrap_or_default());
+        put(
+            &self.args.classroom,
+            serde_json::to_string_pretty(&formats::classroom(r)).unwrap_or_default(),
+        );
+        put(
+            &self.args.gradescope,
+            serde_json::to_string_pretty(&formats::gradescope(r)).unwrap_or_default(),
+        );
         if self.args.classroom50.is_some() {
-            put(&self.args.classroom50, serde_json::to_string_pretty(&formats::classroom50(r, &submission_from_env())).unwrap_or_default());
+            put(
+                &self.args.classroom50,
+                serde_json::to_string_pretty(&formats::classroom50(r, &submission_from_env())).unwrap_or_default(),
+            );
         }
         put(&self.args.junit, formats::junit(r));
         put(&self.args.tap, formats::tap(r));
@@ -121,7 +134,12 @@ fn utc_now() -> String {
 fn append_env_file(var: &str, text: &str) {
     if let Some(p) = std::env::var_os(var).filter(|v| !v.is_empty()) {
         use std::io::Write;
-        if let Err(e) = std::fs::OpenOptions::new().create(true).append(true).open(&p).and_then(|mut f| f.write_all(text.as_bytes())) {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+        {
             eprintln!("grade: appending to ${var}: {e}");
         }
     }
@@ -130,7 +148,10 @@ fn append_env_file(var: &str, text: &str) {
 /// What `harness doctor` finds missing: (key, essential, detail).
 fn host_findings() -> Result<Vec<(String, bool, String)>, String> {
     let doctor = checks::runtime::bin_dir().join("harness");
-    let out = std::process::Command::new(&doctor).args(["doctor", "--json"]).output().map_err(|e| format!("{}: {e}", doctor.display()))?;
+    let out = std::process::Command::new(&doctor)
+        .args(["doctor", "--json"])
+        .output()
+        .map_err(|e| format!("{}: {e}", doctor.display()))?;
     let findings: Vec<labkit::doctor::Finding> =
         serde_json::from_slice(&out.stdout).map_err(|e| format!("harness doctor --json: {e}"))?;
     Ok(findings
@@ -144,7 +165,13 @@ fn host_findings() -> Result<Vec<(String, bool, String)>, String> {
 static ENVIRONMENT: std::sync::OnceLock<grade::Environment> = std::sync::OnceLock::new();
 
 /// [`grade::score`] with this run's environment.
-fn scored(runtime: &str, exercises: &[&grade::Exercise], reports: &[CheckReport], hints: &grade::Hints, interrupted: bool) -> GradeResult {
+fn scored(
+    runtime: &str,
+    exercises: &[&grade::Exercise],
+    reports: &[CheckReport],
+    hints: &grade::Hints,
+    interrupted: bool,
+) -> GradeResult {
     let mut r = grade::score(runtime, exercises, reports, hints, interrupted);
     r.environment = ENVIRONMENT.get().cloned().unwrap_or_default();
     r
@@ -183,7 +210,10 @@ fn main() -> ExitCode {
     // From here on a host that cannot grade still gets every requested file, each
     // check broken with the reason (a Gradescope run must always find results.json).
     let host_problem = |why: String| -> ExitCode {
-        let label = std::env::var("LAB_RUNTIME").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "reference".into());
+        let label = std::env::var("LAB_RUNTIME")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "reference".into());
         let all = catalog();
         let reports: Vec<CheckReport> = exercises
             .iter()
@@ -191,15 +221,26 @@ fn main() -> ExitCode {
             .map(|id| CheckReport {
                 id: id.clone(),
                 topic: id.split('.').next().unwrap_or_default().to_string(),
-                title: all.iter().find(|c| c.id == id).map(|c| c.title.to_string()).unwrap_or_default(),
-                outcome: checks::Outcome::Broken(checks::t!("this host cannot grade: {why}", "이 호스트에서는 채점할 수 없습니다: {why}")),
+                title: all
+                    .iter()
+                    .find(|c| c.id == id)
+                    .map(|c| c.title.to_string())
+                    .unwrap_or_default(),
+                outcome: checks::Outcome::Broken(checks::t!(
+                    "this host cannot grade: {why}",
+                    "이 호스트에서는 채점할 수 없습니다: {why}"
+                )),
                 duration: Duration::ZERO,
                 notes: Vec::new(),
             })
             .collect();
         let mut r = grade::score(&label, &exercises, &reports, &hints, false);
         r.environment = grade::environment("cgroup parent: none (the host could not be graded)");
-        Outputs { args: args.clone(), lang }.write(&r, true);
+        Outputs {
+            args: args.clone(),
+            lang,
+        }
+        .write(&r, true);
         host_problem(why)
     };
     if !nix::unistd::geteuid().is_root() {
@@ -214,8 +255,11 @@ fn main() -> ExitCode {
         Ok(missing) => {
             // Pieces only some checks need are left to those checks, which skip (or
             // set the piece up themselves, as net_cls does) with their own reason.
-            let essential: Vec<String> =
-                missing.into_iter().filter(|(_, essential, _)| *essential).map(|(k, _, d)| format!("{k}: {d}")).collect();
+            let essential: Vec<String> = missing
+                .into_iter()
+                .filter(|(_, essential, _)| *essential)
+                .map(|(k, _, d)| format!("{k}: {d}"))
+                .collect();
             if !essential.is_empty() {
                 return host_problem(essential.join("; "));
             }
@@ -243,8 +287,16 @@ fn main() -> ExitCode {
     }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
     let all = catalog();
-    let checks: Vec<_> = exercises.iter().flat_map(|e| e.checks.iter()).filter_map(|id| all.iter().find(|c| c.id == id).copied()).collect();
-    let runtime_name = if rt.path.to_string_lossy() == rt.name { rt.name.clone() } else { format!("{} ({})", rt.name, rt.path.display()) };
+    let checks: Vec<_> = exercises
+        .iter()
+        .flat_map(|e| e.checks.iter())
+        .filter_map(|id| all.iter().find(|c| c.id == id).copied())
+        .collect();
+    let runtime_name = if rt.path.to_string_lossy() == rt.name {
+        rt.name.clone()
+    } else {
+        format!("{} ({})", rt.name, rt.path.display())
+    };
 
     // Signals are taken by one thread (blocked everywhere else, before any thread
     // starts), which writes complete result files and ends the run.
@@ -259,7 +311,13 @@ fn main() -> ExitCode {
     let outputs = Arc::new(Outputs { args, lang });
     let owned: Vec<grade::Exercise> = exercises.iter().map(|e| (*e).clone()).collect();
     {
-        let (done, outputs, owned, hints, name) = (done.clone(), outputs.clone(), owned.clone(), hints.clone(), runtime_name.clone());
+        let (done, outputs, owned, hints, name) = (
+            done.clone(),
+            outputs.clone(),
+            owned.clone(),
+            hints.clone(),
+            runtime_name.clone(),
+        );
         std::thread::spawn(move || {
             if let Ok(sig) = signals.wait() {
                 // No check starts any more; the containers of those running are
@@ -269,7 +327,13 @@ fn main() -> ExitCode {
                 checks::runner::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
                 let write = |drained: bool| {
                     let refs: Vec<&grade::Exercise> = owned.iter().collect();
-                    let r = scored(&name, &refs, &done.lock().unwrap_or_else(|p| p.into_inner()), &hints, true);
+                    let r = scored(
+                        &name,
+                        &refs,
+                        &done.lock().unwrap_or_else(|p| p.into_inner()),
+                        &hints,
+                        true,
+                    );
                     outputs.write(&r, drained);
                     r
                 };
@@ -280,7 +344,10 @@ fn main() -> ExitCode {
                     checks::ctx::cleanup_live();
                 }
                 let r = write(true);
-                eprintln!("\ngrade: interrupted by {sig}; wrote the results of {} checks", r.checks().filter(|c| c.status.graded()).count());
+                eprintln!(
+                    "\ngrade: interrupted by {sig}; wrote the results of {} checks",
+                    r.checks().filter(|c| c.status.graded()).count()
+                );
                 std::process::exit(128 + sig as i32);
             }
         });
@@ -319,6 +386,8 @@ fn main() -> ExitCode {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         print!("{}", formats::github_annotations(&result));
     }
-    let broken = result.checks().any(|c| matches!(c.status, grade::Status::Broken | grade::Status::NotRun));
+    let broken = result
+        .checks()
+        .any(|c| matches!(c.status, grade::Status::Broken | grade::Status::NotRun));
     ExitCode::from(checks::outcome::exit_status(result.any_failed(), broken))
 }

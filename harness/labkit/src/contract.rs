@@ -36,7 +36,10 @@ enum Verb {
 
 /// Parses the arguments after `run` into a spec; the error is one line naming the flag.
 pub fn parse_run(args: &[OsString]) -> Result<RunSpec, String> {
-    let argv = ["runtime".into(), "run".into()].into_iter().chain(args.iter().cloned()).collect::<Vec<OsString>>();
+    let argv = ["runtime".into(), "run".into()]
+        .into_iter()
+        .chain(args.iter().cloned())
+        .collect::<Vec<OsString>>();
     match ContractLine::try_parse_from(argv) {
         Ok(ContractLine { verb: Verb::Run(r) }) => Ok(r.into_spec()),
         Err(e) => Err(one_line(&e)),
@@ -53,7 +56,9 @@ fn class_id(s: &str) -> Result<u32, String> {
 }
 
 fn cpu_list(s: &str) -> Result<String, String> {
-    parse_cpu_list(s).map(|_| s.trim().to_string()).map_err(|e| e.to_string())
+    parse_cpu_list(s)
+        .map(|_| s.trim().to_string())
+        .map_err(|e| e.to_string())
 }
 
 // Numeric values take `allow_hyphen_values`: a negative number such as `--pids -1`
@@ -177,21 +182,56 @@ mod tests {
     #[test]
     fn full_run_line_parses() {
         let s = parse(&[
-            "--ns", "pid,mnt,uts", "--hostname", "box", "--layer", "/a", "--layer", "/b", "--upper", "/u",
-            "--work", "/w", "--cgroup", "c1", "--memory", "64M", "--cpus", "20000/100000", "--pids", "10",
-            "--io-wbps", "7:0:1M", "--deny-device", "c:1:3", "--cpuset", "0", "--pid-file", "/tmp/p",
-            "--", "/bin/probe", "facts", "--flag",
+            "--ns",
+            "pid,mnt,uts",
+            "--hostname",
+            "box",
+            "--layer",
+            "/a",
+            "--layer",
+            "/b",
+            "--upper",
+            "/u",
+            "--work",
+            "/w",
+            "--cgroup",
+            "c1",
+            "--memory",
+            "64M",
+            "--cpus",
+            "20000/100000",
+            "--pids",
+            "10",
+            "--io-wbps",
+            "7:0:1M",
+            "--deny-device",
+            "c:1:3",
+            "--cpuset",
+            "0",
+            "--pid-file",
+            "/tmp/p",
+            "--",
+            "/bin/probe",
+            "facts",
+            "--flag",
         ])
         .unwrap();
         assert_eq!(s.ns.0, vec![Namespace::Pid, Namespace::Uts, Namespace::Mnt]);
         assert_eq!(
             s.root,
-            Some(RootFs::Overlay { layers: vec!["/a".into(), "/b".into()], upper: "/u".into(), work: "/w".into() })
+            Some(RootFs::Overlay {
+                layers: vec!["/a".into(), "/b".into()],
+                upper: "/u".into(),
+                work: "/w".into()
+            })
         );
         assert_eq!(s.limits.memory, Some(64 << 20));
         assert_eq!(s.limits.pids, Some(10));
         assert_eq!(s.limits.cpuset.as_deref(), Some("0"));
-        assert_eq!(s.command, vec![OsString::from("/bin/probe"), "facts".into(), "--flag".into()]);
+        assert_eq!(
+            s.command,
+            vec![OsString::from("/bin/probe"), "facts".into(), "--flag".into()]
+        );
     }
 
     #[test]
@@ -200,15 +240,22 @@ mod tests {
         assert!(e.contains("--memory") && e.contains("lots"), "{e}");
         let e = parse(&["--ns", "pid,bogus", "--", "true"]).unwrap_err();
         assert!(e.contains("--ns") && e.contains("bogus"), "{e}");
-        let e = parse(&["--rootfs", "/r", "--layer", "/a", "--upper", "/u", "--work", "/w", "--", "true"])
-            .unwrap_err();
+        let e = parse(&[
+            "--rootfs", "/r", "--layer", "/a", "--upper", "/u", "--work", "/w", "--", "true",
+        ])
+        .unwrap_err();
         assert!(e.contains("--rootfs") || e.contains("--layer"), "{e}");
         let e = parse(&["--layer", "/a", "--", "true"]).unwrap_err();
         assert!(e.contains("--upper") || e.contains("--work"), "{e}");
         let e = parse(&["--cpuset", "3-1", "--", "true"]).unwrap_err();
         assert!(e.contains("--cpuset"), "{e}");
         assert!(!e.contains('\n'));
-        for (flag, value) in [("--memory", "-5"), ("--pids", "-1"), ("--cpus", "-1000/100000"), ("--uid-map", "-1:0:1")] {
+        for (flag, value) in [
+            ("--memory", "-5"),
+            ("--pids", "-1"),
+            ("--cpus", "-1000/100000"),
+            ("--uid-map", "-1:0:1"),
+        ] {
             let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();
             assert!(e.contains(flag) && e.contains(value), "{flag} {value}: {e}");
         }

@@ -14,5 +14,8 @@ pub struct Finding {
 
 /// Keys a host must have for the core of the suite; others only cost the checks that use them.
 pub fn essential(key: &str) -> bool {
-    matches!(key, "root" | "capabilities" | "ns.pid" | "ns.uts" | "ns.mnt" | "overlay" | "cgroup.version")
+    matches!(
+        key,
+        "root" | "capabilities" | "ns.pid" | "ns.uts" | "ns.mnt" | "overlay" | "cgroup.version"
+    )
 }

@@ -31,7 +31,11 @@ pub struct Attempt {
 impl Attempt {
     /// Success without an errno, a refusal with one.
     pub fn from_errno(errno: Option<i32>) -> Attempt {
-        Attempt { ok: errno.is_none(), errno, error: errno.map(errno_name) }
+        Attempt {
+            ok: errno.is_none(),
+            errno,
+            error: errno.map(errno_name),
+        }
     }
 
     /// Whether the attempt failed with `name` (`"EPERM"`).
@@ -529,9 +533,15 @@ mod tests {
 
     #[test]
     fn attempts_flatten_into_their_line() {
-        let line = PathAttempt { path: "/x".into(), attempt: Attempt::from_errno(Some(libc::ENOENT)) };
+        let line = PathAttempt {
+            path: "/x".into(),
+            attempt: Attempt::from_errno(Some(libc::ENOENT)),
+        };
         let v = serde_json::to_value(&line).unwrap();
-        assert_eq!(v, serde_json::json!({"path": "/x", "ok": false, "errno": 2, "error": "ENOENT"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"path": "/x", "ok": false, "errno": 2, "error": "ENOENT"})
+        );
         assert_eq!(serde_json::from_value::<PathAttempt>(v).unwrap(), line);
         assert!(line.attempt.refused_with("ENOENT"));
     }

@@ -19,7 +19,10 @@ pub enum RootfsError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RootfsError + '_ {
-    move |err| RootfsError::Io { path: path.to_path_buf(), err }
+    move |err| RootfsError::Io {
+        path: path.to_path_buf(),
+        err,
+    }
 }
 
 /// The probe binary built next to the running executable (target/<profile>/probe).
@@ -50,21 +53,33 @@ pub fn shared_libraries_with(bin: &Path, lib_path: Option<&Path>) -> Result<Vec<
     if let Some(p) = lib_path {
         ldd.env("LD_LIBRARY_PATH", p);
     }
-    let out = ldd
-        .arg(bin)
-        .output()
-        .map_err(|e| RootfsError::Ldd { path: bin.to_path_buf(), why: e.to_string() })?;
+    let out = ldd.arg(bin).output().map_err(|e| RootfsError::Ldd {
+        path: bin.to_path_buf(),
+        why: e.to_string(),
+    })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        if text.contains("not a dynamic executable") || String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable") {
+        if text.contains("not a dynamic executable")
+            || String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")
+        {
             return Ok(Vec::new());
         }
-        return Err(RootfsError::Ldd { path: bin.to_path_buf(), why: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+        return Err(RootfsError::Ldd {
+            path: bin.to_path_buf(),
+            why: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     // A copy without one of its libraries would only fail where it is run.
-    let missing: Vec<&str> = text.lines().filter_map(|l| l.trim().strip_suffix("=> not found")).map(str::trim).collect();
+    let missing: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix("=> not found"))
+        .map(str::trim)
+        .collect();
     if !missing.is_empty() {
-        return Err(RootfsError::Ldd { path: bin.to_path_buf(), why: format!("needs {}, not found on this host", missing.join(", ")) });
+        return Err(RootfsError::Ldd {
+            path: bin.to_path_buf(),
+            why: format!("needs {}, not found on this host", missing.join(", ")),
+        });
     }
     Ok(parse_ldd(&text))
 }
@@ -75,7 +90,7 @@ pub fn parse_ldd(text: &str) -> Vec<PathBuf> {
     for line in text.lines() {
         let line = line.trim();
         let path = match line.split_once("=>") {
-            Some((_, rest)) => rest.trim().split_whitespace().next(),
+            Some((_, rest)) => rest.split_whitespace().next(),
             None => line.split_whitespace().next(),
         };
         if let Some(p) = path.filter(|p| p.starts_with('/')) {
@@ -107,7 +122,10 @@ pub fn write_rootfs(dir: &Path, probe: &Path, busybox: Option<&Path>) -> Result<
     let tmp = dir.join("tmp");
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).map_err(io(&tmp))?;
     for (name, text) in [
-        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+        (
+            "etc/passwd",
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        ),
         ("etc/group", "root:x:0:\nnogroup:x:65534:\n"),
     ] {
         let p = dir.join(name);
@@ -123,7 +141,10 @@ pub fn write_rootfs(dir: &Path, probe: &Path, busybox: Option<&Path>) -> Result<
 
     if let Some(bb) = busybox {
         if !bb.is_file() {
-            return Err(RootfsError::Io { path: bb.to_path_buf(), err: std::io::ErrorKind::NotFound.into() });
+            return Err(RootfsError::Io {
+                path: bb.to_path_buf(),
+                err: std::io::ErrorKind::NotFound.into(),
+            });
         }
         if !shared_libraries(bb)?.is_empty() {
             return Err(RootfsError::NotStatic(bb.to_path_buf()));

@@ -18,7 +18,10 @@ pub struct SpecError {
 
 impl SpecError {
     pub fn new(what: impl Into<String>, why: impl Into<String>) -> Self {
-        SpecError { what: what.into(), why: why.into() }
+        SpecError {
+            what: what.into(),
+            why: why.into(),
+        }
     }
 }
 
@@ -66,9 +69,7 @@ impl FromStr for Namespace {
         Namespace::ALL
             .into_iter()
             .find(|n| n.name() == s)
-            .ok_or_else(|| {
-                format!("unknown namespace {s:?} (known: pid,uts,mnt,net,ipc,user,cgroup,time)")
-            })
+            .ok_or_else(|| format!("unknown namespace {s:?} (known: pid,uts,mnt,net,ipc,user,cgroup,time)"))
     }
 }
 
@@ -119,7 +120,11 @@ impl FromStr for IdMap {
             t.parse::<u32>()
                 .map_err(|_| format!("{what} must be an integer from 0 to 4294967295, got {t:?}"))
         };
-        let m = IdMap { inside: num("IN", p[0])?, outside: num("OUT", p[1])?, count: num("COUNT", p[2])? };
+        let m = IdMap {
+            inside: num("IN", p[0])?,
+            outside: num("OUT", p[1])?,
+            count: num("COUNT", p[2])?,
+        };
         if m.count == 0 {
             return Err("COUNT must be at least 1".into());
         }
@@ -169,7 +174,9 @@ pub struct IfAddr {
 impl FromStr for IfAddr {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let (ip, pfx) = s.split_once('/').ok_or_else(|| format!("expected IP/PREFIX, got {s:?}"))?;
+        let (ip, pfx) = s
+            .split_once('/')
+            .ok_or_else(|| format!("expected IP/PREFIX, got {s:?}"))?;
         let ip: std::net::IpAddr = ip.parse().map_err(|_| format!("{ip:?} is not an IP address"))?;
         let prefix: u8 = pfx.parse().map_err(|_| format!("prefix {pfx:?} is not a number"))?;
         let max = if ip.is_ipv4() { 32 } else { 128 };
@@ -189,7 +196,9 @@ impl fmt::Display for IfAddr {
 fn check_ifname(s: &str) -> Result<(), String> {
     // IFNAMSIZ is 16 with the NUL; the kernel also refuses '/', ':' and white space.
     if s.is_empty() || s.len() > 15 || s.contains(['/', ':', ' ', '\t', '\n']) || s == "." || s == ".." {
-        return Err(format!("interface name {s:?} must be 1 to 15 characters without '/', ':' or spaces"));
+        return Err(format!(
+            "interface name {s:?} must be 1 to 15 characters without '/', ':' or spaces"
+        ));
     }
     Ok(())
 }
@@ -210,7 +219,9 @@ impl FromStr for VethSpec {
             .split_once(',')
             .ok_or_else(|| format!("expected HOSTIF=HOSTIP/PFX,CONTIF=CONTIP/PFX, got {s:?}"))?;
         let side = |t: &str| -> Result<(String, IfAddr), String> {
-            let (n, a) = t.split_once('=').ok_or_else(|| format!("expected NAME=IP/PFX, got {t:?}"))?;
+            let (n, a) = t
+                .split_once('=')
+                .ok_or_else(|| format!("expected NAME=IP/PFX, got {t:?}"))?;
             check_ifname(n)?;
             Ok((n.to_string(), a.parse()?))
         };
@@ -222,7 +233,12 @@ impl FromStr for VethSpec {
         if host_addr.ip.is_ipv4() != cont_addr.ip.is_ipv4() {
             return Err("host and container addresses must be of the same IP version".into());
         }
-        Ok(VethSpec { host_if, host_addr, cont_if, cont_addr })
+        Ok(VethSpec {
+            host_if,
+            host_addr,
+            cont_if,
+            cont_addr,
+        })
     }
 }
 
@@ -238,8 +254,12 @@ impl FromStr for TimeOffsets {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut t = TimeOffsets::default();
         for part in s.split(',') {
-            let (k, v) = part.split_once('=').ok_or_else(|| format!("expected CLOCK=SECS, got {part:?}"))?;
-            let secs: i64 = v.parse().map_err(|_| format!("{k} offset must be whole seconds, got {v:?}"))?;
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| format!("expected CLOCK=SECS, got {part:?}"))?;
+            let secs: i64 = v
+                .parse()
+                .map_err(|_| format!("{k} offset must be whole seconds, got {v:?}"))?;
             // The kernel keeps offsets within +-KTIME_SEC_MAX/2 (about 146 years); refuse early.
             if secs.unsigned_abs() > 4_000_000_000 {
                 return Err(format!("{k} offset {secs} is out of range"));
@@ -257,7 +277,11 @@ impl FromStr for TimeOffsets {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RootFs {
     Dir(PathBuf),
-    Overlay { layers: Vec<PathBuf>, upper: PathBuf, work: PathBuf },
+    Overlay {
+        layers: Vec<PathBuf>,
+        upper: PathBuf,
+        work: PathBuf,
+    },
 }
 
 /// Everything `run` was asked for.
@@ -382,7 +406,10 @@ impl RunSpec {
             }
         }
         if let Some(p) = &self.pid_file {
-            let parent = p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             need_dir("--pid-file", parent)?;
         }
         Ok(())
@@ -393,11 +420,18 @@ impl RunSpec {
 /// `cpuset.cpus` with ERANGE or EINVAL, after the cgroup was made). A host that
 /// does not say which CPUs are online (no `online` file) is not second-guessed.
 fn check_cpus_online(cpus: &str, online_file: &Path) -> Result<(), SpecError> {
-    let Ok(text) = std::fs::read_to_string(online_file) else { return Ok(()) };
-    let Ok(online) = crate::cgroups::parse_cpu_list(text.trim()) else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(online_file) else {
+        return Ok(());
+    };
+    let Ok(online) = crate::cgroups::parse_cpu_list(text.trim()) else {
+        return Ok(());
+    };
     let wanted = crate::cgroups::parse_cpu_list(cpus).map_err(|e| SpecError::new("--cpuset", e.to_string()))?;
     match wanted.iter().find(|c| !online.contains(c)) {
-        Some(c) => Err(SpecError::new("--cpuset", format!("CPU {c} is not online on this host (online: {})", text.trim()))),
+        Some(c) => Err(SpecError::new(
+            "--cpuset",
+            format!("CPU {c} is not online on this host (online: {})", text.trim()),
+        )),
         None => Ok(()),
     }
 }
@@ -409,7 +443,13 @@ fn check_block_device(flag: &str, major: u32, minor: u32, sys_dev_block: &Path) 
     if !sys_dev_block.is_dir() || sys_dev_block.join(format!("{major}:{minor}")).exists() {
         return Ok(());
     }
-    Err(SpecError::new(flag, format!("{major}:{minor} is not a block device of this host (no {}/{major}:{minor})", sys_dev_block.display())))
+    Err(SpecError::new(
+        flag,
+        format!(
+            "{major}:{minor} is not a block device of this host (no {}/{major}:{minor})",
+            sys_dev_block.display()
+        ),
+    ))
 }
 
 impl RunSpec {
@@ -459,7 +499,14 @@ mod tests {
     #[test]
     fn id_maps_parse_and_overlaps_are_refused() {
         let a: IdMap = "0:100000:65536".parse().unwrap();
-        assert_eq!(a, IdMap { inside: 0, outside: 100000, count: 65536 });
+        assert_eq!(
+            a,
+            IdMap {
+                inside: 0,
+                outside: 100000,
+                count: 65536
+            }
+        );
         assert!("0:1".parse::<IdMap>().is_err());
         assert!("0:1:0".parse::<IdMap>().is_err());
         assert!("x:1:1".parse::<IdMap>().is_err());
@@ -494,28 +541,50 @@ mod tests {
     #[test]
     fn time_offsets_parse() {
         let t: TimeOffsets = "monotonic=86400,boottime=-5".parse().unwrap();
-        assert_eq!(t, TimeOffsets { monotonic: 86400, boottime: -5 });
+        assert_eq!(
+            t,
+            TimeOffsets {
+                monotonic: 86400,
+                boottime: -5
+            }
+        );
         let t: TimeOffsets = "boottime=7".parse().unwrap();
-        assert_eq!(t, TimeOffsets { monotonic: 0, boottime: 7 });
+        assert_eq!(
+            t,
+            TimeOffsets {
+                monotonic: 0,
+                boottime: 7
+            }
+        );
         assert!("realtime=5".parse::<TimeOffsets>().is_err());
         assert!("monotonic=1.5".parse::<TimeOffsets>().is_err());
     }
 
     fn spec(ns: &str) -> RunSpec {
-        RunSpec { ns: ns.parse().unwrap_or_default(), command: vec!["true".into()], ..Default::default() }
+        RunSpec {
+            ns: ns.parse().unwrap_or_default(),
+            command: vec!["true".into()],
+            ..Default::default()
+        }
     }
 
     #[test]
     fn flags_that_need_a_namespace_say_which() {
         let mut s = spec("pid");
         s.hostname = Some("box".into());
-        assert_eq!(s.validate().unwrap_err(), SpecError::new("--hostname", "needs --ns uts"));
+        assert_eq!(
+            s.validate().unwrap_err(),
+            SpecError::new("--hostname", "needs --ns uts")
+        );
         let mut s = spec("pid");
         s.root = Some(RootFs::Dir("/".into()));
         assert_eq!(s.validate().unwrap_err().what, "--rootfs");
         let mut s = spec("mnt");
         s.limits.memory = Some(1 << 20);
-        assert_eq!(s.validate().unwrap_err(), SpecError::new("--memory", "needs --cgroup NAME"));
+        assert_eq!(
+            s.validate().unwrap_err(),
+            SpecError::new("--memory", "needs --cgroup NAME")
+        );
     }
 
     #[test]
@@ -538,9 +607,17 @@ mod tests {
             std::fs::create_dir(d).unwrap();
         }
         let mut s = spec("mnt");
-        s.root = Some(RootFs::Overlay { layers: vec![l.clone()], upper: u.clone(), work: w.clone() });
+        s.root = Some(RootFs::Overlay {
+            layers: vec![l.clone()],
+            upper: u.clone(),
+            work: w.clone(),
+        });
         s.validate().unwrap();
-        s.root = Some(RootFs::Overlay { layers: vec![t.path().join("missing")], upper: u, work: w });
+        s.root = Some(RootFs::Overlay {
+            layers: vec![t.path().join("missing")],
+            upper: u,
+            work: w,
+        });
         let e = s.validate().unwrap_err();
         assert_eq!(e.what, "--layer");
         assert!(e.why.contains("missing"), "{e}");
@@ -558,7 +635,10 @@ mod tests {
         std::fs::write(&online, "0-1\n").unwrap();
         check_cpus_online("0-1", &online).unwrap();
         let e = check_cpus_online("0,4096", &online).unwrap_err();
-        assert!(e.what == "--cpuset" && e.why.contains("CPU 4096") && e.why.contains("0-1"), "{e}");
+        assert!(
+            e.what == "--cpuset" && e.why.contains("CPU 4096") && e.why.contains("0-1"),
+            "{e}"
+        );
         check_cpus_online("4096", &t.path().join("missing")).unwrap();
         std::fs::create_dir(t.path().join("7:0")).unwrap();
         check_block_device("--io-wbps", 7, 0, t.path()).unwrap();

@@ -23,7 +23,10 @@ pub const STATE_DIR_ENV: &str = "LAB_STATE_DIR";
 pub const DEFAULT_STATE_DIR: &str = "/run/lab-check";
 
 pub fn state_dir() -> PathBuf {
-    std::env::var_os(STATE_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from).unwrap_or_else(|| DEFAULT_STATE_DIR.into())
+    std::env::var_os(STATE_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| DEFAULT_STATE_DIR.into())
 }
 
 /// Something a checker makes on the host.
@@ -50,7 +53,9 @@ impl std::fmt::Display for Item {
         match self {
             Item::Dir { path } => write!(f, "directory {}", path.display()),
             Item::Cgroup { path } => write!(f, "cgroup {}", path.display()),
-            Item::HiddenCgroup { controller, rel } => write!(f, "cgroup {} of the unmounted {controller} hierarchy", rel.display()),
+            Item::HiddenCgroup { controller, rel } => {
+                write!(f, "cgroup {} of the unmounted {controller} hierarchy", rel.display())
+            }
             Item::Loop { backing } => write!(f, "loop device over {}", backing.display()),
             Item::NftTable { family, name } => write!(f, "nftables table {family} {name}"),
             Item::Process { pid, .. } => write!(f, "process group {pid}"),
@@ -75,7 +80,11 @@ pub enum StateError {
     #[error("the state file {} is not a checker's state: line {line}: {reason}", path.display())]
     Parse { path: PathBuf, line: usize, reason: String },
     #[error("failed to write {item} to the state file {}: {source}", path.display())]
-    Write { item: String, path: PathBuf, source: std::io::Error },
+    Write {
+        item: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Start time of a process (clock ticks after boot, /proc/PID/stat field 22): with
@@ -104,12 +113,19 @@ struct Inner {
 
 impl Journal {
     pub fn new(dir: impl Into<PathBuf>) -> Journal {
-        Journal { dir: dir.into(), inner: Mutex::new(Inner { file: None, live: Vec::new() }) }
+        Journal {
+            dir: dir.into(),
+            inner: Mutex::new(Inner {
+                file: None,
+                live: Vec::new(),
+            }),
+        }
     }
 
     pub fn path(&self) -> PathBuf {
         let pid = std::process::id() as i32;
-        self.dir.join(format!("checker-{pid}-{}.jsonl", start_time(pid).unwrap_or(0)))
+        self.dir
+            .join(format!("checker-{pid}-{}.jsonl", start_time(pid).unwrap_or(0)))
     }
 
     /// Writes `item` down; call it before making the thing.
@@ -118,25 +134,44 @@ impl Journal {
         // Known to this process even when the file cannot be written.
         inner.live.push(item.clone());
         let path = self.path();
-        let err = |source| StateError::Write { item: item.to_string(), path: path.clone(), source };
+        let err = |source| StateError::Write {
+            item: item.to_string(),
+            path: path.clone(),
+            source,
+        };
         if inner.file.is_none() {
             std::fs::create_dir_all(&self.dir).map_err(err)?;
             let mut f = File::options().create(true).append(true).open(&path).map_err(err)?;
             let pid = std::process::id() as i32;
-            writeln!(f, "{}", serde_json::to_string(&Line::Owner { pid, start: start_time(pid).unwrap_or(0) }).expect("serialises"))
-                .map_err(err)?;
+            writeln!(
+                f,
+                "{}",
+                serde_json::to_string(&Line::Owner {
+                    pid,
+                    start: start_time(pid).unwrap_or(0)
+                })
+                .expect("serialises")
+            )
+            .map_err(err)?;
             inner.file = Some(f);
         }
         let line = serde_json::to_string(&Line::Add { item: item.clone() }).expect("serialises");
         // One write per line, so a kill can cut the file only between lines.
-        inner.file.as_mut().expect("opened above").write_all(format!("{line}\n").as_bytes()).map_err(err)?;
+        inner
+            .file
+            .as_mut()
+            .expect("opened above")
+            .write_all(format!("{line}\n").as_bytes())
+            .map_err(err)?;
         Ok(())
     }
 
     /// Crosses `item` out once it is gone; the file goes when nothing is left in it.
     pub fn done(&self, item: &Item) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(i) = inner.live.iter().position(|x| x == item) else { return };
+        let Some(i) = inner.live.iter().position(|x| x == item) else {
+            return;
+        };
         inner.live.remove(i);
         if inner.live.is_empty() {
             if inner.file.take().is_some() {
@@ -171,7 +206,10 @@ impl StateFile {
 }
 
 pub fn read_state(path: &Path) -> Result<StateFile, StateError> {
-    let text = std::fs::read_to_string(path).map_err(|source| StateError::Read { path: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
+        path: path.into(),
+        source,
+    })?;
     let mut owner = None;
     let mut items: Vec<Item> = Vec::new();
     for (n, l) in text.lines().enumerate() {
@@ -179,8 +217,11 @@ pub fn read_state(path: &Path) -> Result<StateFile, StateError> {
         if l.trim().is_empty() || (n + 1 == text.lines().count() && !text.ends_with('\n')) {
             continue;
         }
-        let line: Line = serde_json::from_str(l)
-            .map_err(|e| StateError::Parse { path: path.into(), line: n + 1, reason: e.to_string() })?;
+        let line: Line = serde_json::from_str(l).map_err(|e| StateError::Parse {
+            path: path.into(),
+            line: n + 1,
+            reason: e.to_string(),
+        })?;
         match line {
             Line::Owner { pid, start } => owner = Some((pid, start)),
             Line::Add { item } => items.push(item),
@@ -191,9 +232,17 @@ pub fn read_state(path: &Path) -> Result<StateFile, StateError> {
             }
         }
     }
-    let (owner_pid, owner_start) =
-        owner.ok_or_else(|| StateError::Parse { path: path.into(), line: 1, reason: "no owner line".into() })?;
-    Ok(StateFile { path: path.into(), owner_pid, owner_start, items })
+    let (owner_pid, owner_start) = owner.ok_or_else(|| StateError::Parse {
+        path: path.into(),
+        line: 1,
+        reason: "no owner line".into(),
+    })?;
+    Ok(StateFile {
+        path: path.into(),
+        owner_pid,
+        owner_start,
+        items,
+    })
 }
 
 /// Every state file in `dir` (none when the directory does not exist).
@@ -201,12 +250,20 @@ pub fn read_dir(dir: &Path) -> Result<Vec<StateFile>, StateError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(StateError::ReadDir { path: dir.into(), source }),
+        Err(source) => {
+            return Err(StateError::ReadDir {
+                path: dir.into(),
+                source,
+            })
+        }
     };
     let mut paths: Vec<PathBuf> = rd
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("checker-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("checker-"))
+        })
         .collect();
     paths.sort();
     paths.iter().map(|p| read_state(p)).collect()
@@ -244,8 +301,16 @@ pub fn cleanup_dir(dir: &Path) -> Result<Cleanup, StateError> {
 pub fn cleanup_items(items: &[Item], c: &mut Cleanup) {
     use nix::sys::signal::{kill, killpg, Signal};
     use nix::unistd::Pid;
-    let mut cgroups: Vec<PathBuf> =
-        items.iter().filter_map(|i| if let Item::Cgroup { path } = i { Some(path.clone()) } else { None }).collect();
+    let mut cgroups: Vec<PathBuf> = items
+        .iter()
+        .filter_map(|i| {
+            if let Item::Cgroup { path } = i {
+                Some(path.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     freezer_first(&mut cgroups);
     for item in items {
         if let Item::Process { pid, start } = item {
@@ -275,7 +340,9 @@ pub fn cleanup_items(items: &[Item], c: &mut Cleanup) {
             Item::Loop { backing } => {
                 for dev in loops_over(backing) {
                     match detach_loop(&dev) {
-                        Ok(()) => c.done.push(format!("detached {} ({})", dev.display(), backing.display())),
+                        Ok(()) => c
+                            .done
+                            .push(format!("detached {} ({})", dev.display(), backing.display())),
                         Err(e) => c.failed.push(format!("detaching {}: {e}", dev.display())),
                     }
                 }
@@ -288,7 +355,10 @@ pub fn cleanup_items(items: &[Item], c: &mut Cleanup) {
                     .status()
                     .is_ok_and(|s| s.success());
                 if exists {
-                    match std::process::Command::new("nft").args(["delete", "table", family, name]).output() {
+                    match std::process::Command::new("nft")
+                        .args(["delete", "table", family, name])
+                        .output()
+                    {
                         Ok(o) if o.status.success() => c.done.push(format!("deleted nftables table {family} {name}")),
                         Ok(o) => c.failed.push(format!(
                             "nft delete table {family} {name}: {}",
@@ -309,8 +379,16 @@ pub fn cleanup_items(items: &[Item], c: &mut Cleanup) {
             }
         }
     }
-    let hidden: Vec<(&String, &PathBuf)> =
-        items.iter().filter_map(|i| if let Item::HiddenCgroup { controller, rel } = i { Some((controller, rel)) } else { None }).collect();
+    let hidden: Vec<(&String, &PathBuf)> = items
+        .iter()
+        .filter_map(|i| {
+            if let Item::HiddenCgroup { controller, rel } = i {
+                Some((controller, rel))
+            } else {
+                None
+            }
+        })
+        .collect();
     if !hidden.is_empty() {
         match remove_hidden_cgroups(&hidden, deadline) {
             Ok(done) => c.done.extend(done),
@@ -337,37 +415,60 @@ fn remove_hidden_cgroups(hidden: &[(&String, &PathBuf)], deadline: Instant) -> R
     std::thread::spawn(move || -> Result<Vec<String>, String> {
         use nix::mount::{mount, umount2, MntFlags, MsFlags};
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_SLAVE, None::<&str>)
-            .map_err(|e| format!("making / a slave mount: {e}"))?;
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_SLAVE,
+            None::<&str>,
+        )
+        .map_err(|e| format!("making / a slave mount: {e}"))?;
         let mut done = Vec::new();
         for (controller, rel) in owned {
             // Only mounted while the hierarchy is still there: a fresh mount would make it.
-            let alive = std::fs::read_to_string("/proc/cgroups").unwrap_or_default().lines().any(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                f.len() >= 2 && f[0] == controller && f[1] != "0"
-            });
+            let alive = std::fs::read_to_string("/proc/cgroups")
+                .unwrap_or_default()
+                .lines()
+                .any(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.len() >= 2 && f[0] == controller && f[1] != "0"
+                });
             if !alive {
                 continue;
             }
             let mnt = tempfile_dir()?;
-            mount(Some("cgroup"), &mnt, Some("cgroup"), MsFlags::empty(), Some(controller.as_str()))
-                .map_err(|e| format!("mounting the {controller} hierarchy on {}: {e}", mnt.display()))?;
+            mount(
+                Some("cgroup"),
+                &mnt,
+                Some("cgroup"),
+                MsFlags::empty(),
+                Some(controller.as_str()),
+            )
+            .map_err(|e| format!("mounting the {controller} hierarchy on {}: {e}", mnt.display()))?;
             let dir = mnt.join(&rel);
             // The kernel destroys a v1 hierarchy at unmount only if its root has no child
             // then, and a removed cgroup stays a child until it is released: unmounting
             // at once could leave the hierarchy behind for good. So wait for the count.
             let before = proc_cgroups_count(&controller);
             let removed = cgroup_dirs_in(&dir);
-            let r = if dir.exists() { remove_cgroup_tree(&dir, deadline) } else { Ok(()) };
+            let r = if dir.exists() {
+                remove_cgroup_tree(&dir, deadline)
+            } else {
+                Ok(())
+            };
             if let (Some(before), Ok(())) = (before, &r) {
-                while proc_cgroups_count(&controller).is_some_and(|c| c + removed > before) && Instant::now() < deadline {
+                while proc_cgroups_count(&controller).is_some_and(|c| c + removed > before) && Instant::now() < deadline
+                {
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
             let _ = umount2(&mnt, MntFlags::MNT_DETACH);
             let _ = std::fs::remove_dir(&mnt);
             r?;
-            done.push(format!("removed cgroup {} of the unmounted {controller} hierarchy", rel.display()));
+            done.push(format!(
+                "removed cgroup {} of the unmounted {controller} hierarchy",
+                rel.display()
+            ));
         }
         Ok(done)
     })
@@ -381,7 +482,9 @@ pub fn proc_cgroups_count(controller: &str) -> Option<u64> {
     let text = std::fs::read_to_string("/proc/cgroups").ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split_whitespace().collect();
-        (f.len() >= 3 && f[0] == controller).then(|| f[2].parse().ok()).flatten()
+        (f.len() >= 3 && f[0] == controller)
+            .then(|| f[2].parse().ok())
+            .flatten()
     })
 }
 
@@ -391,7 +494,12 @@ fn cgroup_dirs_in(dir: &Path) -> u64 {
         return 0;
     }
     1 + std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())).map(|e| cgroup_dirs_in(&e.path())).sum())
+        .map(|rd| {
+            rd.flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| cgroup_dirs_in(&e.path()))
+                .sum()
+        })
         .unwrap_or(0)
 }
 
@@ -428,7 +536,9 @@ pub fn kill_cgroup_tree(dir: &Path, deadline: Instant) -> usize {
     if dir.join("freezer.state").exists() && !pids_in_tree(dir).is_empty() {
         let _ = std::fs::write(dir.join("freezer.state"), "FROZEN");
         let until = Instant::now() + Duration::from_secs(2);
-        while std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "FROZEN") && Instant::now() < until {
+        while std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "FROZEN")
+            && Instant::now() < until
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         let pids = pids_in_tree(dir);
@@ -519,7 +629,9 @@ pub fn loops_over(backing: &Path) -> Vec<PathBuf> {
             if !name.starts_with("loop") {
                 continue;
             }
-            let Ok(b) = std::fs::read_to_string(e.path().join("loop/backing_file")) else { continue };
+            let Ok(b) = std::fs::read_to_string(e.path().join("loop/backing_file")) else {
+                continue;
+            };
             let b = b.trim_end_matches('\n');
             if b == want || b.strip_suffix(" (deleted)") == Some(want.as_str()) {
                 v.push(PathBuf::from("/dev").join(name));
@@ -552,8 +664,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::new(dir.path());
         let a = Item::Dir { path: "/tmp/a".into() };
-        let b = Item::Cgroup { path: "/sys/fs/cgroup/pids/x".into() };
-        let c = Item::NftTable { family: "inet".into(), name: "t".into() };
+        let b = Item::Cgroup {
+            path: "/sys/fs/cgroup/pids/x".into(),
+        };
+        let c = Item::NftTable {
+            family: "inet".into(),
+            name: "t".into(),
+        };
         j.add(&a).unwrap();
         j.add(&b).unwrap();
         j.add(&c).unwrap();
@@ -565,7 +682,10 @@ mod tests {
         assert!(files[0].owner_alive(), "this process owns it");
         j.done(&a);
         j.done(&c);
-        assert!(read_dir(dir.path()).unwrap().is_empty(), "the file goes with its last item");
+        assert!(
+            read_dir(dir.path()).unwrap().is_empty(),
+            "the file goes with its last item"
+        );
     }
 
     #[test]
@@ -602,7 +722,10 @@ mod tests {
             state.join("checker-1-999999999.jsonl"),
             format!(
                 "{{\"op\":\"owner\",\"pid\":1,\"start\":999999999}}\n{}\n",
-                serde_json::to_string(&Line::Add { item: Item::Dir { path: listed.clone() } }).unwrap()
+                serde_json::to_string(&Line::Add {
+                    item: Item::Dir { path: listed.clone() }
+                })
+                .unwrap()
             ),
         )
         .unwrap();

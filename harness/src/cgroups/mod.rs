@@ -19,8 +19,8 @@ pub mod v2;
 #[cfg(test)]
 mod root_tests;
 
-use std::path::{Path, PathBuf};
 use crate::fault::{self, Fault};
+use std::path::{Path, PathBuf};
 
 /// The container's cgroup, one directory per v1 hierarchy or one on v2.
 pub trait Cgroup: Send + Sync {
@@ -69,11 +69,7 @@ pub(crate) trait Controller {
 /// The container's cgroup `name` under `parent`: relative text is relative to
 /// the caller's own cgroup in each hierarchy, absolute text to each
 /// hierarchy's root, `None` is the caller's own cgroup. The parent must exist.
-pub fn open(
-    h: &Hierarchies,
-    parent: Option<&str>,
-    name: &str,
-) -> Result<Box<dyn Cgroup>, CgroupError> {
+pub fn open(h: &Hierarchies, parent: Option<&str>, name: &str) -> Result<Box<dyn Cgroup>, CgroupError> {
     validate_name(name)?;
     let parsed = parent.map(parse_parent).transpose()?;
     let resolve = |mount: &Path, root: &str, own: &str| -> Result<PathBuf, CgroupError> {
@@ -139,12 +135,10 @@ pub fn open(
             Ok(Box::new(v1::V1Cgroup::new(name, dirs)))
         }
         CgroupVersion::V2 => {
-            let hier = h
-                .v2_hierarchy()
-                .ok_or_else(|| CgroupError::ControllerNotAvailable {
-                    controller: "cgroup2".to_string(),
-                    detail: "(no cgroup2 file system is mounted)".to_string(),
-                })?;
+            let hier = h.v2_hierarchy().ok_or_else(|| CgroupError::ControllerNotAvailable {
+                controller: "cgroup2".to_string(),
+                detail: "(no cgroup2 file system is mounted)".to_string(),
+            })?;
             let mut parent_dir = resolve(&hier.mount, &hier.root, &hier.own)?;
             if fault::active(Fault::CgroupOutsideParent) {
                 parent_dir = hier.mount.clone();
@@ -165,5 +159,9 @@ pub(crate) fn open_for_write(path: &Path) -> Result<std::fs::File, CgroupError> 
     std::fs::OpenOptions::new()
         .write(true)
         .open(path)
-        .map_err(|source| CgroupError::Write { path: path.to_path_buf(), data: "0".into(), source })
+        .map_err(|source| CgroupError::Write {
+            path: path.to_path_buf(),
+            data: "0".into(),
+            source,
+        })
 }

@@ -183,11 +183,7 @@ fn v1_lifecycle() {
     );
 
     let mut child = ChildGuard(Some(
-        Command::new("sleep")
-            .arg("30")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
+        Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().unwrap(),
     ));
     let pid = child.pid();
     cg.add_process(pid).unwrap();
@@ -234,8 +230,7 @@ fn v1_destroy_frozen_with_several_processes() {
     })
     .unwrap();
     let mut sh = Command::new("sh");
-    sh.args(["-c", "sleep 30 & sleep 30 & wait"])
-        .stdin(Stdio::null());
+    sh.args(["-c", "sleep 30 & sleep 30 & wait"]).stdin(Stdio::null());
     let mut child = ChildGuard(Some(joining(sh, &cg.paths()).spawn().unwrap()));
     // Wait for both sleeps to start.
     for _ in 0..200 {
@@ -277,13 +272,8 @@ fn v1_devices_deny() {
 /// open /dev/null (denied). Returns (stdout, stderr).
 fn device_probe(dirs: &[PathBuf]) -> (String, String) {
     let mut sh = Command::new("sh");
-    sh.args([
-        "-c",
-        "head -c1 /dev/zero | wc -c; cat /dev/null; echo null-rc=$?",
-    ]);
-    sh.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    sh.args(["-c", "head -c1 /dev/zero | wc -c; cat /dev/null; echo null-rc=$?"]);
+    sh.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let out = joining(sh, dirs).output().unwrap();
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -354,18 +344,11 @@ fn v2_lifecycle_on_the_unified_mount() {
             ..Default::default()
         })
         .unwrap_err();
-    assert!(
-        matches!(e, CgroupError::ControllerNotAvailable { .. }),
-        "{e}"
-    );
+    assert!(matches!(e, CgroupError::ControllerNotAvailable { .. }), "{e}");
     assert!(!cg.exists());
     cg.create(&Limits::default()).unwrap();
     let mut child = ChildGuard(Some(
-        Command::new("sleep")
-            .arg("30")
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
+        Command::new("sleep").arg("30").stdin(Stdio::null()).spawn().unwrap(),
     ));
     let pid = child.pid();
     cg.add_process(pid).unwrap();

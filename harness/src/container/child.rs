@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{unshare, CloneFlags};
-use nix::unistd::{chdir, close, execvp, pivot_root, setgroups, setresgid, setresuid, sethostname, Gid, Uid};
+use nix::unistd::{chdir, close, execvp, pivot_root, setgroups, sethostname, setresgid, setresuid, Gid, Uid};
 
 use super::{init, raw_write_all, reset_signals_for_exec, ChildPlan};
-use crate::spec::{Namespace, RootFs};
 use crate::fault::{self, Fault};
+use crate::spec::{Namespace, RootFs};
 
 /// Device nodes of the minimal /dev, bind-mounted from the host's.
 const DEVICES: [&str; 5] = ["null", "zero", "full", "random", "urandom"];
@@ -94,8 +94,14 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
         if fault::strict() {
             // The strict variant: /proc read-only, in this mount namespace only.
             let none: Option<&str> = None;
-            mount(none, "/proc", none, MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY, none)
-                .or_fail(&rep, || "strict: remounting /proc read-only".into());
+            mount(
+                none,
+                "/proc",
+                none,
+                MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+                none,
+            )
+            .or_fail(&rep, || "strict: remounting /proc read-only".into());
         }
     }
 
@@ -119,7 +125,9 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
     for fd in attach {
         // SAFETY: fd came over the control socket and stays open until the close below.
         if let Err(e) = nix::unistd::write(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }, b"0") {
-            rep.fail(format!("--cgroup: joining the cgroup (writing 0 to its tasks file): {e}"));
+            rep.fail(format!(
+                "--cgroup: joining the cgroup (writing 0 to its tasks file): {e}"
+            ));
         }
         let _ = close(fd);
     }
@@ -135,8 +143,9 @@ pub(super) fn main(plan: &ChildPlan) -> isize {
         // Offsets can only be set before the first process enters the namespace.
         if let Some(t) = &spec.time_offsets {
             let offsets = format!("monotonic {} 0\nboottime {} 0\n", t.monotonic, t.boottime);
-            fs::write("/proc/self/timens_offsets", &offsets)
-                .or_fail(&rep, || format!("--time-offset: writing {offsets:?} to /proc/self/timens_offsets"));
+            fs::write("/proc/self/timens_offsets", &offsets).or_fail(&rep, || {
+                format!("--time-offset: writing {offsets:?} to /proc/self/timens_offsets")
+            });
         }
     }
 
@@ -183,8 +192,15 @@ fn drop_all_capabilities(rep: &Reporter) {
     }
     // SAFETY: integer arguments only.
     unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
-    let mut h = Header { version: VERSION_3, pid: 0 };
-    let d = [Data { effective: 0, permitted: 0, inheritable: 0 }; 2];
+    let mut h = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let d = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
     // SAFETY: a valid header and two data structs, as capset(2) version 3 reads them.
     let r = unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) };
     if r != 0 {
@@ -209,8 +225,14 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
                 mount_proc(Path::new("/proc"), rep);
             }
             if spec.ns.has(Namespace::Ipc) && Path::new("/dev/mqueue").is_dir() {
-                mount(Some("mqueue"), "/dev/mqueue", Some("mqueue"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none)
-                    .or_fail(rep, || "mounting mqueue on /dev/mqueue".into());
+                mount(
+                    Some("mqueue"),
+                    "/dev/mqueue",
+                    Some("mqueue"),
+                    MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                    none,
+                )
+                .or_fail(rep, || "mounting mqueue on /dev/mqueue".into());
             }
             return;
         }
@@ -265,27 +287,51 @@ fn mount_proc(target: &Path, rep: &Reporter) {
 fn setup_dev(dev: &Path, ipc: bool, rep: &Reporter) {
     let none: Option<&str> = None;
     mkdir_p(dev).or_fail(rep, || format!("creating {}", dev.display()));
-    mount(Some("tmpfs"), dev, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME, Some("mode=755,size=65536k"))
-        .or_fail(rep, || format!("mounting tmpfs on {}", dev.display()));
+    mount(
+        Some("tmpfs"),
+        dev,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )
+    .or_fail(rep, || format!("mounting tmpfs on {}", dev.display()));
     for name in DEVICES {
         let target = dev.join(name);
         fs::File::create(&target).or_fail(rep, || format!("creating {}", target.display()));
         let source = Path::new("/dev").join(name);
-        mount(Some(&source), &target, none, MsFlags::MS_BIND, none)
-            .or_fail(rep, || format!("bind-mounting {} on {}", source.display(), target.display()));
+        mount(Some(&source), &target, none, MsFlags::MS_BIND, none).or_fail(rep, || {
+            format!("bind-mounting {} on {}", source.display(), target.display())
+        });
     }
-    for (name, to) in [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")] {
+    for (name, to) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
         symlink(to, dev.join(name)).or_fail(rep, || format!("symlink /dev/{name}"));
     }
     let shm = dev.join("shm");
     mkdir_p(&shm).or_fail(rep, || format!("creating {}", shm.display()));
-    mount(Some("shm"), &shm, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("mode=1777,size=65536k"))
-        .or_fail(rep, || format!("mounting tmpfs on {}", shm.display()));
+    mount(
+        Some("shm"),
+        &shm,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some("mode=1777,size=65536k"),
+    )
+    .or_fail(rep, || format!("mounting tmpfs on {}", shm.display()));
     if ipc {
         let mq = dev.join("mqueue");
         mkdir_p(&mq).or_fail(rep, || format!("creating {}", mq.display()));
-        mount(Some("mqueue"), &mq, Some("mqueue"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none)
-            .or_fail(rep, || format!("mounting mqueue on {}", mq.display()));
+        mount(
+            Some("mqueue"),
+            &mq,
+            Some("mqueue"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            none,
+        )
+        .or_fail(rep, || format!("mounting mqueue on {}", mq.display()));
     }
 }
 

@@ -29,8 +29,8 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{close, pipe2, Pid};
 
 use crate::cgroups::{self, Cgroup, CgroupError, Hierarchies};
-use crate::spec::{IdMap, Namespace, RootFs, RunSpec, SpecError};
 use crate::fault::{self, Fault};
+use crate::spec::{IdMap, Namespace, RootFs, RunSpec, SpecError};
 
 /// Environment variable naming the parent of containers' cgroups.
 pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
@@ -131,7 +131,10 @@ pub fn existing_cgroup(name: &str) -> Result<Box<dyn Cgroup>, RuntimeError> {
     let parent = std::env::var(CGROUP_PARENT_ENV).ok().filter(|s| !s.is_empty());
     let cg = cgroups::open(&h, parent.as_deref(), name)?;
     if !cg.exists() {
-        return Err(RuntimeError::Setup(format!("no cgroup named {name:?} (looked at {:?})", cg.paths())));
+        return Err(RuntimeError::Setup(format!(
+            "no cgroup named {name:?} (looked at {:?})",
+            cg.paths()
+        )));
     }
     Ok(cg)
 }
@@ -156,19 +159,28 @@ fn maps_zero(maps: &[IdMap]) -> bool {
 }
 
 fn escape_overlay_path(flag: &str, p: &Path) -> Result<String, RuntimeError> {
-    let abs = fs::canonicalize(p).map_err(|err| RuntimeError::Io { op: format!("{flag} {}", p.display()), err })?;
+    let abs = fs::canonicalize(p).map_err(|err| RuntimeError::Io {
+        op: format!("{flag} {}", p.display()),
+        err,
+    })?;
     let s = abs
         .to_str()
         .ok_or_else(|| SpecError::new(flag, format!("{} is not valid UTF-8", abs.display())))?;
     // Overlay splits its options on ',' and layer lists on ':'; refuse rather than guess at escaping.
     if s.contains([',', ':', '\\']) {
-        return Err(SpecError::new(flag, format!("{s} contains ',', ':' or '\\', which overlay options cannot carry")).into());
+        return Err(SpecError::new(
+            flag,
+            format!("{s} contains ',', ':' or '\\', which overlay options cannot carry"),
+        )
+        .into());
     }
     Ok(s.to_string())
 }
 
 fn overlay_options(spec: &RunSpec) -> Result<Option<String>, RuntimeError> {
-    let Some(RootFs::Overlay { layers, upper, work }) = &spec.root else { return Ok(None) };
+    let Some(RootFs::Overlay { layers, upper, work }) = &spec.root else {
+        return Ok(None);
+    };
     let mut lower = Vec::new();
     for l in layers.iter().rev() {
         lower.push(escape_overlay_path("--layer", l)?);
@@ -199,7 +211,8 @@ fn command_cstrings(spec: &RunSpec) -> Result<Vec<CString>, RuntimeError> {
     spec.command
         .iter()
         .map(|a| {
-            CString::new(a.as_bytes()).map_err(|_| SpecError::new("COMMAND", format!("{a:?} contains a NUL byte")).into())
+            CString::new(a.as_bytes())
+                .map_err(|_| SpecError::new("COMMAND", format!("{a:?} contains a NUL byte")).into())
         })
         .collect()
 }
@@ -228,7 +241,10 @@ fn clone_flags(spec: &RunSpec) -> CloneFlags {
 fn write_id_maps(pid: Pid, spec: &RunSpec, privileged: bool) -> Result<(), RuntimeError> {
     let write = |file: &str, data: &str| -> Result<(), RuntimeError> {
         let path = format!("/proc/{pid}/{file}");
-        fs::write(&path, data).map_err(|err| RuntimeError::Io { op: format!("writing {data:?} to {path}"), err })
+        fs::write(&path, data).map_err(|err| RuntimeError::Io {
+            op: format!("writing {data:?} to {path}"),
+            err,
+        })
     };
     let render = |maps: &[IdMap]| maps.iter().map(|m| format!("{m}\n")).collect::<String>();
     if !spec.uid_maps.is_empty() {
@@ -253,7 +269,12 @@ fn write_id_maps(pid: Pid, spec: &RunSpec, privileged: bool) -> Result<(), Runti
 fn mount_overlay_into(child: Pid, target: &Path, opts: &str) -> Result<(), RuntimeError> {
     use nix::mount::{mount, MsFlags};
     use nix::sched::setns;
-    let open = |p: &str| fs::File::open(p).map_err(|err| RuntimeError::Io { op: format!("opening {p}"), err });
+    let open = |p: &str| {
+        fs::File::open(p).map_err(|err| RuntimeError::Io {
+            op: format!("opening {p}"),
+            err,
+        })
+    };
     let own = open("/proc/self/ns/mnt")?;
     let cwd = open(".")?;
     let theirs = open(&format!("/proc/{child}/ns/mnt"))?;
@@ -265,10 +286,20 @@ fn mount_overlay_into(child: Pid, target: &Path, opts: &str) -> Result<(), Runti
         .and_then(|()| {
             if fault::active(Fault::OverlayAsBind) {
                 // The top-most layer is the first of lowerdir=.
-                let top = opts.trim_start_matches("lowerdir=").split([':', ',']).next().unwrap_or_default().to_string();
-                return mount(Some(top.as_str()), target, none, MsFlags::MS_BIND, none).map_err(sys("fault overlay-as-bind"));
+                let top = opts
+                    .trim_start_matches("lowerdir=")
+                    .split([':', ','])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                return mount(Some(top.as_str()), target, none, MsFlags::MS_BIND, none)
+                    .map_err(sys("fault overlay-as-bind"));
             }
-            let flags = if fault::active(Fault::UpperReadonly) { MsFlags::MS_RDONLY } else { MsFlags::empty() };
+            let flags = if fault::active(Fault::UpperReadonly) {
+                MsFlags::MS_RDONLY
+            } else {
+                MsFlags::empty()
+            };
             mount(Some("overlay"), target, Some("overlay"), flags, Some(opts))
                 .map_err(sys(format!("--layer: mount -t overlay -o {opts} {}", target.display())))
         });
@@ -303,7 +334,10 @@ pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
         (Ok(code), true) => Ok(code),
         (Ok(_), false) => Err(RuntimeError::Setup(format!("cleanup failed: {}", errors.join("; ")))),
         (Err(e), true) => Err(e),
-        (Err(e), false) => Err(RuntimeError::Setup(format!("{e} (and cleanup failed: {})", errors.join("; ")))),
+        (Err(e), false) => Err(RuntimeError::Setup(format!(
+            "{e} (and cleanup failed: {})",
+            errors.join("; ")
+        ))),
     }
 }
 
@@ -332,7 +366,10 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     if overlay.is_some() {
         sweep_stale_roots(&std::env::temp_dir());
         let dir = std::env::temp_dir().join(format!("{ROOT_DIR_PREFIX}{}", std::process::id()));
-        fs::create_dir(&dir).map_err(|err| RuntimeError::Io { op: format!("creating {}", dir.display()), err })?;
+        fs::create_dir(&dir).map_err(|err| RuntimeError::Io {
+            op: format!("creating {}", dir.display()),
+            err,
+        })?;
         created.root_mountpoint = Some(dir);
         if let Some(RootFs::Overlay { work, .. }) = &spec.root {
             created.overlay_work = Some(work.clone());
@@ -342,8 +379,12 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let (ctl_parent, ctl_child) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .map_err(sys("socketpair"))?;
     let (rep_r, rep_w) = pipe2(OFlag::O_CLOEXEC).map_err(sys("pipe2"))?;
-    let (ctl_p, ctl_c, rep_r, rep_w) =
-        (ctl_parent.into_raw_fd(), ctl_child.into_raw_fd(), rep_r.into_raw_fd(), rep_w.into_raw_fd());
+    let (ctl_p, ctl_c, rep_r, rep_w) = (
+        ctl_parent.into_raw_fd(),
+        ctl_child.into_raw_fd(),
+        rep_r.into_raw_fd(),
+        rep_w.into_raw_fd(),
+    );
 
     let privileged = nix::unistd::geteuid().is_root();
     let plan = ChildPlan {
@@ -405,8 +446,18 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
                         .iter()
                         .map(|p| {
                             let t = p.parent().unwrap_or(p).join("tasks");
-                            let t = if t.exists() { t } else { p.parent().unwrap_or(p).join("cgroup.procs") };
-                            fs::OpenOptions::new().write(true).open(&t).map_err(|err| RuntimeError::Io { op: format!("opening {}", t.display()), err })
+                            let t = if t.exists() {
+                                t
+                            } else {
+                                p.parent().unwrap_or(p).join("cgroup.procs")
+                            };
+                            fs::OpenOptions::new()
+                                .write(true)
+                                .open(&t)
+                                .map_err(|err| RuntimeError::Io {
+                                    op: format!("opening {}", t.display()),
+                                    err,
+                                })
                         })
                         .collect();
                     parents?
@@ -417,8 +468,10 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
             None => Vec::new(),
         };
         if let Some(p) = &spec.pid_file {
-            fs::write(p, format!("{child}\n"))
-                .map_err(|err| RuntimeError::Io { op: format!("--pid-file {}", p.display()), err })?;
+            fs::write(p, format!("{child}\n")).map_err(|err| RuntimeError::Io {
+                op: format!("--pid-file {}", p.display()),
+                err,
+            })?;
         }
         let fds: Vec<RawFd> = attach.iter().map(|f| f.as_raw_fd()).collect();
         let _ = send_control(ctl_p, MSG_CGROUP, &fds);
@@ -550,7 +603,9 @@ pub fn sweep_stale_roots(tmp: &Path) -> Vec<PathBuf> {
     let Ok(rd) = fs::read_dir(tmp) else { return removed };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix(ROOT_DIR_PREFIX).and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let Some(pid) = name.strip_prefix(ROOT_DIR_PREFIX).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
         if Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
@@ -586,7 +641,11 @@ mod tests {
         let (a, b, u, w) = (mk("a"), mk("b"), mk("u"), mk("w"));
         let spec = RunSpec {
             ns: "mnt".parse().unwrap(),
-            root: Some(RootFs::Overlay { layers: vec![a.clone(), b.clone()], upper: u.clone(), work: w.clone() }),
+            root: Some(RootFs::Overlay {
+                layers: vec![a.clone(), b.clone()],
+                upper: u.clone(),
+                work: w.clone(),
+            }),
             command: vec!["true".into()],
             ..Default::default()
         };
@@ -594,11 +653,21 @@ mod tests {
         let meta = if metacopy_supported() { ",metacopy=on" } else { "" };
         assert_eq!(
             overlay_options(&spec).unwrap().unwrap(),
-            format!("lowerdir={}:{},upperdir={},workdir={},volatile{meta}", c(&b), c(&a), c(&u), c(&w))
+            format!(
+                "lowerdir={}:{},upperdir={},workdir={},volatile{meta}",
+                c(&b),
+                c(&a),
+                c(&u),
+                c(&w)
+            )
         );
         let bad = mk("x,y");
         let spec = RunSpec {
-            root: Some(RootFs::Overlay { layers: vec![bad], upper: u, work: w }),
+            root: Some(RootFs::Overlay {
+                layers: vec![bad],
+                upper: u,
+                work: w,
+            }),
             ..spec
         };
         let e = overlay_options(&spec).unwrap_err().to_string();

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use nix::unistd::Pid;
 
-use crate::spec::VethSpec;
 use crate::fault::{self, Fault};
+use crate::spec::VethSpec;
 
 pub(super) struct VethError {
     pub message: String,
@@ -39,7 +39,9 @@ fn ip(args: &[&str], netns: Option<&File>) -> Result<(), String> {
             });
         }
     }
-    let out = cmd.output().map_err(|e| format!("running ip {}: {e}", args.join(" ")))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("running ip {}: {e}", args.join(" ")))?;
     if !out.status.success() {
         return Err(format!(
             "ip {} failed: {}",
@@ -51,7 +53,10 @@ fn ip(args: &[&str], netns: Option<&File>) -> Result<(), String> {
 }
 
 pub(super) fn setup_veth(child: Pid, v: &VethSpec) -> Result<(), VethError> {
-    let fail = |message: String| VethError { message, host_link_exists_before: false };
+    let fail = |message: String| VethError {
+        message,
+        host_link_exists_before: false,
+    };
     if link_exists(&v.host_if) {
         return Err(VethError {
             message: format!("host interface {} already exists", v.host_if),
@@ -59,7 +64,13 @@ pub(super) fn setup_veth(child: Pid, v: &VethSpec) -> Result<(), VethError> {
         });
     }
     let pid = child.to_string();
-    ip(&["link", "add", &v.host_if, "type", "veth", "peer", "name", &v.cont_if, "netns", &pid], None).map_err(fail)?;
+    ip(
+        &[
+            "link", "add", &v.host_if, "type", "veth", "peer", "name", &v.cont_if, "netns", &pid,
+        ],
+        None,
+    )
+    .map_err(fail)?;
     ip(&["addr", "add", &v.host_addr.to_string(), "dev", &v.host_if], None).map_err(fail)?;
     ip(&["link", "set", &v.host_if, "up"], None).map_err(fail)?;
     let ns_path = format!("/proc/{child}/ns/net");

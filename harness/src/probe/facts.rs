@@ -6,10 +6,10 @@
 use std::collections::BTreeMap;
 use std::fs;
 
+use labkit::probe::{Capabilities, Facts, IfAddr, Interface, RootStat, Uptime};
+pub use labkit::probe::{CgroupLine, MountLine};
 use nix::sys::stat::stat;
 use nix::unistd;
-pub use labkit::probe::{CgroupLine, MountLine};
-use labkit::probe::{Capabilities, Facts, IfAddr, Interface, RootStat, Uptime};
 
 use crate::out::{dev_major, dev_minor, emit, PResult};
 
@@ -83,13 +83,8 @@ pub fn unescape_octal(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
             if v <= 0xff {
                 out.push(v as u8);
                 i += 4;
@@ -103,10 +98,7 @@ pub fn unescape_octal(s: &str) -> String {
 }
 
 fn split_opts(s: &str) -> Vec<String> {
-    s.split(',')
-        .filter(|o| !o.is_empty())
-        .map(unescape_octal)
-        .collect()
+    s.split(',').filter(|o| !o.is_empty()).map(unescape_octal).collect()
 }
 
 /// One line of /proc/self/mountinfo:
@@ -127,10 +119,7 @@ pub fn parse_mountinfo_line(line: &str) -> Option<MountLine> {
         propagation: fields[6..sep].iter().map(|f| f.to_string()).collect(),
         fstype: unescape_octal(fields[sep + 1]),
         source: unescape_octal(fields[sep + 2]),
-        super_options: fields
-            .get(sep + 3)
-            .map(|s| split_opts(s))
-            .unwrap_or_default(),
+        super_options: fields.get(sep + 3).map(|s| split_opts(s)).unwrap_or_default(),
     })
 }
 
@@ -274,11 +263,23 @@ fn interfaces() -> Option<Vec<Interface>> {
         };
         let mask = a.netmask.as_ref();
         let address = if let Some(v4) = addr.as_sockaddr_in() {
-            let prefix = mask.and_then(|m| m.as_sockaddr_in()).map(|m| prefix_len(&m.ip().octets()));
-            Some(IfAddr { family: "inet".into(), address: v4.ip().to_string(), prefix })
+            let prefix = mask
+                .and_then(|m| m.as_sockaddr_in())
+                .map(|m| prefix_len(&m.ip().octets()));
+            Some(IfAddr {
+                family: "inet".into(),
+                address: v4.ip().to_string(),
+                prefix,
+            })
         } else if let Some(v6) = addr.as_sockaddr_in6() {
-            let prefix = mask.and_then(|m| m.as_sockaddr_in6()).map(|m| prefix_len(&m.ip().octets()));
-            Some(IfAddr { family: "inet6".into(), address: v6.ip().to_string(), prefix })
+            let prefix = mask
+                .and_then(|m| m.as_sockaddr_in6())
+                .map(|m| prefix_len(&m.ip().octets()));
+            Some(IfAddr {
+                family: "inet6".into(),
+                address: v6.ip().to_string(),
+                prefix,
+            })
         } else {
             if let Some(mac) = addr.as_link_addr().and_then(|l| l.addr()) {
                 m.mac = Some(mac_string(&mac));
@@ -294,7 +295,10 @@ fn interfaces() -> Option<Vec<Interface>> {
 
 fn visible_pids() -> Option<Vec<u64>> {
     let dir = fs::read_dir("/proc").ok()?;
-    let mut pids: Vec<u64> = dir.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect();
+    let mut pids: Vec<u64> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
     pids.sort_unstable();
     Some(pids)
 }
@@ -316,13 +320,23 @@ fn domainname() -> Option<String> {
 
 fn root_stat() -> Option<RootStat> {
     let st = stat("/").ok()?;
-    Some(RootStat { dev: st.st_dev, dev_major: dev_major(st.st_dev), dev_minor: dev_minor(st.st_dev), ino: st.st_ino })
+    Some(RootStat {
+        dev: st.st_dev,
+        dev_major: dev_major(st.st_dev),
+        dev_minor: dev_minor(st.st_dev),
+        ino: st.st_ino,
+    })
 }
 
 /// Gather every fact.
 pub fn collect() -> Facts {
     let status = read("/proc/self/status");
-    let status_num = |k: &str| status.as_deref().and_then(|s| status_field(s, k)).and_then(|v| v.parse::<i64>().ok());
+    let status_num = |k: &str| {
+        status
+            .as_deref()
+            .and_then(|s| status_field(s, k))
+            .and_then(|v| v.parse::<i64>().ok())
+    };
     Facts {
         pid: unistd::getpid().as_raw(),
         ppid: unistd::getppid().as_raw(),
@@ -330,7 +344,9 @@ pub fn collect() -> Facts {
         gid: unistd::getgid().as_raw(),
         euid: unistd::geteuid().as_raw(),
         egid: unistd::getegid().as_raw(),
-        groups: unistd::getgroups().ok().map(|g| g.into_iter().map(|g| g.as_raw()).collect()),
+        groups: unistd::getgroups()
+            .ok()
+            .map(|g| g.into_iter().map(|g| g.as_raw()).collect()),
         hostname: unistd::gethostname().ok().map(|h| h.to_string_lossy().into_owned()),
         domainname: domainname(),
         ns: ns_map(),
@@ -345,7 +361,10 @@ pub fn collect() -> Facts {
         capabilities: capabilities(status.as_deref()),
         no_new_privs: status_num("NoNewPrivs"),
         seccomp: status_num("Seccomp"),
-        nspid: status.as_deref().and_then(|s| status_field(s, "NSpid")).and_then(parse_num_list),
+        nspid: status
+            .as_deref()
+            .and_then(|s| status_field(s, "NSpid"))
+            .and_then(parse_num_list),
         uptime: Uptime {
             proc: read("/proc/uptime").and_then(|t| parse_uptime(&t)),
             monotonic: clock_secs(libc::CLOCK_MONOTONIC),
@@ -368,10 +387,7 @@ mod tests {
     #[test]
     fn ns_link() {
         assert_eq!(parse_ns_link("pid:[4026531836]"), Some(4026531836));
-        assert_eq!(
-            parse_ns_link("time_for_children:[4026531834]"),
-            Some(4026531834)
-        );
+        assert_eq!(parse_ns_link("time_for_children:[4026531834]"), Some(4026531834));
         assert_eq!(parse_ns_link("pid:[]"), None);
         assert_eq!(parse_ns_link("pid:[abc]"), None);
         assert_eq!(parse_ns_link("pid"), None);
@@ -436,7 +452,8 @@ mod tests {
         assert_eq!(m.source, "tmpfs");
 
         // overlay with several optional fields
-        let line = "100 90 0:50 / / rw,relatime shared:5 master:2 - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w";
+        let line =
+            "100 90 0:50 / / rw,relatime shared:5 master:2 - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w";
         let m = parse_mountinfo_line(line).unwrap();
         assert_eq!(m.mount_point, "/");
         assert_eq!(m.propagation, vec!["shared:5", "master:2"]);
@@ -460,7 +477,8 @@ mod tests {
 
     #[test]
     fn status_and_caps() {
-        let status = "Name:\tprobe\nNSpid:\t4242\t1\nCapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nNoNewPrivs:\t1\n";
+        let status =
+            "Name:\tprobe\nNSpid:\t4242\t1\nCapInh:\t0000000000000000\nCapEff:\t00000000a80425fb\nNoNewPrivs:\t1\n";
         assert_eq!(status_field(status, "Name"), Some("probe"));
         assert_eq!(status_field(status, "CapEff"), Some("00000000a80425fb"));
         assert_eq!(status_field(status, "Cap"), None);
@@ -491,10 +509,7 @@ mod tests {
                 "CAP_SETFCAP"
             ]
         );
-        assert_eq!(
-            decode_caps("0000000000000000").unwrap(),
-            Vec::<String>::new()
-        );
+        assert_eq!(decode_caps("0000000000000000").unwrap(), Vec::<String>::new());
         let all = decode_caps("000001ffffffffff").unwrap();
         assert_eq!(all.len(), 41);
         assert_eq!(all.last().unwrap(), "CAP_CHECKPOINT_RESTORE");

@@ -4,8 +4,8 @@
 use std::ffi::CString;
 
 use clap::ValueEnum;
-use nix::errno::Errno;
 use labkit::probe::{Attempt, IpcCreated, IpcLookup, IpcObject, IpcRemoved};
+use nix::errno::Errno;
 
 use crate::out::{block_stop_signals, emit, errno_name, exit_on_signal, PResult, ProbeError};
 
@@ -71,7 +71,11 @@ fn base(kind: Kind, t: &Target) -> IpcObject {
         Target::Key(k) => (Some(*k), None),
         Target::Name(n) => (None, Some(n.clone())),
     };
-    IpcObject { kind: kind.as_str().to_string(), key, name }
+    IpcObject {
+        kind: kind.as_str().to_string(),
+        key,
+        name,
+    }
 }
 
 fn cname(n: &str) -> PResult<CString> {
@@ -100,14 +104,10 @@ fn do_create(kind: Kind, t: &Target, size: u64) -> Result<i64, Errno> {
     // SAFETY: plain syscalls with valid arguments.
     unsafe {
         match (kind, t) {
-            (Kind::Shm, Target::Key(k)) => check(libc::shmget(
-                *k,
-                size as usize,
-                libc::IPC_CREAT | libc::IPC_EXCL | perms,
-            ) as i64),
-            (Kind::Msg, Target::Key(k)) => {
-                check(libc::msgget(*k, libc::IPC_CREAT | libc::IPC_EXCL | perms) as i64)
+            (Kind::Shm, Target::Key(k)) => {
+                check(libc::shmget(*k, size as usize, libc::IPC_CREAT | libc::IPC_EXCL | perms) as i64)
             }
+            (Kind::Msg, Target::Key(k)) => check(libc::msgget(*k, libc::IPC_CREAT | libc::IPC_EXCL | perms) as i64),
             (Kind::Mq, Target::Name(n)) => {
                 let c = CString::new(n.as_str()).map_err(|_| Errno::EINVAL)?;
                 check(libc::mq_open(
@@ -149,16 +149,14 @@ fn do_remove(kind: Kind, t: &Target, id: Option<i64>) -> Result<(), Errno> {
                     Some(i) => i,
                     None => do_lookup(kind, t)?,
                 };
-                check(libc::shmctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) as i64)
-                    .map(|_| ())
+                check(libc::shmctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) as i64).map(|_| ())
             }
             (Kind::Msg, _) => {
                 let id = match id {
                     Some(i) => i,
                     None => do_lookup(kind, t)?,
                 };
-                check(libc::msgctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) as i64)
-                    .map(|_| ())
+                check(libc::msgctl(id as i32, libc::IPC_RMID, std::ptr::null_mut()) as i64).map(|_| ())
             }
             (Kind::Mq, Target::Name(n)) => {
                 if let Some(fd) = id {
@@ -174,19 +172,17 @@ fn do_remove(kind: Kind, t: &Target, id: Option<i64>) -> Result<(), Errno> {
 
 fn removed_line(kind: Kind, t: &Target, r: Result<(), Errno>) -> IpcRemoved {
     let errno = r.err().map(|e| e as i32);
-    IpcRemoved { object: base(kind, t), removed: errno.is_none(), errno, error: errno.map(errno_name) }
+    IpcRemoved {
+        object: base(kind, t),
+        removed: errno.is_none(),
+        errno,
+        error: errno.map(errno_name),
+    }
 }
 
 /// `ipc create`: create the object (exclusively), report it, hold, then
 /// remove it unless `keep`.
-pub fn create(
-    kind: Kind,
-    key: Option<i32>,
-    name: Option<&str>,
-    size: u64,
-    hold: f64,
-    keep: bool,
-) -> PResult {
+pub fn create(kind: Kind, key: Option<i32>, name: Option<&str>, size: u64, hold: f64, keep: bool) -> PResult {
     let t = target(kind, key, name)?;
     if let Target::Name(n) = &t {
         cname(n)?;
@@ -195,7 +191,11 @@ pub fn create(
         block_stop_signals();
     }
     let id = do_create(kind, &t, size).map_err(|e| ProbeError::errno(op_name(kind), e))?;
-    emit(&IpcCreated { object: base(kind, &t), id, created: true });
+    emit(&IpcCreated {
+        object: base(kind, &t),
+        id,
+        created: true,
+    });
     let sig = crate::out::hold(hold);
     if !keep {
         emit(&removed_line(kind, &t, do_remove(kind, &t, Some(id))));
@@ -219,7 +219,12 @@ pub fn lookup(kind: Kind, key: Option<i32>, name: Option<&str>) -> PResult {
         (Kind::Mq, _) => None,
         (_, r) => r.ok(),
     };
-    emit(&IpcLookup { object: base(kind, &t), found: errno.is_none(), id, attempt: Attempt::from_errno(errno) });
+    emit(&IpcLookup {
+        object: base(kind, &t),
+        found: errno.is_none(),
+        id,
+        attempt: Attempt::from_errno(errno),
+    });
     Ok(())
 }
 
@@ -251,10 +256,7 @@ mod tests {
         assert_eq!(normalize_mq_name("q"), "/q");
         assert_eq!(normalize_mq_name("/q"), "/q");
         assert_eq!(normalize_mq_name("//q"), "/q");
-        assert_eq!(
-            target(Kind::Mq, None, Some("x")),
-            Ok(Target::Name("/x".into()))
-        );
+        assert_eq!(target(Kind::Mq, None, Some("x")), Ok(Target::Name("/x".into())));
         assert!(target(Kind::Mq, Some(1), None).is_err());
         assert_eq!(target(Kind::Shm, Some(7), None), Ok(Target::Key(7)));
         assert!(target(Kind::Msg, None, Some("x")).is_err());

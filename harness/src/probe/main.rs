@@ -311,11 +311,7 @@ fn parse_signal(s: &str) -> Result<i32, String> {
         return Err(format!("invalid signal {s:?}"));
     }
     let up = t.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") {
-        up
-    } else {
-        format!("SIG{up}")
-    };
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
     nix::sys::signal::Signal::from_str(&name)
         .map(|sig| sig as i32)
         .map_err(|_| format!("invalid signal {s:?}"))
@@ -347,21 +343,11 @@ fn run(cmd: Cmd) -> PResult {
         }
         Cmd::Count { interval_ms, limit } => workloads::count(interval_ms, limit),
         Cmd::Ipc { op } => match op {
-            IpcCmd::Create {
-                t,
-                size,
-                hold,
-                keep,
-            } => ipc::create(t.kind, t.key, t.name.as_deref(), size, hold, keep),
+            IpcCmd::Create { t, size, hold, keep } => ipc::create(t.kind, t.key, t.name.as_deref(), size, hold, keep),
             IpcCmd::Lookup { t } => ipc::lookup(t.kind, t.key, t.name.as_deref()),
             IpcCmd::Remove { t } => ipc::remove(t.kind, t.key, t.name.as_deref()),
         },
-        Cmd::Listen {
-            port,
-            addr,
-            once,
-            hold,
-        } => net::listen(addr, port, once, hold),
+        Cmd::Listen { port, addr, once, hold } => net::listen(addr, port, once, hold),
         Cmd::Connect {
             addr,
             port,
@@ -375,11 +361,7 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Hostname { set } => sys::hostname(set.as_deref()),
         Cmd::Stat { path, nofollow } => sys::stat(&path, nofollow),
         Cmd::Touch { path } => sys::touch(&path),
-        Cmd::WriteFile {
-            path,
-            content,
-            append,
-        } => sys::write_file(&path, &content, append),
+        Cmd::WriteFile { path, content, append } => sys::write_file(&path, &content, append),
         Cmd::Cat { path, max } => sys::cat(&path, max),
         Cmd::Rm { path } => sys::fs_op(&path, || std::fs::remove_file(&path)),
         Cmd::Mkdir { path } => sys::fs_op(&path, || std::fs::create_dir(&path)),
@@ -432,9 +414,7 @@ mod tests {
 
     #[test]
     fn parses_examples() {
-        let p = |args: &[&str]| {
-            Cli::try_parse_from(std::iter::once("probe").chain(args.iter().copied()))
-        };
+        let p = |args: &[&str]| Cli::try_parse_from(std::iter::once("probe").chain(args.iter().copied()));
         assert!(p(&["facts"]).is_ok());
         assert!(p(&["mem", "--total", "8M", "--step", "1M"]).is_ok());
         assert!(p(&["exit", "256"]).is_err());

@@ -80,12 +80,13 @@ fn serve(l: &TcpListener) -> PResult {
 /// until `hold` seconds have passed (forever without `hold`).
 pub fn listen(addr: IpAddr, port: u16, once: bool, hold: Option<f64>) -> PResult {
     block_stop_signals();
-    let l =
-        TcpListener::bind(SocketAddr::new(addr, port)).map_err(|e| ProbeError::io("bind", &e))?;
-    let local = l
-        .local_addr()
-        .map_err(|e| ProbeError::io("getsockname", &e))?;
-    emit(&Listening { listening: true, addr: local.ip().to_string(), port: local.port() });
+    let l = TcpListener::bind(SocketAddr::new(addr, port)).map_err(|e| ProbeError::io("bind", &e))?;
+    let local = l.local_addr().map_err(|e| ProbeError::io("getsockname", &e))?;
+    emit(&Listening {
+        listening: true,
+        addr: local.ip().to_string(),
+        port: local.port(),
+    });
     let timeout = hold.map(Duration::from_secs_f64);
     if once {
         if !wait_readable(&l, timeout)? {
@@ -156,12 +157,20 @@ pub fn bind_only(addr: IpAddr, port: u16, hold: f64) -> PResult {
     match TcpListener::bind(SocketAddr::new(addr, port)) {
         Ok(l) => {
             let port = l.local_addr().map(|a| a.port()).unwrap_or(port);
-            emit(&BindOnly { addr: addr.to_string(), port, attempt: Attempt::from_errno(None) });
+            emit(&BindOnly {
+                addr: addr.to_string(),
+                port,
+                attempt: Attempt::from_errno(None),
+            });
             sleep_secs(hold);
             drop(l);
         }
         Err(e) => {
-            emit(&BindOnly { addr: addr.to_string(), port, attempt: Attempt::from_errno(io_errno(&e).or(Some(libc::EIO))) });
+            emit(&BindOnly {
+                addr: addr.to_string(),
+                port,
+                attempt: Attempt::from_errno(io_errno(&e).or(Some(libc::EIO))),
+            });
         }
     }
     Ok(())

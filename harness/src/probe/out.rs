@@ -18,11 +18,7 @@ pub fn emit(v: &impl Serialize) {
     let mut line = serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string());
     line.push('\n');
     let mut out = io::stdout().lock();
-    if out
-        .write_all(line.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
+    if out.write_all(line.as_bytes()).and_then(|_| out.flush()).is_err() {
         std::process::exit(1);
     }
 }
@@ -65,7 +61,11 @@ impl ProbeError {
     }
 
     pub fn line(&self) -> ErrorLine {
-        ErrorLine { error: self.msg.clone(), errno: self.errno, op: self.op.clone() }
+        ErrorLine {
+            error: self.msg.clone(),
+            errno: self.errno,
+            op: self.op.clone(),
+        }
     }
 }
 
@@ -112,8 +112,8 @@ pub fn wait_stop_signal(timeout: Option<Duration>) -> Option<i32> {
     let set = stop_set();
     let deadline = timeout.map(|t| std::time::Instant::now() + t);
     loop {
-        // SAFETY: valid set and timespec pointers.
         let r = match deadline {
+            // SAFETY: a valid set pointer; no siginfo wanted.
             None => unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) },
             Some(d) => {
                 let left = d.saturating_duration_since(std::time::Instant::now());
@@ -143,7 +143,10 @@ pub fn hold(secs: f64) -> Option<i32> {
 
 /// Report a stop signal received during a hold and exit with 128 + signal.
 pub fn exit_on_signal(sig: i32) -> ! {
-    emit(&StopSignal { signal: sig, signal_name: signal_name(sig) });
+    emit(&StopSignal {
+        signal: sig,
+        signal_name: signal_name(sig),
+    });
     std::process::exit(128 + sig);
 }
 
@@ -192,10 +195,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Parse a non-negative, finite number of seconds (float).
 pub fn parse_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid seconds {s:?}"))?;
+    let v: f64 = s.trim().parse().map_err(|_| format!("invalid seconds {s:?}"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("invalid seconds {s:?}: must be finite and >= 0"));
     }
@@ -214,10 +214,7 @@ pub fn dev_minor(dev: u64) -> u64 {
 
 /// CLOCK_MONOTONIC in nanoseconds.
 pub fn mono_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: valid pointer to a timespec; CLOCK_MONOTONIC always exists.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
@@ -268,10 +265,7 @@ mod tests {
         assert_eq!(dev_minor(0x103), 3);
         // large numbers: makedev(0x12345, 0x6789a)
         let (ma, mi): (u64, u64) = (0x12345, 0x6789a);
-        let dev = ((ma & 0xfffff000) << 32)
-            | ((ma & 0xfff) << 8)
-            | ((mi & 0xffffff00) << 12)
-            | (mi & 0xff);
+        let dev = ((ma & 0xfffff000) << 32) | ((ma & 0xfff) << 8) | ((mi & 0xffffff00) << 12) | (mi & 0xff);
         assert_eq!(dev_major(dev), ma);
         assert_eq!(dev_minor(dev), mi);
     }

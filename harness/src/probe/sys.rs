@@ -10,14 +10,14 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
-use nix::errno::Errno;
-use nix::fcntl::{open as nix_open, OFlag};
-use nix::mount::{mount, MsFlags};
-use nix::sys::stat::{lstat, stat as nix_stat, FileStat, Mode};
 use labkit::probe::{
     Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Hostname, Kill, LoadModule, Ls, Open, PathAttempt,
     Refused, Rewrite, SetHostname, Stat, WriteFile,
 };
+use nix::errno::Errno;
+use nix::fcntl::{open as nix_open, OFlag};
+use nix::mount::{mount, MsFlags};
+use nix::sys::stat::{lstat, stat as nix_stat, FileStat, Mode};
 use serde::Serialize;
 
 use crate::out::{dev_major, dev_minor, emit, errno_name, io_errno, sleep_secs, PResult, ProbeError};
@@ -32,7 +32,10 @@ fn attempt(errno: Option<i32>) -> Attempt {
 }
 
 fn path_attempt(path: &str, errno: Option<i32>) -> PathAttempt {
-    PathAttempt { path: path.to_string(), attempt: attempt(errno) }
+    PathAttempt {
+        path: path.to_string(),
+        attempt: attempt(errno),
+    }
 }
 
 /// File type name of a `st_mode`.
@@ -75,28 +78,28 @@ fn stat_line(path: &str, st: &FileStat) -> Stat {
 /// `open`: open read-only (or write-only with `write`) and close again.
 pub fn open(path: &str, write: bool) -> PResult {
     let mut flags = OFlag::O_CLOEXEC | OFlag::O_NOCTTY | OFlag::O_NONBLOCK;
-    flags |= if write {
-        OFlag::O_WRONLY
-    } else {
-        OFlag::O_RDONLY
-    };
+    flags |= if write { OFlag::O_WRONLY } else { OFlag::O_RDONLY };
     let r = nix_open(path, flags, Mode::empty());
     if let Ok(fd) = r {
         let _ = nix::unistd::close(fd);
     }
-    report(Open { path: path.to_string(), write, attempt: attempt(r.err().map(|e| e as i32)) })
+    report(Open {
+        path: path.to_string(),
+        write,
+        attempt: attempt(r.err().map(|e| e as i32)),
+    })
 }
 
 /// `stat`: stat (or lstat with `nofollow`) a path.
 pub fn stat(path: &str, nofollow: bool) -> PResult {
-    let r = if nofollow {
-        lstat(path)
-    } else {
-        nix_stat(path)
-    };
+    let r = if nofollow { lstat(path) } else { nix_stat(path) };
     match r {
         Ok(st) => report(stat_line(path, &st)),
-        Err(e) => report(Stat { path: path.to_string(), attempt: attempt(Some(e as i32)), ..Default::default() }),
+        Err(e) => report(Stat {
+            path: path.to_string(),
+            attempt: attempt(Some(e as i32)),
+            ..Default::default()
+        }),
     }
 }
 
@@ -129,9 +132,7 @@ pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
     } else {
         o.truncate(true);
     }
-    let r = o
-        .open(path)
-        .and_then(|mut f| f.write_all(content.as_bytes()));
+    let r = o.open(path).and_then(|mut f| f.write_all(content.as_bytes()));
     let ok = r.is_ok();
     report(WriteFile {
         path: path.to_string(),
@@ -177,13 +178,7 @@ pub fn mount_tmpfs(path: &str, size: Option<u64>, hold: f64) -> PResult {
     }
     let _ = fs::create_dir_all(path);
     let data = size.map(|s| format!("size={s}"));
-    let r = mount(
-        Some("tmpfs"),
-        path,
-        Some("tmpfs"),
-        MsFlags::empty(),
-        data.as_deref(),
-    );
+    let r = mount(Some("tmpfs"), path, Some("tmpfs"), MsFlags::empty(), data.as_deref());
     let ok = r.is_ok();
     report(path_attempt(path, r.err().map(|e| e as i32)))?;
     if ok {
@@ -225,14 +220,18 @@ fn current_hostname() -> Option<String> {
 pub fn hostname(set: Option<&str>) -> PResult {
     match set {
         None => {
-            emit(&Hostname { hostname: current_hostname() });
+            emit(&Hostname {
+                hostname: current_hostname(),
+            });
             Ok(())
         }
         Some(name) => {
             let r = nix::unistd::sethostname(name);
             // Which UTS namespace answered: a refusal in a namespace of its own is a
             // missing capability, in the host's one the namespace is missing.
-            let uts_ns = fs::read_link("/proc/self/ns/uts").ok().map(|l| l.to_string_lossy().into_owned());
+            let uts_ns = fs::read_link("/proc/self/ns/uts")
+                .ok()
+                .map(|l| l.to_string_lossy().into_owned());
             report(SetHostname {
                 requested: name.to_string(),
                 hostname: current_hostname(),
@@ -248,46 +247,29 @@ pub fn kill(pid: i32, signal: i32) -> PResult {
     // SAFETY: kill has no memory-safety preconditions.
     let r = unsafe { libc::kill(pid, signal) };
     let errno = (r != 0).then(Errno::last_raw);
-    report(Kill { pid, signal, attempt: attempt(errno) })
+    report(Kill {
+        pid,
+        signal,
+        attempt: attempt(errno),
+    })
 }
 
 /// `affinity`: CPUs this process may run on.
 pub fn affinity() -> PResult {
     use nix::sched::{sched_getaffinity, CpuSet};
-    let set = sched_getaffinity(nix::unistd::Pid::from_raw(0))
-        .map_err(|e| ProbeError::errno("sched_getaffinity", e))?;
+    let set =
+        sched_getaffinity(nix::unistd::Pid::from_raw(0)).map_err(|e| ProbeError::errno("sched_getaffinity", e))?;
     let cpus: Vec<usize> = (0..CpuSet::count())
         .filter(|&i| set.is_set(i).unwrap_or(false))
         .collect();
     // SAFETY: sysconf has no preconditions.
     let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    emit(&Affinity { count: cpus.len(), cpus, online: (online > 0).then_some(online as i64) });
+    emit(&Affinity {
+        count: cpus.len(),
+        cpus,
+        online: (online > 0).then_some(online as i64),
+    });
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_types() {
-        assert_eq!(file_type(libc::S_IFREG | 0o644), "file");
-        assert_eq!(file_type(libc::S_IFDIR | 0o755), "dir");
-        assert_eq!(file_type(libc::S_IFCHR | 0o666), "char");
-        assert_eq!(file_type(libc::S_IFBLK), "block");
-        assert_eq!(file_type(libc::S_IFLNK), "symlink");
-        assert_eq!(file_type(libc::S_IFIFO), "fifo");
-        assert_eq!(file_type(libc::S_IFSOCK), "socket");
-    }
-
-    #[test]
-    fn dev_null_stat() {
-        let st = nix_stat("/dev/null").unwrap();
-        let v = stat_line("/dev/null", &st);
-        assert_eq!(v.file_type.as_deref(), Some("char"));
-        assert_eq!((v.rdev_major, v.rdev_minor), (Some(1), Some(3)));
-        assert_eq!(v.perm.as_deref(), Some("0666"));
-    }
 }
 
 /// `rm`, `mkdir`, `rmdir`, `rename`: one file-system call, reported as an attempt.
@@ -299,22 +281,43 @@ pub fn fs_op(path: &str, op: impl FnOnce() -> std::io::Result<()>) -> PResult {
 /// `chmod PATH MODE` with an octal mode.
 pub fn chmod(path: &str, mode: &str) -> PResult {
     let Ok(m) = u32::from_str_radix(mode.trim_start_matches("0o"), 8) else {
-        return report(Chmod { path: path.to_string(), mode: mode.to_string(), attempt: attempt(Some(libc::EINVAL)) });
+        return report(Chmod {
+            path: path.to_string(),
+            mode: mode.to_string(),
+            attempt: attempt(Some(libc::EINVAL)),
+        });
     };
     use std::os::unix::fs::PermissionsExt;
-    let errno = fs::set_permissions(path, fs::Permissions::from_mode(m)).err().map(|e| io_errno(&e).unwrap_or(libc::EIO));
-    report(Chmod { path: path.to_string(), mode: format!("{m:04o}"), attempt: attempt(errno) })
+    let errno = fs::set_permissions(path, fs::Permissions::from_mode(m))
+        .err()
+        .map(|e| io_errno(&e).unwrap_or(libc::EIO));
+    report(Chmod {
+        path: path.to_string(),
+        mode: format!("{m:04o}"),
+        attempt: attempt(errno),
+    })
 }
 
 /// `ls PATH`: the entries of a directory, sorted (null on failure).
 pub fn ls(path: &str) -> PResult {
     match fs::read_dir(path) {
         Ok(rd) => {
-            let mut names: Vec<String> = rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+            let mut names: Vec<String> = rd
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
             names.sort();
-            report(Ls { path: path.to_string(), entries: Some(names), attempt: attempt(None) })
+            report(Ls {
+                path: path.to_string(),
+                entries: Some(names),
+                attempt: attempt(None),
+            })
         }
-        Err(e) => report(Ls { path: path.to_string(), entries: None, attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))) }),
+        Err(e) => report(Ls {
+            path: path.to_string(),
+            entries: None,
+            attempt: attempt(Some(io_errno(&e).unwrap_or(libc::EIO))),
+        }),
     }
 }
 
@@ -336,12 +339,18 @@ pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
         if matches!(e, Errno::EPERM | Errno::EACCES) {
             // A runtime stricter than the contract (no CAP_SYS_CHROOT): the breakout
             // cannot even start. Reported, not an error: the root stayed where it was.
-            let root = DevIno { dev: before.0, ino: before.1 };
+            let root = DevIno {
+                dev: before.0,
+                ino: before.1,
+            };
             return report(ChrootEscape {
                 root_before: root,
                 root_after: root,
                 escaped: false,
-                refused: Some(Refused { op: "chroot".into(), error: errno_name(e as i32) }),
+                refused: Some(Refused {
+                    op: "chroot".into(),
+                    error: errno_name(e as i32),
+                }),
                 stat_after: stat_after.map(|p| path_attempt(p, nix_stat(p).err().map(|e| e as i32))),
             });
         }
@@ -360,8 +369,14 @@ pub fn chroot_escape(stat_after: Option<&str>) -> PResult {
     }
     let after = result?;
     report(ChrootEscape {
-        root_before: DevIno { dev: before.0, ino: before.1 },
-        root_after: DevIno { dev: after.0, ino: after.1 },
+        root_before: DevIno {
+            dev: before.0,
+            ino: before.1,
+        },
+        root_after: DevIno {
+            dev: after.0,
+            ino: after.1,
+        },
         escaped: before != after,
         refused: None,
         // Seen from whichever root the climb ended in.
@@ -390,7 +405,11 @@ pub fn load_module(finit: bool) -> PResult {
         let r = unsafe { libc::syscall(libc::SYS_init_module, image.as_ptr(), 0usize, params.as_ptr()) };
         ("init_module", None, (r != 0).then(Errno::last_raw))
     };
-    report(LoadModule { call: call.to_string(), path: path.map(str::to_string), attempt: attempt(r) })
+    report(LoadModule {
+        call: call.to_string(),
+        path: path.map(str::to_string),
+        attempt: attempt(r),
+    })
 }
 
 /// `rewrite PATH`: read the file and write the very same bytes back in one
@@ -409,7 +428,11 @@ pub fn rewrite(path: &str) -> PResult {
         }
     };
     let text = String::from_utf8_lossy(&value).into_owned();
-    let f = match OpenOptions::new().write(true).custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK).open(path) {
+    let f = match OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOCTTY | libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(f) => f,
         Err(e) => {
             return report(Rewrite {
@@ -426,5 +449,35 @@ pub fn rewrite(path: &str) -> PResult {
         Ok(_) => Some(libc::EIO),
         Err(e) => Some(e as i32),
     };
-    report(Rewrite { path: path.to_string(), value: Some(text), stage: errno.map(|_| "write".into()), attempt: attempt(errno) })
+    report(Rewrite {
+        path: path.to_string(),
+        value: Some(text),
+        stage: errno.map(|_| "write".into()),
+        attempt: attempt(errno),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_types() {
+        assert_eq!(file_type(libc::S_IFREG | 0o644), "file");
+        assert_eq!(file_type(libc::S_IFDIR | 0o755), "dir");
+        assert_eq!(file_type(libc::S_IFCHR | 0o666), "char");
+        assert_eq!(file_type(libc::S_IFBLK), "block");
+        assert_eq!(file_type(libc::S_IFLNK), "symlink");
+        assert_eq!(file_type(libc::S_IFIFO), "fifo");
+        assert_eq!(file_type(libc::S_IFSOCK), "socket");
+    }
+
+    #[test]
+    fn dev_null_stat() {
+        let st = nix_stat("/dev/null").unwrap();
+        let v = stat_line("/dev/null", &st);
+        assert_eq!(v.file_type.as_deref(), Some("char"));
+        assert_eq!((v.rdev_major, v.rdev_minor), (Some(1), Some(3)));
+        assert_eq!(v.perm.as_deref(), Some("0666"));
+    }
 }

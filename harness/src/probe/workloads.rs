@@ -9,15 +9,14 @@ use std::fs;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use labkit::probe::{Count, CpuSpin, Forks, IoRun, MemStep, OrphanState, Orphaned, Sleeping, Slept};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::resource::{getrusage, UsageWho};
 use nix::sys::stat::Mode;
-use labkit::probe::{Count, CpuSpin, Forks, IoRun, MemStep, OrphanState, Orphaned, Sleeping, Slept};
 
 use crate::out::{
-    block_stop_signals, emit, errno_name, exit_on_signal, mono_ns, sleep_secs, wait_stop_signal,
-    PResult, ProbeError,
+    block_stop_signals, emit, errno_name, exit_on_signal, mono_ns, sleep_secs, wait_stop_signal, PResult, ProbeError,
 };
 
 fn page_size() -> usize {
@@ -67,12 +66,18 @@ pub fn mem(total: u64, step: u64, hold: f64) -> PResult {
         }
         // The mapping is deliberately never unmapped: it is held until exit.
         allocated += n as u64;
-        emit(&MemStep { done: None, allocated_bytes: allocated });
+        emit(&MemStep {
+            done: None,
+            allocated_bytes: allocated,
+        });
     }
     if hold > 0.0 {
         block_stop_signals();
     }
-    emit(&MemStep { done: Some(true), allocated_bytes: allocated });
+    emit(&MemStep {
+        done: Some(true),
+        allocated_bytes: allocated,
+    });
     sleep_secs(hold);
     Ok(())
 }
@@ -82,10 +87,7 @@ fn spin(deadline: Instant) -> u64 {
     let mut rounds = 0u64;
     loop {
         for _ in 0..20_000 {
-            x = black_box(
-                x.wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407),
-            );
+            x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407));
         }
         rounds += 1;
         if Instant::now() >= deadline {
@@ -117,11 +119,16 @@ pub fn cpu(secs: f64, threads: u32) -> PResult {
     }
     let wall = start.elapsed();
     let ru = getrusage(UsageWho::RUSAGE_SELF).map_err(|e| ProbeError::errno("getrusage", e))?;
-    let tv_usec =
-        |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
+    let tv_usec = |tv: nix::sys::time::TimeVal| tv.tv_sec() as u64 * 1_000_000 + tv.tv_usec() as u64;
     let user = tv_usec(ru.user_time()).saturating_sub(tv_usec(ru0.user_time()));
     let sys = tv_usec(ru.system_time()).saturating_sub(tv_usec(ru0.system_time()));
-    emit(&CpuSpin { wall_usec: usec(wall), cpu_usec: user + sys, user_usec: user, sys_usec: sys, threads });
+    emit(&CpuSpin {
+        wall_usec: usec(wall),
+        cpu_usec: user + sys,
+        user_usec: user,
+        sys_usec: sys,
+        threads,
+    });
     Ok(())
 }
 
@@ -167,13 +174,15 @@ pub fn forks(max: u64, hold: f64) -> PResult {
     let forked = kids.len();
     if hold > 0.0 {
         block_stop_signals();
-        emit(&Forks { forked, errno: fail, error: fail.map(errno_name), holding: Some(hold), reaped: None });
+        emit(&Forks {
+            forked,
+            errno: fail,
+            error: fail.map(errno_name),
+            holding: Some(hold),
+            reaped: None,
+        });
     }
-    let sig = if hold > 0.0 {
-        crate::out::hold(hold)
-    } else {
-        None
-    };
+    let sig = if hold > 0.0 { crate::out::hold(hold) } else { None };
     for &pid in &kids {
         // SAFETY: plain kill of our own child.
         unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -194,7 +203,13 @@ pub fn forks(max: u64, hold: f64) -> PResult {
             break;
         }
     }
-    emit(&Forks { forked, errno: fail, error: fail.map(errno_name), holding: None, reaped: Some(reaped) });
+    emit(&Forks {
+        forked,
+        errno: fail,
+        error: fail.map(errno_name),
+        holding: None,
+        reaped: Some(reaped),
+    });
     if let Some(sig) = sig {
         exit_on_signal(sig);
     }
@@ -209,8 +224,8 @@ struct AlignedBuf {
 
 impl AlignedBuf {
     fn new(size: usize, align: usize, fill: u8) -> PResult<Self> {
-        let layout = Layout::from_size_align(size.max(1), align)
-            .map_err(|e| ProbeError::msg("alloc", e.to_string()))?;
+        let layout =
+            Layout::from_size_align(size.max(1), align).map_err(|e| ProbeError::msg("alloc", e.to_string()))?;
         // SAFETY: layout has non-zero size.
         let ptr = unsafe { alloc(layout) };
         if ptr.is_null() {
@@ -338,7 +353,14 @@ pub fn read(path: &str, bytes: Option<u64>, block: u64, direct: bool) -> PResult
     }
     drop(fd);
     let d = start.elapsed();
-    emit(&IoRun { path: path.to_string(), bytes: done, usec: usec(d), bytes_per_sec: rate(done, d), direct, fsync: None });
+    emit(&IoRun {
+        path: path.to_string(),
+        bytes: done,
+        usec: usec(d),
+        bytes_per_sec: rate(done, d),
+        direct,
+        fsync: None,
+    });
     Ok(())
 }
 
@@ -347,10 +369,15 @@ pub fn sleep(secs: f64) -> PResult {
     // Block stop signals before announcing, so one sent right after the
     // announcement is reported rather than killing the probe.
     block_stop_signals();
-    emit(&Sleeping { sleeping: secs, pid: std::process::id() });
+    emit(&Sleeping {
+        sleeping: secs,
+        pid: std::process::id(),
+    });
     let start = Instant::now();
     sleep_secs(secs);
-    emit(&Slept { slept_usec: usec(start.elapsed()) });
+    emit(&Slept {
+        slept_usec: usec(start.elapsed()),
+    });
     Ok(())
 }
 
@@ -359,7 +386,10 @@ pub fn count(interval_ms: u64, limit: Option<u64>) -> PResult {
     block_stop_signals();
     let mut n: u64 = 0;
     loop {
-        emit(&Count { count: n, mono_ns: mono_ns() });
+        emit(&Count {
+            count: n,
+            mono_ns: mono_ns(),
+        });
         n += 1;
         if limit.is_some_and(|l| n >= l) {
             return Ok(());
@@ -379,10 +409,7 @@ unsafe fn raw_sleep_ms(ms: u64) {
         tv_sec: (ms / 1000) as libc::time_t,
         tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long,
     };
-    let mut rem = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut rem = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: valid timespec pointers; errno is this thread's own.
     while unsafe { libc::nanosleep(&req, &mut rem) != 0 && *libc::__errno_location() == libc::EINTR } {
         req = rem;
@@ -415,6 +442,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
     let child = unsafe { libc::fork() };
     if child < 0 {
         let e = Errno::last();
+        // SAFETY: both ends are this process's own, closed once.
         unsafe {
             libc::close(fds[0]);
             libc::close(fds[1]);
@@ -431,11 +459,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
                 raw_sleep_ms(delay_ms);
                 libc::_exit(0);
             }
-            let val: i32 = if gc < 0 {
-                -*libc::__errno_location()
-            } else {
-                gc
-            };
+            let val: i32 = if gc < 0 { -*libc::__errno_location() } else { gc };
             libc::write(fds[1], &val as *const i32 as *const libc::c_void, 4);
             libc::_exit(if gc < 0 { 1 } else { 0 });
         }
@@ -473,10 +497,7 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
         break;
     }
     if got < 4 {
-        return Err(ProbeError::msg(
-            "orphan",
-            "child did not report the grandchild pid",
-        ));
+        return Err(ProbeError::msg("orphan", "child did not report the grandchild pid"));
     }
     if val < 0 {
         return Err(ProbeError::errno("fork", Errno::from_raw(-val)));
@@ -516,8 +537,16 @@ pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
         std::thread::sleep(Duration::from_millis(10));
     };
     // Whose reaping it was: the PID namespace the orphan lived in.
-    let pid_ns = fs::read_link("/proc/self/ns/pid").ok().map(|l| l.to_string_lossy().into_owned());
-    emit(&OrphanState { grandchild: gc, state: state.to_string(), stat_state: letter.map(|c| c.to_string()), ppid, pid_ns });
+    let pid_ns = fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .map(|l| l.to_string_lossy().into_owned());
+    emit(&OrphanState {
+        grandchild: gc,
+        state: state.to_string(),
+        stat_state: letter.map(|c| c.to_string()),
+        ppid,
+        pid_ns,
+    });
     // If the orphan was re-parented to us (we are the pid namespace's init),
     // reap it now that it has been observed.
     let mut st = 0;

@@ -58,26 +58,54 @@ pub struct Plan {
 /// under `--accel auto`.
 pub fn plan(req: Accel, known: impl FnOnce() -> Known) -> Plan {
     match req {
-        Accel::Tcg => Plan { tries: vec![AccelKind::Tcg], why_not_kvm: None, proving: false },
-        Accel::Kvm => Plan { tries: vec![AccelKind::Kvm], why_not_kvm: None, proving: true },
+        Accel::Tcg => Plan {
+            tries: vec![AccelKind::Tcg],
+            why_not_kvm: None,
+            proving: false,
+        },
+        Accel::Kvm => Plan {
+            tries: vec![AccelKind::Kvm],
+            why_not_kvm: None,
+            proving: true,
+        },
         Accel::Auto => match known() {
-            Known::NoDevice(why) => Plan { tries: vec![AccelKind::Tcg], why_not_kvm: Some(why), proving: false },
+            Known::NoDevice(why) => Plan {
+                tries: vec![AccelKind::Tcg],
+                why_not_kvm: Some(why),
+                proving: false,
+            },
             Known::Cached(v) if !v.kvm => Plan {
                 tries: vec![AccelKind::Tcg],
-                why_not_kvm: Some(format!("{}; found by an earlier run on this host, kernel and qemu", v.reason)),
+                why_not_kvm: Some(format!(
+                    "{}; found by an earlier run on this host, kernel and qemu",
+                    v.reason
+                )),
                 proving: false,
             },
             // Proven before, but a host can still change under the same key: keep TCG
             // to fall back on.
-            Known::Cached(_) => Plan { tries: vec![AccelKind::Kvm, AccelKind::Tcg], why_not_kvm: None, proving: false },
-            Known::Unproven => Plan { tries: vec![AccelKind::Kvm, AccelKind::Tcg], why_not_kvm: None, proving: true },
+            Known::Cached(_) => Plan {
+                tries: vec![AccelKind::Kvm, AccelKind::Tcg],
+                why_not_kvm: None,
+                proving: false,
+            },
+            Known::Unproven => Plan {
+                tries: vec![AccelKind::Kvm, AccelKind::Tcg],
+                why_not_kvm: None,
+                proving: true,
+            },
         },
     }
 }
 
 /// `path` opens read-write (what qemu needs first); the error names the path.
 pub fn device_opens(path: &Path) -> Result<(), String> {
-    std::fs::OpenOptions::new().read(true).write(true).open(path).map(drop).map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// What identifies a verdict: a change of any field makes earlier verdicts stale.
@@ -113,12 +141,21 @@ struct Stored {
 }
 
 fn first_line(text: &str) -> String {
-    text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string()
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// `cmd`'s standard output, or None when it fails or takes longer than `limit`.
 fn output_within(cmd: &mut Command, limit: Duration) -> Option<String> {
-    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
     let end = Instant::now() + limit;
     loop {
         match child.try_wait() {
@@ -138,17 +175,33 @@ fn output_within(cmd: &mut Command, limit: Duration) -> Option<String> {
 
 /// The key of this host, this qemu and this guest kernel.
 pub fn key(qemu: &Path, guest_version: Option<&str>, guest_image: &Path) -> Key {
-    let read = |p: &str| std::fs::read_to_string(p).map(|s| s.trim().to_string()).unwrap_or_default();
-    let host = Some(read("/etc/machine-id")).filter(|s| !s.is_empty()).unwrap_or_else(|| nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let host = Some(read("/etc/machine-id"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
     let uts = nix::sys::utsname::uname().ok();
-    let host_kernel = uts.map(|u| format!("{} {}", u.release().to_string_lossy(), u.version().to_string_lossy())).unwrap_or_default();
+    let host_kernel = uts
+        .map(|u| format!("{} {}", u.release().to_string_lossy(), u.version().to_string_lossy()))
+        .unwrap_or_default();
     let qemu_path = super::which(&qemu.to_string_lossy()).or_else(|| qemu.is_file().then(|| qemu.to_path_buf()));
     let qemu = match &qemu_path {
         Some(p) => {
             let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
             let meta = std::fs::metadata(&real).ok();
-            let (size, mtime) = meta.map(|m| (m.len(), std::os::unix::fs::MetadataExt::mtime(&m))).unwrap_or((0, 0));
-            let version = output_within(Command::new(p).arg("--version"), Duration::from_secs(10)).map(|v| first_line(&v)).unwrap_or_default();
+            let (size, mtime) = meta
+                .map(|m| (m.len(), std::os::unix::fs::MetadataExt::mtime(&m)))
+                .unwrap_or((0, 0));
+            let version = output_within(Command::new(p).arg("--version"), Duration::from_secs(10))
+                .map(|v| first_line(&v))
+                .unwrap_or_default();
             format!("{} {size} {mtime} {version}", real.display())
         }
         None => format!("{} (not found)", qemu.display()),
@@ -166,7 +219,9 @@ pub fn key(qemu: &Path, guest_version: Option<&str>, guest_image: &Path) -> Key 
 
 /// 64-bit FNV-1a: names the verdict file of a key (the file holds the whole key).
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Verdicts kept under a cache directory, one file a key.
@@ -177,7 +232,10 @@ pub struct Store {
 
 impl Store {
     pub fn new(cache: &Path, key: Key) -> Store {
-        Store { dir: cache.join("accel"), key }
+        Store {
+            dir: cache.join("accel"),
+            key,
+        }
     }
 
     pub fn path(&self) -> PathBuf {
@@ -209,8 +267,18 @@ impl Store {
                 }
             }
         }
-        let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let stored = Stored { key: self.key.clone(), verdict: Verdict { kvm, reason: reason.to_string(), at } };
+        let at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let stored = Stored {
+            key: self.key.clone(),
+            verdict: Verdict {
+                kvm,
+                reason: reason.to_string(),
+                at,
+            },
+        };
         let path = self.path();
         let tmp = path.with_extension(format!("tmp{}", std::process::id()));
         let text = serde_json::to_string_pretty(&stored).map_err(|e| e.to_string())?;
@@ -236,7 +304,11 @@ pub fn qemu_failure(stderr: &str, status: Option<ExitStatus>) -> String {
     let pick = lines
         .iter()
         .find(|l| l.contains("error:"))
-        .or_else(|| lines.iter().find(|l| l.to_ascii_lowercase().contains("kvm") && !l.contains("Assertion")))
+        .or_else(|| {
+            lines
+                .iter()
+                .find(|l| l.to_ascii_lowercase().contains("kvm") && !l.contains("Assertion"))
+        })
         .or_else(|| lines.first());
     let mut why = match pick {
         Some(l) => format!("qemu: {}", strip(l)),
@@ -256,7 +328,9 @@ pub fn qemu_failure(stderr: &str, status: Option<ExitStatus>) -> String {
             (Some(c), _) => format!("qemu exited with status {c}"),
             (_, Some(s)) => format!(
                 "qemu was killed by signal {s}{}",
-                nix::sys::signal::Signal::try_from(s).map(|n| format!(" ({n})")).unwrap_or_default()
+                nix::sys::signal::Signal::try_from(s)
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
             ),
             _ => "qemu ended".to_string(),
         }
@@ -275,7 +349,9 @@ mod tests {
 
     #[test]
     fn tcg_never_looks_at_the_host_and_kvm_never_falls_back() {
-        let p = plan(Accel::Tcg, || panic!("--accel tcg must not look at /dev/kvm or a verdict"));
+        let p = plan(Accel::Tcg, || {
+            panic!("--accel tcg must not look at /dev/kvm or a verdict")
+        });
         assert_eq!(p.tries, vec![AccelKind::Tcg]);
         let p = plan(Accel::Kvm, || panic!("--accel kvm is tried as asked"));
         assert_eq!((p.tries, p.proving), (vec![AccelKind::Kvm], true));
@@ -287,12 +363,26 @@ mod tests {
         let p = plan(Accel::Auto, || Known::Unproven);
         assert_eq!((p.tries, p.proving, p.why_not_kvm), (vec![Kvm, Tcg], true, None));
         let p = plan(Accel::Auto, || Known::NoDevice("/dev/kvm: Permission denied".into()));
-        assert_eq!((p.tries, p.why_not_kvm.as_deref()), (vec![Tcg], Some("/dev/kvm: Permission denied")));
-        let no = Verdict { kvm: false, reason: "qemu: failed to set MSR 0x10a to 0x69".into(), at: 1 };
+        assert_eq!(
+            (p.tries, p.why_not_kvm.as_deref()),
+            (vec![Tcg], Some("/dev/kvm: Permission denied"))
+        );
+        let no = Verdict {
+            kvm: false,
+            reason: "qemu: failed to set MSR 0x10a to 0x69".into(),
+            at: 1,
+        };
         let p = plan(Accel::Auto, || Known::Cached(no));
         assert_eq!(p.tries, vec![Tcg]);
-        assert!(p.why_not_kvm.unwrap().starts_with("qemu: failed to set MSR 0x10a to 0x69; found by an earlier run"));
-        let yes = Verdict { kvm: true, reason: "reached the init in 1.0 s".into(), at: 1 };
+        assert!(p
+            .why_not_kvm
+            .unwrap()
+            .starts_with("qemu: failed to set MSR 0x10a to 0x69; found by an earlier run"));
+        let yes = Verdict {
+            kvm: true,
+            reason: "reached the init in 1.0 s".into(),
+            at: 1,
+        };
         let p = plan(Accel::Auto, || Known::Cached(yes));
         assert_eq!((p.tries, p.proving), (vec![Kvm, Tcg], false));
     }
@@ -303,9 +393,15 @@ mod tests {
         let said = "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nqemu-system-x86_64: ../../target/i386/kvm/kvm.c:3183: kvm_buf_set_msrs: Assertion `ret == cpu->kvm_msr_buf->nmsrs' failed.\n";
         assert_eq!(qemu_failure(said, Some(abort)), "qemu: failed to set MSR 0x10a to 0x69");
         let said = "Could not access KVM kernel module: No such file or directory\nqemu-system-x86_64: failed to initialize kvm: No such file or directory\n";
-        assert_eq!(qemu_failure(said, Some(ExitStatus::from_raw(1 << 8))), "qemu: Could not access KVM kernel module: No such file or directory");
+        assert_eq!(
+            qemu_failure(said, Some(ExitStatus::from_raw(1 << 8))),
+            "qemu: Could not access KVM kernel module: No such file or directory"
+        );
         assert_eq!(qemu_failure("", Some(abort)), "qemu was killed by signal 6 (SIGABRT)");
-        assert_eq!(qemu_failure("  \n", Some(ExitStatus::from_raw(3 << 8))), "qemu exited with status 3");
+        assert_eq!(
+            qemu_failure("  \n", Some(ExitStatus::from_raw(3 << 8))),
+            "qemu exited with status 3"
+        );
         assert!(qemu_failure(&"x".repeat(1000), None).chars().count() <= 206);
     }
 
@@ -327,7 +423,10 @@ mod tests {
         assert_eq!(s.load(), None);
         s.save(false, "qemu: failed to set MSR 0x10a to 0x69").unwrap();
         let v = s.load().unwrap();
-        assert_eq!((v.kvm, v.reason.as_str()), (false, "qemu: failed to set MSR 0x10a to 0x69"));
+        assert_eq!(
+            (v.kvm, v.reason.as_str()),
+            (false, "qemu: failed to set MSR 0x10a to 0x69")
+        );
         // Any field changed: another file, nothing known.
         let changes: [fn(&mut Key); 5] = [
             |k: &mut Key| k.qemu = "/usr/bin/qemu 1 2 QEMU emulator version 10.0".into(),
@@ -344,10 +443,16 @@ mod tests {
         // A file whose name matches but whose key differs (a collision, an edit) is not trusted.
         let mut other = a_key("b1");
         other.qemu = "changed".into();
-        let text = std::fs::read_to_string(s.path()).unwrap().replace("QEMU emulator version 7.2", "changed");
+        let text = std::fs::read_to_string(s.path())
+            .unwrap()
+            .replace("QEMU emulator version 7.2", "changed");
         std::fs::write(s.path(), text).unwrap();
         assert_eq!(s.load(), None);
-        assert_eq!(Store::new(dir.path(), other).load(), None, "read from its own file name only");
+        assert_eq!(
+            Store::new(dir.path(), other).load(),
+            None,
+            "read from its own file name only"
+        );
     }
 
     #[test]

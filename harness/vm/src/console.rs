@@ -13,7 +13,10 @@ pub enum Event {
     Line(Vec<u8>),
     /// The command ended with this status.
     End(i32),
-    File { name: String, data: Vec<u8> },
+    File {
+        name: String,
+        data: Vec<u8>,
+    },
     /// A file whose base64 did not decode.
     BadFile(String),
     /// Everything was sent.
@@ -41,7 +44,11 @@ pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 impl ResultParser {
     pub fn new(nonce: &str) -> ResultParser {
-        ResultParser { nonce: nonce.to_string(), pending: Vec::new(), state: State::Before }
+        ResultParser {
+            nonce: nonce.to_string(),
+            pending: Vec::new(),
+            state: State::Before,
+        }
     }
 
     /// Whether the command's output has started and not ended (a partial line is then output).
@@ -101,7 +108,10 @@ impl ResultParser {
                             events.push(Event::Line(line[..at].to_vec()));
                         }
                         let rest = String::from_utf8_lossy(&line[at + m.len()..]).into_owned();
-                        let rc = rest.trim().strip_prefix("rc=").and_then(|r| r.trim_end_matches('@').parse::<i32>().ok());
+                        let rc = rest
+                            .trim()
+                            .strip_prefix("rc=")
+                            .and_then(|r| r.trim_end_matches('@').parse::<i32>().ok());
                         events.push(Event::End(rc.unwrap_or(EXIT_VM)));
                         self.state = State::After;
                     }
@@ -111,7 +121,10 @@ impl ResultParser {
             State::After => {
                 let (fm, dm) = (self.marker("FILE"), self.marker("DONE"));
                 if let Some(at) = find(&line, &fm) {
-                    let name = String::from_utf8_lossy(&line[at + fm.len()..]).trim().trim_end_matches("@@").to_string();
+                    let name = String::from_utf8_lossy(&line[at + fm.len()..])
+                        .trim()
+                        .trim_end_matches("@@")
+                        .to_string();
                     self.state = State::InFile(name, Vec::new());
                 } else if find(&line, &dm).is_some() {
                     events.push(Event::Done);

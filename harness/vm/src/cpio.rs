@@ -14,7 +14,10 @@ pub enum Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
     Dir,
-    File { src: Source, mode: u32 },
+    File {
+        src: Source,
+        mode: u32,
+    },
     Symlink(String),
     /// A character device (major, minor): an archive entry, no mknod on the host.
     CharDev(u32, u32),
@@ -28,7 +31,10 @@ pub struct Initramfs {
 }
 
 pub(crate) fn clean(path: &str) -> String {
-    path.split('/').filter(|c| !c.is_empty() && *c != ".").collect::<Vec<_>>().join("/")
+    path.split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl Initramfs {
@@ -70,7 +76,11 @@ impl Initramfs {
     /// Writes the newc archive; returns the bytes written. Parents come before their
     /// children because the map is ordered and `a` sorts before `a/b`.
     pub fn write(&self, out: &mut impl Write) -> Result<u64> {
-        let mut w = CpioWriter { out, written: 0, ino: 1 };
+        let mut w = CpioWriter {
+            out,
+            written: 0,
+            ino: 1,
+        };
         let mut names: Vec<&String> = self.entries.keys().collect();
         // "a/b" must follow "a" even where "a-x" sorts between: order by components.
         names.sort_by(|a, b| a.split('/').cmp(b.split('/')));
@@ -85,7 +95,9 @@ impl Initramfs {
                     w.entry(name, 0o100000 | (mode & 0o7777), 1, 0, &data)?
                 }
                 Node::Symlink(t) => w.entry(name, 0o120777, 1, 0, t.as_bytes())?,
-                Node::CharDev(maj, min) => w.entry(name, 0o020600, 1, (u64::from(*maj) << 32) | u64::from(*min), &[])?,
+                Node::CharDev(maj, min) => {
+                    w.entry(name, 0o020600, 1, (u64::from(*maj) << 32) | u64::from(*min), &[])?
+                }
             }
         }
         w.entry("TRAILER!!!", 0, 1, 0, &[])?;
@@ -118,7 +130,21 @@ impl<W: Write> CpioWriter<'_, W> {
         self.ino += 1;
         let mut h = String::from("070701");
         let (rmaj, rmin) = ((rdev >> 32) as u32, rdev as u32);
-        for v in [ino, mode, 0, 0, nlink, 0, data.len() as u32, 0, 0, rmaj, rmin, name.len() as u32 + 1, 0] {
+        for v in [
+            ino,
+            mode,
+            0,
+            0,
+            nlink,
+            0,
+            data.len() as u32,
+            0,
+            0,
+            rmaj,
+            rmin,
+            name.len() as u32 + 1,
+            0,
+        ] {
             let _ = write!(h, "{v:08x}");
         }
         self.put(h.as_bytes())?;

@@ -13,7 +13,10 @@ pub fn bzimage_version(image: &[u8]) -> Option<String> {
     let off = u16::from_le_bytes([image[0x20e], image[0x20f]]) as usize + 0x200;
     let s = image.get(off..)?;
     let end = s.iter().position(|&b| b == 0 || b == b' ')?;
-    std::str::from_utf8(&s[..end]).ok().filter(|v| !v.is_empty()).map(String::from)
+    std::str::from_utf8(&s[..end])
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(String::from)
 }
 
 /// The `depends=` of a module's `.modinfo` ELF section (empty if none).
@@ -28,8 +31,14 @@ pub fn modinfo_depends(ko: &[u8]) -> Vec<String> {
 /// `key=value` pairs of the `.modinfo` section of a 64-bit little-endian ELF file.
 pub fn modinfo(ko: &[u8]) -> Vec<(String, String)> {
     let u16at = |o: usize| ko.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32at = |o: usize| ko.get(o..o + 4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
-    let u64at = |o: usize| ko.get(o..o + 8).map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize);
+    let u32at = |o: usize| {
+        ko.get(o..o + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+    };
+    let u64at = |o: usize| {
+        ko.get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap()) as usize)
+    };
     let section = || -> Option<&[u8]> {
         if ko.get(..5)? != b"\x7fELF\x02" {
             return None;
@@ -51,7 +60,12 @@ pub fn modinfo(ko: &[u8]) -> Vec<(String, String)> {
     section()
         .map(|s| {
             s.split(|&b| b == 0)
-                .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+                .filter_map(|kv| {
+                    std::str::from_utf8(kv)
+                        .ok()?
+                        .split_once('=')
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -64,7 +78,11 @@ pub(crate) fn module_key(name: &str) -> String {
 
 /// The module name of a file `name.ko[.xz|.zst|.gz]`.
 pub fn module_name(file: &str) -> Option<String> {
-    let stem = file.strip_suffix(".xz").or_else(|| file.strip_suffix(".zst")).or_else(|| file.strip_suffix(".gz")).unwrap_or(file);
+    let stem = file
+        .strip_suffix(".xz")
+        .or_else(|| file.strip_suffix(".zst"))
+        .or_else(|| file.strip_suffix(".gz"))
+        .unwrap_or(file);
     stem.strip_suffix(".ko").map(module_key)
 }
 
@@ -83,9 +101,17 @@ pub(crate) fn read_module(path: &Path) -> Result<Vec<u8>> {
     match tool {
         None => std::fs::read(path).map_err(io_err(path.display())),
         Some(t) => {
-            let out = Command::new(t).arg("-dc").arg(path).output().map_err(io_err(format!("{t} -dc {}", path.display())))?;
+            let out = Command::new(t)
+                .arg("-dc")
+                .arg(path)
+                .output()
+                .map_err(io_err(format!("{t} -dc {}", path.display())))?;
             if !out.status.success() {
-                return err(format!("{t} -dc {}: {}", path.display(), String::from_utf8_lossy(&out.stderr).trim()));
+                return err(format!(
+                    "{t} -dc {}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
             }
             Ok(out.stdout)
         }
@@ -168,9 +194,15 @@ pub struct Kernel {
 }
 
 pub(crate) fn run_tool(cmd: &mut Command, what: &str) -> Result<Vec<u8>> {
-    let out = cmd.stdin(Stdio::null()).output().map_err(io_err(format!("running {what}")))?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io_err(format!("running {what}")))?;
     if !out.status.success() {
-        return err(format!("{what} failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return err(format!(
+            "{what} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
     Ok(out.stdout)
 }
@@ -186,7 +218,12 @@ pub fn first_dependency(depends: &str) -> Option<String> {
 /// no package lists, or stale ones naming a version the mirror no longer has: root
 /// refreshes them once and tries again.
 pub(crate) fn apt_download(dir: &Path, name: &str) -> Result<PathBuf> {
-    let download = || run_tool(Command::new("apt-get").arg("download").arg(name).current_dir(dir), &format!("apt-get download {name}"));
+    let download = || {
+        run_tool(
+            Command::new("apt-get").arg("download").arg(name).current_dir(dir),
+            &format!("apt-get download {name}"),
+        )
+    };
     if let Err(e) = download() {
         if !nix::unistd::geteuid().is_root() {
             return err(format!("{e} (as root, `apt-get update` may help)"));
@@ -199,7 +236,11 @@ pub(crate) fn apt_download(dir: &Path, name: &str) -> Result<PathBuf> {
         .map_err(io_err(dir.display()))?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().map(|f| f.to_string_lossy().starts_with(&format!("{name}_"))).unwrap_or(false))
+        .find(|p| {
+            p.file_name()
+                .map(|f| f.to_string_lossy().starts_with(&format!("{name}_")))
+                .unwrap_or(false)
+        })
         .ok_or_else(|| VmError(format!("apt-get download {name} left no {name}_*.deb")))
 }
 
@@ -245,20 +286,34 @@ pub(crate) const SYSTEMD_UNITS: [(&str, &str); 6] = [
 /// systemd (PID 1), systemctl and systemd-run from the unpacked packages, with the
 /// host's libraries they need, and the units above.
 pub(crate) fn add_systemd(fs: &mut Initramfs, root: &Path) -> Result<()> {
-    let libdir = ["usr/lib/x86_64-linux-gnu/systemd", "lib/x86_64-linux-gnu/systemd"].iter().map(|d| root.join(d)).find(|d| d.is_dir());
+    let libdir = ["usr/lib/x86_64-linux-gnu/systemd", "lib/x86_64-linux-gnu/systemd"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|d| d.is_dir());
     let libdir = libdir.ok_or_else(|| VmError(format!("no lib/x86_64-linux-gnu/systemd in {}", root.display())))?;
     for e in std::fs::read_dir(&libdir).map_err(io_err(libdir.display()))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if name.ends_with(".so") {
-            fs.file(&format!("usr/lib/x86_64-linux-gnu/systemd/{name}"), Source::Path(e.path()), 0o755);
+            fs.file(
+                &format!("usr/lib/x86_64-linux-gnu/systemd/{name}"),
+                Source::Path(e.path()),
+                0o755,
+            );
         }
     }
     for (dest, candidates) in [
-        ("lib/systemd/systemd", ["lib/systemd/systemd", "usr/lib/systemd/systemd"]),
+        (
+            "lib/systemd/systemd",
+            ["lib/systemd/systemd", "usr/lib/systemd/systemd"],
+        ),
         ("usr/bin/systemctl", ["bin/systemctl", "usr/bin/systemctl"]),
         ("usr/bin/systemd-run", ["usr/bin/systemd-run", "bin/systemd-run"]),
     ] {
-        let src = candidates.iter().map(|c| root.join(c)).find(|p| p.is_file()).ok_or_else(|| VmError(format!("no {} in {}", candidates[0], root.display())))?;
+        let src = candidates
+            .iter()
+            .map(|c| root.join(c))
+            .find(|p| p.is_file())
+            .ok_or_else(|| VmError(format!("no {} in {}", candidates[0], root.display())))?;
         fs.file(dest, Source::Path(src.clone()), 0o755);
         // The host's loader finds the packages' own libraries through this path; the
         // rest come from the host.
@@ -272,7 +327,11 @@ pub(crate) fn add_systemd(fs: &mut Initramfs, root: &Path) -> Result<()> {
     for (name, text) in SYSTEMD_UNITS {
         fs.text(&format!("etc/systemd/system/{name}"), text, 0o644);
     }
-    fs.text("etc/os-release", "ID=lab-vm\nNAME=\"lab VM\"\nPRETTY_NAME=\"lab VM (harness vm --cgroup systemd)\"\n", 0o644);
+    fs.text(
+        "etc/os-release",
+        "ID=lab-vm\nNAME=\"lab VM\"\nPRETTY_NAME=\"lab VM (harness vm --cgroup systemd)\"\n",
+        0o644,
+    );
     fs.text("etc/machine-id", "", 0o444);
     Ok(())
 }
@@ -290,7 +349,10 @@ pub(crate) fn debian_kernel(cache: &Path, package: &str) -> Result<Kernel> {
     let dl = kdir.join("download");
     let _ = std::fs::remove_dir_all(&dl);
     std::fs::create_dir_all(&dl).map_err(io_err(dl.display()))?;
-    say(format!("fetching {package} with apt-get download into {}", dl.display()));
+    say(format!(
+        "fetching {package} with apt-get download into {}",
+        dl.display()
+    ));
     let mut name = package.to_string();
     // Follow metapackages (no vmlinuz of their own) to the real image package.
     for _ in 0..4 {
@@ -307,7 +369,10 @@ pub(crate) fn debian_kernel(cache: &Path, package: &str) -> Result<Kernel> {
             std::fs::write(&current, &name).map_err(io_err(current.display()))?;
             return unpacked_kernel(&dest, &name);
         }
-        let depends = run_tool(Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Depends"), "dpkg-deb -f")?;
+        let depends = run_tool(
+            Command::new("dpkg-deb").arg("-f").arg(&deb).arg("Depends"),
+            "dpkg-deb -f",
+        )?;
         name = first_dependency(&String::from_utf8_lossy(&depends))
             .ok_or_else(|| VmError(format!("{name} holds no kernel and depends on nothing")))?;
     }
@@ -320,11 +385,25 @@ pub(crate) fn unpacked_kernel(dir: &Path, package: &str) -> Result<Kernel> {
         .map_err(io_err(boot.display()))?
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().map(|f| f.to_string_lossy().starts_with("vmlinuz-")).unwrap_or(false))
+        .find(|p| {
+            p.file_name()
+                .map(|f| f.to_string_lossy().starts_with("vmlinuz-"))
+                .unwrap_or(false)
+        })
         .ok_or_else(|| VmError(format!("no vmlinuz-* in {}", boot.display())))?;
-    let version = image.file_name().unwrap().to_string_lossy().trim_start_matches("vmlinuz-").to_string();
+    let version = image
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .trim_start_matches("vmlinuz-")
+        .to_string();
     let modules = dir.join("lib/modules").join(&version);
-    Ok(Kernel { image, modules: modules.is_dir().then_some(modules), origin: format!("package {package}"), version: Some(version) })
+    Ok(Kernel {
+        image,
+        modules: modules.is_dir().then_some(modules),
+        origin: format!("package {package}"),
+        version: Some(version),
+    })
 }
 
 pub(crate) fn chosen_kernel(args: &VmArgs, cache: &Path) -> Result<Kernel> {
@@ -332,8 +411,16 @@ pub(crate) fn chosen_kernel(args: &VmArgs, cache: &Path) -> Result<Kernel> {
         Some(image) => {
             let bytes = std::fs::read(image).map_err(io_err(format!("--kernel {}", image.display())))?;
             let version = bzimage_version(&bytes);
-            let modules = version.as_ref().map(|v| Path::new("/lib/modules").join(v)).filter(|d| d.is_dir());
-            Kernel { image: image.clone(), version, modules, origin: "--kernel".into() }
+            let modules = version
+                .as_ref()
+                .map(|v| Path::new("/lib/modules").join(v))
+                .filter(|d| d.is_dir());
+            Kernel {
+                image: image.clone(),
+                version,
+                modules,
+                origin: "--kernel".into(),
+            }
         }
         None => debian_kernel(cache, &args.kernel_package)?,
     };

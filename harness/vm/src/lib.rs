@@ -68,7 +68,10 @@ pub const LAB_BINARIES: [&str; 5] = ["harness", "probe", "labcheck", "grade", "o
 /// applets of these names are left out, so a tool missing on the host is missing in
 /// the VM too and the checks that need it skip saying so.
 pub const HOST_TOOLS: [(&str, &str); 8] = [
-    ("sh", "busybox sh runs its own applets before PATH (FEATURE_SH_STANDALONE): a script's unshare would be busybox's"),
+    (
+        "sh",
+        "busybox sh runs its own applets before PATH (FEATURE_SH_STANDALONE): a script's unshare would be busybox's",
+    ),
     ("nsenter", "busybox nsenter has no -C (cgroup namespace)"),
     ("unshare", "busybox unshare has no --fork"),
     ("losetup", "busybox losetup has no --find --show --direct-io"),
@@ -206,10 +209,8 @@ pub use kernel::*;
 pub use payload::*;
 pub use qemu::*;
 
-
 mod accel;
 pub use accel::{qemu_failure, AccelKind, Known, Plan, Store, Verdict};
-
 
 pub(crate) fn console_tail(path: &Path, lines: usize) -> String {
     let text = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).replace('\r', "");
@@ -227,8 +228,14 @@ pub(crate) fn default_cache() -> PathBuf {
 }
 
 pub(crate) fn nonce() -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    format!("{:x}{:x}", t.as_nanos() as u64 ^ u64::from(std::process::id()) << 40, std::process::id())
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!(
+        "{:x}{:x}",
+        t.as_nanos() as u64 ^ u64::from(std::process::id()) << 40,
+        std::process::id()
+    )
 }
 
 pub(crate) type Env = Vec<(String, String)>;
@@ -251,7 +258,12 @@ pub(crate) fn command_env(args: &VmArgs) -> Result<(Env, Option<PathBuf>)> {
             _ => return err(format!("--env {kv}: expected KEY=VALUE")),
         }
     }
-    let lab_runtime = explicit.iter().rev().find(|(k, _)| k == "LAB_RUNTIME").map(|(_, v)| v.clone()).or_else(|| std::env::var("LAB_RUNTIME").ok());
+    let lab_runtime = explicit
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "LAB_RUNTIME")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("LAB_RUNTIME").ok());
     explicit.retain(|(k, _)| k != "LAB_RUNTIME");
     if let Some(v) = lab_runtime.filter(|v| !v.is_empty()) {
         // A file (or `oci:` and a file or a program on PATH) is copied in.
@@ -259,10 +271,19 @@ pub(crate) fn command_env(args: &VmArgs) -> Result<(Env, Option<PathBuf>)> {
             Some(t) => ("oci:", t),
             None => ("", v.as_str()),
         };
-        let file = if target.contains('/') { Some(PathBuf::from(target)) } else if prefix.is_empty() { None } else { which(target) };
+        let file = if target.contains('/') {
+            Some(PathBuf::from(target))
+        } else if prefix.is_empty() {
+            None
+        } else {
+            which(target)
+        };
         match file.filter(|f| f.is_file() && v != "reference") {
             Some(f) => {
-                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "runtime".into());
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "runtime".into());
                 env.push(("LAB_RUNTIME".into(), format!("{prefix}/lab/runtime/{name}")));
                 runtime = Some(f);
             }
@@ -290,23 +311,38 @@ pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path)
         if p.is_file() {
             binaries.push((b.to_string(), stripped(&p, stage)));
         } else if b == "harness" || b == "probe" || args.command.first().map(|c| c == b).unwrap_or(b == "labcheck") {
-            return err(format!("{} is not built: run `cargo build --workspace --bins`", p.display()));
+            return err(format!(
+                "{} is not built: run `cargo build --workspace --bins`",
+                p.display()
+            ));
         }
     }
     let busybox = match &args.busybox {
         Some(p) => p.clone(),
-        None => which("busybox").ok_or_else(|| VmError("busybox is not installed: apt-get install busybox-static".into()))?,
+        None => which("busybox")
+            .ok_or_else(|| VmError("busybox is not installed: apt-get install busybox-static".into()))?,
     };
-    if !labkit::rootfs::shared_libraries(&busybox).map_err(|e| VmError(e.to_string()))?.is_empty() {
-        return err(format!("{} is linked dynamically: apt-get install busybox-static (or pass --busybox)", busybox.display()));
+    if !labkit::rootfs::shared_libraries(&busybox)
+        .map_err(|e| VmError(e.to_string()))?
+        .is_empty()
+    {
+        return err(format!(
+            "{} is linked dynamically: apt-get install busybox-static (or pass --busybox)",
+            busybox.display()
+        ));
     }
     let list = run_tool(Command::new(&busybox).arg("--list"), "busybox --list")?;
-    let applets: Vec<String> = String::from_utf8_lossy(&list).lines().map(|l| l.trim().to_string()).collect();
+    let applets: Vec<String> = String::from_utf8_lossy(&list)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
     let mut host_tools = Vec::new();
     for (name, why) in HOST_TOOLS {
         match which(name) {
             Some(p) => host_tools.push((name.to_string(), p)),
-            None => notes.push(format!("{name} is not on this host ({why}): the checks that need it will skip")),
+            None => notes.push(format!(
+                "{name} is not on this host ({why}): the checks that need it will skip"
+            )),
         }
     }
     let mut modules = Vec::new();
@@ -315,18 +351,36 @@ pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path)
             let (index, builtin) = index_modules(dir);
             let (order, missing) = resolve_modules(&index, &builtin, &MODULES, &mut |p| read_module(p))?;
             for m in missing {
-                notes.push(format!("module {m} not found in {}: it must be built into the kernel", dir.display()));
+                notes.push(format!(
+                    "module {m} not found in {}: it must be built into the kernel",
+                    dir.display()
+                ));
             }
             modules = order;
         }
-        None => notes.push(format!("no modules directory for this kernel: {} must be built in", MODULES.join(", "))),
+        None => notes.push(format!(
+            "no modules directory for this kernel: {} must be built in",
+            MODULES.join(", ")
+        )),
     }
     let (_, runtime) = command_env(args)?;
     let systemd = match args.cgroup {
         CgroupMode::Systemd => Some(debian_systemd(cache)?),
         _ => None,
     };
-    Ok((Inputs { bin_dir, busybox, applets, host_tools, modules, runtime, systemd }, binaries, notes))
+    Ok((
+        Inputs {
+            bin_dir,
+            busybox,
+            applets,
+            host_tools,
+            modules,
+            runtime,
+            systemd,
+        },
+        binaries,
+        notes,
+    ))
 }
 
 /// `harness vm`: returns the exit status (the command's own, or [`EXIT_VM`], [`EXIT_TIMEOUT`]).
@@ -334,7 +388,9 @@ pub fn main(args: &VmArgs) -> i32 {
     match run(args) {
         Ok(code) => code,
         Err(e) => {
-            say(format!("cannot run the VM: {e} (an environment problem, not a check result)"));
+            say(format!(
+                "cannot run the VM: {e} (an environment problem, not a check result)"
+            ));
             EXIT_VM
         }
     }
@@ -381,8 +437,17 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
         say(n);
     }
     let (env, _) = command_env(args)?;
-    let command = if args.command.is_empty() { vec!["labcheck".to_string()] } else { args.command.clone() };
-    let run = RunConfig { nonce: nonce(), cgroup: args.cgroup, env, command };
+    let command = if args.command.is_empty() {
+        vec!["labcheck".to_string()]
+    } else {
+        args.command.clone()
+    };
+    let run = RunConfig {
+        nonce: nonce(),
+        cgroup: args.cgroup,
+        env,
+        command,
+    };
     let fs = plan_initramfs(&inputs, &run, &binaries)?;
     let initrd = work.join("initramfs.cpio");
     let size = {
@@ -411,7 +476,16 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
         args.cpus,
         args.memory,
         size as f64 / (1 << 20) as f64,
-        if inputs.modules.is_empty() { "none".to_string() } else { inputs.modules.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(" ") },
+        if inputs.modules.is_empty() {
+            "none".to_string()
+        } else {
+            inputs
+                .modules
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
     ));
     if let Some(why) = &plan.why_not_kvm {
         say(format!("KVM unusable here ({why}), using TCG"));
@@ -434,29 +508,49 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
                 } else {
                     "accelerator: KVM (proven on this host)".to_string()
                 });
-                Limits { boot: Duration::from_secs(KVM_BOOT_SECS), stall: Duration::from_secs(args.kvm_stall_secs) }
+                Limits {
+                    boot: Duration::from_secs(KVM_BOOT_SECS),
+                    stall: Duration::from_secs(args.kvm_stall_secs),
+                }
             }
             AccelKind::Tcg => {
-                say(if args.accel == Accel::Tcg { "accelerator: TCG (--accel tcg)" } else { "accelerator: TCG" });
-                Limits { boot: Duration::from_secs(TCG_BOOT_SECS), stall: Duration::from_secs(TCG_STALL_SECS) }
+                say(if args.accel == Accel::Tcg {
+                    "accelerator: TCG (--accel tcg)"
+                } else {
+                    "accelerator: TCG"
+                });
+                Limits {
+                    boot: Duration::from_secs(TCG_BOOT_SECS),
+                    stall: Duration::from_secs(TCG_STALL_SECS),
+                }
             }
         };
         let ran = boot.run(*accel, &limits, deadline)?;
         if *accel == AccelKind::Kvm {
             let failure = match &ran.outcome {
-                Outcome::NoBoot => Some(format!("the VM did not reach its init within {KVM_BOOT_SECS} s under KVM")),
-                Outcome::Stalled => Some(format!("the VM stopped answering for {} s under KVM", limits.stall.as_secs())),
+                Outcome::NoBoot => Some(format!(
+                    "the VM did not reach its init within {KVM_BOOT_SECS} s under KVM"
+                )),
+                Outcome::Stalled => Some(format!(
+                    "the VM stopped answering for {} s under KVM",
+                    limits.stall.as_secs()
+                )),
                 Outcome::Died(why) => Some(why.clone()),
                 Outcome::TimedOut | Outcome::Finished { .. } => None,
             };
             let verdict = match (&failure, ran.booted) {
                 (Some(why), _) => Some((false, why.clone())),
-                (None, Some(b)) if plan.proving => Some((true, format!("a VM reached its init under KVM in {:.1} s", b.as_secs_f64()))),
+                (None, Some(b)) if plan.proving => Some((
+                    true,
+                    format!("a VM reached its init under KVM in {:.1} s", b.as_secs_f64()),
+                )),
                 _ => None,
             };
             if let (Some((kvm, why)), Some(s)) = (verdict, &store) {
                 if let Err(e) = s.save(kvm, &why) {
-                    say(format!("the accelerator verdict was not kept ({e}): the next run proves it again"));
+                    say(format!(
+                        "the accelerator verdict was not kept ({e}): the next run proves it again"
+                    ));
                 }
             }
             if let Some(why) = failure {
@@ -469,15 +563,34 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
                     }
                     continue;
                 }
-                say(format!("KVM unusable here ({why}); console ({}):\n{}", kvm_console.display(), console_tail(&boot.console, 30)));
+                say(format!(
+                    "KVM unusable here ({why}); console ({}):\n{}",
+                    kvm_console.display(),
+                    console_tail(&boot.console, 30)
+                ));
                 return Ok(EXIT_VM);
             }
         }
         let env_problem = "an environment problem, not a check result";
         let (what, code) = match ran.outcome {
-            Outcome::NoBoot => (format!("the VM did not reach its init within {} s ({env_problem})", limits.boot.as_secs()), EXIT_VM),
-            Outcome::Stalled => (format!("the VM stopped answering: nothing from it for {} s ({env_problem})", limits.stall.as_secs()), EXIT_VM),
-            Outcome::TimedOut => (format!("time limit of {} s reached: qemu killed", args.timeout), EXIT_TIMEOUT),
+            Outcome::NoBoot => (
+                format!(
+                    "the VM did not reach its init within {} s ({env_problem})",
+                    limits.boot.as_secs()
+                ),
+                EXIT_VM,
+            ),
+            Outcome::Stalled => (
+                format!(
+                    "the VM stopped answering: nothing from it for {} s ({env_problem})",
+                    limits.stall.as_secs()
+                ),
+                EXIT_VM,
+            ),
+            Outcome::TimedOut => (
+                format!("time limit of {} s reached: qemu killed", args.timeout),
+                EXIT_TIMEOUT,
+            ),
             Outcome::Died(why) => (format!("the VM could not run: {why} ({env_problem})"), EXIT_VM),
             Outcome::Finished { rc, files, complete } => {
                 std::fs::create_dir_all(&args.out).map_err(io_err(args.out.display()))?;
@@ -493,11 +606,20 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
                 if !complete {
                     say("the VM stopped before all its files were sent");
                 }
-                say(format!("{} exited {rc}; VM {:.1} s, all {:.1} s", run.command[0], ran.took.as_secs_f64(), t0.elapsed().as_secs_f64()));
+                say(format!(
+                    "{} exited {rc}; VM {:.1} s, all {:.1} s",
+                    run.command[0],
+                    ran.took.as_secs_f64(),
+                    t0.elapsed().as_secs_f64()
+                ));
                 return Ok(rc);
             }
         };
-        say(format!("{what}; console ({}):\n{}", console_log.display(), console_tail(&boot.console, 30)));
+        say(format!(
+            "{what}; console ({}):\n{}",
+            console_log.display(),
+            console_tail(&boot.console, 30)
+        ));
         return Ok(code);
     }
     Ok(EXIT_VM)
@@ -513,7 +635,8 @@ mod tests {
         let mut off = 0usize;
         loop {
             assert_eq!(&b[..6], b"070701", "magic at {off}");
-            let f = |i: usize| u32::from_str_radix(std::str::from_utf8(&b[6 + i * 8..14 + i * 8]).unwrap(), 16).unwrap();
+            let f =
+                |i: usize| u32::from_str_radix(std::str::from_utf8(&b[6 + i * 8..14 + i * 8]).unwrap(), 16).unwrap();
             let (mode, size, rmaj, rmin, namesize) = (f(1), f(6) as usize, f(9), f(10), f(11) as usize);
             let name = std::str::from_utf8(&b[110..110 + namesize - 1]).unwrap().to_string();
             assert_eq!(b[110 + namesize - 1], 0);
@@ -544,14 +667,23 @@ mod tests {
         assert_eq!(buf.len() % 4, 0);
         let e = read_cpio(&buf);
         let names: Vec<&str> = e.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(names, ["a", "a/b", "a/b/file", "a-x", "bin", "bin/sh", "dev", "dev/console"]);
+        assert_eq!(
+            names,
+            ["a", "a/b", "a/b/file", "a-x", "bin", "bin/sh", "dev", "dev/console"]
+        );
         let get = |n: &str| e.iter().find(|x| x.0 == n).unwrap();
         assert_eq!(get("a/b/file").1, 0o100644);
         assert_eq!(get("a/b/file").4, b"hello");
         assert_eq!(get("a-x").1, 0o100755);
         assert_eq!(get("a").1, 0o040755);
-        assert_eq!((get("bin/sh").1, get("bin/sh").4.as_slice()), (0o120777, b"busybox".as_slice()));
-        assert_eq!((get("dev/console").1, get("dev/console").2, get("dev/console").3), (0o020600, 5, 1));
+        assert_eq!(
+            (get("bin/sh").1, get("bin/sh").4.as_slice()),
+            (0o120777, b"busybox".as_slice())
+        );
+        assert_eq!(
+            (get("dev/console").1, get("dev/console").2, get("dev/console").3),
+            (0o020600, 5, 1)
+        );
     }
 
     #[test]
@@ -563,7 +695,13 @@ mod tests {
         fs.text("x/y", "1", 0o644);
         let mut buf = Vec::new();
         fs.write(&mut buf).unwrap();
-        let mut child = Command::new("cpio").arg("-it").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = Command::new("cpio")
+            .arg("-it")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         child.stdin.take().unwrap().write_all(&buf).unwrap();
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success());
@@ -574,9 +712,14 @@ mod tests {
         Inputs {
             bin_dir: "/t".into(),
             busybox: "/bin/busybox".into(),
-            applets: ["sh", "mount", "ip", "nsenter", "chroot", "cp"].map(String::from).to_vec(),
+            applets: ["sh", "mount", "ip", "nsenter", "chroot", "cp"]
+                .map(String::from)
+                .to_vec(),
             host_tools: vec![("nsenter".into(), "/bin/true".into())],
-            modules: vec![("nfnetlink".into(), b"m1".to_vec()), ("nf_tables".into(), b"m2".to_vec())],
+            modules: vec![
+                ("nfnetlink".into(), b"m1".to_vec()),
+                ("nf_tables".into(), b"m2".to_vec()),
+            ],
             runtime: None,
             systemd: None,
         }
@@ -584,18 +727,41 @@ mod tests {
 
     #[test]
     fn initramfs_holds_init_tools_binaries_and_modules_in_order() {
-        let run = RunConfig { nonce: "n1".into(), cgroup: CgroupMode::V1, env: vec![("LANG".into(), "ko".into())], command: vec!["grade".into(), "--topic".into(), "it's".into()] };
+        let run = RunConfig {
+            nonce: "n1".into(),
+            cgroup: CgroupMode::V1,
+            env: vec![("LANG".into(), "ko".into())],
+            command: vec!["grade".into(), "--topic".into(), "it's".into()],
+        };
         let fs = plan_initramfs(&inputs(), &run, &[("labcheck".into(), "/t/labcheck".into())]).unwrap();
-        for p in ["init", "lab/init", "dev/console", "newroot", "bin/busybox", "bin/mount", "bin/chroot", "bin/cp", "usr/bin/nsenter", "lab/bin/labcheck", "lab/out"] {
+        for p in [
+            "init",
+            "lab/init",
+            "dev/console",
+            "newroot",
+            "bin/busybox",
+            "bin/mount",
+            "bin/chroot",
+            "bin/cp",
+            "usr/bin/nsenter",
+            "lab/bin/labcheck",
+            "lab/out",
+        ] {
             assert!(fs.has(p), "{p} missing");
         }
         // busybox's ip and nsenter are not installed: the host's or none.
         assert!(!fs.has("bin/ip"));
         assert_eq!(fs.entries["bin/nsenter"], Node::Symlink("/usr/bin/nsenter".into()));
         // /bin/true's libraries came along (ldd).
-        assert!(fs.entries.keys().any(|k| k.contains("libc.so")), "{:?}", fs.entries.keys().collect::<Vec<_>>());
+        assert!(
+            fs.entries.keys().any(|k| k.contains("libc.so")),
+            "{:?}",
+            fs.entries.keys().collect::<Vec<_>>()
+        );
         let text = |p: &str| match &fs.entries[p] {
-            Node::File { src: Source::Bytes(b), .. } => String::from_utf8(b.clone()).unwrap(),
+            Node::File {
+                src: Source::Bytes(b), ..
+            } => String::from_utf8(b.clone()).unwrap(),
             other => panic!("{p}: {other:?}"),
         };
         assert_eq!(text("lab/modules/order"), "nfnetlink.ko\nnf_tables.ko\n");
@@ -607,7 +773,11 @@ mod tests {
     #[test]
     fn quoting_survives_the_shell() {
         let word = "a b'c\"$HOME`x`\\";
-        let out = Command::new("sh").arg("-c").arg(format!("printf %s {}", sh_quote(word))).output().unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", sh_quote(word)))
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), word);
     }
 
@@ -625,7 +795,10 @@ mod tests {
                 Event::Line(b"@@LAB-END other rc=0@@".to_vec()),
                 Event::Line(b"last part".to_vec()),
                 Event::End(3),
-                Event::File { name: "r.xml".into(), data: b"hello".to_vec() },
+                Event::File {
+                    name: "r.xml".into(),
+                    data: b"hello".to_vec()
+                },
                 Event::BadFile("bad".into()),
                 Event::Done,
             ]
@@ -678,7 +851,12 @@ mod tests {
             h[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
             h
         };
-        let headers = [sh(0, 0, 0), sh(1, shstr_off, shstr.len()), sh(11, modinfo_off, modinfo.len())].concat();
+        let headers = [
+            sh(0, 0, 0),
+            sh(1, shstr_off, shstr.len()),
+            sh(11, modinfo_off, modinfo.len()),
+        ]
+        .concat();
         f.extend_from_slice(&headers);
         f[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
         f[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
@@ -705,10 +883,20 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let index: BTreeMap<String, PathBuf> = files.keys().map(|k| (k.to_string(), PathBuf::from(format!("/m/{k}.ko")))).collect();
+        let index: BTreeMap<String, PathBuf> = files
+            .keys()
+            .map(|k| (k.to_string(), PathBuf::from(format!("/m/{k}.ko"))))
+            .collect();
         let builtin: BTreeSet<String> = ["crc32c_generic".to_string(), "loop".to_string()].into();
-        let mut read = |p: &Path| Ok(files[module_name(&p.file_name().unwrap().to_string_lossy()).unwrap().as_str()].clone());
-        let (order, missing) = resolve_modules(&index, &builtin, &["nf-tables", "loop", "veth", "overlay", "nfnetlink"], &mut read).unwrap();
+        let mut read =
+            |p: &Path| Ok(files[module_name(&p.file_name().unwrap().to_string_lossy()).unwrap().as_str()].clone());
+        let (order, missing) = resolve_modules(
+            &index,
+            &builtin,
+            &["nf-tables", "loop", "veth", "overlay", "nfnetlink"],
+            &mut read,
+        )
+        .unwrap();
         let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["nfnetlink", "libcrc32c", "nf_tables", "veth"]);
         assert_eq!(missing, ["overlay"]);
@@ -729,7 +917,10 @@ mod tests {
 
     #[test]
     fn metapackage_dependency_is_the_image_package() {
-        assert_eq!(first_dependency("linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)").as_deref(), Some("linux-image-6.1.0-56-cloud-amd64"));
+        assert_eq!(
+            first_dependency("linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)").as_deref(),
+            Some("linux-image-6.1.0-56-cloud-amd64")
+        );
         assert_eq!(first_dependency("a | b, c").as_deref(), Some("a"));
         assert_eq!(first_dependency(""), None);
     }
@@ -755,16 +946,36 @@ mod tests {
             console: false,
             command: vec![],
         };
-        let v: Vec<String> = qemu_args(&args, AccelKind::Tcg, Path::new("/k"), Path::new("/i"), Path::new("/c,1"), Path::new("/r"))
-            .into_iter()
-            .map(|s| s.into_string().unwrap())
-            .collect();
+        let v: Vec<String> = qemu_args(
+            &args,
+            AccelKind::Tcg,
+            Path::new("/k"),
+            Path::new("/i"),
+            Path::new("/c,1"),
+            Path::new("/r"),
+        )
+        .into_iter()
+        .map(|s| s.into_string().unwrap())
+        .collect();
         let s = v.join(" ");
         assert!(s.contains("-accel tcg,thread=multi -cpu max"), "{s}");
-        assert!(s.contains("file,id=console,path=/c,,1") && s.contains("file,id=results,path=/r"), "{s}");
-        assert!(s.contains("-m 1024 -smp 2") && s.contains("-kernel /k -initrd /i"), "{s}");
+        assert!(
+            s.contains("file,id=console,path=/c,,1") && s.contains("file,id=results,path=/r"),
+            "{s}"
+        );
+        assert!(
+            s.contains("-m 1024 -smp 2") && s.contains("-kernel /k -initrd /i"),
+            "{s}"
+        );
         assert!(v.iter().position(|a| a == "chardev:console") < v.iter().position(|a| a == "chardev:results"));
-        let k = qemu_args(&args, AccelKind::Kvm, Path::new("/k"), Path::new("/i"), Path::new("/c"), Path::new("/r"));
+        let k = qemu_args(
+            &args,
+            AccelKind::Kvm,
+            Path::new("/k"),
+            Path::new("/i"),
+            Path::new("/c"),
+            Path::new("/r"),
+        );
         assert!(k.iter().any(|a| a == "kvm"));
     }
 }

@@ -6,14 +6,24 @@ use super::*;
 
 /// `path` on $PATH, or in the sbin directories a normal user's PATH may lack.
 pub fn which(name: &str) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     dirs.extend(["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from));
-    dirs.into_iter().map(|d| d.join(name)).find(|p| std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false))
+    dirs.into_iter().map(|d| d.join(name)).find(|p| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
 }
 
 /// A host executable at `dest` and every shared library `ldd` names at its own path.
 pub(crate) fn add_host_binary(fs: &mut Initramfs, src: &Path, dest: &str) -> Result<()> {
-    fs.file(dest, Source::Path(std::fs::canonicalize(src).unwrap_or_else(|_| src.to_path_buf())), 0o755);
+    fs.file(
+        dest,
+        Source::Path(std::fs::canonicalize(src).unwrap_or_else(|_| src.to_path_buf())),
+        0o755,
+    );
     let libs = labkit::rootfs::shared_libraries(src).map_err(|e| VmError(e.to_string()))?;
     for lib in libs {
         let real = std::fs::canonicalize(&lib).unwrap_or_else(|_| lib.clone());
@@ -85,7 +95,9 @@ pub(crate) fn stripped(src: &Path, stage: &Path) -> PathBuf {
 /// The whole initramfs: pure given its inputs (the files are read when written).
 pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBuf)]) -> Result<Initramfs> {
     let mut fs = Initramfs::default();
-    for d in ["newroot", "proc", "sys", "dev", "tmp", "run", "root", "sbin", "usr/sbin", "lib64", "lab/out"] {
+    for d in [
+        "newroot", "proc", "sys", "dev", "tmp", "run", "root", "sbin", "usr/sbin", "lib64", "lab/out",
+    ] {
         fs.dir(d);
     }
     fs.add("dev/console", Node::CharDev(5, 1));
@@ -111,7 +123,10 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
         fs.file(&format!("lab/bin/{name}"), Source::Path(path.clone()), 0o755);
     }
     if let Some(rt) = &inp.runtime {
-        let name = rt.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_else(|| "runtime".into());
+        let name = rt
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "runtime".into());
         add_host_binary(&mut fs, rt, &format!("lab/runtime/{name}"))?;
     }
     let mut order = String::new();
@@ -125,10 +140,22 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
     if let Some(root) = &inp.systemd {
         add_systemd(&mut fs, root)?;
     }
-    fs.text("etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n", 0o644);
+    fs.text(
+        "etc/passwd",
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        0o644,
+    );
     fs.text("etc/group", "root:x:0:\nnogroup:x:65534:\n", 0o644);
     fs.text("etc/hosts", "127.0.0.1 localhost lab-vm\n::1 localhost\n", 0o644);
-    fs.text("lab/run.conf", &format!("LAB_NONCE={}\nLAB_CGROUP={}\nLAB_HEARTBEAT={HEARTBEAT_SECS}\n", run.nonce, run.cgroup.name()), 0o644);
+    fs.text(
+        "lab/run.conf",
+        &format!(
+            "LAB_NONCE={}\nLAB_CGROUP={}\nLAB_HEARTBEAT={HEARTBEAT_SECS}\n",
+            run.nonce,
+            run.cgroup.name()
+        ),
+        0o644,
+    );
     fs.text("lab/command.sh", &command_script(&run.env, &run.command), 0o644);
     Ok(fs)
 }

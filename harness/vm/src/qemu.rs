@@ -19,7 +19,14 @@ pub(crate) fn chardev_path(p: &Path) -> String {
     p.to_string_lossy().replace(',', ",,")
 }
 
-pub fn qemu_args(args: &VmArgs, accel: AccelKind, kernel: &Path, initrd: &Path, console: &Path, results: &Path) -> Vec<OsString> {
+pub fn qemu_args(
+    args: &VmArgs,
+    accel: AccelKind,
+    kernel: &Path,
+    initrd: &Path,
+    console: &Path,
+    results: &Path,
+) -> Vec<OsString> {
     let mut v: Vec<OsString> = Vec::new();
     let mut push = |s: &str| v.push(OsString::from(s));
     match accel {
@@ -36,7 +43,17 @@ pub fn qemu_args(args: &VmArgs, accel: AccelKind, kernel: &Path, initrd: &Path, 
             push("max");
         }
     }
-    for s in ["-machine", "pc", "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-monitor", "none"] {
+    for s in [
+        "-machine",
+        "pc",
+        "-nodefaults",
+        "-no-user-config",
+        "-display",
+        "none",
+        "-no-reboot",
+        "-monitor",
+        "none",
+    ] {
         push(s);
     }
     push("-m");
@@ -63,7 +80,11 @@ pub fn qemu_args(args: &VmArgs, accel: AccelKind, kernel: &Path, initrd: &Path, 
 /// How one boot ended.
 pub(crate) enum Outcome {
     /// The command ended (status), with the files it sent.
-    Finished { rc: i32, files: Vec<(String, Vec<u8>)>, complete: bool },
+    Finished {
+        rc: i32,
+        files: Vec<(String, Vec<u8>)>,
+        complete: bool,
+    },
     /// The boot did not reach the init in time.
     NoBoot,
     /// The booted VM wrote nothing for the stall limit (no heartbeat, no output).
@@ -119,7 +140,14 @@ impl Boot<'_> {
             std::fs::write(p, b"").map_err(io_err(p.display()))?;
         }
         let mut cmd = Command::new(&self.args.qemu);
-        cmd.args(qemu_args(self.args, accel, self.kernel, self.initrd, &self.console, &self.results));
+        cmd.args(qemu_args(
+            self.args,
+            accel,
+            self.kernel,
+            self.initrd,
+            &self.console,
+            &self.results,
+        ));
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
         // SAFETY: prctl is async-signal-safe. qemu dies with us, so nothing is left running.
         unsafe {
@@ -129,7 +157,10 @@ impl Boot<'_> {
             });
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().map_err(io_err(format!("starting {} (apt-get install qemu-system-x86)", self.args.qemu.display())))?;
+        let mut child = cmd.spawn().map_err(io_err(format!(
+            "starting {} (apt-get install qemu-system-x86)",
+            self.args.qemu.display()
+        )))?;
         // qemu's stderr is drained as it comes (a qemu stuck on a full pipe would look
         // hung), and kept up to 64 KiB: the reason a failed start gives is in its first lines.
         let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
@@ -155,7 +186,11 @@ impl Boot<'_> {
         let mut last_sign = Instant::now();
         let mut console_len = 0u64;
         let stdout = std::io::stdout();
-        let handle = |events: Vec<Event>, booted: &mut Option<Duration>, rc: &mut Option<i32>, files: &mut Vec<(String, Vec<u8>)>, done: &mut bool| {
+        let handle = |events: Vec<Event>,
+                      booted: &mut Option<Duration>,
+                      rc: &mut Option<i32>,
+                      files: &mut Vec<(String, Vec<u8>)>,
+                      done: &mut bool| {
             let mut out = stdout.lock();
             for e in events {
                 match e {
@@ -243,12 +278,28 @@ impl Boot<'_> {
         }
         let outcome = match (ended_early, rc) {
             (Some(o), _) => o,
-            (None, Some(rc)) => Outcome::Finished { rc, files, complete: done },
+            (None, Some(rc)) => Outcome::Finished {
+                rc,
+                files,
+                complete: done,
+            },
             (None, None) => Outcome::Died(match status {
                 Some(st) => qemu_failure(&said, Some(st)),
-                None => format!("the VM sent no result{}", if said.trim().is_empty() { String::new() } else { format!("; {}", qemu_failure(&said, None)) }),
+                None => format!(
+                    "the VM sent no result{}",
+                    if said.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", qemu_failure(&said, None))
+                    }
+                ),
             }),
         };
-        Ok(Ran { outcome, took, booted, output_began: parser.began() })
+        Ok(Ran {
+            outcome,
+            took,
+            booted,
+            output_began: parser.began(),
+        })
     }
 }

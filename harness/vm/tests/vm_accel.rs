@@ -26,7 +26,8 @@ fn harness_bin() -> PathBuf {
 }
 
 fn real_qemu() -> PathBuf {
-    harness_vm::which("qemu-system-x86_64").expect("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+    harness_vm::which("qemu-system-x86_64")
+        .expect("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
 }
 
 /// target/vm/kernel, with the cloud kernel in it: fetched once for the whole binary by a
@@ -36,7 +37,11 @@ fn kernel_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let bin = harness_bin();
-        let target = bin.ancestors().find(|a| a.ends_with("target")).expect("harness is built under target/").to_path_buf();
+        let target = bin
+            .ancestors()
+            .find(|a| a.ends_with("target"))
+            .expect("harness is built under target/")
+            .to_path_buf();
         let cache = target.join("vm");
         let out = Command::new(&bin)
             .args(["vm", "--accel", "tcg", "--qemu", "/bin/false", "--cache"])
@@ -46,11 +51,28 @@ fn kernel_dir() -> &'static Path {
             .output()
             .expect("running harness vm");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "a qemu that exits 1 at once: exit 2 expected\n{err}");
-        assert!(err.contains("the VM could not run: qemu exited with status 1 (an environment problem, not a check result)"), "{err}");
-        assert!(out.stdout.is_empty(), "no output may come from a VM that never ran: {:?}", String::from_utf8_lossy(&out.stdout));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "a qemu that exits 1 at once: exit 2 expected\n{err}"
+        );
+        assert!(
+            err.contains(
+                "the VM could not run: qemu exited with status 1 (an environment problem, not a check result)"
+            ),
+            "{err}"
+        );
+        assert!(
+            out.stdout.is_empty(),
+            "no output may come from a VM that never ran: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let kernel = cache.join("kernel");
-        assert!(kernel.join("linux-image-cloud-amd64.current").is_file(), "the kernel was not fetched into {}\n{err}", kernel.display());
+        assert!(
+            kernel.join("linux-image-cloud-amd64.current").is_file(),
+            "the kernel was not fetched into {}\n{err}",
+            kernel.display()
+        );
         kernel
     })
 }
@@ -116,7 +138,11 @@ exec "$real" "${{args[@]}}"
     /// `harness vm` with this fake first on PATH, `--cpus 1` (tests may run side by side on
     /// two cores), the command `harness --version`.
     fn vm(&self, extra: &[&str]) -> Output {
-        let path = format!("{}:{}", self.dir.path().display(), std::env::var("PATH").unwrap_or_default());
+        let path = format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let out = Command::new(harness_bin())
             .arg("vm")
             .arg("--kvm-device")
@@ -130,7 +156,11 @@ exec "$real" "${{args[@]}}"
             .stdin(Stdio::null())
             .output()
             .expect("running harness vm");
-        eprintln!("--- harness vm {extra:?}: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "--- harness vm {extra:?}: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     }
 
@@ -144,7 +174,13 @@ exec "$real" "${{args[@]}}"
 
     fn verdicts(&self) -> Vec<String> {
         let dir = self.dir.path().join("cache/accel");
-        std::fs::read_dir(dir).map(|rd| rd.flatten().map(|e| std::fs::read_to_string(e.path()).unwrap()).collect()).unwrap_or_default()
+        std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -155,7 +191,11 @@ fn stderr(o: &Output) -> String {
 /// The command ran in the VM: its output came back and its status is the run's.
 fn assert_ran(o: &Output) {
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains(&format!("harness {}", env!("CARGO_PKG_VERSION"))), "no output from the VM's command: {out:?}\n{}", stderr(o));
+    assert!(
+        out.contains(&format!("harness {}", env!("CARGO_PKG_VERSION"))),
+        "no output from the VM's command: {out:?}\n{}",
+        stderr(o)
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(o));
 }
 
@@ -170,14 +210,28 @@ fn an_aborting_kvm_falls_back_to_tcg_and_is_remembered_until_qemu_changes() {
     let first = fake.vm(&[]);
     assert_ran(&first);
     let line = format!("vm: KVM unusable here ({MSR_REASON}), using TCG");
-    assert!(stderr(&first).contains(&line), "expected the line {line:?}:\n{}", stderr(&first));
+    assert!(
+        stderr(&first).contains(&line),
+        "expected the line {line:?}:\n{}",
+        stderr(&first)
+    );
     assert_eq!(fake.calls(), strs(&["kvm", "tcg"]));
-    assert!(fake.verdicts().iter().any(|v| v.contains("\"kvm\": false") && v.contains(MSR_REASON)), "{:?}", fake.verdicts());
+    assert!(
+        fake.verdicts()
+            .iter()
+            .any(|v| v.contains("\"kvm\": false") && v.contains(MSR_REASON)),
+        "{:?}",
+        fake.verdicts()
+    );
 
     // The same host, kernel and qemu: TCG at once, saying why, KVM not started again.
     let second = fake.vm(&[]);
     assert_ran(&second);
-    assert!(stderr(&second).contains(&format!("KVM unusable here ({MSR_REASON}; found by an earlier run")), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains(&format!("KVM unusable here ({MSR_REASON}; found by an earlier run")),
+        "{}",
+        stderr(&second)
+    );
     assert_eq!(fake.calls(), strs(&["tcg"]));
 
     // Another qemu binary (here: the same path, changed): the verdict is stale, KVM is
@@ -198,7 +252,10 @@ fn a_kvm_boot_that_hangs_falls_back_after_the_boot_limit() {
     let fake = Fake::new("hang");
     let o = fake.vm(&[]);
     assert_ran(&o);
-    let line = format!("vm: KVM unusable here (the VM did not reach its init within {} s under KVM), using TCG", harness_vm::KVM_BOOT_SECS);
+    let line = format!(
+        "vm: KVM unusable here (the VM did not reach its init within {} s under KVM), using TCG",
+        harness_vm::KVM_BOOT_SECS
+    );
     assert!(stderr(&o).contains(&line), "expected {line:?}:\n{}", stderr(&o));
     assert_eq!(fake.calls(), strs(&["kvm", "tcg"]));
 }
@@ -209,13 +266,25 @@ fn a_working_kvm_is_proven_once_then_trusted() {
     let fake = Fake::new("works");
     let first = fake.vm(&[]);
     assert_ran(&first);
-    assert!(stderr(&first).contains("vm: accelerator: KVM, to be proven"), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("vm: accelerator: KVM, to be proven"),
+        "{}",
+        stderr(&first)
+    );
     assert!(!stderr(&first).contains("TCG"), "{}", stderr(&first));
     assert_eq!(fake.calls(), strs(&["kvm"]));
-    assert!(fake.verdicts().iter().any(|v| v.contains("\"kvm\": true")), "{:?}", fake.verdicts());
+    assert!(
+        fake.verdicts().iter().any(|v| v.contains("\"kvm\": true")),
+        "{:?}",
+        fake.verdicts()
+    );
     let second = fake.vm(&[]);
     assert_ran(&second);
-    assert!(stderr(&second).contains("vm: accelerator: KVM (proven on this host)"), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("vm: accelerator: KVM (proven on this host)"),
+        "{}",
+        stderr(&second)
+    );
     assert_eq!(fake.calls(), strs(&["kvm"]));
 }
 
@@ -237,8 +306,15 @@ fn a_vm_that_runs_under_neither_is_an_environment_problem() {
     let o = fake.vm(&[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(o.stdout.is_empty(), "a VM that never ran printed {:?}", String::from_utf8_lossy(&o.stdout));
-    assert!(err.contains(&format!("vm: KVM unusable here ({MSR_REASON}), using TCG")), "{err}");
+    assert!(
+        o.stdout.is_empty(),
+        "a VM that never ran printed {:?}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(
+        err.contains(&format!("vm: KVM unusable here ({MSR_REASON}), using TCG")),
+        "{err}"
+    );
     assert!(
         err.contains("the VM could not run: qemu: cannot set up guest memory 'pc.ram': Cannot allocate memory (an environment problem, not a check result)"),
         "{err}"
@@ -246,14 +322,29 @@ fn a_vm_that_runs_under_neither_is_an_environment_problem() {
     assert_eq!(fake.calls(), strs(&["kvm", "tcg"]));
     // No qemu at all, no kernel: the same kind of answer, before any VM starts.
     for (flags, said) in [
-        (["--qemu", "/nonexistent/qemu-system-x86_64"], "starting /nonexistent/qemu-system-x86_64 (apt-get install qemu-system-x86)"),
-        (["--kernel", "/nonexistent/bzImage"], "--kernel /nonexistent/bzImage: No such file or directory"),
+        (
+            ["--qemu", "/nonexistent/qemu-system-x86_64"],
+            "starting /nonexistent/qemu-system-x86_64 (apt-get install qemu-system-x86)",
+        ),
+        (
+            ["--kernel", "/nonexistent/bzImage"],
+            "--kernel /nonexistent/bzImage: No such file or directory",
+        ),
     ] {
         let o = fake.vm(&flags);
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{flags:?}: {err}");
-        assert!(o.stdout.is_empty(), "{flags:?}: {:?}", String::from_utf8_lossy(&o.stdout));
-        assert!(err.contains("vm: cannot run the VM: ") && err.contains(said) && err.contains("(an environment problem, not a check result)"), "{flags:?}: {err}");
+        assert!(
+            o.stdout.is_empty(),
+            "{flags:?}: {:?}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        assert!(
+            err.contains("vm: cannot run the VM: ")
+                && err.contains(said)
+                && err.contains("(an environment problem, not a check result)"),
+            "{flags:?}: {err}"
+        );
     }
 }
 
@@ -264,13 +355,20 @@ fn an_explicit_kvm_fails_with_the_reason() {
     let o = fake.vm(&["--accel", "kvm"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("vm: KVM unusable here ({MSR_REASON}); console")), "{err}");
+    assert!(
+        err.contains(&format!("vm: KVM unusable here ({MSR_REASON}); console")),
+        "{err}"
+    );
     assert!(!err.contains("TCG"), "--accel kvm fell back: {err}");
     assert_eq!(fake.calls(), strs(&["kvm"]));
     let hang = Fake::new("hang");
     let o = hang.vm(&["--accel", "kvm"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("KVM unusable here (the VM did not reach its init within"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("KVM unusable here (the VM did not reach its init within"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `--accel tcg` opens no KVM device, neither the harness nor qemu: inotify watches the
@@ -281,16 +379,25 @@ fn an_explicit_tcg_never_touches_kvm() {
     use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
     let fake = Fake::new("abort");
     let watch = Inotify::init(InitFlags::IN_NONBLOCK).unwrap();
-    watch.add_watch(&fake.dir.path().join("kvm"), AddWatchFlags::IN_OPEN).unwrap();
+    watch
+        .add_watch(&fake.dir.path().join("kvm"), AddWatchFlags::IN_OPEN)
+        .unwrap();
     let dev_kvm = Path::new("/dev/kvm").exists() && watch.add_watch("/dev/kvm", AddWatchFlags::IN_OPEN).is_ok();
     // The control: the auto mode opens the device it is given.
     let auto = fake.vm(&[]);
     assert_ran(&auto);
-    assert!(watch.read_events().map(|e| !e.is_empty()).unwrap_or(false), "the watch saw auto mode open nothing");
+    assert!(
+        watch.read_events().map(|e| !e.is_empty()).unwrap_or(false),
+        "the watch saw auto mode open nothing"
+    );
     fake.calls();
     let o = fake.vm(&["--accel", "tcg"]);
     assert_ran(&o);
-    assert!(stderr(&o).contains("vm: accelerator: TCG (--accel tcg)"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("vm: accelerator: TCG (--accel tcg)"),
+        "{}",
+        stderr(&o)
+    );
     assert!(!stderr(&o).contains("KVM"), "{}", stderr(&o));
     assert_eq!(fake.calls(), strs(&["tcg"]));
     match watch.read_events() {

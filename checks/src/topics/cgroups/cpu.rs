@@ -23,7 +23,10 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     const WITHOUT: &str = "without --cpus";
     let name = ctx.unique("cpu-", 30);
     let name2 = ctx.unique("cpux-", 30);
-    let sp = ctx.spawn(&["--cgroup", &name, "--cpus", "20000/100000"], &[ctx.probe(), "cpu", "--secs", "2"])?;
+    let sp = ctx.spawn(
+        &["--cgroup", &name, "--cpus", "20000/100000"],
+        &[ctx.probe(), "cpu", "--secs", "2"],
+    )?;
     let control = ctx.spawn(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
     std::thread::sleep(Duration::from_millis(1500));
     let throttled = parent.read(&name, "cpu.stat:nr_throttled");
@@ -33,38 +36,80 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let crun = control.wait(Duration::from_secs(30));
     let r = run.lines_as::<CpuSpin>().pop();
     let ratio = |r: &Option<CpuSpin>| r.map_or(f64::NAN, |r| r.cpu_usec as f64 / r.wall_usec as f64);
-    ensure(run.code() == Some(0), crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), run.ending(), &run)?;
+    ensure(
+        run.code() == Some(0),
+        crate::t!(
+            "the probe to spin 2 s and exit 0",
+            "probe가 2초 동안 CPU를 쓰고 종료 상태 0"
+        ),
+        run.ending(),
+        &run,
+    )?;
     let limited = ratio(&r);
-    ctx.note(format!("20% quota: {limited:.3} of a CPU, nr_throttled {throttled:?}, throttled_usec {throttled_usec:?}"));
+    ctx.note(format!(
+        "20% quota: {limited:.3} of a CPU, nr_throttled {throttled:?}, throttled_usec {throttled_usec:?}"
+    ));
     ensure(
         limited <= LIMITED_MAX,
-        crate::t!("CPU time / wall time at most {LIMITED_MAX} under a 20% quota", "20% 할당량 아래에서 CPU 시간 / 경과 시간이 {LIMITED_MAX} 이하"),
-        crate::t!("{limited:.3} (cpu {} us over {} us)", "{limited:.3}({}us 동안 cpu {}us)", js(&r.map(|r| r.cpu_usec)), js(&r.map(|r| r.wall_usec))),
+        crate::t!(
+            "CPU time / wall time at most {LIMITED_MAX} under a 20% quota",
+            "20% 할당량 아래에서 CPU 시간 / 경과 시간이 {LIMITED_MAX} 이하"
+        ),
+        crate::t!(
+            "{limited:.3} (cpu {} us over {} us)",
+            "{limited:.3}({}us 동안 cpu {}us)",
+            js(&r.map(|r| r.cpu_usec)),
+            js(&r.map(|r| r.wall_usec))
+        ),
         &run,
     )?;
     if crun.code() != Some(0) {
-        return Err(control_fail(WITHOUT, crate::t!("the probe to spin 2 s and exit 0", "probe가 2초 동안 CPU를 쓰고 종료 상태 0"), crun.ending(), &crun));
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the probe to spin 2 s and exit 0",
+                "probe가 2초 동안 CPU를 쓰고 종료 상태 0"
+            ),
+            crun.ending(),
+            &crun,
+        ));
     }
     let free = ratio(&crun.lines_as::<CpuSpin>().pop());
-    ctx.note(format!("no quota: {free:.3} of a CPU, nr_throttled {control_throttled:?}"));
+    ctx.note(format!(
+        "no quota: {free:.3} of a CPU, nr_throttled {control_throttled:?}"
+    ));
     if control_throttled.unwrap_or(0) > 0 {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("a cgroup without a quota never throttled (nr_throttled 0)", "할당량이 없는 cgroup은 한 번도 스로틀되지 않음(nr_throttled 0)"),
-            crate::t!("nr_throttled {control_throttled:?}, {free:.3} of a CPU", "nr_throttled {control_throttled:?}, CPU {free:.3}개분"),
+            crate::t!(
+                "a cgroup without a quota never throttled (nr_throttled 0)",
+                "할당량이 없는 cgroup은 한 번도 스로틀되지 않음(nr_throttled 0)"
+            ),
+            crate::t!(
+                "nr_throttled {control_throttled:?}, {free:.3} of a CPU",
+                "nr_throttled {control_throttled:?}, CPU {free:.3}개분"
+            ),
             &crun,
         ));
     }
     if throttled.unwrap_or(0) > 0 {
         if free < FREE_MIN {
-            ctx.note(format!("the host was busy (the control got {free:.3} of a CPU): the kernel's throttling counter decided"));
+            ctx.note(format!(
+                "the host was busy (the control got {free:.3} of a CPU): the kernel's throttling counter decided"
+            ));
         }
         return Ok(());
     }
     if free >= FREE_MIN && free >= 1.5 * limited {
         return Err(fail(
-            crate::t!("nr_throttled above 0 in the cgroup's cpu.stat: the kernel enforcing the quota", "cgroup의 cpu.stat에서 nr_throttled가 0보다 큼: 커널이 할당량을 지키게 함"),
-            crate::t!("{throttled:?}, while the control beside it got {free:.3} of a CPU", "{throttled:?}, 옆의 대조군은 CPU {free:.3}개분을 받음"),
+            crate::t!(
+                "nr_throttled above 0 in the cgroup's cpu.stat: the kernel enforcing the quota",
+                "cgroup의 cpu.stat에서 nr_throttled가 0보다 큼: 커널이 할당량을 지키게 함"
+            ),
+            crate::t!(
+                "{throttled:?}, while the control beside it got {free:.3} of a CPU",
+                "{throttled:?}, 옆의 대조군은 CPU {free:.3}개분을 받음"
+            ),
             &run,
         ));
     }

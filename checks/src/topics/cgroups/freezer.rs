@@ -5,11 +5,17 @@ use super::*;
 
 /// `(count, CLOCK_MONOTONIC ns when the probe printed it)` lines read from `sp`
 /// until `enough` holds for what was read, or `limit` passes.
-fn counts_until(sp: &crate::runtime::Spawned, limit: Duration, enough: impl Fn(&[(i64, u64)]) -> bool) -> Vec<(i64, u64)> {
+fn counts_until(
+    sp: &crate::runtime::Spawned,
+    limit: Duration,
+    enough: impl Fn(&[(i64, u64)]) -> bool,
+) -> Vec<(i64, u64)> {
     let end = Instant::now() + limit;
     let mut v = Vec::new();
     while !enough(&v) {
-        let Some(left) = end.checked_duration_since(Instant::now()) else { break };
+        let Some(left) = end.checked_duration_since(Instant::now()) else {
+            break;
+        };
         match sp.next_line(left) {
             Some(l) => {
                 if let Ok(c) = serde_json::from_str::<Count>(&l) {
@@ -36,41 +42,96 @@ fn mono_ns() -> u64 {
 pub(super) fn freezer(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "freezer")?;
     let name = ctx.unique("frz-", 30);
-    let sp = ctx.spawn(&["--ns", "pid", "--cgroup", &name], &[ctx.probe(), "count", "--interval-ms", "10"])?;
+    let sp = ctx.spawn(
+        &["--ns", "pid", "--cgroup", &name],
+        &[ctx.probe(), "count", "--interval-ms", "10"],
+    )?;
     // The container may take a while to start (a second or more in an emulated VM):
     // the windows below open once the probe counts.
     let first = counts_until(&sp, Duration::from_secs(20), |v| v.len() >= 3);
     if first.len() < 3 {
         let run = sp.stop();
         let got = match run.status {
-            Some(_) if !run.timed_out => crate::t!("the runtime ended ({}) after {} counts", "런타임이 {}, 셈 {}번 뒤에 끝났습니다", run.ending(), first.len()),
-            _ => crate::t!("{} counts within 20 s of the start", "시작하고 20초 안에 셈 {}번", first.len()),
+            Some(_) if !run.timed_out => crate::t!(
+                "the runtime ended ({}) after {} counts",
+                "런타임이 {}, 셈 {}번 뒤에 끝났습니다",
+                run.ending(),
+                first.len()
+            ),
+            _ => crate::t!(
+                "{} counts within 20 s of the start",
+                "시작하고 20초 안에 셈 {}번",
+                first.len()
+            ),
         };
-        return Err(fail(crate::t!("the probe to count every 10 ms", "probe가 10ms마다 셈"), got, &run));
+        return Err(fail(
+            crate::t!("the probe to count every 10 ms", "probe가 10ms마다 셈"),
+            got,
+            &run,
+        ));
     }
     let p = ctx.contract("pause", &name);
     let paused_at = mono_ns();
     if p.code() != Some(0) {
         let _ = sp.stop();
-        return Err(fail(crate::t!("`pause {name}` to exit 0", "`pause {name}`이(가) 종료 상태 0"), p.ending(), &p));
+        return Err(fail(
+            crate::t!("`pause {name}` to exit 0", "`pause {name}`이(가) 종료 상태 0"),
+            p.ending(),
+            &p,
+        ));
     }
     let frozen = parent.frozen(&name);
     std::thread::sleep(Duration::from_millis(500));
     let resumed_at = mono_ns();
     let r = ctx.contract("resume", &name);
     // Everything printed so far, and then counts until three are stamped after the resume.
-    let lines = counts_until(&sp, Duration::from_secs(10), |v| v.iter().filter(|(_, t)| *t > resumed_at).count() >= 3);
+    let lines = counts_until(&sp, Duration::from_secs(10), |v| {
+        v.iter().filter(|(_, t)| *t > resumed_at).count() >= 3
+    });
     let run = sp.stop();
-    ensure(frozen == Some(true), crate::t!("the kernel to report the cgroup frozen (freezer.state FROZEN / cgroup.events frozen 1)", "커널이 cgroup을 얼었다고 보고(freezer.state FROZEN / cgroup.events frozen 1)"), format!("{frozen:?}"), &p)?;
-    let during: Vec<i64> = lines.iter().filter(|(_, t)| *t > paused_at && *t < resumed_at).map(|(c, _)| *c).collect();
     ensure(
-        during.is_empty(),
-        crate::t!("no count stamped between `pause` returning and `resume`", "`pause`가 돌아온 뒤 `resume` 전까지 찍힌 셈이 없음"),
-        crate::t!("{} counts: {:?}", "셈 {}번: {:?}", during.len(), &during[..during.len().min(5)]),
+        frozen == Some(true),
+        crate::t!(
+            "the kernel to report the cgroup frozen (freezer.state FROZEN / cgroup.events frozen 1)",
+            "커널이 cgroup을 얼었다고 보고(freezer.state FROZEN / cgroup.events frozen 1)"
+        ),
+        format!("{frozen:?}"),
         &p,
     )?;
-    ensure(r.code() == Some(0), crate::t!("`resume {name}` to exit 0", "`resume {name}`이(가) 종료 상태 0"), r.ending(), &r)?;
+    let during: Vec<i64> = lines
+        .iter()
+        .filter(|(_, t)| *t > paused_at && *t < resumed_at)
+        .map(|(c, _)| *c)
+        .collect();
+    ensure(
+        during.is_empty(),
+        crate::t!(
+            "no count stamped between `pause` returning and `resume`",
+            "`pause`가 돌아온 뒤 `resume` 전까지 찍힌 셈이 없음"
+        ),
+        crate::t!(
+            "{} counts: {:?}",
+            "셈 {}번: {:?}",
+            during.len(),
+            &during[..during.len().min(5)]
+        ),
+        &p,
+    )?;
+    ensure(
+        r.code() == Some(0),
+        crate::t!("`resume {name}` to exit 0", "`resume {name}`이(가) 종료 상태 0"),
+        r.ending(),
+        &r,
+    )?;
     let after = lines.iter().filter(|(_, t)| *t > resumed_at).count();
-    ensure(after >= 3, crate::t!("counting to go on after resume", "resume 뒤에 세기가 이어짐"), crate::t!("{after} counts within 10 s of the resume", "resume 뒤 10초 안에 셈 {after}번"), &run)?;
+    ensure(
+        after >= 3,
+        crate::t!("counting to go on after resume", "resume 뒤에 세기가 이어짐"),
+        crate::t!(
+            "{after} counts within 10 s of the resume",
+            "resume 뒤 10초 안에 셈 {after}번"
+        ),
+        &run,
+    )?;
     Ok(())
 }

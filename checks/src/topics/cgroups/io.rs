@@ -37,7 +37,9 @@ struct LoopDevice {
 
 impl LoopDevice {
     fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
-        let item = labkit::state::Item::Loop { backing: file.to_path_buf() };
+        let item = labkit::state::Item::Loop {
+            backing: file.to_path_buf(),
+        };
         crate::state::add(&item);
         let out = Command::new("losetup")
             .args(["--find", "--show", "--direct-io=off"])
@@ -67,10 +69,14 @@ impl LoopDevice {
     fn dev_number(&self) -> Result<String, Outcome> {
         let name = self.path.trim_start_matches("/dev/");
         let f = format!("/sys/class/block/{name}/dev");
-        let v = std::fs::read_to_string(&f).map_err(|e| broken(crate::t!("reading {f}: {e}", "{f}을(를) 읽지 못했습니다: {e}")))?;
+        let v = std::fs::read_to_string(&f)
+            .map_err(|e| broken(crate::t!("reading {f}: {e}", "{f}을(를) 읽지 못했습니다: {e}")))?;
         let v = v.trim().to_string();
         if v.split(':').count() != 2 {
-            return Err(broken(crate::t!("{f} holds {v:?}, not MAJ:MIN", "{f}에 MAJ:MIN이 아니라 {v:?}가 있습니다")));
+            return Err(broken(crate::t!(
+                "{f} holds {v:?}, not MAJ:MIN",
+                "{f}에 MAJ:MIN이 아니라 {v:?}가 있습니다"
+            )));
         }
         Ok(v)
     }
@@ -120,7 +126,13 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let backing = ctx.scratch().join("io-backing.img");
     std::fs::File::create(&backing)
         .and_then(|f| f.set_len(64 << 20))
-        .map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", backing.display())))?;
+        .map_err(|e| {
+            broken(crate::t!(
+                "creating {}: {e}",
+                "{}을(를) 만들지 못했습니다: {e}",
+                backing.display()
+            ))
+        })?;
     let dev = LoopDevice::attach(&backing)?;
     let majmin = dev.dev_number()?;
     let limit = format!("{majmin}:{WBPS}");
@@ -141,15 +153,17 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
     ensure(
         w.bytes == WRITE_BYTES_N,
-        crate::t!("the probe to write {WRITE_BYTES_N} bytes to {}", "probe가 {}에 {WRITE_BYTES_N}바이트를 씀", dev.path),
+        crate::t!(
+            "the probe to write {WRITE_BYTES_N} bytes to {}",
+            "probe가 {}에 {WRITE_BYTES_N}바이트를 씀",
+            dev.path
+        ),
         js(&w),
         &run,
     )?;
     let (rate, secs) = write_figures(&w);
     let wall = run.duration.as_secs_f64();
-    ctx.note(format!(
-        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES}"
-    ));
+    ctx.note(format!("1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES}"));
     ensure(
         rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
         crate::t!(
@@ -159,7 +173,10 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
              최소 {MIN_SECS}초",
             dev.path
         ),
-        crate::t!("{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)", "{rate:.2} MiB/s, 쓰기에 {secs:.2}초(실행 전체 {wall:.2}초)"),
+        crate::t!(
+            "{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)",
+            "{rate:.2} MiB/s, 쓰기에 {secs:.2}초(실행 전체 {wall:.2}초)"
+        ),
         &run,
     )?;
 
@@ -167,9 +184,7 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let cname = ctx.unique("lab-io-ctl-", 40);
     let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &write)?;
     let (crate_, csecs) = write_figures(&c);
-    ctx.note(format!(
-        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"
-    ));
+    ctx.note(format!("no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"));
     if crate_ < CONTROL_FACTOR * rate {
         // The device is the host's (a loop device on its disk): a slow or busy disk
         // cannot tell a limit apart, so this is the host's, not the runtime's.

@@ -51,22 +51,70 @@ macro_rules! check {
 
 pub fn checks() -> Vec<Check> {
     let mut v = vec![
-        check!("cgroups.memory.oom-kill-at-limit", "allocating past --memory is OOM-killed (137) near the limit and oom_kill rises; below it completes",
-            uses = ["--cgroup", "--memory"], requires = [R::Command("sh")], serial = None, memory::oom_kill_at_limit),
-        check!("cgroups.memory.usage-matches-allocation", "memory use reported by `stats` matches what the probe allocated",
-            uses = ["--cgroup", "--memory", "stats"], requires = [], serial = None, memory::usage_matches),
-        check!("cgroups.cpu.quota-throttles", "with a 20% CPU quota a busy probe is throttled to about 20% of a CPU",
-            uses = ["--cgroup", "--cpus"], requires = [], serial = Some(crate::runner::EXCLUSIVE_KEY), cpu::cpu_quota),
-        check!("cgroups.pids.fork-limit", "forking past --pids fails with EAGAIN and pids.events max rises",
-            uses = ["--cgroup", "--pids"], requires = [], serial = None, pids::pids_limit),
-        check!("cgroups.freezer.pause-stops-processes", "`pause` freezes a counting probe and `resume` lets it go on",
-            uses = ["--cgroup", "pause", "resume"], requires = [], serial = None, freezer::freezer),
-        check!("cgroups.devices.deny-blocks-open", "with --deny-device c:1:3 opening /dev/null fails with EPERM, other devices open",
-            uses = ["--cgroup", "--deny-device"], requires = [], serial = None, devices::devices_deny),
-        check!("cgroups.cpuset.pins-to-cpus", "with --cpuset 0 the probe may run on CPU 0 only",
-            uses = ["--cgroup", "--cpuset"], requires = [], serial = None, cpuset::cpuset_pins),
-        check!("cgroups.monitoring.stats-match-files", "`stats` of a running container matches the cgroup files",
-            uses = ["--cgroup", "stats"], requires = [], serial = None, monitoring::stats_match),
+        check!(
+            "cgroups.memory.oom-kill-at-limit",
+            "allocating past --memory is OOM-killed (137) near the limit and oom_kill rises; below it completes",
+            uses = ["--cgroup", "--memory"],
+            requires = [R::Command("sh")],
+            serial = None,
+            memory::oom_kill_at_limit
+        ),
+        check!(
+            "cgroups.memory.usage-matches-allocation",
+            "memory use reported by `stats` matches what the probe allocated",
+            uses = ["--cgroup", "--memory", "stats"],
+            requires = [],
+            serial = None,
+            memory::usage_matches
+        ),
+        check!(
+            "cgroups.cpu.quota-throttles",
+            "with a 20% CPU quota a busy probe is throttled to about 20% of a CPU",
+            uses = ["--cgroup", "--cpus"],
+            requires = [],
+            serial = Some(crate::runner::EXCLUSIVE_KEY),
+            cpu::cpu_quota
+        ),
+        check!(
+            "cgroups.pids.fork-limit",
+            "forking past --pids fails with EAGAIN and pids.events max rises",
+            uses = ["--cgroup", "--pids"],
+            requires = [],
+            serial = None,
+            pids::pids_limit
+        ),
+        check!(
+            "cgroups.freezer.pause-stops-processes",
+            "`pause` freezes a counting probe and `resume` lets it go on",
+            uses = ["--cgroup", "pause", "resume"],
+            requires = [],
+            serial = None,
+            freezer::freezer
+        ),
+        check!(
+            "cgroups.devices.deny-blocks-open",
+            "with --deny-device c:1:3 opening /dev/null fails with EPERM, other devices open",
+            uses = ["--cgroup", "--deny-device"],
+            requires = [],
+            serial = None,
+            devices::devices_deny
+        ),
+        check!(
+            "cgroups.cpuset.pins-to-cpus",
+            "with --cpuset 0 the probe may run on CPU 0 only",
+            uses = ["--cgroup", "--cpuset"],
+            requires = [],
+            serial = None,
+            cpuset::cpuset_pins
+        ),
+        check!(
+            "cgroups.monitoring.stats-match-files",
+            "`stats` of a running container matches the cgroup files",
+            uses = ["--cgroup", "stats"],
+            requires = [],
+            serial = None,
+            monitoring::stats_match
+        ),
     ];
     v.extend([
         Check {
@@ -108,13 +156,20 @@ fn parent_with<'a>(ctx: &'a Ctx, controller: &str) -> Result<&'a ScratchParent, 
     };
     if !has {
         let v = if p.tree.version == Version::V1 { "v1" } else { "v2" };
-        return Err(skip(crate::t!("cgroup {v} {v2_name} controller not available to the checker's cgroup", "검사기의 cgroup에서 cgroup {v} {v2_name} 컨트롤러를 쓸 수 없습니다")));
+        return Err(skip(crate::t!(
+            "cgroup {v} {v2_name} controller not available to the checker's cgroup",
+            "검사기의 cgroup에서 cgroup {v} {v2_name} 컨트롤러를 쓸 수 없습니다"
+        )));
     }
     Ok(p)
 }
 
 fn allocated(run: &crate::runtime::Run) -> u64 {
-    run.lines_as::<MemStep>().iter().map(|l| l.allocated_bytes).max().unwrap_or(0)
+    run.lines_as::<MemStep>()
+        .iter()
+        .map(|l| l.allocated_bytes)
+        .max()
+        .unwrap_or(0)
 }
 
 /// The line the OOM check's shell prints after the probe ends.
@@ -125,10 +180,20 @@ struct ChildExit {
 
 /// Starts `probe mem --total 64M --hold 20` in cgroup `name` and waits until done.
 pub(super) fn holding_memory(ctx: &Ctx, name: &str) -> Result<crate::runtime::Spawned, Outcome> {
-    let sp = ctx.spawn(&["--cgroup", name, "--memory", "512M"], &[ctx.probe(), "mem", "--total", "64M", "--step", "8M", "--hold", "20"])?;
+    let sp = ctx.spawn(
+        &["--cgroup", name, "--memory", "512M"],
+        &[ctx.probe(), "mem", "--total", "64M", "--step", "8M", "--hold", "20"],
+    )?;
     if !wait_done(&sp) {
         let run = sp.stop();
-        return Err(fail(crate::t!("the probe to allocate 64 MiB and hold it", "probe가 64 MiB를 할당해서 쥐고 있음"), format!("{}; {}", run.ending(), run.stdout_text().trim()), &run));
+        return Err(fail(
+            crate::t!(
+                "the probe to allocate 64 MiB and hold it",
+                "probe가 64 MiB를 할당해서 쥐고 있음"
+            ),
+            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            &run,
+        ));
     }
     Ok(sp)
 }
@@ -152,6 +217,13 @@ pub(super) fn stats_json(ctx: &Ctx, name: &str) -> Result<(crate::runtime::Run, 
     let last = run.json_lines().pop();
     match (run.code(), last.clone().map(serde_json::from_value::<Stats>)) {
         (Some(0), Some(Ok(s))) => Ok((run, s)),
-        (_, _) => Err(fail(crate::t!("`stats {name}` to print one JSON object and exit 0", "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"), format!("{}; {last:?}", run.ending()), &run)),
+        (_, _) => Err(fail(
+            crate::t!(
+                "`stats {name}` to print one JSON object and exit 0",
+                "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"
+            ),
+            format!("{}; {last:?}", run.ending()),
+            &run,
+        )),
     }
 }

@@ -9,9 +9,17 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "memory")?;
     let name = ctx.unique("mon-", 30);
     let sp = holding_memory(ctx, &name)?;
-    let before = (parent.read(&name, "memory.current"), parent.read(&name, "cpu.stat:usage_usec"), parent.read(&name, "pids.current"));
+    let before = (
+        parent.read(&name, "memory.current"),
+        parent.read(&name, "cpu.stat:usage_usec"),
+        parent.read(&name, "pids.current"),
+    );
     let stats = stats_json(ctx, &name);
-    let after = (parent.read(&name, "memory.current"), parent.read(&name, "cpu.stat:usage_usec"), parent.read(&name, "pids.current"));
+    let after = (
+        parent.read(&name, "memory.current"),
+        parent.read(&name, "cpu.stat:usage_usec"),
+        parent.read(&name, "pids.current"),
+    );
     let run = sp.stop();
     let (srun, st) = stats?;
 
@@ -29,7 +37,12 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "stats within the cgroup files read around it: memory {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
             "stats가 앞뒤로 읽은 cgroup 파일 값 사이: 메모리 {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
-            before.0, after.0, before.1, after.1, before.2, after.2
+            before.0,
+            after.0,
+            before.1,
+            after.1,
+            before.2,
+            after.2
         ),
         crate::t!(
             "memory {:?}, cpu usec {:?}, pids {:?}",
@@ -43,8 +56,15 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
     // The figures must describe this container: its 64 MiB are in its cgroup.
     ensure(
         before.0.unwrap_or(0) >= 64 * MIB,
-        crate::t!("cgroup {name}'s memory.current to hold the probe's 64 MiB", "cgroup {name}의 memory.current에 probe의 64 MiB가 들어 있음"),
-        crate::t!("{:?} bytes: the container is not in its cgroup", "{:?}바이트: 컨테이너가 자기 cgroup에 없습니다", before.0),
+        crate::t!(
+            "cgroup {name}'s memory.current to hold the probe's 64 MiB",
+            "cgroup {name}의 memory.current에 probe의 64 MiB가 들어 있음"
+        ),
+        crate::t!(
+            "{:?} bytes: the container is not in its cgroup",
+            "{:?}바이트: 컨테이너가 자기 cgroup에 없습니다",
+            before.0
+        ),
         &run,
     )
 }

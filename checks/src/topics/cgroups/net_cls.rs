@@ -50,9 +50,17 @@ fn net_cls_cgroup_count() -> Option<u64> {
 /// --net-classid) failing to connect or carrying the class id. Broken: nftables
 /// counted no packet at all (the host's rule, not the runtime). Skip: no net_cls.
 pub(super) fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
-    let tree = Tree::detect().map_err(|e| broken(crate::t!("reading the cgroup tree: {e}", "cgroup 트리를 읽지 못했습니다: {e}")))?;
+    let tree = Tree::detect().map_err(|e| {
+        broken(crate::t!(
+            "reading the cgroup tree: {e}",
+            "cgroup 트리를 읽지 못했습니다: {e}"
+        ))
+    })?;
     if tree.version == Version::V2 {
-        return Err(skip(crate::t!("net_cls has no cgroup v2 controller", "net_cls에는 cgroup v2 컨트롤러가 없습니다")));
+        return Err(skip(crate::t!(
+            "net_cls has no cgroup v2 controller",
+            "net_cls에는 cgroup v2 컨트롤러가 없습니다"
+        )));
     }
     let names = Names {
         probe: ctx.probe().to_string(),
@@ -78,9 +86,10 @@ pub(super) fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
         return r;
     }
     let Some(hierarchy) = net_cls_hierarchy() else {
-        return Err(skip(
-            crate::t!("this kernel has no enabled net_cls controller (/proc/cgroups)", "이 커널에는 켜진 net_cls 컨트롤러가 없습니다(/proc/cgroups)"),
-        ));
+        return Err(skip(crate::t!(
+            "this kernel has no enabled net_cls controller (/proc/cgroups)",
+            "이 커널에는 켜진 net_cls 컨트롤러가 없습니다(/proc/cgroups)"
+        )));
     };
     // Not mounted here: mount it, but only in a private mount namespace of one thread
     // of the checker, which the runtime it starts inherits. Mounted host-wide it would
@@ -102,11 +111,13 @@ pub(super) fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
                 observe_classid(&rt, &names, &notes)
             })
             .map_err(|e| broken(crate::t!("starting a thread: {e}", "스레드를 시작하지 못했습니다: {e}")))?;
-        t.join()
-            .unwrap_or_else(|p| {
-                let why = panic_text(p);
-                Err(broken(crate::t!("the check panicked: {why}", "검사 코드가 패닉했습니다: {why}")))
-            })
+        t.join().unwrap_or_else(|p| {
+            let why = panic_text(p);
+            Err(broken(crate::t!(
+                "the check panicked: {why}",
+                "검사 코드가 패닉했습니다: {why}"
+            )))
+        })
     });
     notes.into_ctx(ctx);
     r
@@ -118,10 +129,7 @@ struct Notes(std::sync::Mutex<Vec<String>>);
 
 impl Notes {
     fn add(&self, text: impl Into<String>) {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(text.into());
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(text.into());
     }
 
     fn into_ctx(self, ctx: &Ctx) {
@@ -162,8 +170,12 @@ struct NetClsMount {
 impl NetClsMount {
     fn private(mnt: &Path, parent_rel: &str, fresh: bool) -> Result<NetClsMount, Outcome> {
         use nix::mount::{mount, MsFlags};
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-            .map_err(|e| broken(crate::t!("unshare(CLONE_NEWNS) on the check's thread: {e}", "검사 스레드에서 unshare(CLONE_NEWNS) 실패: {e}")))?;
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| {
+            broken(crate::t!(
+                "unshare(CLONE_NEWNS) on the check's thread: {e}",
+                "검사 스레드에서 unshare(CLONE_NEWNS) 실패: {e}"
+            ))
+        })?;
         // Nothing mounted here may propagate to the host.
         mount(
             None::<&str>,
@@ -178,14 +190,7 @@ impl NetClsMount {
                 "개인 네임스페이스에서 /를 slave 마운트로 바꾸지 못했습니다: {e}"
             ))
         })?;
-        mount(
-            Some("cgroup"),
-            mnt,
-            Some("cgroup"),
-            MsFlags::empty(),
-            Some("net_cls"),
-        )
-        .map_err(|e| {
+        mount(Some("cgroup"), mnt, Some("cgroup"), MsFlags::empty(), Some("net_cls")).map_err(|e| {
             skip(crate::t!(
                 "cannot mount the net_cls v1 hierarchy on {}: {e}",
                 "{}에 net_cls v1 계층을 마운트할 수 없습니다: {e}",
@@ -207,25 +212,33 @@ impl NetClsMount {
                 t.lines().find_map(|l| {
                     let mut p = l.splitn(3, ':');
                     let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-                    ctrls
-                        .split(',')
-                        .any(|c| c == "net_cls")
-                        .then(|| path.to_string())
+                    ctrls.split(',').any(|c| c == "net_cls").then(|| path.to_string())
                 })
             })
             .ok_or_else(|| {
-                broken(crate::t!("no net_cls line in /proc/thread-self/cgroup after mounting net_cls", "net_cls를 마운트한 뒤에도 /proc/thread-self/cgroup에 net_cls 줄이 없습니다"))
+                broken(crate::t!(
+                    "no net_cls line in /proc/thread-self/cgroup after mounting net_cls",
+                    "net_cls를 마운트한 뒤에도 /proc/thread-self/cgroup에 net_cls 줄이 없습니다"
+                ))
             })?;
         let rel = Path::new(own.trim_start_matches('/')).join(parent_rel);
         let dir = mnt.join(&rel);
         if fresh {
             // Not reachable from the host's mount table: `harness cleanup` mounts it again.
-            let item = labkit::state::Item::HiddenCgroup { controller: "net_cls".into(), rel };
+            let item = labkit::state::Item::HiddenCgroup {
+                controller: "net_cls".into(),
+                rel,
+            };
             crate::state::add(&item);
             me.hidden = Some(item);
         }
-        std::fs::create_dir(&dir)
-            .map_err(|e| broken(crate::t!("creating {}: {e}", "{}을(를) 만들지 못했습니다: {e}", dir.display())))?;
+        std::fs::create_dir(&dir).map_err(|e| {
+            broken(crate::t!(
+                "creating {}: {e}",
+                "{}을(를) 만들지 못했습니다: {e}",
+                dir.display()
+            ))
+        })?;
         me.parent = Some(dir);
         Ok(me)
     }
@@ -281,8 +294,12 @@ struct EchoServer {
 
 impl EchoServer {
     fn start() -> Result<EchoServer, Outcome> {
-        let l = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| broken(crate::t!("listening on 127.0.0.1: {e}", "127.0.0.1에서 listen하지 못했습니다: {e}")))?;
+        let l = TcpListener::bind("127.0.0.1:0").map_err(|e| {
+            broken(crate::t!(
+                "listening on 127.0.0.1: {e}",
+                "127.0.0.1에서 listen하지 못했습니다: {e}"
+            ))
+        })?;
         l.set_nonblocking(true).map_err(broken)?;
         let port = l.local_addr().map_err(broken)?.port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -321,11 +338,7 @@ impl Drop for EchoServer {
 fn nft(args: &[&str], stdin: Option<&str>) -> Result<String, Text> {
     let mut child = Command::new("nft")
         .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -368,14 +381,15 @@ impl NftTable {
         nft(&["-f", "-"], Some(&script)).map_err(|e| {
             crate::state::done(&Self::item(name));
             if e.contains("Operation not supported") || e.contains("No such file or directory") {
-                skip(crate::t!("this kernel cannot run nftables rules: {e}", "이 커널은 nftables 규칙을 실행할 수 없습니다: {e}"))
+                skip(crate::t!(
+                    "this kernel cannot run nftables rules: {e}",
+                    "이 커널은 nftables 규칙을 실행할 수 없습니다: {e}"
+                ))
             } else {
                 broken(e)
             }
         })?;
-        let t = NftTable {
-            name: name.to_string(),
-        };
+        let t = NftTable { name: name.to_string() };
         let rule = format!(
             "add rule inet {name} out ip daddr 127.0.0.1 tcp dport {port} meta cgroup {CLASSID} counter comment \
              \"{NFT_TAGGED}\"\n"
@@ -394,8 +408,8 @@ impl NftTable {
     fn counters(&self) -> Result<(u64, u64), Outcome> {
         let out = nft(&["-j", "list", "chain", "inet", &self.name, "out"], None).map_err(broken)?;
         // nft's own JSON (libnftables-json(5)), not a probe line.
-        let v: serde_json::Value =
-            serde_json::from_str(&out).map_err(|e| broken(crate::t!("nft -j output: {e}", "nft -j 출력을 읽지 못했습니다: {e}")))?;
+        let v: serde_json::Value = serde_json::from_str(&out)
+            .map_err(|e| broken(crate::t!("nft -j output: {e}", "nft -j 출력을 읽지 못했습니다: {e}")))?;
         let count = |comment: &str| -> Option<u64> {
             v.get("nftables")?.as_array()?.iter().find_map(|item| {
                 let rule = item.get("rule")?;
@@ -421,7 +435,10 @@ impl NftTable {
 
 impl NftTable {
     fn item(name: &str) -> labkit::state::Item {
-        labkit::state::Item::NftTable { family: "inet".into(), name: name.into() }
+        labkit::state::Item::NftTable {
+            family: "inet".into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -449,15 +466,19 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         "tagged-by-net-classid",
     ];
 
-    let (run, c): (_, Connect) = run_json(
-        rt,
-        &["--cgroup", &n.tagged, "--net-classid", CLASSID_ARG],
-        &connect,
-    )?;
+    let (run, c): (_, Connect) = run_json(rt, &["--cgroup", &n.tagged, "--net-classid", CLASSID_ARG], &connect)?;
     ensure(
         c.connected,
-        crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
-        crate::t!("connected {}, error {}", "연결 {}, 오류 {}", c.connected, js(&c.attempt.error)),
+        crate::t!(
+            "the container to connect to 127.0.0.1:{port} (the host's network namespace)",
+            "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"
+        ),
+        crate::t!(
+            "connected {}, error {}",
+            "연결 {}, 오류 {}",
+            c.connected,
+            js(&c.attempt.error)
+        ),
         &run,
     )?;
     let (tagged, all) = table.counters()?;
@@ -478,7 +499,10 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
             "127.0.0.1:{port}로 가는 컨테이너의 패킷에 class id {CLASSID_ARG}(10:1)가 붙음, nftables \
              `meta cgroup {CLASSID}`로 셈"
         ),
-        crate::t!("{tagged} of {all} packets carried it", "패킷 {all}개 중 {tagged}개에 붙어 있었습니다"),
+        crate::t!(
+            "{tagged} of {all} packets carried it",
+            "패킷 {all}개 중 {tagged}개에 붙어 있었습니다"
+        ),
         &run,
     )?;
 
@@ -488,8 +512,16 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     if !c.connected {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("the container to connect to 127.0.0.1:{port} (the host's network namespace)", "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"),
-            crate::t!("connected {}, error {}", "연결 {}, 오류 {}", c.connected, js(&c.attempt.error)),
+            crate::t!(
+                "the container to connect to 127.0.0.1:{port} (the host's network namespace)",
+                "컨테이너가 127.0.0.1:{port}에 연결(호스트의 네트워크 네임스페이스)"
+            ),
+            crate::t!(
+                "connected {}, error {}",
+                "연결 {}, 오류 {}",
+                c.connected,
+                js(&c.attempt.error)
+            ),
             &crun,
         ));
     }
@@ -508,8 +540,16 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     if ctagged != tagged {
         return Err(control_fail(
             WITHOUT,
-            crate::t!("no packet carrying class id {CLASSID_ARG}: no class id without --net-classid", "class id {CLASSID_ARG}가 붙은 패킷이 없음: --net-classid가 없으면 class id도 없음"),
-            crate::t!("{} of {} packets carried it", "패킷 {1}개 중 {0}개에 붙어 있었습니다", ctagged.saturating_sub(tagged), call.saturating_sub(all)),
+            crate::t!(
+                "no packet carrying class id {CLASSID_ARG}: no class id without --net-classid",
+                "class id {CLASSID_ARG}가 붙은 패킷이 없음: --net-classid가 없으면 class id도 없음"
+            ),
+            crate::t!(
+                "{} of {} packets carried it",
+                "패킷 {1}개 중 {0}개에 붙어 있었습니다",
+                ctagged.saturating_sub(tagged),
+                call.saturating_sub(all)
+            ),
             &crun,
         ));
     }

@@ -80,13 +80,27 @@ fn parent_of(path: &str) -> String {
 pub fn plan(f: &Facts) -> Plan {
     let own = if f.own.is_empty() { "/" } else { f.own.as_str() };
     if own == "/" {
-        return Plan::Use { how: How::Root, path: "/".into(), why: "the checker runs in the root cgroup, which may hold processes and give controllers alike".into() };
+        return Plan::Use {
+            how: How::Root,
+            path: "/".into(),
+            why: "the checker runs in the root cgroup, which may hold processes and give controllers alike".into(),
+        };
     }
     if f.in_scope {
         // Already in the leaf of a scope prepared before (a second checker process of
         // the same run), or in the fresh scope itself.
-        let scope = if own.rsplit('/').next() == Some(CHECKER_LEAF) { parent_of(own) } else { own.to_string() };
-        return Plan::Use { how: How::DelegatedScope, path: scope.clone(), why: format!("the checker runs in the transient scope {scope} with Delegate=yes, in its leaf {CHECKER_LEAF}") };
+        let scope = if own.rsplit('/').next() == Some(CHECKER_LEAF) {
+            parent_of(own)
+        } else {
+            own.to_string()
+        };
+        return Plan::Use {
+            how: How::DelegatedScope,
+            path: scope.clone(),
+            why: format!(
+                "the checker runs in the transient scope {scope} with Delegate=yes, in its leaf {CHECKER_LEAF}"
+            ),
+        };
     }
     let cannot = format!("the caller's cgroup {own} holds processes, and cgroup v2 lets such a cgroup give no controllers to cgroups below it");
     match (&f.systemd, &f.systemd_run) {
@@ -104,7 +118,12 @@ pub fn facts(own: &str) -> Facts {
         .map(PathBuf::from)
         .find(|p| p.is_file())
         .filter(|_| root);
-    Facts { own: own.to_string(), in_scope: std::env::var_os(SCOPE_ENV).is_some(), systemd: Path::new("/run/systemd/system").is_dir(), systemd_run }
+    Facts {
+        own: own.to_string(),
+        in_scope: std::env::var_os(SCOPE_ENV).is_some(),
+        systemd: Path::new("/run/systemd/system").is_dir(),
+        systemd_run,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -112,11 +131,19 @@ pub enum AnchorError {
     #[error("failed to create {}: {source}", path.display())]
     Create { path: PathBuf, source: std::io::Error },
     #[error("failed to write {data} to {}: {source}", path.display())]
-    Write { data: String, path: PathBuf, source: std::io::Error },
+    Write {
+        data: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn write(path: &Path, data: &str) -> Result<(), AnchorError> {
-    std::fs::write(path, data).map_err(|source| AnchorError::Write { data: data.to_string(), path: path.to_path_buf(), source })
+    std::fs::write(path, data).map_err(|source| AnchorError::Write {
+        data: data.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// In a fresh delegated scope at `scope` (a directory): the calling process moves into
@@ -125,7 +152,10 @@ fn write(path: &Path, data: &str) -> Result<(), AnchorError> {
 pub fn prepare_scope(scope: &Path) -> Result<(), AnchorError> {
     let leaf = scope.join(CHECKER_LEAF);
     if !leaf.is_dir() {
-        std::fs::create_dir(&leaf).map_err(|source| AnchorError::Create { path: leaf.clone(), source })?;
+        std::fs::create_dir(&leaf).map_err(|source| AnchorError::Create {
+            path: leaf.clone(),
+            source,
+        })?;
     }
     // `0` moves the writing process (with all its threads).
     write(&leaf.join("cgroup.procs"), "0")?;
@@ -149,7 +179,12 @@ pub fn enable(dir: &Path) -> Result<(), AnchorError> {
 }
 
 /// The argv that runs `exe args` in the transient scope `unit` with `Delegate=yes`.
-pub fn scope_command(systemd_run: &Path, unit: &str, exe: &Path, args: &[std::ffi::OsString]) -> Vec<std::ffi::OsString> {
+pub fn scope_command(
+    systemd_run: &Path,
+    unit: &str,
+    exe: &Path,
+    args: &[std::ffi::OsString],
+) -> Vec<std::ffi::OsString> {
     let mut v: Vec<std::ffi::OsString> = vec![
         systemd_run.into(),
         "--scope".into(),
@@ -170,7 +205,10 @@ mod tests {
     use super::*;
 
     fn facts(own: &str) -> Facts {
-        Facts { own: own.into(), ..Facts::default() }
+        Facts {
+            own: own.into(),
+            ..Facts::default()
+        }
     }
 
     #[test]
@@ -183,11 +221,18 @@ mod tests {
 
     #[test]
     fn a_service_under_systemd_asks_for_a_delegated_scope() {
-        let f = Facts { systemd: true, systemd_run: Some("/usr/bin/systemd-run".into()), ..facts("/system.slice/runner.service") };
+        let f = Facts {
+            systemd: true,
+            systemd_run: Some("/usr/bin/systemd-run".into()),
+            ..facts("/system.slice/runner.service")
+        };
         match plan(&f) {
             Plan::EnterScope { systemd_run, why } => {
                 assert_eq!(systemd_run, PathBuf::from("/usr/bin/systemd-run"));
-                assert!(why.contains("/system.slice/runner.service holds processes") && why.contains("Delegate=yes"), "{why}");
+                assert!(
+                    why.contains("/system.slice/runner.service holds processes") && why.contains("Delegate=yes"),
+                    "{why}"
+                );
             }
             p => panic!("{p:?}"),
         }
@@ -195,10 +240,21 @@ mod tests {
 
     #[test]
     fn inside_the_scope_the_scope_is_used_also_from_its_leaf() {
-        for own in ["/system.slice/lab-check-7.scope", "/system.slice/lab-check-7.scope/checker"] {
-            let f = Facts { in_scope: true, systemd: true, systemd_run: Some("/x".into()), ..facts(own) };
+        for own in [
+            "/system.slice/lab-check-7.scope",
+            "/system.slice/lab-check-7.scope/checker",
+        ] {
+            let f = Facts {
+                in_scope: true,
+                systemd: true,
+                systemd_run: Some("/x".into()),
+                ..facts(own)
+            };
             match plan(&f) {
-                Plan::Use { how, path, .. } => assert_eq!((how, path.as_str()), (How::DelegatedScope, "/system.slice/lab-check-7.scope")),
+                Plan::Use { how, path, .. } => assert_eq!(
+                    (how, path.as_str()),
+                    (How::DelegatedScope, "/system.slice/lab-check-7.scope")
+                ),
                 p => panic!("{own}: {p:?}"),
             }
         }
@@ -206,7 +262,13 @@ mod tests {
 
     #[test]
     fn without_systemd_or_systemd_run_the_hierarchy_root() {
-        for f in [facts("/docker/abc"), Facts { systemd: true, ..facts("/system.slice/x.service") }] {
+        for f in [
+            facts("/docker/abc"),
+            Facts {
+                systemd: true,
+                ..facts("/system.slice/x.service")
+            },
+        ] {
             match plan(&f) {
                 Plan::Use { how, path, why } => {
                     assert_eq!((how, path.as_str()), (How::HierarchyRoot, "/"));
@@ -221,16 +283,29 @@ mod tests {
     fn a_scope_is_prepared_leaf_first_then_controllers_given() {
         let t = tempfile::tempdir().unwrap();
         let scope = t.path();
-        std::fs::write(scope.join("cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n").unwrap();
+        std::fs::write(
+            scope.join("cgroup.controllers"),
+            "cpuset cpu io memory hugetlb pids rdma misc\n",
+        )
+        .unwrap();
         std::fs::write(scope.join("cgroup.subtree_control"), "memory\n").unwrap();
         // A fake cgroupfs makes no files in a new directory: the leaf's is written as a plain file.
         prepare_scope(scope).unwrap();
-        assert_eq!(std::fs::read_to_string(scope.join("checker/cgroup.procs")).unwrap(), "0");
-        assert_eq!(std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(), "+pids +cpu +io +cpuset");
+        assert_eq!(
+            std::fs::read_to_string(scope.join("checker/cgroup.procs")).unwrap(),
+            "0"
+        );
+        assert_eq!(
+            std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(),
+            "+pids +cpu +io +cpuset"
+        );
         // Everything given already: nothing is written.
         std::fs::write(scope.join("cgroup.subtree_control"), "cpuset cpu io memory pids\n").unwrap();
         enable(scope).unwrap();
-        assert_eq!(std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(), "cpuset cpu io memory pids\n");
+        assert_eq!(
+            std::fs::read_to_string(scope.join("cgroup.subtree_control")).unwrap(),
+            "cpuset cpu io memory pids\n"
+        );
     }
 
     #[test]
@@ -241,14 +316,35 @@ mod tests {
         std::fs::write(t.path().join("cgroup.controllers"), "pids").unwrap();
         std::fs::create_dir(t.path().join("cgroup.subtree_control")).unwrap();
         let e = enable(t.path()).unwrap_err().to_string();
-        assert!(e.starts_with("failed to write +pids to ") && e.contains("cgroup.subtree_control"), "{e}");
+        assert!(
+            e.starts_with("failed to write +pids to ") && e.contains("cgroup.subtree_control"),
+            "{e}"
+        );
     }
 
     #[test]
     fn the_scope_command_reexecutes_the_same_program() {
-        let v = scope_command(Path::new("/usr/bin/systemd-run"), "lab-check-7", Path::new("/t/labcheck"), &["--topic".into(), "cgroups".into()]);
+        let v = scope_command(
+            Path::new("/usr/bin/systemd-run"),
+            "lab-check-7",
+            Path::new("/t/labcheck"),
+            &["--topic".into(), "cgroups".into()],
+        );
         let s: Vec<String> = v.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(s[..6], ["/usr/bin/systemd-run", "--scope", "--quiet", "--collect", "-p", "Delegate=yes"]);
-        assert_eq!(s[s.len() - 5..], ["--unit=lab-check-7", "--", "/t/labcheck", "--topic", "cgroups"]);
+        assert_eq!(
+            s[..6],
+            [
+                "/usr/bin/systemd-run",
+                "--scope",
+                "--quiet",
+                "--collect",
+                "-p",
+                "Delegate=yes"
+            ]
+        );
+        assert_eq!(
+            s[s.len() - 5..],
+            ["--unit=lab-check-7", "--", "/t/labcheck", "--topic", "cgroups"]
+        );
     }
 }

@@ -43,10 +43,7 @@ pub fn append_line(path: &Path, line: &str) -> Result<(), CgroupError> {
         data: line.to_string(),
         source,
     };
-    let mut f = fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .map_err(werr)?;
+    let mut f = fs::OpenOptions::new().append(true).open(path).map_err(werr)?;
     f.write_all(format!("{line}\n").as_bytes()).map_err(werr)
 }
 
@@ -212,9 +209,7 @@ pub fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
 }
 
 /// Polls `check` until it returns true or `TIMEOUT` passes.
-pub fn poll(
-    mut check: impl FnMut() -> Result<bool, CgroupError>,
-) -> Result<bool, CgroupError> {
+pub fn poll(mut check: impl FnMut() -> Result<bool, CgroupError>) -> Result<bool, CgroupError> {
     let deadline = Instant::now() + TIMEOUT;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -252,10 +247,7 @@ pub mod fake {
         ROOTS.with(|r| {
             r.borrow_mut().push((
                 root.to_path_buf(),
-                files
-                    .iter()
-                    .map(|(n, c)| (n.to_string(), c.to_string()))
-                    .collect(),
+                files.iter().map(|(n, c)| (n.to_string(), c.to_string())).collect(),
             ))
         });
     }
@@ -325,9 +317,7 @@ mod tests {
         let t = "usage_usec 100\nnr_periods 7\nnr_throttled 2\n";
         assert_eq!(keyed_value(p, t, "nr_periods").unwrap(), Some(7));
         assert_eq!(keyed_value(p, t, "nr_periods_x").unwrap(), None);
-        let e = keyed_value(p, "nr_periods x\n", "nr_periods")
-            .unwrap_err()
-            .to_string();
+        let e = keyed_value(p, "nr_periods x\n", "nr_periods").unwrap_err().to_string();
         assert!(e.contains("/x/cpu.stat") && e.contains("\"x\""), "{e}");
     }
 

@@ -93,10 +93,7 @@ impl Hierarchies {
     /// Pure parser of mountinfo and /proc/self/cgroup text. A mount whose
     /// root does not contain the caller's cgroup (a bind mount of another
     /// subtree) is skipped; the first usable mount of each hierarchy wins.
-    pub fn from_proc_text(
-        mountinfo: &str,
-        proc_self_cgroup: &str,
-    ) -> Result<Hierarchies, CgroupError> {
+    pub fn from_proc_text(mountinfo: &str, proc_self_cgroup: &str) -> Result<Hierarchies, CgroupError> {
         let memberships = parse_proc_cgroup(proc_self_cgroup)?;
         let mut v1: Vec<V1Hierarchy> = Vec::new();
         let mut v2: Option<V2Hierarchy> = None;
@@ -127,10 +124,7 @@ impl Hierarchies {
                     let set: BTreeSet<&str> = controllers.iter().map(String::as_str).collect();
                     let Some(path) = memberships
                         .iter()
-                        .find(|(c, _)| {
-                            !c.is_empty()
-                                && c.iter().map(String::as_str).collect::<BTreeSet<_>>() == set
-                        })
+                        .find(|(c, _)| !c.is_empty() && c.iter().map(String::as_str).collect::<BTreeSet<_>>() == set)
                         .map(|(_, p)| p.as_str())
                     else {
                         continue;
@@ -146,11 +140,7 @@ impl Hierarchies {
                     });
                 }
                 "cgroup2" if v2.is_none() => {
-                    let Some(path) = memberships
-                        .iter()
-                        .find(|(c, _)| c.is_empty())
-                        .map(|(_, p)| p.as_str())
-                    else {
+                    let Some(path) = memberships.iter().find(|(c, _)| c.is_empty()).map(|(_, p)| p.as_str()) else {
                         continue;
                     };
                     let Some(own) = strip_root(path, &m.root) else {
@@ -188,23 +178,18 @@ impl Hierarchies {
     /// V1. A hybrid host, whose cgroup2 mount has no such controller (at most
     /// leftovers like hugetlb that no v1 hierarchy took), is V1.
     pub fn version(&self) -> CgroupVersion {
-        let v1_driven = self.v1.iter().any(|h| {
-            h.controllers
-                .iter()
-                .any(|c| V1_CONTROLLERS.contains(&c.as_str()))
-        });
+        let v1_driven = self
+            .v1
+            .iter()
+            .any(|h| h.controllers.iter().any(|c| V1_CONTROLLERS.contains(&c.as_str())));
         let Some(h2) = &self.v2 else {
             return CgroupVersion::V1;
         };
         if !v1_driven {
             return CgroupVersion::V2;
         }
-        let root_controllers =
-            fs::read_to_string(h2.mount.join("cgroup.controllers")).unwrap_or_default();
-        if root_controllers
-            .split_whitespace()
-            .any(|c| V2_CONTROLLERS.contains(&c))
-        {
+        let root_controllers = fs::read_to_string(h2.mount.join("cgroup.controllers")).unwrap_or_default();
+        if root_controllers.split_whitespace().any(|c| V2_CONTROLLERS.contains(&c)) {
             CgroupVersion::V2
         } else {
             CgroupVersion::V1
@@ -215,11 +200,7 @@ impl Hierarchies {
     /// `cgroup.controllers` of the caller's own cgroup. Sorted.
     pub fn available_controllers(&self) -> Vec<String> {
         let mut v: Vec<String> = match self.version() {
-            CgroupVersion::V1 => self
-                .v1
-                .iter()
-                .flat_map(|h| h.controllers.iter().cloned())
-                .collect(),
+            CgroupVersion::V1 => self.v1.iter().flat_map(|h| h.controllers.iter().cloned()).collect(),
             CgroupVersion::V2 => match &self.v2 {
                 Some(h) => fs::read_to_string(h.own_dir().join("cgroup.controllers"))
                     .unwrap_or_default()
@@ -324,10 +305,7 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {
@@ -375,11 +353,7 @@ mod tests {
     #[test]
     fn hybrid_host_like_this_one() {
         let h = Hierarchies::from_proc_text(HYBRID_MOUNTINFO, HYBRID_CGROUP).unwrap();
-        let names: Vec<String> = h
-            .v1_hierarchies()
-            .iter()
-            .map(|h| h.controllers.join(","))
-            .collect();
+        let names: Vec<String> = h.v1_hierarchies().iter().map(|h| h.controllers.join(",")).collect();
         assert_eq!(
             names,
             ["cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"]
@@ -388,10 +362,7 @@ mod tests {
             h.controller_path("memory").unwrap(),
             Path::new("/sys/fs/cgroup/memory/process_api/02437cb880e5c40480d20fe0f9e7d7e0")
         );
-        assert_eq!(
-            h.controller_path("cpu").unwrap(),
-            Path::new("/sys/fs/cgroup/cpu")
-        );
+        assert_eq!(h.controller_path("cpu").unwrap(), Path::new("/sys/fs/cgroup/cpu"));
         assert_eq!(h.controller_path("net_cls"), None);
         let v2 = h.v2_hierarchy().unwrap();
         assert_eq!(v2.mount, Path::new("/sys/fs/cgroup/unified"));
@@ -411,8 +382,7 @@ mod tests {
 25 30 0:23 / /sys rw,nosuid - sysfs sysfs rw
 26 25 0:24 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 ";
-        let h = Hierarchies::from_proc_text(mi, "0::/user.slice/user-0.slice/session-3.scope\n")
-            .unwrap();
+        let h = Hierarchies::from_proc_text(mi, "0::/user.slice/user-0.slice/session-3.scope\n").unwrap();
         assert!(h.v1_hierarchies().is_empty());
         assert_eq!(h.version(), CgroupVersion::V2);
         assert_eq!(
@@ -439,10 +409,7 @@ mod tests {
         let v1 = h.v1_hierarchies();
         assert_eq!(v1.len(), 3);
         assert_eq!(v1[0].controllers, ["cpu", "cpuacct"]);
-        assert_eq!(
-            v1[0].own_dir(),
-            Path::new("/sys/fs/cgroup/cpu,cpuacct/user.slice")
-        );
+        assert_eq!(v1[0].own_dir(), Path::new("/sys/fs/cgroup/cpu,cpuacct/user.slice"));
         assert_eq!(v1[1].controllers, ["net_cls", "net_prio"]);
         assert_eq!(
             h.controller_path("cpuacct").unwrap(),

@@ -37,9 +37,9 @@ pub fn parse_bytes(s: &str) -> Result<u64, LimitParseError> {
         b'G' => (&t[..t.len() - 1], 1u64 << 30),
         _ => (t, 1u64),
     };
-    let n = num.parse::<u64>().map_err(|_| {
-        LimitParseError(format!("size must be bytes or a number with K, M or G, got {s:?}"))
-    })?;
+    let n = num
+        .parse::<u64>()
+        .map_err(|_| LimitParseError(format!("size must be bytes or a number with K, M or G, got {s:?}")))?;
     n.checked_mul(mult)
         .ok_or_else(|| LimitParseError(format!("size {s:?} overflows 64 bits")))
 }
@@ -217,7 +217,10 @@ mod tests {
     fn cpu_max_parses_and_validates() {
         assert_eq!(
             "20000/100000".parse::<CpuMax>().unwrap(),
-            CpuMax { quota_us: 20000, period_us: 100000 }
+            CpuMax {
+                quota_us: 20000,
+                period_us: 100000
+            }
         );
         for bad in ["20000", "500/100000", "20000/500", "20000/2000000", "a/b"] {
             assert!(bad.parse::<CpuMax>().is_err(), "{bad} should be refused");
@@ -228,12 +231,23 @@ mod tests {
     fn io_and_device_rules_parse() {
         assert_eq!(
             "7:0:1M".parse::<IoLimit>().unwrap(),
-            IoLimit { major: 7, minor: 0, bps: 1 << 20 }
+            IoLimit {
+                major: 7,
+                minor: 0,
+                bps: 1 << 20
+            }
         );
         assert!("7:0".parse::<IoLimit>().is_err());
         assert!("7:0:0".parse::<IoLimit>().is_err());
         let r: DeviceRule = "c:1:3".parse().unwrap();
-        assert_eq!(r, DeviceRule { kind: DeviceKind::Char, major: 1, minor: 3 });
+        assert_eq!(
+            r,
+            DeviceRule {
+                kind: DeviceKind::Char,
+                major: 1,
+                minor: 3
+            }
+        );
         assert_eq!(r.to_string(), "c:1:3");
         assert!("x:1:3".parse::<DeviceRule>().is_err());
         assert!("c:1".parse::<DeviceRule>().is_err());

@@ -97,11 +97,7 @@ pub enum CgroupError {
     #[error("{0}")]
     Setup(String),
     #[error("timed out after {secs} s waiting for {what} at {}", path.display())]
-    Timeout {
-        what: String,
-        path: PathBuf,
-        secs: u64,
-    },
+    Timeout { what: String, path: PathBuf, secs: u64 },
     #[error("bpf {op} for {}: {source}{log}", path.display())]
     Bpf {
         op: &'static str,
@@ -197,12 +193,8 @@ mod tests {
     #[test]
     fn parents_parse() {
         assert_eq!(parse_parent("a/b").unwrap(), (false, vec!["a", "b"]));
-        assert_eq!(
-            parse_parent("/lab//x/./").unwrap(),
-            (true, vec!["lab", "x"])
-        );
+        assert_eq!(parse_parent("/lab//x/./").unwrap(), (true, vec!["lab", "x"]));
         assert_eq!(parse_parent("/").unwrap(), (true, vec![]));
         assert!(parse_parent("a/../b").is_err());
     }
 }
-

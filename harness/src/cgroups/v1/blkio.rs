@@ -23,13 +23,7 @@ impl Controller for Blkio {
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
-        rules(
-            &path.join("blkio.throttle.write_bps_device"),
-            &limits.io_wbps,
-        )?;
-        rules(
-            &path.join("blkio.throttle.read_bps_device"),
-            &limits.io_rbps,
-        )
+        rules(&path.join("blkio.throttle.write_bps_device"), &limits.io_wbps)?;
+        rules(&path.join("blkio.throttle.read_bps_device"), &limits.io_rbps)
     }
 }

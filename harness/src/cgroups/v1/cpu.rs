@@ -63,14 +63,8 @@ mod tests {
             ..Default::default()
         };
         Cpu::apply(d.path(), &l).unwrap();
-        assert_eq!(
-            fs::read_to_string(d.path().join("cpu.cfs_quota_us")).unwrap(),
-            "20000"
-        );
-        assert_eq!(
-            fs::read_to_string(d.path().join("cpu.cfs_period_us")).unwrap(),
-            "50000"
-        );
+        assert_eq!(fs::read_to_string(d.path().join("cpu.cfs_quota_us")).unwrap(), "20000");
+        assert_eq!(fs::read_to_string(d.path().join("cpu.cfs_period_us")).unwrap(), "50000");
     }
 
     #[test]
@@ -91,10 +85,7 @@ mod tests {
             e.contains("failed to write 50000 to") && e.contains("cpu.cfs_period_us"),
             "{e}"
         );
-        assert_eq!(
-            fs::read_to_string(d.path().join("cpu.cfs_quota_us")).unwrap(),
-            "-1"
-        );
+        assert_eq!(fs::read_to_string(d.path().join("cpu.cfs_quota_us")).unwrap(), "-1");
     }
 
     #[test]

@@ -23,10 +23,7 @@ impl Controller for Devices {
         }
         let deny = path.join("devices.deny");
         for r in &limits.deny_devices {
-            append_line(
-                &deny,
-                &format!("{} {}:{} rwm", r.kind.letter(), r.major, r.minor),
-            )?;
+            append_line(&deny, &format!("{} {}:{} rwm", r.kind.letter(), r.major, r.minor))?;
         }
         Ok(())
     }

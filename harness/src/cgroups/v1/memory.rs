@@ -51,8 +51,7 @@ impl Controller for Memory {
         let swappiness = path.join("memory.swappiness");
         if swappiness.exists() {
             match write_file(&swappiness, "0") {
-                Err(CgroupError::Write { source, .. })
-                    if source.raw_os_error() == Some(libc::EINVAL) => {}
+                Err(CgroupError::Write { source, .. }) if source.raw_os_error() == Some(libc::EINVAL) => {}
                 r => r?,
             }
         }
@@ -75,11 +74,7 @@ mod tests {
 
     fn dir(memsw: Option<&str>) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
-        fs::write(
-            d.path().join("memory.limit_in_bytes"),
-            "9223372036854771712",
-        )
-        .unwrap();
+        fs::write(d.path().join("memory.limit_in_bytes"), "9223372036854771712").unwrap();
         fs::write(d.path().join("memory.swappiness"), "60").unwrap();
         if let Some(m) = memsw {
             fs::write(d.path().join("memory.memsw.limit_in_bytes"), m).unwrap();
@@ -141,9 +136,6 @@ mod tests {
     fn nothing_without_a_limit() {
         let d = dir(Some("9223372036854771712"));
         Memory::apply(d.path(), &Limits::default()).unwrap();
-        assert_eq!(
-            fs::read_to_string(d.path().join("memory.swappiness")).unwrap(),
-            "60"
-        );
+        assert_eq!(fs::read_to_string(d.path().join("memory.swappiness")).unwrap(), "60");
     }
 }

@@ -182,7 +182,10 @@ impl Cgroup for V1Cgroup {
     }
 
     fn self_attach_files(&self) -> Result<Vec<std::fs::File>, CgroupError> {
-        self.dirs.iter().map(|d| super::open_for_write(&d.path.join("tasks"))).collect()
+        self.dirs
+            .iter()
+            .map(|d| super::open_for_write(&d.path.join("tasks")))
+            .collect()
     }
 
     fn freeze(&self) -> Result<(), CgroupError> {
@@ -217,8 +220,14 @@ impl Cgroup for V1Cgroup {
     fn destroy(&self) -> Result<(), CgroupError> {
         // After a container with a PID namespace ends, its cgroup is empty: one
         // rmdir per hierarchy is all it takes.
-        let left_by_fault = |d: &V1Dir| d.controllers.iter().any(|c| c == "cpu") && fault::active(Fault::CgroupOutsideParent);
-        if self.dirs.iter().map(|d| left_by_fault(d) || common::rmdir_if_idle(&d.path)).fold(true, |a, b| a & b) {
+        let left_by_fault =
+            |d: &V1Dir| d.controllers.iter().any(|c| c == "cpu") && fault::active(Fault::CgroupOutsideParent);
+        if self
+            .dirs
+            .iter()
+            .map(|d| left_by_fault(d) || common::rmdir_if_idle(&d.path))
+            .fold(true, |a, b| a & b)
+        {
             return Ok(());
         }
         if !self.exists() {

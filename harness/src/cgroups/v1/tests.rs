@@ -7,8 +7,7 @@ use rstest::rstest;
 
 use crate::cgroups::common::fake;
 use crate::cgroups::{
-    open, CgroupError, CgroupVersion, CpuMax, DeviceKind, DeviceRule, Hierarchies, IoLimit, Limits,
-    V1Hierarchy,
+    open, CgroupError, CgroupVersion, CpuMax, DeviceKind, DeviceRule, Hierarchies, IoLimit, Limits, V1Hierarchy,
 };
 
 /// The files a new cgroup of each controller gets in the fake tree.
@@ -20,18 +19,12 @@ fn files_of(controller: &str) -> Vec<(&'static str, &'static str)> {
             ("memory.swappiness", "60\n"),
             ("memory.usage_in_bytes", "0\n"),
             ("memory.max_usage_in_bytes", "0\n"),
-            (
-                "memory.oom_control",
-                "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n",
-            ),
+            ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n"),
         ],
         "cpu" => vec![
             ("cpu.cfs_quota_us", "-1\n"),
             ("cpu.cfs_period_us", "100000\n"),
-            (
-                "cpu.stat",
-                "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n",
-            ),
+            ("cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n"),
         ],
         "cpuacct" => vec![("cpuacct.usage", "0\n")],
         "cpuset" => vec![("cpuset.cpus", "\n"), ("cpuset.mems", "\n")],
@@ -173,14 +166,8 @@ fn create_writes_every_limit() {
     assert_eq!(r("cpu,cpuacct", "cpu.cfs_quota_us"), "20000");
     assert_eq!(r("cpu,cpuacct", "cpu.cfs_period_us"), "100000");
     assert_eq!(r("pids", "pids.max"), "32");
-    assert_eq!(
-        r("blkio", "blkio.throttle.write_bps_device").trim(),
-        "7:0 1048576"
-    );
-    assert_eq!(
-        r("blkio", "blkio.throttle.read_bps_device"),
-        "7:0 2097152\n8:16 4096\n"
-    );
+    assert_eq!(r("blkio", "blkio.throttle.write_bps_device").trim(), "7:0 1048576");
+    assert_eq!(r("blkio", "blkio.throttle.read_bps_device"), "7:0 2097152\n8:16 4096\n");
     assert_eq!(r("cpuset", "cpuset.cpus"), "1");
     assert_eq!(r("cpuset", "cpuset.mems"), "0");
     assert_eq!(r("devices", "devices.deny"), "c 1:3 rwm\nb 7:0 rwm\n");
@@ -222,12 +209,7 @@ fn empty_parent_cpuset_is_an_error_and_nothing_is_left() {
 #[case::pids(Limits { pids: Some(0), ..Default::default() }, "pids", "pids.max", "0")]
 #[case::write_bps(Limits { io_wbps: vec![IoLimit { major: 7, minor: 0, bps: 1048576 }], ..Default::default() }, "blkio", "blkio.throttle.write_bps_device", "7:0 1048576\n")]
 #[case::deny(Limits { deny_devices: vec![DeviceRule { kind: DeviceKind::Char, major: 10, minor: 200 }], ..Default::default() }, "devices", "devices.deny", "c 10:200 rwm\n")]
-fn one_limit_on_this_hosts_layout(
-    #[case] l: Limits,
-    #[case] h: &str,
-    #[case] file: &str,
-    #[case] want: &str,
-) {
+fn one_limit_on_this_hosts_layout(#[case] l: Limits, #[case] h: &str, #[case] file: &str, #[case] want: &str) {
     let f = Fake::new(THIS_HOST);
     let cg = open(&f.h, None, "one").unwrap();
     cg.create(&l).unwrap();
@@ -253,10 +235,7 @@ fn net_cls_not_mounted() {
             ..Default::default()
         })
         .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "net_cls controller is not mounted on this host"
-    );
+    assert_eq!(e.to_string(), "net_cls controller is not mounted on this host");
     assert!(!cg.exists());
 }
 
@@ -335,9 +314,7 @@ fn parents() {
     assert!(matches!(e, CgroupError::ParentMissing { .. }));
     let msg = e.to_string();
     assert!(
-        msg.starts_with("parent cgroup ")
-            && msg.contains("memory/me/nope")
-            && msg.contains("does not exist"),
+        msg.starts_with("parent cgroup ") && msg.contains("memory/me/nope") && msg.contains("does not exist"),
         "{msg}"
     );
     // Relative: under the caller's own cgroup.
@@ -351,10 +328,7 @@ fn parents() {
     let cg = open(&f.h, Some("/top/lab"), "x").unwrap();
     assert_eq!(
         cg.paths(),
-        vec![
-            f.root.join("memory/top/lab/x"),
-            f.root.join("pids/top/lab/x")
-        ]
+        vec![f.root.join("memory/top/lab/x"), f.root.join("pids/top/lab/x")]
     );
     assert!(open(&f.h, Some("../escape"), "x").is_err());
     assert!(matches!(
@@ -377,9 +351,7 @@ fn processes_freezer_and_stats() {
     cg.thaw().unwrap();
     assert_eq!(f.read("freezer", "s", "freezer.state"), "THAWED");
 
-    let w = |h: &str, file: &str, text: &str| {
-        fs::write(f.root.join(h).join("me/s").join(file), text).unwrap()
-    };
+    let w = |h: &str, file: &str, text: &str| fs::write(f.root.join(h).join("me/s").join(file), text).unwrap();
     w("memory", "memory.usage_in_bytes", "1048576\n");
     w("memory", "memory.max_usage_in_bytes", "2097152\n");
     w(
@@ -435,12 +407,7 @@ fn stats_on_a_host_without_some_files() {
     let s = cg.stats().unwrap();
     assert_eq!(s.memory_current_bytes, Some(10));
     assert_eq!(
-        (
-            s.memory_peak_bytes,
-            s.cpu_usage_usec,
-            s.pids_current,
-            s.oom_kills
-        ),
+        (s.memory_peak_bytes, s.cpu_usage_usec, s.pids_current, s.oom_kills),
         (None, None, None, None)
     );
     assert!(matches!(

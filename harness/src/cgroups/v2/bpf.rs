@@ -199,11 +199,7 @@ pub fn program(deny: &[DeviceRule]) -> Vec<Insn> {
         Insn::ldx_w(R4, R1, 8),
     ];
     for rule in deny {
-        let checks = [
-            (R2, dev_type(rule.kind)),
-            (R3, rule.major),
-            (R4, rule.minor),
-        ];
+        let checks = [(R2, dev_type(rule.kind)), (R3, rule.major), (R4, rule.minor)];
         // The block: the comparisons, then `r0 = 0; exit`.
         let len: usize = checks.iter().map(|(_, v)| compare_len(*v)).sum::<usize>() + 2;
         let start = p.len();
@@ -331,12 +327,7 @@ pub fn attach_device_filter(dir: &Path, deny: &[DeviceRule]) -> Result<(), Cgrou
         log: String::new(),
     })?;
     // SAFETY: a plain open(2) of a NUL-terminated path.
-    let raw = unsafe {
-        libc::open(
-            cpath.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    };
+    let raw = unsafe { libc::open(cpath.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
     if raw < 0 {
         return Err(CgroupError::Bpf {
             op: "open",
@@ -375,34 +366,16 @@ mod tests {
     fn instruction_bytes() {
         // Checked against the kernel's macros: BPF_LDX_MEM(BPF_W, R2, R1, 0)
         // is code 0x61, regs 0x12; BPF_JMP_IMM(BPF_JNE, R3, 1, 2) is 0x55.
-        assert_eq!(
-            Insn::ldx_w(R2, R1, 0).encode(),
-            [0x61, 0x12, 0, 0, 0, 0, 0, 0]
-        );
-        assert_eq!(
-            Insn::ldx_w(R4, R1, 8).encode(),
-            [0x61, 0x14, 8, 0, 0, 0, 0, 0]
-        );
-        assert_eq!(
-            Insn::and32_k(R2, 0xffff).encode(),
-            [0x54, 0x02, 0, 0, 0xff, 0xff, 0, 0]
-        );
-        assert_eq!(
-            Insn::jne_k(R3, 1, 2).encode(),
-            [0x55, 0x03, 2, 0, 1, 0, 0, 0]
-        );
-        assert_eq!(
-            Insn::jne_x(R3, R5, 3).encode(),
-            [0x5d, 0x53, 3, 0, 0, 0, 0, 0]
-        );
+        assert_eq!(Insn::ldx_w(R2, R1, 0).encode(), [0x61, 0x12, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Insn::ldx_w(R4, R1, 8).encode(), [0x61, 0x14, 8, 0, 0, 0, 0, 0]);
+        assert_eq!(Insn::and32_k(R2, 0xffff).encode(), [0x54, 0x02, 0, 0, 0xff, 0xff, 0, 0]);
+        assert_eq!(Insn::jne_k(R3, 1, 2).encode(), [0x55, 0x03, 2, 0, 1, 0, 0, 0]);
+        assert_eq!(Insn::jne_x(R3, R5, 3).encode(), [0x5d, 0x53, 3, 0, 0, 0, 0, 0]);
         assert_eq!(
             Insn::mov32_k(R5, -1).encode(),
             [0xb4, 0x05, 0, 0, 0xff, 0xff, 0xff, 0xff]
         );
-        assert_eq!(
-            Insn::mov64_k(R0, 1).encode(),
-            [0xb7, 0x00, 0, 0, 1, 0, 0, 0]
-        );
+        assert_eq!(Insn::mov64_k(R0, 1).encode(), [0xb7, 0x00, 0, 0, 1, 0, 0, 0]);
         assert_eq!(Insn::exit().encode(), [0x95, 0, 0, 0, 0, 0, 0, 0]);
     }
 
@@ -497,11 +470,7 @@ mod tests {
             // Denied, whatever the access.
             assert_eq!(run(&code, C, acc, 1, 3), 0, "c 1:3 access {acc}");
             assert_eq!(run(&code, B, acc, 7, 0), 0, "b 7:0 access {acc}");
-            assert_eq!(
-                run(&code, C, acc, 0xffff_fff0, 0x8000_0001),
-                0,
-                "large numbers"
-            );
+            assert_eq!(run(&code, C, acc, 0xffff_fff0, 0x8000_0001), 0, "large numbers");
             // Allowed: another device, or the same numbers of the other type.
             assert_eq!(run(&code, C, acc, 1, 5), 1, "c 1:5");
             assert_eq!(run(&code, B, acc, 1, 3), 1, "b 1:3");

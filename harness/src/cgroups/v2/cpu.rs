@@ -17,10 +17,7 @@ impl Controller for Cpu {
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
         match limits.cpu {
-            Some(c) => write_file(
-                &path.join("cpu.max"),
-                &format!("{} {}", c.quota_us, c.period_us),
-            ),
+            Some(c) => write_file(&path.join("cpu.max"), &format!("{} {}", c.quota_us, c.period_us)),
             None => Ok(()),
         }
     }

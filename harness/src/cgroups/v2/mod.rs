@@ -107,10 +107,7 @@ impl V2Cgroup {
             });
         }
         let enabled = controller_set(&self.parent().join("cgroup.subtree_control"))?;
-        Ok(needed
-            .into_iter()
-            .filter(|c| !enabled.contains(*c))
-            .collect())
+        Ok(needed.into_iter().filter(|c| !enabled.contains(*c)).collect())
     }
 
     fn enable(&self, controllers: &[&str]) -> Result<(), CgroupError> {
@@ -143,10 +140,7 @@ impl V2Cgroup {
             return;
         }
         let siblings = fs::read_dir(self.parent())
-            .map(|rd| {
-                rd.flatten()
-                    .any(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-            })
+            .map(|rd| rd.flatten().any(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false)))
             .unwrap_or(true);
         if !siblings {
             let data = controllers

@@ -7,8 +7,7 @@ use rstest::rstest;
 
 use crate::cgroups::common::fake;
 use crate::cgroups::{
-    open, CgroupError, CgroupVersion, CpuMax, DeviceKind, DeviceRule, Hierarchies, IoLimit, Limits,
-    Stats, V2Hierarchy,
+    open, CgroupError, CgroupVersion, CpuMax, DeviceKind, DeviceRule, Hierarchies, IoLimit, Limits, Stats, V2Hierarchy,
 };
 
 /// What the kernel makes in a new cgroup whose parent enabled every controller.
@@ -20,12 +19,18 @@ const NEW_CGROUP: &[(&str, &str)] = &[
     ("cgroup.events", "populated 0\nfrozen 0\n"),
     ("cgroup.kill", ""),
     ("cpu.max", "max 100000\n"),
-    ("cpu.stat", "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n"),
+    (
+        "cpu.stat",
+        "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
+    ),
     ("memory.max", "max\n"),
     ("memory.swap.max", "max\n"),
     ("memory.current", "0\n"),
     ("memory.peak", "0\n"),
-    ("memory.events", "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n"),
+    (
+        "memory.events",
+        "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n",
+    ),
     ("pids.max", "max\n"),
     ("pids.current", "0\n"),
     ("io.max", ""),
@@ -134,11 +139,7 @@ fn create_writes_every_limit() {
 #[case::already_on(Limits { memory: Some(1 << 20), ..Default::default() }, "memory pids\n", "memory pids\n")]
 #[case::one_more(Limits { memory: Some(1), pids: Some(3), ..Default::default() }, "memory\n", "+pids")]
 #[case::write_bps(Limits { io_wbps: vec![IoLimit { major: 7, minor: 0, bps: 1048576 }], ..Default::default() }, "", "+io")]
-fn only_needed_controllers_are_enabled(
-    #[case] l: Limits,
-    #[case] before: &str,
-    #[case] after: &str,
-) {
+fn only_needed_controllers_are_enabled(#[case] l: Limits, #[case] before: &str, #[case] after: &str) {
     let f = Fake::new(ALL, before);
     let cg = open(&f.h, None, "c").unwrap();
     cg.create(&l).unwrap();
@@ -240,22 +241,14 @@ fn failed_create_removes_what_it_made() {
     };
     let e = cg.create(&l).unwrap_err();
     assert!(matches!(e, CgroupError::Bpf { .. }), "{e}");
-    assert!(
-        e.to_string()
-            .contains(&f.me.join("bad").display().to_string()),
-        "{e}"
-    );
+    assert!(e.to_string().contains(&f.me.join("bad").display().to_string()), "{e}");
     assert!(!cg.exists());
     assert_eq!(f.subtree_control(), "-memory");
 }
 
 #[test]
 fn failed_write_keeps_controllers_a_sibling_may_use() {
-    let files: Vec<(&str, &str)> = NEW_CGROUP
-        .iter()
-        .copied()
-        .filter(|(n, _)| *n != "pids.max")
-        .collect();
+    let files: Vec<(&str, &str)> = NEW_CGROUP.iter().copied().filter(|(n, _)| *n != "pids.max").collect();
     let f = Fake::with_files(ALL, "", &files);
     fs::create_dir(f.me.join("sibling")).unwrap();
     let cg = open(&f.h, None, "bad").unwrap();
@@ -289,10 +282,7 @@ fn already_exists_and_parents() {
         .to_string();
     assert_eq!(
         e,
-        format!(
-            "cgroup dup already exists at {}",
-            f.me.join("dup").display()
-        )
+        format!("cgroup dup already exists at {}", f.me.join("dup").display())
     );
     assert!(cg.exists());
     cg.destroy().unwrap();
@@ -335,7 +325,10 @@ fn processes_freezer_and_stats() {
     w("memory.current", "1048576\n");
     w("memory.peak", "3145728\n");
     w("memory.events", "low 0\nhigh 0\nmax 9\noom 2\noom_kill 1\n");
-    w("cpu.stat", "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 20\nnr_throttled 5\nthrottled_usec 777\n");
+    w(
+        "cpu.stat",
+        "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 20\nnr_throttled 5\nthrottled_usec 777\n",
+    );
     w("pids.current", "1\n");
     assert_eq!(
         cg.stats().unwrap(),
@@ -354,10 +347,7 @@ fn processes_freezer_and_stats() {
     );
     // An older kernel: no memory.peak; no cpu controller: usage only.
     fs::remove_file(f.me.join("s/memory.peak")).unwrap();
-    w(
-        "cpu.stat",
-        "usage_usec 6000\nuser_usec 4000\nsystem_usec 2000\n",
-    );
+    w("cpu.stat", "usage_usec 6000\nuser_usec 4000\nsystem_usec 2000\n");
     let s = cg.stats().unwrap();
     assert_eq!(
         (s.memory_peak_bytes, s.cpu_usage_usec, s.cpu_nr_periods),
