@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit check grade soak conformance-table doctor bench clean
+.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean
 
 all: build
 
@@ -29,9 +29,18 @@ endef
 
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
-## The tests: unit tests always; the root tests (real containers) too when run as root.
+## Formatting and lints, over the workspace and over the runtime built with its
+## test-only faults (a build without them compiles none of that code).
+lint:
+	@$(CARGO) fmt --version >/dev/null 2>&1 || { echo "make lint needs rustfmt (rustup component add rustfmt)"; exit 2; }
+	@$(CARGO) clippy --version >/dev/null 2>&1 || { echo "make lint needs clippy (rustup component add clippy)"; exit 2; }
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p harness --all-targets --features faults -- -D warnings
+
+## The tests: lint, unit tests always; the root tests (real containers) too when run as root.
 ifeq ($(IS_ROOT),yes)
-test: build
+test: lint build
 	@if command -v qemu-system-x86_64 >/dev/null; then \
 		echo "the whole suite on cgroup v2 under systemd, from a non-delegated service, in a VM (make check-vm CGROUP=systemd)"; \
 		$(MAKE) --no-print-directory check-vm CGROUP=systemd && \
@@ -40,7 +49,7 @@ test: build
 	else echo "qemu-system-x86_64 is not installed: the cgroup v2 runs in a VM are left out (apt-get install qemu-system-x86 busybox-static)"; fi
 	$(call cargo_test,--include-ignored)
 else
-test: build
+test: lint build
 	@echo "not root: running the tests that need no root (as root, make test runs them all)"
 	$(call cargo_test,)
 endif

@@ -80,16 +80,8 @@ impl Snapshot {
     pub fn take() -> Snapshot {
         let me = std::process::id().to_string();
         let mut s = Snapshot::default();
-        for l in read("/proc/self/mountinfo").lines() {
-            let f: Vec<&str> = l.split(' ').collect();
-            if let (Some(point), Some(i)) = (f.get(4), f.iter().position(|x| *x == "-")) {
-                s.mounts.insert(format!(
-                    "{} {} {}",
-                    labkit::state::unescape_mount_path(point),
-                    f.get(i + 1).unwrap_or(&""),
-                    f.get(i + 2).unwrap_or(&"")
-                ));
-            }
+        for m in labkit::mountinfo::parse_mountinfo(&read("/proc/self/mountinfo")) {
+            s.mounts.insert(format!("{} {} {}", m.mount_point, m.fstype, m.source));
         }
         for own in own_cgroups() {
             walk(&own, &mut s.cgroups);

@@ -29,14 +29,8 @@ pub struct Tree {
     pub v2_path: String,
 }
 
-/// The v1 controllers the checks read.
-const V1_CONTROLLERS: [&str; 9] = [
-    "memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer", "devices", "net_cls",
-];
-
-fn unescape(s: &str) -> String {
-    crate::ctx::unescape_mount_path(s)
-}
+/// The v1 controllers the checks read: the contract's.
+const V1_CONTROLLERS: &[&str] = labkit::cgroups::V1_CONTROLLERS;
 
 /// Where the checker's cgroups are made on cgroup v2 (chosen once per process: see
 /// labkit::cgroups::anchor), and why.
@@ -222,22 +216,19 @@ impl Tree {
     pub fn from_text(mountinfo: &str, cgroup: &str) -> Result<Tree, String> {
         // hierarchy key (v1: sorted controller list; v2: "") → (mount point, mount root)
         let mut mounts: BTreeMap<String, (String, String)> = BTreeMap::new();
-        for line in mountinfo.lines() {
-            let Some((left, right)) = line.split_once(" - ") else {
-                continue;
-            };
-            let l: Vec<&str> = left.split(' ').collect();
-            let r: Vec<&str> = right.split(' ').collect();
-            if l.len() < 5 || r.len() < 3 {
-                continue;
-            }
-            let (root, point) = (unescape(l[3]), unescape(l[4]));
-            match r[0] {
+        for m in labkit::mountinfo::parse_mountinfo(mountinfo) {
+            let (root, point) = (m.root, m.mount_point);
+            match m.fstype.as_str() {
                 "cgroup2" => {
                     mounts.entry(String::new()).or_insert((point, root));
                 }
                 "cgroup" => {
-                    let mut ctrls: Vec<&str> = r[2].split(',').filter(|o| V1_CONTROLLERS.contains(o)).collect();
+                    let mut ctrls: Vec<&str> = m
+                        .super_options
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|o| V1_CONTROLLERS.contains(o))
+                        .collect();
                     ctrls.sort();
                     if !ctrls.is_empty() {
                         mounts.entry(ctrls.join(",")).or_insert((point, root));
@@ -823,18 +814,13 @@ pub struct MountedHierarchy {
 /// /proc/self/cgroup.
 pub fn mounted_hierarchies(mountinfo: &str, cgroup: &str) -> Vec<MountedHierarchy> {
     let mut out = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 5 || r.len() < 3 || !(r[0] == "cgroup" || r[0] == "cgroup2") {
+    for m in labkit::mountinfo::parse_mountinfo(mountinfo) {
+        if !(m.fstype == "cgroup" || m.fstype == "cgroup2") {
             continue;
         }
-        let (root, point) = (unescape(l[3]), unescape(l[4]));
-        let v2 = r[0] == "cgroup2";
-        let options: Vec<String> = r[2].split(',').map(String::from).collect();
+        let (root, point) = (m.root, m.mount_point);
+        let v2 = m.fstype == "cgroup2";
+        let options = m.super_options;
         // The caller's line for this hierarchy: v2 is `0::/path`; a v1 line names
         // the controllers (or name=) the mount carries.
         let own = cgroup.lines().find_map(|c| {

@@ -40,16 +40,13 @@ use checks::cgview::{Tree, Version};
 use checks::oci::config::{self, RootSource};
 use checks::oci::{stats, support, OCI_RUNTIME_ENV};
 
-const EXIT_RUNTIME: i32 = 125;
+use labkit::contract::{CGROUP_PARENT_ENV, EXIT_RUNTIME};
 /// Bundles live here while their container runs.
 const BUNDLES: &str = "/run/oci-runtime";
-const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
 /// The v1 controllers the contract names: hierarchies holding one of them are the
 /// caller's business; in the others (name=systemd, a hybrid host's cgroup2) the
 /// OCI runtime makes directories of its own, removed here afterwards.
-const CONTRACT_V1: [&str; 9] = [
-    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls",
-];
+const CONTRACT_V1: &[&str] = labkit::cgroups::V1_CONTROLLERS;
 
 fn fail(msg: impl std::fmt::Display) -> ! {
     eprintln!("runtime error: {msg}");
@@ -167,56 +164,21 @@ struct Hierarchy {
 fn hierarchies() -> Vec<Hierarchy> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    // options of each mount → (mount point, mount root)
-    let mut mounts: Vec<(Vec<String>, bool, PathBuf, String)> = Vec::new();
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let l: Vec<&str> = left.split(' ').collect();
-        let r: Vec<&str> = right.split(' ').collect();
-        if l.len() < 5 || r.len() < 3 {
-            continue;
-        }
-        let point = PathBuf::from(checks::ctx::unescape_mount_path(l[4]));
-        let root = checks::ctx::unescape_mount_path(l[3]);
-        match r[0] {
-            "cgroup2" => mounts.push((Vec::new(), true, point, root)),
-            "cgroup" => mounts.push((r[2].split(',').map(String::from).collect(), false, point, root)),
-            _ => {}
-        }
-    }
-    let v1_resources = mounts
+    let mounts = labkit::cgroups::hierarchies::cgroup_mounts(&mountinfo, &cgroup);
+    let names_contract = |m: &labkit::cgroups::hierarchies::CgroupMount| {
+        !m.v2 && m.options.iter().any(|c| CONTRACT_V1.contains(&c.as_str()))
+    };
+    // On a hybrid host the cgroup2 mount is not the contract's: the v1 controllers are.
+    let v1_resources = mounts.iter().any(names_contract);
+    mounts
         .iter()
-        .any(|(o, v2, ..)| !v2 && o.iter().any(|c| CONTRACT_V1.contains(&c.as_str())));
-    let mut out = Vec::new();
-    for line in cgroup.lines() {
-        let mut p = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(path)) = (p.next(), p.next(), p.next()) else {
-            continue;
-        };
-        let found = mounts.iter().find(|(opts, v2, ..)| {
-            if ctrls.is_empty() {
-                *v2
-            } else {
-                !v2 && ctrls.split(',').all(|c| opts.iter().any(|o| o == c))
-            }
-        });
-        if let Some((opts, v2, point, root)) = found {
-            let contract = if *v2 {
-                !v1_resources
-            } else {
-                opts.iter().any(|c| CONTRACT_V1.contains(&c.as_str()))
-            };
-            out.push(Hierarchy {
-                mount: point.clone(),
-                root: root.clone(),
-                own: path.to_string(),
-                contract,
-            });
-        }
-    }
-    out
+        .map(|m| Hierarchy {
+            mount: m.mount.clone(),
+            root: m.root.clone(),
+            own: m.own.clone(),
+            contract: if m.v2 { !v1_resources } else { names_contract(m) },
+        })
+        .collect()
 }
 
 impl Hierarchy {
@@ -701,11 +663,7 @@ fn init_main(args: &[OsString]) -> ! {
 fn exec_command(command: &[CString]) -> ! {
     let e = nix::unistd::execvp(&command[0], command).unwrap_err();
     eprintln!("runtime error: COMMAND {}: {}", command[0].to_string_lossy(), os_err(e));
-    exit(if e == Errno::ENOENT || e == Errno::ENOTDIR {
-        127
-    } else {
-        126
-    })
+    exit(labkit::contract::exec_failure_status(e as i32))
 }
 
 // ---------------------------------------------------------------- __hook

@@ -18,6 +18,17 @@ pub const EXIT_RUNTIME: i32 = 125;
 pub const EXIT_CANNOT_EXEC: i32 = 126;
 /// COMMAND was not found in the container.
 pub const EXIT_NOT_FOUND: i32 = 127;
+/// The exit status when COMMAND cannot be executed: 127 when it is not there
+/// (ENOENT, or a path through a non-directory), 126 when it is but cannot run
+/// (a directory, no permission, not an executable format), as shells do.
+pub fn exec_failure_status(errno: i32) -> i32 {
+    if errno == libc::ENOENT || errno == libc::ENOTDIR {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_CANNOT_EXEC
+    }
+}
+
 /// The environment variable naming the parent of every container cgroup.
 pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
 
@@ -259,6 +270,14 @@ mod tests {
             let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();
             assert!(e.contains(flag) && e.contains(value), "{flag} {value}: {e}");
         }
+    }
+
+    #[test]
+    fn exec_failures_map_as_shells_do() {
+        assert_eq!(exec_failure_status(libc::ENOENT), 127);
+        assert_eq!(exec_failure_status(libc::ENOTDIR), 127);
+        assert_eq!(exec_failure_status(libc::EACCES), 126);
+        assert_eq!(exec_failure_status(libc::ENOEXEC), 126);
     }
 
     #[test]

@@ -577,19 +577,7 @@ pub fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
 
 /// mountinfo escapes space, tab, newline and backslash as octal.
 pub fn unescape_mount_path(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push(u8::from_str_radix(&s[i + 1..i + 4], 8).unwrap_or(b'?'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::mountinfo::unescape_octal(s)
 }
 
 /// Mount points of the calling thread's mount namespace.

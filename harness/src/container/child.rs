@@ -36,7 +36,7 @@ impl Reporter {
     pub fn exec_failed(&self, program: &CString, err: Errno) -> ! {
         let msg = format!("E{}: cannot execute: {}", program.to_string_lossy(), err.desc());
         raw_write_all(self.0, msg.as_bytes());
-        let code = if err == Errno::ENOENT { 127 } else { 126 };
+        let code = labkit::contract::exec_failure_status(err as i32);
         // SAFETY: _exit is async-signal-safe and ends this cloned child at once.
         unsafe { libc::_exit(code) }
     }

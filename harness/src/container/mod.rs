@@ -33,10 +33,10 @@ use crate::fault::{self, Fault};
 use crate::spec::{IdMap, Namespace, RootFs, RunSpec, SpecError};
 
 /// Environment variable naming the parent of containers' cgroups.
-pub const CGROUP_PARENT_ENV: &str = "LAB_CGROUP_PARENT";
+pub use labkit::contract::CGROUP_PARENT_ENV;
 
 /// Exit status when the runtime itself fails.
-pub const EXIT_RUNTIME: i32 = 125;
+pub const EXIT_RUNTIME: i32 = labkit::contract::EXIT_RUNTIME;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {

@@ -101,17 +101,17 @@ impl Hierarchies {
             if line.trim().is_empty() {
                 continue;
             }
-            let m = parse_mountinfo_line(line).ok_or_else(|| CgroupError::ProcParse {
+            let m = crate::mountinfo::parse_mountinfo_line(line).ok_or_else(|| CgroupError::ProcParse {
                 what: "mountinfo".to_string(),
                 reason: format!("line {} is malformed: {line:?}", n + 1),
             })?;
-            match m.fstype {
+            match m.fstype.as_str() {
                 "cgroup" => {
                     let mut controllers: Vec<String> = m
                         .super_options
-                        .split(',')
-                        .filter(|o| KNOWN_V1.contains(o))
-                        .map(str::to_string)
+                        .iter()
+                        .filter(|o| KNOWN_V1.contains(&o.as_str()))
+                        .cloned()
                         .collect();
                     if controllers.is_empty() {
                         continue; // a named hierarchy such as name=systemd
@@ -274,46 +274,54 @@ fn strip_root(path: &str, root: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-struct MountLine<'a> {
-    root: String,
-    mount_point: String,
-    fstype: &'a str,
-    super_options: &'a str,
+/// A cgroup or cgroup2 mount and the caller's cgroup path in its hierarchy (as
+/// /proc/self/cgroup has it, not stripped of the mount's root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupMount {
+    /// The mount's super options: the controllers, or `name=systemd`; empty for cgroup2.
+    pub options: Vec<String>,
+    pub v2: bool,
+    pub mount: PathBuf,
+    pub root: String,
+    pub own: String,
 }
 
-/// `ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS`
-fn parse_mountinfo_line(line: &str) -> Option<MountLine<'_>> {
-    let fields: Vec<&str> = line.split(' ').collect();
-    if fields.len() < 10 {
-        return None;
-    }
-    let sep = fields.iter().skip(6).position(|f| *f == "-")? + 6;
-    if fields.len() < sep + 4 {
-        return None;
-    }
-    Some(MountLine {
-        root: unescape(fields[3]),
-        mount_point: unescape(fields[4]),
-        fstype: fields[sep + 1],
-        super_options: fields[sep + 3],
-    })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
+/// Every hierarchy the caller is in that some mount shows, named ones
+/// (name=systemd) and an empty cgroup2 included: where a runtime that makes
+/// cgroups of its own (an OCI runtime) may leave directories.
+pub fn cgroup_mounts(mountinfo: &str, proc_self_cgroup: &str) -> Vec<CgroupMount> {
+    let mounts: Vec<(Vec<String>, bool, PathBuf, String)> = crate::mountinfo::parse_mountinfo(mountinfo)
+        .into_iter()
+        .filter_map(|m| match m.fstype.as_str() {
+            "cgroup2" => Some((Vec::new(), true, PathBuf::from(m.mount_point), m.root)),
+            "cgroup" => Some((m.super_options, false, PathBuf::from(m.mount_point), m.root)),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for line in proc_self_cgroup.lines() {
+        let mut p = line.splitn(3, ':');
+        let (Some(_), Some(ctrls), Some(path)) = (p.next(), p.next(), p.next()) else {
+            continue;
+        };
+        let found = mounts.iter().find(|(opts, v2, ..)| {
+            if ctrls.is_empty() {
+                *v2
+            } else {
+                !v2 && ctrls.split(',').all(|c| opts.iter().any(|o| o == c))
+            }
+        });
+        if let Some((options, v2, mount, root)) = found {
+            out.push(CgroupMount {
+                options: options.clone(),
+                v2: *v2,
+                mount: mount.clone(),
+                root: root.clone(),
+                own: path.to_string(),
+            });
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]
@@ -470,5 +478,16 @@ mod tests {
         // Wherever the tests run, /proc/self has some cgroup mount.
         let h = Hierarchies::detect().unwrap();
         assert!(!h.v1_hierarchies().is_empty() || h.v2_hierarchy().is_some());
+    }
+
+    #[test]
+    fn cgroup_mounts_include_named_and_empty_v2() {
+        let m = cgroup_mounts(HYBRID_MOUNTINFO, HYBRID_CGROUP);
+        assert!(m.iter().any(|h| h.options == ["rw", "name=systemd"] && !h.v2), "{m:?}");
+        assert!(
+            m.iter().any(|h| h.v2 && h.mount == Path::new("/sys/fs/cgroup/unified")),
+            "{m:?}"
+        );
+        assert!(m.iter().any(|h| h.options.iter().any(|o| o == "memory")), "{m:?}");
     }
 }
