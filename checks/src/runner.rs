@@ -171,9 +171,44 @@ fn mounts() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Removes cgroups a runtime made outside the parent it was given (freezer
+/// hierarchies first), and says for each where it was and who removed it.
+fn remove_misplaced(mut misplaced: Vec<std::path::PathBuf>) -> Vec<Text> {
+    labkit::state::freezer_first(&mut misplaced);
+    let mut out = Vec::new();
+    for dir in &misplaced {
+        let name = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (removed, removed_ko) = if !dir.exists() {
+            (
+                "since removed by the runtime".to_string(),
+                "그 뒤 런타임이 지움".to_string(),
+            )
+        } else {
+            match labkit::state::remove_cgroup_tree(dir, deadline) {
+                Ok(()) => ("removed by the checker".to_string(), "검사기가 지움".to_string()),
+                Err(e) => {
+                    let e = format!("the checker could not remove it: {e}");
+                    (e.clone(), format!("검사기가 지우지 못함: {e}"))
+                }
+            }
+        };
+        let at = dir.display();
+        out.push(Text {
+            en: format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {at} ({removed})"),
+            ko: format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {at}에 만들어졌습니다({removed_ko})"),
+        });
+    }
+    out
+}
+
 /// After the check: what its runtime left (cgroups in the check's parent, mounts in
 /// its namespace), and whether the guards stopped anything. Leftovers of a runtime
 /// that ended by itself fail a passing check: the contract says nothing is left.
+// Long: every kind of leftover in turn (guards, cgroups in the parent, cgroups outside it, mounts), each with its verdict.
 fn audit(
     ctx: &Ctx,
     before: &[(String, String)],
@@ -211,39 +246,7 @@ fn audit(
             misplaced.push(p);
         }
     }
-    labkit::state::freezer_first(&mut misplaced);
-    let mut outside = Vec::new();
-    let mut outside_ko = Vec::new();
-    for dir in &misplaced {
-        let name = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let removed = if !dir.exists() {
-            "since removed by the runtime".to_string()
-        } else {
-            match labkit::state::remove_cgroup_tree(dir, deadline) {
-                Ok(()) => "removed by the checker".to_string(),
-                Err(e) => format!("the checker could not remove it: {e}"),
-            }
-        };
-        outside.push(format!(
-            "cgroup {name} created outside LAB_CGROUP_PARENT, at {} ({removed})",
-            dir.display()
-        ));
-        let removed_ko = if removed.starts_with("removed") {
-            "검사기가 지움".to_string()
-        } else if removed.starts_with("since") {
-            "그 뒤 런타임이 지움".to_string()
-        } else {
-            format!("검사기가 지우지 못함: {removed}")
-        };
-        outside_ko.push(format!(
-            "cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {}에 만들어졌습니다({removed_ko})",
-            dir.display()
-        ));
-    }
+    let outside = remove_misplaced(misplaced);
     if !outside.is_empty() {
         incidents.push(Incident::Misplaced.en());
     }
@@ -279,8 +282,8 @@ fn audit(
         }
     }
     if !outside.is_empty() {
-        let what = outside.join("; ");
-        let what_ko = &outside_ko;
+        let what = outside.iter().map(|t| t.en.clone()).collect::<Vec<_>>().join("; ");
+        let what_ko: Vec<String> = outside.iter().map(|t| t.ko.clone()).collect();
         if matches!(outcome, Outcome::Fail(_)) {
             notes.push(what);
         } else {

@@ -653,6 +653,7 @@ const KO: Words = Words {
 /// table exercise | points | status, a section per failing check (expected/got in
 /// a code block, the hint in `lang`) and a list of the checks that could not be
 /// graded with their reason.
+// Long: the report's sections one after another, in the order they are printed.
 pub fn markdown(r: &GradeResult, lang: Lang) -> String {
     let w = match lang {
         Lang::En => &EN,

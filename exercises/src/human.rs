@@ -81,6 +81,7 @@ fn mark(e: &crate::model::ExerciseResult) -> char {
 
 /// `details`: expected/got and command lines of failures (volatile: pids, paths);
 /// without them the report is stable enough to snapshot.
+// Long: the report's sections one after another, in the order they are printed.
 pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     let w = if lang == Lang::Ko { &KO } else { &EN };
     let mut s = String::new();

@@ -47,6 +47,7 @@ pub fn cap_eff() -> Option<u64> {
     u64::from_str_radix(line.trim_start_matches("CapEff:").trim(), 16).ok()
 }
 
+// Long: one finding after another, in the order the report prints them.
 pub fn examine() -> Vec<Finding> {
     let mut out = Vec::new();
     let uname = nix::sys::utsname::uname().ok();

@@ -74,6 +74,7 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
     s
 }
 
+// Long: one branch per mode of the command line (list, table, soak, run).
 fn main() -> ExitCode {
     let args = Args::parse();
     // Before any thread: a systemd service's cgroup cannot delegate (not for a listing).

@@ -299,56 +299,33 @@ fn logged_error(log: &Path) -> Option<String> {
         .next_back()
 }
 
-fn run_main(args: &[OsString]) -> i32 {
-    let spec = config::parse_run(args).unwrap_or_else(|e| fail(e));
-    let oci = oci_command();
-    let id = spec.cgroup.clone().unwrap_or_else(generated_id);
-    let parent = std::env::var(CGROUP_PARENT_ENV).ok();
-    let cgroups_path = config::cgroups_path(parent.as_deref(), spec.cgroup.as_deref(), &id);
-    let mut made = Made {
-        oci: oci.clone(),
-        id: id.clone(),
-        bundle: None,
-        root_mounted: false,
-        overlay_work: None,
-        veth_host: None,
-        container: false,
-        cgroups_path: None,
-    };
+/// The contract's errors for a name in use, before anything is made.
+fn refuse_taken_names(spec: &labkit::spec::RunSpec, cgroups_path: &str, parent: Option<&str>) {
     if let Some(v) = &spec.veth {
         if link_exists(&v.host_if) {
             fail(format!("--veth: host interface {} already exists", v.host_if));
         }
     }
-    // The contract's errors for a name in use, before anything is made.
-    if let Some(name) = &spec.cgroup {
-        for h in hierarchies().iter().filter(|h| h.contract) {
-            let (dir, _) = h.dir_of(&cgroups_path);
-            if dir.exists() {
-                fail(format!(
-                    "--cgroup {name}: cgroup {name} already exists at {}",
-                    dir.display()
-                ));
-            }
-            if parent.is_some() && !dir.parent().is_some_and(Path::is_dir) {
-                let p = dir.parent().map(|p| p.display().to_string()).unwrap_or_default();
-                fail(format!(
-                    "--cgroup {name}: the parent cgroup {p} (LAB_CGROUP_PARENT) does not exist"
-                ));
-            }
+    let Some(name) = &spec.cgroup else { return };
+    for h in hierarchies().iter().filter(|h| h.contract) {
+        let (dir, _) = h.dir_of(cgroups_path);
+        if dir.exists() {
+            fail(format!(
+                "--cgroup {name}: cgroup {name} already exists at {}",
+                dir.display()
+            ));
+        }
+        if parent.is_some() && !dir.parent().is_some_and(Path::is_dir) {
+            let p = dir.parent().map(|p| p.display().to_string()).unwrap_or_default();
+            fail(format!(
+                "--cgroup {name}: the parent cgroup {p} (LAB_CGROUP_PARENT) does not exist"
+            ));
         }
     }
-    let self_exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("finding the adapter binary: {e}")));
-    let self_file = File::open(&self_exe).unwrap_or_else(|e| fail(format!("opening {}: {e}", self_exe.display())));
-    let caller_mounts = if config::rejoins_caller_mounts(&spec) {
-        Some(File::open("/proc/self/ns/mnt").unwrap_or_else(|e| fail(format!("opening /proc/self/ns/mnt: {e}"))))
-    } else {
-        None
-    };
-    let root_source = config::root_source(&spec, metacopy_supported()).unwrap_or_else(|e| fail(e));
-    let cgroup_v2 = Tree::read().map(|t| t.version == Version::V2).unwrap_or(false);
+}
 
-    // A mount namespace of our own: the root is mounted there, never on the host.
+/// A mount namespace of our own: the root is mounted there, never on the host.
+fn private_mounts() {
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .unwrap_or_else(|e| fail(format!("unshare(CLONE_NEWNS): {}", os_err(e))));
     mount(
@@ -359,8 +336,12 @@ fn run_main(args: &[OsString]) -> i32 {
         None::<&str>,
     )
     .unwrap_or_else(|e| fail(format!("making / a slave mount: {}", os_err(e))));
+}
 
-    let bundle = Path::new(BUNDLES).join(&id);
+/// BUNDLES/ID, made afresh; a stale one (left by a killed adapter whose container
+/// the OCI runtime no longer knows) is replaced.
+fn make_bundle(id: &str) -> PathBuf {
+    let bundle = Path::new(BUNDLES).join(id);
     let mut created = Err(std::io::ErrorKind::NotFound.into());
     // BUNDLES goes when its last bundle does: another adapter may remove it between
     // the two calls.
@@ -373,9 +354,7 @@ fn run_main(args: &[OsString]) -> i32 {
         }
     }
     if let Err(e) = created {
-        // Left by an adapter that was killed (its mounts went with its namespace):
-        // stale unless the OCI runtime still knows the container.
-        let stale = e.kind() == std::io::ErrorKind::AlreadyExists && oci_output(&["state", &id]).is_err();
+        let stale = e.kind() == std::io::ErrorKind::AlreadyExists && oci_output(&["state", id]).is_err();
         if stale {
             remove_bundle(&bundle);
             let _ = std::fs::create_dir_all(BUNDLES);
@@ -387,91 +366,47 @@ fn run_main(args: &[OsString]) -> i32 {
             ));
         }
     }
-    made.bundle = Some(bundle.clone());
     // Traversable, so that the root of a user namespace reaches the root below.
     let _ = std::fs::set_permissions(&bundle, std::fs::Permissions::from_mode(0o711));
-    let root = bundle.join("root");
-    if let Err(e) = std::fs::create_dir(&root) {
-        drop(made);
-        fail(format!("creating {}: {e}", root.display()));
-    }
-    let mounted = match &root_source {
-        RootSource::Host => mount(
-            Some("/"),
-            &root,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .map_err(|e| format!("binding / to {}: {}", root.display(), os_err(e))),
-        RootSource::Dir(d) => mount(
-            Some(d.as_path()),
-            &root,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .map_err(|e| format!("--rootfs {}: {}", d.display(), os_err(e))),
+    bundle
+}
+
+/// The container's root at `root`: the host's /, a --rootfs or an overlay.
+fn mount_root(root: &Path, source: &RootSource) -> Result<(), String> {
+    let bind = MsFlags::MS_BIND | MsFlags::MS_REC;
+    match source {
+        RootSource::Host => mount(Some("/"), root, None::<&str>, bind, None::<&str>)
+            .map_err(|e| format!("binding / to {}: {}", root.display(), os_err(e))),
+        RootSource::Dir(d) => mount(Some(d.as_path()), root, None::<&str>, bind, None::<&str>)
+            .map_err(|e| format!("--rootfs {}: {}", d.display(), os_err(e))),
         RootSource::Overlay(opts) => mount(
             Some("overlay"),
-            &root,
+            root,
             Some("overlay"),
             MsFlags::empty(),
             Some(opts.as_str()),
         )
         .map_err(|e| format!("--layer: mounting overlay ({opts}): {}", os_err(e))),
-    };
-    if let Err(e) = mounted {
-        drop(made);
-        fail(e);
     }
-    made.root_mounted = true;
-    if let Some(labkit::spec::RootFs::Overlay { work, .. }) = &spec.root {
-        made.overlay_work = Some(work.clone());
-    }
-    let mut spec = spec;
-    if let Some(p) = &spec.pid_file {
-        // The hook runs with another working directory.
-        spec.pid_file = Some(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-    }
-    let cap_mask = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| config::bounding_mask(&s))
-        .unwrap_or(u64::MAX);
-    let plan = config::Plan {
-        root: root.clone(),
-        adapter: self_exe.clone(),
-        cgroups_path: cgroups_path.clone(),
-        cgroup_v2,
-        cap_mask,
-    };
-    let cfg = config::config(&spec, &plan);
-    if let Err(e) = std::fs::write(
-        bundle.join("config.json"),
-        serde_json::to_vec_pretty(&cfg).unwrap_or_default(),
-    ) {
-        drop(made);
-        fail(format!("writing {}: {e}", bundle.join("config.json").display()));
-    }
+}
 
-    // The container's first process says "started" on this pipe.
-    let (started_r, started_w) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap_or_else(|e| fail(format!("pipe2: {}", os_err(e))));
-    let mut passed: Vec<(RawFd, RawFd)> = vec![
-        (self_file.as_raw_fd(), config::SELF_FD),
-        (started_w.as_raw_fd(), config::STARTED_FD),
-    ];
-    if let Some(m) = &caller_mounts {
-        passed.push((m.as_raw_fd(), config::MOUNT_NS_FD));
-    }
-    let log = bundle.join("runtime.log");
-    install_forwarding(forward);
-    let mut cmd = Command::new(&oci);
+/// `OCI --log LOG run --bundle BUNDLE --preserve-fds N ID`, with `passed` (from, to)
+/// descriptors moved in place in the child; the OCI runtime gets SIGTERM if the
+/// adapter dies.
+fn oci_command_line(
+    oci: &str,
+    log: &Path,
+    bundle: &Path,
+    spec: &labkit::spec::RunSpec,
+    id: &str,
+    passed: Vec<(RawFd, RawFd)>,
+) -> Command {
+    let mut cmd = Command::new(oci);
     cmd.arg("--log")
-        .arg(&log)
+        .arg(log)
         .args(["--log-format", "json", "run", "--bundle"])
-        .arg(&bundle)
-        .args(["--preserve-fds", &config::preserved_fds(&spec).to_string(), &id]);
+        .arg(bundle)
+        .args(["--preserve-fds", &config::preserved_fds(spec).to_string(), id]);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -488,13 +423,120 @@ fn run_main(args: &[OsString]) -> i32 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
-            // If the adapter dies, the OCI runtime hears SIGTERM and ends the container.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong);
             Ok(())
         });
     }
+    cmd
+}
+
+/// The contract's exit status from how `OCI run` ended and whether the container
+/// said it started: its command's status, or a runtime error naming why not.
+fn exit_status(
+    oci: &str,
+    started: bool,
+    status: std::io::Result<std::process::ExitStatus>,
+    error: Option<String>,
+) -> i32 {
+    let status = status.unwrap_or_else(|e| fail(format!("waiting for `{oci} run`: {e}")));
+    let code = status.code().or_else(|| status.signal().map(|s| 128 + s));
+    match (started, code) {
+        (true, Some(c)) => c,
+        (false, Some(c)) if c > 128 && FORWARDED.load(Ordering::SeqCst) == c - 128 => c,
+        (false, c) => {
+            let why = error.unwrap_or_else(|| {
+                format!(
+                    "`{oci} run` ended ({}) before the container started",
+                    c.map_or("no status".into(), |c| format!("status {c}"))
+                )
+            });
+            fail(format!("{oci} run: {why}"))
+        }
+        (true, None) => fail(format!("`{oci} run` ended without a status")),
+    }
+}
+
+/// `run`: a bundle with the root mounted and the config written, then `OCI run`,
+/// whose exit status becomes the contract's; everything made is undone (`Made`).
+// Long: the lifecycle in order (bundle, root, config, OCI run, status); every undo is in `Made`.
+fn run_main(args: &[OsString]) -> i32 {
+    let mut spec = config::parse_run(args).unwrap_or_else(|e| fail(e));
+    let oci = oci_command();
+    let id = spec.cgroup.clone().unwrap_or_else(generated_id);
+    let parent = std::env::var(CGROUP_PARENT_ENV).ok();
+    let cgroups_path = config::cgroups_path(parent.as_deref(), spec.cgroup.as_deref(), &id);
+    let mut made = Made {
+        oci: oci.clone(),
+        id: id.clone(),
+        bundle: None,
+        root_mounted: false,
+        overlay_work: None,
+        veth_host: None,
+        container: false,
+        cgroups_path: None,
+    };
+    refuse_taken_names(&spec, &cgroups_path, parent.as_deref());
+    let self_exe = std::env::current_exe().unwrap_or_else(|e| fail(format!("finding the adapter binary: {e}")));
+    let self_file = File::open(&self_exe).unwrap_or_else(|e| fail(format!("opening {}: {e}", self_exe.display())));
+    let caller_mounts = config::rejoins_caller_mounts(&spec)
+        .then(|| File::open("/proc/self/ns/mnt").unwrap_or_else(|e| fail(format!("opening /proc/self/ns/mnt: {e}"))));
+    let root_source = config::root_source(&spec, metacopy_supported()).unwrap_or_else(|e| fail(e));
+    let cgroup_v2 = Tree::read().map(|t| t.version == Version::V2).unwrap_or(false);
+    private_mounts();
+    let bundle = make_bundle(&id);
+    made.bundle = Some(bundle.clone());
+    let root = bundle.join("root");
+    if let Err(e) = std::fs::create_dir(&root) {
+        drop(made);
+        fail(format!("creating {}: {e}", root.display()));
+    }
+    if let Err(e) = mount_root(&root, &root_source) {
+        drop(made);
+        fail(e);
+    }
+    made.root_mounted = true;
+    if let Some(labkit::spec::RootFs::Overlay { work, .. }) = &spec.root {
+        made.overlay_work = Some(work.clone());
+    }
+    if let Some(p) = &spec.pid_file {
+        // The hook runs with another working directory.
+        spec.pid_file = Some(std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    }
+    let cap_mask = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| config::bounding_mask(&s))
+        .unwrap_or(u64::MAX);
+    let plan = config::Plan {
+        root,
+        adapter: self_exe,
+        cgroups_path: cgroups_path.clone(),
+        cgroup_v2,
+        cap_mask,
+    };
+    let cfg = config::config(&spec, &plan);
+    if let Err(e) = std::fs::write(
+        bundle.join("config.json"),
+        serde_json::to_vec_pretty(&cfg).unwrap_or_default(),
+    ) {
+        drop(made);
+        fail(format!("writing {}: {e}", bundle.join("config.json").display()));
+    }
+
+    // The container's first process says "started" on this pipe.
+    let (started_r, started_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap_or_else(|e| fail(format!("pipe2: {}", os_err(e))));
+    let mut passed = vec![
+        (self_file.as_raw_fd(), config::SELF_FD),
+        (started_w.as_raw_fd(), config::STARTED_FD),
+    ];
+    if let Some(m) = &caller_mounts {
+        passed.push((m.as_raw_fd(), config::MOUNT_NS_FD));
+    }
+    let log = bundle.join("runtime.log");
+    install_forwarding(forward);
+    let mut cmd = oci_command_line(&oci, &log, &bundle, &spec, &id, passed);
     made.container = true;
-    made.cgroups_path = Some(cgroups_path.clone());
+    made.cgroups_path = Some(cgroups_path);
     made.veth_host = spec.veth.as_ref().map(|v| v.host_if.clone());
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -521,28 +563,12 @@ fn run_main(args: &[OsString]) -> i32 {
             started_r.as_raw_fd(),
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         );
-        let mut f = File::from(started_r);
         let mut b = [0u8; 1];
-        matches!(f.read(&mut b), Ok(1))
+        matches!(File::from(started_r).read(&mut b), Ok(1))
     };
     let error = logged_error(&log);
     drop(made);
-    let status = status.unwrap_or_else(|e| fail(format!("waiting for `{oci} run`: {e}")));
-    let code = status.code().or_else(|| status.signal().map(|s| 128 + s));
-    match (started, code) {
-        (true, Some(c)) => c,
-        (false, Some(c)) if c > 128 && FORWARDED.load(Ordering::SeqCst) == c - 128 => c,
-        (false, c) => {
-            let why = error.unwrap_or_else(|| {
-                format!(
-                    "`{oci} run` ended ({}) before the container started",
-                    c.map_or("no status".into(), |c| format!("status {c}"))
-                )
-            });
-            fail(format!("{oci} run: {why}"))
-        }
-        (true, None) => fail(format!("`{oci} run` ended without a status")),
-    }
+    exit_status(&oci, started, status, error)
 }
 
 // ---------------------------------------------------------------- __init
@@ -550,6 +576,7 @@ fn run_main(args: &[OsString]) -> i32 {
 /// The container's first process: re-enters the caller's mount namespace if told,
 /// then executes COMMAND, or (as PID 1) forks it, reaps every child and forwards
 /// SIGTERM, SIGINT and SIGHUP to it.
+// Long: the container's first process is one linear sequence between the OCI runtime's setup and exec.
 fn init_main(args: &[OsString]) -> ! {
     let mut pid1 = false;
     let mut fds: [Option<RawFd>; 3] = [None; 3]; // rejoin, started, self

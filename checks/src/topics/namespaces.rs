@@ -41,6 +41,7 @@ macro_rules! check {
     };
 }
 
+// Long: the catalog is a table, one entry per check.
 pub fn checks() -> Vec<Check> {
     vec![
         check!(
@@ -508,6 +509,7 @@ fn two_hostnames(ctx: &Ctx) -> CheckResult {
 /// (EPERM, EACCES), the checker makes the same mount itself in the container's mount
 /// namespace (nsenter from the host, with its own capabilities), so the verdict is
 /// about the namespace, not the capability. A refused control is taken the same way.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn mount_invisible(ctx: &Ctx) -> CheckResult {
     let target = ctx.dir("mnt-inside")?;
     let t = target.to_string_lossy().into_owned();
@@ -617,6 +619,7 @@ fn mount_invisible(ctx: &Ctx) -> CheckResult {
 ///
 /// Stricter runtime: a breakout refused at its first chroot(2) (no CAP_SYS_CHROOT)
 /// cannot start, so the root stays the container's: a pass, with a note.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let root = ctx.rootfs()?.to_string_lossy().into_owned();
     let marker = ctx.scratch().join("host-only-marker");
@@ -900,6 +903,7 @@ fn subnet(ctx: &Ctx) -> String {
 /// the host sees it come from the container's address, and the host's end is gone
 /// afterwards. Fail: otherwise; or the control run (--ns net, no --veth) reaching
 /// the host's address (a network namespace holds only lo).
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn veth_traffic(ctx: &Ctx) -> CheckResult {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("0.0.0.0:0").map_err(|e| {

@@ -640,6 +640,7 @@ fn probe_at<T: serde::de::DeserializeOwned>(pid: i32, args: &[&str]) -> Result<T
 /// other's writes, the shared file has one inode in the layer, the layers stay
 /// unchanged. Fail: otherwise; or the control run (a container on A's upper layer)
 /// not seeing A's write.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn sharing_isolated(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/shared/file", b"shared")]])?;
     let (oa, ua) = layers.options(ctx, "a")?;

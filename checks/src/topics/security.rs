@@ -484,6 +484,7 @@ fn write_refused(w: &Rewrite) -> bool {
 /// could not even be read; or the control run (no --ns user) failing other than by
 /// a refusal. Stricter runtime: a control refused too (a read-only /proc) is a pass
 /// with a note, once the checker has written the knob back itself on the host.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     use std::os::unix::fs::PermissionsExt;
     let root = ctx.rootfs()?.to_string_lossy().into_owned();

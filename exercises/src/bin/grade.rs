@@ -182,6 +182,121 @@ fn host_problem(why: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Every requested check broken with `why`: a host that cannot grade still gets
+/// every requested file (a Gradescope run must always find results.json).
+fn all_broken(exercises: &[&grade::Exercise], hints: &grade::Hints, why: &str) -> GradeResult {
+    let label = std::env::var("LAB_RUNTIME")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "reference".into());
+    let all = catalog();
+    let reports: Vec<CheckReport> = exercises
+        .iter()
+        .flat_map(|e| e.checks.iter())
+        .map(|id| CheckReport {
+            id: id.clone(),
+            topic: id.split('.').next().unwrap_or_default().to_string(),
+            title: all
+                .iter()
+                .find(|c| c.id == id)
+                .map(|c| c.title.to_string())
+                .unwrap_or_default(),
+            outcome: checks::Outcome::Broken(checks::t!(
+                "this host cannot grade: {why}",
+                "이 호스트에서는 채점할 수 없습니다: {why}"
+            )),
+            duration: Duration::ZERO,
+            notes: Vec::new(),
+        })
+        .collect();
+    let mut r = grade::score(&label, exercises, &reports, hints, false);
+    r.environment = grade::environment("cgroup parent: none (the host could not be graded)");
+    r
+}
+
+/// The host, before any check: one explanation for a missing piece instead of a
+/// wall of failures; the checker's cgroup parent chosen; what an earlier checker
+/// killed on this host left removed.
+fn prepare_host() -> Result<(), String> {
+    match host_findings() {
+        Ok(missing) => {
+            // Pieces only some checks need are left to those checks, which skip (or
+            // set the piece up themselves, as net_cls does) with their own reason.
+            let essential: Vec<String> = missing
+                .into_iter()
+                .filter(|(_, essential, _)| *essential)
+                .map(|(k, _, d)| format!("{k}: {d}"))
+                .collect();
+            if !essential.is_empty() {
+                return Err(essential.join("; "));
+            }
+        }
+        Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
+    }
+    let line = checks::cgview::preflight()?;
+    eprintln!("grade: {line}");
+    let _ = ENVIRONMENT.set(grade::environment(&line));
+    match labkit::state::cleanup_dir(&labkit::state::state_dir()) {
+        Ok(c) => {
+            for l in &c.done {
+                eprintln!("grade: left by a killed checker, removed: {l}");
+            }
+            for l in &c.failed {
+                eprintln!("grade: left by a killed checker, could not remove: {l}");
+            }
+        }
+        Err(e) => eprintln!("grade: note: {e}"),
+    }
+    Ok(())
+}
+
+/// What the signal thread needs to write complete results.
+struct Run {
+    done: Arc<Mutex<Vec<CheckReport>>>,
+    outputs: Arc<Outputs>,
+    exercises: Vec<grade::Exercise>,
+    hints: grade::Hints,
+    name: String,
+}
+
+impl Run {
+    fn result(&self, interrupted: bool) -> GradeResult {
+        let refs: Vec<&grade::Exercise> = self.exercises.iter().collect();
+        scored(
+            &self.name,
+            &refs,
+            &self.done.lock().unwrap_or_else(|p| p.into_inner()),
+            &self.hints,
+            interrupted,
+        )
+    }
+}
+
+/// Signals are taken by one thread (blocked everywhere else, before any thread
+/// starts), which writes complete result files and ends the run: no check starts
+/// any more, the containers of those running are killed so that they end soon and
+/// clean up after themselves (loop devices, nft tables, mounts, cgroups), and what
+/// is still left after the grace period is removed here.
+fn watch_signals(signals: SigSet, run: Run) {
+    std::thread::spawn(move || {
+        let Ok(sig) = signals.wait() else { return };
+        checks::runner::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+        run.outputs.write(&run.result(true), false);
+        checks::ctx::kill_live_containers();
+        let drained = checks::runner::stop_and_drain(Duration::from_secs(20));
+        if !drained {
+            checks::ctx::cleanup_live();
+        }
+        let r = run.result(true);
+        run.outputs.write(&r, true);
+        eprintln!(
+            "\ngrade: interrupted by {sig}; wrote the results of {} checks",
+            r.checks().filter(|c| c.status.graded()).count()
+        );
+        std::process::exit(128 + sig as i32);
+    });
+}
+
 fn main() -> ExitCode {
     // First, before any thread: a systemd service's cgroup cannot delegate.
     if let Some(why) = checks::cgview::enter_delegated_scope() {
@@ -207,161 +322,79 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // From here on a host that cannot grade still gets every requested file, each
-    // check broken with the reason (a Gradescope run must always find results.json).
-    let host_problem = |why: String| -> ExitCode {
-        let label = std::env::var("LAB_RUNTIME")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| "reference".into());
-        let all = catalog();
-        let reports: Vec<CheckReport> = exercises
-            .iter()
-            .flat_map(|e| e.checks.iter())
-            .map(|id| CheckReport {
-                id: id.clone(),
-                topic: id.split('.').next().unwrap_or_default().to_string(),
-                title: all
-                    .iter()
-                    .find(|c| c.id == id)
-                    .map(|c| c.title.to_string())
-                    .unwrap_or_default(),
-                outcome: checks::Outcome::Broken(checks::t!(
-                    "this host cannot grade: {why}",
-                    "이 호스트에서는 채점할 수 없습니다: {why}"
-                )),
-                duration: Duration::ZERO,
-                notes: Vec::new(),
-            })
-            .collect();
-        let mut r = grade::score(&label, &exercises, &reports, &hints, false);
-        r.environment = grade::environment("cgroup parent: none (the host could not be graded)");
+    // From here on a host that cannot grade still gets every requested file.
+    let cannot_grade = |why: String| -> ExitCode {
         Outputs {
             args: args.clone(),
             lang,
         }
-        .write(&r, true);
+        .write(&all_broken(&exercises, &hints, &why), true);
         host_problem(why)
     };
     if !nix::unistd::geteuid().is_root() {
-        return host_problem("the checks start containers and need root (run it with sudo)".into());
+        return cannot_grade("the checks start containers and need root (run it with sudo)".into());
     }
     let rt = match Runtime::from_env() {
         Ok(rt) => rt,
-        Err(e) => return host_problem(e),
+        Err(e) => return cannot_grade(e),
     };
-    // The host first: one explanation for a missing piece, not a wall of failures.
-    match host_findings() {
-        Ok(missing) => {
-            // Pieces only some checks need are left to those checks, which skip (or
-            // set the piece up themselves, as net_cls does) with their own reason.
-            let essential: Vec<String> = missing
-                .into_iter()
-                .filter(|(_, essential, _)| *essential)
-                .map(|(k, _, d)| format!("{k}: {d}"))
-                .collect();
-            if !essential.is_empty() {
-                return host_problem(essential.join("; "));
-            }
-        }
-        Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
-    }
-    match checks::cgview::preflight() {
-        Ok(line) => {
-            eprintln!("grade: {line}");
-            let _ = ENVIRONMENT.set(grade::environment(&line));
-        }
-        Err(e) => return host_problem(e),
-    }
-    // What an earlier checker killed on this host left (its state file names it).
-    match labkit::state::cleanup_dir(&labkit::state::state_dir()) {
-        Ok(c) => {
-            for l in &c.done {
-                eprintln!("grade: left by a killed checker, removed: {l}");
-            }
-            for l in &c.failed {
-                eprintln!("grade: left by a killed checker, could not remove: {l}");
-            }
-        }
-        Err(e) => eprintln!("grade: note: {e}"),
+    if let Err(e) = prepare_host() {
+        return cannot_grade(e);
     }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
-    let all = catalog();
-    let checks: Vec<_> = exercises
-        .iter()
-        .flat_map(|e| e.checks.iter())
-        .filter_map(|id| all.iter().find(|c| c.id == id).copied())
-        .collect();
-    let runtime_name = if rt.path.to_string_lossy() == rt.name {
-        rt.name.clone()
-    } else {
-        format!("{} ({})", rt.name, rt.path.display())
-    };
-
-    // Signals are taken by one thread (blocked everywhere else, before any thread
-    // starts), which writes complete result files and ends the run.
     let mut signals = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
         signals.add(s);
     }
     if let Err(e) = signals.thread_block() {
-        return host_problem(format!("blocking signals: {e}"));
+        return cannot_grade(format!("blocking signals: {e}"));
     }
-    let done: Arc<Mutex<Vec<CheckReport>>> = Arc::default();
-    let outputs = Arc::new(Outputs { args, lang });
-    let owned: Vec<grade::Exercise> = exercises.iter().map(|e| (*e).clone()).collect();
-    {
-        let (done, outputs, owned, hints, name) = (
-            done.clone(),
-            outputs.clone(),
-            owned.clone(),
-            hints.clone(),
-            runtime_name.clone(),
-        );
-        std::thread::spawn(move || {
-            if let Ok(sig) = signals.wait() {
-                // No check starts any more; the containers of those running are
-                // killed so that they end soon and clean up after themselves (loop
-                // devices, nft tables, mounts, cgroups); what is still left after
-                // the grace period is removed here.
-                checks::runner::STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-                let write = |drained: bool| {
-                    let refs: Vec<&grade::Exercise> = owned.iter().collect();
-                    let r = scored(
-                        &name,
-                        &refs,
-                        &done.lock().unwrap_or_else(|p| p.into_inner()),
-                        &hints,
-                        true,
-                    );
-                    outputs.write(&r, drained);
-                    r
-                };
-                write(false);
-                checks::ctx::kill_live_containers();
-                let drained = checks::runner::stop_and_drain(Duration::from_secs(20));
-                if !drained {
-                    checks::ctx::cleanup_live();
-                }
-                let r = write(true);
-                eprintln!(
-                    "\ngrade: interrupted by {sig}; wrote the results of {} checks",
-                    r.checks().filter(|c| c.status.graded()).count()
-                );
-                std::process::exit(128 + sig as i32);
-            }
-        });
-    }
+    let name = if rt.path.to_string_lossy() == rt.name {
+        rt.name.clone()
+    } else {
+        format!("{} ({})", rt.name, rt.path.display())
+    };
+    let run = Run {
+        done: Arc::default(),
+        outputs: Arc::new(Outputs { args, lang }),
+        exercises: exercises.iter().map(|e| (*e).clone()).collect(),
+        hints,
+        name,
+    };
+    watch_signals(
+        signals,
+        Run {
+            done: run.done.clone(),
+            outputs: run.outputs.clone(),
+            exercises: run.exercises.clone(),
+            hints: run.hints.clone(),
+            name: run.name.clone(),
+        },
+    );
+    grade_all(&rt, &run)
+}
 
+/// Runs the exercises' checks, writing the result files after each one, and
+/// prints the report; the exit status says whether anything failed or broke.
+fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
+    let all = catalog();
+    let checks: Vec<_> = run
+        .exercises
+        .iter()
+        .flat_map(|e| e.checks.iter())
+        .filter_map(|id| all.iter().find(|c| c.id == id).copied())
+        .collect();
+    let refs: Vec<&grade::Exercise> = run.exercises.iter().collect();
+    let args = &run.outputs.args;
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();
-    let limit = Some(Duration::from_secs(outputs.args.check_timeout));
+    let limit = Some(Duration::from_secs(args.check_timeout));
     let foreign = checks::runner::ForeignFiles::snapshot();
-    let reports = run_all_limited(&checks, &rt, outputs.args.jobs, limit, |report| {
-        let mut d = done.lock().unwrap_or_else(|p| p.into_inner());
+    let reports = run_all_limited(&checks, rt, args.jobs, limit, |report| {
+        let mut d = run.done.lock().unwrap_or_else(|p| p.into_inner());
         d.push(report.clone());
-        let r = scored(&runtime_name, &exercises, &d, &hints, false);
-        outputs.write(&r, false);
+        run.outputs
+            .write(&scored(&run.name, &refs, &d, &run.hints, false), false);
         if tty {
             eprint!("\r\x1b[K[{}/{total}] {} {}", d.len(), report.outcome.label(), report.id);
         } else {
@@ -379,10 +412,10 @@ fn main() -> ExitCode {
     }
     // A check past its limit is still cleaning up in the background: not without it.
     checks::runner::settle(SETTLE_GRACE);
-    let mut result = scored(&runtime_name, &exercises, &reports, &hints, false);
+    let mut result = scored(&run.name, &refs, &reports, &run.hints, false);
     result.left_outside = foreign.new_since();
-    outputs.write(&result, true);
-    print!("{}", human::render(&result, lang, !outputs.args.brief));
+    run.outputs.write(&result, true);
+    print!("{}", human::render(&result, run.outputs.lang, !args.brief));
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         print!("{}", formats::github_annotations(&result));
     }

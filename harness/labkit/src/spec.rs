@@ -319,6 +319,7 @@ fn need_dir(flag: &str, p: &Path) -> Result<std::fs::Metadata, SpecError> {
 impl RunSpec {
     /// Cross-flag rules and the file system facts the flags name, checked before
     /// anything is created so that bad input leaves nothing behind.
+    // Long: one rule per flag, in the contract's order.
     pub fn validate(&self) -> Result<(), SpecError> {
         if self.command.is_empty() {
             return Err(SpecError::new("COMMAND", "missing: give it after `--`"));

@@ -298,6 +298,7 @@ pub fn cleanup_dir(dir: &Path) -> Result<Cleanup, StateError> {
 /// Undoes `items`: processes first (every process in a listed cgroup, every listed
 /// process group), so that the mount namespaces they hold go; then mounts below the
 /// listed directories, loop devices, nftables tables, cgroups, directories.
+// Long: one kind of leftover after another, in the order they must go (processes, mounts, cgroups, the rest).
 pub fn cleanup_items(items: &[Item], c: &mut Cleanup) {
     use nix::sys::signal::{kill, killpg, Signal};
     use nix::unistd::Pid;

@@ -69,6 +69,7 @@ pub(crate) trait Controller {
 /// The container's cgroup `name` under `parent`: relative text is relative to
 /// the caller's own cgroup in each hierarchy, absolute text to each
 /// hierarchy's root, `None` is the caller's own cgroup. The parent must exist.
+// Long: v1 and v2 resolve the parent side by side so that they stay the same.
 pub fn open(h: &Hierarchies, parent: Option<&str>, name: &str) -> Result<Box<dyn Cgroup>, CgroupError> {
     validate_name(name)?;
     let parsed = parent.map(parse_parent).transpose()?;

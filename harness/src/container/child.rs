@@ -55,6 +55,7 @@ impl<T, E: std::fmt::Display> OrFail<T> for Result<T, E> {
     }
 }
 
+// Long: the container's setup is one linear sequence (namespaces, cgroup, mounts, pivot_root, /proc, exec), read top to bottom as bubblewrap's is.
 pub(super) fn main(plan: &ChildPlan) -> isize {
     let rep = Reporter(plan.report_write);
     let spec = plan.spec;

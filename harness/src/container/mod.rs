@@ -341,6 +341,7 @@ pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
     }
 }
 
+// Long: the parent's side of the setup is one linear sequence (maps, cgroup, veth, go, wait), read top to bottom as bubblewrap's is.
 fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeError> {
     // Blocked before anything is made, so that a SIGTERM during setup waits for the
     // wait loop (and the cleanup after it) instead of killing the runtime with its

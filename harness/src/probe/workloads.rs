@@ -432,6 +432,7 @@ pub fn stat_ppid(text: &str) -> Option<i64> {
 /// `orphan`: fork a child that forks a grandchild and exits at once; the
 /// grandchild exits after `delay_ms`. Reports the grandchild pid, then after
 /// `wait_ms` whether it is gone (reaped by init) or a zombie.
+// Long: fork, fork again and watch: the raw async-signal-safe steps stay in one place so their order can be checked.
 pub fn orphan(delay_ms: u64, wait_ms: Option<u64>) -> PResult {
     let mut fds = [0i32; 2];
     // SAFETY: fds is a valid array of two ints.

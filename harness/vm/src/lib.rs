@@ -298,6 +298,7 @@ pub(crate) fn command_env(args: &VmArgs) -> Result<(Env, Option<PathBuf>)> {
 /// The inputs, the workspace binaries (name, stripped copy) and notes for the log.
 pub(crate) type Gathered = (Inputs, Vec<(String, PathBuf)>, Vec<String>);
 
+// Long: one input of the VM after another.
 pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path) -> Result<Gathered> {
     let mut notes = Vec::new();
     let bin_dir = labkit::rootfs::probe_path()
@@ -429,6 +430,141 @@ pub(crate) fn remove_stale_runs(cache: &Path) {
     }
 }
 
+/// The initramfs written to WORK/initramfs.cpio; its path and size.
+fn write_initramfs(fs: &Initramfs, work: &Path) -> Result<(PathBuf, u64)> {
+    let initrd = work.join("initramfs.cpio");
+    let f = std::fs::File::create(&initrd).map_err(io_err(initrd.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    let n = fs.write(&mut w)?;
+    w.flush().map_err(io_err(initrd.display()))?;
+    Ok((initrd, n))
+}
+
+/// How long a boot and a silence may last under `accel`, said once.
+fn limits_for(accel: AccelKind, args: &VmArgs, proving: bool) -> Limits {
+    match accel {
+        AccelKind::Kvm => {
+            say(if proving {
+                format!("accelerator: KVM, to be proven: the VM must reach its init within {KVM_BOOT_SECS} s")
+            } else {
+                "accelerator: KVM (proven on this host)".to_string()
+            });
+            Limits {
+                boot: Duration::from_secs(KVM_BOOT_SECS),
+                stall: Duration::from_secs(args.kvm_stall_secs),
+            }
+        }
+        AccelKind::Tcg => {
+            say(if args.accel == Accel::Tcg {
+                "accelerator: TCG (--accel tcg)"
+            } else {
+                "accelerator: TCG"
+            });
+            Limits {
+                boot: Duration::from_secs(TCG_BOOT_SECS),
+                stall: Duration::from_secs(TCG_STALL_SECS),
+            }
+        }
+    }
+}
+
+/// Why a run under KVM shows KVM unusable here, if it does.
+fn kvm_failure(ran: &Ran, limits: &Limits) -> Option<String> {
+    match &ran.outcome {
+        Outcome::NoBoot => Some(format!(
+            "the VM did not reach its init within {KVM_BOOT_SECS} s under KVM"
+        )),
+        Outcome::Stalled => Some(format!(
+            "the VM stopped answering for {} s under KVM",
+            limits.stall.as_secs()
+        )),
+        Outcome::Died(why) => Some(why.clone()),
+        Outcome::TimedOut | Outcome::Finished { .. } => None,
+    }
+}
+
+/// Keeps what a KVM run proved (or disproved) for the next run on this host.
+fn keep_verdict(store: Option<&Store>, failure: Option<&String>, ran: &Ran, proving: bool) {
+    let verdict = match (failure, ran.booted) {
+        (Some(why), _) => Some((false, why.clone())),
+        (None, Some(b)) if proving => Some((
+            true,
+            format!("a VM reached its init under KVM in {:.1} s", b.as_secs_f64()),
+        )),
+        _ => None,
+    };
+    if let (Some((kvm, why)), Some(s)) = (verdict, store) {
+        if let Err(e) = s.save(kvm, &why) {
+            say(format!(
+                "the accelerator verdict was not kept ({e}): the next run proves it again"
+            ));
+        }
+    }
+}
+
+/// The end of a run that was not abandoned: the command's files written and its
+/// status, or what kept it from ending (an environment problem, not a check result).
+fn conclude(
+    ran: Ran,
+    limits: &Limits,
+    args: &VmArgs,
+    command: &str,
+    t0: Instant,
+    boot: &Boot,
+    console_log: &Path,
+) -> Result<i32> {
+    let env_problem = "an environment problem, not a check result";
+    let (what, code) = match ran.outcome {
+        Outcome::NoBoot => (
+            format!(
+                "the VM did not reach its init within {} s ({env_problem})",
+                limits.boot.as_secs()
+            ),
+            EXIT_VM,
+        ),
+        Outcome::Stalled => (
+            format!(
+                "the VM stopped answering: nothing from it for {} s ({env_problem})",
+                limits.stall.as_secs()
+            ),
+            EXIT_VM,
+        ),
+        Outcome::TimedOut => (
+            format!("time limit of {} s reached: qemu killed", args.timeout),
+            EXIT_TIMEOUT,
+        ),
+        Outcome::Died(why) => (format!("the VM could not run: {why} ({env_problem})"), EXIT_VM),
+        Outcome::Finished { rc, files, complete } => {
+            std::fs::create_dir_all(&args.out).map_err(io_err(args.out.display()))?;
+            for (name, data) in files {
+                if !safe_name(&name) {
+                    say(format!("the VM sent a file named {name:?}: not written"));
+                    continue;
+                }
+                let p = args.out.join(&name);
+                std::fs::write(&p, data).map_err(io_err(p.display()))?;
+                say(format!("wrote {}", p.display()));
+            }
+            if !complete {
+                say("the VM stopped before all its files were sent");
+            }
+            say(format!(
+                "{command} exited {rc}; VM {:.1} s, all {:.1} s",
+                ran.took.as_secs_f64(),
+                t0.elapsed().as_secs_f64()
+            ));
+            return Ok(rc);
+        }
+    };
+    say(format!(
+        "{what}; console ({}):\n{}",
+        console_log.display(),
+        console_tail(&boot.console, 30)
+    ));
+    Ok(code)
+}
+
+// Long: the run in order: initramfs, accelerator plan, each boot and its verdict.
 pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, t0: Instant) -> Result<i32> {
     let deadline = t0 + Duration::from_secs(args.timeout);
     let stage = work.join("stage");
@@ -448,15 +584,7 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
         env,
         command,
     };
-    let fs = plan_initramfs(&inputs, &run, &binaries)?;
-    let initrd = work.join("initramfs.cpio");
-    let size = {
-        let f = std::fs::File::create(&initrd).map_err(io_err(initrd.display()))?;
-        let mut w = std::io::BufWriter::new(f);
-        let n = fs.write(&mut w)?;
-        w.flush().map_err(io_err(initrd.display()))?;
-        n
-    };
+    let (initrd, size) = write_initramfs(&plan_initramfs(&inputs, &run, &binaries)?, work)?;
     let _ = std::fs::remove_dir_all(&stage);
     let mut store = None;
     let plan = accel::plan(args.accel, || {
@@ -468,6 +596,7 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
         store = Some(s);
         known
     });
+    let modules: Vec<&str> = inputs.modules.iter().map(|(n, _)| n.as_str()).collect();
     say(format!(
         "kernel {} ({}), cgroup {}, {} CPUs, {} MiB, initramfs {:.1} MiB, modules: {}",
         kernel.version.as_deref().unwrap_or("?"),
@@ -476,15 +605,10 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
         args.cpus,
         args.memory,
         size as f64 / (1 << 20) as f64,
-        if inputs.modules.is_empty() {
+        if modules.is_empty() {
             "none".to_string()
         } else {
-            inputs
-                .modules
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
+            modules.join(" ")
         },
     ));
     if let Some(why) = &plan.why_not_kvm {
@@ -501,58 +625,11 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
     let console_log = cache.join("console.log");
     for (i, accel) in plan.tries.iter().enumerate() {
         let fallback = i + 1 < plan.tries.len();
-        let limits = match accel {
-            AccelKind::Kvm => {
-                say(if plan.proving {
-                    format!("accelerator: KVM, to be proven: the VM must reach its init within {KVM_BOOT_SECS} s")
-                } else {
-                    "accelerator: KVM (proven on this host)".to_string()
-                });
-                Limits {
-                    boot: Duration::from_secs(KVM_BOOT_SECS),
-                    stall: Duration::from_secs(args.kvm_stall_secs),
-                }
-            }
-            AccelKind::Tcg => {
-                say(if args.accel == Accel::Tcg {
-                    "accelerator: TCG (--accel tcg)"
-                } else {
-                    "accelerator: TCG"
-                });
-                Limits {
-                    boot: Duration::from_secs(TCG_BOOT_SECS),
-                    stall: Duration::from_secs(TCG_STALL_SECS),
-                }
-            }
-        };
+        let limits = limits_for(*accel, args, plan.proving);
         let ran = boot.run(*accel, &limits, deadline)?;
         if *accel == AccelKind::Kvm {
-            let failure = match &ran.outcome {
-                Outcome::NoBoot => Some(format!(
-                    "the VM did not reach its init within {KVM_BOOT_SECS} s under KVM"
-                )),
-                Outcome::Stalled => Some(format!(
-                    "the VM stopped answering for {} s under KVM",
-                    limits.stall.as_secs()
-                )),
-                Outcome::Died(why) => Some(why.clone()),
-                Outcome::TimedOut | Outcome::Finished { .. } => None,
-            };
-            let verdict = match (&failure, ran.booted) {
-                (Some(why), _) => Some((false, why.clone())),
-                (None, Some(b)) if plan.proving => Some((
-                    true,
-                    format!("a VM reached its init under KVM in {:.1} s", b.as_secs_f64()),
-                )),
-                _ => None,
-            };
-            if let (Some((kvm, why)), Some(s)) = (verdict, &store) {
-                if let Err(e) = s.save(kvm, &why) {
-                    say(format!(
-                        "the accelerator verdict was not kept ({e}): the next run proves it again"
-                    ));
-                }
-            }
+            let failure = kvm_failure(&ran, &limits);
+            keep_verdict(store.as_ref(), failure.as_ref(), &ran, plan.proving);
             if let Some(why) = failure {
                 let kvm_console = cache.join("console-kvm.log");
                 let _ = std::fs::copy(&boot.console, &kvm_console);
@@ -571,56 +648,7 @@ pub(crate) fn run_in(args: &VmArgs, cache: &Path, work: &Path, kernel: &Kernel, 
                 return Ok(EXIT_VM);
             }
         }
-        let env_problem = "an environment problem, not a check result";
-        let (what, code) = match ran.outcome {
-            Outcome::NoBoot => (
-                format!(
-                    "the VM did not reach its init within {} s ({env_problem})",
-                    limits.boot.as_secs()
-                ),
-                EXIT_VM,
-            ),
-            Outcome::Stalled => (
-                format!(
-                    "the VM stopped answering: nothing from it for {} s ({env_problem})",
-                    limits.stall.as_secs()
-                ),
-                EXIT_VM,
-            ),
-            Outcome::TimedOut => (
-                format!("time limit of {} s reached: qemu killed", args.timeout),
-                EXIT_TIMEOUT,
-            ),
-            Outcome::Died(why) => (format!("the VM could not run: {why} ({env_problem})"), EXIT_VM),
-            Outcome::Finished { rc, files, complete } => {
-                std::fs::create_dir_all(&args.out).map_err(io_err(args.out.display()))?;
-                for (name, data) in files {
-                    if !safe_name(&name) {
-                        say(format!("the VM sent a file named {name:?}: not written"));
-                        continue;
-                    }
-                    let p = args.out.join(&name);
-                    std::fs::write(&p, data).map_err(io_err(p.display()))?;
-                    say(format!("wrote {}", p.display()));
-                }
-                if !complete {
-                    say("the VM stopped before all its files were sent");
-                }
-                say(format!(
-                    "{} exited {rc}; VM {:.1} s, all {:.1} s",
-                    run.command[0],
-                    ran.took.as_secs_f64(),
-                    t0.elapsed().as_secs_f64()
-                ));
-                return Ok(rc);
-            }
-        };
-        say(format!(
-            "{what}; console ({}):\n{}",
-            console_log.display(),
-            console_tail(&boot.console, 30)
-        ));
-        return Ok(code);
+        return conclude(ran, &limits, args, &run.command[0], t0, &boot, &console_log);
     }
     Ok(EXIT_VM)
 }

@@ -135,10 +135,10 @@ pub(crate) struct Boot<'a> {
 }
 
 impl Boot<'_> {
-    pub(crate) fn run(&self, accel: AccelKind, limits: &Limits, deadline: Instant) -> Result<Ran> {
-        for p in [&self.console, &self.results] {
-            std::fs::write(p, b"").map_err(io_err(p.display()))?;
-        }
+    /// qemu started with its stderr drained as it comes (a qemu stuck on a full pipe
+    /// would look hung) and kept up to 64 KiB: the reason a failed start gives is in
+    /// its first lines.
+    fn spawn(&self, accel: AccelKind) -> Result<(Child, Option<std::thread::JoinHandle<()>>, Said)> {
         let mut cmd = Command::new(&self.args.qemu);
         cmd.args(qemu_args(
             self.args,
@@ -156,14 +156,11 @@ impl Boot<'_> {
                 Ok(())
             });
         }
-        let started = Instant::now();
         let mut child = cmd.spawn().map_err(io_err(format!(
             "starting {} (apt-get install qemu-system-x86)",
             self.args.qemu.display()
         )))?;
-        // qemu's stderr is drained as it comes (a qemu stuck on a full pipe would look
-        // hung), and kept up to 64 KiB: the reason a failed start gives is in its first lines.
-        let said = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let said = Said::default();
         let drain = child.stderr.take().map(|mut e| {
             let said = said.clone();
             std::thread::spawn(move || {
@@ -175,48 +172,30 @@ impl Boot<'_> {
                 }
             })
         });
+        Ok((child, drain, said))
+    }
+
+    pub(crate) fn run(&self, accel: AccelKind, limits: &Limits, deadline: Instant) -> Result<Ran> {
+        for p in [&self.console, &self.results] {
+            std::fs::write(p, b"").map_err(io_err(p.display()))?;
+        }
+        let started = Instant::now();
+        let (mut child, drain, said) = self.spawn(accel)?;
         let mut results = std::fs::File::open(&self.results).map_err(io_err(self.results.display()))?;
         let mut console = std::fs::File::open(&self.console).map_err(io_err(self.console.display()))?;
         let (mut rpos, mut cpos) = (0u64, 0u64);
-        let mut parser = ResultParser::new(self.nonce);
-        let mut booted: Option<Duration> = None;
-        let mut rc: Option<i32> = None;
-        let mut files = Vec::new();
-        let mut done = false;
+        let mut got = Received::default_at(started, self.nonce);
         let mut last_sign = Instant::now();
         let mut console_len = 0u64;
-        let stdout = std::io::stdout();
-        let handle = |events: Vec<Event>,
-                      booted: &mut Option<Duration>,
-                      rc: &mut Option<i32>,
-                      files: &mut Vec<(String, Vec<u8>)>,
-                      done: &mut bool| {
-            let mut out = stdout.lock();
-            for e in events {
-                match e {
-                    Event::Boot => *booted = Some(started.elapsed()),
-                    Event::Line(l) => {
-                        let _ = out.write_all(&l);
-                        let _ = out.write_all(b"\n");
-                    }
-                    Event::End(c) => *rc = Some(c),
-                    Event::File { name, data } => files.push((name, data)),
-                    Event::BadFile(name) => say(format!("the VM sent {name} garbled; not written")),
-                    Event::Done => *done = true,
-                }
-            }
-            let _ = out.flush();
-        };
         let mut ended_early = None;
         let status = loop {
             let new = read_new(&mut results, &mut rpos);
             if !new.is_empty() {
                 last_sign = Instant::now();
-                handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
+                got.feed(&new);
             }
             if self.args.console {
-                let c = read_new(&mut console, &mut cpos);
-                let _ = std::io::stderr().write_all(&c);
+                let _ = std::io::stderr().write_all(&read_new(&mut console, &mut cpos));
             }
             let len = std::fs::metadata(&self.console).map(|m| m.len()).unwrap_or(0);
             if len != console_len {
@@ -226,39 +205,33 @@ impl Boot<'_> {
             if let Ok(Some(st)) = child.try_wait() {
                 break Some(st);
             }
-            if done {
+            let stop = if got.done {
                 // Everything arrived: qemu is powering off; give it a moment.
                 let end = Instant::now() + Duration::from_secs(5);
-                while Instant::now() < end {
-                    if let Ok(Some(_)) = child.try_wait() {
-                        break;
-                    }
+                while Instant::now() < end && !matches!(child.try_wait(), Ok(Some(_))) {
                     std::thread::sleep(Duration::from_millis(20));
                 }
+                Some(None)
+            } else if got.booted.is_none() && started.elapsed() > limits.boot {
+                Some(Some(Outcome::NoBoot))
+            } else if got.booted.is_some() && last_sign.elapsed() > limits.stall {
+                Some(Some(Outcome::Stalled))
+            } else if Instant::now() > deadline {
+                Some(Some(Outcome::TimedOut))
+            } else {
+                None
+            };
+            if let Some(early) = stop {
                 kill(&mut child);
-                break None;
-            }
-            if booted.is_none() && started.elapsed() > limits.boot {
-                kill(&mut child);
-                ended_early = Some(Outcome::NoBoot);
-                break None;
-            }
-            if booted.is_some() && last_sign.elapsed() > limits.stall {
-                kill(&mut child);
-                ended_early = Some(Outcome::Stalled);
-                break None;
-            }
-            if Instant::now() > deadline {
-                kill(&mut child);
-                ended_early = Some(Outcome::TimedOut);
+                ended_early = early;
                 break None;
             }
             std::thread::sleep(Duration::from_millis(50));
         };
-        let new = read_new(&mut results, &mut rpos);
-        handle(parser.feed(&new), &mut booted, &mut rc, &mut files, &mut done);
+        got.feed(&read_new(&mut results, &mut rpos));
         if ended_early.is_none() {
-            handle(parser.finish(), &mut booted, &mut rc, &mut files, &mut done);
+            let rest = got.parser.finish();
+            got.take(rest);
         }
         if self.args.console {
             let _ = std::io::stderr().write_all(&read_new(&mut console, &mut cpos));
@@ -272,34 +245,82 @@ impl Boot<'_> {
             }
         }
         let said = String::from_utf8_lossy(&said.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
-        let took = started.elapsed();
-        if let Some(b) = booted {
+        if let Some(b) = got.booted {
             say(format!("booted in {:.1} s", b.as_secs_f64()));
         }
-        let outcome = match (ended_early, rc) {
+        Ok(got.into_ran(ended_early, status, &said))
+    }
+}
+
+/// What qemu said on stderr, shared with the thread that drains it.
+type Said = std::sync::Arc<std::sync::Mutex<Vec<u8>>>;
+
+/// What has come over the result port so far.
+struct Received {
+    started: Instant,
+    parser: ResultParser,
+    booted: Option<Duration>,
+    rc: Option<i32>,
+    files: Vec<(String, Vec<u8>)>,
+    done: bool,
+}
+
+impl Received {
+    fn default_at(started: Instant, nonce: &str) -> Received {
+        Received {
+            started,
+            parser: ResultParser::new(nonce),
+            booted: None,
+            rc: None,
+            files: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        let events = self.parser.feed(bytes);
+        self.take(events);
+    }
+
+    /// The command's lines go to stdout as they come; the rest is kept.
+    fn take(&mut self, events: Vec<Event>) {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for e in events {
+            match e {
+                Event::Boot => self.booted = Some(self.started.elapsed()),
+                Event::Line(l) => {
+                    let _ = out.write_all(&l);
+                    let _ = out.write_all(b"\n");
+                }
+                Event::End(c) => self.rc = Some(c),
+                Event::File { name, data } => self.files.push((name, data)),
+                Event::BadFile(name) => say(format!("the VM sent {name} garbled; not written")),
+                Event::Done => self.done = true,
+            }
+        }
+        let _ = out.flush();
+    }
+
+    fn into_ran(self, ended_early: Option<Outcome>, status: Option<std::process::ExitStatus>, said: &str) -> Ran {
+        let outcome = match (ended_early, self.rc) {
             (Some(o), _) => o,
             (None, Some(rc)) => Outcome::Finished {
                 rc,
-                files,
-                complete: done,
+                files: self.files,
+                complete: self.done,
             },
             (None, None) => Outcome::Died(match status {
-                Some(st) => qemu_failure(&said, Some(st)),
-                None => format!(
-                    "the VM sent no result{}",
-                    if said.trim().is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {}", qemu_failure(&said, None))
-                    }
-                ),
+                Some(st) => qemu_failure(said, Some(st)),
+                None if said.trim().is_empty() => "the VM sent no result".to_string(),
+                None => format!("the VM sent no result; {}", qemu_failure(said, None)),
             }),
         };
-        Ok(Ran {
+        Ran {
             outcome,
-            took,
-            booted,
-            output_began: parser.began(),
-        })
+            took: self.started.elapsed(),
+            booted: self.booted,
+            output_began: self.parser.began(),
+        }
     }
 }

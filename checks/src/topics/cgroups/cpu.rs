@@ -12,6 +12,7 @@ use super::*;
 /// for.
 /// Broken, "host too busy": never throttled, and the control also got less than
 /// 0.40 of a CPU: the probe never asked for more than its quota, nothing decides.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "cpu")?;
     // Tolerances: a 20% quota must keep the probe at or under 30% of a CPU (its

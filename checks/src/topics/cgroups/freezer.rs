@@ -39,6 +39,7 @@ fn mono_ns() -> u64 {
 /// the resume. The control is the same probe before the pause (it must count).
 /// The timestamps make the verdict independent of the host's load: a slow reader
 /// or a starved probe changes when lines arrive, never when they were written.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn freezer(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "freezer")?;
     let name = ctx.unique("frz-", 30);

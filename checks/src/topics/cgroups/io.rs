@@ -110,6 +110,7 @@ fn write_figures(w: &IoRun) -> (f64, f64) {
 /// least 1.5 s at at most 1.6 MiB/s. Fail: faster. The control run (no --io-wbps)
 /// must be 4x faster; when it is not, the host's disk cannot tell a limit apart:
 /// `broken` (host too busy), since the device is the host's.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let parent = ctx.cgroup_parent()?;
     let controller = match parent.tree.version {

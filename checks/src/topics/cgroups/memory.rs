@@ -6,6 +6,7 @@ use super::*;
 /// Pass: allocating past a 32 MiB limit is killed with 137 between 16 and 36 MiB,
 /// the cgroup's oom_kill counter rises, and 256 MiB under a 512 MiB limit complete.
 /// Fail: otherwise; or the control run (no --memory) not completing 256 MiB.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "memory")?;
     const LIMIT: u64 = 32 * MIB;

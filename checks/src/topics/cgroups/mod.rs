@@ -49,6 +49,7 @@ macro_rules! check {
     };
 }
 
+// Long: the catalog is a table, one entry per check.
 pub fn checks() -> Vec<Check> {
     let mut v = vec![
         check!(

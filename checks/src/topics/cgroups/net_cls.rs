@@ -453,6 +453,7 @@ impl Drop for NftTable {
 
 /// A container without a network namespace connects to a listener of the check on
 /// 127.0.0.1; an nftables rule in the host's OUTPUT hook counts its packets by class id.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     let server = EchoServer::start()?;
     let port = server.port.to_string();
