@@ -209,7 +209,7 @@ pub fn score(
                     notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
                     hint: hints.get(id).cloned().map(|h| (h.en, h.ko)).unwrap_or_default(),
                     duration: report.map(|r| r.duration).unwrap_or_default(),
-                    source: format!("checks/src/topics/{}.rs", source_file(id)),
+                    source: source_file(id),
                 }
             })
             .collect();
@@ -229,22 +229,28 @@ pub fn score(
     }
 }
 
-fn source_file(id: &str) -> &'static str {
-    if id.starts_with("namespaces.") {
-        "namespaces"
-    } else if id.starts_with("cgroups.io.") || id.starts_with("cgroups.net-cls.") {
-        "cgroups_io"
-    } else if id.starts_with("cgroups.") {
-        "cgroups"
-    } else if id.starts_with("security.") {
-        "security"
-    } else {
-        "overlay"
+/// The file, relative to the repository, that holds check `id`: its topic's module,
+/// for cgroups its controller's (`cgroups.net-cls.*` in `cgroups/net_cls.rs`).
+pub fn source_file(id: &str) -> String {
+    let mut parts = id.split('.');
+    let topic = parts.next().unwrap_or_default();
+    match topic {
+        "cgroups" => format!("checks/src/topics/cgroups/{}.rs", parts.next().unwrap_or_default().replace('-', "_")),
+        _ => format!("checks/src/topics/{topic}.rs"),
     }
 }
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_check_names_a_source_file_that_exists() {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        for c in checks::catalog() {
+            let f = source_file(c.id);
+            assert!(repo.join(&f).is_file(), "{}: {f} does not exist", c.id);
+        }
+    }
     use super::*;
 
     #[test]

@@ -33,7 +33,7 @@ fn check(id: &str, max: u32, status: Status, message: &str, ms: u64) -> CheckGra
         },
         hint: (format!("English hint for {id}."), format!("{id} 에 대한 한국어 힌트.")),
         duration: Duration::from_millis(ms),
-        source: format!("checks/src/topics/{}.rs", id.split('.').next().unwrap()),
+        source: exercises::source_file(id),
     }
 }
 

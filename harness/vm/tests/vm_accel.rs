@@ -12,7 +12,7 @@
 //! They boot VMs: qemu-system-x86 and busybox-static must be installed, and the
 //! distribution's cloud kernel is fetched once into target/vm (root may refresh the
 //! package lists for it). `make test` runs them as root:
-//! `cargo test -p harness --test vm_accel -- --ignored`.
+//! `cargo test -p harness-vm --test vm_accel -- --ignored`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -88,7 +88,7 @@ impl Fake {
         let dir = tempfile::Builder::new().prefix("lab-fake-qemu-").tempdir().unwrap();
         let script = format!(
             r#"#!/bin/bash
-# A fake qemu ({mode}); see harness/tests/vm_accel.rs.
+# A fake qemu ({mode}); see harness/vm/tests/vm_accel.rs.
 real={real}
 here=$(dirname "$0")
 mode={mode}
