@@ -134,18 +134,8 @@ pub const INCIDENT_PREFIX: &str = "containment: ";
 /// of the checker. Checks read "the host's" mount table from this thread
 /// (/proc/thread-self), which is the table a runtime without `--ns mnt` writes to.
 fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
-    use nix::mount::{mount, MsFlags};
     if nix::unistd::geteuid().is_root() {
-        let private = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).and_then(|_| {
-            mount(
-                None::<&str>,
-                "/",
-                None::<&str>,
-                MsFlags::MS_REC | MsFlags::MS_SLAVE,
-                None::<&str>,
-            )
-        });
-        if let Err(e) = private {
+        if let Err(e) = labkit::mountinfo::enter_private_namespace() {
             return (
                 Outcome::Broken(crate::t!(
                     "a private mount namespace for the check: {e}",

@@ -235,7 +235,10 @@ pub fn source_file(id: &str) -> String {
     let mut parts = id.split('.');
     let topic = parts.next().unwrap_or_default();
     match topic {
-        "cgroups" => format!("checks/src/topics/cgroups/{}.rs", parts.next().unwrap_or_default().replace('-', "_")),
+        "cgroups" => format!(
+            "checks/src/topics/cgroups/{}.rs",
+            parts.next().unwrap_or_default().replace('-', "_")
+        ),
         _ => format!("checks/src/topics/{topic}.rs"),
     }
 }

@@ -326,16 +326,7 @@ fn refuse_taken_names(spec: &labkit::spec::RunSpec, cgroups_path: &str, parent: 
 
 /// A mount namespace of our own: the root is mounted there, never on the host.
 fn private_mounts() {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
-        .unwrap_or_else(|e| fail(format!("unshare(CLONE_NEWNS): {}", os_err(e))));
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_SLAVE,
-        None::<&str>,
-    )
-    .unwrap_or_else(|e| fail(format!("making / a slave mount: {}", os_err(e))));
+    labkit::mountinfo::enter_private_namespace().unwrap_or_else(|e| fail(e));
 }
 
 /// BUNDLES/ID, made afresh; a stale one (left by a killed adapter whose container

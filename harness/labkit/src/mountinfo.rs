@@ -4,6 +4,23 @@
 
 pub use crate::probe::MountLine;
 
+/// A mount namespace of the calling thread's own whose mounts receive the host's
+/// but never propagate back (`/` made a recursive slave): what the checker's
+/// threads and the OCI adapter mount there stays off the host's table.
+/// `Err` names the step that failed.
+pub fn enter_private_namespace() -> Result<(), String> {
+    use nix::mount::{mount, MsFlags};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .map_err(|e| format!("making / a slave mount: {e}"))
+}
+
 /// Undo the octal escapes (`\040` for space, `\011`, `\012`, `\134`) that the
 /// kernel uses in mountinfo fields.
 pub fn unescape_octal(s: &str) -> String {

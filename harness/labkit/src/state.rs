@@ -415,15 +415,7 @@ fn remove_hidden_cgroups(hidden: &[(&String, &PathBuf)], deadline: Instant) -> R
     let owned: Vec<(String, PathBuf)> = hidden.iter().map(|(c, r)| ((*c).clone(), (*r).clone())).collect();
     std::thread::spawn(move || -> Result<Vec<String>, String> {
         use nix::mount::{mount, umount2, MntFlags, MsFlags};
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| format!("unshare(CLONE_NEWNS): {e}"))?;
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_SLAVE,
-            None::<&str>,
-        )
-        .map_err(|e| format!("making / a slave mount: {e}"))?;
+        crate::mountinfo::enter_private_namespace()?;
         let mut done = Vec::new();
         for (controller, rel) in owned {
             // Only mounted while the hierarchy is still there: a fresh mount would make it.

@@ -170,24 +170,11 @@ struct NetClsMount {
 impl NetClsMount {
     fn private(mnt: &Path, parent_rel: &str, fresh: bool) -> Result<NetClsMount, Outcome> {
         use nix::mount::{mount, MsFlags};
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| {
-            broken(crate::t!(
-                "unshare(CLONE_NEWNS) on the check's thread: {e}",
-                "검사 스레드에서 unshare(CLONE_NEWNS) 실패: {e}"
-            ))
-        })?;
         // Nothing mounted here may propagate to the host.
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_SLAVE,
-            None::<&str>,
-        )
-        .map_err(|e| {
+        labkit::mountinfo::enter_private_namespace().map_err(|e| {
             broken(crate::t!(
-                "making / a slave mount in the private namespace: {e}",
-                "개인 네임스페이스에서 /를 slave 마운트로 바꾸지 못했습니다: {e}"
+                "a private mount namespace on the check's thread: {e}",
+                "검사 스레드의 개인 마운트 네임스페이스를 만들지 못했습니다: {e}"
             ))
         })?;
         mount(Some("cgroup"), mnt, Some("cgroup"), MsFlags::empty(), Some("net_cls")).map_err(|e| {
