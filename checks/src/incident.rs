@@ -2,7 +2,6 @@
 //! the report (English in the result files, translated in the Korean report).
 
 use crate::cgview::{MEMORY_GUARD, PIDS_GUARD};
-use crate::runtime::OUTPUT_CAP;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Incident {
@@ -34,7 +33,7 @@ impl Incident {
 
     /// Stable texts (no counts): the report folds equal lines of many checks into one.
     pub fn en(self) -> String {
-        let cap = OUTPUT_CAP >> 20;
+        let cap = crate::incident::OUTPUT_CAP >> 20;
         match self {
             Incident::PidsGuard => format!("reached the checker's guard of {PIDS_GUARD} tasks (a fork bomb?): further forks were refused"),
             Incident::MemoryGuard => format!(
@@ -61,7 +60,7 @@ impl Incident {
     }
 
     pub fn ko(self) -> String {
-        let cap = OUTPUT_CAP >> 20;
+        let cap = crate::incident::OUTPUT_CAP >> 20;
         match self {
             Incident::PidsGuard => format!("검사기의 태스크 보호 한도 {PIDS_GUARD}개에 닿았습니다(fork 폭탄?). 더 이상의 fork는 거부되었습니다"),
             Incident::MemoryGuard => format!(
@@ -84,6 +83,10 @@ impl Incident {
         Incident::ALL.into_iter().find(|i| i.en() == text)
     }
 }
+
+/// How much of a runtime's stdout and stderr the checker keeps (the rest is read
+/// and dropped, and said as an incident).
+pub const OUTPUT_CAP: usize = 1 << 20;
 
 #[cfg(test)]
 mod tests {

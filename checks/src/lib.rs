@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod cgview;
+pub mod check;
 pub mod ctx;
 pub mod host;
 pub mod incident;
@@ -22,7 +23,9 @@ pub mod outcome;
 pub mod report;
 pub mod runner;
 pub mod runtime;
+pub mod select;
 pub mod state;
+pub mod text;
 pub mod topics;
 
 pub use catalog::{catalog, select, Check, Requirement};

@@ -6,7 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::catalog::Check;
+use crate::check::Check;
 use crate::ctx::Ctx;
 use crate::outcome::{Outcome, Text};
 use crate::runtime::Runtime;
@@ -34,8 +34,7 @@ pub fn progress_line(done: usize, total: usize, r: &CheckReport) -> String {
     )
 }
 
-/// The serial key of checks that must run with no other check at the same time.
-pub const EXCLUSIVE_KEY: &str = "exclusive";
+pub use crate::check::EXCLUSIVE_KEY;
 
 fn serial_lock(key: &str) -> Arc<Mutex<()>> {
     static LOCKS: OnceLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> = OnceLock::new();

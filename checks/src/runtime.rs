@@ -16,8 +16,7 @@ use serde_json::Value;
 /// Environment variable choosing the runtime under test.
 pub const RUNTIME_ENV: &str = "LAB_RUNTIME";
 
-/// Output beyond this many bytes per stream is read and dropped.
-pub const OUTPUT_CAP: usize = 1 << 20;
+pub use crate::incident::OUTPUT_CAP;
 
 /// Time a single runtime call may take unless a check says otherwise (seconds;
 /// the grader's `--process-timeout` sets it).
@@ -117,44 +116,6 @@ pub fn bin_dir() -> PathBuf {
 }
 
 impl Runtime {
-    /// `LAB_RUNTIME` unset or `reference`: the reference runtime built next to this
-    /// executable; otherwise a path to any executable implementing the contract.
-    pub fn from_env() -> Result<Runtime, String> {
-        let v = std::env::var(RUNTIME_ENV).unwrap_or_default();
-        Runtime::named(if v.is_empty() { "reference" } else { &v })
-    }
-
-    pub fn named(name: &str) -> Result<Runtime, String> {
-        // `oci:runc`, `oci:crun`, `oci:/path/to/youki`: the OCI adapter driving it.
-        if let Some(oci) = name.strip_prefix("oci:") {
-            return crate::oci::runtime(name, oci);
-        }
-        let path = if name == "reference" {
-            bin_dir().join("harness")
-        } else {
-            PathBuf::from(name)
-        };
-        let meta = std::fs::metadata(&path).map_err(|e| {
-            if name == "reference" {
-                format!(
-                    "the reference runtime is not built at {} ({e}): run `cargo build --bins`",
-                    path.display()
-                )
-            } else {
-                format!("{RUNTIME_ENV}={name}: {e}")
-            }
-        })?;
-        use std::os::unix::fs::PermissionsExt;
-        if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-            return Err(format!(
-                "{RUNTIME_ENV}={name}: {} is not an executable file",
-                path.display()
-            ));
-        }
-        let path = std::fs::canonicalize(&path).unwrap_or(path);
-        Ok(Runtime::at(name, path))
-    }
-
     /// `path` under the name `name`, with nothing joined or watched yet.
     pub fn at(name: &str, path: impl Into<PathBuf>) -> Runtime {
         Runtime {
@@ -164,13 +125,6 @@ impl Runtime {
             join: Vec::new(),
             watch: Watch::default(),
         }
-    }
-
-    /// Contract options this runtime cannot provide, each with the reason: the runner
-    /// skips a check that uses one. Computed for `oci:*` runtimes by the OCI adapter
-    /// (a table keyed by the OCI runtime's name and version); empty for the others.
-    pub fn unsupported(&self) -> Vec<(String, String)> {
-        crate::oci::unsupported(self)
     }
 
     fn command(&self, args: &[OsString]) -> std::io::Result<Command> {
@@ -348,7 +302,7 @@ impl Run {
     }
 
     /// A human summary of how the call ended, for "got" texts.
-    pub fn ending(&self) -> crate::outcome::Text {
+    pub fn ending(&self) -> crate::text::Text {
         use crate::t;
         if let Some(e) = &self.spawn_error {
             return t!(

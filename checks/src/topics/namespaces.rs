@@ -21,7 +21,7 @@ use labkit::probe::{
     PathAttempt, Stat, WriteFile,
 };
 
-use crate::catalog::{Check, Requirement as R};
+use crate::check::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::ctx::{js, refused};
 use crate::host;

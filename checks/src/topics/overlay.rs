@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use labkit::probe::{Cat, Chmod, Facts, IoRun, Ls, Open, PathAttempt, Stat, WriteFile};
 
-use crate::catalog::{Check, Requirement as R};
+use crate::check::{Check, Requirement as R};
 use crate::ctx::{js, Ctx};
 use crate::host;
 use crate::outcome::{broken, control_fail, ensure, fail, fail_host, skip, CheckResult, Outcome};

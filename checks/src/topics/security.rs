@@ -15,7 +15,7 @@
 
 use labkit::probe::{Attempt, ChrootEscape, Facts, Kill, LoadModule, Rewrite, SetHostname, Stat, WriteFile};
 
-use crate::catalog::{Check, Requirement as R};
+use crate::check::{Check, Requirement as R};
 use crate::ctx::Ctx;
 use crate::ctx::{js, refused};
 use crate::host;

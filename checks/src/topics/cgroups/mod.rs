@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use labkit::cgroups::Stats;
 use labkit::probe::{Affinity, Count, CpuSpin, Forks, MemStep, Open};
 
-use crate::catalog::{Check, Requirement as R};
 use crate::cgview::{ScratchParent, Version};
+use crate::check::{Check, Requirement as R};
 use crate::ctx::{js, Ctx};
 use crate::outcome::{control_fail, ensure, fail, host_too_busy, skip, CheckResult, Outcome};
 
@@ -73,7 +73,7 @@ pub fn checks() -> Vec<Check> {
             "with a 20% CPU quota a busy probe is throttled to about 20% of a CPU",
             uses = ["--cgroup", "--cpus"],
             requires = [],
-            serial = Some(crate::runner::EXCLUSIVE_KEY),
+            serial = Some(crate::check::EXCLUSIVE_KEY),
             cpu::cpu_quota
         ),
         check!(
