@@ -240,16 +240,17 @@ impl Tree {
         let mut own_v1 = BTreeMap::new();
         let mut own_v2: Option<PathBuf> = None;
         let mut v2_path = String::new();
-        for line in cgroup.lines() {
-            let mut p = line.splitn(3, ':');
-            let (_, ctrls, path) = match (p.next(), p.next(), p.next()) {
-                (Some(a), Some(b), Some(c)) => (a, b, c),
-                _ => continue,
-            };
-            let mut list: Vec<&str> = ctrls.split(',').filter(|c| V1_CONTROLLERS.contains(c)).collect();
+        for line in labkit::cgroups::parse_cgroup(cgroup) {
+            let path = line.path.as_str();
+            let mut list: Vec<&str> = line
+                .controllers
+                .iter()
+                .map(String::as_str)
+                .filter(|c| V1_CONTROLLERS.contains(c))
+                .collect();
             list.sort();
             let key = list.join(",");
-            if ctrls.is_empty() {
+            if line.controllers.is_empty() {
                 if let Some((point, root)) = mounts.get("") {
                     own_v2 = Some(join_cgroup(point, root, path));
                     v2_path = path.to_string();
@@ -823,15 +824,13 @@ pub fn mounted_hierarchies(mountinfo: &str, cgroup: &str) -> Vec<MountedHierarch
         let options = m.super_options;
         // The caller's line for this hierarchy: v2 is `0::/path`; a v1 line names
         // the controllers (or name=) the mount carries.
-        let own = cgroup.lines().find_map(|c| {
-            let mut p = c.splitn(3, ':');
-            let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+        let own = labkit::cgroups::parse_cgroup(cgroup).into_iter().find_map(|c| {
             let matches = if v2 {
-                ctrls.is_empty()
+                c.controllers.is_empty()
             } else {
-                !ctrls.is_empty() && ctrls.split(',').all(|c| options.iter().any(|o| o == c))
+                !c.controllers.is_empty() && c.controllers.iter().all(|ctl| options.contains(ctl))
             };
-            matches.then(|| join_cgroup(&point, &root, path))
+            matches.then(|| join_cgroup(&point, &root, &c.path))
         });
         out.push(MountedHierarchy {
             v2,

@@ -431,11 +431,6 @@ pub fn js<T: serde::Serialize + ?Sized>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
 }
 
-/// mountinfo escapes space, tab, newline and backslash as octal.
-pub fn unescape_mount_path(s: &str) -> String {
-    labkit::state::unescape_mount_path(s)
-}
-
 impl Drop for Ctx {
     fn drop(&mut self) {
         self.unmount_leftovers();
@@ -472,16 +467,5 @@ fn new_scratch_dir() -> std::io::Result<PathBuf> {
                 return Err(e);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mount_paths_are_unescaped() {
-        assert_eq!(unescape_mount_path("/tmp/a\\040b"), "/tmp/a b");
-        assert_eq!(unescape_mount_path("/plain"), "/plain");
     }
 }

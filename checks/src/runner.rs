@@ -149,14 +149,10 @@ fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
 
 /// Mount ids and points of the calling thread's mount namespace.
 fn mounts() -> Vec<(String, String)> {
-    std::fs::read_to_string("/proc/thread-self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split(' ');
-            let id = f.next()?.to_string();
-            Some((id, labkit::state::unescape_mount_path(f.nth(3)?)))
-        })
+    let text = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
+    labkit::mountinfo::parse_mountinfo(&text)
+        .into_iter()
+        .map(|m| (m.mount_id.to_string(), m.mount_point))
         .collect()
 }
 

@@ -113,14 +113,10 @@ pub fn hybrid_v2_controllers() -> Option<Vec<String>> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     let mut v1 = false;
     let mut v2_mount = None;
-    for line in mountinfo.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let point = left.split(' ').nth(4)?;
-        match right.split(' ').next() {
-            Some("cgroup") => v1 = true,
-            Some("cgroup2") => v2_mount = Some(crate::ctx::unescape_mount_path(point)),
+    for m in labkit::mountinfo::parse_mountinfo(&mountinfo) {
+        match m.fstype.as_str() {
+            "cgroup" => v1 = true,
+            "cgroup2" => v2_mount = Some(m.mount_point),
             _ => {}
         }
     }

@@ -1375,21 +1375,16 @@ fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
 
 /// (hierarchy, path) of every controller line of a /proc/PID/cgroup text.
 fn cgroup_paths(text: &str) -> Vec<(String, String)> {
-    text.lines()
-        .filter_map(|l| {
-            let mut p = l.splitn(3, ':');
-            let (_, ctrl, path) = (p.next()?, p.next()?, p.next()?);
-            if ctrl.starts_with("name=") {
-                return None;
-            }
-            Some((
-                if ctrl.is_empty() {
-                    "unified".to_string()
-                } else {
-                    ctrl.to_string()
-                },
-                path.to_string(),
-            ))
+    labkit::cgroups::parse_cgroup(text)
+        .into_iter()
+        .filter(|l| !l.controllers.iter().any(|c| c.starts_with("name=")))
+        .map(|l| {
+            let hierarchy = if l.controllers.is_empty() {
+                "unified".to_string()
+            } else {
+                l.controllers.join(",")
+            };
+            (hierarchy, l.path)
         })
         .collect()
 }

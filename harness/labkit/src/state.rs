@@ -568,17 +568,12 @@ pub fn remove_cgroup_tree(dir: &Path, deadline: Instant) -> Result<(), String> {
     crate::cgroups::common::remove_tree(dir, deadline).map_err(|e| e.to_string())
 }
 
-/// mountinfo escapes space, tab, newline and backslash as octal.
-pub fn unescape_mount_path(s: &str) -> String {
-    crate::mountinfo::unescape_octal(s)
-}
-
 /// Mount points of the calling thread's mount namespace.
 pub fn mount_points() -> Vec<String> {
-    std::fs::read_to_string("/proc/thread-self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(unescape_mount_path))
+    let text = std::fs::read_to_string("/proc/thread-self/mountinfo").unwrap_or_default();
+    crate::mountinfo::parse_mountinfo(&text)
+        .into_iter()
+        .map(|m| m.mount_point)
         .collect()
 }
 

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::fs;
 
+pub use labkit::cgroups::parse_cgroup;
 use labkit::mountinfo::parse_mountinfo;
-pub use labkit::probe::CgroupLine;
 use labkit::probe::{Capabilities, Facts, IfAddr, Interface, RootStat, Uptime};
 use nix::sys::stat::stat;
 use nix::unistd;
@@ -50,29 +50,6 @@ pub fn parse_id_map(text: &str) -> Vec<[u64; 3]> {
                 return None;
             }
             Some([a, b, c])
-        })
-        .collect()
-}
-
-/// Lines of /proc/self/cgroup (`ID:controllers:path`). Controllers are split
-/// on commas; cgroup v2's `0::/path` has an empty list.
-pub fn parse_cgroup(text: &str) -> Vec<CgroupLine> {
-    text.lines()
-        .filter_map(|line| {
-            let mut it = line.splitn(3, ':');
-            let hierarchy_id = it.next()?.trim().parse().ok()?;
-            let controllers = it
-                .next()?
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect();
-            let path = it.next()?.to_string();
-            Some(CgroupLine {
-                hierarchy_id,
-                controllers,
-                path,
-            })
         })
         .collect()
 }
@@ -353,28 +330,6 @@ mod tests {
         );
         assert_eq!(parse_id_map(""), Vec::<[u64; 3]>::new());
         assert_eq!(parse_id_map("1 2\nx y z\n1 2 3 4\n5 6 7"), vec![[5, 6, 7]]);
-    }
-
-    #[test]
-    fn cgroup_v2_and_v1() {
-        assert_eq!(
-            parse_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"),
-            vec![CgroupLine {
-                hierarchy_id: 0,
-                controllers: vec![],
-                path: "/user.slice/user-1000.slice/session-2.scope".into()
-            }]
-        );
-        let v1 = "12:cpu,cpuacct:/docker/abc\n1:name=systemd:/init.scope\n3:pids:/a:b\n";
-        let got = parse_cgroup(v1);
-        assert_eq!(got.len(), 3);
-        assert_eq!(got[0].hierarchy_id, 12);
-        assert_eq!(got[0].controllers, vec!["cpu", "cpuacct"]);
-        assert_eq!(got[0].path, "/docker/abc");
-        assert_eq!(got[1].controllers, vec!["name=systemd"]);
-        // a ':' inside the path stays in the path
-        assert_eq!(got[2].path, "/a:b");
-        assert!(parse_cgroup("garbage\nx:y:z\n").is_empty());
     }
 
     #[test]

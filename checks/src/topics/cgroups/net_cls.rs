@@ -196,12 +196,11 @@ impl NetClsMount {
         let own = std::fs::read_to_string("/proc/thread-self/cgroup")
             .ok()
             .and_then(|t| {
-                t.lines().find_map(|l| {
-                    let mut p = l.splitn(3, ':');
-                    let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-                    ctrls.split(',').any(|c| c == "net_cls").then(|| path.to_string())
-                })
+                labkit::cgroups::parse_cgroup(&t)
+                    .into_iter()
+                    .find(|l| l.controllers.iter().any(|c| c == "net_cls"))
             })
+            .map(|l| l.path)
             .ok_or_else(|| {
                 broken(crate::t!(
                     "no net_cls line in /proc/thread-self/cgroup after mounting net_cls",

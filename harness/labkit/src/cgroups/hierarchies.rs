@@ -299,16 +299,12 @@ pub fn cgroup_mounts(mountinfo: &str, proc_self_cgroup: &str) -> Vec<CgroupMount
         })
         .collect();
     let mut out = Vec::new();
-    for line in proc_self_cgroup.lines() {
-        let mut p = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(path)) = (p.next(), p.next(), p.next()) else {
-            continue;
-        };
+    for line in super::parse_cgroup(proc_self_cgroup) {
         let found = mounts.iter().find(|(opts, v2, ..)| {
-            if ctrls.is_empty() {
+            if line.controllers.is_empty() {
                 *v2
             } else {
-                !v2 && ctrls.split(',').all(|c| opts.iter().any(|o| o == c))
+                !v2 && line.controllers.iter().all(|c| opts.contains(c))
             }
         });
         if let Some((options, v2, mount, root)) = found {
@@ -317,7 +313,7 @@ pub fn cgroup_mounts(mountinfo: &str, proc_self_cgroup: &str) -> Vec<CgroupMount
                 v2: *v2,
                 mount: mount.clone(),
                 root: root.clone(),
-                own: path.to_string(),
+                own: line.path,
             });
         }
     }

@@ -12,6 +12,8 @@ pub use limits::*;
 pub use hierarchies::{Hierarchies, V1Hierarchy, V2Hierarchy};
 
 use std::io;
+
+pub use crate::probe::CgroupLine;
 use std::path::PathBuf;
 
 /// The v1 controllers the contract names, in the order the reference runtime sets
@@ -161,9 +163,54 @@ pub fn parse_parent(parent: &str) -> Result<(bool, Vec<&str>), CgroupError> {
     Ok((absolute, parts))
 }
 
+/// Lines of /proc/self/cgroup (`ID:controllers:path`). Controllers are split
+/// on commas; cgroup v2's `0::/path` has an empty list.
+pub fn parse_cgroup(text: &str) -> Vec<CgroupLine> {
+    text.lines()
+        .filter_map(|line| {
+            let mut it = line.splitn(3, ':');
+            let hierarchy_id = it.next()?.trim().parse().ok()?;
+            let controllers = it
+                .next()?
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            let path = it.next()?.to_string();
+            Some(CgroupLine {
+                hierarchy_id,
+                controllers,
+                path,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cgroup_v2_and_v1() {
+        assert_eq!(
+            parse_cgroup("0::/user.slice/user-1000.slice/session-2.scope\n"),
+            vec![CgroupLine {
+                hierarchy_id: 0,
+                controllers: vec![],
+                path: "/user.slice/user-1000.slice/session-2.scope".into()
+            }]
+        );
+        let v1 = "12:cpu,cpuacct:/docker/abc\n1:name=systemd:/init.scope\n3:pids:/a:b\n";
+        let got = parse_cgroup(v1);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].hierarchy_id, 12);
+        assert_eq!(got[0].controllers, vec!["cpu", "cpuacct"]);
+        assert_eq!(got[0].path, "/docker/abc");
+        assert_eq!(got[1].controllers, vec!["name=systemd"]);
+        // a ':' inside the path stays in the path
+        assert_eq!(got[2].path, "/a:b");
+        assert!(parse_cgroup("garbage\nx:y:z\n").is_empty());
+    }
     use rstest::rstest;
 
     #[rstest]
