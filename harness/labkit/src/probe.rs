@@ -178,13 +178,6 @@ pub struct Facts {
     pub pids: Option<Vec<u64>>,
 }
 
-impl Facts {
-    /// The inode of namespace `name`, if readable.
-    pub fn ns(&self, name: &str) -> Option<u64> {
-        self.ns.get(name).copied().flatten()
-    }
-}
-
 // ---------------------------------------------------------------- workloads
 
 /// `mem`: one line per step; the last has `done`.
