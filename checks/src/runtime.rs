@@ -42,6 +42,10 @@ pub struct Runtime {
     pub join: Vec<PathBuf>,
     /// What the checker had to do about the runtime's calls (shared by clones).
     pub watch: Watch,
+    /// Start each call in a UTS namespace of its own (a copy of the checker's): a
+    /// control run without `--ns uts` may then rename "its caller" without renaming
+    /// the machine.
+    pub private_uts: bool,
 }
 
 /// What went wrong around a check's runtime calls that the runtime did not say:
@@ -124,6 +128,7 @@ impl Runtime {
             env: Vec::new(),
             join: Vec::new(),
             watch: Watch::default(),
+            private_uts: false,
         }
     }
 
@@ -150,12 +155,16 @@ impl Runtime {
                     })
             })
             .collect::<Result<_, _>>()?;
+        let private_uts = self.private_uts;
         {
-            // SAFETY: between fork and exec only sigprocmask(2), signal(2) and write(2)
-            // run (async-signal-safe); the descriptors are close-on-exec and live as long
-            // as the Command.
+            // SAFETY: between fork and exec only sigprocmask(2), signal(2), unshare(2)
+            // and write(2) run (async-signal-safe system calls); the descriptors are
+            // close-on-exec and live as long as the Command.
             unsafe {
                 c.pre_exec(move || {
+                    if private_uts && libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                     // The runtime starts with no signal blocked or ignored: the grader
                     // blocks SIGTERM in every thread (one thread waits for it), and a
                     // mask or an ignored signal survives exec.

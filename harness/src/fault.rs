@@ -26,6 +26,8 @@ pub enum Fault {
     NoDeviceRule,
     DefaultHostname,
     CgroupOutsideParent,
+    CpuWeightIgnored,
+    MemoryLowIgnored,
 }
 
 #[cfg(feature = "faults")]
@@ -45,7 +47,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 14] = [
+    pub const ALL: [Fault; 16] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -60,6 +62,8 @@ mod imp {
         Fault::NoDeviceRule,
         Fault::DefaultHostname,
         Fault::CgroupOutsideParent,
+        Fault::CpuWeightIgnored,
+        Fault::MemoryLowIgnored,
     ];
 
     impl Fault {
@@ -80,6 +84,8 @@ mod imp {
                 Fault::NoDeviceRule => "no-device-rule",
                 Fault::DefaultHostname => "default-hostname",
                 Fault::CgroupOutsideParent => "cgroup-outside-parent",
+                Fault::CpuWeightIgnored => "cpu-weight-ignored",
+                Fault::MemoryLowIgnored => "memory-low-ignored",
             }
         }
 
@@ -102,6 +108,8 @@ mod imp {
                 Fault::CgroupOutsideParent => {
                     "the cgroup is made at the hierarchy's root (v1: the cpu hierarchy) instead of under LAB_CGROUP_PARENT, and left there"
                 }
+                Fault::CpuWeightIgnored => "--cpu-weight is accepted but never written",
+                Fault::MemoryLowIgnored => "--memory-low is accepted but never written",
             }
         }
     }

@@ -241,10 +241,45 @@ fn forks_hold_keeps_children_then_reaps() {
 
 #[test]
 fn cpu_spins_for_the_duration() {
-    let v = one(&["cpu", "--secs", "0.2", "--threads", "2"]);
-    assert_eq!(v["threads"], 2);
-    assert!(v["wall_usec"].as_u64().unwrap() >= 200_000);
-    assert!(v["cpu_usec"].as_u64().unwrap() > 0);
+    let v = run(&["cpu", "--secs", "0.2", "--threads", "2"], 0);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert_eq!(v[0]["spinning"], 2);
+    assert!(v[0]["pinned"].is_null());
+    assert_eq!(v[1]["threads"], 2);
+    assert!(v[1]["wall_usec"].as_u64().unwrap() >= 200_000);
+    assert!(v[1]["cpu_usec"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn cpu_pins_and_waits_for_its_go_file() {
+    let d = tempfile::tempdir().unwrap();
+    let go = d.path().join("go");
+    let mut child = StdCommand::new(probe_path())
+        .args(["cpu", "--secs", "0.1", "--pin", "0", "--go-file"])
+        .arg(&go)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // Still waiting: no CPU burnt before the file exists.
+    assert!(child.try_wait().unwrap().is_none());
+    std::fs::write(&go, "go").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v = lines(&out.stdout);
+    assert_eq!(v[0]["pinned"], 0);
+    assert_eq!(v[0]["waiting_for"], go.to_str().unwrap());
+    assert!(v[1]["wall_usec"].as_u64().unwrap() >= 100_000);
+    assert!(
+        v[1]["wall_usec"].as_u64().unwrap() < 250_000,
+        "the spin starts at the go file: {v:?}"
+    );
+}
+
+#[test]
+fn domainname_reports_the_nis_domain() {
+    let v = one(&["domainname"]);
+    assert!(v["domainname"].is_string(), "{v}");
 }
 
 #[test]

@@ -107,6 +107,19 @@ fn main() -> ExitCode {
             columns.push((name.clone(), run_all(&checks, &rt, args.jobs, |_| {})));
         }
         print!("{}", table(&checks, &columns));
+        // A cell says only "fail" or "broken": why, on stderr, so that a difference
+        // between runtimes can be reported as a finding.
+        for (name, reports) in &columns {
+            for r in reports {
+                match &r.outcome {
+                    checks::Outcome::Fail(f) => {
+                        eprintln!("labcheck: {name}: FAIL {}\n{}", r.id, f.render(checks::text::Lang::En))
+                    }
+                    checks::Outcome::Broken(why) => eprintln!("labcheck: {name}: BROKEN {}: {}", r.id, why.en),
+                    _ => {}
+                }
+            }
+        }
         return ExitCode::SUCCESS;
     }
     let rt = match Runtime::from_env() {

@@ -204,16 +204,34 @@ pub fn resources(spec: &RunSpec, cgroup_v2: bool) -> Value {
         }));
     }
     let mut r = json!({ "devices": devices });
-    if let Some(m) = l.memory {
-        // OCI `swap` is memory plus swap: equal to the limit, no swap at all.
-        let mut mem = json!({ "limit": m, "swap": m });
-        if !cgroup_v2 {
-            mem["swappiness"] = json!(0);
+    if l.memory.is_some() || l.memory_low.is_some() {
+        let mut mem = json!({});
+        if let Some(m) = l.memory {
+            // OCI `swap` is memory plus swap: equal to the limit, no swap at all.
+            mem["limit"] = json!(m);
+            mem["swap"] = json!(m);
+            if !cgroup_v2 {
+                mem["swappiness"] = json!(0);
+            }
+        }
+        // runc and crun write `reservation` to v2 memory.low (v1: the soft limit).
+        if let Some(low) = l.memory_low {
+            mem["reservation"] = json!(low);
         }
         r["memory"] = mem;
     }
+    if let Some(w) = l.cpu_weight {
+        if cgroup_v2 {
+            // OCI has only v1 shares, which runc and crun convert to a weight by
+            // formulas that changed in 2025 (runc 1.3.2, crun 1.23) and do not keep
+            // ratios: the weight goes in as it is, through `unified`.
+            r["unified"] = json!({ "cpu.weight": w.to_string() });
+        } else {
+            r["cpu"] = json!({ "shares": labkit::cgroups::cpu_weight_to_shares(w) });
+        }
+    }
     if l.cpu.is_some() || l.cpuset.is_some() {
-        let mut cpu = json!({});
+        let mut cpu = r.get("cpu").cloned().unwrap_or_else(|| json!({}));
         if let Some(c) = l.cpu {
             cpu["quota"] = json!(c.quota_us);
             cpu["period"] = json!(c.period_us);
@@ -481,6 +499,52 @@ mod tests {
             false,
         );
         assert_eq!(r["cpu"], json!({ "quota": 20000, "period": 100000, "cpus": "0-1" }));
+    }
+
+    #[test]
+    fn weight_goes_in_as_shares_on_v1_and_unified_on_v2() {
+        let args = [
+            "--cgroup",
+            "c1",
+            "--cpu-weight",
+            "500",
+            "--cpus",
+            "20000/100000",
+            "--",
+            "/bin/true",
+        ];
+        let v1 = resources(&spec(&args), false);
+        assert_eq!(v1["cpu"], json!({ "shares": 5120, "quota": 20000, "period": 100000 }));
+        assert!(v1.get("unified").is_none());
+        let v2 = resources(&spec(&args), true);
+        assert_eq!(v2["unified"], json!({ "cpu.weight": "500" }));
+        assert_eq!(v2["cpu"], json!({ "quota": 20000, "period": 100000 }));
+    }
+
+    #[test]
+    fn memory_low_is_the_reservation() {
+        let r = resources(
+            &spec(&["--cgroup", "c1", "--memory-low", "64M", "--", "/bin/true"]),
+            true,
+        );
+        assert_eq!(r["memory"], json!({ "reservation": 64u64 << 20 }));
+        let r = resources(
+            &spec(&[
+                "--cgroup",
+                "c1",
+                "--memory-low",
+                "1M",
+                "--memory",
+                "2M",
+                "--",
+                "/bin/true",
+            ]),
+            false,
+        );
+        assert_eq!(
+            r["memory"],
+            json!({ "reservation": 1u64 << 20, "limit": 2u64 << 20, "swap": 2u64 << 20, "swappiness": 0 })
+        );
     }
 
     #[test]

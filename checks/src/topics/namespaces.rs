@@ -88,17 +88,17 @@ pub fn checks() -> Vec<Check> {
         ),
         check!(
             "namespaces.uts.host-hostname-unchanged",
-            "the host's hostname is unchanged during and after",
+            "two containers hold their own hostnames at once while the host's stays unchanged",
             uses = ["--ns uts", "--hostname", "--pid-file"],
             requires = [R::Namespace("uts"), R::Command("nsenter")],
             host_hostname_unchanged
         ),
         check!(
-            "namespaces.uts.two-containers-differ",
-            "two containers hold different hostnames at the same time",
-            uses = ["--ns uts", "--hostname", "--pid-file"],
+            "namespaces.uts.domainname-isolated",
+            "a NIS domain name set inside leaves the host's unchanged",
+            uses = ["--ns uts"],
             requires = [R::Namespace("uts"), R::Command("nsenter")],
-            two_hostnames
+            domainname_isolated
         ),
         check!(
             "namespaces.mnt.mount-invisible-on-host",
@@ -456,47 +456,188 @@ fn hostname_of(ctx: &Ctx, pid: i32) -> Result<String, Outcome> {
     Ok(v.hostname.unwrap_or_default())
 }
 
-/// Pass: the name inside is the requested one while the host keeps its own, during
-/// and after. Fail: otherwise. The host's name is its own control.
-fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
-    let before = host::hostname();
-    let name = ctx.unique("lab-", 30);
-    let (sp, pid) = sleeper(ctx, &["--ns", "uts", "--hostname", &name], "uts")?;
-    let inside = hostname_of(ctx, pid);
-    let during = host::hostname();
-    let run = sp.stop();
-    let inside = inside?;
-    let after = host::hostname();
-    ensure(
-        inside == name && during == before && after == before,
-        crate::t!(
-            "{name:?} inside while the host keeps {before:?}",
-            "안에서는 {name:?}, 그동안 호스트는 {before:?} 유지"
-        ),
-        crate::t!(
-            "inside {inside:?}, host during {during:?}, host after {after:?}",
-            "안 {inside:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"
-        ),
-        &run,
-    )
+/// One of the two names a UTS namespace holds.
+#[derive(Clone, Copy)]
+enum UtsName {
+    Host,
+    Domain,
 }
 
-/// Pass: two containers hold their two names at the same time. Fail: otherwise (each
-/// name is the other's control).
-fn two_hostnames(ctx: &Ctx) -> CheckResult {
+/// What `probe hostname|domainname --set` reports, read alike.
+#[derive(serde::Deserialize)]
+struct SetUtsName {
+    #[serde(alias = "hostname", alias = "domainname")]
+    now: Option<String>,
+    #[serde(flatten)]
+    attempt: labkit::probe::Attempt,
+}
+
+impl UtsName {
+    fn verb(self) -> &'static str {
+        match self {
+            UtsName::Host => "hostname",
+            UtsName::Domain => "domainname",
+        }
+    }
+
+    /// The checker's own (the host's) name.
+    fn of_host(self) -> String {
+        match self {
+            UtsName::Host => host::hostname(),
+            UtsName::Domain => nix::sys::utsname::uname()
+                .map(|u| u.domainname().to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The name in the UTS namespace of process `pid` (nsenter from the host).
+    fn of_pid(self, ctx: &Ctx, pid: i32) -> Result<String, Outcome> {
+        let v: serde_json::Value = host::in_namespaces_of(pid, &["-u"], ctx.probe(), &[self.verb()])?;
+        Ok(v.get(self.verb())
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_string())
+    }
+}
+
+/// The control of the UTS checks: a run **without** `--ns uts` whose command sets
+/// the name. The runtime is started in a UTS namespace of its own (a copy of the
+/// checker's), so the rename reaches the runtime's namespace, not the machine's.
+/// Ok(true): the caller's name changed, as it must without a namespace; Ok(false):
+/// the command was refused (a stricter runtime: nothing to compare, noted).
+fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
+    const WITHOUT: &str = "without --ns uts";
+    let value = ctx.unique("lab-ctl-", 30);
+    let mut rt = ctx.runtime();
+    rt.private_uts = true;
+    let sp = rt
+        .spawn(&[], &[ctx.probe(), which.verb(), "--set", &value, "--hold", "20"])
+        .map_err(broken)?;
+    let line = sp.next_as::<SetUtsName>(Duration::from_secs(10));
+    let caller = which.of_pid(ctx, sp.pid());
+    let run = sp.stop();
+    let Some(line) = line else {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the probe to report setting the {} to {value:?}",
+                "probe가 {}을(를) {value:?}로 바꾼 결과를 보고",
+                which.verb()
+            ),
+            run.ending(),
+            &run,
+        ));
+    };
+    if refused(&line.attempt) {
+        ctx.stricter(format!("`{} --set` refused without --ns uts", which.verb()));
+        return Ok(false);
+    }
+    let caller = caller?;
+    if caller != value {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "without a UTS namespace the command's {} {value:?} to be its caller's too",
+                "UTS 네임스페이스가 없으면 명령이 바꾼 {} {value:?}가 호출한 쪽에서도 보임",
+                which.verb()
+            ),
+            crate::t!(
+                "the runtime's UTS namespace holds {caller:?} (inside: {:?})",
+                "런타임의 UTS 네임스페이스는 {caller:?} (안: {:?})",
+                line.now
+            ),
+            &run,
+        ));
+    }
+    Ok(true)
+}
+
+/// Pass: a command in a container with `--ns uts` sets the NIS domain name (or is
+/// refused: a stricter runtime), sees it, and the host's domain name stays as it was,
+/// during and after. Control: the same command without `--ns uts`, started in a UTS
+/// namespace the checker made for the runtime, changes that namespace's name.
+/// Fail: the host's domain name changed; or the command's own name is not the one it
+/// set; or the control run did not change its caller's name (a UTS namespace nobody
+/// asked for).
+fn domainname_isolated(ctx: &Ctx) -> CheckResult {
+    let which = UtsName::Domain;
+    let before = which.of_host();
+    let value = ctx.unique("lab-dom-", 30);
+    let sp = ctx.spawn(
+        &["--ns", "uts"],
+        &[ctx.probe(), "domainname", "--set", &value, "--hold", "20"],
+    )?;
+    let line = sp.next_as::<SetUtsName>(Duration::from_secs(10));
+    let during = which.of_host();
+    let run = sp.stop();
+    let after = which.of_host();
+    let Some(line) = line else {
+        return Err(fail(
+            crate::t!(
+                "the probe to report setting the domain name to {value:?}",
+                "probe가 도메인 이름을 {value:?}로 바꾼 결과를 보고"
+            ),
+            run.ending(),
+            &run,
+        ));
+    };
+    if refused(&line.attempt) {
+        ctx.stricter("`domainname --set` refused inside");
+    } else {
+        ensure(
+            line.now.as_deref() == Some(value.as_str()),
+            crate::t!(
+                "the domain name {value:?} inside after setting it",
+                "안에서 바꾼 뒤의 도메인 이름 {value:?}"
+            ),
+            js(&line.now),
+            &run,
+        )?;
+    }
+    ensure(
+        during == before && after == before,
+        crate::t!(
+            "the host's domain name {before:?} unchanged while and after the container set {value:?}",
+            "컨테이너가 {value:?}로 바꾸는 동안과 그 뒤에도 호스트의 도메인 이름 {before:?} 유지"
+        ),
+        crate::t!(
+            "during {during:?}, after {after:?}",
+            "실행 중 {during:?}, 실행 뒤 {after:?}"
+        ),
+        &run,
+    )?;
+    uts_control(ctx, which).map(|_| ())
+}
+
+/// Pass: two containers, each `--ns uts --hostname NAME`, hold their two names at
+/// the same time (each its own namespace, not one shared) while the host keeps its
+/// own, during and after. Control: a command without `--ns uts` that sets the
+/// hostname renames its caller (in a UTS namespace the checker made for the runtime,
+/// not the host's). Fail: otherwise, or the control not renaming its caller.
+fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
+    let before = host::hostname();
     let (a, b) = (ctx.unique("lab-a-", 30), ctx.unique("lab-b-", 30));
     let (sa, pa) = sleeper(ctx, &["--ns", "uts", "--hostname", &a], "uts-a")?;
     let (sb, pb) = sleeper(ctx, &["--ns", "uts", "--hostname", &b], "uts-b")?;
     let (ha, hb) = (hostname_of(ctx, pa), hostname_of(ctx, pb));
+    let during = host::hostname();
     let ra = sa.stop();
     let _rb = sb.stop();
     let (ha, hb) = (ha?, hb?);
+    let after = host::hostname();
     ensure(
-        ha == a && hb == b,
-        crate::t!("{a:?} and {b:?} held at the same time", "{a:?}와 {b:?}를 동시에 유지"),
-        crate::t!("{ha:?} and {hb:?}", "{ha:?}, {hb:?}"),
+        ha == a && hb == b && during == before && after == before,
+        crate::t!(
+            "{a:?} and {b:?} inside the two containers at the same time while the host keeps {before:?}",
+            "두 컨테이너 안에서 동시에 {a:?}와 {b:?}, 그동안 호스트는 {before:?} 유지"
+        ),
+        crate::t!(
+            "inside {ha:?} and {hb:?}, host during {during:?}, host after {after:?}",
+            "안 {ha:?}, {hb:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"
+        ),
         &ra,
-    )
+    )?;
+    uts_control(ctx, UtsName::Host).map(|_| ())
 }
 
 // ---------------------------------------------------------------- mount
@@ -1390,7 +1531,9 @@ fn cgroup_paths(text: &str) -> Vec<(String, String)> {
 }
 
 /// Pass: the container's process is in cgroup NAME (host view) and sees that cgroup
-/// as / (read in its cgroup namespace). Fail: otherwise. The host view is the control.
+/// as / (read in its cgroup namespace). Control: a run with `--cgroup` and no
+/// `--ns cgroup` reads its own /proc/self/cgroup with the whole path to its cgroup.
+/// Fail: otherwise; or the control showing / (a cgroup namespace nobody asked for).
 fn cgroup_root(ctx: &Ctx) -> CheckResult {
     ctx.cgroup_parent()?;
     let name = ctx.unique("lab-cgns-", 40);
@@ -1427,7 +1570,24 @@ fn cgroup_root(ctx: &Ctx) -> CheckResult {
         ),
         format!("{inside_paths:?}"),
         &run,
-    )
+    )?;
+    const WITHOUT: &str = "without --ns cgroup";
+    let control = ctx.unique("lab-cgctl-", 40);
+    let (crun, facts): (_, Facts) = ctx.control_probe_json(WITHOUT, &["--cgroup", &control], &["facts"])?;
+    let lines = facts.cgroup.unwrap_or_default();
+    let suffix = format!("/{control}");
+    if !lines.iter().any(|l| l.path.ends_with(&suffix)) {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the whole path to cgroup {control} in /proc/self/cgroup, as the host names it",
+                "/proc/self/cgroup에 호스트가 부르는 대로 cgroup {control}까지의 전체 경로"
+            ),
+            js(&lines),
+            &crun,
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- time

@@ -80,6 +80,8 @@ run options (see exercises/CONTRACT.md):
   --cgroup NAME             the container's cgroup, under $LAB_CGROUP_PARENT
   --memory BYTES            memory limit, K/M/G accepted (needs --cgroup)
   --cpus QUOTA_US/PERIOD_US CPU quota (needs --cgroup)
+  --cpu-weight W            CPU weight 1..10000 when cgroups compete (needs --cgroup)
+  --memory-low BYTES        memory protected from reclaim, K/M/G accepted (needs --cgroup)
   --pids N                  maximum number of tasks (needs --cgroup)
   --io-wbps MAJ:MIN:BPS     write limit (repeatable; needs --cgroup)
   --io-rbps MAJ:MIN:BPS     read limit (repeatable; needs --cgroup)
@@ -105,6 +107,8 @@ reset_options() {
 	CGROUP=''
 	MEMORY=''             # bytes
 	CPU_QUOTA='' CPU_PERIOD=''
+	CPU_WEIGHT=''         # 1..10000, v2's scale
+	MEMORY_LOW=''         # bytes
 	PIDS_MAX=''
 	IO_WBPS=() IO_RBPS=() # "MAJ:MIN BPS" each, BPS in bytes
 	CPUSET=''
@@ -260,7 +264,7 @@ parse_run_args() {
 		esac
 		case $flag in
 		--ns | --rootfs | --layer | --upper | --work | --hostname | --uid-map | --gid-map | --veth | \
-			--time-offset | --cgroup | --memory | --cpus | --pids | --io-wbps | --io-rbps | --cpuset | \
+			--time-offset | --cgroup | --memory | --cpus | --cpu-weight | --memory-low | --pids | --io-wbps | --io-rbps | --cpuset | \
 			--deny-device | --net-classid | --pid-file) ;;
 		*) die "unknown option $flag" ;;
 		esac
@@ -297,6 +301,12 @@ parse_run_args() {
 			((CPU_PERIOD >= 1000 && CPU_PERIOD <= 1000000)) || die "--cpus: PERIOD_US must be from 1000 to 1000000, got $CPU_PERIOD"
 			((CPU_QUOTA >= 1000)) || die "--cpus: QUOTA_US must be at least 1000, got $CPU_QUOTA"
 			;;
+		--cpu-weight)
+			[[ $val =~ ^[0-9]{1,5}$ ]] && ((10#$val >= 1 && 10#$val <= 10000)) ||
+				die "--cpu-weight: expected a weight from 1 to 10000, got \"$val\""
+			CPU_WEIGHT=$((10#$val))
+			;;
+		--memory-low) parse_size "$flag" "$val" MEMORY_LOW ;;
 		--pids) is_uint "$val" || die "--pids: expected a number of tasks, got \"$val\""; PIDS_MAX=$((10#$val)) ;;
 		--io-wbps) parse_io "$flag" "$val" IO_WBPS ;;
 		--io-rbps) parse_io "$flag" "$val" IO_RBPS ;;
@@ -329,7 +339,7 @@ validate_run() {
 	if [ -n "$VETH" ]; then has_ns net || die "--veth needs --ns net"; fi
 	if [ -n "$TIME_OFFSET" ]; then has_ns time || die "--time-offset needs --ns time"; fi
 	local f
-	for f in --memory --cpus --pids --io-wbps --io-rbps --cpuset --deny-device --net-classid; do
+	for f in --memory --cpus --cpu-weight --memory-low --pids --io-wbps --io-rbps --cpuset --deny-device --net-classid; do
 		if [ -n "${SEEN[$f]:-}" ] && [ -z "$CGROUP" ]; then die "$f needs --cgroup NAME"; fi
 	done
 	# With a root file system, root inside creates the files of /dev: id 0 must be mapped.
@@ -690,6 +700,15 @@ cg_limit_cpu() {
 	: # nothing yet
 }
 
+# TODO(cg-guarantee): with --cpu-weight and --memory-low: guarantees, not limits.
+# v2: cpu.weight = CPU_WEIGHT, memory.low = MEMORY_LOW. v1: cpu.shares =
+# CPU_WEIGHT * 1024 / 100 (systemd's conversion; it keeps ratios), and
+# memory.soft_limit_in_bytes = MEMORY_LOW (another mechanism: see the lab).
+# Read: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory").
+cg_guarantee() {
+	: # nothing yet
+}
+
 # TODO(cg-pids): with --pids. pids.max = PIDS_MAX (v1 and v2).
 # Read: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
 cg_limit_pids() {
@@ -792,6 +811,7 @@ cg_set_limits() {
 	[ -n "$CGROUP" ] || return 0
 	[ -n "$MEMORY" ] && cg_limit_memory
 	[ -n "$CPU_QUOTA" ] && cg_limit_cpu
+	[ -n "$CPU_WEIGHT$MEMORY_LOW" ] && cg_guarantee
 	[ -n "$PIDS_MAX" ] && cg_limit_pids
 	[ -n "$CPUSET" ] && cg_limit_cpuset
 	[ ${#IO_WBPS[@]} -gt 0 ] || [ ${#IO_RBPS[@]} -gt 0 ] && cg_limit_io

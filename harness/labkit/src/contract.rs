@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cgroups::{parse_bytes, parse_cpu_list, CpuMax, DeviceRule, IoLimit, Limits};
+use crate::cgroups::{parse_bytes, parse_cpu_list, parse_cpu_weight, CpuMax, DeviceRule, IoLimit, Limits};
 use crate::spec::{IdMap, NsSet, RootFs, RunSpec, TimeOffsets, VethSpec};
 
 /// The runtime could not run the command (bad option, setup failure): stderr has
@@ -110,6 +110,12 @@ pub struct RunArgs {
     pub memory: Option<u64>,
     #[arg(long, value_name = "QUOTA_US/PERIOD_US", allow_hyphen_values = true)]
     pub cpus: Option<CpuMax>,
+    /// Memory the kernel protects from reclaim (v2 memory.low).
+    #[arg(long = "memory-low", value_name = "BYTES", value_parser = parse_bytes, allow_hyphen_values = true)]
+    pub memory_low: Option<u64>,
+    /// CPU weight, 1..=10000 (v2 cpu.weight; v1 cpu.shares = W * 1024 / 100).
+    #[arg(long = "cpu-weight", value_name = "W", value_parser = parse_cpu_weight, allow_hyphen_values = true)]
+    pub cpu_weight: Option<u64>,
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids: Option<u64>,
     #[arg(long = "io-wbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
@@ -153,6 +159,8 @@ impl RunArgs {
             limits: Limits {
                 memory: self.memory,
                 cpu: self.cpus,
+                cpu_weight: self.cpu_weight,
+                memory_low: self.memory_low,
                 pids: self.pids,
                 io_wbps: self.io_wbps,
                 io_rbps: self.io_rbps,
@@ -265,6 +273,9 @@ mod tests {
             ("--memory", "-5"),
             ("--pids", "-1"),
             ("--cpus", "-1000/100000"),
+            ("--cpu-weight", "0"),
+            ("--cpu-weight", "10001"),
+            ("--memory-low", "-1"),
             ("--uid-map", "-1:0:1"),
         ] {
             let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();

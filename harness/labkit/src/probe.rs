@@ -188,6 +188,17 @@ pub struct MemStep {
     pub allocated_bytes: u64,
 }
 
+/// `cpu`: the first line, once pinned (with `--pin`): about to spin, or with
+/// `--go-file` about to wait for that file first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spinning {
+    pub spinning: u32,
+    #[serde(default)]
+    pub pinned: Option<u32>,
+    #[serde(default)]
+    pub waiting_for: Option<String>,
+}
+
 /// `cpu`: CPU time over wall time of the spinning threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CpuSpin {
@@ -393,6 +404,24 @@ pub struct SetHostname {
     /// The name after the attempt.
     pub hostname: Option<String>,
     /// Which UTS namespace answered (`uts:[4026531838]`).
+    pub uts_ns: Option<String>,
+    #[serde(flatten)]
+    pub attempt: Attempt,
+}
+
+/// `domainname` without `--set`: the NIS domain name of the UTS namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Domainname {
+    pub domainname: Option<String>,
+}
+
+/// `domainname --set NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetDomainname {
+    pub requested: String,
+    /// The name after the attempt.
+    pub domainname: Option<String>,
+    /// Which UTS namespace answered.
     pub uts_ns: Option<String>,
     #[serde(flatten)]
     pub attempt: Attempt,

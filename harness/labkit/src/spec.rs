@@ -393,6 +393,8 @@ impl RunSpec {
             let flag = [
                 (l.memory.is_some(), "--memory"),
                 (l.cpu.is_some(), "--cpus"),
+                (l.cpu_weight.is_some(), "--cpu-weight"),
+                (l.memory_low.is_some(), "--memory-low"),
                 (l.pids.is_some(), "--pids"),
                 (!l.io_wbps.is_empty(), "--io-wbps"),
                 (!l.io_rbps.is_empty(), "--io-rbps"),

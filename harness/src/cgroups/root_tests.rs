@@ -125,10 +125,12 @@ fn v1_lifecycle() {
     let cg = Guard(open(&h, None, &name).unwrap());
     let limits = Limits {
         memory: Some((64 << 20) + 123),
+        memory_low: Some(16 << 20),
         cpu: Some(CpuMax {
             quota_us: 20000,
             period_us: 50000,
         }),
+        cpu_weight: Some(250),
         pids: Some(32),
         io_wbps: vec![IoLimit {
             major: 7,
@@ -166,6 +168,11 @@ fn v1_lifecycle() {
     }
     assert_eq!(read(&dir("memory").join("memory.swappiness")).trim(), "0");
     assert_eq!(read(&dir("cpu").join("cpu.cfs_quota_us")).trim(), "20000");
+    assert_eq!(read(&dir("cpu").join("cpu.shares")).trim(), "2560");
+    assert_eq!(
+        read(&dir("memory").join("memory.soft_limit_in_bytes")).trim(),
+        (16u64 << 20).to_string()
+    );
     assert_eq!(read(&dir("cpu").join("cpu.cfs_period_us")).trim(), "50000");
     assert_eq!(read(&dir("pids").join("pids.max")).trim(), "32");
     assert_eq!(read(&dir("cpuset").join("cpuset.cpus")).trim(), "0");

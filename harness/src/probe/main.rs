@@ -55,6 +55,13 @@ enum Cmd {
         /// Number of spinning threads
         #[arg(long, default_value_t = 1)]
         threads: u32,
+        /// Run on this CPU only (sched_setaffinity), so that spinners compete
+        #[arg(long, value_name = "CPU")]
+        pin: Option<u32>,
+        /// Start spinning only once this file exists (60 s at most), so that
+        /// several spinners start together
+        #[arg(long, value_name = "PATH")]
+        go_file: Option<String>,
     },
     /// Fork blocked children until fork fails or --max is reached, then kill
     /// and reap them all
@@ -186,6 +193,17 @@ enum Cmd {
     Hostname {
         #[arg(long)]
         set: Option<String>,
+        /// Seconds to stay alive after reporting (so the host can look meanwhile)
+        #[arg(long, value_parser = parse_secs, default_value = "0")]
+        hold: f64,
+    },
+    /// Report the NIS domain name, or try to set it
+    Domainname {
+        #[arg(long)]
+        set: Option<String>,
+        /// Seconds to stay alive after reporting
+        #[arg(long, value_parser = parse_secs, default_value = "0")]
+        hold: f64,
     },
     /// stat a path
     Stat {
@@ -321,7 +339,12 @@ fn run(cmd: Cmd) -> PResult {
     match cmd {
         Cmd::Facts => facts::run(),
         Cmd::Mem { total, step, hold } => workloads::mem(total, step, hold),
-        Cmd::Cpu { secs, threads } => workloads::cpu(secs, threads),
+        Cmd::Cpu {
+            secs,
+            threads,
+            pin,
+            go_file,
+        } => workloads::cpu(secs, threads, pin, go_file.as_deref()),
         Cmd::Forks { max, hold } => workloads::forks(max, hold),
         Cmd::Write {
             path,
@@ -358,7 +381,8 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Open { path, write } => sys::open(&path, write),
         Cmd::Kill { pid, signal } => sys::kill(pid, signal),
         Cmd::Orphan { delay_ms, wait_ms } => workloads::orphan(delay_ms, wait_ms),
-        Cmd::Hostname { set } => sys::hostname(set.as_deref()),
+        Cmd::Hostname { set, hold } => sys::hostname(set.as_deref()).and_then(|_| sys::hold(hold)),
+        Cmd::Domainname { set, hold } => sys::domainname(set.as_deref()).and_then(|_| sys::hold(hold)),
         Cmd::Stat { path, nofollow } => sys::stat(&path, nofollow),
         Cmd::Touch { path } => sys::touch(&path),
         Cmd::WriteFile { path, content, append } => sys::write_file(&path, &content, append),

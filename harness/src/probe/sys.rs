@@ -11,8 +11,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use labkit::probe::{
-    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Hostname, Kill, LoadModule, Ls, Open, PathAttempt,
-    Refused, Rewrite, SetHostname, Stat, WriteFile,
+    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Hostname, Kill, LoadModule, Ls, Open,
+    PathAttempt, Refused, Rewrite, SetDomainname, SetHostname, Stat, WriteFile,
 };
 use nix::errno::Errno;
 use nix::fcntl::{open as nix_open, OFlag};
@@ -240,6 +240,43 @@ pub fn hostname(set: Option<&str>) -> PResult {
             })
         }
     }
+}
+
+/// `domainname`: the NIS domain name of this UTS namespace, or an attempt to set it.
+pub fn domainname(set: Option<&str>) -> PResult {
+    let current = || {
+        nix::sys::utsname::uname()
+            .ok()
+            .map(|u| u.domainname().to_string_lossy().into_owned())
+    };
+    match set {
+        None => {
+            emit(&Domainname { domainname: current() });
+            Ok(())
+        }
+        Some(name) => {
+            // SAFETY: the pointer and length describe `name`'s bytes, which outlive the call.
+            let r = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+            let errno = (r != 0).then(Errno::last_raw);
+            let uts_ns = fs::read_link("/proc/self/ns/uts")
+                .ok()
+                .map(|l| l.to_string_lossy().into_owned());
+            report(SetDomainname {
+                requested: name.to_string(),
+                domainname: current(),
+                uts_ns,
+                attempt: attempt(errno),
+            })
+        }
+    }
+}
+
+/// `--hold SECS`: stays alive after the report (output is flushed line by line).
+pub fn hold(secs: f64) -> PResult {
+    if secs > 0.0 {
+        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+    }
+    Ok(())
 }
 
 /// `kill`: send `signal` (0 = existence check) to `pid`.

@@ -9,7 +9,7 @@ use std::fs;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use labkit::probe::{Count, CpuSpin, Forks, IoRun, MemStep, OrphanState, Orphaned, Sleeping, Slept};
+use labkit::probe::{Count, CpuSpin, Forks, IoRun, MemStep, OrphanState, Orphaned, Sleeping, Slept, Spinning};
 use nix::errno::Errno;
 use nix::fcntl::{open, OFlag};
 use nix::sys::resource::{getrusage, UsageWho};
@@ -96,10 +96,31 @@ fn spin(deadline: Instant) -> u64 {
     }
 }
 
-/// `cpu`: burn CPU with `threads` threads for `secs` seconds of wall time.
-pub fn cpu(secs: f64, threads: u32) -> PResult {
+/// `cpu`: burn CPU with `threads` threads for `secs` seconds of wall time, on
+/// CPU `pin` only when given (threads inherit the mask), from when `go_file` exists.
+pub fn cpu(secs: f64, threads: u32, pin: Option<u32>, go_file: Option<&str>) -> PResult {
     if threads == 0 {
         return Err(ProbeError::msg("args", "--threads must be >= 1"));
+    }
+    if let Some(c) = pin {
+        let mut set = nix::sched::CpuSet::new();
+        set.set(c as usize).map_err(|e| ProbeError::errno("--pin", e))?;
+        nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set)
+            .map_err(|e| ProbeError::errno("sched_setaffinity", e))?;
+    }
+    emit(&Spinning {
+        spinning: threads,
+        pinned: pin,
+        waiting_for: go_file.map(str::to_string),
+    });
+    if let Some(f) = go_file {
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while !std::path::Path::new(f).exists() {
+            if Instant::now() > give_up {
+                return Err(ProbeError::msg("--go-file", format!("{f} did not appear within 60 s")));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     // CPU time over the same interval as the wall time: the probe's own start (exec,
     // page faults; 0.1-0.2 s in an emulated VM) is not part of the workload.

@@ -295,6 +295,27 @@ pub(crate) fn command_env(args: &VmArgs) -> Result<(Env, Option<PathBuf>)> {
     Ok((env, runtime))
 }
 
+/// The programs `oci:NAME` in the command's `--table` list names (a path is left alone).
+pub(crate) fn table_runtimes(command: &[String]) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut it = command.iter();
+    while let Some(a) = it.next() {
+        let list = match a.strip_prefix("--table=") {
+            Some(l) => Some(l.to_string()),
+            None if a == "--table" => it.next().cloned(),
+            None => None,
+        };
+        for item in list.iter().flat_map(|l| l.split(',')) {
+            if let Some(n) = item.trim().strip_prefix("oci:") {
+                if !n.is_empty() && !n.contains('/') && !names.iter().any(|x| x == n) {
+                    names.push(n.to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
 /// The inputs, the workspace binaries (name, stripped copy) and notes for the log.
 pub(crate) type Gathered = (Inputs, Vec<(String, PathBuf)>, Vec<String>);
 
@@ -343,6 +364,19 @@ pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path)
             Some(p) => host_tools.push((name.to_string(), p)),
             None => notes.push(format!(
                 "{name} is not on this host ({why}): the checks that need it will skip"
+            )),
+        }
+    }
+    // The OCI runtimes of a `labcheck --table` go in as host tools: inside, `oci:runc`
+    // names the same program, so the table's columns read as they do on the host.
+    for name in table_runtimes(&args.command) {
+        if host_tools.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        match which(&name) {
+            Some(p) => host_tools.push((name, p)),
+            None => notes.push(format!(
+                "{name} is not on this host: its column of the table will say it is not installed"
             )),
         }
     }
@@ -680,6 +714,24 @@ mod tests {
             }
             out.push((name, mode, rmaj, rmin, data));
         }
+    }
+
+    #[test]
+    fn table_runtimes_are_the_oci_programs_of_the_table() {
+        let cmd = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            table_runtimes(&cmd(&[
+                "labcheck",
+                "--table",
+                "reference,oci:runc,oci:crun,oci:/x/youki"
+            ])),
+            ["runc", "crun"]
+        );
+        assert_eq!(
+            table_runtimes(&cmd(&["labcheck", "--table=oci:runc,oci:runc"])),
+            ["runc"]
+        );
+        assert!(table_runtimes(&cmd(&["labcheck", "oci:runc"])).is_empty());
     }
 
     #[test]

@@ -121,3 +121,214 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
          probe가 할당량보다 많이 요구한 적이 없습니다"
     )))
 }
+
+/// What one pair of pinned spinners got: CPU time of each cgroup over one window.
+struct Contest {
+    /// Usage (µs) of the first and second container's cgroup over the window.
+    usage: (u64, u64),
+    window_usec: u64,
+    first: crate::runtime::Run,
+}
+
+impl Contest {
+    fn ratio(&self) -> f64 {
+        self.usage.0 as f64 / self.usage.1.max(1) as f64
+    }
+}
+
+/// The first CPU the checker may run on: both spinners are pinned there.
+fn first_allowed_cpu() -> u32 {
+    nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
+        .ok()
+        .and_then(|set| (0..nix::sched::CpuSet::count()).find(|&c| set.is_set(c).unwrap_or(false)))
+        .unwrap_or(0) as u32
+}
+
+/// Two containers with weights `w` in sibling cgroups, each a busy probe pinned to
+/// CPU `cpu`; both wait, pinned, for one go file (so that neither starts while the
+/// other is still being set up: the checker's CPU cap would starve its runtime), then
+/// spin together while their cgroups' usage is read on the host over a window.
+/// `without` names the run as a control (a failure there is a control failure).
+// Long: start, window and verdicts on the runs read as one sequence.
+fn contest(ctx: &Ctx, w: (u64, u64), cpu: u32, without: Option<&str>) -> Result<Contest, Outcome> {
+    // Each probe spins SPIN s from the go file; the window starts SETTLE after it.
+    const SPIN: Duration = Duration::from_secs(3);
+    const SETTLE: Duration = Duration::from_millis(300);
+    const WINDOW: Duration = Duration::from_secs(2);
+    let parent = parent_with(ctx, "cpuacct")?;
+    let names = (ctx.unique("cpuw-a-", 30), ctx.unique("cpuw-b-", 30));
+    let go = ctx.scratch().join(format!("{}.go", names.0));
+    let (wa, wb, pin, go_s) = (
+        w.0.to_string(),
+        w.1.to_string(),
+        cpu.to_string(),
+        go.to_string_lossy().into_owned(),
+    );
+    let secs = SPIN.as_secs().to_string();
+    let probe_args = [ctx.probe(), "cpu", "--secs", &secs, "--pin", &pin, "--go-file", &go_s];
+    let as_control = |o: Outcome| match without {
+        Some(wo) => crate::outcome::as_control::<()>(wo, Err(o)).unwrap_err(),
+        None => o,
+    };
+    let a = ctx.spawn(&["--cgroup", &names.0, "--cpu-weight", &wa], &probe_args)?;
+    let b = ctx.spawn(&["--cgroup", &names.1, "--cpu-weight", &wb], &probe_args)?;
+    let ready_a = a.next_as::<Spinning>(Duration::from_secs(30)).is_some();
+    let ready_b = b.next_as::<Spinning>(Duration::from_secs(30)).is_some();
+    if !(ready_a && ready_b) {
+        let (ra, rb) = (a.stop(), b.stop());
+        let bad = if ready_a { rb } else { ra };
+        return Err(as_control(fail(
+            crate::t!(
+                "each probe to print its `spinning` line, pinned to CPU {cpu}",
+                "각 probe가 CPU {cpu}에 고정된 뒤 `spinning` 줄을 출력"
+            ),
+            format!("{}; {}", bad.ending(), bad.stdout_text().trim()),
+            &bad,
+        )));
+    }
+    std::fs::write(&go, b"go").map_err(|e| {
+        crate::outcome::broken(crate::t!(
+            "writing {}: {e}",
+            "{}을(를) 쓰지 못했습니다: {e}",
+            go.display()
+        ))
+    })?;
+    let t_go = Instant::now();
+    std::thread::sleep(SETTLE);
+    let read = |n: &str| parent.read(n, "cpu.stat:usage_usec");
+    let before = (read(&names.0), read(&names.1));
+    let t0 = Instant::now();
+    std::thread::sleep(WINDOW);
+    let after = (read(&names.0), read(&names.1));
+    let window_usec = t0.elapsed().as_micros() as u64;
+    let late = t_go.elapsed() + Duration::from_millis(300) > SPIN;
+    let (ra, rb) = (a.wait(Duration::from_secs(30)), b.wait(Duration::from_secs(30)));
+    for r in [&ra, &rb] {
+        if r.code() != Some(0) {
+            return Err(as_control(fail(
+                crate::t!(
+                    "the pinned probe to spin {} s and exit 0",
+                    "고정된 probe가 {}초 동안 CPU를 쓰고 종료 상태 0",
+                    SPIN.as_secs()
+                ),
+                r.ending(),
+                r,
+            )));
+        }
+    }
+    if late {
+        return Err(host_too_busy(crate::t!(
+            "the checker read the window's end {:.1} s after the start: the probes may have stopped spinning",
+            "검사기가 시작 {:.1}초 뒤에야 구간의 끝을 읽었습니다. probe가 이미 멈췄을 수 있습니다",
+            t_go.elapsed().as_secs_f64()
+        )));
+    }
+    let (Some(a0), Some(b0), Some(a1), Some(b1)) = (before.0, before.1, after.0, after.1) else {
+        return Err(as_control(fail(
+            crate::t!(
+                "cpu usage readable in both containers' cgroups {} and {} (the runtime makes them)",
+                "두 컨테이너의 cgroup {}와 {}에서 CPU 사용량을 읽을 수 있음(런타임이 만든 cgroup)",
+                names.0,
+                names.1
+            ),
+            crate::t!("before {before:?}, after {after:?}", "앞 {before:?}, 뒤 {after:?}"),
+            &ra,
+        )));
+    };
+    let usage = (a1.saturating_sub(a0), b1.saturating_sub(b0));
+    // The probe's own getrusage says it spun; a cgroup that counted (almost) none of
+    // it does not hold the probe (a runtime that left it in the parent).
+    for (r, u, n) in [(&ra, usage.0, &names.0), (&rb, usage.1, &names.1)] {
+        let spun = r.lines_as::<CpuSpin>().pop().map_or(0, |c| c.cpu_usec);
+        if spun >= 500_000 && u * 100 < window_usec {
+            return Err(as_control(fail(
+                crate::t!(
+                    "cgroup {n} to count the CPU time of the probe running in it",
+                    "cgroup {n}이(가) 그 안에서 도는 probe의 CPU 시간을 셈"
+                ),
+                crate::t!(
+                    "{u} us in a {window_usec} us window, while the probe spun {spun} us",
+                    "{window_usec} us 구간에 {u} us, probe는 {spun} us 동안 돎"
+                ),
+                r,
+            )));
+        }
+    }
+    Ok(Contest {
+        usage,
+        window_usec,
+        first: ra,
+    })
+}
+
+/// Pass: two sibling containers, `--cpu-weight 500` and `--cpu-weight 300`, each a
+/// busy probe pinned to the same CPU, used CPU time (their cgroups' usage, read on
+/// the host over a 2 s window in which both spun) in a ratio within
+/// [`WEIGHTED`] (5:3 is 1.67); and the control pair, both `--cpu-weight 300`, within
+/// [`EQUAL`] of 1:1.
+/// Fail: the weighted pair outside its band (a runtime that writes no weight shares
+/// 1:1); or the control outside its band (a weight nobody asked for; the control is
+/// a run through the runtime, so it is the runtime's).
+/// Broken, "host too busy": the pair together got less than half of the window
+/// (the CPU was not theirs to share), or they did not overlap.
+pub(super) fn cpu_weight_shares(ctx: &Ctx) -> CheckResult {
+    parent_with(ctx, "cpu")?;
+    let cpu = first_allowed_cpu();
+    let weighted = contest(ctx, (500, 300), cpu, None)?;
+    let equal = contest(ctx, (300, 300), cpu, Some("with equal weights"))?;
+    for (c, what) in [(&weighted, "500:300"), (&equal, "300:300")] {
+        ctx.note(format!(
+            "{what} on CPU {cpu}: {:.3} ({} us : {} us over a {} us window)",
+            c.ratio(),
+            c.usage.0,
+            c.usage.1,
+            c.window_usec
+        ));
+        if ((c.usage.0 + c.usage.1) as f64) < 0.5 * c.window_usec as f64 {
+            return Err(host_too_busy(crate::t!(
+                "the two pinned containers ({what}) together got {} us of CPU {cpu} in a {} us window",
+                "고정된 두 컨테이너({what})가 {} us 구간에서 CPU {cpu}를 합쳐 {} us만 받았습니다",
+                c.usage.0 + c.usage.1,
+                c.window_usec
+            )));
+        }
+    }
+    let r = equal.ratio();
+    if !(EQUAL.0..=EQUAL.1).contains(&r) {
+        return Err(control_fail(
+            "with equal weights",
+            crate::t!(
+                "two containers with --cpu-weight 300 each to share the CPU about 1:1 ({} to {})",
+                "--cpu-weight 300인 두 컨테이너가 CPU를 약 1:1로 나눔({} ~ {})",
+                EQUAL.0,
+                EQUAL.1
+            ),
+            format!("{r:.3} ({} us : {} us)", equal.usage.0, equal.usage.1),
+            &equal.first,
+        ));
+    }
+    let r = weighted.ratio();
+    ensure(
+        (WEIGHTED.0..=WEIGHTED.1).contains(&r),
+        crate::t!(
+            "--cpu-weight 500 and 300 to share one CPU about 5:3 (a ratio from {} to {})",
+            "--cpu-weight 500과 300이 CPU 하나를 약 5:3으로 나눔(비율 {} ~ {})",
+            WEIGHTED.0,
+            WEIGHTED.1
+        ),
+        crate::t!(
+            "{r:.3} ({} us : {} us of cgroup CPU usage over {} us)",
+            "{r:.3}({} us 동안 cgroup CPU 사용량 {} us : {} us)",
+            weighted.usage.0,
+            weighted.usage.1,
+            weighted.window_usec
+        ),
+        &weighted.first,
+    )
+}
+
+/// Tolerances of the weight check, as ratios of CPU time. 5:3 is 1.667 and the band
+/// about ±15% of it; 1:1 within +25%/-20%, so that neither band reaches the other.
+/// 20 runs here (cgroup v1, 2 CPUs): 1.658–1.674 and 0.999–1.001.
+const WEIGHTED: (f64, f64) = (1.42, 1.92);
+const EQUAL: (f64, f64) = (0.80, 1.25);

@@ -29,14 +29,14 @@ const MIN_SECS: f64 = 1.5;
 const CONTROL_FACTOR: f64 = 5.0;
 
 /// A loop device the check attached; detached when dropped (also on failure or panic).
-struct LoopDevice {
-    path: String,
+pub(super) struct LoopDevice {
+    pub(super) path: String,
     /// In the checker's state file from before the attach until after the detach.
     item: labkit::state::Item,
 }
 
 impl LoopDevice {
-    fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
+    pub(super) fn attach(file: &Path) -> Result<LoopDevice, Outcome> {
         let item = labkit::state::Item::Loop {
             backing: file.to_path_buf(),
         };

@@ -119,27 +119,234 @@ pub(super) fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
-/// Pass: `stats` reports 64 to 80 MiB while the probe holds 64 MiB. Fail:
-/// otherwise. The probe's own allocation is the reference.
-pub(super) fn usage_matches(ctx: &Ctx) -> CheckResult {
-    parent_with(ctx, "memory")?;
-    let name = ctx.unique("use-", 30);
-    let sp = holding_memory(ctx, &name)?;
-    let stats = stats_json(ctx, &name);
-    let run = sp.stop();
-    let (srun, st) = stats?;
-    let used = st.memory_current_bytes;
-    // Tolerance: the probe's own pages, its page tables and the init add a few MiB
-    // to the 64 MiB it touched; 16 MiB covers them with room.
-    ensure(
-        used.is_some_and(|u| (64 * MIB..=80 * MIB).contains(&u)),
-        crate::t!(
-            "memory_current_bytes between 64 and 80 MiB while the probe holds 64 MiB",
-            "probe가 64 MiB를 쥐고 있는 동안 memory_current_bytes가 64에서 80 MiB 사이"
-        ),
-        format!("{used:?}"),
-        &srun,
+/// The memory.low squeeze: the limit of the parent the three containers share,
+/// what each reader reads into its page cache (clean, so reclaimable without swap:
+/// the checker's parent has none), and the anonymous memory the third one takes.
+const SQUEEZE_PARENT_MAX: u64 = 200 * MIB;
+const CACHE: &str = "64M";
+const PRESSURE: &str = "112M";
+/// What the protected container may lose (its own anonymous pages, rounding), and
+/// what reclaim must take from the unprotected one for the squeeze to count.
+const KEPT_SLACK: u64 = 8 * MIB;
+const RECLAIMED_MIN: u64 = 16 * MIB;
+
+/// Page cache (memory.stat `file`) of the two readers before and after the squeeze.
+struct Squeeze {
+    a: (u64, u64),
+    b: (u64, u64),
+    run_a: crate::runtime::Run,
+}
+
+/// A cgroup v2 parent of the squeeze's own under the checker's, with +memory for its
+/// children and a memory.max; removed when dropped (after its containers are gone).
+struct SqueezeParent {
+    dir: std::path::PathBuf,
+    /// `LAB_CGROUP_PARENT` for the runtime: the squeeze parent's absolute path.
+    env: String,
+    rel: String,
+}
+
+impl SqueezeParent {
+    fn make(parent: &ScratchParent, rel: String) -> Result<SqueezeParent, Outcome> {
+        let (Some(dir), Some(base)) = (parent.dir("memory", &rel), parent.env_value()) else {
+            return Err(crate::outcome::broken(
+                "no cgroup v2 memory directory for the squeeze parent",
+            ));
+        };
+        crate::state::add(&labkit::state::Item::Cgroup { path: dir.clone() });
+        let me = SqueezeParent {
+            env: format!("{base}/{rel}"),
+            dir,
+            rel,
+        };
+        std::fs::create_dir(&me.dir)
+            .and_then(|_| std::fs::write(me.dir.join("cgroup.subtree_control"), "+memory"))
+            .and_then(|_| std::fs::write(me.dir.join("memory.max"), SQUEEZE_PARENT_MAX.to_string()))
+            .map_err(|e| {
+                crate::outcome::broken(crate::t!(
+                    "making {} with memory.max {SQUEEZE_PARENT_MAX}: {e}",
+                    "memory.max {SQUEEZE_PARENT_MAX}인 {}을(를) 만들지 못했습니다: {e}",
+                    me.dir.display()
+                ))
+            })?;
+        Ok(me)
+    }
+}
+
+impl Drop for SqueezeParent {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        labkit::state::kill_cgroup_tree(&self.dir, deadline);
+        if labkit::state::remove_cgroup_tree(&self.dir, deadline).is_ok() {
+            crate::state::done(&labkit::state::Item::Cgroup { path: self.dir.clone() });
+        }
+    }
+}
+
+/// A container under the squeeze parent.
+fn spawn_under(ctx: &Ctx, sq: &SqueezeParent, opts: &[&str], cmd: &[&str]) -> Result<crate::runtime::Spawned, Outcome> {
+    let mut rt = ctx.runtime();
+    rt.env.retain(|(k, _)| k != labkit::contract::CGROUP_PARENT_ENV);
+    rt.env
+        .push((labkit::contract::CGROUP_PARENT_ENV.into(), sq.env.clone()));
+    rt.spawn(opts, cmd).map_err(crate::outcome::broken)
+}
+
+/// A container that reads `CACHE` of block device `dev` into its page cache and
+/// then sleeps until stopped; returns once it sleeps.
+fn cache_reader(
+    ctx: &Ctx,
+    sq: &SqueezeParent,
+    name: &str,
+    low: Option<&str>,
+    dev: &str,
+) -> Result<crate::runtime::Spawned, Outcome> {
+    let mut opts = vec!["--cgroup", name];
+    if let Some(l) = low {
+        opts.extend(["--memory-low", l]);
+    }
+    let script = format!(
+        "{p} read {dev} --bytes {CACHE} && exec {p} sleep 120",
+        p = crate::runtime::shell_quote(ctx.probe())
+    );
+    let sp = spawn_under(ctx, sq, &opts, &["/bin/sh", "-c", &script])?;
+    if sp.next_as::<labkit::probe::Sleeping>(Duration::from_secs(30)).is_none() {
+        let run = sp.stop();
+        return Err(fail(
+            crate::t!(
+                "the probe to read {CACHE} of {dev} and then sleep",
+                "probe가 {dev}에서 {CACHE}를 읽은 뒤 잠듦"
+            ),
+            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            &run,
+        ));
+    }
+    Ok(sp)
+}
+
+/// Two readers (the first with `--memory-low low`), then a third container whose
+/// allocation pushes their shared parent over its limit; page cache before and after.
+// Long: setup, the squeeze and the teardown read as one sequence.
+fn squeeze(ctx: &Ctx, parent: &ScratchParent, low: Option<&str>, tag: &str) -> Result<Squeeze, Outcome> {
+    let mut devs = Vec::new();
+    for n in ["a", "b"] {
+        let img = ctx.scratch().join(format!("low-{tag}-{n}.img"));
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(80 * MIB))
+            .map_err(|e| {
+                crate::outcome::broken(crate::t!(
+                    "making {}: {e}",
+                    "{}을(를) 만들지 못했습니다: {e}",
+                    img.display()
+                ))
+            })?;
+        devs.push(super::io::LoopDevice::attach(&img)?);
+    }
+    // The last close of a block device drops its page cache: the checker keeps each
+    // open, so what a reader read stays cached (and charged to the reader's cgroup).
+    let _open: Vec<std::fs::File> = devs.iter().filter_map(|d| std::fs::File::open(&d.path).ok()).collect();
+    let sq = SqueezeParent::make(parent, ctx.unique(&format!("squeeze{tag}-"), 30))?;
+    let (na, nb, nc) = (
+        ctx.unique(&format!("low{tag}a-"), 30),
+        ctx.unique(&format!("low{tag}b-"), 30),
+        ctx.unique(&format!("low{tag}c-"), 30),
+    );
+    let a = cache_reader(ctx, &sq, &na, low, &devs[0].path)?;
+    let b = cache_reader(ctx, &sq, &nb, None, &devs[1].path)?;
+    let file = |n: &str| parent.read(&format!("{}/{n}", sq.rel), "memory.stat:file").unwrap_or(0);
+    let before = (file(&na), file(&nb));
+    let c = spawn_under(
+        ctx,
+        &sq,
+        &["--cgroup", &nc],
+        &[ctx.probe(), "mem", "--total", PRESSURE, "--step", "8M", "--hold", "2"],
     )?;
-    let _ = run;
+    let pressed = wait_done(&c);
+    let after = (file(&na), file(&nb));
+    let run_c = c.stop();
+    let run_a = a.stop();
+    drop(b.stop());
+    if !pressed {
+        return Err(fail(
+            crate::t!(
+                "a third container to allocate {PRESSURE} while the parent's page cache is reclaimed",
+                "세 번째 컨테이너가 {PRESSURE}를 할당하고 그동안 부모의 페이지 캐시가 회수됨"
+            ),
+            format!("{}; {}", run_c.ending(), run_c.stdout_text().trim()),
+            &run_c,
+        ));
+    }
+    ctx.note(format!(
+        "{}: page cache {} MiB -> {} MiB (--memory-low {}), {} MiB -> {} MiB (none)",
+        if low.is_some() { "protected" } else { "control" },
+        before.0 / MIB,
+        after.0 / MIB,
+        low.unwrap_or("none"),
+        before.1 / MIB,
+        after.1 / MIB
+    ));
+    Ok(Squeeze {
+        a: (before.0, after.0),
+        b: (before.1, after.1),
+        run_a,
+    })
+}
+
+/// Pass (cgroup v2): under a parent limited to 200 MiB, container A
+/// (`--memory-low 100M`) and container B (none) each hold 64 MiB of page cache;
+/// a third container allocates 112 MiB. A keeps its cache (loses at most 8 MiB)
+/// while reclaim takes at least 16 MiB from B. Control: the same without
+/// `--memory-low`: A loses at least 8 MiB, so the protection made the difference.
+/// Fail: A lost more than 8 MiB under its protection, or kept it all in the control
+/// (a protection nobody asked for). Broken: reclaim never took 16 MiB from B (no
+/// pressure came). Skip on cgroup v1: no memory.low (its soft limit is another
+/// mechanism).
+pub(super) fn memory_low_protects(ctx: &Ctx) -> CheckResult {
+    let parent = parent_with(ctx, "memory")?;
+    if parent.tree.version == Version::V1 {
+        return Err(skip(crate::t!(
+            "cgroup v1 has no memory.low: its soft limit is another mechanism (reclaimed first, not protected)",
+            "cgroup v1에는 memory.low가 없습니다. soft limit는 다른 메커니즘입니다(보호가 아니라 먼저 회수됨)"
+        )));
+    }
+    let with = squeeze(ctx, parent, Some("100M"), "p")?;
+    if with.b.0.saturating_sub(with.b.1) < RECLAIMED_MIN {
+        return Err(crate::outcome::broken(crate::t!(
+            "no squeeze: the unprotected container's page cache went from {} to {} MiB",
+            "압박이 없었습니다: 보호받지 않는 컨테이너의 페이지 캐시가 {} MiB에서 {} MiB로 바뀌었습니다",
+            with.b.0 / MIB,
+            with.b.1 / MIB
+        )));
+    }
+    ensure(
+        with.a.1 + KEPT_SLACK >= with.a.0,
+        crate::t!(
+            "the container with --memory-low 100M to keep its {} MiB of page cache (within {} MiB) while its sibling was reclaimed",
+            "--memory-low 100M인 컨테이너가 형제가 회수되는 동안 페이지 캐시 {} MiB를 지킴({} MiB 이내)",
+            with.a.0 / MIB,
+            KEPT_SLACK / MIB
+        ),
+        crate::t!(
+            "{} MiB left (the sibling: {} -> {} MiB)",
+            "{} MiB 남음(형제: {} -> {} MiB)",
+            with.a.1 / MIB,
+            with.b.0 / MIB,
+            with.b.1 / MIB
+        ),
+        &with.run_a,
+    )?;
+    let without = crate::outcome::as_control("without --memory-low", squeeze(ctx, parent, None, "c"))?;
+    if without.a.1 + KEPT_SLACK >= without.a.0 {
+        return Err(control_fail(
+            "without --memory-low",
+            crate::t!(
+                "the same container without --memory-low to lose more than {} MiB of page cache",
+                "--memory-low 없는 같은 컨테이너가 페이지 캐시를 {} MiB보다 많이 잃음",
+                KEPT_SLACK / MIB
+            ),
+            crate::t!("{} -> {} MiB", "{} -> {} MiB", without.a.0 / MIB, without.a.1 / MIB),
+            &without.run_a,
+        ));
+    }
     Ok(())
 }

@@ -26,7 +26,7 @@ mod pids;
 use std::time::{Duration, Instant};
 
 use labkit::cgroups::Stats;
-use labkit::probe::{Affinity, Count, CpuSpin, Forks, MemStep, Open};
+use labkit::probe::{Affinity, Count, CpuSpin, Forks, MemStep, Open, Spinning};
 
 use crate::cgview::{ScratchParent, Version};
 use crate::check::{Check, Requirement as R};
@@ -61,12 +61,12 @@ pub fn checks() -> Vec<Check> {
             memory::oom_kill_at_limit
         ),
         check!(
-            "cgroups.memory.usage-matches-allocation",
-            "memory use reported by `stats` matches what the probe allocated",
-            uses = ["--cgroup", "--memory", "stats"],
-            requires = [],
+            "cgroups.memory.low-protects-from-reclaim",
+            "under a parent's memory pressure --memory-low keeps a container's page cache while its sibling is reclaimed",
+            uses = ["--cgroup", "--memory-low"],
+            requires = [R::Command("sh"), R::Command("losetup")],
             serial = None,
-            memory::usage_matches
+            memory::memory_low_protects
         ),
         check!(
             "cgroups.cpu.quota-throttles",
@@ -75,6 +75,14 @@ pub fn checks() -> Vec<Check> {
             requires = [],
             serial = Some(crate::check::EXCLUSIVE_KEY),
             cpu::cpu_quota
+        ),
+        check!(
+            "cgroups.cpu.weight-shares-contended-cpu",
+            "with --cpu-weight 500 and 300 two busy containers on one CPU share it about 5:3",
+            uses = ["--cgroup", "--cpu-weight"],
+            requires = [],
+            serial = Some(crate::check::EXCLUSIVE_KEY),
+            cpu::cpu_weight_shares
         ),
         check!(
             "cgroups.pids.fork-limit",
@@ -115,6 +123,14 @@ pub fn checks() -> Vec<Check> {
             requires = [],
             serial = None,
             monitoring::stats_match
+        ),
+        check!(
+            "cgroups.monitoring.events-counted",
+            "after an OOM kill and a throttled burn `stats` counts them as the cgroup files do",
+            uses = ["--cgroup", "--memory", "--cpus", "stats"],
+            requires = [R::Command("sh")],
+            serial = None,
+            monitoring::events_counted
         ),
     ];
     v.extend([

@@ -113,6 +113,12 @@ struct RunArgs {
     /// CPU quota (needs --cgroup).
     #[arg(long, value_name = "QUOTA_US/PERIOD_US")]
     cpus: Option<CpuMax>,
+    /// CPU weight when cgroups compete, 1..=10000 (needs --cgroup).
+    #[arg(long = "cpu-weight", value_name = "W", value_parser = clap::value_parser!(u64).range(1..=10000))]
+    cpu_weight: Option<u64>,
+    /// Memory protected from reclaim: bytes, or a number with K, M or G (needs --cgroup).
+    #[arg(long = "memory-low", value_name = "BYTES", value_parser = parse_bytes)]
+    memory_low: Option<u64>,
     /// Maximum number of tasks (needs --cgroup).
     #[arg(long, value_name = "N")]
     pids: Option<u64>,
@@ -197,6 +203,8 @@ impl RunArgs {
         let limits = Limits {
             memory: self.memory,
             cpu: self.cpus,
+            cpu_weight: self.cpu_weight,
+            memory_low: self.memory_low,
             pids: self.pids,
             io_wbps: self.io_wbps,
             io_rbps: self.io_rbps,
@@ -208,6 +216,8 @@ impl RunArgs {
             for (given, flag) in [
                 (limits.memory.is_some(), "--memory"),
                 (limits.cpu.is_some(), "--cpus"),
+                (limits.cpu_weight.is_some(), "--cpu-weight"),
+                (limits.memory_low.is_some(), "--memory-low"),
                 (limits.pids.is_some(), "--pids"),
                 (!limits.io_wbps.is_empty(), "--io-wbps"),
                 (!limits.io_rbps.is_empty(), "--io-rbps"),
@@ -339,6 +349,8 @@ fn needed_exercises(spec: &RunSpec) -> Vec<(String, &'static str)> {
     opt(spec.cgroup.is_some(), "--cgroup", "cg-memory");
     opt(l.memory.is_some(), "--memory", "cg-memory");
     opt(l.cpu.is_some(), "--cpus", "cg-cpu");
+    opt(l.cpu_weight.is_some(), "--cpu-weight", "cg-guarantee");
+    opt(l.memory_low.is_some(), "--memory-low", "cg-guarantee");
     opt(l.pids.is_some(), "--pids", "cg-pids");
     opt(l.cpuset.is_some(), "--cpuset", "cg-cpuset");
     opt(!l.io_wbps.is_empty(), "--io-wbps", "cg-io");

@@ -376,6 +376,9 @@ pub fn parse_classid(s: &str) -> Result<u32, String> {
 pub struct Limits {
     pub memory: Option<u64>,
     pub cpu: Option<CpuMax>,
+    /// 1..=10000, cgroup v2's scale.
+    pub cpu_weight: Option<u64>,
+    pub memory_low: Option<u64>,
     pub pids: Option<u64>,
     pub io_wbps: Vec<IoLimit>,
     pub io_rbps: Vec<IoLimit>,

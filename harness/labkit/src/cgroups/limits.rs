@@ -76,6 +76,24 @@ impl fmt::Display for CpuMax {
     }
 }
 
+/// `--cpu-weight W`: a CPU share on cgroup v2's scale, 1..=10000 (100 is the default).
+pub fn parse_cpu_weight(s: &str) -> Result<u64, LimitParseError> {
+    let w = parse_u64("weight", s.trim())?;
+    if !(1..=10_000).contains(&w) {
+        return err(format!("weight must be 1..=10000 (cgroup v2 cpu.weight), got {w}"));
+    }
+    Ok(w)
+}
+
+/// A v2 weight as v1 `cpu.shares`: systemd's conversion, weight × 1024 / 100,
+/// clamped to the kernel's 2..=262144. It keeps ratios (500:300 stays 5:3) and maps
+/// the defaults onto each other (100 ↔ 1024). The OCI runtimes' older linear map,
+/// 1 + (shares − 2) × 9999 / 262142, sends 1024 to 39 (runc#4772, crun#1721); their
+/// newer one is a curve on log2(shares), which keeps neither ratios nor distances.
+pub fn cpu_weight_to_shares(weight: u64) -> u64 {
+    (weight.saturating_mul(1024) / 100).clamp(2, 262_144)
+}
+
 /// `--io-wbps` / `--io-rbps MAJ:MIN:BPS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IoLimit {
@@ -179,6 +197,10 @@ pub struct Limits {
     /// Hard memory limit in bytes; swap is turned off with it.
     pub memory: Option<u64>,
     pub cpu: Option<CpuMax>,
+    /// CPU weight on v2's scale (v1: cpu.shares by [`cpu_weight_to_shares`]).
+    pub cpu_weight: Option<u64>,
+    /// Memory protected from reclaim (v2 memory.low; no v1 counterpart).
+    pub memory_low: Option<u64>,
     pub pids: Option<u64>,
     pub io_wbps: Vec<IoLimit>,
     pub io_rbps: Vec<IoLimit>,
@@ -251,6 +273,24 @@ mod tests {
         assert_eq!(r.to_string(), "c:1:3");
         assert!("x:1:3".parse::<DeviceRule>().is_err());
         assert!("c:1".parse::<DeviceRule>().is_err());
+    }
+
+    #[rstest]
+    #[case(1, 10)]
+    #[case(100, 1024)]
+    #[case(500, 5120)]
+    #[case(300, 3072)]
+    #[case(10_000, 102_400)]
+    fn weights_convert_to_shares(#[case] w: u64, #[case] shares: u64) {
+        assert_eq!(cpu_weight_to_shares(w), shares);
+    }
+
+    #[test]
+    fn weights_refuse_out_of_range() {
+        assert_eq!(parse_cpu_weight("10000"), Ok(10_000));
+        for bad in ["0", "10001", "-1", "x", ""] {
+            assert!(parse_cpu_weight(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
-//! v1 cpu: CFS bandwidth in `cpu.cfs_period_us` and `cpu.cfs_quota_us`;
-//! throttling counters from `cpu.stat`.
+//! v1 cpu: CFS bandwidth in `cpu.cfs_period_us` and `cpu.cfs_quota_us`, the
+//! weight in `cpu.shares`; throttling counters from `cpu.stat`.
 
 use std::path::Path;
 
 use crate::cgroups::common::{read_keyed, read_optional, write_file};
-use crate::cgroups::{CgroupError, Controller, Limits, Stats};
+use crate::cgroups::{cpu_weight_to_shares, CgroupError, Controller, Limits, Stats};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Cpu;
 
@@ -12,7 +13,7 @@ impl Controller for Cpu {
     const NAME: &'static str = "cpu";
 
     fn needed(limits: &Limits) -> bool {
-        limits.cpu.is_some()
+        limits.cpu.is_some() || limits.cpu_weight.is_some()
     }
 
     /// The kernel checks each write against the other file's current value
@@ -22,6 +23,9 @@ impl Controller for Cpu {
     /// No intermediate pair is ever invalid; an existing limit is lifted only
     /// between two writes.
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if let Some(w) = limits.cpu_weight.filter(|_| !fault::active(Fault::CpuWeightIgnored)) {
+            write_file(&path.join("cpu.shares"), &cpu_weight_to_shares(w).to_string())?;
+        }
         let Some(cpu) = limits.cpu else {
             return Ok(());
         };
@@ -86,6 +90,20 @@ mod tests {
             "{e}"
         );
         assert_eq!(fs::read_to_string(d.path().join("cpu.cfs_quota_us")).unwrap(), "-1");
+    }
+
+    #[test]
+    fn weight_is_written_as_shares() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("cpu.shares"), "1024\n").unwrap();
+        let l = Limits {
+            cpu_weight: Some(500),
+            ..Default::default()
+        };
+        assert!(Cpu::needed(&l));
+        Cpu::apply(d.path(), &l).unwrap();
+        assert_eq!(fs::read_to_string(d.path().join("cpu.shares")).unwrap(), "5120");
+        assert!(!d.path().join("cpu.cfs_quota_us").exists());
     }
 
     #[test]

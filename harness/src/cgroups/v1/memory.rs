@@ -13,10 +13,18 @@ impl Controller for Memory {
     const NAME: &'static str = "memory";
 
     fn needed(limits: &Limits) -> bool {
-        limits.memory.is_some()
+        limits.memory.is_some() || limits.memory_low.is_some()
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if let Some(low) = limits.memory_low {
+            // v1 has no protection from reclaim: the soft limit is what runc writes for
+            // the same request (OCI memory.reservation), a level that global reclaim
+            // pushes the cgroup back down to first — the opposite direction.
+            if !fault::active(Fault::MemoryLowIgnored) {
+                write_file(&path.join("memory.soft_limit_in_bytes"), &low.to_string())?;
+            }
+        }
         if fault::active(Fault::MemoryNotWritten) {
             return Ok(());
         }

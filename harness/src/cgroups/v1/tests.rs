@@ -20,10 +20,12 @@ fn files_of(controller: &str) -> Vec<(&'static str, &'static str)> {
             ("memory.usage_in_bytes", "0\n"),
             ("memory.max_usage_in_bytes", "0\n"),
             ("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n"),
+            ("memory.soft_limit_in_bytes", "9223372036854771712\n"),
         ],
         "cpu" => vec![
             ("cpu.cfs_quota_us", "-1\n"),
             ("cpu.cfs_period_us", "100000\n"),
+            ("cpu.shares", "1024\n"),
             ("cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n"),
         ],
         "cpuacct" => vec![("cpuacct.usage", "0\n")],
@@ -111,10 +113,12 @@ const THIS_HOST: &[&str] = &[
 fn full_limits() -> Limits {
     Limits {
         memory: Some(64 << 20),
+        memory_low: Some(16 << 20),
         cpu: Some(CpuMax {
             quota_us: 20000,
             period_us: 100000,
         }),
+        cpu_weight: Some(250),
         pids: Some(32),
         io_wbps: vec![IoLimit {
             major: 7,
@@ -164,6 +168,8 @@ fn create_writes_every_limit() {
     assert_eq!(r("memory", "memory.memsw.limit_in_bytes"), "67108864");
     assert_eq!(r("memory", "memory.swappiness"), "0");
     assert_eq!(r("cpu,cpuacct", "cpu.cfs_quota_us"), "20000");
+    assert_eq!(r("cpu,cpuacct", "cpu.shares"), "2560");
+    assert_eq!(r("memory", "memory.soft_limit_in_bytes"), (16u64 << 20).to_string());
     assert_eq!(r("cpu,cpuacct", "cpu.cfs_period_us"), "100000");
     assert_eq!(r("pids", "pids.max"), "32");
     assert_eq!(r("blkio", "blkio.throttle.write_bps_device").trim(), "7:0 1048576");

@@ -13,10 +13,15 @@ impl Controller for Memory {
     const NAME: &'static str = "memory";
 
     fn needed(limits: &Limits) -> bool {
-        limits.memory.is_some()
+        limits.memory.is_some() || limits.memory_low.is_some()
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if let Some(low) = limits.memory_low {
+            if !fault::active(Fault::MemoryLowIgnored) {
+                write_file(&path.join("memory.low"), &low.to_string())?;
+            }
+        }
         if fault::active(Fault::MemoryNotWritten) {
             return Ok(());
         }

@@ -24,6 +24,8 @@ const NEW_CGROUP: &[(&str, &str)] = &[
         "usage_usec 0\nuser_usec 0\nsystem_usec 0\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
     ),
     ("memory.max", "max\n"),
+    ("memory.low", "0\n"),
+    ("cpu.weight", "100\n"),
     ("memory.swap.max", "max\n"),
     ("memory.current", "0\n"),
     ("memory.peak", "0\n"),
@@ -90,10 +92,12 @@ fn create_writes_every_limit() {
     assert_eq!(cg.paths(), vec![f.me.join("box")]);
     let limits = Limits {
         memory: Some(64 << 20),
+        memory_low: Some(16 << 20),
         cpu: Some(CpuMax {
             quota_us: 20000,
             period_us: 100000,
         }),
+        cpu_weight: Some(250),
         pids: Some(16),
         io_wbps: vec![IoLimit {
             major: 7,
@@ -119,6 +123,8 @@ fn create_writes_every_limit() {
     cg.create(&limits).unwrap();
     assert_eq!(f.subtree_control(), "+cpuset +cpu +io +memory +pids");
     assert_eq!(f.read("box", "cpu.max"), "20000 100000");
+    assert_eq!(f.read("box", "cpu.weight"), "250");
+    assert_eq!(f.read("box", "memory.low"), (16u64 << 20).to_string());
     assert_eq!(f.read("box", "memory.max"), "67108864");
     assert_eq!(f.read("box", "memory.swap.max"), "0");
     assert_eq!(f.read("box", "pids.max"), "16");

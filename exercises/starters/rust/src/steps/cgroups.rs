@@ -1,5 +1,5 @@
 //! Cgroup steps: exercises cg-memory (which also creates, joins and removes
-//! the cgroup), cg-cpu, cg-pids, cg-cpuset, cg-io, cg-devices, cg-net-cls,
+//! the cgroup), cg-cpu, cg-guarantee, cg-pids, cg-cpuset, cg-io, cg-devices, cg-net-cls,
 //! cg-freezer and cg-monitoring. All run on the host side.
 //! Read: cgroups(7) and the kernel's Documentation/admin-guide/cgroup-v2.rst
 //! and cgroup-v1/*.rst (on kernel.org). Cgroup files are plain files: read and
@@ -48,6 +48,9 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
     }
     if let Some(c) = l.cpu {
         limit_cpu(cg, c)?;
+    }
+    if l.cpu_weight.is_some() || l.memory_low.is_some() {
+        guarantee(cg, l.cpu_weight, l.memory_low)?;
     }
     if let Some(n) = l.pids {
         limit_pids(cg, n)?;
@@ -114,6 +117,14 @@ pub fn limit_memory(cg: &Cgroup, bytes: u64) -> Result<()> {
 /// Read: Documentation/scheduler/sched-bwc.rst.
 pub fn limit_cpu(cg: &Cgroup, cpu: CpuMax) -> Result<()> {
     todo!("cg-cpu: cpu.max (v2) or cpu.cfs_period_us + cpu.cfs_quota_us (v1)")
+}
+
+/// --cpu-weight W and --memory-low B: guarantees, not limits. v2: cpu.weight = W,
+/// memory.low = B. v1: cpu.shares = W * 1024 / 100 (systemd's conversion, which
+/// keeps ratios) and memory.soft_limit_in_bytes = B (another mechanism: see the lab).
+/// Read: cgroup-v2.rst ("Weights", "Protections").
+pub fn guarantee(cg: &Cgroup, cpu_weight: Option<u64>, memory_low: Option<u64>) -> Result<()> {
+    todo!("cg-guarantee: cpu.weight / cpu.shares and memory.low")
 }
 
 /// --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.

@@ -12,7 +12,7 @@
 //! | ns-user         | `namespaces`    | `clone_flag` (User), `write_id_maps`, `become_root` |
 //! | ns-cgroup-time  | `namespaces`    | `clone_flag` (Cgroup, Time), `unshare_cgroup`, `unshare_time` |
 //! | cg-memory       | `cgroups`       | `create`, `join`, `remove`, `limit_memory` |
-//! | cg-cpu ... cg-net-cls | `cgroups` | `limit_cpu`, `limit_pids`, `limit_cpuset`, `limit_io`, `limit_devices`, `limit_net_classid` |
+//! | cg-cpu ... cg-net-cls | `cgroups` | `limit_cpu`, `guarantee`, `limit_pids`, `limit_cpuset`, `limit_io`, `limit_devices`, `limit_net_classid` |
 //! | cg-freezer      | `cgroups`       | `pause`, `resume` |
 //! | cg-monitoring   | `cgroups`       | `stats` |
 //! | ufs-layers ...  | `overlay`       | `mount_overlay`, `cleanup` |
