@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use labkit::probe::{Cat, Chmod, Facts, IoRun, Ls, Open, PathAttempt, Stat, WriteFile};
 
@@ -48,6 +47,12 @@ pub fn checks() -> Vec<Check> {
             read_leaves_lower
         ),
         check!(
+            "overlay.copy-up.truncate-replaces-lower-data",
+            "opening a lower file with O_TRUNC leaves only the new data in the upper layer",
+            requires = [],
+            truncate_lower_file
+        ),
+        check!(
             "overlay.layers.upper-most-wins",
             "with two layers holding one path the upper-most is seen; bottom-only files are visible",
             requires = [],
@@ -64,6 +69,12 @@ pub fn checks() -> Vec<Check> {
             "a lower directory removed and made again is opaque: lower entries hidden",
             requires = [],
             opaque_directory
+        ),
+        check!(
+            "overlay.whiteout.rmdir-non-empty-refused",
+            "rmdir of a directory with lower entries fails with ENOTEMPTY; an empty one leaves a whiteout",
+            requires = [],
+            rmdir_non_empty
         ),
         check!(
             "overlay.whiteout.rename-lower-directory",
@@ -514,6 +525,97 @@ fn delete_whiteout(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
+/// Whether `p` is a whiteout: a character device 0:0.
+fn is_whiteout(p: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_char_device() && m.rdev() == 0)
+}
+
+/// Pass: rmdir of a merged directory whose lower layer has entries fails with
+/// ENOTEMPTY (the union is not empty although the upper layer has nothing there),
+/// the entries stay visible and the layer unchanged. Control: rmdir of an empty lower
+/// directory in the same container succeeds and leaves a whiteout. Fail: otherwise.
+fn rmdir_non_empty(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/full/kept", b"kept"), ("/empty/", b"")]])?;
+    let (opts, upper) = layers.options(ctx, "rd")?;
+    let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, &["rmdir", "/full"])?;
+    ensure(
+        r.attempt.refused_with("ENOTEMPTY"),
+        crate::t!(
+            "rmdir of a directory with entries in the lower layer to fail with ENOTEMPTY",
+            "lower 레이어에 항목이 있는 디렉터리의 rmdir이 ENOTEMPTY로 실패"
+        ),
+        js(&r),
+        &run,
+    )?;
+    let (run2, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/full/kept"])?;
+    ensure(
+        c.content.as_deref() == Some("kept"),
+        crate::t!(
+            "/full/kept still readable inside",
+            "안에서 /full/kept를 여전히 읽을 수 있음"
+        ),
+        js(&c.content),
+        &run2,
+    )?;
+    layers.verify_unchanged(&run)?;
+    const WITHOUT: &str = "an empty lower directory";
+    let (crun, e): (_, PathAttempt) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["rmdir", "/empty"]))?;
+    if !e.attempt.ok || !is_whiteout(&upper.join("empty")) {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "rmdir of the empty lower directory to succeed and leave a whiteout for it",
+                "비어 있는 lower 디렉터리의 rmdir이 성공하고 whiteout을 남김"
+            ),
+            js(&e),
+            &crun,
+        ));
+    }
+    layers.verify_unchanged(&crun)
+}
+
+/// Pass: opening a 1 MiB lower file with O_TRUNC and writing 3 bytes leaves a
+/// 3-byte file in the upper layer and inside, the lower file unchanged. Control: a
+/// fresh container on the same layers reads the whole 1 MiB (the truncation was the
+/// first container's upper layer, not the image). Fail: otherwise.
+fn truncate_lower_file(ctx: &Ctx) -> CheckResult {
+    let big = pattern(1 << 20);
+    let layers = Layers::new(ctx, &[&[("/data/big", &big)]])?;
+    let (opts, upper) = layers.options(ctx, "tr")?;
+    let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", "/data/big", "--content", "new"])?;
+    let (run2, st): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
+    let up = std::fs::symlink_metadata(upper.join("data/big")).ok().map(|m| m.len());
+    ensure(
+        w.attempt.ok && st.size == Some(3) && up == Some(3),
+        crate::t!(
+            "after O_TRUNC and a 3-byte write: 3 bytes inside and a 3-byte data/big in the upper layer",
+            "O_TRUNC와 3바이트 쓰기 뒤: 안에서 3바이트, upper 레이어에 3바이트짜리 data/big"
+        ),
+        crate::t!(
+            "write {}, size inside {}, upper {:?}",
+            "쓰기 {}, 안의 크기 {}, upper {:?}",
+            js(&w.attempt),
+            js(&st.size),
+            up
+        ),
+        &run2,
+    )?;
+    layers.verify_unchanged(&run)?;
+    const WITHOUT: &str = "a fresh container on the same layers";
+    let (fresh, _) = layers.options(ctx, "tr-fresh")?;
+    let (crun, f): (_, Stat) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &fresh, &["stat", "/data/big"]))?;
+    if f.size != Some(1 << 20) {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!("the whole 1 MiB of /data/big", "/data/big 1 MiB 전체"),
+            js(&f),
+            &crun,
+        ));
+    }
+    Ok(())
+}
+
 /// An overlay xattr of an upper entry, trusted.* or (user namespace mounts) user.*.
 fn overlay_xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
     for prefix in ["trusted.overlay.", "user.overlay."] {
@@ -591,11 +693,30 @@ fn opaque_directory(ctx: &Ctx) -> CheckResult {
 }
 
 /// Pass: renaming a lower directory gives EXDEV (or works, through a redirect) and
-/// the layer stays unchanged. Fail: anything else. The two kernel answers are each
-/// other's control.
+/// the layer stays unchanged. Control: a directory that is only in the upper layer
+/// renames plainly in the same container (so the EXDEV or the redirect belongs to
+/// the lower directory). Fail: anything else, or the control's rename failing.
 fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
     let layers = Layers::new(ctx, &[&[("/olddir/inner", b"kept")]])?;
     let (opts, upper) = layers.options(ctx, "mv")?;
+    std::fs::create_dir(upper.join("upperdir")).map_err(broken)?;
+    const WITHOUT: &str = "a directory only in the upper layer";
+    let (crun, c): (_, PathAttempt) =
+        crate::outcome::as_control(WITHOUT, probe_in(ctx, &opts, &["rename", "/upperdir", "/upperdir2"]))?;
+    if !c.attempt.ok
+        || !upper.join("upperdir2").is_dir()
+        || overlay_xattr(&upper.join("upperdir2"), "redirect").is_some()
+    {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "a plain rename of the upper-only directory: upperdir2 in the upper layer, no redirect",
+                "upper에만 있는 디렉터리는 그냥 이름이 바뀜: upper 레이어에 upperdir2, redirect 없음"
+            ),
+            js(&c),
+            &crun,
+        ));
+    }
     let (run, r): (_, PathAttempt) = probe_in(ctx, &opts, &["rename", "/olddir", "/newdir"])?;
     let exdev = r.attempt.refused_with("EXDEV");
     let outcome = if exdev {
@@ -751,8 +872,10 @@ fn disk_bytes(dir: &Path) -> u64 {
 }
 
 /// Pass: N containers on one lower layer each use about what they wrote (the layer
-/// is on disk once). Fail: an upper holds more than its write plus 256 KiB. The
-/// layer's own size, measured on the host, is the control.
+/// is on disk once). Control: one more container that appends to the layer's 16 MiB
+/// file: its upper then holds a whole copy (the measure sees a copy when there is
+/// one). Fail: an upper holds more than its write plus 256 KiB; or the control's
+/// upper holds less than the 16 MiB it copied up.
 fn disk_used_once(ctx: &Ctx) -> CheckResult {
     const N: usize = 5;
     const MIB: u64 = 1 << 20;
@@ -807,7 +930,26 @@ fn disk_used_once(ctx: &Ctx) -> CheckResult {
         format!("{:.1} MiB", total as f64 / MIB as f64),
         &run,
     )?;
-    layers.verify_unchanged(&run)
+    layers.verify_unchanged(&run)?;
+    const WITHOUT: &str = "a container that writes to the shared file";
+    let (opts, upper) = layers.options(ctx, "copied")?;
+    let (crun, w): (_, WriteFile) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in(ctx, &opts, &["write-file", "/base/blob", "--content", "x", "--append"]),
+    )?;
+    let copied = disk_bytes(&upper);
+    if !w.attempt.ok || copied < 16 * MIB {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "its upper layer to hold a copy of the 16 MiB file it appended to",
+                "덧붙여 쓴 16 MiB 파일의 복사본이 upper 레이어에 있음"
+            ),
+            crate::t!("{} KiB; {}", "{} KiB; {}", copied / 1024, js(&w)),
+            &crun,
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- metacopy
@@ -894,38 +1036,54 @@ fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- cost
 
-/// Pass: the first write to a 64 MiB lower file costs more than to a 1 MiB one
-/// (best of three each: one slow start decides nothing). Fail: otherwise. Only the
-/// shape is asserted, never a time.
+/// Pass: the first write to a 64 MiB lower file (its open copies the file up) takes
+/// longer than the first write to a 1 MiB one, as the probe times the open and the
+/// write (best of three fresh containers each). Control: a second write to the
+/// 64 MiB file in the same upper layer, already copied up, takes less than a quarter
+/// of the first (the time was the copy, not the file's size). Only ratios are
+/// asserted, never a time.
+// Long: three rounds, the control and the verdicts, in that order.
 fn copy_up_cost(ctx: &Ctx) -> CheckResult {
     let small = pattern(1 << 20);
     let large = pattern(64 << 20);
     let layers = Layers::new(ctx, &[&[("/data/small", &small), ("/data/large", &large)]])?;
-    // The first write to each file in fresh containers; the fastest of three runs,
-    // so that one slow start does not decide. Only the shape is asserted.
-    let mut best = [Duration::MAX; 2];
+    let mut best = [u64::MAX; 2];
     let mut last = None;
+    let mut large_opts = None;
     for round in 0..3 {
         for (i, file) in ["/data/small", "/data/large"].iter().enumerate() {
             let (opts, _) = layers.options(ctx, &format!("t{round}{i}"))?;
-            let start = Instant::now();
             let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", file, "--content", "x", "--append"])?;
-            let took = start.elapsed();
             ensure(
-                w.attempt.ok,
-                crate::t!("the first write to {file} to succeed", "{file}에 대한 첫 쓰기 성공"),
+                w.attempt.ok && w.usec.is_some(),
+                crate::t!(
+                    "the first write to {file} to succeed, timed",
+                    "{file}에 대한 첫 쓰기가 성공하고 시간이 잼"
+                ),
                 js(&w),
                 &run,
             )?;
-            best[i] = best[i].min(took);
+            best[i] = best[i].min(w.usec.unwrap_or(u64::MAX));
+            if i == 1 {
+                large_opts = Some(opts);
+            }
             last = Some(run);
         }
     }
     let run = last.expect("ran");
+    const WITHOUT: &str = "a second write, after the copy-up";
+    let (crun, again): (_, WriteFile) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in(
+            ctx,
+            &large_opts.expect("ran"),
+            &["write-file", "/data/large", "--content", "y", "--append"],
+        ),
+    )?;
+    let again_usec = again.usec.unwrap_or(u64::MAX);
     ctx.note(format!(
-        "first write (container run included): 1 MiB file {:.1} ms, 64 MiB file {:.1} ms",
-        best[0].as_secs_f64() * 1e3,
-        best[1].as_secs_f64() * 1e3
+        "first write: 1 MiB file {} us, 64 MiB file {} us; second write to the 64 MiB file {again_usec} us",
+        best[0], best[1]
     ));
     ensure(
         best[1] > best[0],
@@ -933,13 +1091,21 @@ fn copy_up_cost(ctx: &Ctx) -> CheckResult {
             "copying up 64 MiB to cost more than 1 MiB",
             "64 MiB copy-up이 1 MiB보다 오래 걸림"
         ),
-        format!(
-            "{:.1} ms vs {:.1} ms",
-            best[1].as_secs_f64() * 1e3,
-            best[0].as_secs_f64() * 1e3
-        ),
+        crate::t!("{} us vs {} us", "{} us 대 {} us", best[1], best[0]),
         &run,
     )?;
+    if !again.attempt.ok || again_usec.saturating_mul(4) >= best[1] {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "a write to the copied-up 64 MiB file under a quarter of the first ({} us)",
+                "copy-up된 64 MiB 파일에 다시 쓰기가 첫 쓰기({} us)의 4분의 1 미만",
+                best[1]
+            ),
+            crate::t!("{again_usec} us; {}", "{again_usec} us; {}", js(&again)),
+            &crun,
+        ));
+    }
     layers.verify_unchanged(&run)?;
     if disk_bytes(layers.top()) < 65 << 20 {
         return Err(fail_host(

@@ -328,6 +328,9 @@ pub struct Stat {
 pub struct WriteFile {
     pub path: String,
     pub bytes: u64,
+    /// How long open, write and close took (a copy-up happens in the open).
+    #[serde(default)]
+    pub usec: Option<u64>,
     #[serde(flatten)]
     pub attempt: Attempt,
 }

@@ -132,11 +132,14 @@ pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
     } else {
         o.truncate(true);
     }
+    let t0 = std::time::Instant::now();
     let r = o.open(path).and_then(|mut f| f.write_all(content.as_bytes()));
+    let usec = t0.elapsed().as_micros() as u64;
     let ok = r.is_ok();
     report(WriteFile {
         path: path.to_string(),
         bytes: if ok { content.len() as u64 } else { 0 },
+        usec: Some(usec),
         attempt: attempt(r.err().map(|e| io_errno(&e).unwrap_or(libc::EIO))),
     })
 }
