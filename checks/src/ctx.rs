@@ -292,6 +292,16 @@ impl Ctx {
         crate::outcome::as_control(without, self.json_of(options, command))
     }
 
+    /// The runtime with every call started in `ns`, a UTS namespace of the check's
+    /// own (a copy of the host's): a runtime that renames "the host" renames only
+    /// that copy, which the check reads through `ns`. The UTS checks use it, so that
+    /// a runtime graded on a real machine cannot rename the machine.
+    pub fn runtime_in_uts(&self, ns: &crate::host::PrivateUts) -> Runtime {
+        let mut rt = self.runtime();
+        rt.uts_ns = Some(ns.raw());
+        rt
+    }
+
     /// A runtime stricter than the contract (no capabilities, a read-only /proc):
     /// the report says so, and the check does not hold it against the runtime.
     pub fn stricter(&self, what: impl std::fmt::Display) {
@@ -308,12 +318,23 @@ impl Ctx {
     /// a root file system) with a `--pid-file`, and waits until the probe says it
     /// sleeps and the pid file holds a line; returns the running call and the pid.
     pub fn sleeper(&self, options: &[&str], probe: &str, name: &str) -> Result<(Spawned, i32), Outcome> {
+        self.sleeper_on(&self.runtime(), options, probe, name)
+    }
+
+    /// [`Ctx::sleeper`] through `rt` (a runtime this check set up its own way).
+    pub fn sleeper_on(
+        &self,
+        rt: &Runtime,
+        options: &[&str],
+        probe: &str,
+        name: &str,
+    ) -> Result<(Spawned, i32), Outcome> {
         const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
         let pf = self.scratch().join(format!("{name}.pid"));
         let pf_s = pf.to_string_lossy().into_owned();
         let mut opts: Vec<&str> = options.to_vec();
         opts.extend(["--pid-file", &pf_s]);
-        let sp = self.spawn(&opts, &[probe, "sleep", "20"])?;
+        let sp = rt.spawn(&opts, &[probe, "sleep", "20"]).map_err(broken)?;
         // The pid file comes before the command runs, but the contract orders nothing
         // else against it: wait until the probe itself says it runs (then the cgroup is
         // joined and every namespace is in place). A runtime that ended closes the
@@ -324,7 +345,7 @@ impl Ctx {
             let got = if run.status.is_some() && !run.timed_out && !pf.exists() {
                 if run.code() == Some(0) {
                     // A success with no container: not a runtime error, a runtime that lies.
-                    self.rt.watch.incident(crate::incident::Incident::NoPidFile);
+                    rt.watch.incident(crate::incident::Incident::NoPidFile);
                 }
                 crate::t!(
                     "the runtime ended ({ending}) before writing its --pid-file",

@@ -129,3 +129,92 @@ pub fn in_namespaces_of<T: DeserializeOwned>(
         ))
     })
 }
+
+/// A UTS namespace of the checker's own, a copy of the host's, kept by a descriptor:
+/// runtimes started in it (`Runtime::uts_ns`) may rename "their caller" without
+/// renaming the machine, and the probe reads its names through [`PrivateUts::probe`].
+pub struct PrivateUts {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl PrivateUts {
+    /// Makes the namespace: a probe unshares it and sleeps; its namespace link is
+    /// opened; the probe is ended (by its PID).
+    pub fn new(probe: &str) -> Result<PrivateUts, Outcome> {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only unshare(2), async-signal-safe, runs between fork and exec.
+        let mut child = unsafe {
+            Command::new(probe)
+                .args(["sleep", "30"])
+                .stdout(std::process::Stdio::piped())
+                .pre_exec(|| {
+                    if libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                })
+                .spawn()
+        }
+        .map_err(|e| {
+            broken(crate::t!(
+                "making a UTS namespace: {e}",
+                "UTS 네임스페이스를 만들지 못했습니다: {e}"
+            ))
+        })?;
+        // The probe's first line says it runs (its namespace is made).
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufReader::new(out).read_line(&mut line);
+        }
+        let ns = std::fs::File::open(format!("/proc/{}/ns/uts", child.id()));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = child.wait();
+        let fd = ns
+            .map_err(|e| {
+                broken(crate::t!(
+                    "opening a UTS namespace: {e}",
+                    "UTS 네임스페이스를 열지 못했습니다: {e}"
+                ))
+            })?
+            .into();
+        Ok(PrivateUts { fd })
+    }
+
+    /// The descriptor, for `Runtime::uts_ns`.
+    pub fn raw(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
+    /// The probe run in this namespace; its last line as `T`.
+    pub fn probe<T: DeserializeOwned>(&self, program: &str, args: &[&str]) -> Result<T, Outcome> {
+        use std::os::unix::process::CommandExt;
+        let fd = self.raw();
+        // SAFETY: only setns(2), async-signal-safe, runs between fork and exec; the
+        // descriptor lives as long as `self`.
+        let out = unsafe {
+            Command::new(program)
+                .args(args)
+                .pre_exec(move || {
+                    if libc::setns(fd, libc::CLONE_NEWUTS) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                })
+                .output()
+        }
+        .map_err(|e| broken(crate::t!("running the probe: {e}", "probe를 실행하지 못했습니다: {e}")))?;
+        last_line_as(&out.stdout).ok_or_else(|| {
+            broken(crate::t!(
+                "{program} {} in the checker's UTS namespace: {}",
+                "검사기의 UTS 네임스페이스에서 {program} {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        })
+    }
+}

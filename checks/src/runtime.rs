@@ -42,11 +42,17 @@ pub struct Runtime {
     pub join: Vec<PathBuf>,
     /// What the checker had to do about the runtime's calls (shared by clones).
     pub watch: Watch,
-    /// Start each call in a UTS namespace of its own (a copy of the checker's): a
-    /// control run without `--ns uts` may then rename "its caller" without renaming
+    /// A UTS namespace (a descriptor of it, see `host::PrivateUts`) every call is
+    /// started in: a runtime that renames "its caller" renames that namespace, never
     /// the machine.
-    pub private_uts: bool,
+    pub uts_ns: Option<i32>,
+    /// A descriptor of the checker's that every call inherits as [`LEAKED_FD`] (not
+    /// close-on-exec): what a runtime must not pass on into a container.
+    pub inherit_fd: Option<i32>,
 }
+
+/// The number the checker's inherited descriptor has in the runtime.
+pub const LEAKED_FD: i32 = 42;
 
 /// What went wrong around a check's runtime calls that the runtime did not say:
 /// an output cut at the cap, a process group the checker had to kill.
@@ -128,7 +134,8 @@ impl Runtime {
             env: Vec::new(),
             join: Vec::new(),
             watch: Watch::default(),
-            private_uts: false,
+            uts_ns: None,
+            inherit_fd: None,
         }
     }
 
@@ -155,15 +162,24 @@ impl Runtime {
                     })
             })
             .collect::<Result<_, _>>()?;
-        let private_uts = self.private_uts;
+        let uts_ns = self.uts_ns;
+        let inherit_fd = self.inherit_fd;
         {
-            // SAFETY: between fork and exec only sigprocmask(2), signal(2), unshare(2)
-            // and write(2) run (async-signal-safe system calls); the descriptors are
-            // close-on-exec and live as long as the Command.
+            // SAFETY: between fork and exec only sigprocmask(2), signal(2), setns(2),
+            // dup2(2) and write(2) run (async-signal-safe system calls); the descriptors
+            // are close-on-exec and live as long as the Command (`inherit_fd` as long as
+            // the check that set it).
             unsafe {
                 c.pre_exec(move || {
-                    if private_uts && libc::unshare(libc::CLONE_NEWUTS) != 0 {
-                        return Err(std::io::Error::last_os_error());
+                    if let Some(fd) = uts_ns {
+                        if libc::setns(fd, libc::CLONE_NEWUTS) != 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    if let Some(fd) = inherit_fd {
+                        if libc::dup2(fd, LEAKED_FD) < 0 {
+                            return Err(std::io::Error::last_os_error());
+                        }
                     }
                     // The runtime starts with no signal blocked or ignored: the grader
                     // blocks SIGTERM in every thread (one thread waits for it), and a

@@ -28,6 +28,9 @@ pub enum Fault {
     CgroupOutsideParent,
     CpuWeightIgnored,
     MemoryLowIgnored,
+    FdsLeaked,
+    SignalsNotForwarded,
+    SignalStatusLost,
 }
 
 #[cfg(feature = "faults")]
@@ -47,7 +50,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 16] = [
+    pub const ALL: [Fault; 19] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -64,6 +67,9 @@ mod imp {
         Fault::CgroupOutsideParent,
         Fault::CpuWeightIgnored,
         Fault::MemoryLowIgnored,
+        Fault::FdsLeaked,
+        Fault::SignalsNotForwarded,
+        Fault::SignalStatusLost,
     ];
 
     impl Fault {
@@ -86,6 +92,9 @@ mod imp {
                 Fault::CgroupOutsideParent => "cgroup-outside-parent",
                 Fault::CpuWeightIgnored => "cpu-weight-ignored",
                 Fault::MemoryLowIgnored => "memory-low-ignored",
+                Fault::FdsLeaked => "fds-leaked",
+                Fault::SignalsNotForwarded => "signals-not-forwarded",
+                Fault::SignalStatusLost => "signal-status-lost",
             }
         }
 
@@ -110,6 +119,9 @@ mod imp {
                 }
                 Fault::CpuWeightIgnored => "--cpu-weight is accepted but never written",
                 Fault::MemoryLowIgnored => "--memory-low is accepted but never written",
+                Fault::FdsLeaked => "descriptors the runtime inherited stay open in the container",
+                Fault::SignalsNotForwarded => "SIGTERM, SIGINT and SIGHUP sent to the runtime are swallowed",
+                Fault::SignalStatusLost => "a command killed by a signal makes `run` exit 1",
             }
         }
     }

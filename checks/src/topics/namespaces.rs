@@ -73,6 +73,27 @@ pub fn checks() -> Vec<Check> {
             orphans_reaped
         ),
         check!(
+            "namespaces.pid.exit-status-is-128-plus-signal",
+            "a command killed by signal N makes `run` exit 128+N, with and without a PID namespace",
+            uses = ["--ns pid"],
+            requires = [R::Namespace("pid")],
+            exit_status_follows_signal
+        ),
+        check!(
+            "namespaces.pid.signals-reach-the-command",
+            "SIGTERM and SIGINT sent to the runtime reach the command, with and without a PID namespace",
+            uses = ["--ns pid"],
+            requires = [R::Namespace("pid")],
+            signals_reach_command
+        ),
+        check!(
+            "namespaces.pid.orphans-killed-at-exit",
+            "when the command exits, what it left running in its PID namespace is killed",
+            uses = ["--ns pid", "--pid-file"],
+            requires = [R::Namespace("pid"), R::Command("sh")],
+            orphans_killed_at_exit
+        ),
+        check!(
             "namespaces.pid.host-sees-other-pids",
             "the host sees the container's processes under other PIDs (NSpid)",
             uses = ["--ns pid", "--pid-file"],
@@ -325,6 +346,206 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
     Ok(())
 }
 
+/// The two ways the PID checks run a command: in the caller's PID namespace, and
+/// in one of its own (where an init stands between the runtime and the command).
+const PID_CONFIGS: [(&[&str], &str); 2] = [(&[], "without --ns pid"), (&["--ns", "pid"], "with --ns pid")];
+
+/// Pass: for SIGKILL, SIGTERM, SIGINT, SIGHUP and SIGUSR1, a command that dies by the
+/// signal makes `run` exit 128+N, with and without `--ns pid` (contract 2.7).
+/// Control: a command that exits 3 makes `run` exit 3 (a runtime that reports every
+/// end as one status fails it). Fail: another status; and a command that outlived its
+/// own signal is named: it ran as PID 1, which the kernel shields from its own
+/// signals, instead of as the child of an init.
+fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
+    use labkit::probe::Survived;
+    for (opts, label) in PID_CONFIGS {
+        for (sig, name) in [(9, "KILL"), (15, "TERM"), (2, "INT"), (1, "HUP"), (10, "USR1")] {
+            let run = ctx.run(opts, &[ctx.probe(), "raise", name])?;
+            let survived = run.lines_as::<Survived>().pop().is_some();
+            ensure(
+                run.code() == Some(128 + sig),
+                crate::t!(
+                    "exit status {} ({label}): the command died by SIG{name}",
+                    "종료 상태 {}({label}): 명령이 SIG{name}로 죽음",
+                    128 + sig
+                ),
+                if survived {
+                    crate::t!(
+                        "{}; the command outlived its own SIG{name}: it ran as PID 1 of the namespace",
+                        "{}; 명령이 자기 SIG{name}를 견뎠습니다: 네임스페이스의 PID 1로 돌았다는 뜻",
+                        run.ending()
+                    )
+                } else {
+                    run.ending()
+                },
+                &run,
+            )?;
+        }
+        let without = format!("a command that exits 3, {label}");
+        let crun = ctx.run(opts, &[ctx.probe(), "exit", "3"])?;
+        if crun.code() != Some(3) {
+            return Err(control_fail(
+                &without,
+                crate::t!("exit status 3, the command's own", "명령 자신의 종료 상태 3"),
+                crun.ending(),
+                &crun,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Pass: SIGTERM and SIGINT sent to the runtime's process reach the sleeping probe
+/// (it reports the signal) and `run` exits 128+N, with and without `--ns pid`
+/// (contract 2.7; youki#3500 lost them). Control: before the signal, the probe
+/// sleeps on (it does not end by itself). Fail: otherwise.
+fn signals_reach_command(ctx: &Ctx) -> CheckResult {
+    use labkit::probe::{Sleeping, StopSignal};
+    for (opts, label) in PID_CONFIGS {
+        for (sig, signal) in [
+            (15, nix::sys::signal::Signal::SIGTERM),
+            (2, nix::sys::signal::Signal::SIGINT),
+        ] {
+            let sp = ctx.spawn(opts, &[ctx.probe(), "sleep", "20"])?;
+            if sp.next_as::<Sleeping>(Duration::from_secs(10)).is_none() {
+                let run = sp.stop();
+                return Err(fail(
+                    crate::t!("the probe to start and sleep", "probe가 시작해서 잠듦"),
+                    run.ending(),
+                    &run,
+                ));
+            }
+            let early = sp.next_line(Duration::from_millis(300));
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(sp.pid()), signal);
+            let run = sp.wait(Duration::from_secs(15));
+            if let Some(line) = early {
+                return Err(control_fail(
+                    &format!("before the signal, {label}"),
+                    crate::t!("the probe still asleep", "probe가 아직 잠들어 있음"),
+                    line,
+                    &run,
+                ));
+            }
+            let got = run.lines_as::<StopSignal>().pop();
+            ensure(
+                got.as_ref().is_some_and(|g| g.signal == sig) && run.code() == Some(128 + sig),
+                crate::t!(
+                    "{signal} sent to the runtime ({label}) to reach the command, and exit status {}",
+                    "런타임에 보낸 {signal}({label})이 명령에 닿고 종료 상태 {}",
+                    128 + sig
+                ),
+                crate::t!(
+                    "{}; the probe reported {}",
+                    "{}; probe가 보고한 것 {}",
+                    run.ending(),
+                    js(&got)
+                ),
+                &run,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Host PIDs of every process in PID namespace `ns` (a `pid:[…]` link text).
+fn pids_in_namespace(ns: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| l.to_string_lossy() == ns))
+        .collect()
+}
+
+/// Pass: a command in a PID namespace that leaves a sleeper behind (a background
+/// job of its shell) and exits: once `run` has returned, no process of that
+/// namespace is left (contract 2.7: when init exits, the kernel kills the rest).
+/// Control: the same without `--ns pid`: the sleeper outlives the run (the checker
+/// then ends it by its PID). Fail: a process of the namespace alive 2 s after `run`
+/// returned; or the control's sleeper gone (killed by a runtime nobody asked to).
+// Long: the run, the namespace's processes and the control, in that order.
+fn orphans_killed_at_exit(ctx: &Ctx) -> CheckResult {
+    let script = r#""$0" sleep 30 & echo "{\"orphan\": $!}"; exec "$0" sleep 1"#;
+    let pf = ctx.scratch().join("orphan-exit.pid");
+    let pf_s = pf.to_string_lossy().into_owned();
+    let sp = ctx.spawn(
+        &["--ns", "pid", "--pid-file", &pf_s],
+        &["/bin/sh", "-c", script, ctx.probe()],
+    )?;
+    let first = host::wait_pid_file(&pf, Duration::from_secs(10));
+    let ns = first
+        .as_ref()
+        .ok()
+        .and_then(|pid| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok())
+        .map(|l| l.to_string_lossy().into_owned());
+    // The sleeper starts right after the first process: wait for its line.
+    let _ = sp.next_line(Duration::from_secs(10));
+    let members = ns.as_deref().map(pids_in_namespace).unwrap_or_default();
+    let run = sp.wait(Duration::from_secs(20));
+    first?;
+    let host_ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|l| l.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    ensure(
+        ns.as_deref().is_some_and(|n| n != host_ns) && members.len() >= 2,
+        crate::t!(
+            "the command and its sleeper in a PID namespace of their own",
+            "명령과 그 sleeper가 자기 PID 네임스페이스에 있음"
+        ),
+        crate::t!(
+            "namespace {ns:?} holding host PIDs {members:?}",
+            "네임스페이스 {ns:?}, 호스트 PID {members:?}"
+        ),
+        &run,
+    )?;
+    let in_ns = |pid: &i32| {
+        std::fs::read_link(format!("/proc/{pid}/ns/pid")).is_ok_and(|l| ns.as_deref() == Some(&*l.to_string_lossy()))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut left: Vec<i32> = members.iter().copied().filter(in_ns).collect();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        left.retain(in_ns);
+    }
+    for pid in &left {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(*pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    ensure(
+        left.is_empty(),
+        crate::t!(
+            "no process of the container's PID namespace alive 2 s after `run` returned",
+            "`run`이 돌아오고 2초 뒤 컨테이너의 PID 네임스페이스에 살아 있는 프로세스가 없음"
+        ),
+        crate::t!("still alive: host PIDs {left:?}", "아직 살아 있음: 호스트 PID {left:?}"),
+        &run,
+    )?;
+    // Control: without a PID namespace the sleeper is an ordinary orphan and lives on.
+    #[derive(serde::Deserialize)]
+    struct Orphan {
+        orphan: i32,
+    }
+    const WITHOUT: &str = "without --ns pid";
+    let crun = ctx.run(&[], &["/bin/sh", "-c", script, ctx.probe()])?;
+    let orphan = crun.lines_as::<Orphan>().pop().map(|o| o.orphan);
+    let alive = orphan.is_some_and(|p| nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None).is_ok());
+    if let Some(p) = orphan {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), nix::sys::signal::Signal::SIGKILL);
+    }
+    if !alive {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "the sleeper left behind to outlive the run",
+                "남겨진 sleeper가 실행이 끝난 뒤에도 살아 있음"
+            ),
+            crate::t!("orphan {orphan:?}; {}", "고아 {orphan:?}; {}", crun.ending()),
+            &crun,
+        ));
+    }
+    Ok(())
+}
+
 /// Pass: the orphan, in a PID namespace of its own, is gone (reaped) within 2 s.
 /// Fail: it lived in the host's PID namespace, or it stays a zombie or is
 /// adopted elsewhere. The control is the checker's own (the probe as a PID 1 that
@@ -419,14 +640,22 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
 }
 
 // ---------------------------------------------------------------- UTS
+//
+// Every UTS check starts the runtime in a UTS namespace of the check's own (a copy
+// of the host's, made by the checker and held by a descriptor): a runtime that
+// renames "its caller" renames only that copy, which the check reads there. So no
+// runtime, however broken, renames the machine it is graded on.
 
 /// Pass: the probe reads the requested name. Fail: another name; or the control run
 /// (--ns uts, no --hostname) not reading the host's name: a new UTS namespace starts
 /// as a copy of the caller's (contract §2, `--hostname`), and a runtime that names
 /// it anyway breaks that.
 fn hostname_set(ctx: &Ctx) -> CheckResult {
+    let ns = host::PrivateUts::new(ctx.probe())?;
+    let rt = ctx.runtime_in_uts(&ns);
     let name = ctx.unique("lab-", 30);
-    let (run, f): (_, Hostname) = ctx.probe_json(&["--ns", "uts", "--hostname", &name], &["hostname"])?;
+    let (run, f): (_, Hostname) =
+        crate::ctx::json_of(&rt, &["--ns", "uts", "--hostname", &name], &[ctx.probe(), "hostname"])?;
     ensure(
         f.hostname.as_deref() == Some(name.as_str()),
         crate::t!("hostname {name:?} inside", "컨테이너 안의 호스트 이름 {name:?}"),
@@ -434,7 +663,10 @@ fn hostname_set(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     const WITHOUT: &str = "without --hostname";
-    let (crun, c): (_, Hostname) = ctx.control_probe_json(WITHOUT, &["--ns", "uts"], &["hostname"])?;
+    let (crun, c): (_, Hostname) = crate::outcome::as_control(
+        WITHOUT,
+        crate::ctx::json_of(&rt, &["--ns", "uts"], &[ctx.probe(), "hostname"]),
+    )?;
     let host_name = host::hostname();
     if c.hostname.as_deref() != Some(host_name.as_str()) {
         return Err(control_fail(
@@ -490,9 +722,9 @@ impl UtsName {
         }
     }
 
-    /// The name in the UTS namespace of process `pid` (nsenter from the host).
-    fn of_pid(self, ctx: &Ctx, pid: i32) -> Result<String, Outcome> {
-        let v: serde_json::Value = host::in_namespaces_of(pid, &["-u"], ctx.probe(), &[self.verb()])?;
+    /// The name in the check's own UTS namespace `ns` (where its runtimes run).
+    fn of_ns(self, ctx: &Ctx, ns: &host::PrivateUts) -> Result<String, Outcome> {
+        let v: serde_json::Value = ns.probe(ctx.probe(), &[self.verb()])?;
         Ok(v.get(self.verb())
             .and_then(|n| n.as_str())
             .unwrap_or_default()
@@ -501,20 +733,20 @@ impl UtsName {
 }
 
 /// The control of the UTS checks: a run **without** `--ns uts` whose command sets
-/// the name. The runtime is started in a UTS namespace of its own (a copy of the
-/// checker's), so the rename reaches the runtime's namespace, not the machine's.
+/// the name. The runtime is started in a UTS namespace of the check's own (a copy of
+/// the host's), so the rename reaches that namespace, not the machine's.
 /// Ok(true): the caller's name changed, as it must without a namespace; Ok(false):
 /// the command was refused (a stricter runtime: nothing to compare, noted).
 fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
     const WITHOUT: &str = "without --ns uts";
     let value = ctx.unique("lab-ctl-", 30);
-    let mut rt = ctx.runtime();
-    rt.private_uts = true;
-    let sp = rt
+    let ns = host::PrivateUts::new(ctx.probe())?;
+    let sp = ctx
+        .runtime_in_uts(&ns)
         .spawn(&[], &[ctx.probe(), which.verb(), "--set", &value, "--hold", "20"])
         .map_err(broken)?;
     let line = sp.next_as::<SetUtsName>(Duration::from_secs(10));
-    let caller = which.of_pid(ctx, sp.pid());
+    let caller = which.of_ns(ctx, &ns);
     let run = sp.stop();
     let Some(line) = line else {
         return Err(control_fail(
@@ -542,8 +774,8 @@ fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
                 which.verb()
             ),
             crate::t!(
-                "the runtime's UTS namespace holds {caller:?} (inside: {:?})",
-                "런타임의 UTS 네임스페이스는 {caller:?} (안: {:?})",
+                "the caller's UTS namespace holds {caller:?} (inside: {:?})",
+                "호출한 쪽의 UTS 네임스페이스는 {caller:?} (안: {:?})",
                 line.now
             ),
             &run,
@@ -553,24 +785,27 @@ fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
 }
 
 /// Pass: a command in a container with `--ns uts` sets the NIS domain name (or is
-/// refused: a stricter runtime), sees it, and the host's domain name stays as it was,
-/// during and after. Control: the same command without `--ns uts`, started in a UTS
-/// namespace the checker made for the runtime, changes that namespace's name.
-/// Fail: the host's domain name changed; or the command's own name is not the one it
-/// set; or the control run did not change its caller's name (a UTS namespace nobody
-/// asked for).
+/// refused: a stricter runtime) and sees it, while its caller (the UTS namespace the
+/// checker made, a copy of the host's, where the runtime runs) keeps its name.
+/// Control: the same command without `--ns uts` changes its caller's name.
+/// Fail: the caller's domain name changed; or the command's own name is not the one
+/// it set; or the control run did not change its caller's name (a UTS namespace
+/// nobody asked for).
 fn domainname_isolated(ctx: &Ctx) -> CheckResult {
     let which = UtsName::Domain;
     let before = which.of_host();
     let value = ctx.unique("lab-dom-", 30);
-    let sp = ctx.spawn(
-        &["--ns", "uts"],
-        &[ctx.probe(), "domainname", "--set", &value, "--hold", "20"],
-    )?;
+    let ns = host::PrivateUts::new(ctx.probe())?;
+    let sp = ctx
+        .runtime_in_uts(&ns)
+        .spawn(
+            &["--ns", "uts"],
+            &[ctx.probe(), "domainname", "--set", &value, "--hold", "20"],
+        )
+        .map_err(broken)?;
     let line = sp.next_as::<SetUtsName>(Duration::from_secs(10));
-    let during = which.of_host();
+    let caller = which.of_ns(ctx, &ns);
     let run = sp.stop();
-    let after = which.of_host();
     let Some(line) = line else {
         return Err(fail(
             crate::t!(
@@ -581,6 +816,7 @@ fn domainname_isolated(ctx: &Ctx) -> CheckResult {
             &run,
         ));
     };
+    let caller = caller?;
     if refused(&line.attempt) {
         ctx.stricter("`domainname --set` refused inside");
     } else {
@@ -595,45 +831,44 @@ fn domainname_isolated(ctx: &Ctx) -> CheckResult {
         )?;
     }
     ensure(
-        during == before && after == before,
+        caller == before,
         crate::t!(
-            "the host's domain name {before:?} unchanged while and after the container set {value:?}",
-            "컨테이너가 {value:?}로 바꾸는 동안과 그 뒤에도 호스트의 도메인 이름 {before:?} 유지"
+            "the caller's domain name {before:?} unchanged while the container set {value:?}",
+            "컨테이너가 {value:?}로 바꾸는 동안 호출한 쪽의 도메인 이름 {before:?} 유지"
         ),
-        crate::t!(
-            "during {during:?}, after {after:?}",
-            "실행 중 {during:?}, 실행 뒤 {after:?}"
-        ),
+        crate::t!("{caller:?}", "{caller:?}"),
         &run,
     )?;
     uts_control(ctx, which).map(|_| ())
 }
 
 /// Pass: two containers, each `--ns uts --hostname NAME`, hold their two names at
-/// the same time (each its own namespace, not one shared) while the host keeps its
-/// own, during and after. Control: a command without `--ns uts` that sets the
-/// hostname renames its caller (in a UTS namespace the checker made for the runtime,
-/// not the host's). Fail: otherwise, or the control not renaming its caller.
+/// the same time (each its own namespace, not one shared) while their caller (the
+/// UTS namespace the checker made, a copy of the host's, where both runtimes run)
+/// keeps the host's name. Control: a command without `--ns uts` that sets the hostname renames
+/// its caller. Fail: otherwise, or the control not renaming its caller.
 fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
+    let ns = host::PrivateUts::new(ctx.probe())?;
+    let rt = ctx.runtime_in_uts(&ns);
     let (a, b) = (ctx.unique("lab-a-", 30), ctx.unique("lab-b-", 30));
-    let (sa, pa) = sleeper(ctx, &["--ns", "uts", "--hostname", &a], "uts-a")?;
-    let (sb, pb) = sleeper(ctx, &["--ns", "uts", "--hostname", &b], "uts-b")?;
+    let (sa, pa) = ctx.sleeper_on(&rt, &["--ns", "uts", "--hostname", &a], ctx.probe(), "uts-a")?;
+    let (sb, pb) = ctx.sleeper_on(&rt, &["--ns", "uts", "--hostname", &b], ctx.probe(), "uts-b")?;
     let (ha, hb) = (hostname_of(ctx, pa), hostname_of(ctx, pb));
-    let during = host::hostname();
+    let caller = UtsName::Host.of_ns(ctx, &ns);
     let ra = sa.stop();
     let _rb = sb.stop();
     let (ha, hb) = (ha?, hb?);
-    let after = host::hostname();
+    let caller = caller?;
     ensure(
-        ha == a && hb == b && during == before && after == before,
+        ha == a && hb == b && caller == before,
         crate::t!(
-            "{a:?} and {b:?} inside the two containers at the same time while the host keeps {before:?}",
-            "두 컨테이너 안에서 동시에 {a:?}와 {b:?}, 그동안 호스트는 {before:?} 유지"
+            "{a:?} and {b:?} inside the two containers at the same time while their caller keeps {before:?}",
+            "두 컨테이너 안에서 동시에 {a:?}와 {b:?}, 그동안 호출한 쪽은 {before:?} 유지"
         ),
         crate::t!(
-            "inside {ha:?} and {hb:?}, host during {during:?}, host after {after:?}",
-            "안 {ha:?}, {hb:?}, 실행 중 호스트 {during:?}, 실행 뒤 호스트 {after:?}"
+            "inside {ha:?} and {hb:?}, the caller {caller:?}",
+            "안 {ha:?}, {hb:?}, 호출한 쪽 {caller:?}"
         ),
         &ra,
     )?;

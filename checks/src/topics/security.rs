@@ -13,7 +13,7 @@
 //! checker proves the attempt works on the host itself, and the check passes with a
 //! note.
 
-use labkit::probe::{Attempt, ChrootEscape, Facts, Kill, LoadModule, Rewrite, SetHostname, Stat, WriteFile};
+use labkit::probe::{Attempt, ChrootEscape, Facts, Fds, Kill, LoadModule, Rewrite, SetHostname, Stat, WriteFile};
 
 use crate::check::{Check, Requirement as R};
 use crate::ctx::Ctx;
@@ -80,6 +80,13 @@ pub fn checks() -> Vec<Check> {
             uses = ["--ns user,mnt,pid", "--uid-map", "--gid-map", "--rootfs"],
             requires = [R::Namespace("user"), R::Namespace("mnt"), R::Namespace("pid")],
             sys_not_writable
+        ),
+        check!(
+            "security.fds.no-host-descriptor-leaks",
+            "a descriptor the runtime inherits (a host directory) is not open in the container: only 0, 1 and 2",
+            uses = ["--ns mnt,pid", "--rootfs"],
+            requires = [R::Namespace("mnt"), R::Namespace("pid")],
+            no_descriptor_leaks
         ),
     ]
 }
@@ -563,6 +570,82 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
             rewrite_got(&c),
             &crun,
         ));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- descriptors
+
+/// Pass: the runtime is started with one more descriptor than 0–2, inherited (not
+/// close-on-exec) and open on a host directory, as a careless caller or a runtime's
+/// own leak would leave it (CVE-2024-21626: runc leaked such a descriptor, and a
+/// container reached the host's root through /proc/self/fd). Inside a container, with
+/// and without its own root, only 0, 1 and 2 are open. Control (the checker's own):
+/// the probe started directly the same way lists the descriptor, so the leak was
+/// there to pass on; broken if not. Fail: any other descriptor inside.
+fn no_descriptor_leaks(ctx: &Ctx) -> CheckResult {
+    use std::os::fd::AsRawFd;
+    let dir = std::fs::File::open(ctx.scratch()).map_err(|e| {
+        broken(crate::t!(
+            "opening the scratch directory: {e}",
+            "작업 디렉터리를 열지 못했습니다: {e}"
+        ))
+    })?;
+    let leaked = crate::runtime::LEAKED_FD;
+    let mut rt = ctx.runtime();
+    rt.inherit_fd = Some(dir.as_raw_fd());
+    let root = ctx.rootfs()?.to_string_lossy().into_owned();
+    for (opts, probe) in [
+        (vec![], ctx.probe()),
+        (vec!["--ns", "mnt,pid", "--rootfs", root.as_str()], "/bin/probe"),
+    ] {
+        let run = rt.run(&opts, &[probe, "fds"]);
+        let fds: Option<Fds> = run.lines_as::<Fds>().pop();
+        let extra: Vec<String> = fds
+            .iter()
+            .flat_map(|f| f.fds.iter())
+            .filter(|f| f.fd > 2)
+            .map(|f| format!("{} -> {}", f.fd, f.target))
+            .collect();
+        ensure(
+            run.code() == Some(0) && fds.is_some() && extra.is_empty(),
+            crate::t!(
+                "only descriptors 0, 1 and 2 open inside, though the runtime was started with {leaked} open on {}",
+                "런타임이 {}을(를) 연 {leaked}번을 물려받았어도 안에는 0, 1, 2번만 열려 있음",
+                ctx.scratch().display()
+            ),
+            crate::t!(
+                "{}; also open: {extra:?}",
+                "{}; 그 밖에 열린 것: {extra:?}",
+                run.ending()
+            ),
+            &run,
+        )?;
+    }
+    // Control: the same descriptor reaches a program started directly.
+    // SAFETY: only dup2(2), async-signal-safe, runs between fork and exec; `dir`
+    // outlives the spawn.
+    let out = unsafe {
+        use std::os::unix::process::CommandExt;
+        let fd = dir.as_raw_fd();
+        std::process::Command::new(ctx.probe())
+            .arg("fds")
+            .pre_exec(move || {
+                if libc::dup2(fd, leaked) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            })
+            .output()
+    }
+    .map_err(|e| broken(crate::t!("running the probe: {e}", "probe를 실행하지 못했습니다: {e}")))?;
+    let direct: Option<Fds> = host::last_line_as(&out.stdout);
+    if !direct.as_ref().is_some_and(|f| f.fds.iter().any(|f| f.fd == leaked)) {
+        return Err(host_control_failed(crate::t!(
+            "the probe started directly with descriptor {leaked} did not list it: {}",
+            "{leaked}번을 물려받고 바로 시작한 probe가 그것을 보여 주지 않았습니다: {}",
+            js(&direct)
+        )));
     }
     Ok(())
 }

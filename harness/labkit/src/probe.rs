@@ -430,6 +430,32 @@ pub struct SetDomainname {
     pub attempt: Attempt,
 }
 
+/// `raise SIGNAL`: the first line, before the signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Raising {
+    pub raising: i32,
+}
+
+/// `raise SIGNAL`: printed only if the process lived through its own signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Survived {
+    pub survived: i32,
+}
+
+/// One entry of `fds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenFd {
+    pub fd: i32,
+    /// The link's target: a path, or `pipe:[…]`, `socket:[…]`, `anon_inode:…`.
+    pub target: String,
+}
+
+/// `fds`: the process's open descriptors (the listing's own left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fds {
+    pub fds: Vec<OpenFd>,
+}
+
 /// `kill PID [--signal SIG]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Kill {

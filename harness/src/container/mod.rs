@@ -61,6 +61,7 @@ fn sys(op: impl Into<String>) -> impl FnOnce(Errno) -> RuntimeError {
 pub fn exit_code(status: WaitStatus) -> Option<i32> {
     match status {
         WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(..) if fault::active(Fault::SignalStatusLost) => Some(1),
         WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
         _ => None,
     }
@@ -558,7 +559,7 @@ fn wait_forwarding(child: Pid, sfd: &SignalFd) -> Result<i32, RuntimeError> {
         match sfd.read_signal() {
             Ok(Some(info)) => {
                 let signo = info.ssi_signo as i32;
-                if signo != Signal::SIGCHLD as i32 {
+                if signo != Signal::SIGCHLD as i32 && !fault::active(Fault::SignalsNotForwarded) {
                     if let Ok(sig) = Signal::try_from(signo) {
                         let _ = kill(child, sig);
                     }

@@ -107,6 +107,13 @@ enum Cmd {
         #[arg(value_parser = parse_secs)]
         secs: f64,
     },
+    /// Die by SIGNAL's default action (a name such as TERM, or a number)
+    Raise {
+        #[arg(value_parser = parse_signal)]
+        signal: i32,
+    },
+    /// List this process's open file descriptors
+    Fds,
     /// Exit with status CODE (0-255)
     Exit {
         #[arg(value_parser = clap::value_parser!(i32).range(0..=255))]
@@ -360,6 +367,8 @@ fn run(cmd: Cmd) -> PResult {
             direct,
         } => workloads::read(&path, bytes, block, direct),
         Cmd::Sleep { secs } => workloads::sleep(secs),
+        Cmd::Raise { signal } => sys::raise(signal),
+        Cmd::Fds => sys::fds(),
         Cmd::Exit { code } => {
             emit(&labkit::probe::Exit { exit: code });
             std::process::exit(code);

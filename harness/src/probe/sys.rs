@@ -11,8 +11,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use labkit::probe::{
-    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Hostname, Kill, LoadModule, Ls, Open,
-    PathAttempt, Refused, Rewrite, SetDomainname, SetHostname, Stat, WriteFile,
+    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Fds, Hostname, Kill, LoadModule, Ls,
+    Open, OpenFd, PathAttempt, Raising, Refused, Rewrite, SetDomainname, SetHostname, Stat, Survived, WriteFile,
 };
 use nix::errno::Errno;
 use nix::fcntl::{open as nix_open, OFlag};
@@ -274,11 +274,49 @@ pub fn domainname(set: Option<&str>) -> PResult {
     }
 }
 
-/// `--hold SECS`: stays alive after the report (output is flushed line by line).
+/// `--hold SECS`: stays alive after the report (output is flushed line by line); a
+/// stop signal ends the hold as it ends `sleep`.
 pub fn hold(secs: f64) -> PResult {
     if secs > 0.0 {
-        std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+        sleep_secs(secs);
     }
+    Ok(())
+}
+
+/// `raise SIGNAL`: the signal's default action on this process (a death by that
+/// signal where the default is to terminate). Prints a line first, and another if it
+/// is still alive after (PID 1 of a namespace ignores its own signals).
+pub fn raise(signal: i32) -> PResult {
+    emit(&Raising { raising: signal });
+    // SAFETY: signal(2) with SIG_DFL and raise(3) take plain integers; the mask is
+    // cleared so that a blocked signal is delivered at once.
+    unsafe {
+        let mut none: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut none);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+    emit(&Survived { survived: signal });
+    Ok(())
+}
+
+/// `fds`: the open file descriptors of this process and what each refers to.
+pub fn fds() -> PResult {
+    let rd = fs::read_dir("/proc/self/fd").map_err(|e| ProbeError::io("/proc/self/fd", &e))?;
+    // The directory stream's own descriptor is open while it is read: it is the one
+    // whose link names /proc/<pid>/fd.
+    let own = format!("/proc/{}/fd", std::process::id());
+    let mut fds: Vec<OpenFd> = rd
+        .flatten()
+        .filter_map(|e| {
+            let fd = e.file_name().to_str()?.parse::<i32>().ok()?;
+            let target = fs::read_link(e.path()).ok()?.to_string_lossy().into_owned();
+            (target != own && !target.ends_with("/fd")).then_some(OpenFd { fd, target })
+        })
+        .collect();
+    fds.sort_by_key(|f| f.fd);
+    emit(&Fds { fds });
     Ok(())
 }
 
