@@ -292,13 +292,13 @@ impl Ctx {
         crate::outcome::as_control(without, self.json_of(options, command))
     }
 
-    /// The runtime with every call started in `ns`, a UTS namespace of the check's
-    /// own (a copy of the host's): a runtime that renames "the host" renames only
-    /// that copy, which the check reads through `ns`. The UTS checks use it, so that
-    /// a runtime graded on a real machine cannot rename the machine.
-    pub fn runtime_in_uts(&self, ns: &crate::host::PrivateUts) -> Runtime {
+    /// The runtime with every call started in `ns`, a namespace of the check's own:
+    /// a runtime that changes "the host" (renames it, writes a network sysctl)
+    /// changes only that, which the check reads through `ns`. So a runtime graded
+    /// on a real machine cannot change the machine there.
+    pub fn runtime_in(&self, ns: &crate::host::PrivateNs) -> Runtime {
         let mut rt = self.runtime();
-        rt.uts_ns = Some(ns.raw());
+        rt.enter_ns.push((ns.raw(), ns.kind.flag()));
         rt
     }
 

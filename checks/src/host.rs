@@ -79,6 +79,12 @@ pub fn monotonic() -> f64 {
     t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9
 }
 
+/// CLOCK_REALTIME of the host in seconds since the epoch.
+pub fn realtime() -> f64 {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME).expect("CLOCK_REALTIME");
+    t.tv_sec() as f64 + t.tv_nsec() as f64 / 1e9
+}
+
 /// Runs the probe directly on the host and returns its last JSON object.
 pub fn probe<T: DeserializeOwned>(probe: &str, args: &[&str]) -> Result<T, Outcome> {
     let out = Command::new(probe).args(args).output().map_err(|e| {
@@ -130,26 +136,53 @@ pub fn in_namespaces_of<T: DeserializeOwned>(
     })
 }
 
-/// A UTS namespace of the checker's own, a copy of the host's, kept by a descriptor:
-/// runtimes started in it (`Runtime::uts_ns`) may rename "their caller" without
-/// renaming the machine, and the probe reads its names through [`PrivateUts::probe`].
-pub struct PrivateUts {
-    fd: std::os::fd::OwnedFd,
+/// The kinds of namespace the checker makes for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NsKind {
+    /// A copy of the host's names.
+    Uts,
+    /// A new network stack: only a loopback, every sysctl at its default.
+    Net,
 }
 
-impl PrivateUts {
+impl NsKind {
+    pub fn flag(self) -> i32 {
+        match self {
+            NsKind::Uts => libc::CLONE_NEWUTS,
+            NsKind::Net => libc::CLONE_NEWNET,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            NsKind::Uts => "uts",
+            NsKind::Net => "net",
+        }
+    }
+}
+
+/// A namespace of the checker's own, kept by a descriptor: runtimes started in it
+/// (`Ctx::runtime_in`) may change "their caller" without changing the machine, and
+/// the probe reads it through [`PrivateNs::probe`].
+pub struct PrivateNs {
+    fd: std::os::fd::OwnedFd,
+    pub kind: NsKind,
+}
+
+impl PrivateNs {
     /// Makes the namespace: a probe unshares it and sleeps; its namespace link is
     /// opened; the probe is ended (by its PID).
-    pub fn new(probe: &str) -> Result<PrivateUts, Outcome> {
+    pub fn new(probe: &str, kind: NsKind) -> Result<PrivateNs, Outcome> {
         use std::io::BufRead;
         use std::os::unix::process::CommandExt;
+        let flag = kind.flag();
         // SAFETY: only unshare(2), async-signal-safe, runs between fork and exec.
         let mut child = unsafe {
             Command::new(probe)
                 .args(["sleep", "30"])
                 .stdout(std::process::Stdio::piped())
-                .pre_exec(|| {
-                    if libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                .pre_exec(move || {
+                    if libc::unshare(flag) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())
@@ -158,8 +191,8 @@ impl PrivateUts {
         }
         .map_err(|e| {
             broken(crate::t!(
-                "making a UTS namespace: {e}",
-                "UTS 네임스페이스를 만들지 못했습니다: {e}"
+                "making a namespace: {e}",
+                "네임스페이스를 만들지 못했습니다: {e}"
             ))
         })?;
         // The probe's first line says it runs (its namespace is made).
@@ -167,7 +200,7 @@ impl PrivateUts {
         if let Some(out) = child.stdout.take() {
             let _ = std::io::BufReader::new(out).read_line(&mut line);
         }
-        let ns = std::fs::File::open(format!("/proc/{}/ns/uts", child.id()));
+        let ns = std::fs::File::open(format!("/proc/{}/ns/{}", child.id(), kind.name()));
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(child.id() as i32),
             nix::sys::signal::Signal::SIGKILL,
@@ -176,15 +209,15 @@ impl PrivateUts {
         let fd = ns
             .map_err(|e| {
                 broken(crate::t!(
-                    "opening a UTS namespace: {e}",
-                    "UTS 네임스페이스를 열지 못했습니다: {e}"
+                    "opening a namespace: {e}",
+                    "네임스페이스를 열지 못했습니다: {e}"
                 ))
             })?
             .into();
-        Ok(PrivateUts { fd })
+        Ok(PrivateNs { fd, kind })
     }
 
-    /// The descriptor, for `Runtime::uts_ns`.
+    /// The descriptor, for `Runtime::enter_ns`.
     pub fn raw(&self) -> i32 {
         use std::os::fd::AsRawFd;
         self.fd.as_raw_fd()
@@ -193,14 +226,14 @@ impl PrivateUts {
     /// The probe run in this namespace; its last line as `T`.
     pub fn probe<T: DeserializeOwned>(&self, program: &str, args: &[&str]) -> Result<T, Outcome> {
         use std::os::unix::process::CommandExt;
-        let fd = self.raw();
+        let (fd, flag) = (self.raw(), self.kind.flag());
         // SAFETY: only setns(2), async-signal-safe, runs between fork and exec; the
         // descriptor lives as long as `self`.
         let out = unsafe {
             Command::new(program)
                 .args(args)
                 .pre_exec(move || {
-                    if libc::setns(fd, libc::CLONE_NEWUTS) != 0 {
+                    if libc::setns(fd, flag) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
                     Ok(())
@@ -210,8 +243,8 @@ impl PrivateUts {
         .map_err(|e| broken(crate::t!("running the probe: {e}", "probe를 실행하지 못했습니다: {e}")))?;
         last_line_as(&out.stdout).ok_or_else(|| {
             broken(crate::t!(
-                "{program} {} in the checker's UTS namespace: {}",
-                "검사기의 UTS 네임스페이스에서 {program} {}: {}",
+                "{program} {} in the checker's namespace: {}",
+                "검사기의 네임스페이스에서 {program} {}: {}",
                 args.join(" "),
                 String::from_utf8_lossy(&out.stderr).trim()
             ))

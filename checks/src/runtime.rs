@@ -42,10 +42,10 @@ pub struct Runtime {
     pub join: Vec<PathBuf>,
     /// What the checker had to do about the runtime's calls (shared by clones).
     pub watch: Watch,
-    /// A UTS namespace (a descriptor of it, see `host::PrivateUts`) every call is
-    /// started in: a runtime that renames "its caller" renames that namespace, never
-    /// the machine.
-    pub uts_ns: Option<i32>,
+    /// Namespaces of the check's own (descriptor, CLONE_NEW* type; see
+    /// `host::PrivateNs`) every call is started in: a runtime that changes "its
+    /// caller" (a hostname, a network sysctl) changes those, never the machine.
+    pub enter_ns: Vec<(i32, i32)>,
     /// A descriptor of the checker's that every call inherits as [`LEAKED_FD`] (not
     /// close-on-exec): what a runtime must not pass on into a container.
     pub inherit_fd: Option<i32>,
@@ -134,7 +134,7 @@ impl Runtime {
             env: Vec::new(),
             join: Vec::new(),
             watch: Watch::default(),
-            uts_ns: None,
+            enter_ns: Vec::new(),
             inherit_fd: None,
         }
     }
@@ -162,7 +162,7 @@ impl Runtime {
                     })
             })
             .collect::<Result<_, _>>()?;
-        let uts_ns = self.uts_ns;
+        let enter_ns = self.enter_ns.clone();
         let inherit_fd = self.inherit_fd;
         {
             // SAFETY: between fork and exec only sigprocmask(2), signal(2), setns(2),
@@ -171,8 +171,8 @@ impl Runtime {
             // the check that set it).
             unsafe {
                 c.pre_exec(move || {
-                    if let Some(fd) = uts_ns {
-                        if libc::setns(fd, libc::CLONE_NEWUTS) != 0 {
+                    for &(fd, nstype) in &enter_ns {
+                        if libc::setns(fd, nstype) != 0 {
                             return Err(std::io::Error::last_os_error());
                         }
                     }

@@ -234,11 +234,10 @@ pub fn score(
 pub fn source_file(id: &str) -> String {
     let mut parts = id.split('.');
     let topic = parts.next().unwrap_or_default();
-    match topic {
-        "cgroups" => format!(
-            "checks/src/topics/cgroups/{}.rs",
-            parts.next().unwrap_or_default().replace('-', "_")
-        ),
+    match (topic, parts.next().unwrap_or_default()) {
+        ("cgroups", controller) => format!("checks/src/topics/cgroups/{}.rs", controller.replace('-', "_")),
+        ("namespaces", "limits") => "checks/src/topics/namespaces/limits.rs".to_string(),
+        ("namespaces", _) => "checks/src/topics/namespaces/mod.rs".to_string(),
         _ => format!("checks/src/topics/{topic}.rs"),
     }
 }

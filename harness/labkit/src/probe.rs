@@ -143,6 +143,9 @@ pub struct Uptime {
     pub proc: Option<f64>,
     pub monotonic: Option<f64>,
     pub boottime: Option<f64>,
+    /// CLOCK_REALTIME, seconds since the epoch (no time namespace moves it).
+    #[serde(default)]
+    pub realtime: Option<f64>,
 }
 
 /// `probe facts`: what the process sees.

@@ -295,6 +295,7 @@ pub fn collect() -> Facts {
             proc: read("/proc/uptime").and_then(|t| parse_uptime(&t)),
             monotonic: clock_secs(libc::CLOCK_MONOTONIC),
             boottime: clock_secs(libc::CLOCK_BOOTTIME),
+            realtime: clock_secs(libc::CLOCK_REALTIME),
         },
         oom_score_adj: read("/proc/self/oom_score_adj").and_then(|t| t.trim().parse::<i64>().ok()),
         pids: visible_pids(),

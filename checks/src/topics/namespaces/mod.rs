@@ -42,8 +42,10 @@ macro_rules! check {
 }
 
 // Long: the catalog is a table, one entry per check.
+mod limits;
+
 pub fn checks() -> Vec<Check> {
-    vec![
+    let mut v = vec![
         check!(
             "namespaces.pid.init-is-pid-1",
             "the container's first process is PID 1 of a new PID namespace",
@@ -226,7 +228,9 @@ pub fn checks() -> Vec<Check> {
             requires = [R::Namespace("time")],
             time_offset
         ),
-    ]
+    ];
+    v.extend(limits::checks());
+    v
 }
 
 /// uid/gid the user checks map root to: far from any real account.
@@ -350,6 +354,21 @@ fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
 /// in one of its own (where an init stands between the runtime and the command).
 const PID_CONFIGS: [(&[&str], &str); 2] = [(&[], "without --ns pid"), (&["--ns", "pid"], "with --ns pid")];
 
+/// The half of a check that runs `with --ns pid` means something only in a PID
+/// namespace: the probe's NSpid must name two namespaces.
+fn pid_namespace_made(ctx: &Ctx) -> CheckResult {
+    let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "pid"], &["facts"])?;
+    ensure(
+        f.nspid.as_ref().is_some_and(|n| n.len() >= 2),
+        crate::t!(
+            "a PID namespace for --ns pid (NSpid with two PIDs): half of this check runs in one",
+            "--ns pid에 PID 네임스페이스(PID가 둘인 NSpid): 이 검사의 절반이 그 안에서 돎"
+        ),
+        crate::t!("NSpid {}", "NSpid {}", js(&f.nspid)),
+        &run,
+    )
+}
+
 /// Pass: for SIGKILL, SIGTERM, SIGINT, SIGHUP and SIGUSR1, a command that dies by the
 /// signal makes `run` exit 128+N, with and without `--ns pid` (contract 2.7).
 /// Control: a command that exits 3 makes `run` exit 3 (a runtime that reports every
@@ -358,6 +377,7 @@ const PID_CONFIGS: [(&[&str], &str); 2] = [(&[], "without --ns pid"), (&["--ns",
 /// signals, instead of as the child of an init.
 fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
     use labkit::probe::Survived;
+    pid_namespace_made(ctx)?;
     for (opts, label) in PID_CONFIGS {
         for (sig, name) in [(9, "KILL"), (15, "TERM"), (2, "INT"), (1, "HUP"), (10, "USR1")] {
             let run = ctx.run(opts, &[ctx.probe(), "raise", name])?;
@@ -401,6 +421,7 @@ fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
 /// sleeps on (it does not end by itself). Fail: otherwise.
 fn signals_reach_command(ctx: &Ctx) -> CheckResult {
     use labkit::probe::{Sleeping, StopSignal};
+    pid_namespace_made(ctx)?;
     for (opts, label) in PID_CONFIGS {
         for (sig, signal) in [
             (15, nix::sys::signal::Signal::SIGTERM),
@@ -651,8 +672,8 @@ fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
 /// as a copy of the caller's (contract §2, `--hostname`), and a runtime that names
 /// it anyway breaks that.
 fn hostname_set(ctx: &Ctx) -> CheckResult {
-    let ns = host::PrivateUts::new(ctx.probe())?;
-    let rt = ctx.runtime_in_uts(&ns);
+    let ns = host::PrivateNs::new(ctx.probe(), host::NsKind::Uts)?;
+    let rt = ctx.runtime_in(&ns);
     let name = ctx.unique("lab-", 30);
     let (run, f): (_, Hostname) =
         crate::ctx::json_of(&rt, &["--ns", "uts", "--hostname", &name], &[ctx.probe(), "hostname"])?;
@@ -723,7 +744,7 @@ impl UtsName {
     }
 
     /// The name in the check's own UTS namespace `ns` (where its runtimes run).
-    fn of_ns(self, ctx: &Ctx, ns: &host::PrivateUts) -> Result<String, Outcome> {
+    fn of_ns(self, ctx: &Ctx, ns: &host::PrivateNs) -> Result<String, Outcome> {
         let v: serde_json::Value = ns.probe(ctx.probe(), &[self.verb()])?;
         Ok(v.get(self.verb())
             .and_then(|n| n.as_str())
@@ -740,9 +761,9 @@ impl UtsName {
 fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
     const WITHOUT: &str = "without --ns uts";
     let value = ctx.unique("lab-ctl-", 30);
-    let ns = host::PrivateUts::new(ctx.probe())?;
+    let ns = host::PrivateNs::new(ctx.probe(), host::NsKind::Uts)?;
     let sp = ctx
-        .runtime_in_uts(&ns)
+        .runtime_in(&ns)
         .spawn(&[], &[ctx.probe(), which.verb(), "--set", &value, "--hold", "20"])
         .map_err(broken)?;
     let line = sp.next_as::<SetUtsName>(Duration::from_secs(10));
@@ -795,9 +816,9 @@ fn domainname_isolated(ctx: &Ctx) -> CheckResult {
     let which = UtsName::Domain;
     let before = which.of_host();
     let value = ctx.unique("lab-dom-", 30);
-    let ns = host::PrivateUts::new(ctx.probe())?;
+    let ns = host::PrivateNs::new(ctx.probe(), host::NsKind::Uts)?;
     let sp = ctx
-        .runtime_in_uts(&ns)
+        .runtime_in(&ns)
         .spawn(
             &["--ns", "uts"],
             &[ctx.probe(), "domainname", "--set", &value, "--hold", "20"],
@@ -849,8 +870,8 @@ fn domainname_isolated(ctx: &Ctx) -> CheckResult {
 /// its caller. Fail: otherwise, or the control not renaming its caller.
 fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
     let before = host::hostname();
-    let ns = host::PrivateUts::new(ctx.probe())?;
-    let rt = ctx.runtime_in_uts(&ns);
+    let ns = host::PrivateNs::new(ctx.probe(), host::NsKind::Uts)?;
+    let rt = ctx.runtime_in(&ns);
     let (a, b) = (ctx.unique("lab-a-", 30), ctx.unique("lab-b-", 30));
     let (sa, pa) = ctx.sleeper_on(&rt, &["--ns", "uts", "--hostname", &a], ctx.probe(), "uts-a")?;
     let (sb, pb) = ctx.sleeper_on(&rt, &["--ns", "uts", "--hostname", &b], ctx.probe(), "uts-b")?;
