@@ -83,6 +83,28 @@ const GAPS: &[Gap] = &[
                  /dev/random, /dev/urandom, /dev/tty, /dev/ptmx) after the config's: --deny-device denies other \
                  devices but cannot deny those",
     },
+    // Seen on crun 1.8.1 in the cgroup v2 VM: the same as runc's (its default
+    // devices are allowed after the config's rules), so treated alike.
+    Gap {
+        runtime: "crun",
+        since: Version(0, 0, 0),
+        until: None,
+        option: "--deny-device",
+        reason: "{name} {version} allows its default devices (/dev/null, /dev/zero, /dev/full, /dev/random, \
+                 /dev/urandom, /dev/tty, /dev/ptmx) after the config's rules: --deny-device denies other devices \
+                 but cannot deny those",
+    },
+    // Seen on crun 1.8.1: it makes the time namespace but leaves the clocks where
+    // they are; it took offsets from an annotation of its own before the OCI
+    // spec had linux.timeOffsets (crun#257).
+    Gap {
+        runtime: "crun",
+        since: Version(0, 0, 0),
+        until: None,
+        option: "--time-offset",
+        reason: "{name} {version} makes the time namespace but ignores the OCI linux.timeOffsets (it read offsets \
+                 from an annotation of its own, crun#257): the clocks stay the host's",
+    },
 ];
 
 /// What the table says `name` at `version` lacks. An unknown version is taken as

@@ -73,6 +73,15 @@ enum Cmd {
         #[arg(long, value_parser = parse_secs, default_value = "0")]
         hold: f64,
     },
+    /// Start parked threads until thread creation fails or --max is reached
+    Threads {
+        /// Stop after this many threads
+        #[arg(long, default_value_t = 10_000)]
+        max: u64,
+        /// Seconds to keep them before exiting
+        #[arg(long, value_parser = parse_secs, default_value = "0")]
+        hold: f64,
+    },
     /// Write bytes to a file in blocks, then fsync
     Write {
         path: String,
@@ -127,6 +136,9 @@ enum Cmd {
         /// Stop after this many lines (default: forever)
         #[arg(long)]
         limit: Option<u64>,
+        /// Between lines, fork and reap children without pause
+        #[arg(long)]
+        fork: bool,
     },
     /// SysV shared memory, SysV message queues, POSIX message queues
     Ipc {
@@ -353,6 +365,7 @@ fn run(cmd: Cmd) -> PResult {
             go_file,
         } => workloads::cpu(secs, threads, pin, go_file.as_deref()),
         Cmd::Forks { max, hold } => workloads::forks(max, hold),
+        Cmd::Threads { max, hold } => workloads::threads(max, hold),
         Cmd::Write {
             path,
             bytes,
@@ -373,7 +386,11 @@ fn run(cmd: Cmd) -> PResult {
             emit(&labkit::probe::Exit { exit: code });
             std::process::exit(code);
         }
-        Cmd::Count { interval_ms, limit } => workloads::count(interval_ms, limit),
+        Cmd::Count {
+            interval_ms,
+            limit,
+            fork,
+        } => workloads::count(interval_ms, limit, fork),
         Cmd::Ipc { op } => match op {
             IpcCmd::Create { t, size, hold, keep } => ipc::create(t.kind, t.key, t.name.as_deref(), size, hold, keep),
             IpcCmd::Lookup { t } => ipc::lookup(t.kind, t.key, t.name.as_deref()),

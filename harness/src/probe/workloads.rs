@@ -153,6 +153,38 @@ pub fn cpu(secs: f64, threads: u32, pin: Option<u32>, go_file: Option<&str>) -> 
     Ok(())
 }
 
+/// `threads`: start parked threads until pthread_create fails or `max` exist, then
+/// report (a `forks` line: `forked` counts threads) and hold; exiting ends them all.
+pub fn threads(max: u64, hold: f64) -> PResult {
+    // Blocked before any thread starts, so that every thread inherits the mask and
+    // the hold's sigwait gets the stop signals.
+    block_stop_signals();
+    let mut started = 0usize;
+    let mut fail: Option<i32> = None;
+    while (started as u64) < max {
+        match std::thread::Builder::new().stack_size(64 * 1024).spawn(|| loop {
+            std::thread::park();
+        }) {
+            Ok(_) => started += 1,
+            Err(e) => {
+                fail = Some(e.raw_os_error().unwrap_or(libc::EAGAIN));
+                break;
+            }
+        }
+    }
+    emit(&Forks {
+        forked: started,
+        errno: fail,
+        error: fail.map(errno_name),
+        holding: (hold > 0.0).then_some(hold),
+        reaped: None,
+    });
+    if let Some(sig) = crate::out::hold(hold) {
+        exit_on_signal(sig);
+    }
+    Ok(())
+}
+
 /// Body of a `forks` child: die with the parent, otherwise block forever.
 /// Only raw async-signal-safe calls.
 ///
@@ -402,8 +434,9 @@ pub fn sleep(secs: f64) -> PResult {
     Ok(())
 }
 
-/// `count`: print an increasing counter every `interval_ms`.
-pub fn count(interval_ms: u64, limit: Option<u64>) -> PResult {
+/// `count`: print an increasing counter every `interval_ms`; with `fork`, fork and
+/// reap short-lived children without pause in between (a fork storm to freeze).
+pub fn count(interval_ms: u64, limit: Option<u64>, fork: bool) -> PResult {
     block_stop_signals();
     let mut n: u64 = 0;
     loop {
@@ -415,8 +448,29 @@ pub fn count(interval_ms: u64, limit: Option<u64>) -> PResult {
         if limit.is_some_and(|l| n >= l) {
             return Ok(());
         }
-        if let Some(sig) = wait_stop_signal(Some(Duration::from_millis(interval_ms))) {
-            exit_on_signal(sig);
+        if !fork {
+            if let Some(sig) = wait_stop_signal(Some(Duration::from_millis(interval_ms))) {
+                exit_on_signal(sig);
+            }
+            continue;
+        }
+        let tick = Instant::now() + Duration::from_millis(interval_ms);
+        while Instant::now() < tick {
+            // SAFETY: the child calls _exit at once (async-signal-safe); the parent
+            // reaps it with a valid status pointer.
+            unsafe {
+                let pid = libc::fork();
+                if pid == 0 {
+                    libc::_exit(0);
+                }
+                if pid > 0 {
+                    let mut status = 0;
+                    libc::waitpid(pid, &mut status, 0);
+                }
+            }
+            if let Some(sig) = wait_stop_signal(Some(Duration::ZERO)) {
+                exit_on_signal(sig);
+            }
         }
     }
 }

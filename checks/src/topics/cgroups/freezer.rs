@@ -41,12 +41,40 @@ fn mono_ns() -> u64 {
 /// or a starved probe changes when lines arrive, never when they were written.
 // Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn freezer(ctx: &Ctx) -> CheckResult {
+    freeze_and_thaw(ctx, false)
+}
+
+/// Pass: as [`freezer`], with a probe that forks and reaps children without pause
+/// between its counts (runc#2753: a fork storm kept v1's freezer FREEZING): after
+/// `pause` the kernel reports the cgroup frozen, no count is stamped while it is,
+/// and the cgroup's processes are the same set twice, 400 ms apart (no new PID
+/// appears while frozen); after `resume` the counts (and forks) go on. Fail and
+/// control as there.
+pub(super) fn freezer_forking(ctx: &Ctx) -> CheckResult {
+    freeze_and_thaw(ctx, true)
+}
+
+/// The processes of cgroup `name` (its cgroup.procs, sorted).
+fn procs(parent: &ScratchParent, name: &str) -> Option<Vec<u32>> {
+    let controller = match parent.tree.version {
+        Version::V1 => "freezer",
+        Version::V2 => "cgroup",
+    };
+    let text = std::fs::read_to_string(parent.dir(controller, name)?.join("cgroup.procs")).ok()?;
+    let mut v: Vec<u32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    v.sort_unstable();
+    Some(v)
+}
+
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
+fn freeze_and_thaw(ctx: &Ctx, forking: bool) -> CheckResult {
     let parent = parent_with(ctx, "freezer")?;
-    let name = ctx.unique("frz-", 30);
-    let sp = ctx.spawn(
-        &["--ns", "pid", "--cgroup", &name],
-        &[ctx.probe(), "count", "--interval-ms", "10"],
-    )?;
+    let name = ctx.unique(if forking { "frzf-" } else { "frz-" }, 30);
+    let mut args = vec![ctx.probe(), "count", "--interval-ms", "10"];
+    if forking {
+        args.push("--fork");
+    }
+    let sp = ctx.spawn(&["--ns", "pid", "--cgroup", &name], &args)?;
     // The container may take a while to start (a second or more in an emulated VM):
     // the windows below open once the probe counts.
     let first = counts_until(&sp, Duration::from_secs(20), |v| v.len() >= 3);
@@ -82,7 +110,10 @@ pub(super) fn freezer(ctx: &Ctx) -> CheckResult {
         ));
     }
     let frozen = parent.frozen(&name);
-    std::thread::sleep(Duration::from_millis(500));
+    let procs_before = procs(parent, &name);
+    std::thread::sleep(Duration::from_millis(400));
+    let procs_after = procs(parent, &name);
+    std::thread::sleep(Duration::from_millis(100));
     let resumed_at = mono_ns();
     let r = ctx.contract("resume", &name);
     // Everything printed so far, and then counts until three are stamped after the resume.
@@ -115,6 +146,18 @@ pub(super) fn freezer(ctx: &Ctx) -> CheckResult {
             "셈 {}번: {:?}",
             during.len(),
             &during[..during.len().min(5)]
+        ),
+        &p,
+    )?;
+    ensure(
+        procs_before.is_some() && procs_before == procs_after,
+        crate::t!(
+            "the same processes in cgroup {name} twice, 400 ms apart while frozen: no new PID",
+            "언 동안 400 ms 간격으로 두 번 읽은 cgroup {name}의 프로세스가 같음: 새 PID 없음"
+        ),
+        crate::t!(
+            "{procs_before:?}, then {procs_after:?}",
+            "{procs_before:?}, 그다음 {procs_after:?}"
         ),
         &p,
     )?;

@@ -101,17 +101,51 @@ impl Drop for LoopDevice {
     }
 }
 
-/// (MiB/s, seconds) the probe's `write` reported.
-fn write_figures(w: &IoRun) -> (f64, f64) {
+/// (MiB/s, seconds) the probe's `write` or `read` reported.
+fn io_figures(w: &IoRun) -> (f64, f64) {
     (w.bytes_per_sec as f64 / MIB_F, w.usec as f64 / 1e6)
 }
 
+/// One direction of block I/O: the probe's verb, the contract's flag, words.
+struct Direction {
+    verb: &'static str,
+    flag: &'static str,
+    en: &'static str,
+    ko: &'static str,
+}
+
+const WRITES: Direction = Direction {
+    verb: "write",
+    flag: "--io-wbps",
+    en: "writes",
+    ko: "쓰기",
+};
+
+const READS: Direction = Direction {
+    verb: "read",
+    flag: "--io-rbps",
+    en: "reads",
+    ko: "읽기",
+};
+
 /// Pass: direct writes of 3 MiB to a loop device under a 1 MiB/s limit take at
 /// least 1.5 s at at most 1.6 MiB/s. Fail: faster. The control run (no --io-wbps)
-/// must be 4x faster; when it is not, the host's disk cannot tell a limit apart:
+/// must be 5x faster; when it is not, the host's disk cannot tell a limit apart:
 /// `broken` (host too busy), since the device is the host's.
-// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
+    direct_io_throttled(ctx, &WRITES)
+}
+
+/// Pass: direct reads of 3 MiB from a loop device under a 1 MiB/s `--io-rbps`
+/// limit, as the write check with reads. Fail and control as there.
+pub(super) fn read_bps_throttled(ctx: &Ctx) -> CheckResult {
+    direct_io_throttled(ctx, &READS)
+}
+
+/// The I/O checks: 3 MiB of O_DIRECT I/O on a loop device with a 1 MiB/s limit in
+/// direction `d`, then the same without the limit.
+// Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
+fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
     let parent = ctx.cgroup_parent()?;
     let controller = match parent.tree.version {
         Version::V1 => "blkio",
@@ -124,7 +158,7 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
         )));
     }
     // A sparse 64 MiB file as a real block device: the throttle acts on block devices only.
-    let backing = ctx.scratch().join("io-backing.img");
+    let backing = ctx.scratch().join(format!("io-{}.img", d.verb));
     std::fs::File::create(&backing)
         .and_then(|f| f.set_len(64 << 20))
         .map_err(|e| {
@@ -137,11 +171,12 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     let dev = LoopDevice::attach(&backing)?;
     let majmin = dev.dev_number()?;
     let limit = format!("{majmin}:{WBPS}");
-    // O_DIRECT: the bios are submitted by the writer itself, so they are charged to
-    // its cgroup (buffered writeback is not throttled on cgroup v1).
-    let write = [
+    // O_DIRECT: the bios are submitted by the process itself, so they are charged to
+    // its cgroup (buffered writeback is not throttled on cgroup v1, and buffered
+    // reads would come from the page cache).
+    let io = [
         ctx.probe(),
-        "write",
+        d.verb,
         dev.path.as_str(),
         "--bytes",
         WRITE_BYTES,
@@ -149,51 +184,56 @@ pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
         "64K",
         "--direct",
     ];
+    let (en, ko, flag) = (d.en, d.ko, d.flag);
 
     let name = ctx.unique("lab-io-", 40);
-    let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, "--io-wbps", &limit], &write)?;
+    let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, flag, &limit], &io)?;
     ensure(
         w.bytes == WRITE_BYTES_N,
         crate::t!(
-            "the probe to write {WRITE_BYTES_N} bytes to {}",
-            "probe가 {}에 {WRITE_BYTES_N}바이트를 씀",
+            "the probe's {en} of {WRITE_BYTES_N} bytes on {}",
+            "probe가 {}에서 {WRITE_BYTES_N}바이트 {ko}",
             dev.path
         ),
         js(&w),
         &run,
     )?;
-    let (rate, secs) = write_figures(&w);
+    let (rate, secs) = io_figures(&w);
     let wall = run.duration.as_secs_f64();
-    ctx.note(format!("1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES}"));
+    ctx.note(format!(
+        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES} of {en}"
+    ));
     ensure(
         rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
         crate::t!(
-            "direct writes of {WRITE_BYTES} to {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
+            "direct {en} of {WRITE_BYTES} on {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
              taking at least {MIN_SECS} s",
-            "{}({majmin})에 대한 {WRITE_BYTES}의 direct 쓰기가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
+            "{}({majmin})에서 {WRITE_BYTES}의 direct {ko}가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
              최소 {MIN_SECS}초",
             dev.path
         ),
         crate::t!(
-            "{rate:.2} MiB/s, the write took {secs:.2} s (the whole run {wall:.2} s)",
-            "{rate:.2} MiB/s, 쓰기에 {secs:.2}초(실행 전체 {wall:.2}초)"
+            "{rate:.2} MiB/s in {secs:.2} s (the whole run {wall:.2} s)",
+            "{rate:.2} MiB/s, {secs:.2}초(실행 전체 {wall:.2}초)"
         ),
         &run,
     )?;
 
-    // Control: the same write in a cgroup without the limit is much faster.
+    // Control: the same I/O in a cgroup without the limit is much faster.
     let cname = ctx.unique("lab-io-ctl-", 40);
-    let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &write)?;
-    let (crate_, csecs) = write_figures(&c);
-    ctx.note(format!("no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES}"));
+    let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &io)?;
+    let (crate_, csecs) = io_figures(&c);
+    ctx.note(format!(
+        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES} of {en}"
+    ));
     if crate_ < CONTROL_FACTOR * rate {
         // The device is the host's (a loop device on its disk): a slow or busy disk
         // cannot tell a limit apart, so this is the host's, not the runtime's.
         let cmd = crun.command_line();
         return Err(host_too_busy(crate::t!(
-            "the control run without --io-wbps wrote at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
+            "the control run without {flag} did its {en} at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
              throttled {rate:.2} MiB/s: the host's disk is too slow or busy to tell a limit apart (command: {cmd})",
-            "--io-wbps 없는 대조 실행이 {crate_:.2} MiB/s({csecs:.2}초)로 써서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
+            "{flag} 없는 대조 실행의 {ko}가 {crate_:.2} MiB/s({csecs:.2}초)여서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
              되지 않았습니다. 호스트의 디스크가 너무 느리거나 바빠서 제한을 구별할 수 없습니다(명령: {cmd})"
         )));
     }

@@ -93,12 +93,28 @@ pub fn checks() -> Vec<Check> {
             pids::pids_limit
         ),
         check!(
+            "cgroups.pids.threads-count",
+            "threads count against --pids as processes do: the tenth task cannot be a thread either",
+            uses = ["--cgroup", "--pids"],
+            requires = [],
+            serial = None,
+            pids::pids_count_threads
+        ),
+        check!(
             "cgroups.freezer.pause-stops-processes",
             "`pause` freezes a counting probe and `resume` lets it go on",
             uses = ["--cgroup", "pause", "resume"],
             requires = [],
             serial = None,
             freezer::freezer
+        ),
+        check!(
+            "cgroups.freezer.pause-stops-a-fork-storm",
+            "`pause` freezes a probe that forks without pause whole: no new PID while frozen; `resume` lets it go on",
+            uses = ["--cgroup", "pause", "resume"],
+            requires = [],
+            serial = None,
+            freezer::freezer_forking
         ),
         check!(
             "cgroups.devices.deny-blocks-open",
@@ -143,6 +159,15 @@ pub fn checks() -> Vec<Check> {
             // It measures throughput: never next to another I/O check.
             serial: Some("io"),
             run: io::write_bps_throttled,
+        },
+        Check {
+            id: "cgroups.io.read-bps-throttled",
+            topic: "cgroups",
+            title: "direct reads are throttled to --io-rbps",
+            uses: &["--cgroup", "--io-rbps"],
+            requires: &[R::Root, R::Command("losetup")],
+            serial: Some("io"),
+            run: io::read_bps_throttled,
         },
         Check {
             id: "cgroups.net-cls.classid-tags-traffic",

@@ -487,7 +487,11 @@ fn pids_in_namespace(ns: &str) -> Vec<i32> {
 /// returned; or the control's sleeper gone (killed by a runtime nobody asked to).
 // Long: the run, the namespace's processes and the control, in that order.
 fn orphans_killed_at_exit(ctx: &Ctx) -> CheckResult {
-    let script = r#""$0" sleep 30 & echo "{\"orphan\": $!}"; exec "$0" sleep 1"#;
+    // The sleeper ignores SIGHUP (a console's hangup at the shell's exit is not what
+    // is tested) and holds no descriptor of the run's output (the run must end
+    // when the command does, not when the sleeper closes its stdout).
+    let script =
+        r#"trap '' HUP; "$0" sleep 30 >/dev/null 2>&1 </dev/null & echo "{\"orphan\": $!}"; exec "$0" sleep 1"#;
     let pf = ctx.scratch().join("orphan-exit.pid");
     let pf_s = pf.to_string_lossy().into_owned();
     let sp = ctx.spawn(
