@@ -296,7 +296,19 @@ mod tests {
         assert_eq!(later, ["--deny-device"]);
         // Other runtimes: nothing we know of.
         assert!(known_gaps("youki", Some(Version(0, 3, 3))).is_empty());
-        assert!(known_gaps("crun", Some(Version(1, 8, 1))).is_empty());
+    }
+
+    #[test]
+    fn crun_1_8_lacks_clock_offsets_and_device_denials_as_runc_does() {
+        let gaps = known_gaps("crun", Some(Version(1, 8, 1)));
+        let opts: Vec<&str> = gaps.iter().map(|(o, _)| o.as_str()).collect();
+        assert_eq!(opts, ["--deny-device", "--time-offset"]);
+        assert!(
+            gaps[0].1.contains("crun 1.8.1") && gaps[0].1.contains("/dev/null"),
+            "{}",
+            gaps[0].1
+        );
+        assert!(gaps[1].1.contains("timeOffsets"), "{}", gaps[1].1);
     }
 
     #[test]
