@@ -116,11 +116,17 @@ soak: build
 	trap '[ -z "$$pids" ] || kill $$pids 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/labcheck --soak $(N)
 
-## The README's table of check x runtime (reference, runc, crun), regenerated.
+## The README's table of check x runtime (reference, runc, crun), regenerated: on
+## this host (cgroup v1 hybrid here) and in the cgroup v2 VM of check-vm, where the
+## OCI runtimes of the table are copied in.
 CONFORMANCE_RUNTIMES ?= reference,oci:runc,oci:crun
 conformance-table: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
-	$(BIN)/labcheck --table $(CONFORMANCE_RUNTIMES) > target/conformance.md
+	$(BIN)/labcheck --table $(CONFORMANCE_RUNTIMES) > target/conformance-host.md
+	$(BIN)/harness vm --cgroup v2 $(VM_FLAGS) -- labcheck --table $(CONFORMANCE_RUNTIMES) > target/conformance-v2.md
+	{ printf '%s\n\n' "On this project's machines (cgroup v1 hybrid, kernel $$(uname -r)):"; cat target/conformance-host.md; \
+	  printf '\n%s\n\n' "In the cgroup v2 VM of \`make check-vm\` (Debian's cloud kernel, runc and crun copied in):"; \
+	  cat target/conformance-v2.md; } > target/conformance.md
 	awk 'BEGIN { while ((getline l < "target/conformance.md") > 0) t = t l "\n" } \
 		/<!-- conformance-table -->/ { print; printf "%s", t; skip = 1; next } \
 		/<!-- \/conformance-table -->/ { skip = 0 } !skip' README.md > target/README.new

@@ -31,6 +31,7 @@ pub enum Fault {
     FdsLeaked,
     SignalsNotForwarded,
     SignalStatusLost,
+    LayersCopied,
 }
 
 #[cfg(feature = "faults")]
@@ -50,7 +51,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 19] = [
+    pub const ALL: [Fault; 20] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -70,6 +71,7 @@ mod imp {
         Fault::FdsLeaked,
         Fault::SignalsNotForwarded,
         Fault::SignalStatusLost,
+        Fault::LayersCopied,
     ];
 
     impl Fault {
@@ -95,6 +97,7 @@ mod imp {
                 Fault::FdsLeaked => "fds-leaked",
                 Fault::SignalsNotForwarded => "signals-not-forwarded",
                 Fault::SignalStatusLost => "signal-status-lost",
+                Fault::LayersCopied => "layers-copied",
             }
         }
 
@@ -122,6 +125,7 @@ mod imp {
                 Fault::FdsLeaked => "descriptors the runtime inherited stay open in the container",
                 Fault::SignalsNotForwarded => "SIGTERM, SIGINT and SIGHUP sent to the runtime are swallowed",
                 Fault::SignalStatusLost => "a command killed by a signal makes `run` exit 1",
+                Fault::LayersCopied => "every layer is copied at each start, as an image unpacked each time",
             }
         }
     }

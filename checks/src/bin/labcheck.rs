@@ -135,6 +135,10 @@ fn main() -> ExitCode {
             let reports = run_all(&checks, &rt, args.jobs, |_| {});
             for (i, r) in reports.iter().enumerate() {
                 *seen[i].entry(r.outcome.label()).or_default() += 1;
+                // The figures of every round: a tolerance is judged on their spread.
+                for n in &r.notes {
+                    eprintln!("labcheck: soak run {round}: {}: {n}", r.id);
+                }
             }
             eprintln!("labcheck: soak run {round}/{n}: {}", Tally::of(&reports).summary_line());
         }
