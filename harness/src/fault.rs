@@ -32,6 +32,8 @@ pub enum Fault {
     SignalsNotForwarded,
     SignalStatusLost,
     LayersCopied,
+    TarWhiteoutsKept,
+    LayersUnpackedEachTime,
 }
 
 #[cfg(feature = "faults")]
@@ -51,7 +53,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 20] = [
+    pub const ALL: [Fault; 22] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -72,6 +74,8 @@ mod imp {
         Fault::SignalsNotForwarded,
         Fault::SignalStatusLost,
         Fault::LayersCopied,
+        Fault::TarWhiteoutsKept,
+        Fault::LayersUnpackedEachTime,
     ];
 
     impl Fault {
@@ -98,6 +102,8 @@ mod imp {
                 Fault::SignalsNotForwarded => "signals-not-forwarded",
                 Fault::SignalStatusLost => "signal-status-lost",
                 Fault::LayersCopied => "layers-copied",
+                Fault::TarWhiteoutsKept => "tar-whiteouts-kept",
+                Fault::LayersUnpackedEachTime => "layers-unpacked-each-time",
             }
         }
 
@@ -126,6 +132,8 @@ mod imp {
                 Fault::SignalsNotForwarded => "SIGTERM, SIGINT and SIGHUP sent to the runtime are swallowed",
                 Fault::SignalStatusLost => "a command killed by a signal makes `run` exit 1",
                 Fault::LayersCopied => "every layer is copied at each start, as an image unpacked each time",
+                Fault::TarWhiteoutsKept => "a layer tarball's .wh. markers are unpacked as files, not applied",
+                Fault::LayersUnpackedEachTime => "a layer tarball already in the store is unpacked again, under a new name",
             }
         }
     }

@@ -87,7 +87,10 @@ pub fn bounding_mask(status: &str) -> Option<u64> {
 pub fn parse_run(args: &[OsString]) -> Result<RunSpec, String> {
     let spec = labkit::contract::parse_run(args)?;
     spec.validate().map_err(|e| e.to_string())?;
-    Ok(spec)
+    // OCI runtimes take directories: the adapter unpacks layer tarballs itself,
+    // into the store the contract names, as the reference runtime does.
+    spec.resolve_layer_tars(labkit::layers::Unpack::default())
+        .map_err(|e| e.to_string())
 }
 
 /// The OCI namespace type of a contract namespace.

@@ -70,6 +70,8 @@ run options (see exercises/CONTRACT.md):
   --ns LIST                 comma list of pid,uts,mnt,net,ipc,user,cgroup,time
   --rootfs DIR              root file system (needs mnt; not with --layer)
   --layer DIR               overlay layer, bottom first (repeatable; needs mnt, --upper, --work)
+  --layer-tar TAR           OCI layer tarball above the layers (repeatable; needs --layer-store)
+  --layer-store DIR         where layer tarballs are unpacked, once each, by digest
   --upper DIR               overlay upper directory (needs --layer)
   --work DIR                overlay work directory (needs --layer)
   --hostname NAME           host name inside (needs uts)
@@ -99,6 +101,8 @@ reset_options() {
 	NS_LIST=()            # requested namespaces, e.g. (pid uts)
 	ROOTFS=''
 	LAYERS=()             # bottom layer first, as given
+	LAYER_TARS=()         # OCI layer tarballs, bottom first, above LAYERS
+	LAYER_STORE=''
 	UPPER='' WORK=''
 	HOSTNAME_OPT=''
 	UID_MAPS=() GID_MAPS=() # one "IN OUT COUNT" line each
@@ -263,7 +267,7 @@ parse_run_args() {
 		*) break ;; # COMMAND without `--` (checks always write the `--`)
 		esac
 		case $flag in
-		--ns | --rootfs | --layer | --upper | --work | --hostname | --uid-map | --gid-map | --veth | \
+		--ns | --rootfs | --layer | --layer-tar | --layer-store | --upper | --work | --hostname | --uid-map | --gid-map | --veth | \
 			--time-offset | --cgroup | --memory | --cpus | --cpu-weight | --memory-low | --pids | --io-wbps | --io-rbps | --cpuset | \
 			--deny-device | --net-classid | --pid-file) ;;
 		*) die "unknown option $flag" ;;
@@ -274,7 +278,7 @@ parse_run_args() {
 			shift
 		fi
 		case $flag in
-		--layer | --uid-map | --gid-map | --io-wbps | --io-rbps | --deny-device) ;; # repeatable
+		--layer | --layer-tar | --uid-map | --gid-map | --io-wbps | --io-rbps | --deny-device) ;; # repeatable
 		*) [ -z "${SEEN[$flag]:-}" ] || die "$flag given twice" ;;
 		esac
 		SEEN[$flag]=1
@@ -282,6 +286,8 @@ parse_run_args() {
 		--ns) parse_ns "$val" ;;
 		--rootfs) [ -n "$val" ] || die "--rootfs: empty path"; ROOTFS=$val ;;
 		--layer) [ -n "$val" ] || die "--layer: empty path"; LAYERS+=("$val") ;;
+		--layer-tar) [ -f "$val" ] || die "--layer-tar $val: not a file"; LAYER_TARS+=("$val") ;;
+		--layer-store) [ -d "$val" ] || die "--layer-store $val: not a directory"; LAYER_STORE=$val ;;
 		--upper) [ -n "$val" ] || die "--upper: empty path"; UPPER=$val ;;
 		--work) [ -n "$val" ] || die "--work: empty path"; WORK=$val ;;
 		--hostname)
@@ -325,6 +331,10 @@ parse_run_args() {
 # The "Needs" column of the contract, and the checks that are not about syntax.
 validate_run() {
 	[ ${#CMD[@]} -gt 0 ] && [ -n "${CMD[0]}" ] || die "COMMAND: missing: give it after \`--\`"
+	if [ ${#LAYER_TARS[@]} -gt 0 ]; then
+		[ -n "$LAYER_STORE" ] || die "--layer-tar needs --layer-store DIR"
+		ufs_unpack_layer_tars # appends to LAYERS
+	fi
 	if [ -n "$ROOTFS" ] && [ ${#LAYERS[@]} -gt 0 ]; then die "--rootfs and --layer exclude each other"; fi
 	if [ -n "$ROOTFS" ]; then has_ns mnt || die "--rootfs needs --ns mnt"; fi
 	if [ ${#LAYERS[@]} -gt 0 ]; then
@@ -760,6 +770,19 @@ cg_limit_net_classid() {
 # Read: mount(8) ("Mount options for overlay"),
 # Documentation/filesystems/overlayfs.rst.
 ufs_mount_overlay() {
+	: # nothing yet
+}
+
+# TODO(ufs-images): host side, before anything else, with --layer-tar. For each
+# tarball of LAYER_TARS (bottom first): HEX=$(sha256sum < TAR | cut -d' ' -f1);
+# unless LAYER_STORE/sha256/HEX exists, unpack it to a temporary directory
+# (tar -xf, as root: owners and modes kept), turn every `.wh.NAME` into a
+# whiteout for NAME (rm it, then `mknod NAME c 0 0`) and every `.wh..wh..opq`
+# into `setfattr -n trusted.overlay.opaque -v y DIR` (remove the markers), then
+# rename it to LAYER_STORE/sha256/HEX. Append each HEX directory to LAYERS.
+# Refuse a tarball with an absolute path or `..` (tar -t lists them).
+# Read: the OCI image spec, layer.md ("Whiteouts").
+ufs_unpack_layer_tars() {
 	: # nothing yet
 }
 

@@ -76,21 +76,28 @@ fn cpu_list(s: &str) -> Result<String, String> {
 // is then refused by the flag's own parser, naming the flag, instead of being
 // taken for an unknown option.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("layers").args(["layer", "layer_tar"]).multiple(true)))]
 pub struct RunArgs {
     /// Namespaces to create: comma list of pid,uts,mnt,net,ipc,user,cgroup,time.
     #[arg(long, value_name = "LIST")]
     pub ns: Option<NsSet>,
     /// Root file system directory, entered with pivot_root.
-    #[arg(long, value_name = "DIR", conflicts_with = "layer")]
+    #[arg(long, value_name = "DIR", conflicts_with = "layers")]
     pub rootfs: Option<PathBuf>,
     /// Read-only overlay layer, bottom layer first (repeatable).
     #[arg(long, value_name = "DIR", requires_all = ["upper", "work"])]
     pub layer: Vec<PathBuf>,
+    /// OCI layer tarball stacked above every --layer, bottom first (repeatable).
+    #[arg(long = "layer-tar", value_name = "TAR", requires_all = ["layer_store", "upper", "work"])]
+    pub layer_tar: Vec<PathBuf>,
+    /// Where --layer-tar tarballs are unpacked, once each, by SHA-256 digest.
+    #[arg(long = "layer-store", value_name = "DIR", requires = "layer_tar")]
+    pub layer_store: Option<PathBuf>,
     /// Writable overlay layer.
-    #[arg(long, value_name = "DIR", requires_all = ["layer", "work"])]
+    #[arg(long, value_name = "DIR", requires_all = ["layers", "work"])]
     pub upper: Option<PathBuf>,
     /// Overlay work directory, on the same file system as --upper.
-    #[arg(long, value_name = "DIR", requires_all = ["layer", "upper"])]
+    #[arg(long, value_name = "DIR", requires_all = ["layers", "upper"])]
     pub work: Option<PathBuf>,
     #[arg(long, value_name = "NAME")]
     pub hostname: Option<String>,
@@ -138,7 +145,8 @@ pub struct RunArgs {
 
 impl RunArgs {
     pub fn into_spec(self) -> RunSpec {
-        let root = match (self.rootfs, self.layer.is_empty()) {
+        let layered = !self.layer.is_empty() || !self.layer_tar.is_empty();
+        let root = match (self.rootfs, !layered) {
             (Some(d), _) => Some(RootFs::Dir(d)),
             (None, false) => Some(RootFs::Overlay {
                 layers: self.layer,
@@ -169,6 +177,8 @@ impl RunArgs {
                 net_classid: self.net_classid,
             },
             pid_file: self.pid_file,
+            layer_tars: self.layer_tar,
+            layer_store: self.layer_store,
             command: self.command,
         }
     }
@@ -281,6 +291,78 @@ mod tests {
             let e = parse(&["--ns", "user", "--cgroup", "c", flag, value, "--", "true"]).unwrap_err();
             assert!(e.contains(flag) && e.contains(value), "{flag} {value}: {e}");
         }
+    }
+
+    #[test]
+    fn layer_tarballs_need_a_store_and_stack_above_the_layers() {
+        let e = parse(&[
+            "--ns",
+            "mnt",
+            "--layer-tar",
+            "/t.tar",
+            "--upper",
+            "/u",
+            "--work",
+            "/w",
+            "--",
+            "true",
+        ])
+        .unwrap_err();
+        assert!(e.contains("--layer-store"), "{e}");
+        let s = parse(&[
+            "--ns",
+            "mnt",
+            "--layer",
+            "/base",
+            "--layer-tar",
+            "/a.tar",
+            "--layer-tar",
+            "/b.tar",
+            "--layer-store",
+            "/s",
+            "--upper",
+            "/u",
+            "--work",
+            "/w",
+            "--",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(s.layer_tars, [PathBuf::from("/a.tar"), PathBuf::from("/b.tar")]);
+        assert_eq!(s.layer_store, Some(PathBuf::from("/s")));
+        assert!(matches!(s.root, Some(RootFs::Overlay { ref layers, .. }) if layers == &[PathBuf::from("/base")]));
+        // Tarballs alone are enough for --upper and --work, and exclude --rootfs.
+        assert!(parse(&[
+            "--ns",
+            "mnt",
+            "--layer-tar",
+            "/a.tar",
+            "--layer-store",
+            "/s",
+            "--upper",
+            "/u",
+            "--work",
+            "/w",
+            "--",
+            "true"
+        ])
+        .is_ok());
+        let e = parse(&[
+            "--rootfs",
+            "/r",
+            "--layer-tar",
+            "/a.tar",
+            "--layer-store",
+            "/s",
+            "--upper",
+            "/u",
+            "--work",
+            "/w",
+            "--",
+            "true",
+        ])
+        .unwrap_err();
+        assert!(e.contains("--rootfs") || e.contains("--layer-tar"), "{e}");
     }
 
     #[test]

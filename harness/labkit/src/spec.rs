@@ -297,6 +297,10 @@ pub struct RunSpec {
     pub cgroup: Option<String>,
     pub limits: Limits,
     pub pid_file: Option<PathBuf>,
+    /// OCI layer tarballs stacked above `--layer`s, bottom first (`--layer-tar`).
+    pub layer_tars: Vec<PathBuf>,
+    /// Where the tarballs are unpacked, by digest (`--layer-store`).
+    pub layer_store: Option<PathBuf>,
     pub command: Vec<OsString>,
 }
 
@@ -317,6 +321,19 @@ fn need_dir(flag: &str, p: &Path) -> Result<std::fs::Metadata, SpecError> {
 }
 
 impl RunSpec {
+    /// Unpacks every `--layer-tar` into the `--layer-store` (once per digest) and
+    /// stacks the layers above the `--layer`s; afterwards the root is a plain overlay
+    /// of directories. Call after [`RunSpec::validate`].
+    pub fn resolve_layer_tars(mut self, how: crate::layers::Unpack) -> Result<RunSpec, crate::layers::LayerError> {
+        let tars = std::mem::take(&mut self.layer_tars);
+        if let (Some(store), Some(RootFs::Overlay { layers, .. })) = (&self.layer_store, &mut self.root) {
+            for t in &tars {
+                layers.push(crate::layers::unpack_into_store(store, t, how)?);
+            }
+        }
+        Ok(self)
+    }
+
     /// Cross-flag rules and the file system facts the flags name, checked before
     /// anything is created so that bad input leaves nothing behind.
     // Long: one rule per flag, in the contract's order.
@@ -333,6 +350,21 @@ impl RunSpec {
                 need_ns(self, "--layer", Namespace::Mnt)?;
                 for l in layers {
                     need_dir("--layer", l)?;
+                }
+                for t in &self.layer_tars {
+                    match std::fs::metadata(t) {
+                        Ok(m) if m.is_file() => {}
+                        Ok(_) => return Err(SpecError::new("--layer-tar", format!("{} is not a file", t.display()))),
+                        Err(e) => return Err(SpecError::new("--layer-tar", format!("{}: {e}", t.display()))),
+                    }
+                }
+                if !self.layer_tars.is_empty() {
+                    match &self.layer_store {
+                        Some(s) => {
+                            need_dir("--layer-store", s)?;
+                        }
+                        None => return Err(SpecError::new("--layer-tar", "needs --layer-store DIR")),
+                    }
                 }
                 let u = need_dir("--upper", upper)?;
                 let w = need_dir("--work", work)?;

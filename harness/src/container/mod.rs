@@ -353,6 +353,16 @@ pub fn run(spec: &RunSpec) -> Result<i32, RuntimeError> {
     spec.validate()?;
     spec.check_host()?;
     fault::configured().map_err(RuntimeError::Setup)?;
+    // The store is the user's (a layer stored once stays for the next run): what
+    // it unpacks is not undone by the cleanup; a failed unpack leaves nothing.
+    let how = labkit::layers::Unpack {
+        apply_whiteouts: !fault::active(Fault::TarWhiteoutsKept),
+        reuse_stored: !fault::active(Fault::LayersUnpackedEachTime),
+    };
+    let spec = &spec
+        .clone()
+        .resolve_layer_tars(how)
+        .map_err(|e| RuntimeError::Setup(e.to_string()))?;
     let mut created = Created::default();
     let result = run_created(spec, &mut created);
     let errors = created.cleanup();

@@ -79,6 +79,12 @@ struct RunArgs {
     /// Overlay layer, bottom layer first (repeatable; needs mnt, --upper, --work).
     #[arg(long, value_name = "DIR")]
     layer: Vec<PathBuf>,
+    /// OCI layer tarball above every --layer, bottom first (repeatable; needs --layer-store).
+    #[arg(long = "layer-tar", value_name = "TAR")]
+    layer_tar: Vec<PathBuf>,
+    /// Where --layer-tar tarballs are unpacked, once each, by SHA-256 digest.
+    #[arg(long = "layer-store", value_name = "DIR")]
+    layer_store: Option<PathBuf>,
     /// Overlay upper directory (needs --layer).
     #[arg(long, value_name = "DIR")]
     upper: Option<PathBuf>,
@@ -155,14 +161,26 @@ impl RunArgs {
             "COMMAND: missing: give it after `--`",
         )?;
         need(
-            self.rootfs.is_none() || self.layer.is_empty(),
+            self.layer_tar.is_empty() || self.layer_store.is_some(),
+            "--layer-tar needs --layer-store DIR",
+        )?;
+        // A tarball is a layer as a --layer is: the rules below hold for both.
+        let mut layer = self.layer;
+        let tars_given = !self.layer_tar.is_empty();
+        if tars_given && layer.is_empty() {
+            // The tarballs' directories are only known once unpacked (in dispatch).
+            layer.push(PathBuf::new());
+        }
+        let layer_given = !layer.is_empty();
+        need(
+            self.rootfs.is_none() || !layer_given,
             "--rootfs and --layer exclude each other",
         )?;
         need(
             self.rootfs.is_none() || ns.has(Namespace::Mnt),
             "--rootfs needs --ns mnt",
         )?;
-        if !self.layer.is_empty() {
+        if layer_given {
             need(ns.has(Namespace::Mnt), "--layer needs --ns mnt")?;
             need(
                 self.upper.is_some() && self.work.is_some(),
@@ -170,11 +188,11 @@ impl RunArgs {
             )?;
         }
         need(
-            self.upper.is_none() || !self.layer.is_empty(),
+            self.upper.is_none() || layer_given,
             "--upper needs --layer",
         )?;
         need(
-            self.work.is_none() || !self.layer.is_empty(),
+            self.work.is_none() || layer_given,
             "--work needs --layer",
         )?;
         if let Some(h) = &self.hostname {
@@ -228,10 +246,11 @@ impl RunArgs {
                 need(!given, &format!("{flag} needs --cgroup NAME"))?;
             }
         }
-        let root = match (self.rootfs, self.layer.is_empty()) {
+        let layer: Vec<PathBuf> = layer.into_iter().filter(|l| !l.as_os_str().is_empty()).collect();
+        let root = match (self.rootfs, !layer_given) {
             (Some(d), _) => Some(RootFs::Dir(d)),
             (None, false) => Some(RootFs::Overlay {
-                layers: self.layer,
+                layers: layer,
                 upper: self.upper.unwrap_or_default(),
                 work: self.work.unwrap_or_default(),
             }),
@@ -279,6 +298,8 @@ impl RunArgs {
             cgroup: self.cgroup,
             limits,
             pid_file: self.pid_file,
+            layer_tars: self.layer_tar,
+            layer_store: self.layer_store,
             command: self.command,
         })
     }
@@ -336,6 +357,7 @@ fn needed_exercises(spec: &RunSpec) -> Vec<(String, &'static str)> {
         "--layer",
         "ufs-layers",
     );
+    opt(!spec.layer_tars.is_empty(), "--layer-tar", "ufs-images");
     opt(spec.hostname.is_some(), "--hostname", "ns-uts");
     opt(spec.veth.is_some(), "--veth", "ns-net");
     opt(!spec.uid_maps.is_empty(), "--uid-map", "ns-user");
@@ -367,12 +389,18 @@ fn not_done(option: &str, id: &str) -> anyhow::Error {
 fn dispatch(cmd: Command) -> anyhow::Result<u8> {
     match cmd {
         Command::Run(args) => {
-            let spec = args.into_spec().map_err(anyhow::Error::msg)?;
+            let mut spec = args.into_spec().map_err(anyhow::Error::msg)?;
             if let Some((option, id)) = needed_exercises(&spec)
                 .into_iter()
                 .find(|(_, id)| !steps::is_done(id))
             {
                 return Err(not_done(&option, id));
+            }
+            // Host side, before anything else: the tarballs become layer directories.
+            if let (Some(store), Some(RootFs::Overlay { layers, .. })) = (&spec.layer_store, &mut spec.root) {
+                for t in &spec.layer_tars {
+                    layers.push(steps::overlay::unpack_layer_tar(store, t)?);
+                }
             }
             let status = run::run(&spec)?;
             Ok(status.clamp(0, 255) as u8)

@@ -413,5 +413,8 @@ pub struct RunSpec {
     pub cgroup: Option<String>,
     pub limits: Limits,
     pub pid_file: Option<PathBuf>,
+    /// OCI layer tarballs above the --layers, bottom first, and where they go.
+    pub layer_tars: Vec<PathBuf>,
+    pub layer_store: Option<PathBuf>,
     pub command: Vec<OsString>,
 }

@@ -16,6 +16,7 @@
 //! | cg-freezer      | `cgroups`       | `pause`, `resume` |
 //! | cg-monitoring   | `cgroups`       | `stats` |
 //! | ufs-layers ...  | `overlay`       | `mount_overlay`, `cleanup` |
+//! | ufs-images      | `overlay`       | `unpack_layer_tar` |
 //!
 //! `run.rs` calls a step only when the options ask for it, and `main.rs`
 //! refuses an option whose exercise is not in [`DONE`] yet (exit status 125,

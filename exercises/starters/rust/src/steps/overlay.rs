@@ -1,5 +1,5 @@
-//! Overlay steps: exercises ufs-layers, ufs-copy-up, ufs-whiteout and
-//! ufs-sharing. Read: Documentation/filesystems/overlayfs.rst (kernel.org),
+//! Overlay steps: exercises ufs-layers, ufs-copy-up, ufs-whiteout,
+//! ufs-sharing and ufs-images. Read: Documentation/filesystems/overlayfs.rst (kernel.org),
 //! mount(8) ("Mount options for overlay").
 //!
 //! ufs-whiteout and ufs-sharing need no code of their own: a real overlay
@@ -13,6 +13,18 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use nix::mount::{mount, MsFlags};
+
+/// ufs-images, host side, before the container starts: unpack the OCI layer
+/// tarball `tar` into `store/sha256/HEX` (HEX: the SHA-256 of the tarball's bytes,
+/// e.g. from `sha256sum`) unless that directory exists already, and return it.
+/// Unpack to a temporary name and rename when done. An entry `.wh.NAME` becomes a
+/// whiteout for NAME (a character device 0:0: `mknod(path, S_IFCHR, 0)`), an entry
+/// `.wh..wh..opq` makes its directory opaque (`setxattr(dir,
+/// "trusted.overlay.opaque", "y")`); refuse entries that would leave the layer.
+/// Read: the OCI image spec, layer.md ("Whiteouts"); tar(5).
+pub fn unpack_layer_tar(store: &Path, tar: &Path) -> Result<PathBuf> {
+    todo!("ufs-images: unpack once into store/sha256/<digest>, applying .wh. whiteouts and .wh..wh..opq")
+}
 
 /// Container side (in the new mount namespace, after make_mounts_private),
 /// with --layer/--upper/--work: mount an overlay on a directory of your own
