@@ -29,7 +29,12 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
         &[ctx.probe(), "cpu", "--secs", "2"],
     )?;
     let control = ctx.spawn(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
-    std::thread::sleep(Duration::from_millis(1500));
+    // The counters are read a second into the spin, whenever it started: a runtime
+    // that takes a second to start (runc under an emulated CPU) must not be read
+    // before its probe ever ran.
+    let _ = sp.next_as::<Spinning>(Duration::from_secs(20));
+    let _ = control.next_as::<Spinning>(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1000));
     let throttled = parent.read(&name, "cpu.stat:nr_throttled");
     let throttled_usec = parent.read(&name, "cpu.stat:throttled_usec");
     let control_throttled = parent.read(&name2, "cpu.stat:nr_throttled");
