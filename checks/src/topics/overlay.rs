@@ -1240,32 +1240,11 @@ fn start_independent_of_size(ctx: &Ctx) -> CheckResult {
 
 // ---------------------------------------------------------------- images
 
-/// An OCI layer tarball of (path, content) entries in `dir`; a path ending in '/'
-/// is a directory, an empty `.wh.NAME` a whiteout marker.
+/// An OCI layer tarball of (path, content) entries in `dir` (see
+/// `labkit::layers::write_tarball`).
 fn tarball(dir: &Path, name: &str, entries: &[(&str, &[u8])]) -> Result<PathBuf, Outcome> {
     let p = dir.join(name);
-    let write = || -> std::io::Result<()> {
-        let mut b = tar::Builder::new(std::fs::File::create(&p)?);
-        for (path, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            if path.ends_with('/') {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(0o755);
-                h.set_size(0);
-            } else {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(0o644);
-                h.set_size(data.len() as u64);
-            }
-            h.set_mtime(1_700_000_000);
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_cksum();
-            b.append_data(&mut h, path, *data)?;
-        }
-        b.into_inner()?.sync_all()
-    };
-    write().map_err(|e| {
+    labkit::layers::write_tarball(&p, entries).map_err(|e| {
         broken(crate::t!(
             "writing the layer tarball {}: {e}",
             "레이어 tarball {}을(를) 쓰지 못했습니다: {e}",

@@ -64,6 +64,32 @@ impl Default for Unpack {
     }
 }
 
+/// Writes an uncompressed layer tarball at `path` from (path, content) entries, in
+/// order; a path ending in '/' is a directory, an empty `.wh.NAME` a whiteout marker.
+/// Owners root, modes 0644/0755, one fixed mtime: the same entries give the same
+/// bytes, so the same digest (what the checks and the tests build images from).
+pub fn write_tarball(path: &Path, entries: &[(&str, &[u8])]) -> io::Result<()> {
+    let mut b = tar::Builder::new(fs::File::create(path)?);
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        if name.ends_with('/') {
+            h.set_entry_type(tar::EntryType::Directory);
+            h.set_mode(0o755);
+            h.set_size(0);
+        } else {
+            h.set_entry_type(tar::EntryType::Regular);
+            h.set_mode(0o644);
+            h.set_size(data.len() as u64);
+        }
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append_data(&mut h, name, *data)?;
+    }
+    b.into_inner()?.sync_all()
+}
+
 /// The store directory of the layer with digest `hex`.
 pub fn layer_dir(store: &Path, hex: &str) -> PathBuf {
     store.join("sha256").join(hex)
@@ -227,27 +253,9 @@ fn set_opaque(dir: &Path) -> io::Result<()> {
 mod tests {
     use super::*;
 
-    /// A tarball of (path, content) entries; a path ending in '/' is a directory.
     fn tarball(dir: &Path, name: &str, entries: &[(&str, &[u8])]) -> PathBuf {
         let p = dir.join(name);
-        let mut b = tar::Builder::new(fs::File::create(&p).unwrap());
-        for (path, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            if path.ends_with('/') {
-                h.set_entry_type(tar::EntryType::Directory);
-                h.set_mode(0o755);
-                h.set_size(0);
-            } else {
-                h.set_entry_type(tar::EntryType::Regular);
-                h.set_mode(0o644);
-                h.set_size(data.len() as u64);
-            }
-            h.set_uid(0);
-            h.set_gid(0);
-            h.set_cksum();
-            b.append_data(&mut h, path, *data).unwrap();
-        }
-        b.finish().unwrap();
+        write_tarball(&p, entries).unwrap();
         p
     }
 
