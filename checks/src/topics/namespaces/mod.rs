@@ -492,8 +492,7 @@ fn orphans_killed_at_exit(ctx: &Ctx) -> CheckResult {
     // when the command does, not when the sleeper closes its stdout). It sleeps 6 s:
     // past the 1 s run and the 2 s wait, and gone by itself soon after, should the
     // checker be killed meanwhile (its direct control runs outside any cgroup).
-    let script =
-        r#"trap '' HUP; "$0" sleep 6 >/dev/null 2>&1 </dev/null & echo "{\"orphan\": $!}"; exec "$0" sleep 1"#;
+    let script = r#"trap '' HUP; "$0" sleep 6 >/dev/null 2>&1 </dev/null & echo "{\"orphan\": $!}"; exec "$0" sleep 1"#;
     let pf = ctx.scratch().join("orphan-exit.pid");
     let pf_s = pf.to_string_lossy().into_owned();
     let sp = ctx.spawn(
