@@ -13,10 +13,10 @@ use crate::outcome::broken;
 /// MiB as a float, for rates.
 const MIB_F: f64 = 1024.0 * 1024.0;
 
-/// The limit the container gets, and the amount it writes.
+/// The limit the container gets, and the amount it writes or reads.
 const WBPS: &str = "1M";
-const WRITE_BYTES: &str = "3M";
-const WRITE_BYTES_N: u64 = 3 << 20;
+const IO_BYTES: &str = "3M";
+const IO_BYTES_N: u64 = 3 << 20;
 /// Tolerance. blk-throttle lets a cgroup dispatch at most one slice's worth
 /// (bps × throtl_slice, 20–100 ms: ≤ ~100 KiB at 1 MiB/s) ahead of the rate, so
 /// 3 MiB at 1 MiB/s takes ≥ ~2.9 s, i.e. ≤ ~1.05 MiB/s (3.01 s, 0.998 MiB/s seen).
@@ -179,7 +179,7 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
         d.verb,
         dev.path.as_str(),
         "--bytes",
-        WRITE_BYTES,
+        IO_BYTES,
         "--block",
         "64K",
         "--direct",
@@ -189,10 +189,10 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
     let name = ctx.unique("lab-io-", 40);
     let (run, w): (_, IoRun) = ctx.json_of(&["--cgroup", &name, flag, &limit], &io)?;
     ensure(
-        w.bytes == WRITE_BYTES_N,
+        w.bytes == IO_BYTES_N,
         crate::t!(
-            "the probe's {en} of {WRITE_BYTES_N} bytes on {}",
-            "probe가 {}에서 {WRITE_BYTES_N}바이트 {ko}",
+            "the probe's {en} of {IO_BYTES_N} bytes on {}",
+            "probe가 {}에서 {IO_BYTES_N}바이트 {ko}",
             dev.path
         ),
         js(&w),
@@ -201,14 +201,14 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
     let (rate, secs) = io_figures(&w);
     let wall = run.duration.as_secs_f64();
     ctx.note(format!(
-        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {WRITE_BYTES} of {en}"
+        "1 MiB/s limit: {rate:.3} MiB/s, {secs:.2} s for {IO_BYTES} of {en}"
     ));
     ensure(
         rate <= MAX_MIB_PER_SEC && secs >= MIN_SECS && wall >= MIN_SECS,
         crate::t!(
-            "direct {en} of {WRITE_BYTES} on {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
+            "direct {en} of {IO_BYTES} on {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
              taking at least {MIN_SECS} s",
-            "{}({majmin})에서 {WRITE_BYTES}의 direct {ko}가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
+            "{}({majmin})에서 {IO_BYTES}의 direct {ko}가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
              최소 {MIN_SECS}초",
             dev.path
         ),
@@ -224,7 +224,7 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
     let (crun, c): (_, IoRun) = ctx.json_of(&["--cgroup", &cname], &io)?;
     let (crate_, csecs) = io_figures(&c);
     ctx.note(format!(
-        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {WRITE_BYTES} of {en}"
+        "no limit: {crate_:.1} MiB/s, {csecs:.3} s for {IO_BYTES} of {en}"
     ));
     if crate_ < CONTROL_FACTOR * rate {
         // The device is the host's (a loop device on its disk): a slow or busy disk
