@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
 use serde::de::DeserializeOwned;
 
 use crate::outcome::{broken, Outcome};
@@ -158,6 +159,74 @@ impl NsKind {
             NsKind::Uts => "uts",
             NsKind::Net => "net",
         }
+    }
+}
+
+/// A `user` key in the checker's user keyring (`@u`), the check's own: invalidated
+/// when dropped, and given a timeout so that the kernel removes it even if the
+/// checker is killed first.
+pub struct UserKey {
+    pub serial: i64,
+}
+
+impl UserKey {
+    const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+
+    /// Adds the key, readable by its uid (not only by whoever possesses it
+    /// through a session keyring, as by default); an errno when the kernel (or a
+    /// seccomp profile around the checker) refuses.
+    pub fn add(desc: &str, payload: &str, timeout_secs: u32) -> Result<UserKey, Errno> {
+        const KEYCTL_SETPERM: libc::c_long = 5;
+        const KEYCTL_SET_TIMEOUT: libc::c_long = 15;
+        // Possessor: everything; user: view, read, search.
+        const PERM: libc::c_long = 0x3f0b_0000;
+        let c_desc = std::ffi::CString::new(desc).map_err(|_| Errno::EINVAL)?;
+        // SAFETY: NUL-terminated type and description, and a payload pointer with
+        // its length; the kernel copies all of them.
+        let serial = unsafe {
+            libc::syscall(
+                libc::SYS_add_key,
+                c"user".as_ptr(),
+                c_desc.as_ptr(),
+                payload.as_ptr(),
+                payload.len(),
+                Self::KEY_SPEC_USER_KEYRING,
+            )
+        };
+        if serial < 0 {
+            return Err(Errno::last());
+        }
+        let key = UserKey { serial };
+        // SAFETY: keyctl(SET_TIMEOUT, serial, secs) and keyctl(SETPERM, serial,
+        // perm) take no pointers.
+        unsafe {
+            if libc::syscall(
+                libc::SYS_keyctl,
+                KEYCTL_SET_TIMEOUT,
+                serial,
+                timeout_secs as libc::c_long,
+            ) < 0
+                || libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, PERM) < 0
+            {
+                return Err(Errno::last());
+            }
+        }
+        Ok(key)
+    }
+
+    /// The serial of the checker's own `@u`.
+    pub fn user_keyring() -> Option<i64> {
+        // SAFETY: keyctl(GET_KEYRING_ID, id, create=0) takes no pointers.
+        let r = unsafe { libc::syscall(libc::SYS_keyctl, 0 as libc::c_long, Self::KEY_SPEC_USER_KEYRING, 0) };
+        (r >= 0).then_some(r)
+    }
+}
+
+impl Drop for UserKey {
+    fn drop(&mut self) {
+        const KEYCTL_INVALIDATE: libc::c_long = 21;
+        // SAFETY: keyctl(INVALIDATE, serial) takes no pointers.
+        unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_INVALIDATE, self.serial) };
     }
 }
 

@@ -34,6 +34,7 @@ pub enum Fault {
     LayersCopied,
     TarWhiteoutsKept,
     LayersUnpackedEachTime,
+    NoUserNs,
 }
 
 #[cfg(feature = "faults")]
@@ -53,7 +54,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 22] = [
+    pub const ALL: [Fault; 23] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -76,6 +77,7 @@ mod imp {
         Fault::LayersCopied,
         Fault::TarWhiteoutsKept,
         Fault::LayersUnpackedEachTime,
+        Fault::NoUserNs,
     ];
 
     impl Fault {
@@ -104,6 +106,7 @@ mod imp {
                 Fault::LayersCopied => "layers-copied",
                 Fault::TarWhiteoutsKept => "tar-whiteouts-kept",
                 Fault::LayersUnpackedEachTime => "layers-unpacked-each-time",
+                Fault::NoUserNs => "no-user-ns",
             }
         }
 
@@ -134,6 +137,7 @@ mod imp {
                 Fault::LayersCopied => "every layer is copied at each start, as an image unpacked each time",
                 Fault::TarWhiteoutsKept => "a layer tarball's .wh. markers are unpacked as files, not applied",
                 Fault::LayersUnpackedEachTime => "a layer tarball already in the store is unpacked again, under a new name",
+                Fault::NoUserNs => "the user namespace is not created (nor its maps written): the command runs as host root",
             }
         }
     }

@@ -57,6 +57,18 @@ pub fn checks() -> Vec<Check> {
             truncate_lower_file
         ),
         check!(
+            "overlay.copy-up.hard-link-shares-the-copy",
+            "a hard link to a lower file copies it up once: both names are one upper inode, a write through one is read through the other",
+            requires = [],
+            hard_link_shares_copy
+        ),
+        check!(
+            "overlay.layers.symlink-in-lower-resolves-inside",
+            "a symlink shipped in a layer stays a symlink, resolves inside the container, and a write through it copies up only its target",
+            requires = [],
+            symlink_in_lower
+        ),
+        check!(
             "overlay.layers.upper-most-wins",
             "with two layers holding one path the upper-most is seen; bottom-only files are visible",
             requires = [],
@@ -213,7 +225,8 @@ fn fingerprint(dir: &Path) -> BTreeMap<String, String> {
 
 impl Layers {
     /// The rootfs plus one data layer per entry of `data` (bottom first), each a
-    /// list of (path, content); a path ending in `/` is a directory.
+    /// list of (path, content); a path ending in `/` is a directory, and a path
+    /// `LINK -> TARGET` a symlink (its content unused).
     fn new(ctx: &Ctx, data: &[&[(&str, &[u8])]]) -> Result<Layers, Outcome> {
         Self::named(ctx, "layer", data)
     }
@@ -225,6 +238,12 @@ impl Layers {
         for (i, files) in data.iter().enumerate() {
             let d = ctx.dir(&format!("{prefix}{i}"))?;
             for (path, content) in files.iter() {
+                if let Some((link, target)) = path.split_once(" -> ") {
+                    let p = d.join(link.trim_start_matches('/'));
+                    std::fs::create_dir_all(p.parent().unwrap()).map_err(broken)?;
+                    std::os::unix::fs::symlink(target, &p).map_err(broken)?;
+                    continue;
+                }
                 let p = d.join(path.trim_start_matches('/'));
                 if path.ends_with('/') {
                     std::fs::create_dir_all(&p).map_err(broken)?;
@@ -673,6 +692,198 @@ fn truncate_lower_file(ctx: &Ctx) -> CheckResult {
             crate::t!("the whole 1 MiB of /data/big", "/data/big 1 MiB 전체"),
             js(&f),
             &crun,
+        ));
+    }
+    Ok(())
+}
+
+/// Pass: `link /data/orig /data/alias` inside succeeds; a write through the alias
+/// is read through the original name in a later container on the same upper
+/// layer; the upper layer holds both names as one inode with two links (overlay
+/// copied the file up once and linked the copy); the lower file is unchanged.
+/// Control: a fresh container on the same layers has no alias and reads the lower
+/// content. Fail: otherwise.
+fn hard_link_shares_copy(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(ctx, &[&[("/data/orig", b"lower\n")]])?;
+    let (opts, upper) = layers.options(ctx, "hl")?;
+    let (run, l): (_, PathAttempt) = probe_in(ctx, &opts, &["link", "/data/orig", "/data/alias"])?;
+    ensure(
+        l.attempt.ok,
+        crate::t!(
+            "a hard link to the lower file /data/orig to be made inside",
+            "안에서 lower 파일 /data/orig의 하드 링크를 만들 수 있음"
+        ),
+        js(&l),
+        &run,
+    )?;
+    let (wrun, w): (_, WriteFile) = probe_in(
+        ctx,
+        &opts,
+        &["write-file", "/data/alias", "--content", "+alias", "--append"],
+    )?;
+    ensure(
+        w.attempt.ok,
+        crate::t!(
+            "the append through /data/alias to succeed",
+            "/data/alias를 통한 덧붙이기 성공"
+        ),
+        js(&w),
+        &wrun,
+    )?;
+    let (crun, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/data/orig"])?;
+    ensure(
+        c.content.as_deref() == Some("lower\n+alias"),
+        crate::t!(
+            "the write through /data/alias read through /data/orig: \"lower\\n+alias\"",
+            "/data/alias로 쓴 내용을 /data/orig로 읽음: \"lower\\n+alias\""
+        ),
+        js(&c.content),
+        &crun,
+    )?;
+    let meta = |name: &str| std::fs::symlink_metadata(upper.join(name)).ok();
+    let (o, a) = (meta("data/orig"), meta("data/alias"));
+    let same = match (&o, &a) {
+        (Some(o), Some(a)) => o.is_file() && (o.dev(), o.ino()) == (a.dev(), a.ino()) && o.nlink() == 2,
+        _ => false,
+    };
+    ensure(
+        same,
+        crate::t!(
+            "data/orig and data/alias in the upper layer to be one regular file with two links",
+            "upper 레이어의 data/orig와 data/alias가 링크 둘을 가진 하나의 일반 파일"
+        ),
+        crate::t!(
+            "orig (ino, nlink) {:?}, alias {:?}",
+            "orig (ino, nlink) {:?}, alias {:?}",
+            o.as_ref().map(|m| (m.ino(), m.nlink())),
+            a.as_ref().map(|m| (m.ino(), m.nlink()))
+        ),
+        &crun,
+    )?;
+    layers.verify_unchanged(&crun)?;
+    const WITHOUT: &str = "a fresh container on the same layers";
+    let (fresh, _) = layers.options(ctx, "hl-fresh")?;
+    let (frun, (f, st)): (_, (Cat, Stat)) = crate::outcome::as_control(WITHOUT, {
+        probe_in::<Cat>(ctx, &fresh, &["cat", "/data/orig"])
+            .and_then(|(_, f)| probe_in::<Stat>(ctx, &fresh, &["stat", "/data/alias"]).map(|(r, st)| (r, (f, st))))
+    })?;
+    if f.content.as_deref() != Some("lower\n") || !st.attempt.refused_with("ENOENT") {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/data/orig reads \"lower\\n\" and /data/alias does not exist",
+                "/data/orig는 \"lower\\n\"이고 /data/alias는 없음"
+            ),
+            crate::t!(
+                "orig {}, alias {}",
+                "orig {}, alias {}",
+                js(&f.content),
+                js(&st.attempt)
+            ),
+            &frun,
+        ));
+    }
+    Ok(())
+}
+
+/// Pass: a layer ships `/data/target`, `/data/rel -> target` and `/data/abs ->
+/// /data/target`; inside, `/data/abs` is a symlink (lstat) and reads the target
+/// (an absolute link resolves in the container's root, not the host's); an append
+/// through `/data/rel` lands in the target, which is copied up as a regular file
+/// while neither link is; the layer is unchanged. Control: a fresh container on the
+/// same layers reads the lower content through the link. Fail: otherwise (a
+/// runtime that copies layers with links dereferenced shows a regular file).
+fn symlink_in_lower(ctx: &Ctx) -> CheckResult {
+    let layers = Layers::new(
+        ctx,
+        &[&[
+            ("/data/target", b"lower target"),
+            ("/data/rel -> target", b""),
+            ("/data/abs -> /data/target", b""),
+        ]],
+    )?;
+    let (opts, upper) = layers.options(ctx, "sl")?;
+    let (run, st): (_, Stat) = probe_in(ctx, &opts, &["stat", "--nofollow", "/data/abs"])?;
+    ensure(
+        st.file_type.as_deref() == Some("symlink"),
+        crate::t!(
+            "/data/abs inside to be a symlink (lstat)",
+            "안에서 /data/abs가 심볼릭 링크(lstat)"
+        ),
+        js(&st),
+        &run,
+    )?;
+    let (run, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/data/abs"])?;
+    ensure(
+        c.content.as_deref() == Some("lower target"),
+        crate::t!(
+            "/data/abs -> /data/target to read the layer's /data/target inside",
+            "/data/abs -> /data/target가 안에서 레이어의 /data/target을 읽음"
+        ),
+        js(&c),
+        &run,
+    )?;
+    let (run, w): (_, WriteFile) = probe_in(
+        ctx,
+        &opts,
+        &["write-file", "/data/rel", "--content", "+rel", "--append"],
+    )?;
+    ensure(
+        w.attempt.ok,
+        crate::t!(
+            "the append through /data/rel to succeed",
+            "/data/rel을 통한 덧붙이기 성공"
+        ),
+        js(&w),
+        &run,
+    )?;
+    let (crun, c): (_, Cat) = probe_in(ctx, &opts, &["cat", "/data/target"])?;
+    ensure(
+        c.content.as_deref() == Some("lower target+rel"),
+        crate::t!(
+            "the append through /data/rel to land in /data/target: \"lower target+rel\"",
+            "/data/rel을 통한 덧붙이기가 /data/target에 들어감: \"lower target+rel\""
+        ),
+        js(&c.content),
+        &crun,
+    )?;
+    let kind = |name: &str| {
+        std::fs::symlink_metadata(upper.join(name)).ok().map(|m| {
+            if m.file_type().is_symlink() {
+                "symlink"
+            } else if m.is_file() {
+                "file"
+            } else {
+                "other"
+            }
+        })
+    };
+    let (t, r, a) = (kind("data/target"), kind("data/rel"), kind("data/abs"));
+    ensure(
+        t == Some("file") && r.is_none() && a.is_none(),
+        crate::t!(
+            "the upper layer to hold data/target as a regular file and neither link",
+            "upper 레이어에 data/target은 일반 파일로 있고 두 링크는 없음"
+        ),
+        crate::t!(
+            "target {t:?}, rel {r:?}, abs {a:?}",
+            "target {t:?}, rel {r:?}, abs {a:?}"
+        ),
+        &crun,
+    )?;
+    layers.verify_unchanged(&crun)?;
+    const WITHOUT: &str = "a fresh container on the same layers";
+    let (fresh, _) = layers.options(ctx, "sl-fresh")?;
+    let (frun, f): (_, Cat) = crate::outcome::as_control(WITHOUT, probe_in(ctx, &fresh, &["cat", "/data/rel"]))?;
+    if f.content.as_deref() != Some("lower target") {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "/data/rel to read \"lower target\"",
+                "/data/rel이 \"lower target\"을 읽음"
+            ),
+            js(&f.content),
+            &frun,
         ));
     }
     Ok(())

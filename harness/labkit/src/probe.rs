@@ -421,6 +421,21 @@ pub struct Domainname {
     pub domainname: Option<String>,
 }
 
+/// `keyring --find DESC`: the calling user's keyring (`@u`) and a `user` key
+/// searched for in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Keyring {
+    /// The serial of `@u`, as KEYCTL_GET_KEYRING_ID gives it (null: refused).
+    pub user_keyring: Option<i64>,
+    pub find: String,
+    /// The serial of the key found, and its payload (lossy UTF-8).
+    pub serial: Option<i64>,
+    pub payload: Option<String>,
+    /// The search's (or the read's) outcome: ENOKEY when `@u` has no such key.
+    #[serde(flatten)]
+    pub attempt: Attempt,
+}
+
 /// `domainname --set NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetDomainname {

@@ -254,7 +254,8 @@ fn clone_flags(spec: &RunSpec) -> CloneFlags {
         (Namespace::User, CloneFlags::CLONE_NEWUSER),
     ] {
         let dropped = (ns == Namespace::Pid && fault::active(Fault::NoPidNs))
-            || (ns == Namespace::Uts && fault::active(Fault::HostnameOutsideUts));
+            || (ns == Namespace::Uts && fault::active(Fault::HostnameOutsideUts))
+            || (ns == Namespace::User && fault::active(Fault::NoUserNs));
         if spec.ns.has(ns) && !dropped {
             f |= flag;
         }
@@ -456,7 +457,7 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     let _ = close(rep_w);
 
     let outcome = (|| -> Result<(), RuntimeError> {
-        if spec.ns.has(Namespace::User) && !fault::active(Fault::NoUidMap) {
+        if spec.ns.has(Namespace::User) && !fault::active(Fault::NoUidMap) && !fault::active(Fault::NoUserNs) {
             write_id_maps(child, spec, privileged)?;
         }
         if let (Some(target), Some(opts)) = (&created.root_mountpoint, &overlay) {

@@ -224,6 +224,11 @@ enum Cmd {
         #[arg(long, value_parser = parse_secs, default_value = "0")]
         hold: f64,
     },
+    /// Search the user keyring (@u) for a `user` key named DESC and read it
+    Keyring {
+        #[arg(long)]
+        find: String,
+    },
     /// stat a path
     Stat {
         path: String,
@@ -274,6 +279,8 @@ enum Cmd {
     Rmdir { path: String },
     /// rename(2) FROM to TO
     Rename { from: String, to: String },
+    /// link(2): a hard link TO for the file FROM
+    Link { from: String, to: String },
     /// chmod PATH to an octal MODE
     Chmod { path: String, mode: String },
     /// List a directory's entries (sorted)
@@ -409,6 +416,7 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Orphan { delay_ms, wait_ms } => workloads::orphan(delay_ms, wait_ms),
         Cmd::Hostname { set, hold } => sys::hostname(set.as_deref()).and_then(|_| sys::hold(hold)),
         Cmd::Domainname { set, hold } => sys::domainname(set.as_deref()).and_then(|_| sys::hold(hold)),
+        Cmd::Keyring { find } => sys::keyring(&find),
         Cmd::Stat { path, nofollow } => sys::stat(&path, nofollow),
         Cmd::Touch { path } => sys::touch(&path),
         Cmd::WriteFile { path, content, append } => sys::write_file(&path, &content, append),
@@ -417,6 +425,7 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Mkdir { path } => sys::fs_op(&path, || std::fs::create_dir(&path)),
         Cmd::Rmdir { path } => sys::fs_op(&path, || std::fs::remove_dir(&path)),
         Cmd::Rename { from, to } => sys::fs_op(&from, || std::fs::rename(&from, &to)),
+        Cmd::Link { from, to } => sys::fs_op(&to, || std::fs::hard_link(&from, &to)),
         Cmd::Chmod { path, mode } => sys::chmod(&path, &mode),
         Cmd::Ls { path } => sys::ls(&path),
         Cmd::MountTmpfs { path, size, hold } => sys::mount_tmpfs(&path, size, hold),

@@ -11,8 +11,8 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use labkit::probe::{
-    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Fds, Hostname, Kill, LoadModule, Ls,
-    Open, OpenFd, PathAttempt, Raising, Refused, Rewrite, SetDomainname, SetHostname, Stat, Survived, WriteFile,
+    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Fds, Hostname, Keyring, Kill, LoadModule,
+    Ls, Open, OpenFd, PathAttempt, Raising, Refused, Rewrite, SetDomainname, SetHostname, Stat, Survived, WriteFile,
 };
 use nix::errno::Errno;
 use nix::fcntl::{open as nix_open, OFlag};
@@ -272,6 +272,54 @@ pub fn domainname(set: Option<&str>) -> PResult {
             })
         }
     }
+}
+
+/// `keyring --find DESC`: keyrings are not namespaced but per user (and, since
+/// Linux 5.3, per user namespace), so `@u` is what a container shares with the
+/// host's processes of its uid.
+pub fn keyring(desc: &str) -> PResult {
+    const KEYCTL_GET_KEYRING_ID: libc::c_long = 0;
+    const KEYCTL_SEARCH: libc::c_long = 10;
+    const KEYCTL_READ: libc::c_long = 11;
+    const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
+    let find = |e: Option<i32>, serial, payload| Keyring {
+        user_keyring: None,
+        find: desc.to_string(),
+        serial,
+        payload,
+        attempt: attempt(e),
+    };
+    let Ok(c_desc) = std::ffi::CString::new(desc) else {
+        return report(find(Some(libc::EINVAL), None, None));
+    };
+    // SAFETY: keyctl(GET_KEYRING_ID, id, create=0) takes no pointers.
+    let ring = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_USER_KEYRING, 0) };
+    // SAFETY: NUL-terminated type and description; dest keyring 0 links nothing.
+    let serial = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_SEARCH,
+            KEY_SPEC_USER_KEYRING,
+            c"user".as_ptr(),
+            c_desc.as_ptr(),
+            0,
+        )
+    };
+    let mut out = if serial < 0 {
+        find(Some(Errno::last_raw()), None, None)
+    } else {
+        let mut buf = vec![0u8; 4096];
+        // SAFETY: the buffer and its length describe `buf`, which outlives the call.
+        let n = unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_READ, serial, buf.as_mut_ptr(), buf.len()) };
+        if n < 0 {
+            find(Some(Errno::last_raw()), Some(serial), None)
+        } else {
+            buf.truncate((n as usize).min(buf.len()));
+            find(None, Some(serial), Some(String::from_utf8_lossy(&buf).into_owned()))
+        }
+    };
+    out.user_keyring = (ring >= 0).then_some(ring);
+    report(out)
 }
 
 /// `--hold SECS`: stays alive after the report (output is flushed line by line); a

@@ -7,7 +7,7 @@
 //! an isolation it did not make); each contrasts what is shared with what is not, in
 //! the same run.
 
-use labkit::probe::{Affinity, Cat, Facts, WriteFile};
+use labkit::probe::{Affinity, Cat, Facts, Keyring, WriteFile};
 
 use super::*;
 
@@ -47,6 +47,21 @@ pub fn checks() -> Vec<Check> {
             uses = ["--ns time", "--time-offset"],
             requires = [R::Namespace("time")],
             realtime_is_shared
+        ),
+        check!(
+            "namespaces.limits.keyring-shared-without-user-ns",
+            "a key the host keeps in root's user keyring is readable in a container of every namespace but user; a user namespace has a keyring of its own",
+            uses = ["--ns pid,mnt,uts,ipc,net,cgroup", "--ns user", "--uid-map", "--gid-map"],
+            requires = [
+                R::Namespace("pid"),
+                R::Namespace("mnt"),
+                R::Namespace("uts"),
+                R::Namespace("ipc"),
+                R::Namespace("net"),
+                R::Namespace("cgroup"),
+                R::Namespace("user")
+            ],
+            keyring_shared_without_user_ns
         ),
     ]
 }
@@ -257,4 +272,66 @@ fn realtime_is_shared(ctx: &Ctx) -> CheckResult {
         ),
         &run,
     )
+}
+
+/// Pass: a `user` key the checker puts in root's user keyring (`@u`), readable by
+/// uid 0, is found and read by a probe in a container with pid, mnt, uts, ipc, net and cgroup
+/// namespaces: keyrings belong to a uid (and, since Linux 5.3, to a user namespace),
+/// none of those namespaces, so whatever a host service keeps there (a token, a
+/// disk key) is the container's too. That is why Docker's seccomp profile blocks
+/// `keyctl` (runc's session keyring of each container's own only keeps keys that
+/// are readable by their possessor alone out of reach). Control:
+/// with `--ns user` as well (uid 0 mapped to an unprivileged uid) the container's
+/// `@u` is another keyring, without the key. A runtime that blocks keyctl (EPERM or
+/// ENOSYS: a seccomp profile) is stricter than the contract: noted, and a pass.
+/// Fail: the key is not found without a user namespace (a runtime that claims an
+/// isolation the kernel has not got), or found with one. Skip: the checker itself
+/// may not add a key.
+fn keyring_shared_without_user_ns(ctx: &Ctx) -> CheckResult {
+    let desc = ctx.unique("labcheck-key-", 40);
+    let secret = format!("secret-{desc}");
+    // The key outlives the check only if the checker dies, and then by a minute.
+    let key = host::UserKey::add(&desc, &secret, 60).map_err(|e| {
+        skip(crate::t!(
+            "the checker may not add a key to its user keyring ({e}): a seccomp profile around it?",
+            "검사기가 자기 사용자 키링에 키를 넣을 수 없습니다({e}). 검사기를 감싼 seccomp 프로필?"
+        ))
+    })?;
+    let (run, k): (_, Keyring) =
+        ctx.probe_json(&["--ns", "pid,mnt,uts,ipc,net,cgroup"], &["keyring", "--find", &desc])?;
+    ctx.note(format!(
+        "the checker's @u {:?}, the container's {:?}",
+        host::UserKey::user_keyring(),
+        k.user_keyring
+    ));
+    if k.attempt.refused_with("EPERM") || k.attempt.refused_with("ENOSYS") {
+        ctx.note("the runtime blocks keyctl (a seccomp profile, as Docker's): the keyring is shared but out of reach");
+        return Ok(());
+    }
+    ensure(
+        k.serial == Some(key.serial) && k.payload.as_deref() == Some(secret.as_str()),
+        crate::t!(
+            "the host's key {} ({desc}) found in @u and read inside: keyrings are not namespaced",
+            "호스트의 키 {} ({desc})를 안에서 @u에서 찾아 읽음: 키링은 네임스페이스로 나뉘지 않음",
+            key.serial
+        ),
+        js(&k),
+        &run,
+    )?;
+    const WITHOUT: &str = "with --ns user too";
+    let opts = with(&["--ns", "user,pid,mnt,uts,ipc,net,cgroup"], &map_opts(1));
+    let (crun, c): (_, Keyring) = ctx.control_probe_json(WITHOUT, &refs(&opts), &["keyring", "--find", &desc])?;
+    if c.serial.is_some() || c.user_keyring == k.user_keyring {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "a user keyring of the user namespace's own, without the host's key",
+                "사용자 네임스페이스만의 사용자 키링, 호스트의 키 없음"
+            ),
+            js(&c),
+            &crun,
+        ));
+    }
+    drop(key);
+    Ok(())
 }
