@@ -35,6 +35,8 @@ pub enum Fault {
     TarWhiteoutsKept,
     LayersUnpackedEachTime,
     NoUserNs,
+    PathsUnmasked,
+    HostDev,
 }
 
 #[cfg(feature = "faults")]
@@ -54,7 +56,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 23] = [
+    pub const ALL: [Fault; 25] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -78,6 +80,8 @@ mod imp {
         Fault::TarWhiteoutsKept,
         Fault::LayersUnpackedEachTime,
         Fault::NoUserNs,
+        Fault::PathsUnmasked,
+        Fault::HostDev,
     ];
 
     impl Fault {
@@ -107,6 +111,8 @@ mod imp {
                 Fault::TarWhiteoutsKept => "tar-whiteouts-kept",
                 Fault::LayersUnpackedEachTime => "layers-unpacked-each-time",
                 Fault::NoUserNs => "no-user-ns",
+                Fault::PathsUnmasked => "paths-unmasked",
+                Fault::HostDev => "host-dev",
             }
         }
 
@@ -138,6 +144,8 @@ mod imp {
                 Fault::TarWhiteoutsKept => "a layer tarball's .wh. markers are unpacked as files, not applied",
                 Fault::LayersUnpackedEachTime => "a layer tarball already in the store is unpacked again, under a new name",
                 Fault::NoUserNs => "the user namespace is not created (nor its maps written): the command runs as host root",
+                Fault::PathsUnmasked => "with a root file system, /proc's kernel files are neither masked nor read-only",
+                Fault::HostDev => "with a root file system, the host's /dev is bound instead of a minimal one",
             }
         }
     }

@@ -19,11 +19,12 @@
 //!   of a user namespace reaches it even when DIR sits in a 0700 directory.
 //! - **A privileged container**: uid 0, every capability the adapter itself holds
 //!   (its bounding set, as bounding, effective and permitted set), `noNewPrivileges`
-//!   false, no seccomp, no AppArmor/SELinux label, no masked or read-only paths, a
-//!   writable root. The checks mount (`CAP_SYS_ADMIN`),
-//!   chroot (`CAP_SYS_CHROOT`), signal, bind ports and make IPC objects inside; a
-//!   default `runc spec` set (three capabilities, masked `/proc` files, a read-only
+//!   false, no seccomp, no AppArmor/SELinux label, a writable root. The checks
+//!   mount (`CAP_SYS_ADMIN`), chroot (`CAP_SYS_CHROOT`), signal, bind ports and make
+//!   IPC objects inside; a default `runc spec` set (three capabilities, a read-only
 //!   root) would break those observations rather than the isolation under test.
+//!   The masked and read-only `/proc` paths are the contract's (1.2: with a root
+//!   file system only, as `maskedPaths` and `readonlyPaths`).
 //! - **Devices**: one allow-all rule first (the contract restricts nothing unless
 //!   asked), then a deny rule per `--deny-device`. runc appends its own default
 //!   allow rules after these (see `support`).
@@ -364,6 +365,15 @@ pub fn config(spec: &RunSpec, plan: &Plan) -> Value {
         linux["uidMappings"] = json!(map(&spec.uid_maps));
         linux["gidMappings"] = json!(map(&spec.gid_maps));
     }
+    if spec.root.is_some() {
+        use labkit::contract::{MASKED_PROC_DIRS, MASKED_PROC_FILES, MASKED_SYS_DIRS, READ_ONLY_PROC};
+        let under = |dir: &str, names: &[&str]| names.iter().map(|n| format!("/{dir}/{n}")).collect::<Vec<_>>();
+        let mut masked = under("proc", &MASKED_PROC_FILES);
+        masked.extend(under("proc", &MASKED_PROC_DIRS));
+        masked.extend(under("sys", &MASKED_SYS_DIRS));
+        linux["maskedPaths"] = json!(masked);
+        linux["readonlyPaths"] = json!(under("proc", &READ_ONLY_PROC));
+    }
     if let Some(t) = spec.time_offsets {
         linux["timeOffsets"] = json!({
             "monotonic": { "secs": t.monotonic, "nanosecs": 0 },
@@ -649,6 +659,23 @@ mod tests {
     }
 
     #[test]
+    fn masked_and_read_only_paths_with_a_root_file_system() {
+        let dir = std::env::temp_dir();
+        let c = config(
+            &spec(&["--ns", "mnt", "--rootfs", dir.to_str().unwrap(), "--", "/bin/true"]),
+            &plan(),
+        );
+        let masked = c["linux"]["maskedPaths"].as_array().unwrap();
+        for p in ["/proc/kcore", "/proc/keys", "/proc/acpi", "/sys/firmware"] {
+            assert!(masked.contains(&json!(p)), "{p} not masked: {masked:?}");
+        }
+        let ro = c["linux"]["readonlyPaths"].as_array().unwrap();
+        for p in ["/proc/sysrq-trigger", "/proc/sys"] {
+            assert!(ro.contains(&json!(p)), "{p} not read-only: {ro:?}");
+        }
+    }
+
+    #[test]
     fn hostname_only_when_given() {
         let c = config(&spec(&["--ns", "uts", "--hostname", "box", "--", "/bin/true"]), &plan());
         assert_eq!(c["hostname"], "box");
@@ -677,6 +704,7 @@ mod tests {
             }
         }
         assert!(c["linux"].get("seccomp").is_none());
+        // No root file system: nothing masked (contract 1.2 masks with one).
         assert!(c["linux"].get("maskedPaths").is_none());
         assert!(c["linux"].get("readonlyPaths").is_none());
         assert_eq!(

@@ -13,7 +13,9 @@
 //! checker proves the attempt works on the host itself, and the check passes with a
 //! note.
 
-use labkit::probe::{Attempt, ChrootEscape, Facts, Fds, Kill, LoadModule, Rewrite, SetHostname, Stat, WriteFile};
+use labkit::probe::{
+    Attempt, Cat, ChrootEscape, DevNodes, Facts, Fds, Kill, LoadModule, Ls, Open, Rewrite, SetHostname, Stat, WriteFile,
+};
 
 use crate::check::{Check, Requirement as R};
 use crate::ctx::Ctx;
@@ -76,8 +78,8 @@ pub fn checks() -> Vec<Check> {
         ),
         check!(
             "security.proc.sys-not-writable",
-            "/proc/sys (and /sys, if mounted) cannot be written by root of a user namespace",
-            uses = ["--ns user,mnt,pid", "--uid-map", "--gid-map", "--rootfs"],
+            "/proc/sys and /sys cannot be written by root of a user namespace",
+            uses = ["--ns user,mnt,pid", "--uid-map", "--gid-map"],
             requires = [R::Namespace("user"), R::Namespace("mnt"), R::Namespace("pid")],
             sys_not_writable
         ),
@@ -87,6 +89,20 @@ pub fn checks() -> Vec<Check> {
             uses = ["--ns mnt,pid", "--rootfs"],
             requires = [R::Namespace("mnt"), R::Namespace("pid")],
             no_descriptor_leaks
+        ),
+        check!(
+            "security.proc.kernel-files-masked",
+            "with a root file system /proc/kcore, /proc/keys and /sys/firmware show nothing and /proc/sysrq-trigger cannot be opened for writing",
+            uses = ["--ns mnt,pid", "--rootfs"],
+            requires = [R::Namespace("mnt"), R::Namespace("pid")],
+            kernel_files_masked
+        ),
+        check!(
+            "security.dev.only-minimal-nodes",
+            "with a root file system /dev holds no device but null, zero, full, random, urandom and terminals",
+            uses = ["--ns mnt,pid", "--rootfs"],
+            requires = [R::Namespace("mnt"), R::Namespace("pid")],
+            dev_only_minimal_nodes
         ),
     ]
 }
@@ -493,18 +509,16 @@ fn write_refused(w: &Rewrite) -> bool {
 /// with a note, once the checker has written the knob back itself on the host.
 // Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn sys_not_writable(ctx: &Ctx) -> CheckResult {
-    use std::os::unix::fs::PermissionsExt;
-    let root = ctx.rootfs()?.to_string_lossy().into_owned();
-    // Root of the user namespace (host uid MAPPED) must be able to reach its root file system.
-    std::fs::set_permissions(ctx.scratch(), std::fs::Permissions::from_mode(0o755)).map_err(broken)?;
     let host_before = std::fs::read_to_string(SYSCTL).map_err(|e| {
         broken(crate::t!(
             "reading {SYSCTL} on the host: {e}",
             "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}"
         ))
     })?;
-    let opts = mapped(&["--ns", "user,mnt,pid", "--rootfs", &root]);
-    let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", SYSCTL])?;
+    // No root file system: with one, the contract makes /proc/sys read-only for
+    // everyone (1.2), which would hide whether the user namespace refuses the write.
+    let opts = mapped(&["--ns", "user,mnt,pid"]);
+    let (run, w): (_, Rewrite) = ctx.probe_json(&refs(&opts), &["rewrite", SYSCTL])?;
     ensure(
         write_refused(&w),
         crate::t!("writing {SYSCTL} (its own value back) from root of a user namespace (host uid {MAPPED}) to be refused (EACCES, EPERM or EROFS)", "user 네임스페이스의 root(호스트 uid {MAPPED})가 {SYSCTL}에 (원래 값을 다시) 쓰려다 거부됨(EACCES, EPERM 또는 EROFS)"),
@@ -522,12 +536,13 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
             run.command_line(),
         ));
     }
-    // /sys, when the runtime mounts a sysfs there: a knob the host has, written back.
-    let (_, sys): (_, Stat) = ctx.json_of(&refs(&opts), &["/bin/probe", "stat", "/sys/kernel"])?;
+    // /sys (the host's sysfs, seen from the private mount namespace): a knob the
+    // host has, written back.
+    let (_, sys): (_, Stat) = ctx.probe_json(&refs(&opts), &["stat", "/sys/kernel"])?;
     if sys.attempt.ok {
         let knob = SYSFS_KNOBS.iter().find(|k| std::path::Path::new(k).exists());
         if let Some(knob) = knob {
-            let (run, w): (_, Rewrite) = ctx.json_of(&refs(&opts), &["/bin/probe", "rewrite", knob])?;
+            let (run, w): (_, Rewrite) = ctx.probe_json(&refs(&opts), &["rewrite", knob])?;
             ensure(
                 write_refused(&w),
                 crate::t!(
@@ -542,11 +557,7 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     // Control: host root without a user namespace may write the same knob (the same
     // value, so nothing changes).
     const WITHOUT: &str = "without --ns user";
-    let (crun, c): (_, Rewrite) = ctx.control_json_of(
-        WITHOUT,
-        &["--ns", "mnt,pid", "--rootfs", &root],
-        &["/bin/probe", "rewrite", SYSCTL],
-    )?;
+    let (crun, c): (_, Rewrite) = ctx.control_probe_json(WITHOUT, &["--ns", "mnt,pid"], &["rewrite", SYSCTL])?;
     if refused(&c.attempt) {
         let own: Rewrite = host::probe(ctx.probe(), &["rewrite", SYSCTL])?;
         if !own.attempt.ok {
@@ -647,5 +658,159 @@ fn no_descriptor_leaks(ctx: &Ctx) -> CheckResult {
             js(&direct)
         )));
     }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- masked paths and /dev
+
+/// A probe answer cut for a message: /proc/keys lists every key.
+fn short(s: String) -> String {
+    match s.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s,
+    }
+}
+
+/// What a process sees of one kernel file: whether it shows the host's kernel, and
+/// the probe's answer for a "got" text. Never a write: sysrq-trigger is only opened.
+fn kernel_file_exposed(
+    ctx: &Ctx,
+    options: Option<&[&str]>,
+    item: &str,
+) -> Result<(bool, String, Option<Run>), Outcome> {
+    fn observe<T: serde::de::DeserializeOwned + serde::Serialize>(
+        ctx: &Ctx,
+        options: Option<&[&str]>,
+        args: &[&str],
+        exposed: impl Fn(&T) -> bool,
+    ) -> Result<(bool, String, Option<Run>), Outcome> {
+        match options {
+            // Inside: the probe of the root file system.
+            Some(o) => {
+                let cmd: Vec<&str> = std::iter::once("/bin/probe").chain(args.iter().copied()).collect();
+                let (run, v): (_, T) = ctx.json_of(o, &cmd)?;
+                Ok((exposed(&v), short(js(&v)), Some(run)))
+            }
+            None => {
+                let v: T = host::probe(ctx.probe(), args)?;
+                Ok((exposed(&v), short(js(&v)), None))
+            }
+        }
+    }
+    let shows = |c: &Cat| c.attempt.ok && c.bytes.unwrap_or(0) > 0;
+    match item {
+        "/proc/kcore" => observe(ctx, options, &["cat", item, "--max", "16"], shows),
+        "/proc/keys" => observe(ctx, options, &["cat", item, "--max", "4K"], shows),
+        "/proc/sysrq-trigger" => observe(ctx, options, &["open", item, "--write"], |o: &Open| o.attempt.ok),
+        _ => observe(ctx, options, &["ls", item], |l: &Ls| {
+            l.attempt.ok && l.entries.as_ref().is_some_and(|e| !e.is_empty())
+        }),
+    }
+}
+
+/// Pass: in a container with a root file system, /proc/kcore (the kernel's memory)
+/// and /proc/keys (every key the uid may view) read nothing, /sys/firmware lists
+/// nothing (absent, empty or unreadable), and /proc/sysrq-trigger (one byte crashes
+/// or reboots the machine) cannot be opened for writing: contract 1.2, runc's
+/// defaults. Only an item that shows something on the host counts: the checker's
+/// own look at each is the control (kcore's first 16 bytes, the key list, the
+/// firmware directory, sysrq-trigger opened for writing and closed, never written).
+/// Fail: an item shows inside what it shows on the host. Skip: the host shows
+/// none of them. A runtime stricter than the contract (no capability to read kcore)
+/// loses nothing.
+fn kernel_files_masked(ctx: &Ctx) -> CheckResult {
+    const ITEMS: [&str; 4] = ["/proc/kcore", "/proc/keys", "/proc/sysrq-trigger", "/sys/firmware"];
+    let root = ctx.rootfs()?.to_string_lossy().into_owned();
+    let opts = ["--ns", "mnt,pid", "--rootfs", root.as_str()];
+    let mut compared = 0;
+    for item in ITEMS {
+        let (on_host, host_got, _) = kernel_file_exposed(ctx, None, item)?;
+        if !on_host {
+            ctx.note(format!("{item}: nothing to hide on this host ({host_got})"));
+            continue;
+        }
+        compared += 1;
+        let (inside, got, run) = kernel_file_exposed(ctx, Some(&opts), item)?;
+        ensure(
+            !inside,
+            crate::t!(
+                "{item} masked or read-only inside (it shows the host's kernel: {host_got})",
+                "안에서 {item}이(가) 가려지거나 읽기 전용(호스트의 커널을 보여 줌: {host_got})"
+            ),
+            got,
+            run.as_ref().expect("an inside run"),
+        )?;
+    }
+    if compared == 0 {
+        return Err(skip(crate::t!(
+            "this host shows nothing through {ITEMS:?}: nothing to mask",
+            "이 호스트는 {ITEMS:?}로 아무것도 보여 주지 않습니다. 가릴 것이 없습니다"
+        )));
+    }
+    Ok(())
+}
+
+/// Whether a device node belongs in a container's minimal /dev: the five the
+/// contract names with their numbers, and terminals (`tty`, the pty multiplexer,
+/// the container's own ptys, which an OCI runtime adds).
+fn allowed_node(n: &labkit::probe::DevNode) -> bool {
+    const NAMED: [(&str, u64, u64); 7] = [
+        ("/dev/null", 1, 3),
+        ("/dev/zero", 1, 5),
+        ("/dev/full", 1, 7),
+        ("/dev/random", 1, 8),
+        ("/dev/urandom", 1, 9),
+        ("/dev/tty", 5, 0),
+        ("/dev/ptmx", 5, 2),
+    ];
+    let pty = (136..=143).contains(&n.major);
+    n.file_type == "char"
+        && (NAMED.contains(&(n.path.as_str(), n.major, n.minor))
+            || (n.path == "/dev/pts/ptmx" && (n.major, n.minor) == (5, 2))
+            || (n.path.starts_with("/dev/pts/") && pty)
+            || (n.path == "/dev/console" && pty))
+}
+
+/// Pass: in a container with a root file system, every device node under /dev is
+/// one of null, zero, full, random, urandom (with their own numbers: a `null` that
+/// is 1:1 is /dev/mem) or a terminal; no block device, no `kmsg`, no `mem`, no
+/// host disk. Control: the checker's own /dev holds nodes beyond those (else the
+/// check cannot tell, and is broken). Fail: any other node inside.
+fn dev_only_minimal_nodes(ctx: &Ctx) -> CheckResult {
+    let root = ctx.rootfs()?.to_string_lossy().into_owned();
+    let (run, d): (_, DevNodes) = ctx.json_of(
+        &["--ns", "mnt,pid", "--rootfs", &root],
+        &["/bin/probe", "dev-nodes", "/dev"],
+    )?;
+    let extra: Vec<String> = d
+        .nodes
+        .iter()
+        .filter(|n| !allowed_node(n))
+        .map(|n| format!("{} {} {}:{}", n.path, n.file_type, n.major, n.minor))
+        .collect();
+    ctx.note(format!("{} device nodes inside /dev", d.nodes.len()));
+    ensure(
+        d.attempt.ok && extra.is_empty(),
+        crate::t!(
+            "no device inside /dev but null, zero, full, random, urandom and terminals",
+            "안의 /dev에 null, zero, full, random, urandom과 터미널 말고는 장치가 없음"
+        ),
+        crate::t!(
+            "{} more: {}",
+            "그 밖의 장치 {}개: {}",
+            extra.len(),
+            extra.iter().take(8).cloned().collect::<Vec<_>>().join(", ")
+        ),
+        &run,
+    )?;
+    let host: DevNodes = host::probe(ctx.probe(), &["dev-nodes", "/dev"])?;
+    let host_extra = host.nodes.iter().filter(|n| !allowed_node(n)).count();
+    if host_extra == 0 {
+        return Err(host_control_failed(crate::t!(
+            "the host's own /dev holds no device beyond the minimal set: the check cannot tell",
+            "호스트의 /dev에도 최소 집합 밖의 장치가 없습니다. 검사가 차이를 볼 수 없습니다"
+        )));
+    }
+    ctx.note(format!("the host's /dev: {host_extra} devices beyond the minimal set"));
     Ok(())
 }

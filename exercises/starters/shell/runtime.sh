@@ -565,11 +565,27 @@ mnt_prepare_root() {
 #     bind-mounted from the host's /dev onto an empty file (no mknod), /dev/shm
 #     (a tmpfs), and the symlinks fd -> /proc/self/fd, stdin -> /proc/self/fd/0,
 #     stdout -> /proc/self/fd/1, stderr -> /proc/self/fd/2;
-#   - then ipc_mount_mqueue (exercise ns-ipc).
+#   - then sec_mask_kernel_files (exercise sec-escape) and ipc_mount_mqueue
+#     (exercise ns-ipc).
 # Read: mount(8), proc(5), tmpfs(5), CONTRACT.md section 2.2.
 mnt_populate_root() {
 	: # nothing yet
+	sec_mask_kernel_files
 	ipc_mount_mqueue
+}
+
+# TODO(sec-escape): container side, with a new root, after its /proc is
+# mounted (contract 1.2): hide what shows the host's kernel, as runc does.
+#   - NEW_ROOT/proc/kcore, keys, timer_list, sched_debug, latency_stats: bind
+#     /dev/null over each (mount --bind /dev/null FILE);
+#   - NEW_ROOT/proc/acpi and scsi: an empty read-only tmpfs over each;
+#   - NEW_ROOT/proc/sysrq-trigger, sys, irq, bus, fs: read-only, a bind mount
+#     onto itself, then mount -o remount,bind,ro,nosuid,nodev,noexec.
+# Skip a path this kernel has not got. Until you write it, nothing is hidden
+# (and the earlier exercises still run).
+# Read: proc(5) (kcore, keys, sysrq-trigger), mount(8) (--bind, remount,bind,ro).
+sec_mask_kernel_files() {
+	: # nothing yet
 }
 
 # TODO(ns-mount): container side, with a new root only. Enter NEW_ROOT with

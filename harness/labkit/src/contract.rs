@@ -11,6 +11,21 @@ use clap::{Args, Parser, Subcommand};
 use crate::cgroups::{parse_bytes, parse_cpu_list, parse_cpu_weight, CpuMax, DeviceRule, IoLimit, Limits};
 use crate::spec::{IdMap, NsSet, RootFs, RunSpec, TimeOffsets, VethSpec};
 
+/// With a root file system, /proc files that show the host's kernel to whoever may
+/// read them (kernel memory, every key's description, timers and scheduler state
+/// of all processes): masked, a bind of /dev/null over each (contract 1.2; runc's
+/// default set). Those the kernel has not got are nothing to hide.
+pub const MASKED_PROC_FILES: [&str; 5] = ["kcore", "keys", "timer_list", "sched_debug", "latency_stats"];
+/// With a root file system, /proc directories of the host's hardware: masked, an
+/// empty read-only tmpfs over each.
+pub const MASKED_PROC_DIRS: [&str; 2] = ["acpi", "scsi"];
+/// With a root file system, knobs of the whole machine in /proc: read-only
+/// (one byte to sysrq-trigger crashes or reboots the machine).
+pub const READ_ONLY_PROC: [&str; 5] = ["sysrq-trigger", "sys", "irq", "bus", "fs"];
+/// With a root file system and a sysfs mounted, its firmware directory (ACPI
+/// tables, EFI variables, whose removal can brick a machine): masked.
+pub const MASKED_SYS_DIRS: [&str; 1] = ["firmware"];
+
 /// The runtime could not run the command (bad option, setup failure): stderr has
 /// one `runtime error: ...` line.
 pub const EXIT_RUNTIME: i32 = 125;

@@ -421,6 +421,29 @@ pub struct Domainname {
     pub domainname: Option<String>,
 }
 
+/// One device node of `dev-nodes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevNode {
+    pub path: String,
+    /// `char` or `block`.
+    #[serde(rename = "type")]
+    pub file_type: String,
+    pub major: u64,
+    pub minor: u64,
+}
+
+/// `dev-nodes DIR`: every entry below DIR (symlinks not followed, other mounts
+/// included), and the device nodes among them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevNodes {
+    pub dir: String,
+    pub nodes: Vec<DevNode>,
+    /// Every entry's path, sorted.
+    pub entries: Vec<String>,
+    #[serde(flatten)]
+    pub attempt: Attempt,
+}
+
 /// `keyring --find DESC`: the calling user's keyring (`@u`) and a `user` key
 /// searched for in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

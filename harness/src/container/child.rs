@@ -289,7 +289,17 @@ fn setup_mounts(plan: &ChildPlan, rep: &Reporter) {
     let proc_dir = root.join("proc");
     mkdir_p(&proc_dir).or_fail(rep, || format!("creating {}", proc_dir.display()));
     mount_proc(&proc_dir, rep);
-    setup_dev(&root.join("dev"), spec.ns.has(Namespace::Ipc), rep);
+    if !fault::active(Fault::PathsUnmasked) {
+        mask_proc(&proc_dir, rep);
+    }
+    if fault::active(Fault::HostDev) {
+        let dev = root.join("dev");
+        mkdir_p(&dev).or_fail(rep, || format!("creating {}", dev.display()));
+        mount(Some("/dev"), &dev, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+            .or_fail(rep, || "fault host-dev".into());
+    } else {
+        setup_dev(&root.join("dev"), spec.ns.has(Namespace::Ipc), rep);
+    }
 
     if fault::active(Fault::ChrootNotPivot) {
         nix::unistd::chroot(&root).or_fail(rep, || "fault chroot-not-pivot".into());
@@ -321,6 +331,53 @@ fn mount_proc(target: &Path, rep: &Reporter) {
                 .or_fail(rep, || format!("bind-mounting /proc on {}", target.display()));
         }
         Err(e) => rep.fail(format!("mounting proc on {}: {e}", target.display())),
+    }
+}
+
+/// The contract's masked and read-only /proc paths (labkit::contract). The
+/// reference mounts no sysfs, so MASKED_SYS_DIRS has nothing to mask here.
+fn mask_proc(proc: &Path, rep: &Reporter) {
+    use labkit::contract::{MASKED_PROC_DIRS, MASKED_PROC_FILES, READ_ONLY_PROC};
+    let none: Option<&str> = None;
+    // A proc mounted in a user namespace has these flags locked: a remount that
+    // drops them is refused.
+    let locked = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    // A file or directory this kernel has not got is nothing to hide.
+    let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+    for name in MASKED_PROC_FILES {
+        let target = proc.join(name);
+        if exists(&target) {
+            mount(Some("/dev/null"), &target, none, MsFlags::MS_BIND, none)
+                .or_fail(rep, || format!("masking /proc/{name} with /dev/null"));
+        }
+    }
+    for name in MASKED_PROC_DIRS {
+        let target = proc.join(name);
+        if exists(&target) {
+            mount(
+                Some("tmpfs"),
+                &target,
+                Some("tmpfs"),
+                locked | MsFlags::MS_RDONLY,
+                Some("size=0"),
+            )
+            .or_fail(rep, || format!("masking /proc/{name} with an empty tmpfs"));
+        }
+    }
+    for name in READ_ONLY_PROC {
+        let target = proc.join(name);
+        if exists(&target) {
+            mount(Some(&target), &target, none, MsFlags::MS_BIND | MsFlags::MS_REC, none)
+                .or_fail(rep, || format!("binding /proc/{name} onto itself"));
+            mount(
+                none,
+                &target,
+                none,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | locked,
+                none,
+            )
+            .or_fail(rep, || format!("making /proc/{name} read-only"));
+        }
     }
 }
 

@@ -224,6 +224,8 @@ enum Cmd {
         #[arg(long, value_parser = parse_secs, default_value = "0")]
         hold: f64,
     },
+    /// List every entry below DIR and the device nodes among them
+    DevNodes { dir: String },
     /// Search the user keyring (@u) for a `user` key named DESC and read it
     Keyring {
         #[arg(long)]
@@ -417,6 +419,7 @@ fn run(cmd: Cmd) -> PResult {
         Cmd::Hostname { set, hold } => sys::hostname(set.as_deref()).and_then(|_| sys::hold(hold)),
         Cmd::Domainname { set, hold } => sys::domainname(set.as_deref()).and_then(|_| sys::hold(hold)),
         Cmd::Keyring { find } => sys::keyring(&find),
+        Cmd::DevNodes { dir } => sys::dev_nodes(&dir),
         Cmd::Stat { path, nofollow } => sys::stat(&path, nofollow),
         Cmd::Touch { path } => sys::touch(&path),
         Cmd::WriteFile { path, content, append } => sys::write_file(&path, &content, append),

@@ -11,8 +11,9 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use labkit::probe::{
-    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, Domainname, Fds, Hostname, Keyring, Kill, LoadModule,
-    Ls, Open, OpenFd, PathAttempt, Raising, Refused, Rewrite, SetDomainname, SetHostname, Stat, Survived, WriteFile,
+    Affinity, Attempt, Cat, ChdirUp, Chmod, ChrootEscape, DevIno, DevNode, DevNodes, Domainname, Fds, Hostname,
+    Keyring, Kill, LoadModule, Ls, Open, OpenFd, PathAttempt, Raising, Refused, Rewrite, SetDomainname, SetHostname,
+    Stat, Survived, WriteFile,
 };
 use nix::errno::Errno;
 use nix::fcntl::{open as nix_open, OFlag};
@@ -272,6 +273,48 @@ pub fn domainname(set: Option<&str>) -> PResult {
             })
         }
     }
+}
+
+/// `dev-nodes DIR`: a walk that never follows a symlink (`/dev/fd` leads into
+/// /proc), at most four levels deep.
+pub fn dev_nodes(dir: &str) -> PResult {
+    fn walk(dir: &std::path::Path, depth: u32, nodes: &mut Vec<DevNode>, entries: &mut Vec<String>) {
+        let Ok(rd) = fs::read_dir(dir) else { return };
+        for e in rd.flatten() {
+            let p = e.path();
+            let Ok(st) = lstat(&p) else { continue };
+            let path = p.display().to_string();
+            let ty = file_type(st.st_mode);
+            if ty == "char" || ty == "block" {
+                nodes.push(DevNode {
+                    path: path.clone(),
+                    file_type: ty.to_string(),
+                    major: dev_major(st.st_rdev),
+                    minor: dev_minor(st.st_rdev),
+                });
+            }
+            entries.push(path);
+            if ty == "dir" && depth < 4 {
+                walk(&p, depth + 1, nodes, entries);
+            }
+        }
+    }
+    let (mut nodes, mut entries) = (Vec::new(), Vec::new());
+    let errno = match fs::read_dir(dir) {
+        Ok(_) => {
+            walk(std::path::Path::new(dir), 1, &mut nodes, &mut entries);
+            None
+        }
+        Err(e) => io_errno(&e).or(Some(libc::EIO)),
+    };
+    nodes.sort_by(|a, b| a.path.cmp(&b.path));
+    entries.sort();
+    report(DevNodes {
+        dir: dir.to_string(),
+        nodes,
+        entries,
+        attempt: attempt(errno),
+    })
 }
 
 /// `keyring --find DESC`: keyrings are not namespaced but per user (and, since

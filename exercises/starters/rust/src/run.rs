@@ -204,6 +204,7 @@ fn container_steps(
                     } => overlay::mount_overlay(layers, upper, work)?,
                 };
                 namespaces::mount_proc_and_dev(&new_root)?;
+                namespaces::mask_kernel_files(&new_root)?;
                 if ns.has(Namespace::Ipc) {
                     namespaces::mount_mqueue(&new_root)?;
                 }

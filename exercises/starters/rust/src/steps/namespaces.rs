@@ -136,6 +136,25 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
     todo!("ns-mount: chdir(new_root); pivot_root(\".\", \".\"); umount2(\".\", MNT_DETACH); chdir(\"/\")")
 }
 
+// ------------------------------------------------------------------ sec-escape
+
+/// sec-escape, container side, with a new root, after mount_proc_and_dev
+/// (contract 1.2): hide what shows the host's kernel, as runc does.
+/// - NEW_ROOT/proc/{kcore,keys,timer_list,sched_debug,latency_stats}: bind
+///   /dev/null over each (MS_BIND);
+/// - NEW_ROOT/proc/{acpi,scsi}: an empty read-only tmpfs over each;
+/// - NEW_ROOT/proc/{sysrq-trigger,sys,irq,bus,fs}: read-only, a bind mount onto
+///   itself, then a remount with MS_BIND | MS_REMOUNT | MS_RDONLY and the
+///   proc mount's own MS_NOSUID | MS_NODEV | MS_NOEXEC (in a user namespace the
+///   kernel refuses a remount that drops them).
+///
+/// Skip a path this kernel has not got. Until you write it this does nothing,
+/// so the earlier exercises still run. Read: proc(5) (kcore, keys,
+/// sysrq-trigger), mount(2) ("Remounting an existing mount").
+pub fn mask_kernel_files(new_root: &Path) -> Result<()> {
+    Ok(())
+}
+
 // ------------------------------------------------------------------ ns-ipc
 
 /// Container side, with a new root and `ipc`: mount an `mqueue` file system
