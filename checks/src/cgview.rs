@@ -404,7 +404,10 @@ impl ScratchParent {
             Version::V2 => &[
                 ("pids", "pids.max", PIDS_GUARD),
                 ("memory", "memory.max", MEMORY_GUARD),
-                ("memory", "memory.swap.max", 0),
+                // Swap as much again, as on v1: a runtime's own swap limit is what
+                // cgroups.memory.swap-does-not-escape-limit observes, which a parent
+                // without swap would hide.
+                ("memory", "memory.swap.max", MEMORY_GUARD),
             ],
         };
         for (ctrl, file, value) in files {

@@ -172,15 +172,22 @@ pub struct UserKey {
 impl UserKey {
     const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
 
-    /// Adds the key, readable by its uid (not only by whoever possesses it
-    /// through a session keyring, as by default); an errno when the kernel (or a
-    /// seccomp profile around the checker) refuses.
+    /// Adds the key, readable by its uid (not only by whoever possesses it, as
+    /// by default); an errno when the kernel (or a seccomp profile around the
+    /// checker) refuses.
     pub fn add(desc: &str, payload: &str, timeout_secs: u32) -> Result<UserKey, Errno> {
         const KEYCTL_SETPERM: libc::c_long = 5;
+        const KEYCTL_LINK: libc::c_long = 8;
         const KEYCTL_SET_TIMEOUT: libc::c_long = 15;
-        // Possessor: everything; user: view, read, search.
+        const KEY_SPEC_PROCESS_KEYRING: libc::c_long = -2;
+        // Possessor: everything; user: view, read and search.
         const PERM: libc::c_long = 0x3f0b_0000;
         let c_desc = std::ffi::CString::new(desc).map_err(|_| Errno::EINVAL)?;
+        // Made in the checker's process keyring, so that the checker possesses it:
+        // setting its rights and timeout and invalidating it take possession, and @u
+        // is not always reachable from the session keyring (systemd's
+        // KeyringMode=private). Children never inherit a process keyring. Then
+        // linked into @u, which its uid may write.
         // SAFETY: NUL-terminated type and description, and a payload pointer with
         // its length; the kernel copies all of them.
         let serial = unsafe {
@@ -190,26 +197,26 @@ impl UserKey {
                 c_desc.as_ptr(),
                 payload.as_ptr(),
                 payload.len(),
-                Self::KEY_SPEC_USER_KEYRING,
+                KEY_SPEC_PROCESS_KEYRING,
             )
         };
         if serial < 0 {
             return Err(Errno::last());
         }
         let key = UserKey { serial };
-        // SAFETY: keyctl(SET_TIMEOUT, serial, secs) and keyctl(SETPERM, serial,
-        // perm) take no pointers.
-        unsafe {
-            if libc::syscall(
-                libc::SYS_keyctl,
-                KEYCTL_SET_TIMEOUT,
-                serial,
-                timeout_secs as libc::c_long,
-            ) < 0
-                || libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, PERM) < 0
-            {
-                return Err(Errno::last());
-            }
+        // SAFETY: keyctl(SETPERM | SET_TIMEOUT | LINK, ...) take integers only.
+        let failed = unsafe {
+            libc::syscall(libc::SYS_keyctl, KEYCTL_SETPERM, serial, PERM) < 0
+                || libc::syscall(
+                    libc::SYS_keyctl,
+                    KEYCTL_SET_TIMEOUT,
+                    serial,
+                    timeout_secs as libc::c_long,
+                ) < 0
+                || libc::syscall(libc::SYS_keyctl, KEYCTL_LINK, serial, Self::KEY_SPEC_USER_KEYRING) < 0
+        };
+        if failed {
+            return Err(Errno::last());
         }
         Ok(key)
     }

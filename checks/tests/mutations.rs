@@ -23,6 +23,10 @@ struct Fault {
     caught: Vec<String>,
     #[serde(default)]
     broken: Vec<String>,
+    /// Checks that catch the fault only where this host lacks something the VM of
+    /// `make check-vm` has (swap): run there by `faults_caught_in_the_vm`.
+    #[serde(default)]
+    caught_in_vm: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +47,12 @@ fn render() -> String {
     let mut s = String::from("| fault | what it removes | caught by |\n|---|---|---|\n");
     for support::Fault { name, what } in support::faults() {
         let f = &matrix()[&name];
-        let ids: Vec<String> = f.caught.iter().map(|c| format!("`{c}`")).collect();
+        let mut ids: Vec<String> = f.caught.iter().map(|c| format!("`{c}`")).collect();
+        ids.extend(
+            f.caught_in_vm
+                .iter()
+                .map(|c| format!("`{c}` (in the VM: it needs swap)")),
+        );
         s.push_str(&format!("| `{name}` | {what} | {} |\n", ids.join(", ")));
     }
     s
@@ -56,8 +65,11 @@ fn matrix_covers_every_fault_with_known_checks() {
     assert_eq!(m.keys().cloned().collect::<BTreeSet<_>>(), names);
     let ids: BTreeSet<&str> = catalog().iter().map(|c| c.id).collect();
     for (fault, f) in &m {
-        assert!(!f.caught.is_empty(), "fault {fault} is caught by no check: add one");
-        for c in f.caught.iter().chain(&f.broken) {
+        assert!(
+            !f.caught.is_empty() || !f.caught_in_vm.is_empty(),
+            "fault {fault} is caught by no check: add one"
+        );
+        for c in f.caught.iter().chain(&f.broken).chain(&f.caught_in_vm) {
             assert!(ids.contains(c.as_str()), "fault {fault} names unknown check {c}");
         }
     }
@@ -177,6 +189,40 @@ fn every_fault_is_caught_by_the_expected_checks() {
             describe(&reports)
         );
         assert_korean(&reports, &format!("fault {name}"));
+    }
+}
+
+/// The faults this host cannot show (no swap here) are caught in the cgroup v2 VM of
+/// `make check-vm` (256 MiB of zram swap): the fault-enabled harness goes in as the
+/// runtime, the fault by its variable, and each check named must fail there.
+#[test]
+#[ignore = "boots a VM (qemu-system-x86 and busybox-static must be installed)"]
+#[serial_test::serial(suite)]
+fn faults_caught_in_the_vm() {
+    let harness = checks::runtime::bin_dir().join("harness");
+    for (name, f) in matrix() {
+        if f.caught_in_vm.is_empty() {
+            continue;
+        }
+        let out = std::process::Command::new(&harness)
+            .args(["vm", "--cgroup", "v2", "--env"])
+            .arg(format!("LAB_RUNTIME={}", support::harness().display()))
+            .args(["--env", &format!("{}={name}", support::FAULT_ENV), "--", "labcheck"])
+            .args(&f.caught_in_vm)
+            .output()
+            .expect("running harness vm");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for id in &f.caught_in_vm {
+            let failed = stdout.lines().any(|l| {
+                let mut w = l.split_whitespace();
+                w.next() == Some(id.as_str()) && w.next() == Some("FAIL")
+            });
+            assert!(
+                failed,
+                "fault {name}: {id} did not fail in the VM\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 }
 

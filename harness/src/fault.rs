@@ -37,6 +37,7 @@ pub enum Fault {
     NoUserNs,
     PathsUnmasked,
     HostDev,
+    SwapAllowed,
 }
 
 #[cfg(feature = "faults")]
@@ -56,7 +57,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 25] = [
+    pub const ALL: [Fault; 26] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -82,6 +83,7 @@ mod imp {
         Fault::NoUserNs,
         Fault::PathsUnmasked,
         Fault::HostDev,
+        Fault::SwapAllowed,
     ];
 
     impl Fault {
@@ -113,6 +115,7 @@ mod imp {
                 Fault::NoUserNs => "no-user-ns",
                 Fault::PathsUnmasked => "paths-unmasked",
                 Fault::HostDev => "host-dev",
+                Fault::SwapAllowed => "swap-allowed",
             }
         }
 
@@ -146,6 +149,7 @@ mod imp {
                 Fault::NoUserNs => "the user namespace is not created (nor its maps written): the command runs as host root",
                 Fault::PathsUnmasked => "with a root file system, /proc's kernel files are neither masked nor read-only",
                 Fault::HostDev => "with a root file system, the host's /dev is bound instead of a minimal one",
+                Fault::SwapAllowed => "--memory limits memory but not swap (no memory.swap.max 0, no memsw)",
             }
         }
     }

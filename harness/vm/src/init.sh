@@ -142,6 +142,18 @@ if [ -f /lab/modules/order ]; then
     done </lab/modules/order
 fi
 
+# Swap, so that the checks can show a memory limit is not escaped by swapping: a
+# zram device (compressed RAM). Not a swap file on a loop device over this tmpfs:
+# loop writes the swapped pages into the tmpfs charged to the container's own
+# memory cgroup (cgroup-aware loop workers, Linux 5.13+), so swapping would never
+# relieve it; zram's compressed pages are charged to no cgroup, as a disk's are.
+if [ -e /sys/block/zram0/disksize ]; then
+    echo 256M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 ||
+        echo "lab-vm: no swap on zram0"
+else
+    echo "lab-vm: no zram device: no swap"
+fi
+
 # The network checks' controls need a host interface besides lo to tell a network
 # namespace by: a dummy one (nothing is sent through it) with a documentation address.
 # (Host tools by path: busybox sh would run its own ip applet.)

@@ -81,8 +81,20 @@ pub const HOST_TOOLS: [(&str, &str); 8] = [
     ("bash", "ldd is a bash script"),
 ];
 
-/// Modules the checks need; built-in ones are skipped.
-pub const MODULES: [&str; 5] = ["overlay", "loop", "veth", "nf_tables", "dummy"];
+/// Modules the checks need; built-in ones are skipped. `zram` is the VM's swap
+/// (init.sh), with `lzo-rle`, its default compressor (a soft dependency, which
+/// modinfo's `depends` does not list); `bfq` the I/O scheduler that honours io
+/// weights.
+pub const MODULES: [&str; 8] = [
+    "overlay",
+    "loop",
+    "veth",
+    "nf_tables",
+    "dummy",
+    "lzo-rle",
+    "zram",
+    "bfq",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CgroupMode {

@@ -137,49 +137,81 @@ struct Squeeze {
     run_a: crate::runtime::Run,
 }
 
-/// A cgroup v2 parent of the squeeze's own under the checker's, with +memory for its
-/// children and a memory.max; removed when dropped (after its containers are gone).
-struct SqueezeParent {
+/// A memory cgroup of the checker's own under the scratch parent, with the files
+/// given written in order; removed when dropped (after its processes are gone).
+struct OwnCgroup {
     dir: std::path::PathBuf,
-    /// `LAB_CGROUP_PARENT` for the runtime: the squeeze parent's absolute path.
-    env: String,
     rel: String,
 }
 
-impl SqueezeParent {
-    fn make(parent: &ScratchParent, rel: String) -> Result<SqueezeParent, Outcome> {
-        let (Some(dir), Some(base)) = (parent.dir("memory", &rel), parent.env_value()) else {
+impl OwnCgroup {
+    fn make(parent: &ScratchParent, rel: String, files: &[(&str, String)]) -> Result<OwnCgroup, Outcome> {
+        let Some(dir) = parent.dir("memory", &rel) else {
             return Err(crate::outcome::broken(
-                "no cgroup v2 memory directory for the squeeze parent",
+                "no memory cgroup directory for a cgroup of the checker's own",
             ));
         };
         crate::state::add(&labkit::state::Item::Cgroup { path: dir.clone() });
-        let me = SqueezeParent {
-            env: format!("{base}/{rel}"),
-            dir,
-            rel,
-        };
-        std::fs::create_dir(&me.dir)
-            .and_then(|_| std::fs::write(me.dir.join("cgroup.subtree_control"), "+memory"))
-            .and_then(|_| std::fs::write(me.dir.join("memory.max"), SQUEEZE_PARENT_MAX.to_string()))
-            .map_err(|e| {
+        let me = OwnCgroup { dir, rel };
+        std::fs::create_dir(&me.dir).map_err(|e| {
+            crate::outcome::broken(crate::t!(
+                "making {}: {e}",
+                "{}을(를) 만들지 못했습니다: {e}",
+                me.dir.display()
+            ))
+        })?;
+        for (file, value) in files {
+            std::fs::write(me.dir.join(file), value).map_err(|e| {
                 crate::outcome::broken(crate::t!(
-                    "making {} with memory.max {SQUEEZE_PARENT_MAX}: {e}",
-                    "memory.max {SQUEEZE_PARENT_MAX}인 {}을(를) 만들지 못했습니다: {e}",
-                    me.dir.display()
+                    "writing {value} to {}: {e}",
+                    "{}에 {value}을(를) 쓰지 못했습니다: {e}",
+                    me.dir.join(file).display()
                 ))
             })?;
+        }
         Ok(me)
     }
 }
 
-impl Drop for SqueezeParent {
+impl Drop for OwnCgroup {
     fn drop(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(10);
         labkit::state::kill_cgroup_tree(&self.dir, deadline);
         if labkit::state::remove_cgroup_tree(&self.dir, deadline).is_ok() {
             crate::state::done(&labkit::state::Item::Cgroup { path: self.dir.clone() });
         }
+    }
+}
+
+/// The squeeze's parent: a cgroup v2 of the checker's own, +memory for its
+/// children, a memory.max, and no swap (the squeeze must reclaim page cache, not
+/// swap the third container's pages out where the host has swap).
+struct SqueezeParent {
+    cg: OwnCgroup,
+    /// `LAB_CGROUP_PARENT` for the runtime: the squeeze parent's absolute path.
+    env: String,
+}
+
+impl SqueezeParent {
+    fn make(parent: &ScratchParent, rel: String) -> Result<SqueezeParent, Outcome> {
+        let Some(base) = parent.env_value() else {
+            return Err(crate::outcome::broken("the squeeze parent needs cgroup v2"));
+        };
+        let mut files = vec![
+            ("cgroup.subtree_control", "+memory".to_string()),
+            ("memory.max", SQUEEZE_PARENT_MAX.to_string()),
+        ];
+        if parent
+            .dir("memory", "")
+            .is_some_and(|d| d.join("memory.swap.max").exists())
+        {
+            files.push(("memory.swap.max", "0".to_string()));
+        }
+        let env = format!("{base}/{rel}");
+        Ok(SqueezeParent {
+            cg: OwnCgroup::make(parent, rel, &files)?,
+            env,
+        })
     }
 }
 
@@ -253,7 +285,11 @@ fn squeeze(ctx: &Ctx, parent: &ScratchParent, low: Option<&str>, tag: &str) -> R
     );
     let a = cache_reader(ctx, &sq, &na, low, &devs[0].path)?;
     let b = cache_reader(ctx, &sq, &nb, None, &devs[1].path)?;
-    let file = |n: &str| parent.read(&format!("{}/{n}", sq.rel), "memory.stat:file").unwrap_or(0);
+    let file = |n: &str| {
+        parent
+            .read(&format!("{}/{n}", sq.cg.rel), "memory.stat:file")
+            .unwrap_or(0)
+    };
     let before = (file(&na), file(&nb));
     let c = spawn_under(
         ctx,
@@ -349,4 +385,98 @@ pub(super) fn memory_low_protects(ctx: &Ctx) -> CheckResult {
         ));
     }
     Ok(())
+}
+
+/// SwapFree of /proc/meminfo, in bytes.
+fn swap_free() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("SwapFree:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Pass: on a host with swap, allocating three times `--memory 32M` is OOM-killed
+/// (137): the limit holds memory and swap together (v2 `memory.swap.max` 0, v1
+/// `memory.memsw.limit_in_bytes`), so the container cannot page its excess out and
+/// go on. Control (the checker's own): the same probe in a cgroup the checker makes
+/// with the same 32 MiB memory limit and swap allowed completes the 96 MiB, the
+/// excess in swap: here a limit without swap would be escaped. Fail: the container
+/// completed. Broken: the control could not use the swap. Skip: under 128 MiB of
+/// free swap (the VM of `make check-vm` has 256 MiB of zram), or v1 without swap
+/// accounting, where no runtime can keep a cgroup from swapping.
+pub(super) fn swap_does_not_escape(ctx: &Ctx) -> CheckResult {
+    const TOTAL: &str = "96M";
+    let parent = parent_with(ctx, "memory")?;
+    let free = swap_free();
+    if free < 128 * MIB {
+        return Err(skip(crate::t!(
+            "{} MiB of free swap on this host: there is no swap to escape into (the VM of make check-vm has 256 MiB)",
+            "이 호스트의 여유 스왑은 {} MiB입니다. 빠져나갈 스왑이 없습니다(make check-vm의 VM에는 256 MiB가 있음)",
+            free / MIB
+        )));
+    }
+    let own_dir = parent.dir("memory", "").unwrap_or_default();
+    let (limit_file, swap_files): (&str, Vec<(&str, String)>) = match parent.tree.version {
+        Version::V2 => ("memory.max", vec![("memory.swap.max", "max".to_string())]),
+        Version::V1 if own_dir.join("memory.memsw.limit_in_bytes").exists() => ("memory.limit_in_bytes", vec![]),
+        Version::V1 => {
+            return Err(skip(crate::t!(
+                "cgroup v1 without swap accounting (no memory.memsw.*; swapaccount=1 on the kernel command line): no runtime can keep a cgroup from swapping here",
+                "스왑 계정이 없는 cgroup v1입니다(memory.memsw.* 없음, 커널 명령줄의 swapaccount=1). 여기서는 어떤 런타임도 cgroup의 스왑을 막을 수 없습니다"
+            )))
+        }
+    };
+    // The control first: whether swap lets 96 MiB through a 32 MiB limit here at all.
+    let mut files = vec![(limit_file, (32 * MIB).to_string())];
+    files.extend(swap_files);
+    let own = OwnCgroup::make(parent, ctx.unique("swapx-", 30), &files)?;
+    let out = std::process::Command::new("/bin/sh")
+        .args([
+            "-c",
+            r#"echo $$ > "$0/cgroup.procs" && exec "$1" mem --total "$2" --step 8M"#,
+            &own.dir.display().to_string(),
+            ctx.probe(),
+            TOTAL,
+        ])
+        .output()
+        .map_err(crate::outcome::broken)?;
+    let last: Option<MemStep> = crate::host::last_line_as(&out.stdout);
+    drop(own);
+    if !last.is_some_and(|s| s.done == Some(true)) {
+        return Err(crate::outcome::host_control_failed(crate::t!(
+            "in a cgroup of the checker's own limited to 32 MiB with swap allowed, {TOTAL} could not be allocated ({}, last {:?}): the swap cannot take the excess, so the check cannot tell",
+            "검사기 자신의 cgroup(32 MiB 제한, 스왑 허용)에서 {TOTAL}을(를) 할당하지 못했습니다({}, 마지막 {:?}). 스왑이 초과분을 받지 못하니 검사가 차이를 볼 수 없습니다",
+            out.status,
+            last.map(|s| s.allocated_bytes)
+        )));
+    }
+    let name = ctx.unique("swap-", 30);
+    let run = ctx.run(
+        &["--cgroup", &name, "--memory", "32M"],
+        &[ctx.probe(), "mem", "--total", TOTAL, "--step", "8M"],
+    )?;
+    ctx.note(format!(
+        "{} MiB of free swap; with swap allowed the checker's own 32 MiB cgroup allocated {TOTAL}; the container: {}, {} MiB",
+        free / MIB,
+        run.ending(),
+        allocated(&run) / MIB
+    ));
+    ensure(
+        run.code() == Some(137),
+        crate::t!(
+            "the probe OOM-killed (137) near 32 MiB: --memory holds swap too (memory.swap.max 0; v1 memory.memsw.limit_in_bytes)",
+            "probe가 32 MiB 근처에서 OOM으로 죽음(137): --memory는 스왑도 막음(memory.swap.max 0, v1 memory.memsw.limit_in_bytes)"
+        ),
+        crate::t!(
+            "{}; allocated {} MiB of {TOTAL}",
+            "{}; {TOTAL} 중 {} MiB 할당함",
+            run.ending(),
+            allocated(&run) / MIB
+        ),
+        &run,
+    )
 }

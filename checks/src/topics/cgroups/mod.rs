@@ -61,6 +61,14 @@ pub fn checks() -> Vec<Check> {
             memory::oom_kill_at_limit
         ),
         check!(
+            "cgroups.memory.swap-does-not-escape-limit",
+            "with swap on the host, allocating three times --memory is still OOM-killed: the limit holds swap too",
+            uses = ["--cgroup", "--memory"],
+            requires = [R::Command("sh")],
+            serial = None,
+            memory::swap_does_not_escape
+        ),
+        check!(
             "cgroups.memory.low-protects-from-reclaim",
             "under a parent's memory pressure --memory-low keeps a container's page cache while its sibling is reclaimed",
             uses = ["--cgroup", "--memory-low"],

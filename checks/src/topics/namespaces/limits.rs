@@ -293,8 +293,8 @@ fn keyring_shared_without_user_ns(ctx: &Ctx) -> CheckResult {
     // The key outlives the check only if the checker dies, and then by a minute.
     let key = host::UserKey::add(&desc, &secret, 60).map_err(|e| {
         skip(crate::t!(
-            "the checker may not add a key to its user keyring ({e}): a seccomp profile around it?",
-            "검사기가 자기 사용자 키링에 키를 넣을 수 없습니다({e}). 검사기를 감싼 seccomp 프로필?"
+            "the checker may not add a key to its user keyring, or set its rights ({e})",
+            "검사기가 자기 사용자 키링에 키를 넣거나 그 권한을 정할 수 없습니다({e})"
         ))
     })?;
     let (run, k): (_, Keyring) =

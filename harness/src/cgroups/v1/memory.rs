@@ -38,7 +38,7 @@ impl Controller for Memory {
         // the new value is above the current memsw, raise memsw first;
         // otherwise (a fresh cgroup: memsw is unlimited) lower the memory
         // limit first. The file is absent when swap accounting is off.
-        match read_optional(&memsw)? {
+        match read_optional(&memsw)?.filter(|_| !fault::active(Fault::SwapAllowed)) {
             Some(current) => {
                 let current = current.trim().parse::<u64>().unwrap_or(u64::MAX);
                 if bytes > current {

@@ -31,7 +31,7 @@ impl Controller for Memory {
         write_file(&path.join("memory.max"), &bytes.to_string())?;
         // Absent without swap accounting (CONFIG_SWAP off or swapaccount=0).
         let swap = path.join("memory.swap.max");
-        if swap.exists() {
+        if swap.exists() && !fault::active(Fault::SwapAllowed) {
             write_file(&swap, "0")?;
         }
         Ok(())
