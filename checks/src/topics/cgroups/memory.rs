@@ -446,7 +446,8 @@ pub(super) fn swap_does_not_escape(ctx: &Ctx) -> CheckResult {
         .map_err(crate::outcome::broken)?;
     let last: Option<MemStep> = crate::host::last_line_as(&out.stdout);
     drop(own);
-    if !last.is_some_and(|s| s.done == Some(true)) {
+    let completed = last.is_some_and(|s| s.done == Some(true));
+    if !completed {
         return Err(crate::outcome::host_control_failed(crate::t!(
             "in a cgroup of the checker's own limited to 32 MiB with swap allowed, {TOTAL} could not be allocated ({}, last {:?}): the swap cannot take the excess, so the check cannot tell",
             "검사기 자신의 cgroup(32 MiB 제한, 스왑 허용)에서 {TOTAL}을(를) 할당하지 못했습니다({}, 마지막 {:?}). 스왑이 초과분을 받지 못하니 검사가 차이를 볼 수 없습니다",
