@@ -24,7 +24,7 @@ struct Fault {
     #[serde(default)]
     broken: Vec<String>,
     /// Checks that catch the fault only where this host lacks something the VM of
-    /// `make check-vm` has (swap): run there by `faults_caught_in_the_vm`.
+    /// `make check-vm` has (swap, BFQ): run there by `faults_caught_in_the_vm`.
     #[serde(default)]
     caught_in_vm: Vec<String>,
 }
@@ -48,11 +48,7 @@ fn render() -> String {
     for support::Fault { name, what } in support::faults() {
         let f = &matrix()[&name];
         let mut ids: Vec<String> = f.caught.iter().map(|c| format!("`{c}`")).collect();
-        ids.extend(
-            f.caught_in_vm
-                .iter()
-                .map(|c| format!("`{c}` (in the VM: it needs swap)")),
-        );
+        ids.extend(f.caught_in_vm.iter().map(|c| format!("`{c}` (in the VM)")));
         s.push_str(&format!("| `{name}` | {what} | {} |\n", ids.join(", ")));
     }
     s
@@ -192,9 +188,10 @@ fn every_fault_is_caught_by_the_expected_checks() {
     }
 }
 
-/// The faults this host cannot show (no swap here) are caught in the cgroup v2 VM of
-/// `make check-vm` (256 MiB of zram swap): the fault-enabled harness goes in as the
-/// runtime, the fault by its variable, and each check named must fail there.
+/// The faults this host cannot show (no swap, no BFQ here) are caught in the cgroup
+/// v2 VM of `make check-vm` (256 MiB of zram swap, BFQ loaded): the fault-enabled
+/// harness goes in as the runtime, the fault by its variable, and each check named
+/// must fail there.
 #[test]
 #[ignore = "boots a VM (qemu-system-x86 and busybox-static must be installed)"]
 #[serial_test::serial(suite)]

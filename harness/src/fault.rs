@@ -38,6 +38,7 @@ pub enum Fault {
     PathsUnmasked,
     HostDev,
     SwapAllowed,
+    IoWeightIgnored,
 }
 
 #[cfg(feature = "faults")]
@@ -57,7 +58,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 26] = [
+    pub const ALL: [Fault; 27] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -84,6 +85,7 @@ mod imp {
         Fault::PathsUnmasked,
         Fault::HostDev,
         Fault::SwapAllowed,
+        Fault::IoWeightIgnored,
     ];
 
     impl Fault {
@@ -116,6 +118,7 @@ mod imp {
                 Fault::PathsUnmasked => "paths-unmasked",
                 Fault::HostDev => "host-dev",
                 Fault::SwapAllowed => "swap-allowed",
+                Fault::IoWeightIgnored => "io-weight-ignored",
             }
         }
 
@@ -150,6 +153,7 @@ mod imp {
                 Fault::PathsUnmasked => "with a root file system, /proc's kernel files are neither masked nor read-only",
                 Fault::HostDev => "with a root file system, the host's /dev is bound instead of a minimal one",
                 Fault::SwapAllowed => "--memory limits memory but not swap (no memory.swap.max 0, no memsw)",
+                Fault::IoWeightIgnored => "--io-weight is accepted but never written",
             }
         }
     }

@@ -248,7 +248,7 @@ pub fn resources(spec: &RunSpec, cgroup_v2: bool) -> Value {
     if let Some(p) = l.pids {
         r["pids"] = json!({ "limit": p });
     }
-    if !l.io_wbps.is_empty() || !l.io_rbps.is_empty() {
+    if !l.io_wbps.is_empty() || !l.io_rbps.is_empty() || l.io_weight.is_some() {
         let rate = |v: &[labkit::cgroups::IoLimit]| -> Vec<Value> {
             v.iter()
                 .map(|i| json!({ "major": i.major, "minor": i.minor, "rate": i.bps }))
@@ -260,6 +260,11 @@ pub fn resources(spec: &RunSpec, cgroup_v2: bool) -> Value {
         }
         if !l.io_rbps.is_empty() {
             io["throttleReadBpsDevice"] = json!(rate(&l.io_rbps));
+        }
+        // BFQ's scale, as OCI's: runc and crun write it to io.bfq.weight (v1
+        // blkio.bfq.weight, or blkio.weight where CFQ's file exists).
+        if let Some(w) = l.io_weight {
+            io["weight"] = json!(w);
         }
         r["blockIO"] = io;
     }
@@ -574,6 +579,8 @@ mod tests {
                 "8:0:512K",
                 "--io-wbps",
                 "8:16:2048",
+                "--io-weight",
+                "500",
                 "--net-classid",
                 "0x100001",
                 "--",
@@ -587,6 +594,7 @@ mod tests {
             json!({
                 "throttleWriteBpsDevice": [{ "major": 7, "minor": 0, "rate": 1048576 }, { "major": 8, "minor": 16, "rate": 2048 }],
                 "throttleReadBpsDevice": [{ "major": 8, "minor": 0, "rate": 524288 }],
+                "weight": 500,
             })
         );
         assert_eq!(r["network"], json!({ "classID": 0x100001 }));

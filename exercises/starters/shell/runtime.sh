@@ -84,6 +84,7 @@ run options (see exercises/CONTRACT.md):
   --cpus QUOTA_US/PERIOD_US CPU quota (needs --cgroup)
   --cpu-weight W            CPU weight 1..10000 when cgroups compete (needs --cgroup)
   --memory-low BYTES        memory protected from reclaim, K/M/G accepted (needs --cgroup)
+  --io-weight W             block I/O weight 1..1000 when cgroups compete (needs --cgroup)
   --pids N                  maximum number of tasks (needs --cgroup)
   --io-wbps MAJ:MIN:BPS     write limit (repeatable; needs --cgroup)
   --io-rbps MAJ:MIN:BPS     read limit (repeatable; needs --cgroup)
@@ -113,6 +114,7 @@ reset_options() {
 	CPU_QUOTA='' CPU_PERIOD=''
 	CPU_WEIGHT=''         # 1..10000, v2's scale
 	MEMORY_LOW=''         # bytes
+	IO_WEIGHT=''          # 1..1000, BFQ's scale
 	PIDS_MAX=''
 	IO_WBPS=() IO_RBPS=() # "MAJ:MIN BPS" each, BPS in bytes
 	CPUSET=''
@@ -268,7 +270,7 @@ parse_run_args() {
 		esac
 		case $flag in
 		--ns | --rootfs | --layer | --layer-tar | --layer-store | --upper | --work | --hostname | --uid-map | --gid-map | --veth | \
-			--time-offset | --cgroup | --memory | --cpus | --cpu-weight | --memory-low | --pids | --io-wbps | --io-rbps | --cpuset | \
+			--time-offset | --cgroup | --memory | --cpus | --cpu-weight | --memory-low | --io-weight | --pids | --io-wbps | --io-rbps | --cpuset | \
 			--deny-device | --net-classid | --pid-file) ;;
 		*) die "unknown option $flag" ;;
 		esac
@@ -313,6 +315,11 @@ parse_run_args() {
 			CPU_WEIGHT=$((10#$val))
 			;;
 		--memory-low) parse_size "$flag" "$val" MEMORY_LOW ;;
+		--io-weight)
+			[[ $val =~ ^[0-9]{1,4}$ ]] && ((10#$val >= 1 && 10#$val <= 1000)) ||
+				die "--io-weight: expected a weight from 1 to 1000, got \"$val\""
+			IO_WEIGHT=$((10#$val))
+			;;
 		--pids) is_uint "$val" || die "--pids: expected a number of tasks, got \"$val\""; PIDS_MAX=$((10#$val)) ;;
 		--io-wbps) parse_io "$flag" "$val" IO_WBPS ;;
 		--io-rbps) parse_io "$flag" "$val" IO_RBPS ;;
@@ -349,7 +356,7 @@ validate_run() {
 	if [ -n "$VETH" ]; then has_ns net || die "--veth needs --ns net"; fi
 	if [ -n "$TIME_OFFSET" ]; then has_ns time || die "--time-offset needs --ns time"; fi
 	local f
-	for f in --memory --cpus --cpu-weight --memory-low --pids --io-wbps --io-rbps --cpuset --deny-device --net-classid; do
+	for f in --memory --cpus --cpu-weight --memory-low --io-weight --pids --io-wbps --io-rbps --cpuset --deny-device --net-classid; do
 		if [ -n "${SEEN[$f]:-}" ] && [ -z "$CGROUP" ]; then die "$f needs --cgroup NAME"; fi
 	done
 	# With a root file system, root inside creates the files of /dev: id 0 must be mapped.
@@ -726,11 +733,14 @@ cg_limit_cpu() {
 	: # nothing yet
 }
 
-# TODO(cg-guarantee): with --cpu-weight and --memory-low: guarantees, not limits.
-# v2: cpu.weight = CPU_WEIGHT, memory.low = MEMORY_LOW. v1: cpu.shares =
-# CPU_WEIGHT * 1024 / 100 (systemd's conversion; it keeps ratios), and
-# memory.soft_limit_in_bytes = MEMORY_LOW (another mechanism: see the lab).
-# Read: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory").
+# TODO(cg-guarantee): with --cpu-weight, --memory-low and --io-weight:
+# guarantees, not limits. v2: cpu.weight = CPU_WEIGHT, memory.low = MEMORY_LOW,
+# io.bfq.weight = IO_WEIGHT. v1: cpu.shares = CPU_WEIGHT * 1024 / 100
+# (systemd's conversion; it keeps ratios), memory.soft_limit_in_bytes =
+# MEMORY_LOW (another mechanism: see the lab), blkio.bfq.weight = IO_WEIGHT.
+# Without the bfq weight file (BFQ not loaded), die naming --io-weight.
+# Read: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory", "IO"),
+# Documentation/block/bfq-iosched.rst.
 cg_guarantee() {
 	: # nothing yet
 }
@@ -850,7 +860,7 @@ cg_set_limits() {
 	[ -n "$CGROUP" ] || return 0
 	[ -n "$MEMORY" ] && cg_limit_memory
 	[ -n "$CPU_QUOTA" ] && cg_limit_cpu
-	[ -n "$CPU_WEIGHT$MEMORY_LOW" ] && cg_guarantee
+	[ -n "$CPU_WEIGHT$MEMORY_LOW$IO_WEIGHT" ] && cg_guarantee
 	[ -n "$PIDS_MAX" ] && cg_limit_pids
 	[ -n "$CPUSET" ] && cg_limit_cpuset
 	[ ${#IO_WBPS[@]} -gt 0 ] || [ ${#IO_RBPS[@]} -gt 0 ] && cg_limit_io

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::cgroups::{parse_bytes, parse_cpu_list, parse_cpu_weight, CpuMax, DeviceRule, IoLimit, Limits};
+use crate::cgroups::{
+    parse_bytes, parse_cpu_list, parse_cpu_weight, parse_io_weight, CpuMax, DeviceRule, IoLimit, Limits,
+};
 use crate::spec::{IdMap, NsSet, RootFs, RunSpec, TimeOffsets, VethSpec};
 
 /// With a root file system, /proc files that show the host's kernel to whoever may
@@ -138,6 +140,9 @@ pub struct RunArgs {
     /// CPU weight, 1..=10000 (v2 cpu.weight; v1 cpu.shares = W * 1024 / 100).
     #[arg(long = "cpu-weight", value_name = "W", value_parser = parse_cpu_weight, allow_hyphen_values = true)]
     pub cpu_weight: Option<u64>,
+    /// Block I/O weight, 1..=1000 (v2 io.bfq.weight, v1 blkio.bfq.weight: BFQ's).
+    #[arg(long = "io-weight", value_name = "W", value_parser = parse_io_weight, allow_hyphen_values = true)]
+    pub io_weight: Option<u64>,
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub pids: Option<u64>,
     #[arg(long = "io-wbps", value_name = "MAJ:MIN:BPS", allow_hyphen_values = true)]
@@ -184,6 +189,7 @@ impl RunArgs {
                 cpu: self.cpus,
                 cpu_weight: self.cpu_weight,
                 memory_low: self.memory_low,
+                io_weight: self.io_weight,
                 pids: self.pids,
                 io_wbps: self.io_wbps,
                 io_rbps: self.io_rbps,

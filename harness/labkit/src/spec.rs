@@ -427,6 +427,7 @@ impl RunSpec {
                 (l.cpu.is_some(), "--cpus"),
                 (l.cpu_weight.is_some(), "--cpu-weight"),
                 (l.memory_low.is_some(), "--memory-low"),
+                (l.io_weight.is_some(), "--io-weight"),
                 (l.pids.is_some(), "--pids"),
                 (!l.io_wbps.is_empty(), "--io-wbps"),
                 (!l.io_rbps.is_empty(), "--io-rbps"),

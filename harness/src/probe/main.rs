@@ -110,6 +110,9 @@ enum Cmd {
         /// Open with O_DIRECT (buffer is page aligned)
         #[arg(long)]
         direct: bool,
+        /// Start at this offset (a multiple of the block with --direct)
+        #[arg(long, value_parser = parse_size, default_value = "0")]
+        offset: u64,
     },
     /// Sleep for SECS seconds (float)
     Sleep {
@@ -387,7 +390,8 @@ fn run(cmd: Cmd) -> PResult {
             bytes,
             block,
             direct,
-        } => workloads::read(&path, bytes, block, direct),
+            offset,
+        } => workloads::read(&path, bytes, block, direct, offset),
         Cmd::Sleep { secs } => workloads::sleep(secs),
         Cmd::Raise { signal } => sys::raise(signal),
         Cmd::Fds => sys::fds(),

@@ -369,7 +369,7 @@ pub fn write(path: &str, bytes: u64, block: u64, direct: bool, fsync: bool) -> P
 }
 
 /// `read`: read up to `bytes` (or to EOF) from `path` in `block`-sized reads.
-pub fn read(path: &str, bytes: Option<u64>, block: u64, direct: bool) -> PResult {
+pub fn read(path: &str, bytes: Option<u64>, block: u64, direct: bool, offset: u64) -> PResult {
     if block == 0 {
         return Err(ProbeError::msg("args", "--block must be > 0"));
     }
@@ -380,6 +380,10 @@ pub fn read(path: &str, bytes: Option<u64>, block: u64, direct: bool) -> PResult
     let mut buf = AlignedBuf::new(block as usize, page_size().max(4096), 0)?;
     let start = Instant::now();
     let fd = open_fd(path, flags, Mode::empty())?;
+    if offset > 0 {
+        nix::unistd::lseek(fd.0, offset as libc::off_t, nix::unistd::Whence::SeekSet)
+            .map_err(|e| ProbeError::errno("lseek", e))?;
+    }
     let limit = bytes.unwrap_or(u64::MAX);
     let mut done: u64 = 0;
     while done < limit {

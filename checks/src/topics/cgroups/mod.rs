@@ -178,6 +178,16 @@ pub fn checks() -> Vec<Check> {
             run: io::read_bps_throttled,
         },
         Check {
+            id: "cgroups.io.weight-shares-contended-device",
+            topic: "cgroups",
+            title: "with --io-weight 500 and 100 two readers of one BFQ device share it at least 2:1",
+            uses: &["--cgroup", "--io-weight"],
+            requires: &[R::Root, R::Command("losetup"), R::Command("sh")],
+            // A ratio of throughputs: alone, as the CPU weight check.
+            serial: Some(crate::check::EXCLUSIVE_KEY),
+            run: io::io_weight_shares,
+        },
+        Check {
             id: "cgroups.net-cls.classid-tags-traffic",
             topic: "cgroups",
             title: "with --net-classid a socket's traffic carries the class id",

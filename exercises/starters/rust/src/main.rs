@@ -125,6 +125,9 @@ struct RunArgs {
     /// Memory protected from reclaim: bytes, or a number with K, M or G (needs --cgroup).
     #[arg(long = "memory-low", value_name = "BYTES", value_parser = parse_bytes)]
     memory_low: Option<u64>,
+    /// Block I/O weight when cgroups compete for a device, 1..=1000 (needs --cgroup).
+    #[arg(long = "io-weight", value_name = "W", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    io_weight: Option<u64>,
     /// Maximum number of tasks (needs --cgroup).
     #[arg(long, value_name = "N")]
     pids: Option<u64>,
@@ -223,6 +226,7 @@ impl RunArgs {
             cpu: self.cpus,
             cpu_weight: self.cpu_weight,
             memory_low: self.memory_low,
+            io_weight: self.io_weight,
             pids: self.pids,
             io_wbps: self.io_wbps,
             io_rbps: self.io_rbps,
@@ -236,6 +240,7 @@ impl RunArgs {
                 (limits.cpu.is_some(), "--cpus"),
                 (limits.cpu_weight.is_some(), "--cpu-weight"),
                 (limits.memory_low.is_some(), "--memory-low"),
+                (limits.io_weight.is_some(), "--io-weight"),
                 (limits.pids.is_some(), "--pids"),
                 (!limits.io_wbps.is_empty(), "--io-wbps"),
                 (!limits.io_rbps.is_empty(), "--io-rbps"),
@@ -373,6 +378,7 @@ fn needed_exercises(spec: &RunSpec) -> Vec<(String, &'static str)> {
     opt(l.cpu.is_some(), "--cpus", "cg-cpu");
     opt(l.cpu_weight.is_some(), "--cpu-weight", "cg-guarantee");
     opt(l.memory_low.is_some(), "--memory-low", "cg-guarantee");
+    opt(l.io_weight.is_some(), "--io-weight", "cg-guarantee");
     opt(l.pids.is_some(), "--pids", "cg-pids");
     opt(l.cpuset.is_some(), "--cpuset", "cg-cpuset");
     opt(!l.io_wbps.is_empty(), "--io-wbps", "cg-io");

@@ -379,6 +379,8 @@ pub struct Limits {
     /// 1..=10000, cgroup v2's scale.
     pub cpu_weight: Option<u64>,
     pub memory_low: Option<u64>,
+    /// 1..=1000, BFQ's scale.
+    pub io_weight: Option<u64>,
     pub pids: Option<u64>,
     pub io_wbps: Vec<IoLimit>,
     pub io_rbps: Vec<IoLimit>,

@@ -85,6 +85,15 @@ pub fn parse_cpu_weight(s: &str) -> Result<u64, LimitParseError> {
     Ok(w)
 }
 
+/// `--io-weight W`: a block I/O share on BFQ's scale, 1..=1000 (100 is the default).
+pub fn parse_io_weight(s: &str) -> Result<u64, LimitParseError> {
+    let w = parse_u64("weight", s.trim())?;
+    if !(1..=1000).contains(&w) {
+        return err(format!("weight must be 1..=1000 (BFQ's io.bfq.weight), got {w}"));
+    }
+    Ok(w)
+}
+
 /// A v2 weight as v1 `cpu.shares`: systemd's conversion, weight × 1024 / 100,
 /// clamped to the kernel's 2..=262144. It keeps ratios (500:300 stays 5:3) and maps
 /// the defaults onto each other (100 ↔ 1024). The OCI runtimes' older linear map,
@@ -201,6 +210,8 @@ pub struct Limits {
     pub cpu_weight: Option<u64>,
     /// Memory protected from reclaim (v2 memory.low; no v1 counterpart).
     pub memory_low: Option<u64>,
+    /// Block I/O weight on BFQ's scale (v2 io.bfq.weight, v1 blkio.bfq.weight).
+    pub io_weight: Option<u64>,
     pub pids: Option<u64>,
     pub io_wbps: Vec<IoLimit>,
     pub io_rbps: Vec<IoLimit>,
@@ -288,6 +299,10 @@ mod tests {
     #[test]
     fn weights_refuse_out_of_range() {
         assert_eq!(parse_cpu_weight("10000"), Ok(10_000));
+        assert_eq!(parse_io_weight("1000"), Ok(1000));
+        for bad in ["0", "1001", "x", ""] {
+            assert!(parse_io_weight(bad).is_err(), "{bad:?} should be refused");
+        }
         for bad in ["0", "10001", "-1", "x", ""] {
             assert!(parse_cpu_weight(bad).is_err(), "{bad:?} should be refused");
         }

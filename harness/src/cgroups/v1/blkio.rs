@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use crate::cgroups::common::append_line;
+use crate::cgroups::common::{append_line, write_bfq_weight};
 use crate::cgroups::{CgroupError, Controller, IoLimit, Limits};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Blkio;
 
@@ -19,10 +20,15 @@ impl Controller for Blkio {
     const NAME: &'static str = "blkio";
 
     fn needed(limits: &Limits) -> bool {
-        !limits.io_wbps.is_empty() || !limits.io_rbps.is_empty()
+        !limits.io_wbps.is_empty() || !limits.io_rbps.is_empty() || limits.io_weight.is_some()
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if let Some(w) = limits.io_weight {
+            if !fault::active(Fault::IoWeightIgnored) {
+                write_bfq_weight(path, "blkio.bfq.weight", w)?;
+            }
+        }
         rules(&path.join("blkio.throttle.write_bps_device"), &limits.io_wbps)?;
         rules(&path.join("blkio.throttle.read_bps_device"), &limits.io_rbps)
     }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::cgroups::common::append_line;
+use crate::cgroups::common::{append_line, write_bfq_weight};
 use crate::cgroups::{CgroupError, Controller, Limits};
+use crate::fault::{self, Fault};
 
 pub(crate) struct Io;
 
@@ -37,10 +38,15 @@ impl Controller for Io {
     const NAME: &'static str = "io";
 
     fn needed(limits: &Limits) -> bool {
-        !limits.io_wbps.is_empty() || !limits.io_rbps.is_empty()
+        !limits.io_wbps.is_empty() || !limits.io_rbps.is_empty() || limits.io_weight.is_some()
     }
 
     fn apply(path: &Path, limits: &Limits) -> Result<(), CgroupError> {
+        if let Some(w) = limits.io_weight {
+            if !fault::active(Fault::IoWeightIgnored) {
+                write_bfq_weight(path, "io.bfq.weight", w)?;
+            }
+        }
         let file = path.join("io.max");
         for line in io_max_lines(limits) {
             append_line(&file, &line)?;

@@ -49,8 +49,8 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
     if let Some(c) = l.cpu {
         limit_cpu(cg, c)?;
     }
-    if l.cpu_weight.is_some() || l.memory_low.is_some() {
-        guarantee(cg, l.cpu_weight, l.memory_low)?;
+    if l.cpu_weight.is_some() || l.memory_low.is_some() || l.io_weight.is_some() {
+        guarantee(cg, l.cpu_weight, l.memory_low, l.io_weight)?;
     }
     if let Some(n) = l.pids {
         limit_pids(cg, n)?;
@@ -119,12 +119,14 @@ pub fn limit_cpu(cg: &Cgroup, cpu: CpuMax) -> Result<()> {
     todo!("cg-cpu: cpu.max (v2) or cpu.cfs_period_us + cpu.cfs_quota_us (v1)")
 }
 
-/// --cpu-weight W and --memory-low B: guarantees, not limits. v2: cpu.weight = W,
-/// memory.low = B. v1: cpu.shares = W * 1024 / 100 (systemd's conversion, which
-/// keeps ratios) and memory.soft_limit_in_bytes = B (another mechanism: see the lab).
-/// Read: cgroup-v2.rst ("Weights", "Protections").
-pub fn guarantee(cg: &Cgroup, cpu_weight: Option<u64>, memory_low: Option<u64>) -> Result<()> {
-    todo!("cg-guarantee: cpu.weight / cpu.shares and memory.low")
+/// --cpu-weight W, --memory-low B and --io-weight I: guarantees, not limits. v2:
+/// cpu.weight = W, memory.low = B, io.bfq.weight = I. v1: cpu.shares = W * 1024 /
+/// 100 (systemd's conversion, which keeps ratios), memory.soft_limit_in_bytes = B
+/// (another mechanism: see the lab), blkio.bfq.weight = I. Without the bfq weight
+/// file (BFQ not loaded), fail naming --io-weight.
+/// Read: cgroup-v2.rst ("Weights", "Protections", "IO"), block/bfq-iosched.rst.
+pub fn guarantee(cg: &Cgroup, cpu_weight: Option<u64>, memory_low: Option<u64>, io_weight: Option<u64>) -> Result<()> {
+    todo!("cg-guarantee: cpu.weight / cpu.shares, memory.low and io.bfq.weight")
 }
 
 /// --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
