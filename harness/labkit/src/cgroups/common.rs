@@ -274,6 +274,21 @@ pub mod fake {
     }
 }
 
+/// `--io-weight`: BFQ's weight file (`io.bfq.weight` on v2, `blkio.bfq.weight` on
+/// v1), the only one a weight acts through (v2's `io.weight` needs iocost set up
+/// on each device by the host's root, v1's `blkio.weight` was CFQ's, gone since
+/// Linux 5.0). Without BFQ the file is absent, and the runtime says so.
+pub fn write_bfq_weight(dir: &Path, file: &str, weight: u64) -> Result<(), CgroupError> {
+    let path = dir.join(file);
+    if !path.exists() {
+        return Err(CgroupError::Unsupported(format!(
+            "--io-weight: no {} (BFQ, the I/O scheduler that honours weights, is not loaded: modprobe bfq)",
+            path.display()
+        )));
+    }
+    write_file(&path, &weight.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,19 +346,4 @@ mod tests {
         pids_recursive(d.path(), &mut s).unwrap();
         assert_eq!(s.into_iter().collect::<Vec<_>>(), vec![5, 7, 9]);
     }
-}
-
-/// `--io-weight`: BFQ's weight file (`io.bfq.weight` on v2, `blkio.bfq.weight` on
-/// v1), the only one a weight acts through (v2's `io.weight` needs iocost set up
-/// on each device by the host's root, v1's `blkio.weight` was CFQ's, gone since
-/// Linux 5.0). Without BFQ the file is absent, and the runtime says so.
-pub fn write_bfq_weight(dir: &Path, file: &str, weight: u64) -> Result<(), CgroupError> {
-    let path = dir.join(file);
-    if !path.exists() {
-        return Err(CgroupError::Unsupported(format!(
-            "--io-weight: no {} (BFQ, the I/O scheduler that honours weights, is not loaded: modprobe bfq)",
-            path.display()
-        )));
-    }
-    write_file(&path, &weight.to_string())
 }

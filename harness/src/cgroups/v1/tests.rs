@@ -34,6 +34,7 @@ fn files_of(controller: &str) -> Vec<(&'static str, &'static str)> {
         "blkio" => vec![
             ("blkio.throttle.write_bps_device", ""),
             ("blkio.throttle.read_bps_device", ""),
+            ("blkio.bfq.weight", "100\n"),
         ],
         "devices" => vec![
             ("devices.deny", ""),
@@ -119,6 +120,7 @@ fn full_limits() -> Limits {
             period_us: 100000,
         }),
         cpu_weight: Some(250),
+        io_weight: Some(300),
         pids: Some(32),
         io_wbps: vec![IoLimit {
             major: 7,
@@ -173,6 +175,7 @@ fn create_writes_every_limit() {
     assert_eq!(r("cpu,cpuacct", "cpu.cfs_period_us"), "100000");
     assert_eq!(r("pids", "pids.max"), "32");
     assert_eq!(r("blkio", "blkio.throttle.write_bps_device").trim(), "7:0 1048576");
+    assert_eq!(r("blkio", "blkio.bfq.weight").trim(), "300");
     assert_eq!(r("blkio", "blkio.throttle.read_bps_device"), "7:0 2097152\n8:16 4096\n");
     assert_eq!(r("cpuset", "cpuset.cpus"), "1");
     assert_eq!(r("cpuset", "cpuset.mems"), "0");
@@ -306,9 +309,11 @@ fn failed_create_removes_what_it_made() {
     }
 }
 
+/// What this machine can take: no net_cls hierarchy, no BFQ.
 fn full_limits_this_host() -> Limits {
     Limits {
         net_classid: None,
+        io_weight: None,
         ..full_limits()
     }
 }

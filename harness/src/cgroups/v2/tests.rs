@@ -36,6 +36,7 @@ const NEW_CGROUP: &[(&str, &str)] = &[
     ("pids.max", "max\n"),
     ("pids.current", "0\n"),
     ("io.max", ""),
+    ("io.bfq.weight", "default 100\n"),
     ("cpuset.cpus", "\n"),
     ("cpuset.mems", "\n"),
 ];
@@ -98,6 +99,7 @@ fn create_writes_every_limit() {
             period_us: 100000,
         }),
         cpu_weight: Some(250),
+        io_weight: Some(300),
         pids: Some(16),
         io_wbps: vec![IoLimit {
             major: 7,
@@ -124,6 +126,7 @@ fn create_writes_every_limit() {
     assert_eq!(f.subtree_control(), "+cpuset +cpu +io +memory +pids");
     assert_eq!(f.read("box", "cpu.max"), "20000 100000");
     assert_eq!(f.read("box", "cpu.weight"), "250");
+    assert_eq!(f.read("box", "io.bfq.weight"), "300");
     assert_eq!(f.read("box", "memory.low"), (16u64 << 20).to_string());
     assert_eq!(f.read("box", "memory.max"), "67108864");
     assert_eq!(f.read("box", "memory.swap.max"), "0");
@@ -187,6 +190,29 @@ fn swap_max_only_when_present() {
     assert_eq!(f.read("m", "memory.max"), "8192");
     assert!(!f.me.join("m/memory.swap.max").exists());
     cg.destroy().unwrap();
+}
+
+#[test]
+fn io_weight_without_bfq_is_named() {
+    let files: Vec<(&str, &str)> = NEW_CGROUP
+        .iter()
+        .copied()
+        .filter(|(n, _)| *n != "io.bfq.weight")
+        .collect();
+    let f = Fake::with_files(ALL, "", &files);
+    let cg = open(&f.h, None, "w").unwrap();
+    let e = cg
+        .create(&Limits {
+            io_weight: Some(500),
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--io-weight") && e.contains("io.bfq.weight") && e.contains("BFQ"),
+        "{e}"
+    );
+    let _ = cg.destroy();
 }
 
 #[test]
