@@ -255,6 +255,48 @@ mod tests {
     }
     use super::*;
 
+    /// Each exercise's lab texts (en, ko) state its points and number of checks in
+    /// their first lines and describe every one of its checks; the labs' index lists
+    /// it, in order, with that number, in both languages.
+    #[test]
+    fn labs_describe_every_check_and_the_index_counts_them() {
+        let labs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("labs");
+        let index = std::fs::read_to_string(labs.join("README.md")).unwrap();
+        for (i, e) in manifest().unwrap().exercises.iter().enumerate() {
+            let n = e.checks.len();
+            let en = std::fs::read_to_string(labs.join(format!("{}.md", e.id))).unwrap();
+            let ko = std::fs::read_to_string(labs.join(format!("{}.ko.md", e.id))).unwrap();
+            let checks_en = if n == 1 {
+                "1 check".to_string()
+            } else {
+                format!("{n} checks")
+            };
+            let head_en = format!(
+                "Exercise `{}` · topic {} · {} points · {checks_en} ·",
+                e.id, e.topic, e.points
+            );
+            let head_ko = format!("실습 `{}` · 주제 {} · {}점 · 검사 {n}개 ·", e.id, e.topic, e.points);
+            assert!(en.contains(&head_en), "labs/{}.md: no line {head_en:?}", e.id);
+            assert!(ko.contains(&head_ko), "labs/{}.ko.md: no line {head_ko:?}", e.id);
+            for c in &e.checks {
+                assert!(en.contains(&format!("`{c}`")), "labs/{}.md does not describe {c}", e.id);
+                assert!(
+                    ko.contains(&format!("`{c}`")),
+                    "labs/{}.ko.md does not describe {c}",
+                    e.id
+                );
+            }
+            for title in [&e.title.en, &e.title.ko] {
+                let row = format!("| {} | `{}` {title} |", i + 1, e.id);
+                let line = index.lines().find(|l| l.starts_with(&row));
+                assert!(
+                    line.is_some_and(|l| l.trim_end().ends_with(&format!("| {n} |"))),
+                    "labs/README.md: no row {row:?} ending in | {n} |: {line:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn points_split_into_integers_that_add_up() {
         assert_eq!(split_points(10, 3), vec![4, 3, 3]);
