@@ -754,7 +754,7 @@ fn hard_link_shares_copy(ctx: &Ctx) -> CheckResult {
         ),
         crate::t!(
             "orig (ino, nlink) {:?}, alias {:?}",
-            "orig (ino, nlink) {:?}, alias {:?}",
+            "orig의 (ino, nlink) {:?}, alias의 {:?}",
             o.as_ref().map(|m| (m.ino(), m.nlink())),
             a.as_ref().map(|m| (m.ino(), m.nlink()))
         ),

@@ -793,7 +793,7 @@ fn dev_only_minimal_nodes(ctx: &Ctx) -> CheckResult {
         d.attempt.ok && extra.is_empty(),
         crate::t!(
             "no device inside /dev but null, zero, full, random, urandom and terminals",
-            "안의 /dev에 null, zero, full, random, urandom과 터미널 말고는 장치가 없음"
+            "안의 /dev에 `null`, `zero`, `full`, `random`, `urandom`과 터미널 말고는 장치가 없음"
         ),
         crate::t!(
             "{} more: {}",

@@ -381,7 +381,7 @@ pub(super) fn io_weight_shares(ctx: &Ctx) -> CheckResult {
     {
         return Err(skip(crate::t!(
             "no BFQ I/O scheduler on this kernel ({}: {}; modprobe bfq): no other scheduler honours io weights",
-            "이 커널에는 BFQ I/O 스케줄러가 없습니다({}: {}; modprobe bfq). 다른 스케줄러는 io 가중치를 따르지 않습니다",
+            "이 커널에는 BFQ I/O 스케줄러가 없습니다({}: `{}`; `modprobe bfq`). 다른 스케줄러는 io 가중치를 따르지 않습니다",
             dev.path,
             schedulers.trim()
         )));
