@@ -258,11 +258,12 @@ const MAX_EQUAL_RATIO: f64 = 1.5;
 const WINDOW: Duration = Duration::from_secs(5);
 
 /// Bytes read from `majmin` by cgroup `name`: v2 `io.stat` rbytes, v1
-/// `blkio.throttle.io_service_bytes` Read (counted for every bio, throttled or not).
+/// `blkio.bfq.io_service_bytes` Read (BFQ's own count: v1's throttle counters stay
+/// at 0 in a cgroup with no throttle rule).
 fn read_bytes(parent: &ScratchParent, name: &str, majmin: &str) -> Option<u64> {
     let (ctrl, file) = match parent.tree.version {
         Version::V2 => ("io", "io.stat"),
-        Version::V1 => ("blkio", "blkio.throttle.io_service_bytes"),
+        Version::V1 => ("blkio", "blkio.bfq.io_service_bytes"),
     };
     let text = std::fs::read_to_string(parent.dir(ctrl, name)?.join(file)).ok()?;
     text.lines().find_map(|l| {
