@@ -101,6 +101,35 @@ impl Drop for LoopDevice {
     }
 }
 
+/// The checker's parent, if it has the io controller (v1 blkio), and a loop device
+/// over a sparse file of `size` bytes in the scratch directory, with its `MAJ:MIN`.
+fn io_device<'a>(ctx: &'a Ctx, file: &str, size: u64) -> Result<(&'a ScratchParent, LoopDevice, String), Outcome> {
+    let parent = ctx.cgroup_parent()?;
+    let controller = match parent.tree.version {
+        Version::V1 => "blkio",
+        Version::V2 => "io",
+    };
+    if !parent.tree.has(controller) {
+        return Err(skip(crate::t!(
+            "the {controller} controller is not available to the checker's cgroup",
+            "검사기의 cgroup에서 {controller} 컨트롤러를 쓸 수 없습니다"
+        )));
+    }
+    let backing = ctx.scratch().join(file);
+    std::fs::File::create(&backing)
+        .and_then(|f| f.set_len(size))
+        .map_err(|e| {
+            broken(crate::t!(
+                "creating {}: {e}",
+                "{}을(를) 만들지 못했습니다: {e}",
+                backing.display()
+            ))
+        })?;
+    let dev = LoopDevice::attach(&backing)?;
+    let majmin = dev.dev_number()?;
+    Ok((parent, dev, majmin))
+}
+
 /// (MiB/s, seconds) the probe's `write` or `read` reported.
 fn io_figures(w: &IoRun) -> (f64, f64) {
     (w.bytes_per_sec as f64 / MIB_F, w.usec as f64 / 1e6)
@@ -146,30 +175,8 @@ pub(super) fn read_bps_throttled(ctx: &Ctx) -> CheckResult {
 /// direction `d`, then the same without the limit.
 // Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
-    let parent = ctx.cgroup_parent()?;
-    let controller = match parent.tree.version {
-        Version::V1 => "blkio",
-        Version::V2 => "io",
-    };
-    if !parent.tree.has(controller) {
-        return Err(skip(crate::t!(
-            "the {controller} controller is not available to the checker's cgroup",
-            "검사기의 cgroup에서 {controller} 컨트롤러를 쓸 수 없습니다"
-        )));
-    }
     // A sparse 64 MiB file as a real block device: the throttle acts on block devices only.
-    let backing = ctx.scratch().join(format!("io-{}.img", d.verb));
-    std::fs::File::create(&backing)
-        .and_then(|f| f.set_len(64 << 20))
-        .map_err(|e| {
-            broken(crate::t!(
-                "creating {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                backing.display()
-            ))
-        })?;
-    let dev = LoopDevice::attach(&backing)?;
-    let majmin = dev.dev_number()?;
+    let (_, dev, majmin) = io_device(ctx, &format!("io-{}.img", d.verb), 64 << 20)?;
     let limit = format!("{majmin}:{WBPS}");
     // O_DIRECT: the bios are submitted by the process itself, so they are charged to
     // its cgroup (buffered writeback is not throttled on cgroup v1, and buffered
@@ -348,31 +355,9 @@ fn weighted_reads(
 /// Linux I/O scheduler that honours weights (mq-deadline, kyber and none ignore them).
 // Long: setup, the contended run, its control and the verdicts read as one sequence.
 pub(super) fn io_weight_shares(ctx: &Ctx) -> CheckResult {
-    let parent = ctx.cgroup_parent()?;
-    let controller = match parent.tree.version {
-        Version::V1 => "blkio",
-        Version::V2 => "io",
-    };
-    if !parent.tree.has(controller) {
-        return Err(skip(crate::t!(
-            "the {controller} controller is not available to the checker's cgroup",
-            "검사기의 cgroup에서 {controller} 컨트롤러를 쓸 수 없습니다"
-        )));
-    }
     // Sparse, and large enough that neither reader reaches its end (and starts a
     // new process, whose new BFQ queue starts from nothing) during the window.
-    let backing = ctx.scratch().join("io-weight.img");
-    std::fs::File::create(&backing)
-        .and_then(|f| f.set_len(4 << 30))
-        .map_err(|e| {
-            broken(crate::t!(
-                "creating {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                backing.display()
-            ))
-        })?;
-    let dev = LoopDevice::attach(&backing)?;
-    let majmin = dev.dev_number()?;
+    let (parent, dev, majmin) = io_device(ctx, "io-weight.img", 4 << 30)?;
     // The scheduler of the checker's own device: BFQ if this kernel has it.
     let queue = format!("/sys/block/{}/queue", dev.path.trim_start_matches("/dev/"));
     let schedulers = std::fs::read_to_string(format!("{queue}/scheduler")).unwrap_or_default();
