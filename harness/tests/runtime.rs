@@ -167,12 +167,24 @@ fn pivot_root_hides_the_host() {
         .filter_map(|m| m["mount_point"].as_str())
         .collect();
     assert_eq!(mounts.first(), Some(&"/"), "{mounts:?}");
+    // The container's own: its root, /proc with the contract's masks and read-only
+    // knobs over it (1.2), /dev and what is in it.
+    let masks: Vec<String> = labkit::contract::MASKED_PROC_FILES
+        .iter()
+        .chain(&labkit::contract::MASKED_PROC_DIRS)
+        .chain(&labkit::contract::READ_ONLY_PROC)
+        .map(|n| format!("/proc/{n}"))
+        .collect();
     for m in &mounts {
         assert!(
-            ["/", "/proc", "/dev", "/dev/shm"].contains(m) || m.starts_with("/dev/"),
+            ["/", "/proc", "/dev", "/dev/shm"].contains(m) || m.starts_with("/dev/") || masks.iter().any(|k| k == m),
             "host mount {m} visible after pivot_root: {mounts:?}"
         );
     }
+    assert!(
+        mounts.contains(&"/proc/keys") && mounts.contains(&"/proc/sys"),
+        "/proc/keys masked and /proc/sys read-only (contract 1.2): {mounts:?}"
+    );
     // The root file system holds the probe alone: no host library is visible inside.
     let libc = run_ok(&[
         "--ns",
