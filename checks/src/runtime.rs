@@ -54,6 +54,28 @@ pub struct Runtime {
 /// The number the checker's inherited descriptor has in the runtime.
 pub const LEAKED_FD: i32 = 42;
 
+/// Makes `fd` open as `target` across exec, between fork and exec: only dup2(2) and
+/// fcntl(2), async-signal-safe. dup2 onto itself would leave close-on-exec set, so
+/// a descriptor that already has the number only loses the flag.
+///
+/// # Safety
+/// `fd` must stay open until the exec; `target` is replaced in the child, so the
+/// caller must be done with whatever of its own had that number there.
+pub unsafe fn inherit_as(fd: i32, target: i32) -> std::io::Result<()> {
+    // SAFETY: plain system calls on numbers; the caller's contract covers the rest.
+    let r = unsafe {
+        if fd == target {
+            libc::fcntl(fd, libc::F_SETFD, 0)
+        } else {
+            libc::dup2(fd, target)
+        }
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// What went wrong around a check's runtime calls that the runtime did not say:
 /// an output cut at the cap, a process group the checker had to kill.
 #[derive(Clone, Default)]
@@ -166,18 +188,13 @@ impl Runtime {
         let inherit_fd = self.inherit_fd;
         {
             // SAFETY: between fork and exec only sigprocmask(2), signal(2), setns(2),
-            // dup2(2) and write(2) run (async-signal-safe system calls); the descriptors
+            // write(2), dup2(2) and fcntl(2) run (async-signal-safe system calls); the descriptors
             // are close-on-exec and live as long as the Command (`inherit_fd` as long as
             // the check that set it).
             unsafe {
                 c.pre_exec(move || {
                     for &(fd, nstype) in &enter_ns {
                         if libc::setns(fd, nstype) != 0 {
-                            return Err(std::io::Error::last_os_error());
-                        }
-                    }
-                    if let Some(fd) = inherit_fd {
-                        if libc::dup2(fd, LEAKED_FD) < 0 {
                             return Err(std::io::Error::last_os_error());
                         }
                     }
@@ -196,6 +213,12 @@ impl Runtime {
                         if libc::write(fd.as_raw_fd(), b"0".as_ptr().cast(), 1) != 1 {
                             return Err(std::io::Error::last_os_error());
                         }
+                    }
+                    // Last: any of the descriptors above may have had the number
+                    // LEAKED_FD (the checker opens files in parallel); replaced earlier,
+                    // a join write went to the directory (EBADF, seen in CI).
+                    if let Some(fd) = inherit_fd {
+                        inherit_as(fd, LEAKED_FD)?;
                     }
                     Ok(())
                 });
@@ -612,6 +635,55 @@ impl Drop for Spawned {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `ls /proc/self/fd` lists when `fd` is inherited as `target`.
+    fn open_in_child(fd: i32, target: i32) -> Vec<i32> {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: only inherit_as runs between fork and exec; `fd` outlives the spawn.
+        let out = unsafe {
+            std::process::Command::new("ls")
+                .arg("/proc/self/fd")
+                .pre_exec(move || inherit_as(fd, target))
+                .output()
+                .unwrap()
+        };
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect()
+    }
+
+    #[test]
+    fn an_inherited_descriptor_survives_exec_whatever_its_number() {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open("/").unwrap();
+        // A close-on-exec copy at a number of its own, as any descriptor the checker opens.
+        // SAFETY: fcntl on a descriptor this test owns.
+        let high = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 300) };
+        assert!(high >= 300);
+        let free = high + 1;
+        assert!(open_in_child(high, free).contains(&free), "dup2 to another number");
+        // Already at the number: dup2 onto itself would keep close-on-exec.
+        assert!(open_in_child(high, high).contains(&high), "the same number");
+        // Without it, the flag closes it: the control that the listing can miss it.
+        // SAFETY: nothing runs between fork and exec.
+        let plain = unsafe {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new("ls")
+                .arg("/proc/self/fd")
+                .pre_exec(|| Ok(()))
+                .output()
+                .unwrap()
+        };
+        let listed: Vec<i32> = String::from_utf8_lossy(&plain.stdout)
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert!(!listed.contains(&high), "{listed:?}");
+        // SAFETY: `high` is this test's own copy, closed once.
+        unsafe { libc::close(high) };
+    }
 
     #[test]
     fn command_lines_are_quoted_for_pasting() {

@@ -634,19 +634,14 @@ fn no_descriptor_leaks(ctx: &Ctx) -> CheckResult {
         )?;
     }
     // Control: the same descriptor reaches a program started directly.
-    // SAFETY: only dup2(2), async-signal-safe, runs between fork and exec; `dir`
-    // outlives the spawn.
+    // SAFETY: only inherit_as (dup2(2) or fcntl(2)) runs between fork and exec;
+    // `dir` outlives the spawn.
     let out = unsafe {
         use std::os::unix::process::CommandExt;
         let fd = dir.as_raw_fd();
         std::process::Command::new(ctx.probe())
             .arg("fds")
-            .pre_exec(move || {
-                if libc::dup2(fd, leaked) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            })
+            .pre_exec(move || crate::runtime::inherit_as(fd, leaked))
             .output()
     }
     .map_err(|e| broken(crate::t!("running the probe: {e}", "probe를 실행하지 못했습니다: {e}")))?;
