@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod cgview;
 pub mod check;
 pub mod ctx;
+pub mod explain;
 pub mod host;
 pub mod incident;
 pub mod oci;

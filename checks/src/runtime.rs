@@ -311,15 +311,7 @@ impl Run {
     }
 
     pub fn command_line(&self) -> String {
-        let env: Vec<String> = self
-            .env
-            .iter()
-            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
-            .collect();
-        env.into_iter()
-            .chain(self.argv.iter().map(|a| shell_quote(a)))
-            .collect::<Vec<_>>()
-            .join(" ")
+        command_line(&self.env, &self.argv)
     }
 
     pub fn stdout_text(&self) -> String {
@@ -370,6 +362,15 @@ impl Run {
 }
 
 /// Quotes a word for a copy-pasteable command line.
+/// `K=V ... ARGV`, quoted for pasting into a shell.
+fn command_line(env: &[(String, String)], argv: &[String]) -> String {
+    env.iter()
+        .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+        .chain(argv.iter().map(|a| shell_quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c)) {
         s.to_string()
@@ -584,6 +585,10 @@ impl Spawned {
 
     /// Asks the runtime to stop (SIGTERM, which it forwards to the container) and
     /// collects what it printed.
+    pub fn command_line(&self) -> String {
+        command_line(&self.env, &self.argv)
+    }
+
     pub fn stop(self) -> Run {
         if let Some(c) = &self.child {
             let _ = nix::sys::signal::kill(

@@ -26,7 +26,7 @@ impl Lang {
 
 /// A text in the course's two languages. Figures, ids, paths and commands are the
 /// same in both; a text made from data alone (`From<String>`) is the same in both.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct Text {
     pub en: String,
     pub ko: String,

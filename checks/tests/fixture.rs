@@ -91,3 +91,65 @@ fn copy_runtime_fails_the_union_checks() {
         }
     }
 }
+
+/// The partial fixture is the shell starter with five functions filled in: a starter
+/// that gains an option must not leave the fixture refusing it (it once did, and
+/// every check with `--cpu-weight` failed it for that alone).
+#[test]
+fn partial_runtime_is_the_starter_with_pid_and_uts_filled_in() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let starter = std::fs::read_to_string(root.join("../exercises/starters/shell/runtime.sh")).unwrap();
+    let fixture = std::fs::read_to_string(root.join("tests/fixtures/partial-runtime")).unwrap();
+    const FILLED: [&str; 5] = [
+        "pid_unshare_args",
+        "pid_find_init",
+        "pid_become_init",
+        "uts_unshare_args",
+        "uts_set_hostname",
+    ];
+    // Each filled function's body, and the fixture's own header comment, left out.
+    let without = |text: &str, header: bool| -> (String, usize) {
+        let mut out = String::new();
+        let mut skipping = false;
+        let mut bodies = 0;
+        for (i, line) in text.lines().enumerate() {
+            if header && i > 0 && i < 8 {
+                assert!(
+                    line.starts_with('#'),
+                    "the fixture's header is 7 comment lines after the shebang: {line}"
+                );
+                continue;
+            }
+            if FILLED.iter().any(|f| line == format!("{f}() {{")) {
+                skipping = true;
+                bodies += 1;
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            if skipping {
+                if line == "}" {
+                    skipping = false;
+                } else {
+                    continue;
+                }
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        (out, bodies)
+    };
+    let (s, sn) = without(&starter, false);
+    let (f, fn_) = without(&fixture, true);
+    assert_eq!((sn, fn_), (5, 5), "each filled function once in both");
+    if s != f {
+        let first = s.lines().zip(f.lines()).position(|(a, b)| a != b).unwrap_or(0);
+        panic!(
+            "checks/tests/fixtures/partial-runtime drifted from the shell starter beyond its five functions; first difference at line {}:\nstarter: {:?}\nfixture: {:?}",
+            first + 1,
+            s.lines().nth(first),
+            f.lines().nth(first)
+        );
+    }
+    assert_ne!(starter, fixture, "the fixture fills the five functions in");
+}

@@ -364,9 +364,24 @@ pub fn gradescope(r: &GradeResult) -> Value {
             tests.push(Value::Object(t));
         }
     }
-    json!({
+    // With the pictures, the output is Markdown (Gradescope renders it; no Mermaid
+    // there, so the pictures are the terminal's, in code blocks).
+    let (output, format) = match &r.explained {
+        Some(ex) => {
+            let pictures = match &ex.pictures {
+                Ok(e) => checks::explain::draw::markdown_plain(e, ex.lang),
+                Err(why) => format!("> {}\n", md_cell(&explain_failed(why, ex.lang))),
+            };
+            (
+                format!("{}\n\n{pictures}", gradescope_output(r).replace('\n', "\n\n")),
+                Some("md"),
+            )
+        }
+        None => (gradescope_output(r), None),
+    };
+    let mut v = json!({
         "score": r.earned(),
-        "output": gradescope_output(r),
+        "output": output,
         "visibility": "visible",
         "extra_data": {
             "runtime": r.runtime,
@@ -377,7 +392,11 @@ pub fn gradescope(r: &GradeResult) -> Value {
             "environment": environment_json(r),
         },
         "tests": tests,
-    })
+    });
+    if let Some(f) = format {
+        v["output_format"] = json!(f);
+    }
+    v
 }
 
 fn gradescope_output(r: &GradeResult) -> String {
@@ -692,15 +711,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
     let _ = writeln!(out, "| {} | {} | {} |", w.exercise, w.points_col, w.status);
     out.push_str("|---|---:|---|\n");
     for e in &r.exercises {
-        let status = if e.checks.iter().any(|c| c.status == Status::Fail) {
-            w.failing
-        } else if e.ungradable() > 0 && e.checks.iter().any(|c| c.status == Status::Pass) {
-            w.partly
-        } else if e.ungradable() > 0 || e.checks.is_empty() {
-            w.not_graded
-        } else {
-            w.complete
-        };
+        let status = exercise_status(e, w);
         let _ = writeln!(
             out,
             "| {} (`{}`) | {}/{} | {} |",
@@ -761,7 +772,123 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
             );
         }
     }
+    if let Some(ex) = &r.explained {
+        out.push('\n');
+        match &ex.pictures {
+            Ok(e) => out.push_str(&checks::explain::draw::markdown(e, ex.lang)),
+            Err(why) => {
+                let _ = writeln!(out, "> {}", md_cell(&explain_failed(why, ex.lang)));
+            }
+        }
+    }
     capped(&out, SUMMARY_CAP)
+}
+
+/// An exercise's status word in the summaries.
+fn exercise_status(e: &ExerciseResult, w: &Words) -> &'static str {
+    if e.checks.iter().any(|c| c.status == Status::Fail) {
+        w.failing
+    } else if e.ungradable() > 0 && e.checks.iter().any(|c| c.status == Status::Pass) {
+        w.partly
+    } else if e.ungradable() > 0 || e.checks.is_empty() {
+        w.not_graded
+    } else {
+        w.complete
+    }
+}
+
+/// Why `--explain` drew no pictures.
+fn explain_failed(why: &checks::text::Text, lang: Lang) -> String {
+    match lang {
+        Lang::En => format!("The pictures of your container could not be drawn: {}", why.en),
+        Lang::Ko => format!("컨테이너 그림을 그리지 못했습니다: {}", why.ko),
+    }
+}
+
+/// `report.html`: one self-contained page (no script, no network): the points, the
+/// exercises, the failing checks with their hints, what could not be graded, and
+/// with `--explain` the three pictures as inline SVG.
+pub fn html(r: &GradeResult, lang: Lang) -> String {
+    use checks::explain::draw::{esc, html_page, html_section};
+    let w = match lang {
+        Lang::En => &EN,
+        Lang::Ko => &KO,
+    };
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<p><strong>{}: {}/{}</strong> · {}: <code>{}</code></p>",
+        esc(w.heading),
+        r.earned(),
+        r.gradable_points(),
+        esc(w.runtime),
+        esc(&r.runtime)
+    );
+    let env = if lang == Lang::Ko {
+        r.environment.line_ko()
+    } else {
+        r.environment.line()
+    };
+    let _ = writeln!(b, "<p><small>{}</small></p>", esc(&env));
+    if r.interrupted {
+        let _ = writeln!(b, "<p class=\"note\">{}</p>", esc(w.interrupted));
+    }
+    let _ = writeln!(
+        b,
+        "<table id=\"exercises\"><tr><th>{}</th><th>{}</th><th>{}</th></tr>",
+        esc(w.exercise),
+        esc(w.points_col),
+        esc(w.status)
+    );
+    for e in &r.exercises {
+        let _ = writeln!(
+            b,
+            "<tr><td>{} (<code>{}</code>)</td><td>{}/{}</td><td>{}</td></tr>",
+            esc(e.title(lang)),
+            esc(&e.id),
+            e.earned(),
+            e.max_points() - e.ungradable(),
+            esc(exercise_status(e, w))
+        );
+    }
+    b.push_str("</table>\n");
+    let failing: Vec<&CheckGrade> = r.checks().filter(|c| c.status == Status::Fail).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(b, "<h2>{}</h2>", esc(w.failing_checks));
+        for c in failing {
+            let _ = writeln!(
+                b,
+                "<details><summary><code>{}</code> — {}</summary><pre>{}</pre><p><strong>{}:</strong> {}</p></details>",
+                esc(&c.id),
+                esc(c.title(lang)),
+                esc(c.message(lang).trim_end()),
+                esc(w.hint),
+                esc(hint(c, lang))
+            );
+        }
+    }
+    let ungradable: Vec<&CheckGrade> = r.checks().filter(|c| !c.status.graded()).collect();
+    if !ungradable.is_empty() {
+        let _ = writeln!(b, "<h2>{}</h2><ul>", esc(w.not_graded_checks));
+        for c in ungradable {
+            let _ = writeln!(
+                b,
+                "<li><code>{}</code>: {}</li>",
+                esc(&c.id),
+                esc(&reason_line_in(c, lang))
+            );
+        }
+        b.push_str("</ul>\n");
+    }
+    if let Some(ex) = &r.explained {
+        match &ex.pictures {
+            Ok(e) => b.push_str(&html_section(e, ex.lang)),
+            Err(why) => {
+                let _ = writeln!(b, "<p class=\"note\">{}</p>", esc(&explain_failed(why, ex.lang)));
+            }
+        }
+    }
+    html_page(&format!("{} — {}", w.heading, r.runtime), &b, lang)
 }
 
 /// Text safe inside a table cell or a list item: one line, pipes escaped.

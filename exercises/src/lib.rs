@@ -13,7 +13,7 @@ use serde::Deserialize;
 use checks::catalog::{catalog, Check};
 use checks::outcome::Outcome;
 use checks::runner::CheckReport;
-pub use model::{CheckGrade, Environment, ExerciseResult, GradeResult, Lang, Status};
+pub use model::{CheckGrade, Environment, ExerciseResult, Explained, GradeResult, Lang, Status};
 
 /// The runtime contract's version, as the first line of exercises/CONTRACT.md says
 /// (`Contract version 1`).
@@ -226,6 +226,7 @@ pub fn score(
         interrupted,
         environment: Default::default(),
         left_outside: Vec::new(),
+        explained: None,
     }
 }
 
@@ -244,6 +245,27 @@ pub fn source_file(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A greyed part of a picture points at an exercise: it must be one.
+    #[test]
+    fn pictures_point_at_exercises_that_exist() {
+        let m = manifest().unwrap();
+        let named: Vec<&str> = checks::explain::EXERCISES
+            .iter()
+            .copied()
+            .chain(checks::explain::NAMESPACES.iter().map(|(_, e)| *e))
+            .collect();
+        for id in named {
+            assert!(
+                m.exercises.iter().any(|e| e.id == id),
+                "{id} is no exercise of the manifest"
+            );
+            assert!(
+                checks::explain::EXERCISES.contains(&id),
+                "{id} missing from explain::EXERCISES"
+            );
+        }
+    }
 
     #[test]
     fn every_check_names_a_source_file_that_exists() {

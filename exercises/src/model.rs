@@ -107,6 +107,16 @@ pub struct GradeResult {
     /// Files and directories new outside the checker's scratch after the run
     /// (the runtime's, or another program's): named, not removed.
     pub left_outside: Vec<String>,
+    /// `grade --explain`: the three pictures of the learner's container, in the
+    /// report's language, or why they could not be drawn.
+    pub explained: Option<Explained>,
+}
+
+/// The pictures (checks::explain) and the language they are drawn in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub pictures: Result<checks::explain::Explanation, checks::text::Text>,
+    pub lang: Lang,
 }
 
 /// The suite, the contract and the host a result came from.

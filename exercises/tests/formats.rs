@@ -95,6 +95,7 @@ fn synthetic() -> GradeResult {
                 "cgroup parent: /sys/fs/cgroup/system.slice/lab-check-7.scope (delegated systemd scope): why".into(),
         },
         left_outside: vec![],
+        explained: None,
     }
 }
 
@@ -1063,4 +1064,68 @@ fn long_messages_are_cut_saying_so() {
     assert!(formats::markdown(&r, Lang::En).len() <= formats::SUMMARY_CAP);
     let huge = "y".repeat(3 << 20);
     assert!(formats::capped(&huge, formats::SUMMARY_CAP).len() <= formats::SUMMARY_CAP);
+}
+
+// ---------------------------------------------------------------------------
+// --explain: the pictures in the report formats
+// ---------------------------------------------------------------------------
+
+fn explained(partial: bool, lang: Lang) -> GradeResult {
+    let mut r = synthetic();
+    r.explained = Some(exercises::Explained {
+        pictures: Ok(checks::explain::sample::sample(partial)),
+        lang,
+    });
+    r
+}
+
+#[test]
+fn pictures_reach_markdown_html_and_gradescope() {
+    let r = explained(false, Lang::En);
+    let md = formats::markdown(&r, Lang::En);
+    assert_eq!(checks::explain::draw::mermaid_blocks(&md).len(), 3, "{md}");
+    assert!(md.contains("### 1. Namespaces: how does a container get isolated?"));
+    // Without --explain, nothing of it.
+    assert!(checks::explain::draw::mermaid_blocks(&formats::markdown(&synthetic(), Lang::En)).is_empty());
+
+    let g = formats::gradescope(&r);
+    assert_gradescope_schema(&g);
+    assert_eq!(g["output_format"], "md");
+    let out = g["output"].as_str().unwrap();
+    assert!(out.starts_with("Points: "), "{out}");
+    assert!(
+        out.contains("```\n  namespace"),
+        "the text pictures in code blocks: {out}"
+    );
+    assert!(!out.contains("```mermaid"), "Gradescope renders no Mermaid");
+    assert!(formats::gradescope(&synthetic()).get("output_format").is_none());
+
+    let html = formats::html(&r, Lang::En);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert_eq!(html.matches("<figure class=\"picture\"").count(), 3);
+    assert!(html.contains("<table id=\"exercises\">"));
+    assert!(!html.contains("<script") && !html.contains("<link"), "self-contained");
+    // A runtime whose pictures could not be drawn says so, in every form.
+    let mut failed = synthetic();
+    failed.explained = Some(exercises::Explained {
+        pictures: Err(checks::t!("no cgroup parent", "cgroup 부모 없음")),
+        lang: Lang::Ko,
+    });
+    assert!(formats::markdown(&failed, Lang::Ko).contains("컨테이너 그림을 그리지 못했습니다: cgroup 부모 없음"));
+    assert!(formats::html(&failed, Lang::Ko).contains("컨테이너 그림을 그리지 못했습니다"));
+    let out = formats::gradescope(&failed)["output"].as_str().unwrap().to_string();
+    assert!(out.contains("cgroup 부모 없음"), "{out}");
+}
+
+#[test]
+fn snapshots_of_the_explained_formats() {
+    let r = explained(true, Lang::En);
+    snapshot(
+        "formats_gradescope_explained",
+        &serde_json::to_string_pretty(&formats::gradescope(&r)).unwrap(),
+    );
+    snapshot(
+        "formats_html_explained",
+        &formats::html(&explained(false, Lang::Ko), Lang::Ko),
+    );
 }

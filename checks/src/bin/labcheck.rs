@@ -32,6 +32,21 @@ struct Args {
     /// reference,oci:runc,oci:crun) and print a Markdown table check x runtime.
     #[arg(long, value_name = "RUNTIMES", value_delimiter = ',')]
     table: Vec<String>,
+    /// Instead of the checks: start one container with every feature the course
+    /// teaches (and a second beside it), look at them from inside and from the host,
+    /// and draw the lecture's three pictures (namespaces, cgroups, layers), each
+    /// with its answer. Parts the runtime does not do yet are greyed.
+    #[arg(long)]
+    explain: bool,
+    /// With --explain: also write the pictures as one self-contained HTML page.
+    #[arg(long, value_name = "FILE", requires = "explain")]
+    html: Option<std::path::PathBuf>,
+    /// With --explain: also write them as Markdown with Mermaid blocks.
+    #[arg(long, value_name = "FILE", requires = "explain")]
+    markdown: Option<std::path::PathBuf>,
+    /// Language of the pictures (default: from LANG; ko for Korean).
+    #[arg(long, value_parser = ["en", "ko"])]
+    lang: Option<String>,
 }
 
 /// The Markdown table of outcomes, one column per runtime; skips carry their reason.
@@ -72,6 +87,46 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
         s.push_str(&format!("| `{}` | {} |\n", c.id, cells.join(" | ")));
     }
     s
+}
+
+/// `--explain`: the pictures on stdout, and in the files asked for.
+fn explain(rt: &Runtime, args: &Args) -> ExitCode {
+    use checks::explain::draw;
+    use checks::text::Lang;
+    let lang = match args.lang.as_deref() {
+        Some("ko") => Lang::Ko,
+        Some(_) => Lang::En,
+        None => Lang::from_env(),
+    };
+    let e = match checks::explain::explain(rt) {
+        Ok(e) => e,
+        Err(why) => {
+            eprintln!(
+                "labcheck: cannot draw the pictures (an environment problem): {}",
+                why.get(lang)
+            );
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", draw::text(&e, lang, std::io::stdout().is_terminal()));
+    let title = if rt.path.to_string_lossy() == rt.name {
+        format!("labcheck --explain: {}", rt.name)
+    } else {
+        format!("labcheck --explain: {} ({})", rt.name, rt.path.display())
+    };
+    let mut status = ExitCode::SUCCESS;
+    for (path, text) in [
+        (&args.html, draw::html_page(&title, &draw::html_section(&e, lang), lang)),
+        (&args.markdown, draw::markdown(&e, lang)),
+    ] {
+        if let Some(p) = path {
+            if let Err(err) = std::fs::write(p, text) {
+                eprintln!("labcheck: writing {}: {err}", p.display());
+                status = ExitCode::from(2);
+            }
+        }
+    }
+    status
 }
 
 // Long: one branch per mode of the command line (list, table, soak, run).
@@ -181,6 +236,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if args.explain {
+        return explain(&rt, &args);
     }
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();

@@ -63,6 +63,17 @@ struct Args {
     /// Markdown summary (also appended to $GITHUB_STEP_SUMMARY when it is set).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// One self-contained HTML page (no script, no network): the grade, and with
+    /// --explain the pictures as inline SVG.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// After grading, start one container with every feature the course teaches
+    /// (and a second beside it), look at them from inside and from the host, and
+    /// draw the lecture's three pictures with their answers: in the report, the
+    /// Markdown summary (Mermaid), the HTML page and Gradescope's output. Parts the
+    /// runtime does not do yet are greyed, with the exercise that teaches them.
+    #[arg(long)]
+    explain: bool,
     /// The report without expected/got details (stable output).
     #[arg(long)]
     brief: bool,
@@ -103,6 +114,7 @@ impl Outputs {
         put(&self.args.junit, formats::junit(r));
         put(&self.args.tap, formats::tap(r));
         put(&self.args.markdown, formats::markdown(r, self.lang));
+        put(&self.args.html, formats::html(r, self.lang));
         if final_write {
             append_env_file("GITHUB_STEP_SUMMARY", &formats::markdown(r, self.lang));
             if self.args.classroom.is_some() {
@@ -414,8 +426,24 @@ fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
     checks::runner::settle(SETTLE_GRACE);
     let mut result = scored(&run.name, &refs, &reports, &run.hints, false);
     result.left_outside = foreign.new_since();
+    if args.explain {
+        eprintln!("grade: drawing the pictures of your container (--explain)");
+        result.explained = Some(grade::Explained {
+            pictures: checks::explain::explain(rt),
+            lang: run.outputs.lang,
+        });
+    }
     run.outputs.write(&result, true);
     print!("{}", human::render(&result, run.outputs.lang, !args.brief));
+    if let Some(ex) = &result.explained {
+        match &ex.pictures {
+            Ok(e) => print!(
+                "{}",
+                checks::explain::draw::text(e, ex.lang, std::io::stdout().is_terminal())
+            ),
+            Err(why) => println!("\n{}", why.get(ex.lang)),
+        }
+    }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         print!("{}", formats::github_annotations(&result));
     }

@@ -183,6 +183,22 @@ pub struct Facts {
 
 // ---------------------------------------------------------------- workloads
 
+/// `scene`: what one container did and saw, in one line, before it holds (the
+/// explanation's container: `labcheck --explain`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scene {
+    /// The `--write` files, in order.
+    pub writes: Vec<WriteFile>,
+    /// The `--rm` files, in order.
+    pub removed: Vec<PathAttempt>,
+    /// Anonymous memory allocated and touched (`--mem`), held until exit.
+    pub allocated_bytes: u64,
+    /// The `--stat` paths, after the writes and removals.
+    pub stats: Vec<Stat>,
+    /// Everything else it sees, last.
+    pub facts: Facts,
+}
+
 /// `mem`: one line per step; the last has `done`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemStep {

@@ -114,6 +114,28 @@ enum Cmd {
         #[arg(long, value_parser = parse_size, default_value = "0")]
         offset: u64,
     },
+    /// Write files, remove files, allocate memory, stat paths, then print one
+    /// line with all of it and the facts, and stay alive for --hold seconds
+    Scene {
+        /// PATH=TEXT: write TEXT to PATH (created or truncated); repeatable
+        #[arg(long, value_name = "PATH=TEXT")]
+        write: Vec<String>,
+        /// Remove the file PATH; repeatable
+        #[arg(long, value_name = "PATH")]
+        rm: Vec<String>,
+        /// Allocate and touch this much anonymous memory (K/M/G suffixes)
+        #[arg(long, value_parser = parse_size, default_value = "0")]
+        mem: u64,
+        /// Stat PATH after the writes and removals; repeatable
+        #[arg(long, value_name = "PATH")]
+        stat: Vec<String>,
+        /// Spin on the CPU for this many wall-clock seconds before the line
+        #[arg(long, value_parser = parse_secs, default_value = "0")]
+        spin: f64,
+        /// Seconds to stay alive after the line
+        #[arg(long, value_parser = parse_secs, default_value = "0")]
+        hold: f64,
+    },
     /// Sleep for SECS seconds (float)
     Sleep {
         #[arg(value_parser = parse_secs)]
@@ -393,6 +415,14 @@ fn run(cmd: Cmd) -> PResult {
             offset,
         } => workloads::read(&path, bytes, block, direct, offset),
         Cmd::Sleep { secs } => workloads::sleep(secs),
+        Cmd::Scene {
+            write,
+            rm,
+            mem,
+            stat,
+            spin,
+            hold,
+        } => workloads::scene(&write, &rm, mem, &stat, spin, hold),
         Cmd::Raise { signal } => sys::raise(signal),
         Cmd::Fds => sys::fds(),
         Cmd::Exit { code } => {

@@ -93,15 +93,28 @@ pub fn open(path: &str, write: bool) -> PResult {
 
 /// `stat`: stat (or lstat with `nofollow`) a path.
 pub fn stat(path: &str, nofollow: bool) -> PResult {
+    report(stat_of(path, nofollow))
+}
+
+/// The `stat` line of `path`.
+pub fn stat_of(path: &str, nofollow: bool) -> Stat {
     let r = if nofollow { lstat(path) } else { nix_stat(path) };
     match r {
-        Ok(st) => report(stat_line(path, &st)),
-        Err(e) => report(Stat {
+        Ok(st) => stat_line(path, &st),
+        Err(e) => Stat {
             path: path.to_string(),
             attempt: attempt(Some(e as i32)),
             ..Default::default()
-        }),
+        },
     }
+}
+
+/// The `rm` line of `path`, after removing it.
+pub fn rm_of(path: &str) -> PathAttempt {
+    path_attempt(
+        path,
+        fs::remove_file(path).err().map(|e| io_errno(&e).unwrap_or(libc::EIO)),
+    )
 }
 
 /// `touch`: create the file if needed and set its times to now.
@@ -126,6 +139,11 @@ pub fn touch(path: &str) -> PResult {
 
 /// `write-file`: create/truncate (or append to) a file and write `content`.
 pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
+    report(write_file_of(path, content, append))
+}
+
+/// The `write-file` line, after writing.
+pub fn write_file_of(path: &str, content: &str, append: bool) -> WriteFile {
     let mut o = OpenOptions::new();
     o.write(true).create(true).mode(0o644);
     if append {
@@ -137,12 +155,12 @@ pub fn write_file(path: &str, content: &str, append: bool) -> PResult {
     let r = o.open(path).and_then(|mut f| f.write_all(content.as_bytes()));
     let usec = t0.elapsed().as_micros() as u64;
     let ok = r.is_ok();
-    report(WriteFile {
+    WriteFile {
         path: path.to_string(),
         bytes: if ok { content.len() as u64 } else { 0 },
         usec: Some(usec),
         attempt: attempt(r.err().map(|e| io_errno(&e).unwrap_or(libc::EIO))),
-    })
+    }
 }
 
 /// `cat`: read up to `max` bytes of a file as (lossy UTF-8) text.

@@ -39,32 +39,10 @@ pub fn mem(total: u64, step: u64, hold: f64) -> PResult {
     if step == 0 {
         return Err(ProbeError::msg("args", "--step must be > 0"));
     }
-    let page = page_size();
     let mut allocated: u64 = 0;
     while allocated < total {
         let n = step.min(total - allocated) as usize;
-        // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                n,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(ProbeError::errno("mmap", Errno::last()));
-        }
-        let base = p as *mut u8;
-        let mut off = 0;
-        while off < n {
-            // SAFETY: off < n, inside the mapping just created.
-            unsafe { std::ptr::write_volatile(base.add(off), 0xa5) };
-            off += page;
-        }
-        // The mapping is deliberately never unmapped: it is held until exit.
+        touch_new_memory(n)?;
         allocated += n as u64;
         emit(&MemStep {
             done: None,
@@ -77,6 +55,62 @@ pub fn mem(total: u64, step: u64, hold: f64) -> PResult {
     emit(&MemStep {
         done: Some(true),
         allocated_bytes: allocated,
+    });
+    sleep_secs(hold);
+    Ok(())
+}
+
+/// Maps `n` bytes of anonymous memory and touches every page; the mapping is
+/// deliberately never unmapped: it is held until exit.
+fn touch_new_memory(n: usize) -> PResult {
+    if n == 0 {
+        return Ok(());
+    }
+    // SAFETY: anonymous private mapping; checked for MAP_FAILED below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            n,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(ProbeError::errno("mmap", Errno::last()));
+    }
+    let base = p as *mut u8;
+    let mut off = 0;
+    while off < n {
+        // SAFETY: off < n, inside the mapping just created.
+        unsafe { std::ptr::write_volatile(base.add(off), 0xa5) };
+        off += page_size();
+    }
+    Ok(())
+}
+
+/// `scene`: the explanation's container does its few things, says what it did and
+/// saw in one line, and stays alive while the host looks at it.
+pub fn scene(writes: &[String], rms: &[String], mem: u64, stats: &[String], spin_secs: f64, hold: f64) -> PResult {
+    let mut written = Vec::new();
+    for w in writes {
+        let (path, text) = w
+            .split_once('=')
+            .ok_or_else(|| ProbeError::msg("args", format!("--write {w}: expected PATH=TEXT")))?;
+        written.push(crate::sys::write_file_of(path, text, false));
+    }
+    let removed = rms.iter().map(|p| crate::sys::rm_of(p)).collect();
+    touch_new_memory(mem as usize)?;
+    if spin_secs > 0.0 {
+        black_box(spin(Instant::now() + Duration::from_secs_f64(spin_secs)));
+    }
+    emit(&labkit::probe::Scene {
+        writes: written,
+        removed,
+        allocated_bytes: mem,
+        stats: stats.iter().map(|p| crate::sys::stat_of(p, false)).collect(),
+        facts: crate::facts::collect(),
     });
     sleep_secs(hold);
     Ok(())

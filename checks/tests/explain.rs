@@ -1,0 +1,339 @@
+//! `--explain`: the three pictures. Every form of a fixed explanation is pinned by
+//! a snapshot (no root); as root, the pictures of real runtimes: the reference's all
+//! drawn from what was observed, a runtime with only the PID and UTS exercises done
+//! greyed beyond them, and one with no isolation at all greyed everywhere (the
+//! control: a picture can show a runtime that does not isolate).
+
+use std::path::PathBuf;
+
+use checks::explain::draw;
+use checks::explain::sample::sample;
+use checks::explain::{explain, Explanation, A, A_ALLOCATES, B, SHARED_FILE};
+use checks::text::Lang;
+use checks::Runtime;
+
+fn snapshot(name: &str, text: &str) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// Korean text left in English (three English words in a row outside code).
+fn english_in(korean: &str) -> Vec<String> {
+    exercises::human::english_sentences(korean)
+}
+
+#[test]
+fn every_form_of_the_pictures() {
+    let full = sample(false);
+    let partial = sample(true);
+    snapshot("explain_text_en", &draw::text(&full, Lang::En, false));
+    snapshot("explain_text_ko", &draw::text(&full, Lang::Ko, false));
+    snapshot("explain_text_partial_en", &draw::text(&partial, Lang::En, false));
+    snapshot("explain_text_partial_ko", &draw::text(&partial, Lang::Ko, false));
+    snapshot("explain_markdown_en", &draw::markdown(&full, Lang::En));
+    snapshot("explain_markdown_partial_ko", &draw::markdown(&partial, Lang::Ko));
+    snapshot("explain_markdown_plain_en", &draw::markdown_plain(&full, Lang::En));
+    snapshot(
+        "explain_html_partial_en",
+        &draw::html_page("labcheck --explain", &draw::html_section(&partial, Lang::En), Lang::En),
+    );
+    for e in [&full, &partial] {
+        let md = draw::markdown(e, Lang::En);
+        assert_eq!(draw::mermaid_blocks(&md).len(), 3, "{md}");
+        let html = draw::html_section(e, Lang::En);
+        for id in ["picture-namespaces", "picture-cgroups", "picture-layers"] {
+            assert_eq!(html.matches(&format!("<svg id=\"{id}\"")).count(), 1, "{id} in {html}");
+        }
+        assert!(!html.contains("<script"), "a report with a script: {html}");
+        assert!(
+            !html.contains("http://")
+                || html
+                    .matches("http://")
+                    .all(|_| html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+        );
+    }
+    // The Korean forms are Korean through (names, paths and the runtime's words in code).
+    for e in [&full, &partial] {
+        let ko = format!(
+            "{}\n{}\n{}",
+            draw::text(e, Lang::Ko, false),
+            draw::markdown(e, Lang::Ko),
+            draw::markdown_plain(e, Lang::Ko)
+        );
+        let found = english_in(&ko);
+        assert!(
+            found.is_empty(),
+            "English left in the Korean pictures:\n{}",
+            found.join("\n")
+        );
+    }
+}
+
+#[test]
+fn answers_cite_the_figures_observed() {
+    let e = sample(false);
+    let ns = draw::answer_namespaces(&e.namespaces);
+    assert!(ns.en.contains("PID 1 inside is host PID 48213"), "{}", ns.en);
+    assert!(ns.en.contains("sees 2 processes where the host has 131"), "{}", ns.en);
+    assert!(ns.en.contains("8 of 8 namespaces"), "{}", ns.en);
+    assert!(
+        ns.en.contains("`container-a` while the host's stays `lab-host`"),
+        "{}",
+        ns.en
+    );
+    assert!(
+        ns.ko.contains("호스트의 PID 48213") && ns.ko.contains("131개") && ns.ko.contains("2개만"),
+        "{}",
+        ns.ko
+    );
+    let cg = draw::answer_cgroups(&e.cgroups);
+    assert!(
+        cg.en.contains("memory.max = 64 MiB and it uses 9.8 MiB now (15%)"),
+        "{}",
+        cg.en
+    );
+    assert!(
+        cg.en
+            .contains("cpu.max = 50000 100000, 50% of one CPU (throttled in 3 of 4 periods"),
+        "{}",
+        cg.en
+    );
+    assert!(cg.en.contains("cpu.weight = 500 and 300"), "{}", cg.en);
+    assert!(cg.ko.contains("4번 중 3번"), "{}", cg.ko);
+    let ly = draw::answer_layers(&e.layers);
+    assert!(ly.en.contains("overlay of 2 read-only layers"), "{}", ly.en);
+    assert!(
+        ly.en
+            .contains("Writing /app/config copied it up and removing /etc/old.conf left a whiteout"),
+        "{}",
+        ly.en
+    );
+    assert!(ly.en.contains("/bin/probe as inode 10019098"), "{}", ly.en);
+    // Greyed: each names its exercise, and no picture claims what was not seen.
+    let p = sample(true);
+    let text = draw::text(&p, Lang::En, false);
+    for ex in [
+        "ns-ipc",
+        "ns-net",
+        "ns-user",
+        "ns-cgroup-time",
+        "cg-memory",
+        "ufs-layers",
+    ] {
+        assert!(
+            text.contains(&format!("not implemented yet: see exercise {ex}")),
+            "{ex} in\n{text}"
+        );
+    }
+    for own in ["ns-pid", "ns-uts", "ns-mount"] {
+        assert!(
+            !text.contains(&format!("see exercise {own}")),
+            "{own} greyed in\n{text}"
+        );
+    }
+    assert!(draw::answer_cgroups(&p.cgroups)
+        .en
+        .contains("not in a cgroup of its own"));
+    assert!(draw::answer_layers(&p.layers).en.contains("no overlay of the layers"));
+    let md = draw::markdown(&p, Lang::En);
+    assert!(md.contains("ns_ipc[") && md.contains(":::grey"), "{md}");
+    let html = draw::html_section(&p, Lang::En);
+    assert!(html.contains("class=\"grey\""), "{html}");
+    // Colour only on a terminal.
+    assert!(draw::text(&p, Lang::En, true).contains("\x1b[2m"));
+    assert!(!text.contains('\x1b'));
+}
+
+#[test]
+fn sizes_and_bars_read_as_a_person_would() {
+    assert_eq!(draw::size(14), "14 B");
+    assert_eq!(draw::size(1536), "1.5 KiB");
+    assert_eq!(draw::size(64 << 20), "64 MiB");
+    assert_eq!(draw::size(10_223_616), "9.8 MiB");
+    let u = checks::explain::Usage {
+        what: "memory".into(),
+        current: 16 << 20,
+        limit: Some(64 << 20),
+        bytes: true,
+    };
+    assert_eq!(draw::bar(&u, 8), "[██░░░░░░] 16 MiB / 64 MiB (25%)");
+    let over = checks::explain::Usage {
+        current: 80 << 20,
+        ..u.clone()
+    };
+    assert_eq!(draw::bar(&over, 4), "[████] 80 MiB / 64 MiB (100%)");
+}
+
+// ------------------------------------------------------------------ real runtimes
+
+fn fixture(name: &str) -> Runtime {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    Runtime::named(p.to_str().unwrap()).unwrap()
+}
+
+fn drawn(rt: &Runtime) -> Explanation {
+    if let Some(why) = checks::cgview::enter_delegated_scope() {
+        eprintln!("{why}");
+    }
+    checks::cgview::preflight().expect("this host can check");
+    explain(rt).unwrap_or_else(|why| panic!("no pictures: {}", why.en))
+}
+
+fn own(e: &Explanation) -> Vec<&str> {
+    e.namespaces
+        .kinds
+        .iter()
+        .filter(|k| k.own())
+        .map(|k| k.name.as_str())
+        .collect()
+}
+
+/// A text picture with what differs from run to run and machine to machine
+/// redacted: numbers (PIDs, inodes, sizes), bars, the host's name, and every path
+/// above the checker's own files; column padding follows the numbers' widths.
+fn snapshot_redacted(name: &str, text: &str) {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap();
+    let text = text
+        .replace(&repo.display().to_string(), "[repo]")
+        .replace(&format!("`{}`", checks::host::hostname()), "`[host]`");
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(r"[^ `(]*/(lab-check-\d+x)", "[cgroup]/$1");
+    s.add_filter(r"\[[█░]+\]", "[bar]");
+    s.add_filter(r"\d+(\.\d+)?", "N");
+    s.add_filter(r"(\S) {2,}", "$1 ");
+    s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn reference_runtime_draws_every_picture_from_what_it_observed() {
+    let e = drawn(&Runtime::named("reference").unwrap());
+    assert!(e.notes.is_empty(), "{:?}", e.notes);
+    assert_eq!(own(&e).len(), 8, "{:?}", e.namespaces.kinds);
+    let init = e
+        .namespaces
+        .tree
+        .iter()
+        .find(|p| p.inside_pid == Some(1))
+        .expect("a PID 1");
+    assert!(init.host_pid > 1);
+    assert!(e
+        .namespaces
+        .tree
+        .iter()
+        .any(|p| p.name == "probe" && p.inside_pid.is_some()));
+    assert!(e.namespaces.visible_pids < e.namespaces.host_pids);
+    assert_eq!(e.namespaces.hostname.as_deref(), Some("container-a"));
+    for (c, plan) in e.cgroups.containers.iter().zip([A, B]) {
+        assert!(c.missing.is_none(), "{c:?}");
+        assert!(c.path.as_deref().unwrap().ends_with(&c.name), "{c:?}");
+        for l in &c.limits {
+            assert!(l.applied(), "{}: {l:?}", plan.label);
+        }
+        let mem = c.usage.iter().find(|u| u.what == "memory").unwrap();
+        assert_eq!(mem.limit, Some(plan.memory));
+        assert!(mem.current > 0 && mem.current < plan.memory);
+    }
+    let a = &e.cgroups.containers[0];
+    assert_eq!(a.inside_path.as_deref(), Some("/"), "A has a cgroup namespace");
+    assert!(
+        a.usage[0].current >= A_ALLOCATES,
+        "A holds what it allocated: {:?}",
+        a.usage
+    );
+    let periods = a
+        .counters
+        .iter()
+        .find(|c| c.name == "cpu nr_periods")
+        .and_then(|c| c.value);
+    assert!(
+        periods.is_some_and(|p| p > 0),
+        "A spun under its quota: {:?}",
+        a.counters
+    );
+    let l = &e.layers;
+    assert!(l.missing.is_none(), "{l:?}");
+    assert_eq!(l.root_fstype.as_deref(), Some("overlay"));
+    assert_eq!(l.copied_up, ["/app/config"]);
+    assert_eq!(l.created, ["/app/log.txt"]);
+    assert_eq!(l.whiteouts, ["/etc/old.conf"]);
+    assert!(l.sharing.shared() && l.sharing.missing.is_none(), "{:?}", l.sharing);
+    assert_eq!(l.sharing.file, SHARED_FILE);
+    // Nothing was copied up but the written file: the base layer's bytes stay once.
+    assert!(l.upper.bytes < 64 && l.lowers[0].bytes > 1 << 20, "{l:?}");
+    let text = draw::text(&e, Lang::En, false);
+    assert!(!text.contains("not implemented yet"), "{text}");
+    // Unwrapped: where a line breaks depends on the numbers' widths.
+    let text = draw::text_wrapped(&e, Lang::En, false, usize::MAX);
+    let version = e.cgroups.version;
+    snapshot_redacted(&format!("explain_reference_v{version}_redacted"), &text);
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn partial_runtime_draws_pid_and_uts_and_greys_the_rest() {
+    let e = drawn(&fixture("partial-runtime"));
+    // unshare --mount-proc makes a mount namespace for the PID namespace's /proc:
+    // its own, truly, though no exercise of the mount namespace is done.
+    assert_eq!(own(&e), ["pid", "uts", "mnt"], "{:?}", e.namespaces.kinds);
+    assert!(e.namespaces.tree.iter().any(|p| p.inside_pid == Some(1)));
+    for c in &e.cgroups.containers {
+        assert_eq!(
+            c.missing.as_ref().map(|m| m.exercise.as_str()),
+            Some("cg-memory"),
+            "{c:?}"
+        );
+    }
+    assert_eq!(
+        e.layers.missing.as_ref().map(|m| m.exercise.as_str()),
+        Some("ufs-layers")
+    );
+    let text = draw::text(&e, Lang::En, false);
+    for ex in [
+        "ns-ipc",
+        "ns-net",
+        "ns-user",
+        "ns-cgroup-time",
+        "cg-memory",
+        "ufs-layers",
+    ] {
+        assert!(
+            text.contains(&format!("not implemented yet: see exercise {ex}")),
+            "{ex}:\n{text}"
+        );
+    }
+    assert!(text.contains("PID 1 inside is host PID"), "{text}");
+}
+
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn runtime_without_isolation_draws_nothing_as_its_own() {
+    let e = drawn(&fixture("exec-runtime"));
+    assert!(own(&e).is_empty(), "{:?}", e.namespaces.kinds);
+    assert!(e
+        .namespaces
+        .tree
+        .iter()
+        .all(|p| p.inside_pid.is_none() || p.inside_pid == Some(p.host_pid as u64)));
+    assert!(e.cgroups.containers.iter().all(|c| c.missing.is_some()));
+    assert!(e.layers.missing.is_some());
+    let answer = draw::answer_namespaces(&e.namespaces);
+    assert!(answer.en.contains("0 of 8 namespaces are its own"), "{}", answer.en);
+    assert!(
+        answer.en.contains("Without a PID namespace of its own"),
+        "{}",
+        answer.en
+    );
+}
