@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean
+.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean browser-deps
 
 all: build
 
@@ -56,6 +56,14 @@ endif
 
 test-unit:
 	$(CARGO) test --workspace
+
+## What the report's browser test needs (exercises/tests/report_html.rs): Debian's
+## chromium and Node.js, and the test's two npm packages (playwright-core, mermaid)
+## at the versions of its package-lock.json.
+browser-deps:
+	@command -v node >/dev/null || { echo "make browser-deps needs Node.js (apt-get install nodejs npm)"; exit 2; }
+	@[ -x /usr/bin/chromium ] || { echo "make browser-deps needs Debian's chromium (apt-get install chromium)"; exit 2; }
+	npm ci --prefix exercises/tests/browser --no-audit --no-fund --loglevel=error
 
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 BIN := target/$(HOST_TRIPLE)/debug

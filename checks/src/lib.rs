@@ -28,6 +28,7 @@ pub mod select;
 pub mod state;
 pub mod text;
 pub mod topics;
+pub mod watch;
 
 pub use catalog::{catalog, select, Check, Requirement};
 pub use outcome::{CheckResult, Failure, Outcome};

@@ -337,3 +337,105 @@ fn runtime_without_isolation_draws_nothing_as_its_own() {
         answer.en
     );
 }
+
+// ------------------------------------------------------------------ --watch
+
+/// `labcheck --watch` on a container held to half a CPU: the CPU % it reads through
+/// `stats` stays near the quota, with the memory and task limits beside the usage;
+/// a name with no container is a clear error.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn watch_reads_a_quota_bound_container_through_stats() {
+    use std::process::{Command, Stdio};
+    if let Some(why) = checks::cgview::enter_delegated_scope() {
+        eprintln!("{why}");
+    }
+    let rel = format!("lab-check-watch-{}", std::process::id());
+    let parent = checks::cgview::ScratchParent::create(&rel).unwrap();
+    // As a user would: the same LAB_CGROUP_PARENT for `run` and for `--watch`.
+    let env = parent.env_value().unwrap_or_else(|| rel.clone());
+    let bin = checks::runtime::bin_dir();
+    let name = "watched";
+    let mut run = Command::new(bin.join("harness"))
+        .env("LAB_CGROUP_PARENT", &env)
+        .args([
+            "run",
+            "--cgroup",
+            name,
+            "--memory",
+            "64M",
+            "--pids",
+            "16",
+            "--cpus",
+            "50000/100000",
+            "--",
+        ])
+        .arg(bin.join("probe"))
+        .args(["cpu", "--secs", "6"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let watch = |extra: &[&str]| {
+        Command::new(bin.join("labcheck"))
+            .env("LAB_CGROUP_PARENT", &env)
+            .arg("--watch")
+            .arg(name)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    // The container's cgroup exists once its probe runs: retry the first reading.
+    let mut out = watch(&["--count", "4", "--interval", "1"]);
+    for _ in 0..20 {
+        if out.status.success() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        out = watch(&["--count", "4", "--interval", "1"]);
+    }
+    let _ = run.wait();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = parent.remove();
+    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "a header and four readings:\n{text}");
+    assert!(lines[0].starts_with("NAME"), "{text}");
+    for l in &lines[1..] {
+        assert!(
+            l.starts_with(name) && l.contains(" / 64 MiB") && l.contains(" / 16"),
+            "{l}"
+        );
+    }
+    // Tolerance: a 50 ms quota per 100 ms period, read over 1 s: about 50%; the
+    // reading can straddle a period's edge (a few % more), and a busy host can give
+    // less. Above 62% the quota was not what held it; below 5% nothing ran.
+    for l in &lines[2..] {
+        let cpu: f64 = l
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .trim_end_matches('%')
+            .parse()
+            .unwrap();
+        assert!((5.0..=62.0).contains(&cpu), "CPU % of a container held to 50%: {l}");
+        let throttled: u64 = l
+            .split(" of ")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(throttled > 0, "a spinning container under a quota is throttled: {l}");
+    }
+    // Once it has ended: a clear error naming the command, and status 2.
+    let out = watch(&["--count", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("stats watched") && err.contains("--cgroup watched"),
+        "{err}"
+    );
+}

@@ -1027,7 +1027,7 @@ fn every_result_names_its_environment() {
         .starts_with("lab 0.1.0, contract 1, kernel 6.18.0-test, cgroup v2; cgroup parent: "));
     assert_eq!(
         exercises::contract_version(),
-        "1.2",
+        "1.3",
         "the first line of exercises/CONTRACT.md"
     );
 }

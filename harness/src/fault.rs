@@ -39,6 +39,7 @@ pub enum Fault {
     HostDev,
     SwapAllowed,
     IoWeightIgnored,
+    StatsWithoutLimits,
 }
 
 #[cfg(feature = "faults")]
@@ -58,7 +59,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 27] = [
+    pub const ALL: [Fault; 28] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -86,6 +87,7 @@ mod imp {
         Fault::HostDev,
         Fault::SwapAllowed,
         Fault::IoWeightIgnored,
+        Fault::StatsWithoutLimits,
     ];
 
     impl Fault {
@@ -119,6 +121,7 @@ mod imp {
                 Fault::HostDev => "host-dev",
                 Fault::SwapAllowed => "swap-allowed",
                 Fault::IoWeightIgnored => "io-weight-ignored",
+                Fault::StatsWithoutLimits => "stats-without-limits",
             }
         }
 
@@ -154,6 +157,7 @@ mod imp {
                 Fault::HostDev => "with a root file system, the host's /dev is bound instead of a minimal one",
                 Fault::SwapAllowed => "--memory limits memory but not swap (no memory.swap.max 0, no memsw)",
                 Fault::IoWeightIgnored => "--io-weight is accepted but never written",
+                Fault::StatsWithoutLimits => "`stats` prints contract 1.2's keys only: no limits, no I/O bytes (null)",
             }
         }
     }

@@ -50,7 +50,13 @@ fn main() {
         }
         Command::Stats { name } => {
             let cg = container::existing_cgroup(&name).unwrap_or_else(|e| fail(e));
-            let stats = cg.stats().unwrap_or_else(|e| fail(format!("stats {name}: {e}")));
+            let mut stats = cg.stats().unwrap_or_else(|e| fail(format!("stats {name}: {e}")));
+            if fault::active(Fault::StatsWithoutLimits) {
+                stats.memory_max_bytes = None;
+                stats.pids_max = None;
+                stats.io_read_bytes = None;
+                stats.io_write_bytes = None;
+            }
             println!("{}", serde_json::to_string(&stats).expect("stats serialise"));
             0
         }

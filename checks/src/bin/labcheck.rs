@@ -44,6 +44,18 @@ struct Args {
     /// With --explain: also write them as Markdown with Mermaid blocks.
     #[arg(long, value_name = "FILE", requires = "explain")]
     markdown: Option<std::path::PathBuf>,
+    /// Instead of the checks: watch the running container of cgroup NAME (made by
+    /// `RUNTIME run --cgroup NAME`, under the same LAB_CGROUP_PARENT): its CPU %,
+    /// memory against its limit, tasks, I/O rates and throttling, read through
+    /// `RUNTIME stats NAME` and refreshed until it ends or Ctrl-C.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["explain", "table", "soak", "list"])]
+    watch: Option<String>,
+    /// With --watch: seconds between readings.
+    #[arg(long, value_name = "SECS", default_value_t = 1.0, requires = "watch")]
+    interval: f64,
+    /// With --watch: stop after this many readings (default: until the container ends).
+    #[arg(long, value_name = "N", requires = "watch")]
+    count: Option<usize>,
     /// Language of the pictures (default: from LANG; ko for Korean).
     #[arg(long, value_parser = ["en", "ko"])]
     lang: Option<String>,
@@ -87,6 +99,71 @@ fn table(checks: &[checks::Check], columns: &[(String, Vec<checks::CheckReport>)
         s.push_str(&format!("| `{}` | {} |\n", c.id, cells.join(" | ")));
     }
     s
+}
+
+/// `--watch NAME`: one reading of `stats NAME` per interval, as a refreshing screen on
+/// a terminal and as one line per reading otherwise (a log, a CI job).
+fn watch(rt: &Runtime, name: &str, args: &Args) -> ExitCode {
+    use checks::watch::{line, row, screen, HEADER};
+    if !(args.interval.is_finite() && args.interval > 0.0) {
+        eprintln!(
+            "labcheck: --interval {}: expected a number of seconds above 0",
+            args.interval
+        );
+        return ExitCode::from(2);
+    }
+    let interval = std::time::Duration::from_secs_f64(args.interval);
+    let tty = std::io::stdout().is_terminal();
+    let mut prev: Option<(labkit::cgroups::Stats, std::time::Instant)> = None;
+    let mut n = 0;
+    loop {
+        let run = rt.contract("stats", name);
+        let at = std::time::Instant::now();
+        let stats = run
+            .lines_as::<labkit::cgroups::Stats>()
+            .pop()
+            .filter(|_| run.code() == Some(0));
+        let Some(cur) = stats else {
+            let why = run.stderr_tail(1);
+            return if prev.is_some() {
+                println!(
+                    "{name}: `stats` stopped answering ({}; {}): the container has ended",
+                    run.ending(),
+                    why.trim()
+                );
+                ExitCode::SUCCESS
+            } else {
+                eprintln!(
+                    "labcheck: `{}` gave no stats ({}; {}): is a container running with --cgroup {name}, under the same LAB_CGROUP_PARENT?",
+                    run.command_line(),
+                    run.ending(),
+                    why.trim()
+                );
+                ExitCode::from(2)
+            };
+        };
+        let r = row(
+            prev.as_ref().map(|(s, _)| s),
+            &cur,
+            prev.as_ref().map_or_else(Default::default, |(_, t)| at - *t),
+        );
+        if tty {
+            print!("{}", screen(&r, interval));
+        } else {
+            if n == 0 {
+                println!("{HEADER}");
+            }
+            println!("{}", line(&r));
+        }
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        prev = Some((cur, at));
+        n += 1;
+        if args.count.is_some_and(|c| n >= c) {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(interval);
+    }
 }
 
 /// `--explain`: the pictures on stdout, and in the files asked for.
@@ -133,7 +210,8 @@ fn explain(rt: &Runtime, args: &Args) -> ExitCode {
 fn main() -> ExitCode {
     let args = Args::parse();
     // Before any thread: a systemd service's cgroup cannot delegate (not for a listing).
-    if !args.list {
+    // Not for --watch either: it must find NAME from the cgroup the user's `run` had.
+    if !args.list && args.watch.is_none() {
         if let Some(why) = checks::cgview::enter_delegated_scope() {
             eprintln!("labcheck: {why}");
         }
@@ -184,6 +262,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(name) = &args.watch {
+        return watch(&rt, name, &args);
+    }
     if let Some(n) = args.soak {
         let mut seen: Vec<std::collections::BTreeMap<&'static str, usize>> = vec![Default::default(); checks.len()];
         for round in 1..=n {
@@ -240,6 +321,7 @@ fn main() -> ExitCode {
     if args.explain {
         return explain(&rt, &args);
     }
+
     let tty = std::io::stderr().is_terminal();
     let total = checks.len();
     let mut done = 0;

@@ -835,12 +835,14 @@ cmd_resume() {
 	die "resume $1: not implemented (TODO cg-freezer)"
 }
 
-# TODO(cg-monitoring): `stats NAME`: print ONE line of JSON with the ten keys
-# of CONTRACT.md section 3 (name, cgroup_version, memory_current_bytes,
+# TODO(cg-monitoring): `stats NAME`: print ONE line of JSON with the fourteen
+# keys of CONTRACT.md section 3 (name, cgroup_version, memory_current_bytes,
 # memory_peak_bytes, cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled,
-# cpu_throttled_usec, pids_current, oom_kills), each an integer or null when
-# the file is missing. Read: cgroup-v2.rst (memory.current, memory.peak,
-# cpu.stat, pids.current, memory.events), cgroup-v1/memory.rst.
+# cpu_throttled_usec, pids_current, oom_kills, memory_max_bytes, pids_max,
+# io_read_bytes, io_write_bytes), each an integer or null when the file is
+# missing (a limit of "max" is null too). Read: cgroup-v2.rst (memory.current,
+# memory.peak, memory.max, cpu.stat, pids.current, pids.max, memory.events,
+# io.stat), cgroup-v1/memory.rst, cgroup-v1/blkio-controller.rst.
 cmd_stats() {
 	check_name_args stats "$@"
 	die "stats $1: not implemented (TODO cg-monitoring)"

@@ -5,9 +5,10 @@ use super::*;
 
 /// Pass: while one container holds 64 MiB and another 8 MiB, `stats` of the first
 /// lies within its cgroup files read just before and after it, reports 64 to 80 MiB
-/// in use and a peak of at least 64 MiB (where the kernel keeps one), and `stats` of
-/// the second (the control) reports at least 40 MiB less: the figures follow the
-/// container they name. Fail: otherwise.
+/// in use and a peak of at least 64 MiB (where the kernel keeps one), its limits as
+/// its files hold them (`memory_max_bytes` 512 MiB, `pids_max` null: contract 1.3),
+/// and `stats` of the second (the control) reports at least 40 MiB less: the figures
+/// follow the container they name. Fail: otherwise.
 // Long: two containers, the reads around `stats` and the verdicts, in that order.
 pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
     let parent = parent_with(ctx, "memory")?;
@@ -30,6 +31,8 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
         parent.read(&name, "cpu.stat:usage_usec"),
         parent.read(&name, "pids.current"),
     );
+    // Its limits as the files hold them (none for pids: no --pids; "max" reads None).
+    let limits_file = (parent.read(&name, "memory.max"), parent.read(&name, "pids.max"));
     let small_stats = stats_json(ctx, &small);
     let run = sp.stop();
     let run_small = sp_small.stop();
@@ -84,6 +87,18 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
             "memory_peak_bytes가 probe가 할당한 64 MiB 이상(커널이 최고치를 안 남기면 null)"
         ),
         format!("{:?}", st.memory_peak_bytes),
+        &srun,
+    )?;
+    // Contract 1.3: the limits it runs under, as its cgroup files hold them.
+    ensure(
+        (st.memory_max_bytes, st.pids_max) == limits_file && limits_file.0 == Some(512 * MIB),
+        crate::t!(
+            "memory_max_bytes and pids_max as the cgroup files hold them: {:?} (the --memory 512M it was given) and {:?} (no --pids: null)",
+            "memory_max_bytes와 pids_max가 cgroup 파일 값과 같음: {:?}(받은 --memory 512M), {:?}(--pids 없음: null)",
+            limits_file.0,
+            limits_file.1
+        ),
+        format!("{:?} and {:?}", st.memory_max_bytes, st.pids_max),
         &srun,
     )?;
     const OTHER: &str = "another container holding 8 MiB";

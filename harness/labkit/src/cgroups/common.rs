@@ -84,6 +84,49 @@ pub fn read_u64_optional(path: &Path) -> Result<Option<u64>, CgroupError> {
     }
 }
 
+/// Above this a v1 limit means "none" (the kernel's PAGE_COUNTER_MAX in bytes,
+/// 9223372036854771712 on 4 KiB pages, is what an unlimited cgroup reads).
+pub const UNLIMITED_FROM: u64 = 1 << 62;
+
+/// A limit file: its number, `None` when it is absent, reads `max` (v2) or a v1
+/// "no limit" value.
+pub fn read_limit_optional(path: &Path) -> Result<Option<u64>, CgroupError> {
+    match read_optional(path)? {
+        Some(s) if s.trim() == "max" => Ok(None),
+        Some(s) => parse_u64(path, &s).map(|v| (v < UNLIMITED_FROM).then_some(v)),
+        None => Ok(None),
+    }
+}
+
+/// Bytes read and written, summed over devices: v2 `io.stat` lines
+/// (`8:0 rbytes=N wbytes=N rios=…`) or v1 `blkio.*io_service_bytes*` lines
+/// (`8:0 Read N`, `8:0 Write N`; the `Total` lines left out).
+pub fn io_bytes(text: &str) -> (u64, u64) {
+    let (mut r, mut w) = (0u64, 0u64);
+    for line in text.lines() {
+        let mut it = line.split_whitespace();
+        let Some(dev) = it.next() else { continue };
+        if !dev.contains(':') {
+            continue;
+        }
+        let rest: Vec<&str> = it.collect();
+        match rest.as_slice() {
+            ["Read", n] => r = r.saturating_add(n.parse().unwrap_or(0)),
+            ["Write", n] => w = w.saturating_add(n.parse().unwrap_or(0)),
+            fields => {
+                for f in fields {
+                    if let Some(n) = f.strip_prefix("rbytes=") {
+                        r = r.saturating_add(n.parse().unwrap_or(0));
+                    } else if let Some(n) = f.strip_prefix("wbytes=") {
+                        w = w.saturating_add(n.parse().unwrap_or(0));
+                    }
+                }
+            }
+        }
+    }
+    (r, w)
+}
+
 /// One key of a flat keyed file (`key value` per line: cpu.stat,
 /// memory.events, memory.oom_control). `Ok(None)` when the file or key is absent.
 pub fn read_keyed(path: &Path, key: &str) -> Result<Option<u64>, CgroupError> {
@@ -292,6 +335,32 @@ pub fn write_bfq_weight(dir: &Path, file: &str, weight: u64) -> Result<(), Cgrou
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_bytes_sum_devices_in_either_format() {
+        let v2 = "8:0 rbytes=1000 wbytes=20 rios=3 wios=1 dbytes=0 dios=0\n7:1 rbytes=5 wbytes=7 rios=1 wios=1\n";
+        assert_eq!(io_bytes(v2), (1005, 27));
+        let v1 = "8:0 Read 4096\n8:0 Write 512\n8:0 Sync 0\n8:0 Async 4608\n8:0 Total 4608\n7:0 Read 4\nTotal 4612\n";
+        assert_eq!(io_bytes(v1), (4100, 512));
+        assert_eq!(io_bytes(""), (0, 0));
+    }
+
+    #[test]
+    fn a_limit_reads_none_when_there_is_none() {
+        let d = tempfile::tempdir().unwrap();
+        let f = |text: &str| {
+            let p = d.path().join("limit");
+            std::fs::write(&p, text).unwrap();
+            read_limit_optional(&p).unwrap()
+        };
+        assert_eq!(f("max\n"), None);
+        assert_eq!(f("9223372036854771712\n"), None);
+        assert_eq!(f("67108864\n"), Some(64 << 20));
+        assert_eq!(read_limit_optional(&d.path().join("absent")).unwrap(), None);
+        let p = d.path().join("bad");
+        std::fs::write(&p, "lots").unwrap();
+        assert!(read_limit_optional(&p).unwrap_err().to_string().contains("lots"));
+    }
 
     #[test]
     fn write_errors_name_path_and_data() {

@@ -46,6 +46,13 @@ pub struct Stats {
     pub cpu_throttled_usec: Option<u64>,
     pub pids_current: Option<u64>,
     pub oom_kills: Option<u64>,
+    /// The memory limit; `None` without one (contract 1.3).
+    pub memory_max_bytes: Option<u64>,
+    /// The task limit; `None` without one (contract 1.3).
+    pub pids_max: Option<u64>,
+    /// Bytes read and written on block devices (contract 1.3).
+    pub io_read_bytes: Option<u64>,
+    pub io_write_bytes: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]

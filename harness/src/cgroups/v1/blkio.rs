@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use crate::cgroups::common::{append_line, write_bfq_weight};
-use crate::cgroups::{CgroupError, Controller, IoLimit, Limits};
+use crate::cgroups::common::{append_line, io_bytes, read_optional, write_bfq_weight};
+use crate::cgroups::{CgroupError, Controller, IoLimit, Limits, Stats};
 use crate::fault::{self, Fault};
 
 pub(crate) struct Blkio;
@@ -31,5 +31,16 @@ impl Controller for Blkio {
         }
         rules(&path.join("blkio.throttle.write_bps_device"), &limits.io_wbps)?;
         rules(&path.join("blkio.throttle.read_bps_device"), &limits.io_rbps)
+    }
+
+    /// The throttle layer's byte counts, the one v1 count every scheduler has; it
+    /// counts only I/O to devices that have a throttle rule in the cgroup.
+    fn stats(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
+        if let Some(text) = read_optional(&path.join("blkio.throttle.io_service_bytes_recursive"))? {
+            let (r, w) = io_bytes(&text);
+            stats.io_read_bytes = Some(r);
+            stats.io_write_bytes = Some(w);
+        }
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cgroups::common::{read_keyed, read_optional, read_u64_optional, write_file};
+use crate::cgroups::common::{read_keyed, read_limit_optional, read_optional, read_u64_optional, write_file};
 use crate::cgroups::{CgroupError, Controller, Limits, Stats};
 use crate::fault::{self, Fault};
 
@@ -69,6 +69,7 @@ impl Controller for Memory {
     fn stats(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
         stats.memory_current_bytes = read_u64_optional(&path.join("memory.usage_in_bytes"))?;
         stats.memory_peak_bytes = read_u64_optional(&path.join("memory.max_usage_in_bytes"))?;
+        stats.memory_max_bytes = read_limit_optional(&path.join("memory.limit_in_bytes"))?;
         // Not hierarchical on v1: kills in descendant cgroups are not counted.
         stats.oom_kills = read_keyed(&path.join("memory.oom_control"), "oom_kill")?;
         Ok(())

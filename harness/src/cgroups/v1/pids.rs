@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cgroups::common::{read_u64_optional, write_file};
+use crate::cgroups::common::{read_limit_optional, read_u64_optional, write_file};
 use crate::cgroups::{CgroupError, Controller, Limits, Stats};
 
 pub(crate) struct Pids;
@@ -19,6 +19,7 @@ pub(crate) fn apply_pids_max(path: &Path, limits: &Limits) -> Result<(), CgroupE
 
 pub(crate) fn pids_current(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
     stats.pids_current = read_u64_optional(&path.join("pids.current"))?;
+    stats.pids_max = read_limit_optional(&path.join("pids.max"))?;
     Ok(())
 }
 

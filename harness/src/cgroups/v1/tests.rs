@@ -377,6 +377,13 @@ fn processes_freezer_and_stats() {
         "nr_periods 50\nnr_throttled 7\nthrottled_time 9000000\n",
     );
     w("pids", "pids.current", "2\n");
+    w("pids", "pids.max", "max\n");
+    w("memory", "memory.limit_in_bytes", "9223372036854771712\n");
+    w(
+        "blkio",
+        "blkio.throttle.io_service_bytes_recursive",
+        "7:3 Read 4096\n7:3 Write 512\n7:3 Sync 0\n7:3 Async 4608\n7:3 Total 4608\nTotal 4608\n",
+    );
     let s = cg.stats().unwrap();
     assert_eq!(
         s,
@@ -391,6 +398,10 @@ fn processes_freezer_and_stats() {
             cpu_throttled_usec: Some(9000),
             pids_current: Some(2),
             oom_kills: Some(3),
+            memory_max_bytes: None,
+            pids_max: None,
+            io_read_bytes: Some(4096),
+            io_write_bytes: Some(512),
         }
     );
     // Pids of every hierarchy and of descendant cgroups, without repeats.

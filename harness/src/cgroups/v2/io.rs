@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::cgroups::common::{append_line, write_bfq_weight};
-use crate::cgroups::{CgroupError, Controller, Limits};
+use crate::cgroups::common::{append_line, io_bytes, read_optional, write_bfq_weight};
+use crate::cgroups::{CgroupError, Controller, Limits, Stats};
 use crate::fault::{self, Fault};
 
 pub(crate) struct Io;
@@ -50,6 +50,16 @@ impl Controller for Io {
         let file = path.join("io.max");
         for line in io_max_lines(limits) {
             append_line(&file, &line)?;
+        }
+        Ok(())
+    }
+
+    /// `io.stat`, there when the io controller is enabled for the cgroup.
+    fn stats(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
+        if let Some(text) = read_optional(&path.join("io.stat"))? {
+            let (r, w) = io_bytes(&text);
+            stats.io_read_bytes = Some(r);
+            stats.io_write_bytes = Some(w);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::cgroups::common::{read_keyed, read_u64_optional, write_file};
+use crate::cgroups::common::{read_keyed, read_limit_optional, read_u64_optional, write_file};
 use crate::cgroups::{CgroupError, Controller, Limits, Stats};
 use crate::fault::{self, Fault};
 
@@ -40,6 +40,7 @@ impl Controller for Memory {
     fn stats(path: &Path, stats: &mut Stats) -> Result<(), CgroupError> {
         stats.memory_current_bytes = read_u64_optional(&path.join("memory.current"))?;
         stats.memory_peak_bytes = read_u64_optional(&path.join("memory.peak"))?;
+        stats.memory_max_bytes = read_limit_optional(&path.join("memory.max"))?;
         // `oom_kill`, not `oom`: `oom` counts reaching the limit, not kills.
         stats.oom_kills = read_keyed(&path.join("memory.events"), "oom_kill")?;
         Ok(())

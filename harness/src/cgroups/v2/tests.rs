@@ -362,6 +362,9 @@ fn processes_freezer_and_stats() {
         "usage_usec 5000\nuser_usec 4000\nsystem_usec 1000\nnr_periods 20\nnr_throttled 5\nthrottled_usec 777\n",
     );
     w("pids.current", "1\n");
+    w("pids.max", "max\n");
+    w("memory.max", "67108864\n");
+    w("io.stat", "7:3 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
     assert_eq!(
         cg.stats().unwrap(),
         Stats {
@@ -375,16 +378,24 @@ fn processes_freezer_and_stats() {
             cpu_throttled_usec: Some(777),
             pids_current: Some(1),
             oom_kills: Some(1),
+            memory_max_bytes: Some(64 << 20),
+            pids_max: None,
+            io_read_bytes: Some(4096),
+            io_write_bytes: Some(8192),
         }
     );
     // An older kernel: no memory.peak; no cpu controller: usage only.
     fs::remove_file(f.me.join("s/memory.peak")).unwrap();
     w("cpu.stat", "usage_usec 6000\nuser_usec 4000\nsystem_usec 2000\n");
+    // No io controller enabled: no io.stat, no byte counts (not zero).
+    fs::remove_file(f.me.join("s/io.stat")).unwrap();
+    w("pids.max", "16\n");
     let s = cg.stats().unwrap();
     assert_eq!(
         (s.memory_peak_bytes, s.cpu_usage_usec, s.cpu_nr_periods),
         (None, Some(6000), None)
     );
+    assert_eq!((s.io_read_bytes, s.pids_max), (None, Some(16)));
 
     // Fake pids: the cgroup must not be destroyed while it lists them.
     fs::create_dir(f.me.join("s/inner")).unwrap();

@@ -181,13 +181,15 @@ pub fn resume(name: &str) -> Result<()> {
 
 // ------------------------------------------------------------------ cg-monitoring
 
-/// `stats NAME`: return ONE line of JSON with the ten keys of CONTRACT.md
+/// `stats NAME`: return ONE line of JSON with the fourteen keys of CONTRACT.md
 /// section 3: name, cgroup_version, memory_current_bytes, memory_peak_bytes,
 /// cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec,
-/// pids_current, oom_kills. Each an integer, or null when the file (or the
-/// field) is missing. No serde here: `format!` is enough.
-/// Read: cgroup-v2.rst (memory.current, memory.peak, cpu.stat, pids.current,
-/// memory.events), cgroup-v1/memory.rst (memory.oom_control).
+/// pids_current, oom_kills, memory_max_bytes, pids_max, io_read_bytes,
+/// io_write_bytes. Each an integer, or null when the file (or the field) is
+/// missing, or the limit is "max". No serde here: `format!` is enough.
+/// Read: cgroup-v2.rst (memory.current, memory.peak, memory.max, cpu.stat,
+/// pids.current, pids.max, memory.events, io.stat), cgroup-v1/memory.rst
+/// (memory.oom_control), cgroup-v1/blkio-controller.rst.
 pub fn stats(name: &str) -> Result<String> {
     todo!("cg-monitoring: read NAME's counters and format one JSON object")
 }
