@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean browser-deps
+.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean browser-deps pictures
 
 all: build
 
@@ -143,6 +143,31 @@ conformance-table: build
 
 doctor: build
 	$(BIN)/harness doctor
+
+## docs/pictures: `labcheck --explain` of the reference runtime and of the partial
+## fixture (a shell runtime with only ns-pid and ns-uts done), and `labcheck --watch`,
+## in the cgroup v2 VM (no root needed); PNG screenshots of the HTML where Debian's
+## chromium is installed.
+PICTURES := docs/pictures
+CHROMIUM_SHOT = chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
+	--user-data-dir=$$(mktemp -d) --window-size=860,2050
+WATCH_DEMO := sh -c 'mkdir /sys/fs/cgroup/w; export LAB_CGROUP_PARENT=/w; \
+	harness run --cgroup box --memory 64M --pids 16 --cpus 50000/100000 -- probe mem --total 24M --hold 12 >/dev/null & \
+	harness run --cgroup box2 --memory 64M --pids 16 --cpus 20000/100000 -- probe cpu --secs 14 >/dev/null & \
+	sleep 1.5; labcheck --watch box --count 3; labcheck --watch box2 --count 4; wait; rmdir /sys/fs/cgroup/w'
+pictures: build
+	mkdir -p $(PICTURES)
+	$(BIN)/harness vm --cgroup v2 --out $(PICTURES) -- labcheck --explain --html reference.html --markdown reference.md \
+		| grep -v -e '^vm:' -e '^labcheck:' > $(PICTURES)/reference.txt
+	$(BIN)/harness vm --cgroup v2 --out $(PICTURES) -- labcheck --explain --lang ko --html reference.ko.html --markdown reference.ko.md \
+		| grep -v -e '^vm:' -e '^labcheck:' > $(PICTURES)/reference.ko.txt
+	$(BIN)/harness vm --cgroup v2 --out $(PICTURES) --env LAB_RUNTIME=$(CURDIR)/checks/tests/fixtures/partial-runtime \
+		-- labcheck --explain --html partial-runtime.html --markdown partial-runtime.md | grep -v -e '^vm:' -e '^labcheck:' > $(PICTURES)/partial-runtime.txt
+	$(BIN)/harness vm --cgroup v2 -- $(WATCH_DEMO) | grep -v -e '^vm:' -e '^labcheck:' > $(PICTURES)/watch.txt
+	@if [ -x /usr/bin/chromium ]; then for f in reference partial-runtime; do \
+		$(CHROMIUM_SHOT) --screenshot=$(CURDIR)/$(PICTURES)/$$f.png file://$(CURDIR)/$(PICTURES)/$$f.html >/dev/null 2>&1; done; \
+	else echo "no /usr/bin/chromium: the PNG screenshots are left as they are"; fi
 
 ## Startup time of `harness run` next to runc and the unshare floor, as ratios.
 bench:

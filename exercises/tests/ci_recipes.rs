@@ -75,6 +75,10 @@ fn the_plain_workflow_summarises_annotates_and_keeps_the_files() {
     );
     assert!(run.contains("--junit junit.xml") && run.contains("--tap results.tap"));
     assert!(
+        run.contains("--explain --html report.html"),
+        "the pictures in the summary: {run}"
+    );
+    assert!(
         !run.contains("|| true") && !run.contains("test $?"),
         "points missing must fail the job: {run}"
     );
@@ -105,6 +109,10 @@ fn gitlab_keeps_the_junit_report() {
         .collect::<Vec<_>>()
         .join("\n");
     assert!(script.contains("--junit $CI_PROJECT_DIR/junit.xml"), "{script}");
+    assert!(
+        script.contains("--explain --html $CI_PROJECT_DIR/report.html"),
+        "{script}"
+    );
 }
 
 #[test]

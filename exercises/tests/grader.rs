@@ -379,3 +379,56 @@ fn hostname_without_request_fails_the_grade() {
     assert!(text.contains("the control run, without --hostname"), "{text}");
     assert!(!text.contains("not graded"), "{text}");
 }
+
+/// The Gradescope path for a student with a shell runtime: `harness vm` grading it on
+/// cgroup v2 with `--explain` (exercises/ci/gradescope/run_autograder). The VM once
+/// had busybox's setpriv, which the shell starter calls and which knows none of its
+/// options: every check failed there, whatever the student wrote.
+#[test]
+#[ignore = "needs root, boots a VM (qemu-system-x86, busybox-static)"]
+#[serial_test::serial(suite)]
+fn shell_runtime_grades_and_is_drawn_in_the_vm() {
+    let t = tempfile::tempdir().unwrap();
+    let partial = repo().join("checks/tests/fixtures/partial-runtime");
+    let out = Command::new(checks::runtime::bin_dir().join("harness"))
+        .args(["vm", "--cgroup", "v2", "--out"])
+        .arg(t.path())
+        .arg("--env")
+        .arg(format!("LAB_RUNTIME={}", partial.display()))
+        .args([
+            "--",
+            "grade",
+            "--exercise",
+            "ns-uts",
+            "--explain",
+            "--gradescope",
+            "results.json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(t.path().join("results.json")).unwrap()).unwrap();
+    let tests = v["tests"].as_array().unwrap();
+    assert!(!tests.is_empty());
+    for test in tests {
+        assert_eq!(
+            test["score"], test["max_score"],
+            "ns-uts is done in the partial runtime: {test}"
+        );
+    }
+    let output = v["output"].as_str().unwrap();
+    assert!(
+        output.contains("3 of 8 namespaces are its own (pid, uts, mnt)"),
+        "{output}"
+    );
+    assert!(
+        output.contains("not implemented yet: see exercise cg-memory"),
+        "{output}"
+    );
+}

@@ -753,34 +753,34 @@ pub fn mermaid_namespaces(n: &Namespaces, lang: Lang) -> String {
             let _ = writeln!(s, "  p{} --> p{}", parent.host_pid, p.host_pid);
         }
     }
-    let _ = writeln!(
-        s,
-        "  subgraph nss[\"{}\"]",
-        mm(crate::t!("namespaces", "네임스페이스").get(lang))
-    );
+    s.push_str(MERMAID_CLASSES);
+    s
+}
+
+/// Picture 1's namespaces as a Markdown table (eight nodes in a row would make the
+/// diagram too wide to read): each type's inodes, own or shared.
+pub fn markdown_namespace_table(n: &Namespaces, lang: Lang) -> String {
+    if n.missing.is_some() {
+        return String::new();
+    }
+    let mut s = crate::t!(
+        "| namespace | host inode | container inode | |\n|---|---:|---:|---|\n",
+        "| 네임스페이스 | 호스트 아이노드 | 컨테이너 아이노드 | |\n|---|---:|---:|---|\n"
+    )
+    .get(lang)
+    .to_string();
     for k in &n.kinds {
-        let label = if k.own() {
-            crate::t!(
-                "{}: own<br/>host {} → {}",
-                "{}: 자기 것<br/>호스트 {} → {}",
-                k.name,
-                ino(k.host),
-                ino(k.inside)
-            )
+        let what = if k.own() {
+            format!("✅ {}", crate::t!("own", "자기 것").get(lang))
         } else {
-            crate::t!(
-                "{}: shared {}<br/>{}",
-                "{}: 공유 {}<br/>{}",
-                k.name,
-                ino(k.host),
-                not_yet_short(&k.exercise)
+            format!(
+                "⚪ {} · {}",
+                crate::t!("shared", "공유").get(lang),
+                not_yet_short(&k.exercise).get(lang)
             )
         };
-        let class = if k.own() { "own" } else { "grey" };
-        let _ = writeln!(s, "    ns_{}[\"{}\"]:::{class}", k.name, mm(label.get(lang)));
+        let _ = writeln!(s, "| `{}` | {} | {} | {what} |", k.name, ino(k.host), ino(k.inside));
     }
-    let _ = writeln!(s, "  end");
-    s.push_str(MERMAID_CLASSES);
     s
 }
 
@@ -908,6 +908,9 @@ pub fn markdown(e: &Explanation, lang: Lang) -> String {
     for (i, (mermaid, answer)) in blocks.iter().enumerate() {
         let _ = writeln!(s, "### {}\n", question(i + 1).get(lang));
         let _ = writeln!(s, "```mermaid\n{mermaid}```\n");
+        if i == 0 {
+            let _ = writeln!(s, "{}", markdown_namespace_table(&e.namespaces, lang));
+        }
         let _ = writeln!(s, "{}\n", answer.get(lang));
     }
     let _ = writeln!(
@@ -1063,7 +1066,8 @@ fn svg_text(s: &mut String, x: u32, y: u32, px: u32, text: &str, class: &str) {
     let _ = write!(
         s,
         "<text class=\"{class}\" x=\"{x}\" y=\"{y}\">{}</text>",
-        esc(&fit(text, px))
+        // Backticks mark code in the answers; a drawing has no code font to switch to.
+        esc(&fit(&text.replace('`', ""), px))
     );
 }
 

@@ -83,6 +83,7 @@ def main():
     cmd = sudo() + ["env", f"LAB_RUNTIME={runtime}", str(bins[0]),
                     "--classroom50", str(WORKSPACE / "result.json"),
                     "--markdown", str(WORKSPACE / "release-body.md"),
+                    "--explain",
                     "--junit", str(WORKSPACE / "junit.xml"),
                     "--lang", os.environ.get("LAB_LANG", "en")]
     topic = os.environ.get("LAB_TOPIC")

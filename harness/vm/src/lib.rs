@@ -67,13 +67,17 @@ pub const LAB_BINARIES: [&str; 5] = ["harness", "probe", "labcheck", "grade", "o
 /// shared libraries, each with the reason busybox's applet will not do. Busybox's
 /// applets of these names are left out, so a tool missing on the host is missing in
 /// the VM too and the checks that need it skip saying so.
-pub const HOST_TOOLS: [(&str, &str); 8] = [
+pub const HOST_TOOLS: [(&str, &str); 9] = [
     (
         "sh",
         "busybox sh runs its own applets before PATH (FEATURE_SH_STANDALONE): a script's unshare would be busybox's",
     ),
     ("nsenter", "busybox nsenter has no -C (cgroup namespace)"),
     ("unshare", "busybox unshare has no --fork"),
+    (
+        "setpriv",
+        "busybox setpriv has no --pdeathsig, --reuid or --clear-groups (the shell starter's)",
+    ),
     ("losetup", "busybox losetup has no --find --show --direct-io"),
     ("ip", "busybox ip cannot add a veth pair"),
     ("nft", "not in busybox"),
