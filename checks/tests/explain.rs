@@ -281,6 +281,10 @@ fn reference_runtime_draws_every_picture_from_what_it_observed() {
     let text = draw::text_wrapped(&e, Lang::En, false, usize::MAX);
     let version = e.cgroups.version;
     snapshot_redacted(&format!("explain_reference_v{version}_redacted"), &text);
+    snapshot_redacted(
+        &format!("explain_reference_v{version}_markdown_redacted"),
+        &draw::markdown(&e, Lang::En),
+    );
 }
 
 #[test]

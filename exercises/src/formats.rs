@@ -798,7 +798,7 @@ fn exercise_status(e: &ExerciseResult, w: &Words) -> &'static str {
 }
 
 /// Why `--explain` drew no pictures.
-fn explain_failed(why: &checks::text::Text, lang: Lang) -> String {
+pub fn explain_failed(why: &checks::text::Text, lang: Lang) -> String {
     match lang {
         Lang::En => format!("The pictures of your container could not be drawn: {}", why.en),
         Lang::Ko => format!("컨테이너 그림을 그리지 못했습니다: {}", why.ko),

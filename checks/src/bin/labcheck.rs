@@ -175,6 +175,10 @@ fn explain(rt: &Runtime, args: &Args) -> ExitCode {
         Some(_) => Lang::En,
         None => Lang::from_env(),
     };
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("labcheck: --explain starts containers and reads their cgroups: it needs root (sudo), or a VM: make check-vm VM_CMD=\"labcheck --explain\"");
+        return ExitCode::from(2);
+    }
     let e = match checks::explain::explain(rt) {
         Ok(e) => e,
         Err(why) => {

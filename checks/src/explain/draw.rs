@@ -571,6 +571,12 @@ pub fn text_layers(l: &Layers, lang: Lang, color: bool) -> String {
             crate::t!("copied up:", "위로 복사됨:").get(lang),
             list(&l.copied_up)
         );
+        let _ = writeln!(
+            b,
+            "  {} {}",
+            crate::t!("work directory (overlay's own):", "작업 디렉터리(overlay 전용):").get(lang),
+            l.work
+        );
         let _ = writeln!(b, "  {} {}", crate::t!("new:", "새 파일:").get(lang), list(&l.created));
         let _ = writeln!(
             b,

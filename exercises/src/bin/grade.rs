@@ -441,7 +441,7 @@ fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
                 "{}",
                 checks::explain::draw::text(e, ex.lang, std::io::stdout().is_terminal())
             ),
-            Err(why) => println!("\n{}", why.get(ex.lang)),
+            Err(why) => println!("\n{}", formats::explain_failed(why, ex.lang)),
         }
     }
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {

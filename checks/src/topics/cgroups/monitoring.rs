@@ -31,8 +31,13 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
         parent.read(&name, "cpu.stat:usage_usec"),
         parent.read(&name, "pids.current"),
     );
-    // Its limits as the files hold them (none for pids: no --pids; "max" reads None).
-    let limits_file = (parent.read(&name, "memory.max"), parent.read(&name, "pids.max"));
+    // Its limits as the files hold them: "max" (v2) and v1's "unlimited" number are no
+    // limit, null in `stats` (none for pids: no --pids).
+    let limit = |v: Option<u64>| v.filter(|v| *v < labkit::cgroups::common::UNLIMITED_FROM);
+    let limits_file = (
+        limit(parent.read(&name, "memory.max")),
+        limit(parent.read(&name, "pids.max")),
+    );
     let small_stats = stats_json(ctx, &small);
     let run = sp.stop();
     let run_small = sp_small.stop();
@@ -93,12 +98,17 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
     ensure(
         (st.memory_max_bytes, st.pids_max) == limits_file && limits_file.0 == Some(512 * MIB),
         crate::t!(
-            "memory_max_bytes and pids_max as the cgroup files hold them: {:?} (the --memory 512M it was given) and {:?} (no --pids: null)",
-            "memory_max_bytes와 pids_max가 cgroup 파일 값과 같음: {:?}(받은 --memory 512M), {:?}(--pids 없음: null)",
+            "memory_max_bytes 536870912 (the --memory 512M it was given) and pids_max null (no --pids), as its cgroup files hold them",
+            "memory_max_bytes 536870912(받은 --memory 512M)와 pids_max null(--pids 없음), cgroup 파일 값 그대로"
+        ),
+        crate::t!(
+            "stats: {:?} and {:?}; the files: {:?} and {:?}",
+            "stats: {:?}, {:?}; 파일: {:?}, {:?}",
+            st.memory_max_bytes,
+            st.pids_max,
             limits_file.0,
             limits_file.1
         ),
-        format!("{:?} and {:?}", st.memory_max_bytes, st.pids_max),
         &srun,
     )?;
     const OTHER: &str = "another container holding 8 MiB";
