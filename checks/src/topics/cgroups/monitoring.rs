@@ -103,7 +103,7 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
         ),
         crate::t!(
             "stats: {:?} and {:?}; the files: {:?} and {:?}",
-            "stats: {:?}, {:?}; 파일: {:?}, {:?}",
+            "`stats`: {:?}, {:?}; 파일: {:?}, {:?}",
             st.memory_max_bytes,
             st.pids_max,
             limits_file.0,
