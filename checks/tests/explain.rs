@@ -24,6 +24,24 @@ fn english_in(korean: &str) -> Vec<String> {
     exercises::human::english_sentences(korean)
 }
 
+/// A runtime with only the PID and UTS exercises done: every later part greyed, each
+/// with its exercise.
+fn assert_greyed_beyond_pid_and_uts(text: &str) {
+    for ex in [
+        "ns-ipc",
+        "ns-net",
+        "ns-user",
+        "ns-cgroup-time",
+        "cg-memory",
+        "ufs-layers",
+    ] {
+        assert!(
+            text.contains(&format!("not implemented yet: see exercise {ex}")),
+            "{ex}:\n{text}"
+        );
+    }
+}
+
 #[test]
 fn every_form_of_the_pictures() {
     let full = sample(false);
@@ -114,19 +132,7 @@ fn answers_cite_the_figures_observed() {
     // Greyed: each names its exercise, and no picture claims what was not seen.
     let p = sample(true);
     let text = draw::text(&p, Lang::En, false);
-    for ex in [
-        "ns-ipc",
-        "ns-net",
-        "ns-user",
-        "ns-cgroup-time",
-        "cg-memory",
-        "ufs-layers",
-    ] {
-        assert!(
-            text.contains(&format!("not implemented yet: see exercise {ex}")),
-            "{ex} in\n{text}"
-        );
-    }
+    assert_greyed_beyond_pid_and_uts(&text);
     for own in ["ns-pid", "ns-uts", "ns-mount"] {
         assert!(
             !text.contains(&format!("see exercise {own}")),
@@ -308,19 +314,7 @@ fn partial_runtime_draws_pid_and_uts_and_greys_the_rest() {
         Some("ufs-layers")
     );
     let text = draw::text(&e, Lang::En, false);
-    for ex in [
-        "ns-ipc",
-        "ns-net",
-        "ns-user",
-        "ns-cgroup-time",
-        "cg-memory",
-        "ufs-layers",
-    ] {
-        assert!(
-            text.contains(&format!("not implemented yet: see exercise {ex}")),
-            "{ex}:\n{text}"
-        );
-    }
+    assert_greyed_beyond_pid_and_uts(&text);
     assert!(text.contains("PID 1 inside is host PID"), "{text}");
 }
 

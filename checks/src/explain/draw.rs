@@ -201,46 +201,21 @@ pub fn answer_cgroups(c: &super::Cgroups) -> Text {
     let counter = |n: &str| a.counters.iter().find(|c| c.name == n).and_then(|c| c.value);
     let cpu = a.limits.iter().find(|l| l.exercise == "cg-cpu");
     let cpu_text = match cpu {
-        Some(l) if l.applied() => crate::t!(
-            "; {} = {}, {}% of one CPU (throttled in {} of {} periods so far)",
-            "; {} = {}, CPU 하나의 {}%(지금까지 {}번 중 {}번 제한됨)",
-            l.file,
-            l.asked,
-            l.asked
-                .split(' ')
-                .next()
-                .and_then(|q| q.parse::<u64>().ok())
-                .unwrap_or(0)
-                * 100
-                / CPU_PERIOD,
-            counter("cpu nr_throttled").map_or("?".into(), |v| v.to_string()),
-            counter("cpu nr_periods").map_or("?".into(), |v| v.to_string())
-        ),
+        Some(l) if l.applied() => {
+            let (file, asked) = (&l.file, &l.asked);
+            let quota: u64 = asked.split(' ').next().and_then(|q| q.parse().ok()).unwrap_or(0);
+            let pct = quota * 100 / CPU_PERIOD;
+            let shown = |n: &str| counter(n).map_or("?".to_string(), |v| v.to_string());
+            let (throttled, periods) = (shown("cpu nr_throttled"), shown("cpu nr_periods"));
+            crate::t!(
+                "; {file} = {asked}, {pct}% of one CPU (throttled in {throttled} of {periods} periods so far)",
+                "; {file} = {asked}, CPU 하나의 {pct}%(지금까지 {periods}번 중 {throttled}번 제한됨)"
+            )
+        }
         _ => crate::t!(
             "; no CPU quota yet (see exercise cg-cpu)",
             "; CPU 할당량은 아직 없음(연습 문제 `cg-cpu`)"
         ),
-    };
-    // Korean reverses the counts' order: "N번 중 M번" is "M of N".
-    let cpu_text = match cpu {
-        Some(l) if l.applied() => Text {
-            ko: format!(
-                "; {} = {}, CPU 하나의 {}%(지금까지 {}번 중 {}번 제한됨)",
-                l.file,
-                l.asked,
-                l.asked
-                    .split(' ')
-                    .next()
-                    .and_then(|q| q.parse::<u64>().ok())
-                    .unwrap_or(0)
-                    * 100
-                    / CPU_PERIOD,
-                counter("cpu nr_periods").map_or("?".into(), |v| v.to_string()),
-                counter("cpu nr_throttled").map_or("?".into(), |v| v.to_string())
-            ),
-            ..cpu_text
-        },
-        _ => cpu_text,
     };
     let weights: Vec<(&str, &super::Limit)> = c
         .containers
@@ -564,18 +539,18 @@ pub fn text_layers(l: &Layers, lang: Lang, color: bool) -> String {
         for d in l.lowers.iter().rev() {
             let _ = writeln!(b, "{}", line(&d.name, d.files, d.bytes, &ro));
         }
+        let _ = writeln!(
+            b,
+            "  {} {}",
+            crate::t!("work directory (overlay's own):", "작업 디렉터리(overlay 전용):").get(lang),
+            l.work
+        );
         let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
         let _ = writeln!(
             b,
             "  {} {}",
             crate::t!("copied up:", "위로 복사됨:").get(lang),
             list(&l.copied_up)
-        );
-        let _ = writeln!(
-            b,
-            "  {} {}",
-            crate::t!("work directory (overlay's own):", "작업 디렉터리(overlay 전용):").get(lang),
-            l.work
         );
         let _ = writeln!(b, "  {} {}", crate::t!("new:", "새 파일:").get(lang), list(&l.created));
         let _ = writeln!(
