@@ -151,7 +151,7 @@ doctor: build
 PICTURES := docs/pictures
 CHROMIUM_SHOT = chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
 	--disable-background-networking --disable-component-update --disable-sync --hide-scrollbars \
-	--user-data-dir=$$(mktemp -d) --window-size=860,2050
+	--user-data-dir=$(CURDIR)/target/chromium-profile --window-size=860,2050
 WATCH_DEMO := sh -c 'mkdir /sys/fs/cgroup/w; export LAB_CGROUP_PARENT=/w; \
 	harness run --cgroup box --memory 64M --pids 16 --cpus 50000/100000 -- probe mem --total 24M --hold 12 >/dev/null & \
 	harness run --cgroup box2 --memory 64M --pids 16 --cpus 20000/100000 -- probe cpu --secs 14 >/dev/null & \
