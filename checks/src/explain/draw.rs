@@ -866,18 +866,22 @@ pub fn mermaid_layers(l: &Layers, lang: Lang) -> String {
     s
 }
 
-/// The Markdown section: each picture as a Mermaid block and a table or list of its
-/// figures, then its answer.
-pub fn markdown(e: &Explanation, lang: Lang) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "## {}\n",
+/// The Markdown section's heading and the notes above the pictures.
+fn markdown_heading(e: &Explanation, lang: Lang) -> String {
+    let mut s = format!(
+        "## {}\n\n",
         crate::t!("Your container, drawn", "여러분의 컨테이너 그림").get(lang)
     );
     for n in &e.notes {
         let _ = writeln!(s, "> {}\n", n.get(lang));
     }
+    s
+}
+
+/// The Markdown section: each picture as a Mermaid block and a table or list of its
+/// figures, then its answer.
+pub fn markdown(e: &Explanation, lang: Lang) -> String {
+    let mut s = markdown_heading(e, lang);
     let blocks = [
         (
             mermaid_namespaces(&e.namespaces, lang),
@@ -927,15 +931,7 @@ pub fn mermaid_blocks(md: &str) -> Vec<String> {
 /// For a grader that renders Markdown but no Mermaid (Gradescope): the terminal
 /// pictures in code blocks, each with its answer.
 pub fn markdown_plain(e: &Explanation, lang: Lang) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "## {}\n",
-        crate::t!("Your container, drawn", "여러분의 컨테이너 그림").get(lang)
-    );
-    for n in &e.notes {
-        let _ = writeln!(s, "> {}\n", n.get(lang));
-    }
+    let mut s = markdown_heading(e, lang);
     let pictures = [
         (
             text_namespaces(&e.namespaces, lang, false),
