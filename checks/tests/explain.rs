@@ -375,9 +375,22 @@ fn watch_reads_a_quota_bound_container_through_stats() {
         ])
         .arg(bin.join("probe"))
         .args(["cpu", "--secs", "6"])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .unwrap();
+    // The probe's first line says it spins: the container is in its cgroup with its
+    // limits written (before that, `stats` can meet a cgroup just made, empty and
+    // unlimited: seen once in CI).
+    {
+        use std::io::BufRead;
+        let mut first = String::new();
+        let out = run.stdout.take().unwrap();
+        let mut reader = std::io::BufReader::new(out);
+        reader.read_line(&mut first).unwrap();
+        assert!(first.contains("spinning"), "the probe's first line: {first:?}");
+        // Keep draining so that the probe never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+    }
     let watch = |extra: &[&str]| {
         Command::new(bin.join("labcheck"))
             .env("LAB_CGROUP_PARENT", &env)
@@ -387,15 +400,7 @@ fn watch_reads_a_quota_bound_container_through_stats() {
             .output()
             .unwrap()
     };
-    // The container's cgroup exists once its probe runs: retry the first reading.
-    let mut out = watch(&["--count", "4", "--interval", "1"]);
-    for _ in 0..20 {
-        if out.status.success() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-        out = watch(&["--count", "4", "--interval", "1"]);
-    }
+    let out = watch(&["--count", "4", "--interval", "1"]);
     let _ = run.wait();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let _ = parent.remove();
