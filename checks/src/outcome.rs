@@ -250,6 +250,34 @@ pub fn host_control_failed(what: impl Into<Text>) -> Outcome {
     })
 }
 
+/// A failure whose run could not execute a file because it was open for writing
+/// (ETXTBSY) is the checker's: every file a container executes is one the checker
+/// wrote (the probe in a root file system), and a copy still open in some process is
+/// its own race, never the runtime's fault. The checker writes them so that this cannot
+/// happen (labkit::exec_file); should it happen all the same, the verdict is broken.
+pub fn checker_busy_file(outcome: Outcome) -> Outcome {
+    let Outcome::Fail(f) = &outcome else {
+        return outcome;
+    };
+    let busy = |s: &str| {
+        let s = s.to_ascii_lowercase();
+        s.contains("text file busy") || s.contains("etxtbsy")
+    };
+    let line = f
+        .stderr_tail
+        .lines()
+        .chain(f.got.en.lines())
+        .chain(f.refused.iter().map(String::as_str))
+        .find(|l| busy(l));
+    match line {
+        Some(line) => Outcome::Broken(crate::t!(
+            "a file the checker prepared was still open for writing when the container executed it (ETXTBSY: the checker's fault, not the runtime's): {line}",
+            "검사기가 준비한 파일이 컨테이너가 실행할 때 아직 쓰기용으로 열려 있었습니다(ETXTBSY: 런타임이 아니라 검사기의 잘못): {line}"
+        )),
+        None => outcome,
+    }
+}
+
 /// The host is too busy (or too slow) for the observation to decide anything.
 pub fn host_too_busy(what: impl Into<Text>) -> Outcome {
     let w = what.into();
@@ -268,5 +296,48 @@ pub fn exit_status(any_failed: bool, any_broken: bool) -> u8 {
         (true, _) => 1,
         (false, true) => 2,
         (false, false) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(got: &str, stderr_tail: &str) -> Outcome {
+        Outcome::Fail(Failure {
+            expected: crate::t!("a probe line", "probe 줄"),
+            got: Text::from(got),
+            run: RunRole::Tested,
+            command: "harness run --rootfs /tmp/x -- /bin/probe ns".into(),
+            stderr_tail: stderr_tail.into(),
+            refused: None,
+        })
+    }
+
+    #[test]
+    fn an_exec_that_met_a_busy_file_is_the_checkers_fault() {
+        for (got, tail) in [
+            (
+                "exit status 126",
+                "runtime error: /bin/probe: cannot execute: Text file busy (exit 126)",
+            ),
+            ("runtime error: exec /bin/probe: ETXTBSY", ""),
+            ("exit status 1", "exec failed: exec: \"/bin/probe\": text file busy"),
+        ] {
+            match checker_busy_file(failure(got, tail)) {
+                Outcome::Broken(why) => {
+                    assert!(why.en.contains("ETXTBSY: the checker's fault"), "{why:?}");
+                    assert!(why.ko.contains("검사기의 잘못"), "{why:?}");
+                }
+                other => panic!("{got} / {tail}: expected broken, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_failures_stay_the_runtimes() {
+        let f = failure("exit status 126", "runtime error: /bin/probe: Permission denied");
+        assert_eq!(checker_busy_file(f.clone()), f);
+        assert_eq!(checker_busy_file(Outcome::Pass), Outcome::Pass);
     }
 }

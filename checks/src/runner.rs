@@ -340,6 +340,7 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
         Ok(Err(o)) => o,
         Err(p) => Outcome::Broken(panicked(p)),
     };
+    let outcome = crate::outcome::checker_busy_file(outcome);
     let outcome = audit(&ctx, &before, &cgroup_watch, outcome, &mut notes);
     drop(ctx);
     (outcome, notes)

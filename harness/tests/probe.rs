@@ -159,26 +159,14 @@ fn mem_partial_last_step() {
 }
 
 /// A private copy of the probe binary, so that processes of other tests
-/// running in parallel are not counted.
+/// running in parallel are not counted. Written by labkit's exec_file: a copy written
+/// here could be open for writing in a child another test thread forks (ETXTBSY).
 fn private_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join(name);
-    std::fs::copy(probe_path(), &exe).unwrap();
+    labkit::exec_file::copy_executable(&probe_path(), &exe, 0o755).unwrap();
     let exe = exe.canonicalize().unwrap();
     (dir, exe)
-}
-
-/// Spawn, retrying on ETXTBSY: a freshly written binary can be briefly held
-/// open for writing by a child that another test thread forked meanwhile.
-fn spawn_retry(cmd: &mut StdCommand) -> std::process::Child {
-    for _ in 0..100 {
-        match cmd.spawn() {
-            Ok(c) => return c,
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => panic!("spawn failed: {e}"),
-        }
-    }
-    panic!("spawn kept failing with ETXTBSY");
 }
 
 /// All live processes whose executable is `exe`.
@@ -198,13 +186,13 @@ fn processes_running(exe: &Path) -> Vec<u32> {
 #[test]
 fn forks_reaps_every_child() {
     let (_dir, exe) = private_copy("probe-forks");
-    let out = spawn_retry(
-        StdCommand::new(&exe)
-            .args(["forks", "--max", "5"])
-            .stdout(Stdio::piped()),
-    )
-    .wait_with_output()
-    .unwrap();
+    let out = StdCommand::new(&exe)
+        .args(["forks", "--max", "5"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
+        .wait_with_output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let v = lines(&out.stdout);
     assert_eq!(v.len(), 1);
@@ -218,11 +206,11 @@ fn forks_reaps_every_child() {
 #[test]
 fn forks_hold_keeps_children_then_reaps() {
     let (_dir, exe) = private_copy("probe-forks-hold");
-    let mut child = spawn_retry(
-        StdCommand::new(&exe)
-            .args(["forks", "--max", "3", "--hold", "1"])
-            .stdout(Stdio::piped()),
-    );
+    let mut child = StdCommand::new(&exe)
+        .args(["forks", "--max", "3", "--hold", "1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut rd = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     rd.read_line(&mut line).unwrap();

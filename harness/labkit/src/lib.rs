@@ -8,6 +8,7 @@ pub mod caps;
 pub mod cgroups;
 pub mod contract;
 pub mod doctor;
+pub mod exec_file;
 pub mod layers;
 pub mod mountinfo;
 pub mod probe;

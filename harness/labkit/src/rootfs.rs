@@ -105,10 +105,10 @@ fn copy_into(root: &Path, src: &Path, dest_in_root: &Path, mode: u32) -> Result<
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent).map_err(io(parent))?;
     }
-    let _ = fs::remove_file(&dest);
-    // fs::copy follows symlinks, so versioned library links become plain files.
-    fs::copy(src, &dest).map_err(io(src))?;
-    fs::set_permissions(&dest, fs::Permissions::from_mode(mode)).map_err(io(&dest))?;
+    // Containers exec these files while the checker's other threads fork: written the
+    // ordinary way, one could still be open for writing in such a child (ETXTBSY). The
+    // copy follows symlinks, so versioned library links become plain files.
+    crate::exec_file::copy_executable(src, &dest, mode).map_err(io(&dest))?;
     Ok(dest)
 }
 

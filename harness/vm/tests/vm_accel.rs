@@ -127,8 +127,8 @@ exec "$real" "${{args[@]}}"
             msr = MSR_ERROR,
         );
         let path = dir.path().join("qemu-system-x86_64");
-        std::fs::write(&path, script).unwrap();
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        // Not std::fs::write: tests on other threads fork meanwhile (ETXTBSY at exec).
+        labkit::exec_file::write_executable(&path, script.as_bytes(), 0o755).unwrap();
         std::fs::write(dir.path().join("kvm"), "").unwrap();
         std::fs::create_dir(dir.path().join("cache")).unwrap();
         std::os::unix::fs::symlink(kernel_dir(), dir.path().join("cache/kernel")).unwrap();
