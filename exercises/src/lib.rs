@@ -231,12 +231,13 @@ pub fn score(
 }
 
 /// The file, relative to the repository, that holds check `id`: its topic's module,
-/// for cgroups its controller's (`cgroups.net-cls.*` in `cgroups/net_cls.rs`).
+/// for cgroups its controller's (`cgroups.net-cls.*` in `cgroups/net_cls.rs`), for
+/// overlay its behaviour's (`overlay.copy-up.*` in `overlay/copy_up.rs`).
 pub fn source_file(id: &str) -> String {
     let mut parts = id.split('.');
     let topic = parts.next().unwrap_or_default();
     match (topic, parts.next().unwrap_or_default()) {
-        ("cgroups", controller) => format!("checks/src/topics/cgroups/{}.rs", controller.replace('-', "_")),
+        ("cgroups" | "overlay", part) => format!("checks/src/topics/{topic}/{}.rs", part.replace('-', "_")),
         ("namespaces", "limits") => "checks/src/topics/namespaces/limits.rs".to_string(),
         ("namespaces", _) => "checks/src/topics/namespaces/mod.rs".to_string(),
         _ => format!("checks/src/topics/{topic}.rs"),
