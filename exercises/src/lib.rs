@@ -232,12 +232,13 @@ pub fn score(
 
 /// The file, relative to the repository, that holds check `id`: its topic's module,
 /// for cgroups its controller's (`cgroups.net-cls.*` in `cgroups/net_cls.rs`), for
-/// namespaces its namespace's (`namespaces.mnt.*` in `namespaces/mnt.rs`).
+/// namespaces its namespace's (`namespaces.mnt.*` in `namespaces/mnt.rs`), for overlay its
+/// behaviour's (`overlay.copy-up.*` in `overlay/copy_up.rs`).
 pub fn source_file(id: &str) -> String {
     let mut parts = id.split('.');
     let topic = parts.next().unwrap_or_default();
     match (topic, parts.next().unwrap_or_default()) {
-        ("cgroups", controller) => format!("checks/src/topics/cgroups/{}.rs", controller.replace('-', "_")),
+        ("cgroups" | "overlay", part) => format!("checks/src/topics/{topic}/{}.rs", part.replace('-', "_")),
         ("namespaces", namespace) => format!("checks/src/topics/namespaces/{namespace}.rs"),
         _ => format!("checks/src/topics/{topic}.rs"),
     }

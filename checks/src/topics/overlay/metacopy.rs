@@ -1,0 +1,90 @@
+//! `overlay.metacopy.*`: a chmod copies up metadata without data.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use labkit::probe::{Chmod, Facts, Stat, WriteFile};
+
+use super::support::{overlay_xattr, pattern, probe_in, Layers};
+use crate::ctx::{js, Ctx};
+use crate::outcome::{control_fail, ensure, skip, CheckResult};
+
+/// Pass: with metacopy, chmod of a 1 MiB lower file copies up metadata only (an
+/// overlay.metacopy xattr, under 64 KiB allocated). Fail: otherwise; or the control
+/// run (a data write) not copying the whole file up. Skip: the host lacks metacopy.
+pub(super) fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
+    if !Path::new("/sys/module/overlay/parameters/metacopy").exists() {
+        return Err(skip(crate::t!(
+            "this kernel's overlay has no metacopy (/sys/module/overlay/parameters/metacopy missing)",
+            "이 커널의 overlay에는 metacopy가 없습니다(/sys/module/overlay/parameters/metacopy 없음)"
+        )));
+    }
+    let big = pattern(1 << 20);
+    let layers = Layers::new(ctx, &[&[("/data/big", &big), ("/data/big2", &big)]])?;
+    let (opts, upper) = layers.options(ctx, "m")?;
+    let (run, f): (_, Facts) = probe_in(ctx, &opts, &["facts"])?;
+    let root = f.mounts.unwrap_or_default().into_iter().find(|m| m.mount_point == "/");
+    let root_fs = root.as_ref().map(|m| m.fstype.clone()).unwrap_or_default();
+    let root_opts = js(&root.as_ref().map(|m| m.super_options.clone()).unwrap_or_default());
+    ensure(
+        root_fs == "overlay",
+        crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"),
+        format!("fstype {}", js(&root_fs)),
+        &run,
+    )?;
+    if !root.is_some_and(|m| m.super_options.iter().any(|o| o == "metacopy=on")) {
+        return Err(skip(crate::t!(
+            "the runtime's overlay mount does not enable metacopy=on (options {root_opts})",
+            "런타임의 overlay 마운트가 metacopy=on을 켜지 않습니다(옵션 {root_opts})"
+        )));
+    }
+    let (run2, c): (_, Chmod) = probe_in(ctx, &opts, &["chmod", "/data/big", "600"])?;
+    ensure(
+        c.attempt.ok,
+        crate::t!("chmod inside to succeed", "안에서 chmod 성공"),
+        js(&c),
+        &run2,
+    )?;
+    let m = std::fs::symlink_metadata(upper.join("data/big")).ok();
+    let meta = overlay_xattr(&upper.join("data/big"), "metacopy");
+    ensure(
+        m.as_ref().is_some_and(|m| m.blocks() * 512 < 64 * 1024 && m.mode() & 0o777 == 0o600) && meta.is_some(),
+        crate::t!("an upper data/big with mode 0600, an overlay.metacopy xattr and no data blocks (under 64 KiB for a 1 MiB file)", "upper의 data/big이 모드 0600, overlay.metacopy xattr가 있고 데이터 블록은 없음(1 MiB 파일에 64 KiB 미만)"),
+        crate::t!(
+            "{}; metacopy xattr: {}",
+            "{}; metacopy xattr: {}",
+            m.as_ref().map_or(crate::t!("no upper file", "upper 파일 없음"), |m| crate::t!("mode {:o}, {} KiB allocated", "모드 {:o}, {} KiB 할당됨", m.mode() & 0o777, m.blocks() / 2)),
+            meta.is_some()
+        ),
+        &run2,
+    )?;
+    let (run3, cat): (_, Stat) = probe_in(ctx, &opts, &["stat", "/data/big"])?;
+    ensure(
+        cat.size == Some(1 << 20),
+        crate::t!("the file still 1 MiB inside", "안에서 파일이 여전히 1 MiB"),
+        js(&cat),
+        &run3,
+    )?;
+    layers.verify_unchanged(&run)?;
+    // Control: a data write copies the data up.
+    const WITHOUT: &str = "a data write instead of chmod";
+    let (crun, _) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in::<WriteFile>(ctx, &opts, &["write-file", "/data/big2", "--content", "x", "--append"]),
+    )?;
+    let full = std::fs::symlink_metadata(upper.join("data/big2"))
+        .map(|m| m.blocks() * 512)
+        .unwrap_or(0);
+    if full < 1 << 20 {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!("the whole 1 MiB data copied up", "1 MiB 데이터 전체가 copy-up됨"),
+            crate::t!(
+                "{full} bytes allocated in the upper layer",
+                "upper 레이어에 {full}바이트 할당됨"
+            ),
+            &crun,
+        ));
+    }
+    Ok(())
+}
