@@ -182,3 +182,61 @@ pub fn base64_decode(text: &[u8]) -> Option<Vec<u8>> {
 pub fn safe_name(name: &str) -> bool {
     !name.is_empty() && name != "." && name != ".." && !name.contains('/') && !name.contains('\0')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_parsed_between_markers_of_this_run_only() {
+        let mut p = ResultParser::new("abc");
+        let mut ev = p.feed(b"junk\r\n@@LAB-BOOT abc@@\r\n@@LAB-BEGIN other@@\n@@LAB-BEGIN abc@@\nline 1\r\n@@LAB-END other rc=0@@\nlast");
+        ev.extend(p.feed(b" part@@LAB-END abc rc=3@@\n@@LAB-FILE abc r.xml@@\naGVs\nbG8=\n@@LAB-FILE-END abc@@\n"));
+        ev.extend(p.feed(b"@@LAB-FILE abc bad@@\n!!\n@@LAB-FILE-END abc@@\n@@LAB-DONE abc@@\n"));
+        assert_eq!(
+            ev,
+            vec![
+                Event::Boot,
+                Event::Line(b"line 1".to_vec()),
+                Event::Line(b"@@LAB-END other rc=0@@".to_vec()),
+                Event::Line(b"last part".to_vec()),
+                Event::End(3),
+                Event::File {
+                    name: "r.xml".into(),
+                    data: b"hello".to_vec()
+                },
+                Event::BadFile("bad".into()),
+                Event::Done,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_cut_stream_has_no_end() {
+        let mut p = ResultParser::new("n");
+        let mut ev = p.feed(b"@@LAB-BOOT n@@\n@@LAB-BEGIN n@@\npartial");
+        assert!(p.in_output());
+        ev.extend(p.finish());
+        assert_eq!(ev, vec![Event::Boot, Event::Line(b"partial".to_vec())]);
+    }
+
+    #[test]
+    fn base64_round_trips() {
+        assert_eq!(base64_decode(b"").unwrap(), b"");
+        assert_eq!(base64_decode(b"Zg==").unwrap(), b"f");
+        assert_eq!(base64_decode(b"Zm8=").unwrap(), b"fo");
+        assert_eq!(base64_decode(b"Zm9v\nYmFy").unwrap(), b"foobar");
+        assert_eq!(base64_decode(b"/+8=").unwrap(), [0xff, 0xef]);
+        assert!(base64_decode(b"Zm9").is_none());
+        assert!(base64_decode(b"Zg==Zg==").is_none());
+        assert!(base64_decode(b"Z!==").is_none());
+    }
+
+    #[test]
+    fn only_plain_file_names_are_written() {
+        assert!(safe_name("junit.xml"));
+        for bad in ["", ".", "..", "../x", "/etc/passwd", "a/b"] {
+            assert!(!safe_name(bad), "{bad}");
+        }
+    }
+}

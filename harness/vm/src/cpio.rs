@@ -155,3 +155,87 @@ impl<W: Write> CpioWriter<'_, W> {
         self.pad()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads a newc archive back: (name, mode, rdev major, rdev minor, data).
+    fn read_cpio(mut b: &[u8]) -> Vec<(String, u32, u32, u32, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut off = 0usize;
+        loop {
+            assert_eq!(&b[..6], b"070701", "magic at {off}");
+            let f =
+                |i: usize| u32::from_str_radix(std::str::from_utf8(&b[6 + i * 8..14 + i * 8]).unwrap(), 16).unwrap();
+            let (mode, size, rmaj, rmin, namesize) = (f(1), f(6) as usize, f(9), f(10), f(11) as usize);
+            let name = std::str::from_utf8(&b[110..110 + namesize - 1]).unwrap().to_string();
+            assert_eq!(b[110 + namesize - 1], 0);
+            let data_at = (110 + namesize + 3) & !3;
+            let data = b[data_at..data_at + size].to_vec();
+            let next = (data_at + size + 3) & !3;
+            assert_eq!((off + data_at) % 4, 0);
+            off += next;
+            b = &b[next..];
+            if name == "TRAILER!!!" {
+                assert!(b.is_empty());
+                return out;
+            }
+            out.push((name, mode, rmaj, rmin, data));
+        }
+    }
+
+    #[test]
+    fn cpio_entries_are_newc_aligned_with_parents_first() {
+        let mut fs = Initramfs::default();
+        fs.text("a/b/file", "hello", 0o644);
+        fs.text("a-x", "dash", 0o755);
+        fs.symlink("bin/sh", "busybox");
+        fs.add("dev/console", Node::CharDev(5, 1));
+        let mut buf = Vec::new();
+        let n = fs.write(&mut buf).unwrap();
+        assert_eq!(n as usize, buf.len());
+        assert_eq!(buf.len() % 4, 0);
+        let e = read_cpio(&buf);
+        let names: Vec<&str> = e.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(
+            names,
+            ["a", "a/b", "a/b/file", "a-x", "bin", "bin/sh", "dev", "dev/console"]
+        );
+        let get = |n: &str| e.iter().find(|x| x.0 == n).unwrap();
+        assert_eq!(get("a/b/file").1, 0o100644);
+        assert_eq!(get("a/b/file").4, b"hello");
+        assert_eq!(get("a-x").1, 0o100755);
+        assert_eq!(get("a").1, 0o040755);
+        assert_eq!(
+            (get("bin/sh").1, get("bin/sh").4.as_slice()),
+            (0o120777, b"busybox".as_slice())
+        );
+        assert_eq!(
+            (get("dev/console").1, get("dev/console").2, get("dev/console").3),
+            (0o020600, 5, 1)
+        );
+    }
+
+    #[test]
+    fn cpio_is_read_by_the_cpio_tool_when_installed() {
+        if which("cpio").is_none() {
+            return;
+        }
+        let mut fs = Initramfs::default();
+        fs.text("x/y", "1", 0o644);
+        let mut buf = Vec::new();
+        fs.write(&mut buf).unwrap();
+        let mut child = Command::new("cpio")
+            .arg("-it")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&buf).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "x\nx/y\n");
+    }
+}

@@ -429,3 +429,99 @@ pub(crate) fn chosen_kernel(args: &VmArgs, cache: &Path) -> Result<Kernel> {
     }
     Ok(k)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal ELF64 with a .modinfo section.
+    fn elf_with_modinfo(modinfo: &[u8]) -> Vec<u8> {
+        let shstr = b"\0.shstrtab\0.modinfo\0";
+        let mut f = vec![0u8; 64];
+        f[..5].copy_from_slice(b"\x7fELF\x02");
+        let modinfo_off = f.len();
+        f.extend_from_slice(modinfo);
+        let shstr_off = f.len();
+        f.extend_from_slice(shstr);
+        let shoff = f.len();
+        let sh = |name: u32, off: usize, size: usize| {
+            let mut h = vec![0u8; 64];
+            h[..4].copy_from_slice(&name.to_le_bytes());
+            h[0x18..0x20].copy_from_slice(&(off as u64).to_le_bytes());
+            h[0x20..0x28].copy_from_slice(&(size as u64).to_le_bytes());
+            h
+        };
+        let headers = [
+            sh(0, 0, 0),
+            sh(1, shstr_off, shstr.len()),
+            sh(11, modinfo_off, modinfo.len()),
+        ]
+        .concat();
+        f.extend_from_slice(&headers);
+        f[0x28..0x30].copy_from_slice(&(shoff as u64).to_le_bytes());
+        f[0x3a..0x3c].copy_from_slice(&64u16.to_le_bytes());
+        f[0x3c..0x3e].copy_from_slice(&3u16.to_le_bytes());
+        f[0x3e..0x40].copy_from_slice(&1u16.to_le_bytes());
+        f
+    }
+
+    #[test]
+    fn modinfo_depends_are_read_from_the_elf_section() {
+        let ko = elf_with_modinfo(b"license=GPL\0depends=nfnetlink,libcrc32c\0name=nf_tables\0");
+        assert_eq!(modinfo_depends(&ko), vec!["nfnetlink", "libcrc32c"]);
+        assert!(modinfo_depends(&elf_with_modinfo(b"depends=\0")).is_empty());
+        assert!(modinfo_depends(b"not an elf").is_empty());
+    }
+
+    #[test]
+    fn modules_load_dependencies_first_and_skip_builtins() {
+        let files: BTreeMap<&str, Vec<u8>> = [
+            ("nf_tables", elf_with_modinfo(b"depends=nfnetlink,libcrc32c\0")),
+            ("nfnetlink", elf_with_modinfo(b"depends=\0")),
+            ("libcrc32c", elf_with_modinfo(b"depends=crc32c_generic\0")),
+            ("veth", elf_with_modinfo(b"depends=\0")),
+        ]
+        .into_iter()
+        .collect();
+        let index: BTreeMap<String, PathBuf> = files
+            .keys()
+            .map(|k| (k.to_string(), PathBuf::from(format!("/m/{k}.ko"))))
+            .collect();
+        let builtin: BTreeSet<String> = ["crc32c_generic".to_string(), "loop".to_string()].into();
+        let mut read =
+            |p: &Path| Ok(files[module_name(&p.file_name().unwrap().to_string_lossy()).unwrap().as_str()].clone());
+        let (order, missing) = resolve_modules(
+            &index,
+            &builtin,
+            &["nf-tables", "loop", "veth", "overlay", "nfnetlink"],
+            &mut read,
+        )
+        .unwrap();
+        let names: Vec<&str> = order.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["nfnetlink", "libcrc32c", "nf_tables", "veth"]);
+        assert_eq!(missing, ["overlay"]);
+        assert_eq!(module_name("veth.ko.xz").as_deref(), Some("veth"));
+        assert_eq!(module_name("nf-tables.ko").as_deref(), Some("nf_tables"));
+        assert_eq!(module_name("modules.order"), None);
+    }
+
+    #[test]
+    fn bzimage_version_is_read_from_the_setup_header() {
+        let mut img = vec![0u8; 0x400];
+        img[0x202..0x206].copy_from_slice(b"HdrS");
+        img[0x20e..0x210].copy_from_slice(&0x100u16.to_le_bytes());
+        img[0x300..0x320].copy_from_slice(b"6.1.0-56-cloud-amd64 (debian-ke\0");
+        assert_eq!(bzimage_version(&img).as_deref(), Some("6.1.0-56-cloud-amd64"));
+        assert_eq!(bzimage_version(&img[..0x100]), None);
+    }
+
+    #[test]
+    fn metapackage_dependency_is_the_image_package() {
+        assert_eq!(
+            first_dependency("linux-image-6.1.0-56-cloud-amd64 (= 6.1.192-2)").as_deref(),
+            Some("linux-image-6.1.0-56-cloud-amd64")
+        );
+        assert_eq!(first_dependency("a | b, c").as_deref(), Some("a"));
+        assert_eq!(first_dependency(""), None);
+    }
+}

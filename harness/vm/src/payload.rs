@@ -159,3 +159,81 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
     fs.text("lab/command.sh", &command_script(&run.env, &run.command), 0o644);
     Ok(fs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs() -> Inputs {
+        Inputs {
+            bin_dir: "/t".into(),
+            busybox: "/bin/busybox".into(),
+            applets: ["sh", "mount", "ip", "nsenter", "chroot", "cp"]
+                .map(String::from)
+                .to_vec(),
+            host_tools: vec![("nsenter".into(), "/bin/true".into())],
+            modules: vec![
+                ("nfnetlink".into(), b"m1".to_vec()),
+                ("nf_tables".into(), b"m2".to_vec()),
+            ],
+            runtime: None,
+            systemd: None,
+        }
+    }
+
+    #[test]
+    fn initramfs_holds_init_tools_binaries_and_modules_in_order() {
+        let run = RunConfig {
+            nonce: "n1".into(),
+            cgroup: CgroupMode::V1,
+            env: vec![("LANG".into(), "ko".into())],
+            command: vec!["grade".into(), "--topic".into(), "it's".into()],
+        };
+        let fs = plan_initramfs(&inputs(), &run, &[("labcheck".into(), "/t/labcheck".into())]).unwrap();
+        for p in [
+            "init",
+            "lab/init",
+            "dev/console",
+            "newroot",
+            "bin/busybox",
+            "bin/mount",
+            "bin/chroot",
+            "bin/cp",
+            "usr/bin/nsenter",
+            "lab/bin/labcheck",
+            "lab/out",
+        ] {
+            assert!(fs.has(p), "{p} missing");
+        }
+        // busybox's ip and nsenter are not installed: the host's or none.
+        assert!(!fs.has("bin/ip"));
+        assert_eq!(fs.entries["bin/nsenter"], Node::Symlink("/usr/bin/nsenter".into()));
+        // /bin/true's libraries came along (ldd).
+        assert!(
+            fs.entries.keys().any(|k| k.contains("libc.so")),
+            "{:?}",
+            fs.entries.keys().collect::<Vec<_>>()
+        );
+        let text = |p: &str| match &fs.entries[p] {
+            Node::File {
+                src: Source::Bytes(b), ..
+            } => String::from_utf8(b.clone()).unwrap(),
+            other => panic!("{p}: {other:?}"),
+        };
+        assert_eq!(text("lab/modules/order"), "nfnetlink.ko\nnf_tables.ko\n");
+        assert_eq!(text("lab/run.conf"), "LAB_NONCE=n1\nLAB_CGROUP=v1\nLAB_HEARTBEAT=5\n");
+        assert!(text("lab/command.sh").ends_with("export LANG='ko'\nexec 'grade' '--topic' 'it'\\''s'\n"));
+        assert_eq!(text("init"), INIT_SCRIPT);
+    }
+
+    #[test]
+    fn quoting_survives_the_shell() {
+        let word = "a b'c\"$HOME`x`\\";
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", sh_quote(word)))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), word);
+    }
+}

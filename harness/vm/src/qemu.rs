@@ -324,3 +324,62 @@ impl Received {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_gets_two_serial_files_and_the_accelerator() {
+        let args = VmArgs {
+            cgroup: CgroupMode::V2,
+            kernel: None,
+            modules: None,
+            kernel_package: "p".into(),
+            accel: Accel::Auto,
+            kvm_device: "/dev/kvm".into(),
+            kvm_stall_secs: KVM_STALL_SECS,
+            timeout: 1,
+            memory: 1024,
+            cpus: 2,
+            cache: None,
+            out: ".".into(),
+            env: vec![],
+            busybox: None,
+            qemu: "q".into(),
+            console: false,
+            command: vec![],
+        };
+        let v: Vec<String> = qemu_args(
+            &args,
+            AccelKind::Tcg,
+            Path::new("/k"),
+            Path::new("/i"),
+            Path::new("/c,1"),
+            Path::new("/r"),
+        )
+        .into_iter()
+        .map(|s| s.into_string().unwrap())
+        .collect();
+        let s = v.join(" ");
+        assert!(s.contains("-accel tcg,thread=multi -cpu max"), "{s}");
+        assert!(
+            s.contains("file,id=console,path=/c,,1") && s.contains("file,id=results,path=/r"),
+            "{s}"
+        );
+        assert!(
+            s.contains("-m 1024 -smp 2") && s.contains("-kernel /k -initrd /i"),
+            "{s}"
+        );
+        assert!(v.iter().position(|a| a == "chardev:console") < v.iter().position(|a| a == "chardev:results"));
+        let k = qemu_args(
+            &args,
+            AccelKind::Kvm,
+            Path::new("/k"),
+            Path::new("/i"),
+            Path::new("/c"),
+            Path::new("/r"),
+        );
+        assert!(k.iter().any(|a| a == "kvm"));
+    }
+}
