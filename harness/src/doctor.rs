@@ -142,7 +142,7 @@ pub fn examine() -> Vec<Finding> {
                     avail.join(" ")
                 ),
             ));
-            // Where a checker makes its cgroups (checks/src/cgview.rs acts on the same plan).
+            // Where a checker makes its cgroups (checks/src/cgview/anchor.rs acts on the same plan).
             let parent = match (v, h.v2_hierarchy()) {
                 (CgroupVersion::V2, Some(v2)) => {
                     match crate::cgroups::anchor::plan(&crate::cgroups::anchor::facts(&v2.own)) {
