@@ -24,6 +24,7 @@ pub mod outcome;
 pub mod report;
 pub mod runner;
 pub mod runtime;
+pub mod schedule;
 pub mod select;
 pub mod state;
 pub mod text;

@@ -98,11 +98,14 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
     let _done = Done;
     let start = Instant::now();
     // A thread of its own: it gets a mount namespace of its own (see `contained`).
-    let (outcome, notes) = std::thread::scope(|s| {
+    let (outcome, notes, waited) = std::thread::scope(|s| {
         std::thread::Builder::new()
             .name(check.id.into())
             .spawn_scoped(s, || contained(check, rt))
-            .map(|t| t.join().unwrap_or_else(|p| (Outcome::Broken(panicked(p)), Vec::new())))
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|p| (Outcome::Broken(panicked(p)), Vec::new(), Duration::ZERO))
+            })
             .unwrap_or_else(|e| {
                 (
                     Outcome::Broken(crate::t!(
@@ -110,6 +113,7 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
                         "검사 스레드를 시작하지 못했습니다: {e}"
                     )),
                     Vec::new(),
+                    Duration::ZERO,
                 )
             })
     });
@@ -118,7 +122,9 @@ pub fn run_check(check: &Check, rt: &Runtime) -> CheckReport {
         topic: check.topic.into(),
         title: check.title.into(),
         outcome,
-        duration: start.elapsed(),
+        // The check's own time: not its wait for its turn (another check of its
+        // serial key, an exclusive check running).
+        duration: start.elapsed().saturating_sub(waited),
         notes,
     }
 }
@@ -132,7 +138,8 @@ pub const INCIDENT_PREFIX: &str = "containment: ";
 /// the namespace when the check's thread and processes end, even after a SIGKILL
 /// of the checker. Checks read "the host's" mount table from this thread
 /// (/proc/thread-self), which is the table a runtime without `--ns mnt` writes to.
-fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
+/// The outcome, the notes, and how long the check waited for its turn.
+fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>, Duration) {
     if nix::unistd::geteuid().is_root() {
         if let Err(e) = labkit::mountinfo::enter_private_namespace() {
             return (
@@ -141,6 +148,7 @@ fn contained(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
                     "검사용 개인 마운트 네임스페이스를 만들지 못했습니다: {e}"
                 )),
                 Vec::new(),
+                Duration::ZERO,
             );
         }
     }
@@ -297,10 +305,10 @@ fn panicked(p: Box<dyn std::any::Any + Send>) -> Text {
     crate::t!("the check panicked: {why}", "검사 코드가 패닉했습니다: {why}")
 }
 
-fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
+fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>, Duration) {
     for r in check.requires {
         if let Err(why) = r.check() {
-            return (Outcome::Skip(why), Vec::new());
+            return (Outcome::Skip(why), Vec::new(), Duration::ZERO);
         }
     }
     // What the runtime under test cannot provide (an OCI runtime's known gaps).
@@ -315,21 +323,24 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
                 ko: format!("런타임이 지원하지 않는다고 밝혔습니다: {why}"),
             }),
             Vec::new(),
+            Duration::ZERO,
         );
     }
     // A check keyed "exclusive" (one that measures CPU time) runs alone; every
     // other check shares the run, taking turns with those of the same key.
     static EXCLUSIVE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    let waiting = Instant::now();
     let _alone = (check.serial == Some(EXCLUSIVE_KEY)).then(|| EXCLUSIVE.write().unwrap_or_else(|p| p.into_inner()));
     let _shared = (check.serial != Some(EXCLUSIVE_KEY)).then(|| EXCLUSIVE.read().unwrap_or_else(|p| p.into_inner()));
     let lock = check.serial.filter(|k| *k != EXCLUSIVE_KEY).map(serial_lock);
     let _turn = lock.as_ref().map(|l| l.lock().unwrap_or_else(|p| p.into_inner()));
+    let waited = waiting.elapsed();
     // The check's own watch (shared by the clones of the runtime it makes).
     let mut rt = rt.clone();
     rt.watch = Default::default();
     let ctx = match Ctx::new(rt) {
         Ok(c) => c,
-        Err(o) => return (o, Vec::new()),
+        Err(o) => return (o, Vec::new(), waited),
     };
     let before = mounts();
     let cgroup_watch = crate::cgview::MisplacedWatch::start();
@@ -343,7 +354,7 @@ fn outcome_of(check: &Check, rt: &Runtime) -> (Outcome, Vec<String>) {
     let outcome = crate::outcome::checker_busy_file(outcome);
     let outcome = audit(&ctx, &before, &cgroup_watch, outcome, &mut notes);
     drop(ctx);
-    (outcome, notes)
+    (outcome, notes, waited)
 }
 
 /// Runs one check with a time limit: past it the check is graded as failed
@@ -396,30 +407,41 @@ pub fn run_all_limited(
     rt: &Runtime,
     jobs: usize,
     limit: Option<Duration>,
+    progress: impl FnMut(&CheckReport) + Send,
+) -> Vec<CheckReport> {
+    let pairs: Vec<(Check, Runtime)> = checks.iter().map(|c| (*c, rt.clone())).collect();
+    run_pairs(&pairs, jobs, limit, progress)
+}
+
+/// Each check against its own runtime (the mutation matrix: one check under one
+/// fault), `jobs` at a time in the order of [`crate::schedule::Queue`]; the reports
+/// in the order given.
+pub fn run_pairs(
+    pairs: &[(Check, Runtime)],
+    jobs: usize,
+    limit: Option<Duration>,
     mut progress: impl FnMut(&CheckReport) + Send,
 ) -> Vec<CheckReport> {
-    let next = Mutex::new(0usize);
-    let results: Mutex<Vec<Option<CheckReport>>> = Mutex::new(vec![None; checks.len()]);
+    let queue = crate::schedule::Queue::new(pairs.iter().map(|(c, _)| c.serial).collect());
+    let results: Mutex<Vec<Option<CheckReport>>> = Mutex::new(vec![None; pairs.len()]);
     let progress = Mutex::new(&mut progress);
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1) {
-            s.spawn(|| loop {
-                let i = {
-                    let mut n = next.lock().unwrap();
-                    let i = *n;
-                    *n += 1;
-                    i
-                };
-                let Some(check) = checks.get(i) else { break };
-                if STOP.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
+            s.spawn(|| {
+                while let Some(i) = queue.next() {
+                    if STOP.load(std::sync::atomic::Ordering::SeqCst) {
+                        queue.done(i);
+                        break;
+                    }
+                    let (check, rt) = &pairs[i];
+                    let report = match limit {
+                        Some(l) => run_check_limited(check, rt, l),
+                        None => run_check(check, rt),
+                    };
+                    queue.done(i);
+                    (progress.lock().unwrap())(&report);
+                    results.lock().unwrap()[i] = Some(report);
                 }
-                let report = match limit {
-                    Some(l) => run_check_limited(check, rt, l),
-                    None => run_check(check, rt),
-                };
-                (progress.lock().unwrap())(&report);
-                results.lock().unwrap()[i] = Some(report);
             });
         }
     });

@@ -22,19 +22,22 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     const LIMITED_MAX: f64 = 0.30;
     const FREE_MIN: f64 = 0.40;
     const WITHOUT: &str = "without --cpus";
+    // 12 periods of 100 ms: the quota shows from the first, and one period of slack
+    // is under a tenth of the spin.
+    const SPIN: &str = "1.2";
     let name = ctx.unique("cpu-", 30);
     let name2 = ctx.unique("cpux-", 30);
     let sp = ctx.spawn(
         &["--cgroup", &name, "--cpus", "20000/100000"],
-        &[ctx.probe(), "cpu", "--secs", "2"],
+        &[ctx.probe(), "cpu", "--secs", SPIN],
     )?;
-    let control = ctx.spawn(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", "2"])?;
-    // The counters are read a second into the spin, whenever it started: a runtime
+    let control = ctx.spawn(&["--cgroup", &name2], &[ctx.probe(), "cpu", "--secs", SPIN])?;
+    // The counters are read half-way into the spin, whenever it started: a runtime
     // that takes a second to start (runc under an emulated CPU) must not be read
     // before its probe ever ran.
     let _ = sp.next_as::<Spinning>(Duration::from_secs(20));
     let _ = control.next_as::<Spinning>(Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_millis(600));
     let throttled = parent.read(&name, "cpu.stat:nr_throttled");
     let throttled_usec = parent.read(&name, "cpu.stat:throttled_usec");
     let control_throttled = parent.read(&name2, "cpu.stat:nr_throttled");
@@ -45,8 +48,8 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     ensure(
         run.code() == Some(0),
         crate::t!(
-            "the probe to spin 2 s and exit 0",
-            "probe가 2초 동안 CPU를 쓰고 종료 상태 0"
+            "the probe to spin {SPIN} s and exit 0",
+            "probe가 {SPIN}초 동안 CPU를 쓰고 종료 상태 0"
         ),
         run.ending(),
         &run,
@@ -73,8 +76,8 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             WITHOUT,
             crate::t!(
-                "the probe to spin 2 s and exit 0",
-                "probe가 2초 동안 CPU를 쓰고 종료 상태 0"
+                "the probe to spin {SPIN} s and exit 0",
+                "probe가 {SPIN}초 동안 CPU를 쓰고 종료 상태 0"
             ),
             crun.ending(),
             &crun,
@@ -127,21 +130,22 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     )))
 }
 
-/// What one pair of pinned spinners got: CPU time of each cgroup over one window.
+/// What pinned spinners got: the CPU time of each one's cgroup over one window.
 struct Contest {
-    /// Usage (µs) of the first and second container's cgroup over the window.
-    usage: (u64, u64),
+    /// Usage (µs) of each container's cgroup over the window, in the order started.
+    usage: Vec<u64>,
     window_usec: u64,
-    first: crate::runtime::Run,
+    runs: Vec<crate::runtime::Run>,
 }
 
 impl Contest {
-    fn ratio(&self) -> f64 {
-        self.usage.0 as f64 / self.usage.1.max(1) as f64
+    /// Usage of container `a` over that of container `b`.
+    fn ratio(&self, a: usize, b: usize) -> f64 {
+        self.usage[a] as f64 / self.usage[b].max(1) as f64
     }
 }
 
-/// The first CPU the checker may run on: both spinners are pinned there.
+/// The first CPU the checker may run on: every spinner is pinned there.
 fn first_allowed_cpu() -> u32 {
     nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0))
         .ok()
@@ -149,47 +153,51 @@ fn first_allowed_cpu() -> u32 {
         .unwrap_or(0) as u32
 }
 
-/// Two containers with weights `w` in sibling cgroups, each a busy probe pinned to
-/// CPU `cpu`; both wait, pinned, for one go file (so that neither starts while the
-/// other is still being set up: the checker's CPU cap would starve its runtime), then
-/// spin together while their cgroups' usage is read on the host over a window.
-/// `without` names the run as a control (a failure there is a control failure).
+/// Containers with `weights` in sibling cgroups, each a busy probe pinned to CPU
+/// `cpu`; all wait, pinned, for one go file (so that none starts while another is
+/// still being set up: the checker's CPU cap would starve its runtime), then spin
+/// together while their cgroups' usage is read on the host over a window. The
+/// kernel shares one CPU between sibling cgroups in proportion to their weights,
+/// however many there are. `control` is the index of the control run (what it leaves
+/// out): a failure of that run is a control failure.
 // Long: start, window and verdicts on the runs read as one sequence.
-fn contest(ctx: &Ctx, w: (u64, u64), cpu: u32, without: Option<&str>) -> Result<Contest, Outcome> {
-    // Each probe spins SPIN s from the go file; the window starts SETTLE after it.
-    const SPIN: Duration = Duration::from_secs(3);
-    const SETTLE: Duration = Duration::from_millis(300);
-    const WINDOW: Duration = Duration::from_secs(2);
+fn contest(ctx: &Ctx, weights: &[u64], cpu: u32, control: (usize, &str)) -> Result<Contest, Outcome> {
+    // Each probe spins SPIN from the go file; the window starts SETTLE after it and
+    // must end 0.3 s before the spin does (or the host was too slow to tell).
+    const SPIN: Duration = Duration::from_millis(1600);
+    const SETTLE: Duration = Duration::from_millis(200);
+    const WINDOW: Duration = Duration::from_millis(1000);
     let parent = parent_with(ctx, "cpuacct")?;
-    let names = (ctx.unique("cpuw-a-", 30), ctx.unique("cpuw-b-", 30));
-    let go = ctx.scratch().join(format!("{}.go", names.0));
-    let (wa, wb, pin, go_s) = (
-        w.0.to_string(),
-        w.1.to_string(),
-        cpu.to_string(),
-        go.to_string_lossy().into_owned(),
-    );
-    let secs = SPIN.as_secs().to_string();
+    let names: Vec<String> = weights.iter().map(|_| ctx.unique("cpuw-", 30)).collect();
+    let go = ctx.scratch().join(format!("{}.go", names[0]));
+    let (pin, go_s) = (cpu.to_string(), go.to_string_lossy().into_owned());
+    let secs = format!("{:.1}", SPIN.as_secs_f64());
     let probe_args = [ctx.probe(), "cpu", "--secs", &secs, "--pin", &pin, "--go-file", &go_s];
-    let as_control = |o: Outcome| match without {
-        Some(wo) => crate::outcome::as_control::<()>(wo, Err(o)).unwrap_err(),
-        None => o,
+    let as_control = |i: usize, o: Outcome| match i == control.0 {
+        true => crate::outcome::as_control::<()>(control.1, Err(o)).unwrap_err(),
+        false => o,
     };
-    let a = ctx.spawn(&["--cgroup", &names.0, "--cpu-weight", &wa], &probe_args)?;
-    let b = ctx.spawn(&["--cgroup", &names.1, "--cpu-weight", &wb], &probe_args)?;
-    let ready_a = a.next_as::<Spinning>(Duration::from_secs(30)).is_some();
-    let ready_b = b.next_as::<Spinning>(Duration::from_secs(30)).is_some();
-    if !(ready_a && ready_b) {
-        let (ra, rb) = (a.stop(), b.stop());
-        let bad = if ready_a { rb } else { ra };
-        return Err(as_control(fail(
-            crate::t!(
-                "each probe to print its `spinning` line, pinned to CPU {cpu}",
-                "각 probe가 CPU {cpu}에 고정된 뒤 `spinning` 줄을 출력"
+    let mut spawned = Vec::new();
+    for (name, w) in names.iter().zip(weights) {
+        spawned.push(ctx.spawn(&["--cgroup", name, "--cpu-weight", &w.to_string()], &probe_args)?);
+    }
+    if let Some(bad) = spawned
+        .iter()
+        .position(|sp| sp.next_as::<Spinning>(Duration::from_secs(30)).is_none())
+    {
+        let mut runs: Vec<_> = spawned.into_iter().map(|sp| sp.stop()).collect();
+        let run = runs.swap_remove(bad);
+        return Err(as_control(
+            bad,
+            fail(
+                crate::t!(
+                    "each probe to print its `spinning` line, pinned to CPU {cpu}",
+                    "각 probe가 CPU {cpu}에 고정된 뒤 `spinning` 줄을 출력"
+                ),
+                format!("{}; {}", run.ending(), run.stdout_text().trim()),
+                &run,
             ),
-            format!("{}; {}", bad.ending(), bad.stdout_text().trim()),
-            &bad,
-        )));
+        ));
     }
     std::fs::write(&go, b"go").map_err(|e| {
         crate::outcome::broken(crate::t!(
@@ -200,25 +208,27 @@ fn contest(ctx: &Ctx, w: (u64, u64), cpu: u32, without: Option<&str>) -> Result<
     })?;
     let t_go = Instant::now();
     std::thread::sleep(SETTLE);
-    let read = |n: &str| parent.read(n, "cpu.stat:usage_usec");
-    let before = (read(&names.0), read(&names.1));
+    let read = |n: &String| parent.read(n, "cpu.stat:usage_usec");
+    let before: Vec<Option<u64>> = names.iter().map(read).collect();
     let t0 = Instant::now();
     std::thread::sleep(WINDOW);
-    let after = (read(&names.0), read(&names.1));
+    let after: Vec<Option<u64>> = names.iter().map(read).collect();
     let window_usec = t0.elapsed().as_micros() as u64;
     let late = t_go.elapsed() + Duration::from_millis(300) > SPIN;
-    let (ra, rb) = (a.wait(Duration::from_secs(30)), b.wait(Duration::from_secs(30)));
-    for r in [&ra, &rb] {
+    let runs: Vec<_> = spawned.into_iter().map(|sp| sp.wait(Duration::from_secs(30))).collect();
+    for (i, r) in runs.iter().enumerate() {
         if r.code() != Some(0) {
-            return Err(as_control(fail(
-                crate::t!(
-                    "the pinned probe to spin {} s and exit 0",
-                    "고정된 probe가 {}초 동안 CPU를 쓰고 종료 상태 0",
-                    SPIN.as_secs()
+            return Err(as_control(
+                i,
+                fail(
+                    crate::t!(
+                        "the pinned probe to spin {secs} s and exit 0",
+                        "고정된 probe가 {secs}초 동안 CPU를 쓰고 종료 상태 0"
+                    ),
+                    r.ending(),
+                    r,
                 ),
-                r.ending(),
-                r,
-            )));
+            ));
         }
     }
     if late {
@@ -228,91 +238,99 @@ fn contest(ctx: &Ctx, w: (u64, u64), cpu: u32, without: Option<&str>) -> Result<
             t_go.elapsed().as_secs_f64()
         )));
     }
-    let (Some(a0), Some(b0), Some(a1), Some(b1)) = (before.0, before.1, after.0, after.1) else {
-        return Err(as_control(fail(
-            crate::t!(
-                "cpu usage readable in both containers' cgroups {} and {} (the runtime makes them)",
-                "두 컨테이너의 cgroup {}와 {}에서 CPU 사용량을 읽을 수 있음(런타임이 만든 cgroup)",
-                names.0,
-                names.1
-            ),
-            crate::t!("before {before:?}, after {after:?}", "앞 {before:?}, 뒤 {after:?}"),
-            &ra,
-        )));
-    };
-    let usage = (a1.saturating_sub(a0), b1.saturating_sub(b0));
+    let mut usage = Vec::new();
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        let (Some(b), Some(a)) = (b, a) else {
+            return Err(as_control(
+                i,
+                fail(
+                    crate::t!(
+                        "cpu usage readable in the container's cgroup {} (the runtime makes it)",
+                        "컨테이너의 cgroup {}에서 CPU 사용량을 읽을 수 있음(런타임이 만든 cgroup)",
+                        names[i]
+                    ),
+                    crate::t!("before {before:?}, after {after:?}", "앞 {before:?}, 뒤 {after:?}"),
+                    &runs[i],
+                ),
+            ));
+        };
+        usage.push(a.saturating_sub(*b));
+    }
     // The probe's own getrusage says it spun; a cgroup that counted (almost) none of
     // it does not hold the probe (a runtime that left it in the parent).
-    for (r, u, n) in [(&ra, usage.0, &names.0), (&rb, usage.1, &names.1)] {
+    for (i, (r, u)) in runs.iter().zip(&usage).enumerate() {
         let spun = r.lines_as::<CpuSpin>().pop().map_or(0, |c| c.cpu_usec);
-        if spun >= 500_000 && u * 100 < window_usec {
-            return Err(as_control(fail(
-                crate::t!(
-                    "cgroup {n} to count the CPU time of the probe running in it",
-                    "cgroup {n}이(가) 그 안에서 도는 probe의 CPU 시간을 셈"
+        let n = &names[i];
+        if spun >= 200_000 && u * 100 < window_usec {
+            return Err(as_control(
+                i,
+                fail(
+                    crate::t!(
+                        "cgroup {n} to count the CPU time of the probe running in it",
+                        "cgroup {n}이(가) 그 안에서 도는 probe의 CPU 시간을 셈"
+                    ),
+                    crate::t!(
+                        "{u} us in a {window_usec} us window, while the probe spun {spun} us",
+                        "{window_usec} us 구간에 {u} us, probe는 {spun} us 동안 돎"
+                    ),
+                    r,
                 ),
-                crate::t!(
-                    "{u} us in a {window_usec} us window, while the probe spun {spun} us",
-                    "{window_usec} us 구간에 {u} us, probe는 {spun} us 동안 돎"
-                ),
-                r,
-            )));
+            ));
         }
     }
     Ok(Contest {
         usage,
         window_usec,
-        first: ra,
+        runs,
     })
 }
 
-/// Pass: two sibling containers, `--cpu-weight 500` and `--cpu-weight 300`, each a
-/// busy probe pinned to the same CPU, used CPU time (their cgroups' usage, read on
-/// the host over a 2 s window in which both spun) in a ratio within
-/// [`WEIGHTED`] (5:3 is 1.67); and the control pair, both `--cpu-weight 300`, within
-/// [`EQUAL`] of 1:1.
+/// Pass: three sibling containers, `--cpu-weight 500`, `300` and `300`, each a busy
+/// probe pinned to the same CPU, used CPU time (their cgroups' usage, read on the
+/// host over a 1 s window in which all spun) with the first over the second within
+/// [`WEIGHTED`] (5:3 is 1.67), and the second over the third (the control: equal
+/// weights) within [`EQUAL`] of 1:1.
 /// Fail: the weighted pair outside its band (a runtime that writes no weight shares
 /// 1:1); or the control outside its band (a weight nobody asked for; the control is
 /// a run through the runtime, so it is the runtime's).
-/// Broken, "host too busy": the pair together got less than half of the window
-/// (the CPU was not theirs to share), or they did not overlap.
+/// Broken, "host too busy": together they got less than a quarter of the window (the
+/// CPU was not theirs to share), or they did not overlap.
 pub(super) fn cpu_weight_shares(ctx: &Ctx) -> CheckResult {
+    const WITHOUT: &str = "with equal weights";
     parent_with(ctx, "cpu")?;
     let cpu = first_allowed_cpu();
-    let weighted = contest(ctx, (500, 300), cpu, None)?;
-    let equal = contest(ctx, (300, 300), cpu, Some("with equal weights"))?;
-    for (c, what) in [(&weighted, "500:300"), (&equal, "300:300")] {
-        ctx.note(format!(
-            "{what} on CPU {cpu}: {:.3} ({} us : {} us over a {} us window)",
-            c.ratio(),
-            c.usage.0,
-            c.usage.1,
-            c.window_usec
-        ));
-        if ((c.usage.0 + c.usage.1) as f64) < 0.5 * c.window_usec as f64 {
-            return Err(host_too_busy(crate::t!(
-                "the two pinned containers ({what}) together got {} us of CPU {cpu} in a {} us window",
-                "고정된 두 컨테이너({what})가 {} us 구간에서 CPU {cpu}를 합쳐 {} us만 받았습니다",
-                c.usage.0 + c.usage.1,
-                c.window_usec
-            )));
-        }
+    let c = contest(ctx, &[500, 300, 300], cpu, (2, WITHOUT))?;
+    let (u, window) = (&c.usage, c.window_usec);
+    ctx.note(format!(
+        "500:300:300 on CPU {cpu}: {:.3} and {:.3} ({} us : {} us : {} us over a {window} us window)",
+        c.ratio(0, 1),
+        c.ratio(1, 2),
+        u[0],
+        u[1],
+        u[2]
+    ));
+    let total: u64 = u.iter().sum();
+    if (total as f64) < 0.25 * window as f64 {
+        return Err(host_too_busy(crate::t!(
+            "the three pinned containers together got {total} us of CPU {cpu} in a {window} us window",
+            "고정된 세 컨테이너가 {window} us 구간에서 CPU {cpu}를 합쳐 {total} us만 받았습니다"
+        )));
     }
-    let r = equal.ratio();
+    let r = c.ratio(1, 2);
     if !(EQUAL.0..=EQUAL.1).contains(&r) {
         return Err(control_fail(
-            "with equal weights",
+            WITHOUT,
             crate::t!(
                 "two containers with --cpu-weight 300 each to share the CPU about 1:1 ({} to {})",
                 "--cpu-weight 300인 두 컨테이너가 CPU를 약 1:1로 나눔({} ~ {})",
                 EQUAL.0,
                 EQUAL.1
             ),
-            format!("{r:.3} ({} us : {} us)", equal.usage.0, equal.usage.1),
-            &equal.first,
+            format!("{r:.3} ({} us : {} us)", u[1], u[2]),
+            &c.runs[2],
         ));
     }
-    let r = weighted.ratio();
+    let r = c.ratio(0, 1);
     ensure(
         (WEIGHTED.0..=WEIGHTED.1).contains(&r),
         crate::t!(
@@ -322,13 +340,12 @@ pub(super) fn cpu_weight_shares(ctx: &Ctx) -> CheckResult {
             WEIGHTED.1
         ),
         crate::t!(
-            "{r:.3} ({} us : {} us of cgroup CPU usage over {} us)",
-            "{r:.3}({} us 동안 cgroup CPU 사용량 {} us : {} us)",
-            weighted.usage.0,
-            weighted.usage.1,
-            weighted.window_usec
+            "{r:.3} ({} us : {} us of cgroup CPU usage over {window} us)",
+            "{r:.3}({window} us 동안 cgroup CPU 사용량 {} us : {} us)",
+            u[0],
+            u[1]
         ),
-        &weighted.first,
+        &c.runs[0],
     )
 }
 

@@ -15,15 +15,15 @@ const MIB_F: f64 = 1024.0 * 1024.0;
 
 /// The limit the container gets, and the amount it writes or reads.
 const WBPS: &str = "1M";
-const IO_BYTES: &str = "3M";
-const IO_BYTES_N: u64 = 3 << 20;
+const IO_BYTES: &str = "1M";
+const IO_BYTES_N: u64 = 1 << 20;
 /// Tolerance. blk-throttle lets a cgroup dispatch at most one slice's worth
 /// (bps × throtl_slice, 20–100 ms: ≤ ~100 KiB at 1 MiB/s) ahead of the rate, so
-/// 3 MiB at 1 MiB/s takes ≥ ~2.9 s, i.e. ≤ ~1.05 MiB/s (3.01 s, 0.998 MiB/s seen).
-/// Only a burst over 1.1 MiB (more than ten slices) could push the average past
-/// 1.6 MiB/s, and one over 1.5 MiB the time under 1.5 s.
+/// 1 MiB at 1 MiB/s takes ≥ ~0.9 s, i.e. ≤ ~1.1 MiB/s. Only a burst over 0.37 MiB
+/// (nearly four slices) could push the average past 1.6 MiB/s or the time under
+/// 0.6 s; an unthrottled loop device does the MiB in milliseconds.
 const MAX_MIB_PER_SEC: f64 = 1.6;
-const MIN_SECS: f64 = 1.5;
+const MIN_SECS: f64 = 0.6;
 /// The unthrottled control must be at least this much faster (lopsided on purpose:
 /// a loop device over a page cache does hundreds of MiB/s even on a busy machine).
 const CONTROL_FACTOR: f64 = 5.0;
@@ -157,21 +157,21 @@ const READS: Direction = Direction {
     ko: "읽기",
 };
 
-/// Pass: direct writes of 3 MiB to a loop device under a 1 MiB/s limit take at
-/// least 1.5 s at at most 1.6 MiB/s. Fail: faster. The control run (no --io-wbps)
+/// Pass: direct writes of 1 MiB to a loop device under a 1 MiB/s limit take at
+/// least 0.6 s at at most 1.6 MiB/s. Fail: faster. The control run (no --io-wbps)
 /// must be 5x faster; when it is not, the host's disk cannot tell a limit apart:
 /// `broken` (host too busy), since the device is the host's.
 pub(super) fn write_bps_throttled(ctx: &Ctx) -> CheckResult {
     direct_io_throttled(ctx, &WRITES)
 }
 
-/// Pass: direct reads of 3 MiB from a loop device under a 1 MiB/s `--io-rbps`
+/// Pass: direct reads of 1 MiB from a loop device under a 1 MiB/s `--io-rbps`
 /// limit, as the write check with reads. Fail and control as there.
 pub(super) fn read_bps_throttled(ctx: &Ctx) -> CheckResult {
     direct_io_throttled(ctx, &READS)
 }
 
-/// The I/O checks: 3 MiB of O_DIRECT I/O on a loop device with a 1 MiB/s limit in
+/// The I/O checks: 1 MiB of O_DIRECT I/O on a loop device with a 1 MiB/s limit in
 /// direction `d`, then the same without the limit.
 // Long: the observations, their tolerances and the control read as one sequence, in the order the verdict rules above give.
 fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
