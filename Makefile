@@ -2,7 +2,8 @@
 CARGO ?= cargo
 SHELL := /bin/bash
 
-.PHONY: all build test test-unit lint check grade soak conformance-table doctor bench clean browser-deps pictures
+# phases: see test
+.PHONY: all build test test-phases phases test-unit lint check grade soak conformance-table doctor bench clean browser-deps pictures
 
 all: build
 
@@ -10,6 +11,7 @@ build:
 	$(CARGO) build --workspace --bins
 
 TEST_LOG := target/test.log
+TEST_SUMMARY := target/test-summary.txt
 
 # In the VM: cgroups checks (memory, pids, monitoring: the quick ones) from the root
 # cgroup (the checker's cgroups beside it), then from a cgroup that holds processes,
@@ -19,13 +21,11 @@ VM_CGROUP_PLACES := sh -c 'labcheck $(PLACES_CHECKS) && mkdir /sys/fs/cgroup/job
 
 # cargo test over the workspace with $(1) after `--`, then one summary line over
 # every test binary: "tests: N passed, N failed, N skipped" (skipped = ignored).
-define cargo_test
-	@set -o pipefail; $(CARGO) test --workspace -- $(1) 2>&1 | tee $(TEST_LOG); status=$$?; \
+cargo_test_cmd = set -o pipefail; $(CARGO) test --workspace -- $(1) 2>&1 | tee $(TEST_LOG); status=$$?; \
 	awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$i ~ /^passed/) p += $$(i-1); \
 		if ($$i ~ /^failed/) f += $$(i-1); if ($$i ~ /^ignored/) s += $$(i-1) } } \
-		END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG); \
+		END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' $(TEST_LOG) | tee $(TEST_SUMMARY); \
 	exit $$status
-endef
 
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 
@@ -39,19 +39,50 @@ lint:
 	$(CARGO) clippy -p harness --all-targets --features faults -- -D warnings
 
 ## The tests: lint, unit tests always; the root tests (real containers) too when run as root.
+## Each phase is timed into $(PHASES); the breakdown, with the slowest test binaries, is
+## printed at the end whether the tests passed or not (every CI log says where the time went).
+PHASES := target/phases.tsv
+# $(call phase,NAME,COMMAND): runs COMMAND, appends "NAME<TAB>seconds" to $(PHASES).
+define phase
+	@t0=$$(date +%s%N); ( $(2) ); st=$$?; t1=$$(date +%s%N); \
+	printf '%s\t%s\n' "$(1)" "$$(( (t1 - t0) / 1000000 ))" >> $(PHASES); exit $$st
+endef
+
+test:
+	@mkdir -p target; : > $(PHASES); rm -f $(TEST_LOG) $(TEST_SUMMARY)
+	@$(MAKE) --no-print-directory test-phases; st=$$?; $(MAKE) --no-print-directory phases; exit $$st
+
+## The time of each phase of the last `make test` (after those of .ci/run, which names its
+## own file in CI_PHASES), and the slowest test binaries of its cargo test.
+phases:
+	@echo "time by phase:"
+	@{ [ -z "$$CI_PHASES" ] || [ ! -f "$$CI_PHASES" ] || cat "$$CI_PHASES"; cat $(PHASES); } | \
+		awk -F'\t' '{ printf "  %-48s %7.1f s\n", $$1, $$2 / 1000; t += $$2 } END { printf "  %-48s %7.1f s\n", "total", t / 1000 }'
+	@[ ! -f $(TEST_LOG) ] || awk '/^ *Running / { n = split($$NF, p, "/"); bin = p[n]; sub(/-[0-9a-f]+\)$$/, "", bin); \
+		if ($$2 == "unittests") bin = bin " (unit tests)" } \
+		/^test result:/ { for (i = 1; i <= NF; i++) if ($$i == "in") { \
+		sub(/s$$/, "", $$(i+1)); printf "%s\t%s\n", $$(i+1), bin } }' $(TEST_LOG) | sort -rn | head -8 | \
+		awk -F'\t' 'NR == 1 { print "slowest test binaries:" } { printf "  %-48s %7.1f s\n", $$2, $$1 }'
+	@# The summary line again, last: the line a reader of the log's end looks for.
+	@[ ! -f $(TEST_SUMMARY) ] || cat $(TEST_SUMMARY)
+
 ifeq ($(IS_ROOT),yes)
-test: lint build
+test-phases:
+	$(call phase,lint,$(MAKE) --no-print-directory lint)
+	$(call phase,build,$(MAKE) --no-print-directory build)
 	@if command -v qemu-system-x86_64 >/dev/null; then \
 		echo "the whole suite on cgroup v2 under systemd, from a non-delegated service, in a VM (make check-vm CGROUP=systemd)"; \
-		$(MAKE) --no-print-directory check-vm CGROUP=systemd && \
-		echo "cgroups checks on cgroup v2 from the root cgroup, then from a cgroup with processes and no systemd, in a VM" && \
-		$(MAKE) --no-print-directory check-vm CGROUP=v2 VM_CMD="$(VM_CGROUP_PLACES)"; \
 	else echo "qemu-system-x86_64 is not installed: the cgroup v2 runs in a VM are left out (apt-get install qemu-system-x86 busybox-static)"; fi
-	$(call cargo_test,--include-ignored)
+	$(call phase,VM: the suite on v2 under systemd,! command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory check-vm CGROUP=systemd)
+	@! command -v qemu-system-x86_64 >/dev/null || echo "cgroups checks on cgroup v2 from the root cgroup, then from a cgroup with processes and no systemd, in a VM"
+	$(call phase,VM: cgroup v2 places,! command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory check-vm CGROUP=v2 VM_CMD="$(VM_CGROUP_PLACES)")
+	$(call phase,cargo test (every test; root ones included),$(call cargo_test_cmd,--include-ignored))
 else
-test: lint build
+test-phases:
+	$(call phase,lint,$(MAKE) --no-print-directory lint)
+	$(call phase,build,$(MAKE) --no-print-directory build)
 	@echo "not root: running the tests that need no root (as root, make test runs them all)"
-	$(call cargo_test,)
+	$(call phase,cargo test (the tests that need no root),$(call cargo_test_cmd,))
 endif
 
 test-unit:

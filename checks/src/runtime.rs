@@ -249,11 +249,12 @@ impl Runtime {
         self.watch.saw_options(options);
         let args = run_args(options, command);
         let argv = self.argv(&args);
+        let started = Instant::now();
         let child = self
             .command(&args)
             .and_then(|mut c| c.spawn())
             .map_err(|e| format!("starting {}: {e}", argv.join(" ")))?;
-        Ok(Spawned::new(child, argv, self.env.clone(), self.watch.clone()))
+        Ok(Spawned::new(child, started, argv, self.env.clone(), self.watch.clone()))
     }
 
     /// `RUNTIME pause|resume|stats NAME`.
@@ -263,8 +264,9 @@ impl Runtime {
 
     fn call(&self, args: &[OsString], timeout: Duration) -> Run {
         let argv = self.argv(args);
+        let started = Instant::now();
         match self.command(args).and_then(|mut c| c.spawn()) {
-            Ok(child) => Spawned::new(child, argv, self.env.clone(), self.watch.clone()).wait(timeout),
+            Ok(child) => Spawned::new(child, started, argv, self.env.clone(), self.watch.clone()).wait(timeout),
             Err(e) => Run {
                 env: self.env.clone(),
                 argv,
@@ -272,6 +274,7 @@ impl Runtime {
                 stdout: Vec::new(),
                 stderr: format!("cannot start the runtime: {e}").into_bytes(),
                 duration: Duration::ZERO,
+                cpu: Duration::ZERO,
                 timed_out: false,
                 spawn_error: Some(e.to_string()),
             },
@@ -296,7 +299,12 @@ pub struct Run {
     pub status: Option<ExitStatus>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// From just before the runtime was started until it was reaped.
     pub duration: Duration,
+    /// CPU time (user and system) of the runtime and of the processes it waited for
+    /// (the kernel's own count, which another busy process does not inflate); zero
+    /// where it was not reaped by the checker's wait (a timeout).
+    pub cpu: Duration,
     pub timed_out: bool,
     /// The runtime could not even be started (a host problem, not the runtime's).
     pub spawn_error: Option<String>,
@@ -456,7 +464,9 @@ fn drain(mut r: impl Read + Send + 'static, lines: Option<std::sync::mpsc::Sende
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 
 impl Spawned {
-    fn new(mut child: Child, argv: Vec<String>, env: Vec<(String, String)>, watch: Watch) -> Spawned {
+    /// `started`: taken just before the spawn, so that a checker thread slow to come
+    /// back from it does not shorten the runtime's duration.
+    fn new(mut child: Child, started: Instant, argv: Vec<String>, env: Vec<(String, String)>, watch: Watch) -> Spawned {
         let (tx, rx) = std::sync::mpsc::channel();
         let out = child.stdout.take().map(|o| drain(o, Some(tx)));
         let err = child.stderr.take().map(|e| drain(e, None));
@@ -475,7 +485,7 @@ impl Spawned {
             child: Some(child),
             argv,
             env,
-            started: Instant::now(),
+            started,
             out,
             err,
             lines: rx,
@@ -527,9 +537,13 @@ impl Spawned {
     pub fn wait(mut self, timeout: Duration) -> Run {
         let mut child = self.child.take().expect("waited once");
         let mut timed_out = false;
+        let mut cpu = Duration::ZERO;
         let status = loop {
-            match child.try_wait() {
-                Ok(Some(st)) => break Some(st),
+            match try_wait4(&child) {
+                Ok(Some((st, used))) => {
+                    cpu = used;
+                    break Some(st);
+                }
                 Ok(None) if self.started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(2)),
                 Ok(None) => {
                     timed_out = true;
@@ -578,6 +592,7 @@ impl Spawned {
             stdout,
             stderr,
             duration,
+            cpu,
             timed_out,
             spawn_error: None,
         }
@@ -597,6 +612,26 @@ impl Spawned {
             );
         }
         self.wait(Duration::from_secs(10))
+    }
+}
+
+/// `child`'s exit status and CPU time (its own and its waited-for children's) once it
+/// has ended: `wait4(2)`, which std's `try_wait` does not expose. The child is reaped
+/// here, so `child` must not be waited for again.
+fn try_wait4(child: &Child) -> std::io::Result<Option<(ExitStatus, Duration)>> {
+    use std::os::unix::process::ExitStatusExt;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, writing into the two locals above.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, libc::WNOHANG, &mut ru) };
+    match r {
+        0 => Ok(None),
+        r if r < 0 => Err(std::io::Error::last_os_error()),
+        _ => {
+            let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+            Ok(Some((ExitStatus::from_raw(status), tv(ru.ru_utime) + tv(ru.ru_stime))))
+        }
     }
 }
 

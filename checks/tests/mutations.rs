@@ -147,45 +147,80 @@ fn describe(reports: &[CheckReport]) -> String {
         .join("\n")
 }
 
+/// Checks running at once in the matrix's pool: each fault's run used 4 before the
+/// pool; the pool's checks mostly wait on their containers, so more fit beside each
+/// other, and the exclusive ones still run alone.
+const MATRIX_JOBS: usize = 6;
+
+/// Every fault against the whole catalog, as one pool of (check, fault) pairs: one
+/// fault's slow check no longer holds up the rest. A fault marked `serial` (it
+/// renames the UTS namespace it runs in) gets a namespace of its own and one check
+/// at a time, beside the pool. Every fault's mismatches are gathered, then reported
+/// together.
 #[test]
 #[ignore = "needs root; runs the suite once per fault"]
 #[serial_test::serial(suite)]
 fn every_fault_is_caught_by_the_expected_checks() {
-    for support::Fault { name, .. } in support::faults() {
+    let faults = support::faults();
+    let m = matrix();
+    let checks = catalog();
+    let runtime_for = |name: &str| {
         let mut rt = Runtime::at("reference", support::harness());
-        rt.env.push((support::FAULT_ENV.into(), name.clone()));
-        let want = &matrix()[&name];
-        let roots_before = hierarchy_roots();
-        let reports = run_isolated(rt, if want.serial { 1 } else { 4 });
-        // A fault that leaves cgroups outside the parent: the checker removed them all.
-        let left: Vec<_> = hierarchy_roots().difference(&roots_before).cloned().collect();
-        assert!(
-            left.is_empty(),
-            "fault {name}: left at the hierarchies' roots: {left:?}"
-        );
-        let skipped = ids_with(&reports, |o| matches!(o, Outcome::Skip(_)));
+        rt.env.push((support::FAULT_ENV.into(), name.to_string()));
+        rt
+    };
+    let roots_before = hierarchy_roots();
+    let (serial, pooled): (Vec<_>, Vec<_>) = faults.iter().partition(|f| m[&f.name].serial);
+    let serial_runs: Vec<_> = serial
+        .iter()
+        .map(|f| {
+            let (name, rt) = (f.name.clone(), runtime_for(&f.name));
+            std::thread::spawn(move || (name, run_isolated(rt, 1)))
+        })
+        .collect();
+    let pairs: Vec<(checks::Check, Runtime)> = pooled
+        .iter()
+        .flat_map(|f| checks.iter().map(|c| (*c, runtime_for(&f.name))))
+        .collect();
+    let pool = std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare(CLONE_NEWUTS)");
+        checks::runner::run_pairs(&pairs, MATRIX_JOBS, None, |_| {})
+    })
+    .join()
+    .unwrap();
+    assert_eq!(pool.len(), pooled.len() * checks.len(), "the pool ran every pair");
+    let mut by_fault: Vec<(String, Vec<CheckReport>)> = pooled
+        .iter()
+        .zip(pool.chunks(checks.len()))
+        .map(|(f, reports)| (f.name.clone(), reports.to_vec()))
+        .collect();
+    by_fault.extend(serial_runs.into_iter().map(|t| t.join().unwrap()));
+    // A fault that leaves cgroups outside the parent: the checker removed them all.
+    let left: Vec<_> = hierarchy_roots().difference(&roots_before).cloned().collect();
+    assert!(left.is_empty(), "left at the hierarchies' roots: {left:?}");
+    let mut wrong = Vec::new();
+    for (name, reports) in &by_fault {
+        let want = &m[name];
+        let skipped = ids_with(reports, |o| matches!(o, Outcome::Skip(_)));
         let expect = |v: &Vec<String>| {
             v.iter()
                 .filter(|c| !skipped.contains(*c))
                 .cloned()
                 .collect::<BTreeSet<_>>()
         };
-        let failed = ids_with(&reports, |o| matches!(o, Outcome::Fail(_)));
-        let broken = ids_with(&reports, |o| matches!(o, Outcome::Broken(_)));
-        assert_eq!(
-            failed,
-            expect(&want.caught),
-            "fault {name}: failing checks differ\n{}",
-            describe(&reports)
-        );
-        assert_eq!(
-            broken,
-            expect(&want.broken),
-            "fault {name}: broken checks differ\n{}",
-            describe(&reports)
-        );
-        assert_korean(&reports, &format!("fault {name}"));
+        let failed = ids_with(reports, |o| matches!(o, Outcome::Fail(_)));
+        let broken = ids_with(reports, |o| matches!(o, Outcome::Broken(_)));
+        if failed != expect(&want.caught) || broken != expect(&want.broken) {
+            wrong.push(format!(
+                "fault {name}: failing {failed:?} (expected {:?}), broken {broken:?} (expected {:?})\n{}",
+                expect(&want.caught),
+                expect(&want.broken),
+                describe(reports)
+            ));
+        }
+        assert_korean(reports, &format!("fault {name}"));
     }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
 }
 
 /// The faults this host cannot show (no swap, no BFQ here) are caught in the cgroup
