@@ -141,19 +141,21 @@ grade-%: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	$(BIN)/grade --topic $* $(GRADE_FLAGS)
 
-## Flake soak: the whole suite N times in a row; prints every check whose outcome varied.
+## Flake soak: the whole suite N times in a row, JOBS checks at a time; prints every check
+## whose outcome varied.
 ## LOAD=K runs K busy loops per CPU on the host meanwhile (outside the checker's
 ## cgroups, ended by their PIDs afterwards), as a shared CI runner or a laptop that
 ## compiles would: verdicts must not depend on it.
 N ?= 20
 LOAD ?= 0
+JOBS ?= 4
 soak: build
 	@[ "$$(id -u)" = 0 ] || { echo "make $@ needs root"; exit 2; }
 	@pids=""; n=$$(( $(LOAD) * $$(nproc) )); i=0; \
 	while [ $$i -lt $$n ]; do sh -c 'while :; do :; done' & pids="$$pids $$!"; i=$$((i+1)); done; \
 	[ -z "$$pids" ] || echo "soak: $$n busy loops on the host (pids$$pids)"; \
 	trap '[ -z "$$pids" ] || kill $$pids 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/labcheck --soak $(N)
+	$(BIN)/labcheck -j $(JOBS) --soak $(N)
 
 ## The README's table of check x runtime (reference, runc, crun), regenerated: on
 ## this host (cgroup v1 hybrid here) and in the cgroup v2 VM of check-vm, where the

@@ -189,6 +189,17 @@ fn every_fault_is_caught_by_the_expected_checks() {
     .join()
     .unwrap();
     assert_eq!(pool.len(), pooled.len() * checks.len(), "the pool ran every pair");
+    // Where the pool's time goes (shown with --nocapture or on failure): each check's
+    // time summed over the faults.
+    let mut spent: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in &pool {
+        *spent.entry(r.id.as_str()).or_default() += r.duration.as_secs_f64();
+    }
+    let mut spent: Vec<_> = spent.into_iter().collect();
+    spent.sort_by(|a, b| b.1.total_cmp(&a.1));
+    for (id, secs) in spent.iter().take(10) {
+        eprintln!("pool: {id} {secs:.1} s over {} faults", pooled.len());
+    }
     let mut by_fault: Vec<(String, Vec<CheckReport>)> = pooled
         .iter()
         .zip(pool.chunks(checks.len()))

@@ -91,16 +91,19 @@ pub(super) fn copy_up_cost(ctx: &Ctx) -> CheckResult {
 }
 
 /// Pass: a container whose top layer holds 256 MiB starts (the whole `run` of
-/// `probe exit 0`, best of three) within three times the start of one whose layer
-/// holds 1 MiB, in wall time or in the CPU time the runtime and the processes it
-/// waited for used: the overlay mount costs the same whatever the layers hold (the
-/// lecture's fast start). Fail: slower by both measures. A runtime that copies the
-/// image at start pays a copy of the 256 MiB each time, in both (the fault
-/// `layers-copied` and the copy-runtime fixture fail it, at 5 to 8 times here).
-/// Tolerance: best of three and a factor of three; the CPU time is the kernel's count,
-/// which a busy host does not inflate, so a busy host's noise on a few-millisecond
-/// start (wall time only) cannot fail a runtime that mounts.
-/// The note also gives what copying the layer costs the checker, for scale.
+/// `probe exit 0`, best of three) within three times the CPU time of the start of
+/// one whose layer holds 1 MiB, counting the runtime and the processes it waited for:
+/// the overlay mount costs the same whatever the layers hold (the lecture's fast
+/// start). Fail: more. A runtime that copies the image at start pays a copy of the
+/// 256 MiB each time (the fault `layers-copied` and the copy-runtime fixture fail it,
+/// at 5 to 8 times here).
+/// Tolerance: best of three, a factor of three and a millisecond. CPU time, not wall
+/// time, decides: it is the kernel's count, which a busy host inflates neither for
+/// the small start nor for the big one, where the wall time of a few-millisecond
+/// start is mostly the host's noise (a loaded checker once measured 0.0 ms, and a
+/// slow small start can hide a copy). The wall times are in the note, and what
+/// copying the layer costs the checker, for scale. A runtime whose copy is done by a
+/// process it does not wait for (a daemon) escapes this count.
 // Long: the two layer sets, three rounds, the copy for scale and the verdict.
 pub(super) fn start_independent_of_size(ctx: &Ctx) -> CheckResult {
     const BIG: usize = 256 << 20;
@@ -144,20 +147,19 @@ pub(super) fn start_independent_of_size(ctx: &Ctx) -> CheckResult {
         if copied.is_ok() { "" } else { " (failed)" }
     ));
     // A millisecond of CPU time either way is no cost of the layers' size.
-    let cpu_slower = best_cpu[1] > best_cpu[0] * FACTOR + Duration::from_millis(1);
     ensure(
-        best[1] <= best[0] * FACTOR || !cpu_slower,
+        best_cpu[1] <= best_cpu[0] * FACTOR + Duration::from_millis(1),
         crate::t!(
-            "the start on a 256 MiB layer within {FACTOR} times the start on a 1 MiB one ({:.1} ms, {:.1} ms of CPU)",
-            "256 MiB 레이어 위의 시작이 1 MiB 레이어 위의 시작({:.1} ms, CPU {:.1} ms)의 {FACTOR}배 이내",
-            ms(best[0]),
-            ms(best_cpu[0])
+            "the start on a 256 MiB layer within {FACTOR} times the CPU time of the start on a 1 MiB one ({:.1} ms of CPU, {:.1} ms in all)",
+            "256 MiB 레이어 위의 시작이 1 MiB 레이어 위의 시작(CPU {:.1} ms, 전체 {:.1} ms)의 CPU 시간의 {FACTOR}배 이내",
+            ms(best_cpu[0]),
+            ms(best[0])
         ),
         crate::t!(
-            "{:.1} ms, {:.1} ms of CPU",
-            "{:.1} ms, CPU {:.1} ms",
-            ms(best[1]),
-            ms(best_cpu[1])
+            "{:.1} ms of CPU, {:.1} ms in all",
+            "CPU {:.1} ms, 전체 {:.1} ms",
+            ms(best_cpu[1]),
+            ms(best[1])
         ),
         &run,
     )
