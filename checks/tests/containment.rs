@@ -318,62 +318,89 @@ const JOBS: usize = 4;
 const PROCESS_TIMEOUT: u64 = 5;
 const CHECK_TIMEOUT: u64 = 30;
 
+/// What grading one hostile runtime showed.
+struct Graded {
+    took: Duration,
+    probes: usize,
+    out: std::process::Output,
+    gradescope: String,
+}
+
+/// Grades the exercise against hostile runtime `h`, starting host processes meanwhile.
+fn grade_hostile(h: &Hostile) -> Graded {
+    let dir = tempfile::tempdir().unwrap();
+    let gradescope = dir.path().join("results.json");
+    let mut grader = Command::new(bin("grade"))
+        .env("LAB_RUNTIME", fixture(h.name))
+        .args(["--exercise", EXERCISE, "-j", &JOBS.to_string()])
+        .args([
+            "--process-timeout",
+            &PROCESS_TIMEOUT.to_string(),
+            "--check-timeout",
+            &CHECK_TIMEOUT.to_string(),
+        ])
+        .arg("--gradescope")
+        .arg(&gradescope)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The machine stays usable: the host keeps starting processes while it runs.
+    let started = Instant::now();
+    let mut probes = 0;
+    while grader.try_wait().unwrap().is_none() {
+        let ok = Command::new("true").status().is_ok_and(|s| s.success());
+        assert!(ok, "{}: the host could not start /bin/true while grading it", h.name);
+        probes += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let took = started.elapsed();
+    let out = grader.wait_with_output().unwrap();
+    let gradescope = std::fs::read_to_string(&gradescope).unwrap_or_default();
+    Graded {
+        took,
+        probes,
+        out,
+        gradescope,
+    }
+}
+
+/// Every hostile runtime graded at once, each by a grader of its own (its own scratch,
+/// cgroup parent and guards): they mostly wait on their time limits, and the machine
+/// must stay usable under all of them together. Nothing is left once they all ended.
 #[test]
 #[ignore = "needs root"]
 #[serial_test::serial(host)]
 fn hostile_runtimes_are_contained() {
     assert!(fixture("fork-bomb").is_file(), "fixtures missing");
-    for h in HOSTILE {
-        let before = Snapshot::take();
-        let dir = tempfile::tempdir().unwrap();
-        let gradescope = dir.path().join("results.json");
-        let mut grader = Command::new(bin("grade"))
-            .env("LAB_RUNTIME", fixture(h.name))
-            .args(["--exercise", EXERCISE, "-j", &JOBS.to_string()])
-            .args([
-                "--process-timeout",
-                &PROCESS_TIMEOUT.to_string(),
-                "--check-timeout",
-                &CHECK_TIMEOUT.to_string(),
-            ])
-            .arg("--gradescope")
-            .arg(&gradescope)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The machine stays usable: the host keeps starting processes while it runs.
-        let started = Instant::now();
-        let mut probes = 0;
-        while grader.try_wait().unwrap().is_none() {
-            let ok = Command::new("true").status().is_ok_and(|s| s.success());
-            assert!(ok, "{}: the host could not start /bin/true while grading it", h.name);
-            probes += 1;
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        let took = started.elapsed();
-        let out = grader.wait_with_output().unwrap();
-        let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let before = Snapshot::take();
+    let graded: Vec<Graded> = std::thread::scope(|s| {
+        let handles: Vec<_> = HOSTILE.iter().map(|h| s.spawn(move || grade_hostile(h))).collect();
+        handles.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for (h, g) in HOSTILE.iter().zip(&graded) {
+        let report = String::from_utf8_lossy(&g.out.stdout).into_owned();
         // Within its limits: checks in rounds of JOBS, each bounded by the check limit,
         // then at most the grader's settling (20 s of grace and 10 s of killing) for a
         // check past its limit, and 15 s for the rest (doctor, start, results).
         let checks = exercise_checks();
         let rounds = checks.div_ceil(JOBS) as u64;
         let bound = Duration::from_secs(rounds * CHECK_TIMEOUT + 20 + 10 + 15);
+        let took = g.took;
         assert!(
             took < bound,
             "{}: the grader took {took:?}, over its limits ({bound:?})\n{report}",
             h.name
         );
         assert_eq!(
-            out.status.code(),
+            g.out.status.code(),
             Some(1),
             "{}: expected exit 1 (checks failed)\n{report}\n{}",
             h.name,
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&g.out.stderr)
         );
         // The result file is whole: every check of the exercise, graded.
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&gradescope).unwrap()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&g.gradescope).unwrap();
         let tests = v["tests"].as_array().expect("tests in results.json");
         assert_eq!(tests.len(), checks, "{}: {v}", h.name);
         assert!(tests.iter().all(|t| t["status"] == "failed"), "{}: {v}", h.name);
@@ -387,12 +414,14 @@ fn hostile_runtimes_are_contained() {
             h.line
         );
         eprintln!(
-            "{}: {took:.1?}, {probes} host processes started meanwhile; {}",
+            "{}: {took:.1?}, {} host processes started meanwhile; {}",
             h.name,
+            g.probes,
             lines[0].trim()
         );
-        assert_no_leaks(&before, &format!("grading {}", h.name));
     }
+    let names: Vec<&str> = HOSTILE.iter().map(|h| h.name).collect();
+    assert_no_leaks(&before, &format!("grading {}", names.join(", ")));
 }
 
 /// Directories a runtime leaves outside every scratch area (nsjail's
