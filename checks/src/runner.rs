@@ -413,8 +413,8 @@ pub fn run_all_limited(
     run_pairs(&pairs, jobs, limit, progress)
 }
 
-/// Each check against its own runtime (the mutation matrix: one check under one
-/// fault), `jobs` at a time in the order of [`crate::schedule::Queue`]; the reports
+/// Each check against its own runtime (the mutation matrix: one check under its
+/// faults), `jobs` at a time in the order of [`crate::schedule::Queue`]; the reports
 /// in the order given.
 pub fn run_pairs(
     pairs: &[(Check, Runtime)],
