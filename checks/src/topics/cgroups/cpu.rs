@@ -173,9 +173,12 @@ fn contest(ctx: &Ctx, weights: &[u64], cpu: u32, control: (usize, &str)) -> Resu
     let (pin, go_s) = (cpu.to_string(), go.to_string_lossy().into_owned());
     let secs = format!("{:.1}", SPIN.as_secs_f64());
     let probe_args = [ctx.probe(), "cpu", "--secs", &secs, "--pin", &pin, "--go-file", &go_s];
-    let as_control = |i: usize, o: Outcome| match i == control.0 {
-        true => crate::outcome::as_control::<()>(control.1, Err(o)).unwrap_err(),
-        false => o,
+    let as_control = |i: usize, o: Outcome| {
+        if i == control.0 {
+            crate::outcome::as_control::<()>(control.1, Err(o)).unwrap_err()
+        } else {
+            o
+        }
     };
     let mut spawned = Vec::new();
     for (name, w) in names.iter().zip(weights) {
