@@ -15,9 +15,14 @@ TEST_SUMMARY := target/test-summary.txt
 
 # In the VM: cgroups checks (memory, pids, monitoring: the quick ones) from the root
 # cgroup (the checker's cgroups beside it), then from a cgroup that holds processes,
-# with no systemd (directly under the hierarchy root).
+# with no systemd (directly under the hierarchy root), then at the root of a cgroup
+# namespace, as in a Docker container on cgroup v2 (Docker Desktop): a cgroup of its
+# own with the controllers given to it, a new cgroup and mount namespace, cgroup2
+# mounted afresh (the checker moves the root's processes into a leaf, as dind does).
 PLACES_CHECKS := cgroups.memory cgroups.pids cgroups.monitoring
-VM_CGROUP_PLACES := sh -c 'labcheck $(PLACES_CHECKS) && mkdir /sys/fs/cgroup/job && echo 0 >/sys/fs/cgroup/job/cgroup.procs && labcheck $(PLACES_CHECKS)'
+VM_NS_ROOT := mkdir /sys/fs/cgroup/ctr && echo 0 >/sys/fs/cgroup/ctr/cgroup.procs && \
+	unshare -C -m --propagation private sh -c \"umount /sys/fs/cgroup && mount -t cgroup2 cgroup2 /sys/fs/cgroup && labcheck $(PLACES_CHECKS)\"
+VM_CGROUP_PLACES := sh -c 'labcheck $(PLACES_CHECKS) && mkdir /sys/fs/cgroup/job && echo 0 >/sys/fs/cgroup/job/cgroup.procs && labcheck $(PLACES_CHECKS) && $(VM_NS_ROOT)'
 
 # cargo test over the workspace with $(1) after `--`, then one summary line over
 # every test binary: "tests: N passed, N failed, N skipped" (skipped = ignored).
@@ -74,7 +79,7 @@ test-phases:
 		echo "the whole suite on cgroup v2 under systemd, from a non-delegated service, in a VM (make check-vm CGROUP=systemd)"; \
 	else echo "qemu-system-x86_64 is not installed: the cgroup v2 runs in a VM are left out (apt-get install qemu-system-x86 busybox-static)"; fi
 	$(call phase,VM: the suite on v2 under systemd,! command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory check-vm CGROUP=systemd)
-	@! command -v qemu-system-x86_64 >/dev/null || echo "cgroups checks on cgroup v2 from the root cgroup, then from a cgroup with processes and no systemd, in a VM"
+	@! command -v qemu-system-x86_64 >/dev/null || echo "cgroups checks on cgroup v2 from the root cgroup, from a cgroup with processes and no systemd, and from a cgroup namespace's root (a container's), in a VM"
 	$(call phase,VM: cgroup v2 places,! command -v qemu-system-x86_64 >/dev/null || $(MAKE) --no-print-directory check-vm CGROUP=v2 VM_CMD="$(VM_CGROUP_PLACES)")
 	$(call phase,cargo test (every test; root ones included),$(call cargo_test_cmd,--include-ignored))
 else

@@ -103,6 +103,27 @@ pub fn probe_path() -> Result<PathBuf, String> {
     }
 }
 
+/// The lowest pid a [`HostWitness`] may have (see [`Ctx::host_witness`]).
+pub const WITNESS_MIN_PID: u32 = 64;
+
+/// A host process the check started (`probe sleep`), ended when dropped.
+pub struct HostWitness {
+    child: std::process::Child,
+}
+
+impl HostWitness {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for HostWitness {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Ctx {
     pub fn new(rt: Runtime) -> Result<Ctx, Outcome> {
         let probe = probe_path().map_err(broken)?;
@@ -197,6 +218,40 @@ impl Ctx {
             upper: self.dir(&format!("{name}-upper"))?,
             work: self.dir(&format!("{name}-work"))?,
         })
+    }
+
+    /// A process of the check's own on the host, for the checks that look for "a host
+    /// process" from inside a container or signal it. Not the checker itself: it may be
+    /// PID 1 of its PID namespace (a container's entrypoint), and `kill(1, 0)` inside a
+    /// container finds the container's own init. The witness's pid is above
+    /// [`WITNESS_MIN_PID`], which no process of the container under test can have in a
+    /// PID namespace of its own (it starts a handful, numbered from 1).
+    pub fn host_witness(&self) -> Result<HostWitness, Outcome> {
+        // The kernel hands pids out in increasing order (wrapping to 300 past
+        // pid_max): each witness started and ended moves the next one up.
+        for _ in 0..WITNESS_MIN_PID {
+            let child = std::process::Command::new(&self.probe)
+                .args(["sleep", "120"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map_err(|e| {
+                    broken(crate::t!(
+                        "starting a host process ({} sleep): {e}",
+                        "호스트 프로세스를 시작하지 못했습니다({} sleep): {e}",
+                        self.probe.display()
+                    ))
+                })?;
+            let w = HostWitness { child };
+            if w.pid() > WITNESS_MIN_PID {
+                return Ok(w);
+            }
+        }
+        Err(broken(crate::t!(
+            "no host process got a pid above {WITNESS_MIN_PID} in {WITNESS_MIN_PID} tries",
+            "{WITNESS_MIN_PID}번 시도해도 PID가 {WITNESS_MIN_PID}보다 큰 호스트 프로세스를 얻지 못했습니다"
+        )))
     }
 
     /// A name no other check or run uses, at most `max` bytes long (interface names

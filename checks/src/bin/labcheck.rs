@@ -210,14 +210,60 @@ fn explain(rt: &Runtime, args: &Args) -> ExitCode {
     status
 }
 
+/// SIGINT, SIGTERM and SIGHUP (Ctrl-C, `docker stop`) are taken by one thread
+/// (blocked everywhere else, before any thread starts): no check starts any more, the
+/// containers of those in flight are killed so that they end soon and clean up after
+/// themselves, what is still left after the grace is removed here, and the process
+/// exits 128+N.
+fn stop_cleanly_on_signals() -> Result<(), String> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut signals = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(s);
+    }
+    signals.thread_block().map_err(|e| format!("blocking signals: {e}"))?;
+    std::thread::spawn(move || {
+        let Ok(sig) = signals.wait() else { return };
+        checks::ctx::kill_live_containers();
+        if !checks::runner::stop_and_drain(std::time::Duration::from_secs(20)) {
+            checks::ctx::cleanup_live();
+        }
+        eprintln!("\nlabcheck: interrupted by {sig}: the checks in flight were stopped and what they made removed");
+        std::process::exit(128 + sig as i32);
+    });
+    Ok(())
+}
+
+fn interrupted() -> bool {
+    checks::runner::STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// After a run a signal stopped: its reports are partial (checks killed under it), so
+/// nothing is printed; the signal thread cleans up and ends the process.
+fn leave_to_the_signal_thread_if_interrupted() {
+    if interrupted() {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
 // Long: one branch per mode of the command line (list, table, soak, run).
 fn main() -> ExitCode {
+    // First of all, before any thread: as PID 1 of a container, an init stays PID 1.
+    if let Some(why) = labkit::pid_one::stand_in_if_pid_one() {
+        eprintln!("labcheck: {why}");
+    }
     let args = Args::parse();
     // Before any thread: a systemd service's cgroup cannot delegate (not for a listing).
     // Not for --watch either: it must find NAME from the cgroup the user's `run` had.
     if !args.list && args.watch.is_none() {
         if let Some(why) = checks::cgview::enter_delegated_scope() {
             eprintln!("labcheck: {why}");
+        }
+        if let Err(e) = stop_cleanly_on_signals() {
+            eprintln!("labcheck: {e}");
+            return ExitCode::from(2);
         }
     }
     let checks: Vec<_> = select(args.topic.as_deref())
@@ -242,6 +288,7 @@ fn main() -> ExitCode {
             };
             eprintln!("labcheck: running {} checks against {name}", checks.len());
             columns.push((name.clone(), run_all(&checks, &rt, args.jobs, |_| {})));
+            leave_to_the_signal_thread_if_interrupted();
         }
         print!("{}", table(&checks, &columns));
         // A cell says only "fail" or "broken": why, on stderr, so that a difference
@@ -273,6 +320,7 @@ fn main() -> ExitCode {
         let mut seen: Vec<std::collections::BTreeMap<&'static str, usize>> = vec![Default::default(); checks.len()];
         for round in 1..=n {
             let reports = run_all(&checks, &rt, args.jobs, |_| {});
+            leave_to_the_signal_thread_if_interrupted();
             for (i, r) in reports.iter().enumerate() {
                 *seen[i].entry(r.outcome.label()).or_default() += 1;
                 // The figures of every round: a tolerance is judged on their spread.
@@ -332,7 +380,9 @@ fn main() -> ExitCode {
     let foreign = checks::runner::ForeignFiles::snapshot();
     let reports = run_all(&checks, &rt, args.jobs, |r| {
         done += 1;
-        if tty {
+        if interrupted() {
+            // A check its containers were killed under: the signal thread tells.
+        } else if tty {
             eprint!("\r\x1b[K[{done}/{total}] {} {}", r.outcome.label(), r.id);
         } else {
             eprintln!("{}", checks::runner::progress_line(done, total, r));
@@ -341,6 +391,7 @@ fn main() -> ExitCode {
     if tty {
         eprint!("\r\x1b[K");
     }
+    leave_to_the_signal_thread_if_interrupted();
     print!("{}", render(&format!("{} ({})", rt.name, rt.path.display()), &reports));
     let left = foreign.new_since();
     if !left.is_empty() {

@@ -77,6 +77,35 @@ pub(super) fn v2_anchor(own_dir: &Path, own_path: &str) -> Anchor {
                         ),
                     }
                 }
+                anchor::Plan::Use {
+                    how: How::Root, why, ..
+                } => match anchor::enable_root(&root_dir) {
+                    Ok(anchor::RootEnabled::Given) => Anchor {
+                        how: How::Root,
+                        dir: root_dir.clone(),
+                        path: "/".into(),
+                        why,
+                    },
+                    Ok(anchor::RootEnabled::Moved { leaf, pids }) => Anchor {
+                        how: How::NamespaceRoot,
+                        dir: root_dir.clone(),
+                        path: "/".into(),
+                        why: format!(
+                            "the checker runs at the root of a cgroup namespace (a container's), not the hierarchy's: \
+                             the kernel gave no controllers there while it held processes (EBUSY), which only the \
+                             real root may; moved its {} processes ({}) into {} and gave them, as moby's dind does",
+                            pids.len(),
+                            pids.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(" "),
+                            leaf.display()
+                        ),
+                    },
+                    Err(e) => Anchor {
+                        how: How::Root,
+                        dir: root_dir.clone(),
+                        path: "/".into(),
+                        why: format!("{why} ({e})"),
+                    },
+                },
                 anchor::Plan::Use { how, why, .. } => at_root(how, why),
                 // Only a program's main re-executes itself (enter_delegated_scope).
                 anchor::Plan::EnterScope { why, .. } => at_root(

@@ -409,19 +409,21 @@ fn look_and_signal(ctx: &Ctx, options: &[&str], me: &str) -> Result<(Run, Vec<u6
     Ok((frun, f.pids.unwrap_or_default(), krun, k))
 }
 
-/// Pass: /proc inside lists the container's processes but not the checker, and
-/// kill(checker, 0) fails with ESRCH. Fail: otherwise; or the control runs (no --ns
-/// pid) not listing the checker or answering ESRCH (EPERM counts as found: a
-/// stricter runtime loses nothing).
+/// Pass: /proc inside lists the container's processes but not a host process the
+/// check started (`Ctx::host_witness`: the checker may be PID 1 of a container), and
+/// kill(it, 0) fails with ESRCH. Fail: otherwise; or the control runs (no --ns pid)
+/// not listing it or answering ESRCH (EPERM counts as found: a stricter runtime
+/// loses nothing).
 fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
-    let me = std::process::id();
+    let witness = ctx.host_witness()?;
+    let me = witness.pid();
     let me_s = me.to_string();
     let (frun, pids, krun, k) = look_and_signal(ctx, &["--ns", "pid,mnt"], &me_s)?;
     ensure(
         !pids.is_empty() && !pids.contains(&u64::from(me)),
         crate::t!(
-            "/proc inside to list the container's processes but not the checker's host pid {me}",
-            "안의 /proc에 컨테이너의 프로세스는 보이지만 검사기의 호스트 PID {me}는 보이지 않음"
+            "/proc inside to list the container's processes but not a host process's pid {me} (started by the check)",
+            "안의 /proc에 컨테이너의 프로세스는 보이지만 호스트 프로세스(검사가 시작한 PID {me})는 보이지 않음"
         ),
         crate::t!(
             "{} pids listed: {:?}",
@@ -434,21 +436,21 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
     ensure(
         k.attempt.refused_with("ESRCH"),
         crate::t!(
-            "kill({me}, 0) of the checker's host pid to fail with ESRCH",
-            "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"
+            "kill({me}, 0) of a host process (pid {me}, started by the check) to fail with ESRCH",
+            "호스트 프로세스(검사가 시작한 PID {me})로 kill({me}, 0)을 하면 ESRCH로 실패"
         ),
         attempt(&k.attempt),
         &krun,
     )?;
-    // Control: without a PID namespace the checker is listed and can be signalled.
+    // Control: without a PID namespace the host process is listed and can be signalled.
     const WITHOUT: &str = "without --ns pid";
     let (crun, cpids, ckrun, ck) = crate::outcome::as_control(WITHOUT, look_and_signal(ctx, &["--ns", "mnt"], &me_s))?;
     if !cpids.contains(&u64::from(me)) {
         return Err(control_fail(
             WITHOUT,
             crate::t!(
-                "/proc to list the checker's pid {me}",
-                "/proc에 검사기의 PID {me}가 보임"
+                "/proc to list the host process's pid {me}",
+                "/proc에 호스트 프로세스의 PID {me}가 보임"
             ),
             crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()),
             &crun,
@@ -458,8 +460,8 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             WITHOUT,
             crate::t!(
-                "kill({me}, 0) to find the checker (ok, or EPERM)",
-                "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"
+                "kill({me}, 0) to find the host process (ok, or EPERM)",
+                "kill({me}, 0)이 호스트 프로세스를 찾음(성공 또는 EPERM)"
             ),
             attempt(&ck.attempt),
             &ckrun,

@@ -310,7 +310,11 @@ fn watch_signals(signals: SigSet, run: Run) {
 }
 
 fn main() -> ExitCode {
-    // First, before any thread: a systemd service's cgroup cannot delegate.
+    // First of all, before any thread: as PID 1 of a container, an init stays PID 1.
+    if let Some(why) = labkit::pid_one::stand_in_if_pid_one() {
+        eprintln!("grade: {why}");
+    }
+    // Then: a systemd service's cgroup cannot delegate.
     if let Some(why) = checks::cgview::enter_delegated_scope() {
         eprintln!("grade: {why}");
     }

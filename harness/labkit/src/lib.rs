@@ -11,6 +11,7 @@ pub mod doctor;
 pub mod exec_file;
 pub mod layers;
 pub mod mountinfo;
+pub mod pid_one;
 pub mod probe;
 pub mod rootfs;
 pub mod spec;

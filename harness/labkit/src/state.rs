@@ -100,6 +100,29 @@ fn alive(pid: i32, start: u64) -> bool {
     start_time(pid) == Some(start)
 }
 
+/// The owner of a state file holds an exclusive flock(2) on it for as long as it
+/// lives (the kernel drops it with the process): unlike its pid, that is seen from
+/// every PID namespace. A checker that is PID 1 of a container writes the pid its
+/// own namespace gave it, which on the host names some other process.
+fn lock_as_owner(f: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function borrows; no memory is passed.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Whether a live checker holds the state file at `path` (see [`lock_as_owner`]).
+fn locked_by_its_owner(path: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(f) = File::open(path) else { return false };
+    // SAFETY: flock on the descriptor opened above; no memory is passed.
+    let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) };
+    r != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
 /// The writing side, one per checker process.
 pub struct Journal {
     dir: PathBuf,
@@ -141,7 +164,19 @@ impl Journal {
         };
         if inner.file.is_none() {
             std::fs::create_dir_all(&self.dir).map_err(err)?;
-            let mut f = File::options().create(true).append(true).open(&path).map_err(err)?;
+            // Made under another name, locked, then renamed into place: `harness
+            // cleanup` never sees the file unlocked while its checker lives.
+            let making = self.dir.join(format!(
+                ".making-{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            ));
+            let mut f = File::options()
+                .create(true)
+                .truncate(true)
+                .write(true)
+                .open(&making)
+                .map_err(err)?;
+            lock_as_owner(&f).map_err(err)?;
             let pid = std::process::id() as i32;
             writeln!(
                 f,
@@ -153,6 +188,7 @@ impl Journal {
                 .expect("serialises")
             )
             .map_err(err)?;
+            std::fs::rename(&making, &path).map_err(err)?;
             inner.file = Some(f);
         }
         let line = serde_json::to_string(&Line::Add { item: item.clone() }).expect("serialises");
@@ -200,8 +236,10 @@ pub struct StateFile {
 }
 
 impl StateFile {
+    /// Its checker still runs: it holds the file's lock (from any PID namespace), or
+    /// (a file written before the lock) its pid and start time still name a process.
     pub fn owner_alive(&self) -> bool {
-        alive(self.owner_pid, self.owner_start)
+        locked_by_its_owner(&self.path) || alive(self.owner_pid, self.owner_start)
     }
 }
 
@@ -674,6 +712,38 @@ mod tests {
         std::fs::write(&p, "not json\n").unwrap();
         let e = read_state(&p).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains(&p.display().to_string()), "{e}");
+    }
+
+    /// A checker in another PID namespace (PID 1 of a container) wrote a pid that names
+    /// no process here: its lock says it lives, and once the lock is gone it is dead.
+    #[test]
+    fn an_owner_in_another_pid_namespace_is_alive_by_its_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("checker-2-1.jsonl");
+        std::fs::write(&p, "{\"op\":\"owner\",\"pid\":2,\"start\":1}\n").unwrap();
+        let held = File::open(&p).unwrap();
+        lock_as_owner(&held).unwrap();
+        let f = read_state(&p).unwrap();
+        assert!(
+            f.owner_alive(),
+            "locked: its checker lives, whatever its pid names here"
+        );
+        let c = cleanup_dir(dir.path()).unwrap();
+        assert_eq!(c.running.len(), 1, "left alone: {c:?}");
+        drop(held);
+        assert!(!f.owner_alive(), "the lock went with its owner");
+        // And a journal's own file is locked from its first line.
+        let j = Journal::new(dir.path().join("j"));
+        j.add(&Item::Dir {
+            path: "/nonexistent".into(),
+        })
+        .unwrap();
+        let files = read_dir(&dir.path().join("j")).unwrap();
+        assert!(files.len() == 1 && locked_by_its_owner(&files[0].path), "{files:?}");
+        assert!(
+            std::fs::read_dir(dir.path().join("j")).unwrap().count() == 1,
+            "no .making- file left"
+        );
     }
 
     #[test]

@@ -43,12 +43,15 @@ pub(super) fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
 }
 
 /// Pass: /proc inside lists 1 to 4 PIDs, all at most 8. Fail: more, or the control
-/// run (mnt only) whose /proc does not list the checker's own PID. A read-only
-/// /proc lists the same PIDs: strictness changes nothing here.
+/// run (mnt only) whose /proc does not list a host process the check started (its
+/// pid above 64, `Ctx::host_witness`: where the checker is PID 1 of a container, the
+/// host's own PIDs are small too). A read-only /proc lists the same PIDs: strictness
+/// changes nothing here.
 pub(super) fn fresh_proc(ctx: &Ctx) -> CheckResult {
+    let witness = ctx.host_witness()?;
+    let me = u64::from(witness.pid());
     let (run, f): (_, Facts) = ctx.probe_json(&["--ns", "pid,mnt"], &["facts"])?;
     let pids = f.pids.unwrap_or_default();
-    let me = u64::from(std::process::id());
     ensure(
         !pids.is_empty() && pids.len() <= 4 && pids.iter().all(|p| *p <= 8),
         crate::t!(
@@ -70,8 +73,8 @@ pub(super) fn fresh_proc(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             WITHOUT,
             crate::t!(
-                "/proc to list the checker's pid {me} (the host's PID namespace)",
-                "/proc에 검사기의 PID {me}가 보임(호스트의 PID 네임스페이스)"
+                "/proc to list the host process's pid {me} (the host's PID namespace)",
+                "/proc에 호스트 프로세스의 PID {me}가 보임(호스트의 PID 네임스페이스)"
             ),
             crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()),
             &crun,
@@ -85,13 +88,14 @@ pub(super) fn fresh_proc(ctx: &Ctx) -> CheckResult {
 /// control EPERM counts as reachable (the PID exists, a stricter runtime just may
 /// not signal it), so strictness loses nothing.
 pub(super) fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
-    let me = std::process::id().to_string();
+    let witness = ctx.host_witness()?;
+    let me = witness.pid().to_string();
     let (run, k): (_, Kill) = ctx.probe_json(&["--ns", "pid"], &["kill", &me, "--signal", "0"])?;
     ensure(
         k.attempt.refused_with("ESRCH"),
         crate::t!(
-            "kill({me}, 0) of the checker's host pid to fail with ESRCH",
-            "검사기의 호스트 PID로 kill({me}, 0)을 하면 ESRCH로 실패"
+            "kill({me}, 0) of a host process (pid {me}, started by the check) to fail with ESRCH",
+            "호스트 프로세스(검사가 시작한 PID {me})로 kill({me}, 0)을 하면 ESRCH로 실패"
         ),
         crate::t!(
             "ok {}, error {}",
@@ -107,8 +111,8 @@ pub(super) fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             WITHOUT,
             crate::t!(
-                "kill({me}, 0) to find the checker (ok, or EPERM)",
-                "kill({me}, 0)이 검사기를 찾음(성공 또는 EPERM)"
+                "kill({me}, 0) to find the host process (ok, or EPERM)",
+                "kill({me}, 0)이 호스트 프로세스를 찾음(성공 또는 EPERM)"
             ),
             js(&c),
             &crun,
