@@ -42,9 +42,7 @@ fn v2_name(c: &str) -> Option<&'static str> {
 }
 
 pub fn cap_eff() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("CapEff:"))?;
-    u64::from_str_radix(line.trim_start_matches("CapEff:").trim(), 16).ok()
+    labkit::caps::cap_eff(&std::fs::read_to_string("/proc/self/status").ok()?)
 }
 
 // Long: one finding after another, in the order the report prints them.
@@ -68,7 +66,7 @@ pub fn examine() -> Vec<Finding> {
             format!("running as uid {euid}: containers need root")
         },
     ));
-    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    use labkit::caps::CAP_SYS_ADMIN;
     match cap_eff() {
         Some(c) => out.push(finding(
             "capabilities",

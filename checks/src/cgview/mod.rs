@@ -57,11 +57,7 @@ pub fn preflight() -> Result<String, String> {
 /// (root mapped from another uid), cgroupfs mounted read-only. Empty: none of them.
 pub fn unprivileged_reasons(status: &str, uid_map: &str, mountinfo: &str) -> Vec<String> {
     let mut why = Vec::new();
-    let cap_eff = status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok());
-    if cap_eff.is_some_and(|c| c & (1 << 21) == 0) {
+    if labkit::caps::cap_eff(status).is_some_and(|c| c & labkit::caps::CAP_SYS_ADMIN == 0) {
         why.push("no CAP_SYS_ADMIN".to_string());
     }
     let map: Vec<&str> = uid_map.split_whitespace().collect();

@@ -45,3 +45,12 @@ pub const CAP_NAMES: &[&str] = &[
     "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 ];
+
+/// CAP_SYS_ADMIN as a bit of a capability set.
+pub const CAP_SYS_ADMIN: u64 = 1 << 21;
+
+/// The effective capability set from the text of /proc/PID/status (`CapEff:`).
+pub fn cap_eff(status: &str) -> Option<u64> {
+    let v = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(v.trim(), 16).ok()
+}
