@@ -524,14 +524,14 @@ impl Drop for Ctx {
     }
 }
 
-/// A new directory `lab-check-PID-N` in the temporary directory, written to the
+/// A new directory `lab-check-PID-N` in the scratch base ([`crate::scratch::base`]), written to the
 /// state file before it is made.
 fn new_scratch_dir() -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     static N: AtomicUsize = AtomicUsize::new(0);
     loop {
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("lab-check-{}-{n}", std::process::id()));
+        let p = crate::scratch::base().join(format!("lab-check-{}-{n}", std::process::id()));
         let item = Item::Dir { path: p.clone() };
         crate::state::add(&item);
         match std::fs::DirBuilder::new().mode(0o755).create(&p) {

@@ -25,6 +25,7 @@ pub mod report;
 pub mod runner;
 pub mod runtime;
 pub mod schedule;
+pub mod scratch;
 pub mod select;
 pub mod state;
 pub mod text;

@@ -228,6 +228,7 @@ fn stop_cleanly_on_signals() -> Result<(), String> {
         if !checks::runner::stop_and_drain(std::time::Duration::from_secs(20)) {
             checks::ctx::cleanup_live();
         }
+        checks::scratch::remove_own();
         eprintln!("\nlabcheck: interrupted by {sig}: the checks in flight were stopped and what they made removed");
         std::process::exit(128 + sig as i32);
     });
@@ -248,8 +249,15 @@ fn leave_to_the_signal_thread_if_interrupted() {
     }
 }
 
-// Long: one branch per mode of the command line (list, table, soak, run).
 fn main() -> ExitCode {
+    let code = run();
+    // The checker's own tmpfs, if it needed one: its checks have removed what they made in it.
+    checks::scratch::remove_own();
+    code
+}
+
+// Long: one branch per mode of the command line (list, table, soak, run).
+fn run() -> ExitCode {
     // First of all, before any thread: as PID 1 of a container, an init stays PID 1.
     if let Some(why) = labkit::pid_one::stand_in_if_pid_one() {
         eprintln!("labcheck: {why}");
@@ -260,6 +268,15 @@ fn main() -> ExitCode {
     if !args.list && args.watch.is_none() {
         if let Some(why) = checks::cgview::enter_delegated_scope() {
             eprintln!("labcheck: {why}");
+        }
+        // Also before any thread: it may take a mount namespace for a tmpfs of its own.
+        match checks::scratch::place() {
+            Ok(Some(line)) => eprintln!("labcheck: {line}"),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("labcheck: cannot check on this host (an environment problem, not a check result): {e}");
+                return ExitCode::from(2);
+            }
         }
         if let Err(e) = stop_cleanly_on_signals() {
             eprintln!("labcheck: {e}");

@@ -229,7 +229,7 @@ fn all_broken(exercises: &[&grade::Exercise], hints: &grade::Hints, why: &str) -
 /// The host, before any check: one explanation for a missing piece instead of a
 /// wall of failures; the checker's cgroup parent chosen; what an earlier checker
 /// killed on this host left removed.
-fn prepare_host() -> Result<(), String> {
+fn prepare_host(placed: Result<Option<String>, String>) -> Result<(), String> {
     match host_findings() {
         Ok(missing) => {
             // Pieces only some checks need are left to those checks, which skip (or
@@ -247,6 +247,9 @@ fn prepare_host() -> Result<(), String> {
     }
     let line = checks::cgview::preflight()?;
     eprintln!("grade: {line}");
+    if let Some(scratch) = placed? {
+        eprintln!("grade: {scratch}");
+    }
     let _ = ENVIRONMENT.set(grade::environment(&line));
     match labkit::state::cleanup_dir(&labkit::state::state_dir()) {
         Ok(c) => {
@@ -299,6 +302,7 @@ fn watch_signals(signals: SigSet, run: Run) {
         if !drained {
             checks::ctx::cleanup_live();
         }
+        checks::scratch::remove_own();
         let r = run.result(true);
         run.outputs.write(&r, true);
         eprintln!(
@@ -310,6 +314,13 @@ fn watch_signals(signals: SigSet, run: Run) {
 }
 
 fn main() -> ExitCode {
+    let code = run();
+    // The checker's own tmpfs, if it needed one: its checks have removed what they made in it.
+    checks::scratch::remove_own();
+    code
+}
+
+fn run() -> ExitCode {
     // First of all, before any thread: as PID 1 of a container, an init stays PID 1.
     if let Some(why) = labkit::pid_one::stand_in_if_pid_one() {
         eprintln!("grade: {why}");
@@ -318,6 +329,8 @@ fn main() -> ExitCode {
     if let Some(why) = checks::cgview::enter_delegated_scope() {
         eprintln!("grade: {why}");
     }
+    // Also before any thread (it may take a mount namespace); reported with the host's findings.
+    let placed = checks::scratch::place();
     let args = Args::parse();
     let lang = match args.lang.as_deref() {
         Some("ko") => Lang::Ko,
@@ -354,7 +367,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return cannot_grade(e),
     };
-    if let Err(e) = prepare_host() {
+    if let Err(e) = prepare_host(placed) {
         return cannot_grade(e);
     }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
