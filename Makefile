@@ -3,7 +3,7 @@ CARGO ?= cargo
 SHELL := /bin/bash
 
 # phases: see test
-.PHONY: all build test test-phases phases test-unit lint check grade soak conformance-table doctor bench clean browser-deps pictures
+.PHONY: all build test test-phases phases test-unit lint check grade soak conformance-table doctor bench clean browser-deps pictures image check-docker
 
 all: build
 
@@ -131,6 +131,32 @@ VM_PROFILE ?= debug
 check-vm: build
 	$(if $(filter release,$(VM_PROFILE)),$(CARGO) build --release --workspace --bins)
 	target/$(HOST_TRIPLE)/$(VM_PROFILE)/harness vm --cgroup $(CGROUP) $(if $(KERNEL),--kernel $(KERNEL)) $(VM_FLAGS) -- $(VM_CMD)
+
+## The image of the top-level Dockerfile with this build's release binaries
+## (BINARIES=prebuilt), for the Docker Engine the docker command talks to. Without a
+## Rust toolchain (Docker Desktop on macOS or Windows) `docker build -t lab-check .`
+## builds them in the image instead.
+IMAGE ?= lab-check
+.PHONY: image
+image:
+	$(CARGO) build --release --workspace --bins
+	rm -rf target/image && mkdir -p target/image
+	cp $(foreach b,labcheck grade harness probe oci-runtime,target/$(HOST_TRIPLE)/release/$(b)) target/image/
+	DOCKER_BUILDKIT=1 docker build --build-arg BINARIES=prebuilt --tag $(IMAGE) .
+
+## The whole suite inside a real Docker Engine of its own (checks/tests/docker.rs:
+## dockerd in its own mount and cgroup namespaces, socket and data under target/docker,
+## no bridge, no iptables; the image built from the Dockerfile on a Debian base that
+## mmdebstrap makes offline), privileged, in every variant: cgroupns host and private,
+## labcheck as PID 1 and under a shell, /tmp on the container's overlay and on a noexec
+## --tmpfs; then oci:runc inside, and an unprivileged run that must stop with exit 2.
+## Root, docker.io and mmdebstrap. make test runs three of the variants (DOCKER_VARIANTS=cover).
+DOCKER_VARIANTS ?= all
+.PHONY: check-docker
+check-docker:
+	@[ "$$(id -u)" = 0 ] || { echo "make check-docker needs root"; exit 2; }
+	$(CARGO) build --release --workspace --bins
+	LAB_DOCKER_VARIANTS=$(DOCKER_VARIANTS) $(CARGO) test --release -p checks --test docker -- --ignored --nocapture
 
 ## Grade $$LAB_RUNTIME (default: the reference runtime) against the exercises, as
 ## root: make grade; one topic: make grade-namespaces (grade-cgroups, grade-overlay).

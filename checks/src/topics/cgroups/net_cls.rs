@@ -178,9 +178,19 @@ impl NetClsMount {
             ))
         })?;
         mount(Some("cgroup"), mnt, Some("cgroup"), MsFlags::empty(), Some("net_cls")).map_err(|e| {
+            // EPERM with CAP_SYS_ADMIN: a cgroup namespace other than the host's, where the
+            // kernel mounts only hierarchies that are mounted somewhere already.
+            let why = if e == nix::errno::Errno::EPERM {
+                crate::t!(
+                    " (in a cgroup namespace other than the host's the kernel mounts only v1 hierarchies mounted elsewhere already, and net_cls is mounted nowhere)",
+                    " (호스트의 것이 아닌 cgroup 네임스페이스에서는 이미 다른 곳에 마운트된 v1 계층만 마운트할 수 있는데, net_cls는 어디에도 마운트되어 있지 않습니다)"
+                )
+            } else {
+                crate::t!("", "")
+            };
             skip(crate::t!(
-                "cannot mount the net_cls v1 hierarchy on {}: {e}",
-                "{}에 net_cls v1 계층을 마운트할 수 없습니다: {e}",
+                "cannot mount the net_cls v1 hierarchy on {}: {e}{why}",
+                "{}에 net_cls v1 계층을 마운트할 수 없습니다: {e}{why}",
                 mnt.display()
             ))
         })?;
