@@ -118,7 +118,9 @@ check-%: build
 
 ## Every check inside a qemu VM, no root needed (harness vm): CGROUP=v2 (default), v1
 ## or systemd (systemd as PID 1, the checker in a non-delegated service, as on a
-## GitHub-hosted runner); the distribution's cloud kernel (fetched once into target/vm) or
+## GitHub-hosted runner), or docker (as root: the image is built from the Dockerfile by
+## checks/tests/docker.rs, then run privileged by a Docker Engine inside the v2 VM, in a
+## private cgroup namespace, /tmp on its overlay, as on Docker Desktop); the distribution's cloud kernel (fetched once into target/vm) or
 ## KERNEL=/path/to/bzImage; VM_CMD runs another workspace binary, e.g.
 ## VM_CMD="grade --topic namespaces"; VM_FLAGS passes options (--timeout, --accel tcg);
 ## VM_PROFILE=release runs optimised binaries (about 3x faster under TCG).
@@ -128,9 +130,11 @@ VM_CMD ?= labcheck
 VM_FLAGS ?=
 VM_PROFILE ?= debug
 .PHONY: check-vm
+VM_DOCKER_IMAGE := target/vm/docker/lab-check.tar
 check-vm: build
 	$(if $(filter release,$(VM_PROFILE)),$(CARGO) build --release --workspace --bins)
-	target/$(HOST_TRIPLE)/$(VM_PROFILE)/harness vm --cgroup $(CGROUP) $(if $(KERNEL),--kernel $(KERNEL)) $(VM_FLAGS) -- $(VM_CMD)
+	$(if $(filter docker,$(CGROUP)),LAB_DOCKER_VARIANTS=none LAB_DOCKER_SAVE=$(CURDIR)/$(VM_DOCKER_IMAGE) $(CARGO) test $(if $(filter release,$(VM_PROFILE)),--release) -p checks --test docker -- --ignored --nocapture)
+	target/$(HOST_TRIPLE)/$(VM_PROFILE)/harness vm --cgroup $(CGROUP) $(if $(filter docker,$(CGROUP)),--docker-image $(VM_DOCKER_IMAGE)) $(if $(KERNEL),--kernel $(KERNEL)) $(VM_FLAGS) -- $(VM_CMD)
 
 ## The image of the top-level Dockerfile with this build's release binaries
 ## (BINARIES=prebuilt), for the Docker Engine the docker command talks to. Without a

@@ -21,7 +21,9 @@
 //! The leak audit compares the host before and after.
 //!
 //! `LAB_DOCKER_VARIANTS=all` (make check-docker) runs every combination; the default
-//! (make test) runs three that cover each value of each dimension once and runc.
+//! (make test) runs three that cover each value of each dimension once and runc;
+//! `none` only builds the image, which `LAB_DOCKER_SAVE=TAR` writes for `make check-vm
+//! CGROUP=docker`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -280,7 +282,18 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&staged);
         std::fs::create_dir_all(&staged).unwrap();
         for b in ["labcheck", "grade", "harness", "probe", "oci-runtime"] {
-            std::fs::copy(bin_dir().join(b), staged.join(b)).unwrap_or_else(|e| panic!("staging {b}: {e}"));
+            // Without debug info (a debug build's binaries are five times their code).
+            let out = run_limited(
+                Duration::from_secs(60),
+                Command::new("strip")
+                    .arg("--strip-debug")
+                    .arg("-o")
+                    .arg(staged.join(b))
+                    .arg(bin_dir().join(b)),
+            );
+            if !out.status.success() {
+                std::fs::copy(bin_dir().join(b), staged.join(b)).unwrap_or_else(|e| panic!("staging {b}: {e}"));
+            }
         }
         let out = run_limited(
             Duration::from_secs(900),
@@ -299,6 +312,24 @@ impl Engine {
         eprintln!(
             "docker: base image from Debian's packages and the Dockerfile built in {:.1?}",
             t.elapsed()
+        );
+    }
+
+    /// The image for `make check-vm CGROUP=docker` (harness vm --docker-image), as
+    /// `docker save` writes it.
+    fn save_image(&self, dest: &Path) {
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        let tmp = dest.with_extension("tar.part");
+        let out = run_limited(
+            Duration::from_secs(300),
+            self.docker().args(["save", "-o"]).arg(&tmp).arg(IMAGE),
+        );
+        ok_or_panic("docker save", &out);
+        std::fs::rename(&tmp, dest).unwrap();
+        eprintln!(
+            "docker: {IMAGE} saved to {} ({} MiB)",
+            dest.display(),
+            std::fs::metadata(dest).unwrap().len() >> 20
         );
     }
 
@@ -491,7 +522,12 @@ impl Variant {
 }
 
 fn variants() -> Vec<Variant> {
-    let all = std::env::var("LAB_DOCKER_VARIANTS").is_ok_and(|v| v == "all");
+    let which = std::env::var("LAB_DOCKER_VARIANTS").unwrap_or_default();
+    if which == "none" {
+        // make check-vm CGROUP=docker: only the image (and the engine's own checks).
+        return Vec::new();
+    }
+    let all = which == "all";
     let mut v = Vec::new();
     if all {
         for cgroupns in ["host", "private"] {
@@ -550,6 +586,9 @@ fn the_suite_passes_inside_privileged_docker_containers() {
         let engine = Engine::start();
         engine.make_network();
         engine.build_image();
+        if let Some(dest) = std::env::var_os("LAB_DOCKER_SAVE").map(PathBuf::from) {
+            engine.save_image(&dest);
+        }
         for v in variants() {
             let mut opts = vec!["--privileged".to_string(), format!("--cgroupns={}", v.cgroupns)];
             if v.tmpfs_tmp {

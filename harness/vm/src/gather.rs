@@ -34,7 +34,7 @@ pub const HOST_TOOLS: [(&str, &str); 9] = [
 /// (init.sh), with `lzo-rle`, its default compressor (a soft dependency, which
 /// modinfo's `depends` does not list); `bfq` the I/O scheduler that honours io
 /// weights.
-pub const MODULES: [&str; 8] = [
+pub const MODULES: [&str; 9] = [
     "overlay",
     "loop",
     "veth",
@@ -43,6 +43,19 @@ pub const MODULES: [&str; 8] = [
     "lzo-rle",
     "zram",
     "bfq",
+    // --cgroup docker: the containers' interface, over lab0 (no bridge, no iptables).
+    "macvlan",
+];
+
+/// The Docker Engine of `--cgroup docker`, taken from the host (Debian's docker.io):
+/// (name in the VM, candidates on the host).
+const DOCKER_TOOLS: [(&str, &[&str]); 5] = [
+    ("dockerd", &["/usr/sbin/dockerd", "/usr/bin/dockerd"]),
+    ("containerd", &["/usr/bin/containerd"]),
+    ("containerd-shim-runc-v2", &["/usr/bin/containerd-shim-runc-v2"]),
+    ("runc", &["/usr/sbin/runc", "/usr/bin/runc"]),
+    // The CLI of the same package (a newer one elsewhere on PATH may want BuildKit's plugin).
+    ("docker", &["/usr/bin/docker", "/usr/local/bin/docker"]),
 ];
 
 pub(crate) type Env = Vec<(String, String)>;
@@ -206,6 +219,31 @@ pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path)
         )),
     }
     let (_, runtime) = command_env(args)?;
+    let docker_image = if args.cgroup == CgroupMode::Docker {
+        for (name, candidates) in DOCKER_TOOLS {
+            let found = candidates
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    VmError(format!(
+                        "--cgroup docker: {name} is not on this host ({}): apt-get install docker.io",
+                        candidates.join(", ")
+                    ))
+                })?;
+            host_tools.retain(|(n, _)| n != name);
+            host_tools.push((name.to_string(), found));
+        }
+        let image = args.docker_image.clone().ok_or_else(|| {
+            VmError("--cgroup docker needs --docker-image TAR (make check-vm CGROUP=docker builds it)".into())
+        })?;
+        if !image.is_file() {
+            return err(format!("--docker-image {}: no such file", image.display()));
+        }
+        Some(image)
+    } else {
+        None
+    };
     let systemd = match args.cgroup {
         CgroupMode::Systemd => Some(debian_systemd(cache)?),
         _ => None,
@@ -219,6 +257,7 @@ pub(crate) fn gather(args: &VmArgs, cache: &Path, kernel: &Kernel, stage: &Path)
             modules,
             runtime,
             systemd,
+            docker_image,
         },
         binaries,
         notes,

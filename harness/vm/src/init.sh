@@ -9,7 +9,7 @@
 # ttyS1) between markers carrying this run's nonce, sends back the files the
 # command left in /lab/out, and powers off.
 #
-# /lab/run.conf sets LAB_NONCE, LAB_CGROUP (v1, v2 or systemd) and LAB_HEARTBEAT
+# /lab/run.conf sets LAB_NONCE, LAB_CGROUP (v1, v2, systemd or docker) and LAB_HEARTBEAT
 # (seconds); /lab/command.sh is the command; /lab/modules/order lists the modules to
 # insmod, dependencies first.
 #
@@ -179,6 +179,40 @@ v1)
         mkdir -p "/sys/fs/cgroup/$name"
         mount -t cgroup -o "$name" cgroup "/sys/fs/cgroup/$name" || echo "lab-vm: cannot mount the $name hierarchy"
     done </proc/cgroups
+    ;;
+docker)
+    # cgroup v2 with a Docker Engine (the host's docker.io binaries): the command runs
+    # in a privileged container of /lab/docker/image.tar in a private cgroup namespace
+    # (Docker's default on v2), its /tmp on the container's overlay, as on Docker
+    # Desktop; the command's script, the runtime under test and /lab/out are bind-mounted.
+    mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+    for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
+        echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "lab-vm: cannot enable $c"
+    done
+    mkdir -p /var/lib/docker /etc/docker
+    /usr/bin/dockerd --bridge=none --iptables=false --ip6tables=false --ip-masq=false \
+        >/run/dockerd.log 2>&1 &
+    n=0
+    until /usr/bin/docker version >/dev/null 2>&1; do
+        n=$((n + 1))
+        if [ "$n" -gt 300 ]; then
+            echo "lab-vm: dockerd did not answer in 300 s"; tail -20 /run/dockerd.log
+            break
+        fi
+        sleep 1
+    done
+    image=$(/usr/bin/docker load -i /lab/docker/image.tar | sed -n 's/^Loaded image: //p' | head -n 1)
+    rm -f /lab/docker/image.tar
+    echo "lab-vm: docker: $(/usr/bin/docker version --format '{{.Server.Version}}'), image $image"
+    # An interface besides lo, as Docker's bridge gives: a macvlan over lab0.
+    net=none
+    /usr/bin/docker network create --driver=macvlan --opt=parent=lab0 --subnet=192.0.2.0/24 \
+        --ip-range=192.0.2.128/25 labnet >/dev/null && net=labnet
+    set -- --rm --privileged --cgroupns=private --network "$net" \
+        -v /lab/command.sh:/lab/command.sh:ro -v /lab/out:/lab/out -w /lab/out
+    [ -d /lab/runtime ] && set -- "$@" -v /lab/runtime:/lab/runtime:ro
+    # sh execs the command: it is the container's PID 1.
+    run_and_report /usr/bin/docker run "$@" "$image" sh /lab/command.sh
     ;;
 systemd)
     # systemd mounts cgroup2 itself and runs the command (stage 3).

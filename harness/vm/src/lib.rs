@@ -69,6 +69,10 @@ pub enum CgroupMode {
     /// the command in an ordinary non-delegated service (runner.service), as a job
     /// runs on a GitHub-hosted runner.
     Systemd,
+    /// cgroup v2 with a Docker Engine inside (the host's docker.io binaries): the
+    /// command runs in a privileged container of --docker-image, in a private cgroup
+    /// namespace, its /tmp on the container's overlay, as on Docker Desktop.
+    Docker,
 }
 
 impl CgroupMode {
@@ -77,6 +81,7 @@ impl CgroupMode {
             CgroupMode::V2 => "v2",
             CgroupMode::V1 => "v1",
             CgroupMode::Systemd => "systemd",
+            CgroupMode::Docker => "docker",
         }
     }
 }
@@ -141,6 +146,10 @@ pub struct VmArgs {
     pub busybox: Option<PathBuf>,
     #[arg(long, value_name = "PATH", default_value = "qemu-system-x86_64")]
     pub qemu: PathBuf,
+    /// For --cgroup docker: the image the command runs in, as `docker save` wrote it
+    /// (make check-vm CGROUP=docker builds it from the Dockerfile); its first tag is run.
+    #[arg(long, value_name = "TAR")]
+    pub docker_image: Option<PathBuf>,
     /// Copy the kernel's console to stderr as it comes.
     #[arg(long)]
     pub console: bool,

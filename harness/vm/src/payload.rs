@@ -62,6 +62,8 @@ pub struct Inputs {
     pub runtime: Option<PathBuf>,
     /// For `--cgroup systemd`: the unpacked systemd packages.
     pub systemd: Option<PathBuf>,
+    /// For `--cgroup docker`: the image tarball (`docker save`).
+    pub docker_image: Option<PathBuf>,
 }
 
 /// Per run: the nonce, the cgroup mode and the command.
@@ -140,6 +142,9 @@ pub fn plan_initramfs(inp: &Inputs, run: &RunConfig, binaries: &[(String, PathBu
     if let Some(root) = &inp.systemd {
         add_systemd(&mut fs, root)?;
     }
+    if let Some(image) = &inp.docker_image {
+        fs.file("lab/docker/image.tar", Source::Path(image.clone()), 0o644);
+    }
     fs.text(
         "etc/passwd",
         "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
@@ -178,6 +183,7 @@ mod tests {
             ],
             runtime: None,
             systemd: None,
+            docker_image: None,
         }
     }
 
@@ -224,6 +230,34 @@ mod tests {
         assert_eq!(text("lab/run.conf"), "LAB_NONCE=n1\nLAB_CGROUP=v1\nLAB_HEARTBEAT=5\n");
         assert!(text("lab/command.sh").ends_with("export LANG='ko'\nexec 'grade' '--topic' 'it'\\''s'\n"));
         assert_eq!(text("init"), INIT_SCRIPT);
+    }
+
+    #[test]
+    fn docker_mode_carries_the_image_and_says_so() {
+        let run = RunConfig {
+            nonce: "n2".into(),
+            cgroup: CgroupMode::Docker,
+            env: vec![],
+            command: vec!["labcheck".into()],
+        };
+        let mut inp = inputs();
+        inp.docker_image = Some("/x/lab-check.tar".into());
+        let fs = plan_initramfs(&inp, &run, &[]).unwrap();
+        assert_eq!(
+            fs.entries["lab/docker/image.tar"],
+            Node::File {
+                src: Source::Path("/x/lab-check.tar".into()),
+                mode: 0o644
+            }
+        );
+        match &fs.entries["lab/run.conf"] {
+            Node::File {
+                src: Source::Bytes(b), ..
+            } => assert!(String::from_utf8_lossy(b).contains("LAB_CGROUP=docker\n")),
+            other => panic!("run.conf: {other:?}"),
+        }
+        // The init script has a branch for the mode.
+        assert!(INIT_SCRIPT.contains("\ndocker)\n"));
     }
 
     #[test]

@@ -347,6 +347,7 @@ mod tests {
             env: vec![],
             busybox: None,
             qemu: "q".into(),
+            docker_image: None,
             console: false,
             command: vec![],
         };
