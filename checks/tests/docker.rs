@@ -25,6 +25,7 @@
 //! `none` only builds the image, which `LAB_DOCKER_SAVE=TAR` writes for `make check-vm
 //! CGROUP=docker`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -160,7 +161,21 @@ impl Engine {
         }
         script.push_str("exec dockerd \"$@\"\n");
         let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let daemon = Command::new("unshare")
+        let mut daemon = Command::new("unshare");
+        // If the test is killed before its Drop can stop the engine, the engine stops
+        // itself (SIGTERM: dockerd ends its containers and containerd; its mounts go
+        // with its namespace). Only a syscall between fork and exec.
+        // SAFETY: prctl is async-signal-safe.
+        unsafe {
+            daemon.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        let daemon = daemon
             .args([
                 "--mount",
                 "--cgroup",
