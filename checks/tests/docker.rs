@@ -53,9 +53,23 @@ fn run_limited(limit: Duration, cmd: &mut Command) -> Output {
             t.env(k, v);
         }
     }
+    // A killed test ends its commands too: timeout passes the SIGTERM on.
+    // SAFETY: prctl is async-signal-safe.
+    unsafe { t.pre_exec(die_with_the_test) };
     t.stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"))
+}
+
+/// Between fork and exec: SIGTERM when the test's thread ends (killed before its
+/// Drop could stop what it started). Only a syscall.
+fn die_with_the_test() -> std::io::Result<()> {
+    // SAFETY: prctl with an integer argument.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
 fn ok_or_panic(what: &str, out: &Output) {
@@ -166,15 +180,7 @@ impl Engine {
         // itself (SIGTERM: dockerd ends its containers and containerd; its mounts go
         // with its namespace). Only a syscall between fork and exec.
         // SAFETY: prctl is async-signal-safe.
-        unsafe {
-            daemon.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        unsafe { daemon.pre_exec(die_with_the_test) };
         let daemon = daemon
             .args([
                 "--mount",
@@ -197,7 +203,7 @@ impl Engine {
             .map(PathBuf::from)
             .find(|p| p.exists())
             .unwrap_or_else(|| "docker".into());
-        let parent_link = format!("labdk{}", std::process::id() % 100_000);
+        let parent_link = format!("labdk{}", std::process::id());
         let mut e = Engine {
             dir,
             sock,
@@ -466,6 +472,30 @@ impl Drop for Engine {
     }
 }
 
+/// The veths of earlier runs that were killed (SIGKILL leaves no time for Drop; their
+/// engines stopped themselves): `labdkPID` whose test process is gone.
+fn sweep_stale_links() {
+    let Ok(rd) = std::fs::read_dir("/sys/class/net") else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("labdk").and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| {
+            exe.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("docker-"))
+        });
+        if !alive {
+            let _ = Command::new("ip")
+                .args(["link", "del", &name])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
 /// Processes whose command line names the engine's directory or its private /run.
 fn engine_processes(dir: &Path) -> Vec<i32> {
     let want = dir.display().to_string();
@@ -594,6 +624,8 @@ fn summary(stdout: &str) -> Option<[u32; 4]> {
 #[test]
 #[ignore = "needs root, docker.io and mmdebstrap"]
 fn the_suite_passes_inside_privileged_docker_containers() {
+    // Before the audit's first look: they are an earlier run's, not this one's.
+    sweep_stale_links();
     let before = Snapshot::take();
     let mut bad = Vec::new();
     let mut reasons = std::collections::BTreeSet::new();
