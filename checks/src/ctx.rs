@@ -229,8 +229,24 @@ impl Ctx {
     pub fn host_witness(&self) -> Result<HostWitness, Outcome> {
         // The kernel hands pids out in increasing order (wrapping to 300 past
         // pid_max): each witness started and ended moves the next one up.
+        use std::os::unix::process::CommandExt;
+        let checker = std::process::id();
         for _ in 0..WITNESS_MIN_PID {
-            let child = std::process::Command::new(&self.probe)
+            let mut cmd = std::process::Command::new(&self.probe);
+            // It dies with the checker: a SIGKILLed checker has no Drop to end it, and
+            // it is in no cgroup or state file that `harness cleanup` reads. (Checked
+            // after the prctl: a checker gone before it leaves the witness reparented.)
+            // SAFETY: prctl and getppid are async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0);
+                    if libc::getppid() as u32 != checker {
+                        return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                    }
+                    Ok(())
+                })
+            };
+            let child = cmd
                 .args(["sleep", "120"])
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
