@@ -82,14 +82,10 @@ fn ok_or_panic(what: &str, out: &Output) {
     );
 }
 
-/// Whether the capability bounding set holds CAP_SYS_RESOURCE (bit 24).
+/// Whether the capability bounding set holds CAP_SYS_RESOURCE.
 fn bounding_set_has_sys_resource() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("CapBnd:"))
-        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
-        .is_some_and(|b| b & (1 << 24) != 0)
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    labkit::caps::cap_bnd(&status).is_some_and(|b| b & labkit::caps::CAP_SYS_RESOURCE != 0)
 }
 
 /// dockerd's runtime where the bounding set lacks CAP_SYS_RESOURCE: runc, after taking
@@ -513,31 +509,13 @@ fn engine_processes(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
-/// The engine's cgroups: `name` under the caller's own cgroup of every hierarchy,
-/// removed deepest first.
+/// The engine's cgroups: `name` under the caller's own cgroup of every hierarchy.
 fn remove_cgroup_trees(name: &str) {
     let read = |f: &str| std::fs::read_to_string(f).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(10);
     for h in checks::cgview::mounted_hierarchies(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup")) {
         if let Some(own) = h.own {
-            let top = own.join(name);
-            let mut dirs = Vec::new();
-            collect_dirs(&top, &mut dirs);
-            dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
-            for d in dirs {
-                let _ = std::fs::remove_dir(&d);
-            }
-        }
-    }
-}
-
-fn collect_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
-    if !dir.is_dir() {
-        return;
-    }
-    out.push(dir.to_path_buf());
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if e.file_type().is_ok_and(|t| t.is_dir()) {
-            collect_dirs(&e.path(), out);
+            let _ = labkit::cgroups::common::remove_tree(&own.join(name), deadline);
         }
     }
 }

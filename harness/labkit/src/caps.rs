@@ -49,8 +49,19 @@ pub const CAP_NAMES: &[&str] = &[
 /// CAP_SYS_ADMIN as a bit of a capability set.
 pub const CAP_SYS_ADMIN: u64 = 1 << 21;
 
+pub const CAP_SYS_RESOURCE: u64 = 1 << 24;
+
 /// The effective capability set from the text of /proc/PID/status (`CapEff:`).
 pub fn cap_eff(status: &str) -> Option<u64> {
-    let v = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    cap_set(status, "CapEff:")
+}
+
+/// The capability bounding set from the text of /proc/PID/status (`CapBnd:`).
+pub fn cap_bnd(status: &str) -> Option<u64> {
+    cap_set(status, "CapBnd:")
+}
+
+fn cap_set(status: &str, field: &str) -> Option<u64> {
+    let v = status.lines().find_map(|l| l.strip_prefix(field))?;
     u64::from_str_radix(v.trim(), 16).ok()
 }
