@@ -343,6 +343,14 @@ fn run_file(file: &str, blocks: &[Block], seq: usize) -> Ran {
 #[test]
 #[ignore = "needs root"]
 fn lab_blocks_run_against_the_reference_runtime() {
+    let bins = checks::runtime::bin_dir();
+    for b in ["harness", "probe"] {
+        assert!(
+            bins.join(b).is_file(),
+            "{} is missing: the labs run the built binaries (cargo build --workspace --bins, or make build)",
+            bins.join(b).display()
+        );
+    }
     let v1 = host_cgroup_v1();
     // LAB_BLOCKS=ns-net runs only the pages whose path holds it (while writing a lab).
     let only = std::env::var("LAB_BLOCKS").unwrap_or_default();

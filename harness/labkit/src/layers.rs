@@ -136,7 +136,8 @@ pub fn unpack_into_store(store: &Path, tar: &Path, how: Unpack) -> Result<PathBu
     }
 }
 
-/// A tar entry's path made relative and checked: no root, no `..`.
+/// A tar entry's path made relative and checked: no root, no `..`. The layer's
+/// root itself (`./`, as `tar -C DIR -cf X .` writes it first) is the empty path.
 fn safe_relative(p: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in p.components() {
@@ -146,7 +147,7 @@ fn safe_relative(p: &Path) -> Option<PathBuf> {
             _ => return None,
         }
     }
-    (!out.as_os_str().is_empty()).then_some(out)
+    Some(out)
 }
 
 // Long: one branch per kind of entry the OCI layer format has.
@@ -184,6 +185,10 @@ fn unpack(tar: &Path, dst: &Path, apply_whiteouts: bool) -> Result<(), LayerErro
         let Some(rel) = safe_relative(&raw) else {
             return Err(bad("an absolute path or one with '..' would land outside the layer"));
         };
+        if rel.as_os_str().is_empty() {
+            // The layer's root: the store made that directory already.
+            continue;
+        }
         let name = rel
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -296,6 +301,21 @@ mod tests {
         assert!(e.contains("evil.tar") && e.contains("outside"), "{e}");
         assert!(!d.path().join("escaped").exists());
         assert_eq!(fs::read_dir(store.join("sha256")).unwrap().count(), 0);
+    }
+
+    /// `tar -C DIR -cf X .` names every entry `./...`, the first one `./` itself:
+    /// inside the layer, not outside it.
+    #[test]
+    fn entries_under_dot_slash_are_inside_the_layer() {
+        let d = tempfile::tempdir().unwrap();
+        let store = d.path().join("store");
+        let t = tarball(
+            d.path(),
+            "dot.tar",
+            &[("./", b""), ("./app/", b""), ("./app/file", b"hello")],
+        );
+        let layer = unpack_into_store(&store, &t, Unpack::default()).unwrap();
+        assert_eq!(fs::read_to_string(layer.join("app/file")).unwrap(), "hello");
     }
 
     #[test]
