@@ -91,6 +91,23 @@ fn english_and_korean_hold_the_same_commands() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
 }
 
+/// A block that is not run here (an illustration, or for the other cgroup
+/// version) still parses as shell: `bash -n` over every commands block.
+#[test]
+fn every_block_parses_as_shell() {
+    let bad: Vec<String> = student_blocks()
+        .iter()
+        .filter_map(|b| {
+            let out = Command::new("bash")
+                .args(["-n", "-c", &b.code])
+                .output()
+                .expect("running bash -n");
+            (!out.status.success()).then(|| format!("{}: bash -n: {}", b.at(), String::from_utf8_lossy(&out.stderr)))
+        })
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 /// The cgroup version of this host: v1 (legacy or hybrid: controllers on v1
 /// hierarchies) or v2 (/sys/fs/cgroup is cgroup2).
 fn host_cgroup_v1() -> bool {
