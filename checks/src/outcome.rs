@@ -18,6 +18,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A failure whose cause the check observed itself (no PID namespace, `lo` down):
+    /// it replaces what the run's stderr suggested.
+    pub fn because(self, cause: crate::cause::Cause) -> Outcome {
+        match self {
+            Outcome::Fail(mut f) => {
+                f.cause = Some(cause);
+                Outcome::Fail(f)
+            }
+            other => other,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Pass => "pass",
@@ -42,6 +54,9 @@ pub struct Failure {
     /// The runtime refused the run itself (exit 125): its `runtime error:` line, so
     /// that a hint does not talk about what the probe saw when it never ran.
     pub refused: Option<String>,
+    /// What the check saw go wrong before the step it tests, which picks the hint
+    /// (`crate::cause`): from the run's exit status and stderr, or set by the check.
+    pub cause: Option<crate::cause::Cause>,
 }
 
 /// What a control run leaves out, in Korean (the checks' phrases; flags as they are).
@@ -165,6 +180,7 @@ pub fn fail(expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> Outco
         command: run.command_line(),
         stderr_tail: run.stderr_tail(8),
         refused: refusal(run),
+        cause: crate::cause::Cause::from_run(run.code(), &String::from_utf8_lossy(&run.stderr)),
     })
 }
 
@@ -190,6 +206,7 @@ pub fn fail_host(expected: impl Into<Text>, got: impl Into<Text>, what: impl Int
         command: what.into(),
         stderr_tail: String::new(),
         refused: None,
+        cause: None,
     })
 }
 
@@ -311,6 +328,7 @@ mod tests {
             command: "harness run --rootfs /tmp/x -- /bin/probe ns".into(),
             stderr_tail: stderr_tail.into(),
             refused: None,
+            cause: None,
         })
     }
 

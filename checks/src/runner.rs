@@ -270,6 +270,7 @@ fn audit(
                     command: watched.last_command.clone(),
                     stderr_tail: String::new(),
                     refused: None,
+                    cause: None,
                 });
             }
         }
@@ -293,6 +294,7 @@ fn audit(
                 command: watched.last_command.clone(),
                 stderr_tail: String::new(),
                 refused: None,
+                cause: None,
             });
         }
     }
@@ -385,6 +387,7 @@ pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckR
                 command: format!("{} (a runtime call that does not end)", rt.path.display()),
                 stderr_tail: String::new(),
                 refused: None,
+                cause: None,
             }),
             duration: limit,
             notes: Vec::new(),

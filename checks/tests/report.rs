@@ -34,6 +34,7 @@ fn synthetic() -> Vec<CheckReport> {
                 stderr_tail: "warning: uts ignored\nsecond line".into(),
                 run: checks::outcome::RunRole::Tested,
                 refused: None,
+                cause: None,
             }),
             1234,
         ),

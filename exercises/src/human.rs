@@ -189,18 +189,6 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
             }
         }
         let hint = if lang == Lang::Ko { &c.hint.1 } else { &c.hint.0 };
-        // A hint is about what the probe sees; a run the runtime refused never got there.
-        if let Some(line) = c
-            .message
-            .lines()
-            .find_map(|l| l.strip_prefix(checks::outcome::REFUSED_PREFIX))
-        {
-            let text = match lang {
-                Lang::En => format!("the runtime refused the run before the command ran (`{line}`, exit 125): make it accept what the run asks first; then"),
-                Lang::Ko => format!("런타임이 명령을 실행하기도 전에 이 실행을 거부했습니다(`{line}`, 종료 상태 125). 먼저 이 실행이 요구하는 것을 받아들이게 하세요. 그다음"),
-            };
-            let _ = writeln!(s, "    {}: {text}", w.hint);
-        }
         let _ = writeln!(s, "    {}: {hint}", w.hint);
         let _ = writeln!(s, "    {}: {}", w.source, c.source);
     }

@@ -3,6 +3,8 @@
 
 use labkit::probe::{Facts, Kill, OrphanState};
 
+use crate::cause::Cause;
+
 use super::*;
 
 /// Pass: the probe is PID 1 (ppid 0) or the child of a PID 1 it can see. Fail:
@@ -138,6 +140,7 @@ fn pid_namespace_made(ctx: &Ctx) -> CheckResult {
         crate::t!("NSpid {}", "NSpid {}", js(&f.nspid)),
         &run,
     )
+    .map_err(|o| o.because(Cause::NoPidNamespace))
 }
 
 /// Pass: for SIGKILL, SIGTERM, SIGINT, SIGHUP and SIGUSR1, a command that dies by the
@@ -368,7 +371,8 @@ pub(super) fn orphans_reaped(ctx: &Ctx) -> CheckResult {
             "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"
         ),
         &run,
-    )?;
+    )
+    .map_err(|o| o.because(Cause::NoPidNamespace))?;
     ensure(
         o.state == "gone",
         crate::t!(
