@@ -44,7 +44,8 @@ const EN: Words = Words {
     source: "source",
     lab: "lab",
     interrupted: "The grader was interrupted: checks that did not run are not graded.",
-    ungraded_checks: "Not graded (host or check problem, no points lost)",
+    ungraded_checks:
+        "Not graded (skipped: this host cannot run them, out of the maximum; broken: a new run grades them)",
     contained: "The runtime misbehaved; the grader contained it",
     points: "points",
     left_outside:
@@ -61,7 +62,8 @@ const KO: Words = Words {
     source: "검사 코드",
     lab: "실습 문서",
     interrupted: "채점이 중간에 멈췄습니다. 실행되지 않은 검사는 채점하지 않았습니다.",
-    ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
+    ungraded_checks:
+        "채점하지 못한 검사 (건너뜀: 이 호스트에서는 돌릴 수 없어 만점에서 빠짐, broken: 다시 돌리면 채점됨)",
     contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
     points: "점",
     left_outside:
@@ -89,7 +91,7 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     let width = r.exercises.iter().map(|e| e.id.len()).max().unwrap_or(8);
     for e in &r.exercises {
         let ungraded = e.ungradable();
-        let n = e.checks.iter().filter(|c| !c.status.graded()).count();
+        let n = e.checks.iter().filter(|c| c.status == Status::Skip).count();
         let extra = if n > 0 {
             format!("  ({})", not_graded(lang, n, ungraded))
         } else {
@@ -106,14 +108,32 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         );
     }
     let _ = writeln!(s);
-    // The maximum of every format: what could be graded (skipped and broken checks
-    // cost nothing and are not in it).
+    // The maximum of every format: what this host can grade (skipped checks are not
+    // in it; broken ones are, so that it does not move between runs).
     let _ = write!(s, "{}: {}/{}", w.total, r.earned(), r.gradable_points());
-    let n = r.checks().filter(|c| !c.status.graded()).count();
+    let n = r.checks().filter(|c| c.status == Status::Skip).count();
     if n > 0 {
         let _ = write!(s, " ({})", not_graded(lang, n, r.ungradable()));
     }
     let _ = writeln!(s);
+    // Broken checks stay in the maximum (it must not move between runs on one host):
+    // their points are this run's loss, not a verdict, and a new run grades them.
+    if r.unfinished() > 0 {
+        let p = r.unfinished();
+        let _ = writeln!(
+            s,
+            "{}",
+            match lang {
+                Lang::En => format!(
+                    "{p} point{} not graded this run (broken or not run, not your runtime's fault): run the grader again",
+                    if p == 1 { "" } else { "s" }
+                ),
+                Lang::Ko => format!(
+                    "이번 실행에서 채점하지 못한 {p}점이 있습니다(broken이거나 실행되지 않음, 여러분 런타임의 잘못이 아님). 채점기를 다시 돌리세요."
+                ),
+            }
+        );
+    }
     if r.interrupted {
         let _ = writeln!(s, "{}", w.interrupted);
     }

@@ -193,7 +193,7 @@ const EN: Words = Words {
     points: "points",
     points_col: "Points",
     runtime: "Runtime",
-    ungradable: " could not be graded on this run (skipped, broken or not run); they are not counted as failures.",
+    ungradable: " cannot be graded on this host (skipped): they are not in the maximum.",
     interrupted: "The grader was interrupted before every check ran.",
     exercise: "Exercise",
     status: "Status",
@@ -212,8 +212,7 @@ const KO: Words = Words {
     points: "점",
     points_col: "점수",
     runtime: "런타임",
-    ungradable:
-        "은 이번 실행에서 채점할 수 없었습니다(건너뜀, 검사 오류 또는 실행되지 않음). 실패로 계산되지 않습니다.",
+    ungradable: "은 이 호스트에서 채점할 수 없어(건너뜀) 만점에 들어가지 않습니다.",
     interrupted: "채점이 중단되어 일부 검사가 실행되지 않았습니다.",
     exercise: "연습 문제",
     status: "상태",
