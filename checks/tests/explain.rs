@@ -12,6 +12,8 @@ use checks::explain::{explain, Explanation, A, A_ALLOCATES, B, SHARED_FILE};
 use checks::text::Lang;
 use checks::Runtime;
 
+mod support;
+
 fn snapshot(name: &str, text: &str) {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
@@ -316,6 +318,34 @@ fn partial_runtime_draws_pid_and_uts_and_greys_the_rest() {
     let text = draw::text(&e, Lang::En, false);
     assert_greyed_beyond_pid_and_uts(&text);
     assert!(text.contains("PID 1 inside is host PID"), "{text}");
+}
+
+/// A runtime whose user namespace works alone but not with layers (as a runtime that
+/// mounts the overlay where the mapped root may not write) keeps its user namespace
+/// in the picture: it did exercise ns-user, and only the combination is greyed in a
+/// note. Before, the picture came from a container without the user namespace and
+/// greyed it "not done: ns-user" for a runtime that scored ns-user in full.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn user_namespace_that_fails_only_with_layers_is_still_drawn_as_its_own() {
+    let mut rt = Runtime::at("reference", support::harness());
+    rt.env
+        .push((support::FAULT_ENV.into(), "user-ns-layers-refused".into()));
+    let e = drawn(&rt);
+    assert!(own(&e).contains(&"user"), "{:?}", e.namespaces.kinds);
+    assert!(
+        e.layers.missing.is_none(),
+        "the layers are drawn too: {:?}",
+        e.layers.missing
+    );
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.en.contains("user namespace and layers together")),
+        "{:?}",
+        e.notes
+    );
 }
 
 #[test]
