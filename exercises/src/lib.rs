@@ -70,10 +70,15 @@ fn hint_for(id: &str, outcome: Option<&Outcome>, hints: &Hints) -> (String, Stri
         Some(Outcome::Fail(f)) => f.cause,
         _ => None,
     };
-    let by_cause = cause.and_then(|c| causes().ok()?.get(c.id()).map(|h| (h.en.clone(), h.ko.clone())));
-    by_cause
-        .or_else(|| hints.get(id).map(|h| (h.en.clone(), h.ko.clone())))
-        .unwrap_or_default()
+    let own = hints.get(id).map(|h| (h.en.clone(), h.ko.clone())).unwrap_or_default();
+    let Some((cause, hint)) = cause.and_then(|c| Some((c, causes().ok()?.get(c.id())?.clone()))) else {
+        return own;
+    };
+    match cause {
+        // A refusal says only that setup stopped; its line may be the tested step's.
+        checks::cause::Cause::Refused => (format!("{} {}", hint.en, own.0), format!("{} {}", hint.ko, own.1)),
+        _ => (hint.en, hint.ko),
+    }
 }
 
 pub use checks::outcome::Text;
