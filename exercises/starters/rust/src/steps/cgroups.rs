@@ -33,11 +33,7 @@ impl Cgroup {
 
     /// NAME's directory in every hierarchy, each once.
     pub fn all_dirs(&self) -> Vec<PathBuf> {
-        self.parent
-            .all_dirs()
-            .into_iter()
-            .map(|d| d.join(&self.name))
-            .collect()
+        self.parent.all_dirs().into_iter().map(|d| d.join(&self.name)).collect()
     }
 }
 
@@ -72,7 +68,7 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
 
 // ------------------------------------------------------------------ cg-memory: the cgroup itself
 
-/// Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
+/// TODO(cg-memory). Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
 /// create NAME in every parent directory (`std::fs::create_dir`, not
 /// create_dir_all). A NAME that already exists is an error: never reuse, or
 /// write to, a cgroup you did not create; if a later mkdir fails, remove the
@@ -85,24 +81,22 @@ pub fn create(name: &str) -> Result<Cgroup> {
     todo!("cg-memory: find the parent, create NAME in every hierarchy (v1 cpuset: fill cpus/mems; v2: subtree_control)")
 }
 
-/// After the start, before "go": move the container's first process into
+/// TODO(cg-memory). After the start, before "go": move the container's first process into
 /// NAME in every hierarchy (write its PID to cgroup.procs). Its children
 /// inherit the cgroup.
 pub fn join(cg: &Cgroup, pid: Pid) -> Result<()> {
     todo!("cg-memory: write the PID to cgroup.procs of NAME in every hierarchy")
 }
 
-/// At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
+/// TODO(cg-memory). At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
 /// where it exists; otherwise SIGKILL each PID of cgroup.procs), wait until
 /// cgroup.procs is empty, then remove NAME (`std::fs::remove_dir`) in every
 /// hierarchy.
 pub fn remove(cg: &Cgroup) -> Result<()> {
-    todo!(
-        "cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy"
-    )
+    todo!("cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy")
 }
 
-/// --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
+/// TODO(cg-memory). --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
 /// v1: memory.limit_in_bytes = BYTES, then memory.memsw.limit_in_bytes =
 /// BYTES where that file exists (swap off).
 /// Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
@@ -112,14 +106,14 @@ pub fn limit_memory(cg: &Cgroup, bytes: u64) -> Result<()> {
 
 // ------------------------------------------------------------------ the other limits
 
-/// --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us
+/// TODO(cg-cpu). --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us
 /// and cpu.cfs_quota_us, in an order that never passes through an invalid pair.
 /// Read: Documentation/scheduler/sched-bwc.rst.
 pub fn limit_cpu(cg: &Cgroup, cpu: CpuMax) -> Result<()> {
     todo!("cg-cpu: cpu.max (v2) or cpu.cfs_period_us + cpu.cfs_quota_us (v1)")
 }
 
-/// --cpu-weight W, --memory-low B and --io-weight I: guarantees, not limits. v2:
+/// TODO(cg-guarantee). --cpu-weight W, --memory-low B and --io-weight I: guarantees, not limits. v2:
 /// cpu.weight = W, memory.low = B, io.bfq.weight = I. v1: cpu.shares = W * 1024 /
 /// 100 (systemd's conversion, which keeps ratios), memory.soft_limit_in_bytes = B
 /// (another mechanism: see the lab), blkio.bfq.weight = I. Without the bfq weight
@@ -129,25 +123,25 @@ pub fn guarantee(cg: &Cgroup, cpu_weight: Option<u64>, memory_low: Option<u64>, 
     todo!("cg-guarantee: cpu.weight / cpu.shares, memory.low and io.bfq.weight")
 }
 
-/// --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
+/// TODO(cg-pids). --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
 pub fn limit_pids(cg: &Cgroup, max: u64) -> Result<()> {
     todo!("cg-pids: pids.max = N")
 }
 
-/// --cpuset CPUS: cpuset.cpus = CPUS (v1: cpuset.mems copied from the parent).
+/// TODO(cg-cpuset). --cpuset CPUS: cpuset.cpus = CPUS (v1: cpuset.mems copied from the parent).
 /// Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
 pub fn limit_cpuset(cg: &Cgroup, cpus: &str) -> Result<()> {
     todo!("cg-cpuset: cpuset.cpus = CPUS")
 }
 
-/// --io-wbps / --io-rbps. v2: io.max lines "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
+/// TODO(cg-io). --io-wbps / --io-rbps. v2: io.max lines "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
 /// v1: blkio.throttle.write_bps_device / read_bps_device "MAJ:MIN BPS", one write per line.
 /// Read: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
 pub fn limit_io(cg: &Cgroup, wbps: &[IoLimit], rbps: &[IoLimit]) -> Result<()> {
     todo!("cg-io: io.max (v2) or blkio.throttle.*_bps_device (v1)")
 }
 
-/// --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
+/// TODO(cg-devices). --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
 /// stays allowed. v2 has no device files: attach a BPF_PROG_TYPE_CGROUP_DEVICE
 /// program to the cgroup (bpf(2) with BPF_PROG_LOAD then BPF_PROG_ATTACH,
 /// through `libc::syscall(libc::SYS_bpf, ...)`).
@@ -156,7 +150,7 @@ pub fn limit_devices(cg: &Cgroup, rules: &[DeviceRule]) -> Result<()> {
     todo!("cg-devices: devices.deny (v1) or a cgroup device BPF program (v2)")
 }
 
-/// --net-classid ID. v1: net_cls.classid = ID. v2 has no net_cls: a runtime error.
+/// TODO(cg-net-cls). --net-classid ID. v1: net_cls.classid = ID. v2 has no net_cls: a runtime error.
 /// Read: cgroup-v1/net_cls.rst, tc(8).
 pub fn limit_net_classid(cg: &Cgroup, id: u32) -> Result<()> {
     todo!("cg-net-cls: net_cls.classid = ID (v1); an error on v2")
@@ -164,7 +158,7 @@ pub fn limit_net_classid(cg: &Cgroup, id: u32) -> Result<()> {
 
 // ------------------------------------------------------------------ cg-freezer
 
-/// `pause NAME` (NAME under the same LAB_CGROUP_PARENT, found with
+/// TODO(cg-freezer). `pause NAME` (NAME under the same LAB_CGROUP_PARENT, found with
 /// `CgroupParent::find()`). A missing NAME: `bail!("pause {name}: no such cgroup")`.
 /// v2: write 1 to cgroup.freeze, then poll cgroup.events until it shows
 /// `frozen 1`. v1: write FROZEN to freezer.state and poll until it reads
@@ -174,14 +168,14 @@ pub fn pause(name: &str) -> Result<()> {
     todo!("cg-freezer: freeze NAME and wait until the kernel reports it frozen")
 }
 
-/// `resume NAME`: v2 cgroup.freeze = 0, v1 freezer.state = THAWED.
+/// TODO(cg-freezer). `resume NAME`: v2 cgroup.freeze = 0, v1 freezer.state = THAWED.
 pub fn resume(name: &str) -> Result<()> {
     todo!("cg-freezer: thaw NAME")
 }
 
 // ------------------------------------------------------------------ cg-monitoring
 
-/// `stats NAME`: return ONE line of JSON with the fourteen keys of CONTRACT.md
+/// TODO(cg-monitoring). `stats NAME`: return ONE line of JSON with the fourteen keys of CONTRACT.md
 /// section 3: name, cgroup_version, memory_current_bytes, memory_peak_bytes,
 /// cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec,
 /// pids_current, oom_kills, memory_max_bytes, pids_max, io_read_bytes,
