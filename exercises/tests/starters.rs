@@ -30,11 +30,11 @@ fn table(readme: &Path) -> Vec<(String, Vec<String>)> {
     let text = read(readme);
     let mut lines = text.lines().skip_while(|l| {
         let first = l.trim_start_matches('|').split('|').next().unwrap_or("").trim();
-        !(l.starts_with('|') && (first == "Exercise" || first == "연습 문제"))
+        !(l.starts_with('|') && (first == "Exercise" || first == "실습"))
     });
     assert!(
         lines.next().is_some(),
-        "{}: no table headed `| Exercise |` / `| 연습 문제 |`",
+        "{}: no table headed `| Exercise |` / `| 실습 |`",
         readme.display()
     );
     lines

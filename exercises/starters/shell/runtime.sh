@@ -564,7 +564,7 @@ mnt_make_private() {
 # 컨테이너 쪽. 새 루트를 준비해 NEW_ROOT에 넣으세요. --rootfs DIR이 있으면 DIR을
 # 자기 자신 위에 bind 마운트하고(pivot_root는 마운트 지점을 요구합니다) 그것을
 # 씁니다. --rootfs가 없으면 새 루트도 없으니 아무것도 하지 않습니다. (--layer는
-# ufs-layers 연습 문제입니다. 아래에서 부르는 ufs_mount_overlay가 그때
+# ufs-layers 실습입니다. 아래에서 부르는 ufs_mount_overlay가 그때
 # NEW_ROOT를 정합니다. ns-mount에는 --rootfs만 있으면 됩니다.)
 # 읽을거리: mount(8) (--bind).
 mnt_prepare_root() {
@@ -598,8 +598,8 @@ mnt_prepare_root() {
 #     파일 위에 호스트의 /dev에서 bind 마운트합니다(mknod 아님). /dev/shm(tmpfs),
 #     그리고 심볼릭 링크 fd -> /proc/self/fd, stdin -> /proc/self/fd/0,
 #     stdout -> /proc/self/fd/1, stderr -> /proc/self/fd/2.
-#   - 그다음 sec_mask_kernel_files(sec-escape 연습 문제)와 ipc_mount_mqueue
-#     (ns-ipc 연습 문제)를 부릅니다.
+#   - 그다음 sec_mask_kernel_files(sec-escape 실습)와 ipc_mount_mqueue
+#     (ns-ipc 실습)를 부릅니다.
 # 읽을거리: mount(8), proc(5), tmpfs(5), CONTRACT.ko.md 2.2절.
 mnt_populate_root() {
 	: # nothing yet

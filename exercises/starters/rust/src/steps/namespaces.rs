@@ -120,8 +120,8 @@ pub fn set_hostname(name: &str) -> Result<()> {
 ///
 /// 컨테이너 쪽, --rootfs DIR이 있을 때: DIR을 자기 자신 위에 bind 마운트하고
 /// (pivot_root는 새 루트가 마운트 지점이어야 합니다: MS_BIND | MS_REC) 그 경로를
-/// 돌려주세요. ns-mount에는 --rootfs만 있으면 됩니다. --layer는 ufs-layers 연습
-/// 문제입니다. 읽을거리: mount(2) ("Creating a bind mount").
+/// 돌려주세요. ns-mount에는 --rootfs만 있으면 됩니다. --layer는 ufs-layers
+/// 실습입니다. 읽을거리: mount(2) ("Creating a bind mount").
 pub fn bind_rootfs(dir: &Path) -> Result<PathBuf> {
     todo!("ns-mount: bind-mount the rootfs onto itself and return its path")
 }
@@ -207,7 +207,7 @@ pub fn mask_kernel_files(new_root: &Path) -> Result<()> {
 /// 넘깁니다), 호스트 디렉터리의 디스크립터는 어떤 루트 파일 시스템에서도
 /// 빠져나갈 길입니다(CVE-2024-21626: runc가 하나를 흘렸고 /proc/self/fd/N이
 /// 호스트의 파일로 이어졌습니다). close_range(2) 한 번으로 닫을 수 있습니다(위의
-/// 코드). 쓰기 전까지는 아무것도 하지 않으므로 앞의 연습 문제는 그대로 돕니다.
+/// 코드). 쓰기 전까지는 아무것도 하지 않으므로 앞의 실습은 그대로 돕니다.
 /// 읽을거리: close_range(2), proc(5) (/proc/PID/fd).
 pub fn close_inherited_fds() -> Result<()> {
     Ok(())
