@@ -250,3 +250,127 @@ fn every_exercise_needs_only_its_own_and_earlier_steps() {
         wrong.join("\n")
     );
 }
+
+/// The options of one runtime invocation as `introduces` names them: `run`'s
+/// flags (`--ns` split by namespace), or the subcommand (`pause`, `stats`).
+fn invocation_options(argv: &[&str]) -> Vec<String> {
+    let Some((&sub, rest)) = argv.split_first() else {
+        return vec!["(no arguments)".into()];
+    };
+    if sub != "run" {
+        return vec![sub.to_string()];
+    }
+    let mut v = Vec::new();
+    let mut it = rest.iter();
+    while let Some(&a) = it.next() {
+        if a == "--" || !a.starts_with("--") {
+            break;
+        }
+        let (flag, value) = match a.split_once('=') {
+            Some((f, val)) => (f, val),
+            None => (a, it.next().copied().unwrap_or_default()),
+        };
+        if flag == "--ns" {
+            v.extend(options_of(&format!("--ns {value}")));
+        } else {
+            v.push(flag.to_string());
+        }
+    }
+    v
+}
+
+/// The same on the runtime's real command lines: each exercise's checks run
+/// against the reference runtime through a wrapper that logs its arguments;
+/// every option they pass is introduced by the exercise or an earlier one.
+/// Costs a full run of the catalog (minutes): root, ignored like grader.rs.
+#[test]
+#[ignore = "needs root; runs every check"]
+#[serial_test::serial(suite)]
+fn every_exercise_needs_only_its_own_and_earlier_steps_on_real_invocations() {
+    use std::os::unix::fs::PermissionsExt;
+    let m = manifest().unwrap();
+    let catalog = checks::catalog();
+    let harness = checks::runtime::bin_dir().join("harness");
+    let t = tempfile::tempdir().unwrap();
+    let mut wrong = Vec::new();
+    for (e, known) in cumulative(&m.exercises) {
+        let log = t.path().join(format!("{}.log", e.id));
+        let wrapper = t.path().join(format!("runtime-{}", e.id));
+        // One write per invocation (printf -v first): the checks run in parallel.
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/bash\nprintf -v line '%s\\x1f' \"$@\"\nprintf '%s\\n' \"$line\" >>'{}'\nexec '{}' \"$@\"\n",
+                log.display(),
+                harness.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let rt = checks::Runtime::named(wrapper.to_str().unwrap()).unwrap();
+        let selected: Vec<_> = e
+            .checks
+            .iter()
+            .map(|id| *catalog.iter().find(|c| c.id == id).unwrap())
+            .collect();
+        let reports = checks::run_all(&selected, &rt, 4, |_| {});
+        // The wrapper changes nothing: every option a check passes was passed,
+        // and a check that stopped early would hide the rest of its commands.
+        let failed: Vec<String> = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, checks::Outcome::Fail(_)))
+            .map(|r| format!("{}: {}", r.id, r.outcome.label()))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "the reference runtime failed through the wrapper: {failed:?}"
+        );
+        let ran = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, checks::Outcome::Pass))
+            .count();
+        println!("{}: {ran} of {} checks passed through the wrapper", e.id, reports.len());
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            !text.is_empty(),
+            "{}: the checks never started the runtime (wrapper {})",
+            e.id,
+            wrapper.display()
+        );
+        for line in text.lines() {
+            let argv: Vec<&str> = line.split('\x1f').filter(|a| !a.is_empty()).collect();
+            for o in invocation_options(&argv) {
+                if !known.contains(&o) {
+                    wrong.push(format!(
+                        "exercise {}: `{}` passes {o}, introduced later",
+                        e.id,
+                        argv.join(" ")
+                    ));
+                }
+            }
+        }
+    }
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "invocations that need a later exercise's steps:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn invocation_options_split_run_flags_and_subcommands() {
+    let got = invocation_options(&[
+        "run",
+        "--ns",
+        "pid,mnt",
+        "--rootfs=/r",
+        "--pid-file",
+        "/p",
+        "--",
+        "sh",
+        "--x",
+    ]);
+    assert_eq!(got, ["--ns pid", "--ns mnt", "--rootfs", "--pid-file"]);
+    assert_eq!(invocation_options(&["pause", "c1"]), ["pause"]);
+}

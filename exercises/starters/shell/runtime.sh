@@ -486,6 +486,16 @@ cg_dir() { [ -n "${CG_PARENT[$1]:-}" ] && echo "${CG_PARENT[$1]}/$CGROUP"; }
 # Careful: util-linux `unshare --fork` turns a child's death by signal N into
 # exit status 1, not 128+N. Make sure the process unshare waits for always
 # exits normally (see pid_become_init).
+#
+# 호스트 쪽, 시작 전. `pid`를 요청하면 새 PID 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요. unshare(2)는 호출한 프로세스를 옮기지 않고 그
+# 자식만 새 네임스페이스에 넣으므로 unshare는 fork해야 합니다(--fork).
+# --kill-child는 unshare가 죽으면 그 자식을 죽입니다. `mnt`도 있으면 새
+# 네임스페이스의 /proc이 필요합니다(--mount-proc).
+# 읽을거리: unshare(1), pid_namespaces(7).
+# 주의: util-linux의 `unshare --fork`는 자식이 시그널 N으로 죽으면 128+N이 아니라
+# 종료 상태 1을 돌려줍니다. unshare가 기다리는 프로세스가 늘 정상 종료하게
+# 하세요(pid_become_init 참고).
 pid_unshare_args() {
 	: # nothing yet
 }
@@ -499,6 +509,15 @@ pid_unshare_args() {
 # returns 1 (a loop `until read ...` never ends, `read ... || fail` fails): use
 # `x=$(cat file)` or `read -r x <file || [ -n "$x" ]`.
 # Read: proc(5) (/proc/PID/task/TID/children).
+#
+# 호스트 쪽, 시작 뒤. --fork를 쓰면 컨테이너의 첫 프로세스(FIRST_PID)는 시작한
+# 프로세스($CHILD, unshare가 된 것)가 아니라 unshare의 자식, 곧 새 네임스페이스의
+# PID 1입니다. 그 호스트 PID를 찾아서(예: /proc/$CHILD/task/$CHILD/children에
+# 나타날 때까지 기다림) FIRST_PID에 넣으세요. --pid-file과 시그널 전달이
+# FIRST_PID를 씁니다. 함정: 그 파일은 끝에 줄바꿈이 없어서 `read x <file`은 x를
+# 채우고도 1을 돌려줍니다(`until read ...` 반복은 끝나지 않고 `read ... || fail`은
+# 실패합니다). `x=$(cat file)`이나 `read -r x <file || [ -n "$x" ]`를 쓰세요.
+# 읽을거리: proc(5) (/proc/PID/task/TID/children).
 pid_find_init() {
 	: # nothing yet
 }
@@ -518,6 +537,22 @@ pid_find_init() {
 #     that), and never return from this function.
 # A `wait` interrupted by a trapped signal returns early: wait again.
 # Read: pid_namespaces(7) ("The namespace init process"), bash(1) (trap, wait).
+#
+# 컨테이너 쪽. `pid`가 있으면 이 bash 프로세스가 새 네임스페이스의 PID 1입니다.
+# PID 1은 작은 init이어야 합니다.
+#   - 나머지 시작 과정(container_setup_and_exec)을 자식에서(`&`) 실행합니다.
+#     (함정: 시그널로 죽은 자식을 `wait`하면 bash가 stderr에 "Killed" 작업 알림을
+#     찍습니다. `wait "$pid" 2>/dev/null`로 stderr를 깨끗하게 두세요.) 그 자식에서
+#     SIGINT/SIGQUIT를 되돌리세요(`trap - INT QUIT`). bash는 백그라운드 명령이
+#     그것들을 무시하게 만들고, 무시된 시그널은 exec 뒤에도 무시됩니다.
+#   - SIGTERM, SIGINT, SIGHUP을 그 자식에게 전달합니다(`trap`). PID 1은 핸들러가
+#     없는 시그널을 받지 않으니 fork 전에 trap을 거세요.
+#   - 고아를 거둡니다. 고아는 PID 1의 자식이 되고 PID 1이 wait할 때까지 좀비로
+#     남습니다(bash는 `wait`를 실행하는 동안 모든 자식을 거둡니다).
+#   - 자식의 상태로, 시그널 N으로 죽었으면 128+N으로 종료하고(`wait`가 그 값을
+#     줍니다) 이 함수에서 절대 돌아오지 않습니다.
+# trap을 건 시그널이 오면 `wait`가 일찍 돌아옵니다. 다시 wait 하세요.
+# 읽을거리: pid_namespaces(7) ("The namespace init process"), bash(1) (trap, wait).
 pid_become_init() {
 	: # nothing yet: the command runs as PID 1 itself (no reaping)
 }
@@ -526,6 +561,10 @@ pid_become_init() {
 # TODO(ns-uts): host side, before the start. When `uts` is requested, add the
 # unshare(1) option for a new UTS namespace to UNSHARE_ARGS.
 # Read: unshare(1), uts_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `uts`를 요청하면 새 UTS 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), uts_namespaces(7).
 uts_unshare_args() {
 	: # nothing yet
 }
@@ -533,6 +572,10 @@ uts_unshare_args() {
 # TODO(ns-uts): container side. With --hostname NAME, set the host name of the
 # new UTS namespace to NAME (the host's name must stay unchanged).
 # Read: hostname(1), sethostname(2).
+#
+# 컨테이너 쪽. --hostname NAME이 있으면 새 UTS 네임스페이스의 호스트 이름을
+# NAME으로 정하세요(호스트의 이름은 바뀌면 안 됩니다).
+# 읽을거리: hostname(1), sethostname(2).
 uts_set_hostname() {
 	: # nothing yet
 }
@@ -542,6 +585,10 @@ uts_set_hostname() {
 # unshare(1) options for a new mount namespace whose mounts do not propagate
 # back to the host (--propagation).
 # Read: unshare(1), mount_namespaces(7) (shared subtrees).
+#
+# 호스트 쪽, 시작 전. `mnt`를 요청하면 마운트가 호스트로 전파되지 않는 새 마운트
+# 네임스페이스를 만드는 unshare(1) 옵션을 UNSHARE_ARGS에 더하세요(--propagation).
+# 읽을거리: unshare(1), mount_namespaces(7) (shared subtrees).
 mnt_unshare_args() {
 	: # nothing yet
 }
@@ -550,6 +597,11 @@ mnt_unshare_args() {
 # mount made from here on is seen on the host, and so pivot_root(2) accepts
 # the new root (it fails with EINVAL on a shared mount).
 # Read: mount(8) (--make-rprivate), mount_namespaces(7).
+#
+# 컨테이너 쪽. 모든 마운트를 재귀적으로 private으로 만드세요. 그래야 여기서부터
+# 만드는 마운트가 호스트에 보이지 않고, pivot_root(2)가 새 루트를 받아들입니다
+# (공유 마운트에서는 EINVAL로 실패합니다).
+# 읽을거리: mount(8) (--make-rprivate), mount_namespaces(7).
 mnt_make_private() {
 	: # nothing yet
 }
@@ -617,6 +669,17 @@ mnt_populate_root() {
 # Skip a path this kernel has not got. Until you write it, nothing is hidden
 # (and the earlier exercises still run).
 # Read: proc(5) (kcore, keys, sysrq-trigger), mount(8) (--bind, remount,bind,ro).
+#
+# 컨테이너 쪽, 새 루트가 있고 그 /proc이 마운트된 뒤(계약 1.2): runc처럼 호스트의
+# 커널을 보여 주는 것을 가리세요.
+#   - NEW_ROOT/proc/kcore, keys, timer_list, sched_debug, latency_stats: 각각 위에
+#     /dev/null을 bind 마운트합니다(mount --bind /dev/null FILE).
+#   - NEW_ROOT/proc/acpi, scsi: 각각 위에 비어 있는 읽기 전용 tmpfs.
+#   - NEW_ROOT/proc/sysrq-trigger, sys, irq, bus, fs: 읽기 전용. 자기 자신 위에
+#     bind 마운트한 뒤 mount -o remount,bind,ro,nosuid,nodev,noexec.
+# 이 커널에 없는 경로는 건너뜁니다. 쓰기 전까지는 아무것도 가리지 않습니다(앞의
+# 실습은 그대로 돕니다).
+# 읽을거리: proc(5) (kcore, keys, sysrq-trigger), mount(8) (--bind, remount,bind,ro).
 sec_mask_kernel_files() {
 	: # nothing yet
 }
@@ -679,6 +742,10 @@ mnt_pivot_root() {
 # TODO(ns-ipc): host side, before the start. When `ipc` is requested, add the
 # unshare(1) option for a new IPC namespace to UNSHARE_ARGS.
 # Read: unshare(1), ipc_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `ipc`를 요청하면 새 IPC 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), ipc_namespaces(7).
 ipc_unshare_args() {
 	: # nothing yet
 }
@@ -686,6 +753,10 @@ ipc_unshare_args() {
 # TODO(ns-ipc): container side, with a new root and `ipc` only: mount an
 # mqueue file system of the new IPC namespace on NEW_ROOT/dev/mqueue.
 # Read: mq_overview(7) ("Mounting the message queue file system").
+#
+# 컨테이너 쪽, 새 루트와 `ipc`가 있을 때만: 새 IPC 네임스페이스의 mqueue 파일
+# 시스템을 NEW_ROOT/dev/mqueue에 마운트하세요.
+# 읽을거리: mq_overview(7) ("Mounting the message queue file system").
 ipc_mount_mqueue() {
 	: # nothing yet
 }
@@ -694,6 +765,10 @@ ipc_mount_mqueue() {
 # TODO(ns-net): host side, before the start. When `net` is requested, add the
 # unshare(1) option for a new network namespace to UNSHARE_ARGS.
 # Read: unshare(1), network_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `net`을 요청하면 새 네트워크 네임스페이스를 만드는
+# unshare(1) 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), network_namespaces(7).
 net_unshare_args() {
 	: # nothing yet
 }
@@ -776,6 +851,13 @@ user_unshare_args() {
 # lines of a file in ONE write (printf '%s\n' "${UID_MAPS[@]}" > file). An
 # unprivileged runtime writes `deny` to /proc/PID/setgroups before gid_map.
 # Read: user_namespaces(7) ("User and group ID mappings").
+#
+# 호스트 쪽, 시작 뒤. 시작한 프로세스가 새 user 네임스페이스에 들어갈 때까지
+# 기다린 뒤(/proc/$CHILD/ns/user가 내 것과 달라질 때까지) UID_MAPS를
+# /proc/PID/uid_map에, GID_MAPS를 /proc/PID/gid_map에 쓰세요. 한 파일의 모든 줄을
+# 한 번의 write로 씁니다(printf '%s\n' "${UID_MAPS[@]}" > file). 권한 없는
+# 런타임은 gid_map 전에 /proc/PID/setgroups에 `deny`를 씁니다.
+# 읽을거리: user_namespaces(7) ("User and group ID mappings").
 user_write_maps() {
 	: # nothing yet
 }
@@ -819,6 +901,16 @@ user_become_root() {
 # exit-status and FIRST_PID rules of ns-pid in mind. `time` needs Linux 5.6.
 # Read: unshare(1) (--cgroup, --time, --monotonic, --boottime),
 # cgroup_namespaces(7), time_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `cgroup`이 있으면 새 cgroup 네임스페이스를 만드는 unshare(1)
+# 옵션을 더하세요(프로세스는 그 전에 --cgroup NAME에 들어가 있습니다: launch
+# 참고. 그래서 안에서는 /proc/self/cgroup이 `/`를 보여 줍니다). `time`이 있으면
+# 새 time 네임스페이스 옵션과 오프셋(TIME_MONOTONIC, TIME_BOOTTIME)을 더하세요.
+# 오프셋은 네임스페이스를 만든 프로세스의 자식에게만 적용되므로 unshare는
+# --fork해야 합니다. 그러면 ns-pid의 종료 상태와 FIRST_PID 규칙을 기억하세요.
+# `time`에는 Linux 5.6 이상이 필요합니다.
+# 읽을거리: unshare(1) (--cgroup, --time, --monotonic, --boottime),
+# cgroup_namespaces(7), time_namespaces(7).
 cgroup_time_unshare_args() {
 	: # nothing yet
 }
@@ -832,6 +924,14 @@ cgroup_time_unshare_args() {
 # v2: enable in the parent's cgroup.subtree_control the controllers you need
 # (+memory, +cpu, ...).
 # Read: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
+#
+# 호스트 쪽, 시작 전, --cgroup NAME이 있을 때. cg_find_parent를 부르고 모든 부모
+# 디렉터리(CG_PARENT_DIRS)에 NAME을 만드세요. NAME이 이미 있으면 오류입니다.
+# 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에 쓰지 마세요. v1: 새
+# cpuset cgroup은 cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에
+# 부모의 값으로 채우세요. v2: 부모의 cgroup.subtree_control에서 필요한
+# 컨트롤러를 켜세요(+memory, +cpu, ...).
+# 읽을거리: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
 cg_create() {
 	: # nothing yet
 }
@@ -840,6 +940,11 @@ cg_create() {
 # v1: memory.limit_in_bytes = MEMORY, then memory.memsw.limit_in_bytes =
 # MEMORY where that file exists. Use cg_dir memory.
 # Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+#
+# --memory가 있을 때. v2: memory.max = MEMORY, memory.swap.max = 0.
+# v1: memory.limit_in_bytes = MEMORY, 그다음 그 파일이 있으면
+# memory.memsw.limit_in_bytes = MEMORY. cg_dir memory를 쓰세요.
+# 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
 cg_limit_memory() {
 	: # nothing yet
 }
@@ -847,6 +952,10 @@ cg_limit_memory() {
 # TODO(cg-memory): called in the launched subshell, with its own PID, before
 # anything is executed: join NAME in every hierarchy (write the PID to
 # cgroup.procs), so every process of the container is in the cgroup.
+#
+# 시작한 서브셸에서 자기 PID로, 무엇이든 실행하기 전에 불립니다. 모든 계층에서
+# NAME에 들어가세요(cgroup.procs에 PID를 씀). 그러면 컨테이너의 모든 프로세스가
+# 그 cgroup에 있습니다.
 cg_join() {
 	: # nothing yet
 }
@@ -854,6 +963,10 @@ cg_join() {
 # TODO(cg-memory): at the end (also after a failure once NAME exists): kill
 # the processes left in NAME (v2: cgroup.kill where it exists), wait until
 # cgroup.procs is empty, then rmdir NAME in every hierarchy.
+#
+# 끝에서(NAME을 만든 뒤라면 실패한 뒤에도). NAME에 남은 프로세스를 죽이고
+# (v2: cgroup.kill이 있으면 그것), cgroup.procs가 빌 때까지 기다린 뒤 모든
+# 계층에서 NAME을 rmdir 하세요.
 cg_remove() {
 	: # nothing yet
 }
@@ -861,6 +974,10 @@ cg_remove() {
 # TODO(cg-cpu): with --cpus. v2: cpu.max = "CPU_QUOTA CPU_PERIOD".
 # v1: cpu.cfs_period_us and cpu.cfs_quota_us, in an order that never passes
 # through an invalid pair. Read: Documentation/scheduler/sched-bwc.rst.
+#
+# --cpus가 있을 때. v2: cpu.max = "CPU_QUOTA CPU_PERIOD".
+# v1: cpu.cfs_period_us와 cpu.cfs_quota_us를, 잘못된 쌍을 한 번도 거치지 않는
+# 순서로 쓰세요. 읽을거리: Documentation/scheduler/sched-bwc.rst.
 cg_limit_cpu() {
 	: # nothing yet
 }
@@ -873,18 +990,33 @@ cg_limit_cpu() {
 # Without the bfq weight file (BFQ not loaded), die naming --io-weight.
 # Read: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory", "IO"),
 # Documentation/block/bfq-iosched.rst.
+#
+# --cpu-weight, --memory-low, --io-weight가 있을 때: 제한이 아니라 보장입니다.
+# v2: cpu.weight = CPU_WEIGHT, memory.low = MEMORY_LOW, io.bfq.weight = IO_WEIGHT.
+# v1: cpu.shares = CPU_WEIGHT * 1024 / 100(systemd의 변환, 비율을 지킵니다),
+# memory.soft_limit_in_bytes = MEMORY_LOW(다른 방식입니다: 실습 문서 참고),
+# blkio.bfq.weight = IO_WEIGHT. bfq 가중치 파일이 없으면(BFQ가 로드되지 않음)
+# --io-weight를 밝히며 die 하세요.
+# 읽을거리: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory", "IO"),
+# Documentation/block/bfq-iosched.rst.
 cg_guarantee() {
 	: # nothing yet
 }
 
 # TODO(cg-pids): with --pids. pids.max = PIDS_MAX (v1 and v2).
 # Read: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
+#
+# --pids가 있을 때. pids.max = PIDS_MAX(v1과 v2).
+# 읽을거리: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
 cg_limit_pids() {
 	: # nothing yet
 }
 
 # TODO(cg-cpuset): with --cpuset. cpuset.cpus = CPUSET (v1: cpuset.mems
 # copied from the parent). Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
+#
+# --cpuset이 있을 때. cpuset.cpus = CPUSET(v1: cpuset.mems는 부모에서 복사).
+# 읽을거리: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
 cg_limit_cpuset() {
 	: # nothing yet
 }
@@ -893,6 +1025,10 @@ cg_limit_cpuset() {
 # "MAJ:MIN rbps=BPS". v1: blkio.throttle.write_bps_device /
 # read_bps_device "MAJ:MIN BPS". Read: cgroup-v2.rst ("IO"),
 # cgroup-v1/blkio-controller.rst.
+#
+# --io-wbps / --io-rbps가 있을 때. v2: io.max "MAJ:MIN wbps=BPS" /
+# "MAJ:MIN rbps=BPS". v1: blkio.throttle.write_bps_device / read_bps_device
+# "MAJ:MIN BPS". 읽을거리: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
 cg_limit_io() {
 	: # nothing yet
 }
@@ -901,6 +1037,11 @@ cg_limit_io() {
 # v2 has no device files: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program,
 # which bash cannot load on its own (die with a clear runtime error, or use
 # bpftool). Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller").
+#
+# --deny-device가 있을 때. v1: devices.deny "c MAJ:MIN rwm".
+# v2에는 장치 파일이 없고 BPF_PROG_TYPE_CGROUP_DEVICE 프로그램이 필요한데, bash는
+# 혼자 그것을 올릴 수 없습니다(분명한 런타임 오류로 die 하거나 bpftool을 쓰세요).
+# 읽을거리: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller").
 cg_limit_devices() {
 	: # nothing yet
 }
@@ -908,6 +1049,10 @@ cg_limit_devices() {
 # TODO(cg-net-cls): with --net-classid. v1: net_cls.classid = NET_CLASSID.
 # v2 has no net_cls controller: a runtime error.
 # Read: cgroup-v1/net_cls.rst, tc(8).
+#
+# --net-classid가 있을 때. v1: net_cls.classid = NET_CLASSID.
+# v2에는 net_cls 컨트롤러가 없으니 런타임 오류입니다.
+# 읽을거리: cgroup-v1/net_cls.rst, tc(8).
 cg_limit_net_classid() {
 	: # nothing yet
 }
@@ -979,6 +1124,9 @@ ufs_unpack_layer_tars() {
 
 # TODO(ufs-layers): host side, at the end: remove WORK/work/incompat if your
 # mount left it (volatile), so the directories can be used again.
+#
+# 호스트 쪽, 끝에서: 마운트(volatile)가 WORK/work/incompat을 남겼으면 지우세요.
+# 그래야 같은 디렉터리를 다시 쓸 수 있습니다.
 ufs_cleanup() {
 	: # nothing yet
 }
@@ -989,6 +1137,13 @@ ufs_cleanup() {
 # FROZEN to freezer.state and wait until it reads FROZEN. `resume NAME`: v2
 # cgroup.freeze = 0, v1 THAWED. A missing NAME is `runtime error: pause NAME:
 # no such cgroup` (125). Read: cgroup-v2.rst ("Core Interface Files":
+# cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
+#
+# `pause NAME`: cg_find_parent를 부른 뒤 NAME을 얼리세요. v2: cgroup.freeze에
+# 1을 쓰고 cgroup.events가 `frozen 1`을 보일 때까지 기다립니다. v1: freezer.state에
+# FROZEN을 쓰고 FROZEN으로 읽힐 때까지 기다립니다. `resume NAME`: v2는
+# cgroup.freeze = 0, v1은 THAWED. NAME이 없으면 `runtime error: pause NAME: no such
+# cgroup`(125)입니다. 읽을거리: cgroup-v2.rst ("Core Interface Files":
 # cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
 cmd_pause() {
 	check_name_args pause "$@"
@@ -1011,6 +1166,15 @@ cmd_resume() {
 # missing (a limit of "max" is null too). Read: cgroup-v2.rst (memory.current,
 # memory.peak, memory.max, cpu.stat, pids.current, pids.max, memory.events,
 # io.stat), cgroup-v1/memory.rst, cgroup-v1/blkio-controller.rst.
+#
+# `stats NAME`: CONTRACT.ko.md 3절의 열네 키(name, cgroup_version,
+# memory_current_bytes, memory_peak_bytes, cpu_usage_usec, cpu_nr_periods,
+# cpu_nr_throttled, cpu_throttled_usec, pids_current, oom_kills, memory_max_bytes,
+# pids_max, io_read_bytes, io_write_bytes)를 가진 JSON 한 줄을 출력하세요. 각 값은
+# 정수이고, 파일이 없으면 null입니다("max"인 제한도 null). 읽을거리:
+# cgroup-v2.rst (memory.current, memory.peak, memory.max, cpu.stat, pids.current,
+# pids.max, memory.events, io.stat), cgroup-v1/memory.rst,
+# cgroup-v1/blkio-controller.rst.
 cmd_stats() {
 	check_name_args stats "$@"
 	die "stats $1: not implemented (TODO cg-monitoring)"

@@ -66,6 +66,12 @@ pub fn clone_flag(ns: Namespace) -> CloneFlags {
 /// pivot_root(2) will accept the new root (EINVAL on a shared mount):
 /// `mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)`.
 /// Read: mount_namespaces(7) ("Shared subtrees"), mount(2).
+///
+/// 컨테이너 쪽, `mnt`가 있을 때(ns-pid의 일부이고 ns-mount에서 다시 씀): 모든
+/// 마운트를 재귀적으로 private으로 만드세요. 그래야 여기서부터 만드는 마운트가
+/// 호스트에 닿지 않고(호스트의 /는 흔히 shared입니다: mount_namespaces(7)),
+/// pivot_root(2)가 새 루트를 받아들입니다(shared 마운트에서는 EINVAL). 위의 mount
+/// 호출이 그것입니다. 읽을거리: mount_namespaces(7) ("Shared subtrees"), mount(2).
 pub fn make_mounts_private() -> Result<()> {
     todo!("ns-pid: mount(None, \"/\", None, MS_REC | MS_PRIVATE, None)")
 }
@@ -76,6 +82,12 @@ pub fn make_mounts_private() -> Result<()> {
 /// It lists only the container's processes. (Never do this without a private
 /// mount namespace: it would hide the host's own /proc.)
 /// Read: pid_namespaces(7) ("/proc and PID namespaces"), proc(5).
+///
+/// 컨테이너 쪽, `--ns pid,mnt`이고 루트 파일 시스템이 없을 때, make_mounts_private
+/// 뒤: 새 PID 네임스페이스의 proc을 /proc 위에 새로 마운트하세요(위의 mount 호출).
+/// 컨테이너의 프로세스만 보입니다. (private 마운트 네임스페이스 없이 하면 절대
+/// 안 됩니다. 호스트 자신의 /proc을 가리게 됩니다.)
+/// 읽을거리: pid_namespaces(7) ("/proc and PID namespaces"), proc(5).
 pub fn mount_fresh_proc() -> Result<()> {
     todo!("ns-pid: mount a new proc on /proc")
 }
@@ -98,6 +110,25 @@ pub fn mount_fresh_proc() -> Result<()> {
 ///   left in the namespace.
 ///
 /// Read: pid_namespaces(7) ("The namespace init process"), waitpid(2), sigwait(3).
+///
+/// 컨테이너 쪽, `pid`가 있을 때(오프셋이 자식에게만 적용되는 `time`일 때도): 이
+/// 프로세스가 새 네임스페이스의 PID 1입니다. 작은 init이 되세요.
+/// - fork하고(`unsafe { nix::unistd::fork() }`) 자식은
+///   `crate::run::exec_command(command, old_mask)`를 실행합니다. 그것이 시그널
+///   마스크를 되돌리고 COMMAND를 실행합니다(PID 2가 됩니다).
+/// - SIGTERM, SIGINT, SIGHUP을 자식에게 전달합니다. 여기서는 아직 막혀 있으니
+///   (런타임이 clone 전에 막았습니다) `run.rs::wait_forwarding`처럼
+///   `SigSet::wait()`(sigwait(2))로 받으세요. PID 1은 핸들러가 없는 시그널을 받지
+///   않지만 *막힌* 시그널은 대기열에 쌓입니다. SIGCHLD도 막혀 있어서 거둘 때를
+///   알려 줍니다.
+/// - 고아를 거둡니다. SIGCHLD가 오면 `waitpid(Pid::from_raw(-1), WNOHANG)`를
+///   StillAlive나 ECHILD가 나올 때까지 부르세요. PID 1에게 넘어온 자식은 모두
+///   여러분이 거둬야 하고, 아니면 좀비로 남습니다.
+/// - COMMAND의 프로세스를 거두면 그 상태로, 시그널 N으로 죽었으면 128+N으로
+///   종료합니다(`std::process::exit`). 그러면 커널이 네임스페이스에 남은 것을
+///   죽입니다.
+///
+/// 읽을거리: pid_namespaces(7) ("The namespace init process"), waitpid(2), sigwait(3).
 pub fn run_init(command: &[OsString], old_mask: &SigSet) -> Result<Infallible> {
     todo!("ns-pid: fork COMMAND, forward SIGTERM/SIGINT/SIGHUP, reap every child, exit with COMMAND's status")
 }
@@ -107,6 +138,10 @@ pub fn run_init(command: &[OsString], old_mask: &SigSet) -> Result<Infallible> {
 /// TODO(ns-uts). Container side, with --hostname NAME: set the host name of the new UTS
 /// namespace (`nix::unistd::sethostname`). The host's name stays unchanged.
 /// Read: uts_namespaces(7), sethostname(2).
+///
+/// 컨테이너 쪽, --hostname NAME이 있을 때: 새 UTS 네임스페이스의 호스트 이름을
+/// 정하세요(`nix::unistd::sethostname`). 호스트의 이름은 그대로입니다.
+/// 읽을거리: uts_namespaces(7), sethostname(2).
 pub fn set_hostname(name: &str) -> Result<()> {
     todo!("ns-uts: sethostname(name)")
 }
@@ -188,6 +223,20 @@ pub fn pivot_into(new_root: &Path) -> Result<()> {
 /// Skip a path this kernel has not got. Until you write it this does nothing,
 /// so the earlier exercises still run. Read: proc(5) (kcore, keys,
 /// sysrq-trigger), mount(2) ("Remounting an existing mount").
+///
+/// 컨테이너 쪽, 새 루트가 있을 때 mount_proc_and_dev 뒤(계약 1.2): runc처럼 호스트의
+/// 커널을 보여 주는 것을 가리세요.
+/// - NEW_ROOT/proc/{kcore,keys,timer_list,sched_debug,latency_stats}: 각각 위에
+///   /dev/null을 bind 마운트(MS_BIND).
+/// - NEW_ROOT/proc/{acpi,scsi}: 각각 위에 비어 있는 읽기 전용 tmpfs.
+/// - NEW_ROOT/proc/{sysrq-trigger,sys,irq,bus,fs}: 읽기 전용. 자기 자신 위에 bind
+///   마운트한 뒤 MS_BIND | MS_REMOUNT | MS_RDONLY와 proc 마운트 자신의
+///   MS_NOSUID | MS_NODEV | MS_NOEXEC로 다시 마운트합니다(user 네임스페이스에서는
+///   그 플래그를 빼는 remount를 커널이 거부합니다).
+///
+/// 이 커널에 없는 경로는 건너뜁니다. 쓰기 전까지는 아무것도 하지 않으므로 앞의
+/// 실습은 그대로 돕니다. 읽을거리: proc(5) (kcore, keys, sysrq-trigger), mount(2)
+/// ("Remounting an existing mount").
 pub fn mask_kernel_files(new_root: &Path) -> Result<()> {
     Ok(())
 }
@@ -218,6 +267,10 @@ pub fn close_inherited_fds() -> Result<()> {
 /// TODO(ns-ipc). Container side, with a new root and `ipc`: mount an `mqueue` file system
 /// of the new IPC namespace on NEW_ROOT/dev/mqueue (create the directory).
 /// Read: ipc_namespaces(7), mq_overview(7) ("Mounting the message queue file system").
+///
+/// 컨테이너 쪽, 새 루트와 `ipc`가 있을 때: 새 IPC 네임스페이스의 `mqueue` 파일
+/// 시스템을 NEW_ROOT/dev/mqueue에 마운트하세요(디렉터리를 만드세요).
+/// 읽을거리: ipc_namespaces(7), mq_overview(7) ("Mounting the message queue file system").
 pub fn mount_mqueue(new_root: &Path) -> Result<()> {
     todo!("ns-ipc: mount an mqueue file system on NEW_ROOT/dev/mqueue")
 }
@@ -277,6 +330,13 @@ pub fn net_cleanup(veth: &Veth) -> Result<()> {
 /// When the runtime is not privileged, write "deny" to /proc/PID/setgroups
 /// before gid_map. With no maps, write nothing (ids show as 65534).
 /// Read: user_namespaces(7) ("User and group ID mappings").
+///
+/// 호스트 쪽, 시작 뒤, `user`가 있을 때: `child`의 맵을 밖에서 쓰세요. uid_maps는
+/// /proc/PID/uid_map에, gid_maps는 /proc/PID/gid_map에, 맵마다 `IN OUT COUNT` 한 줄,
+/// 한 파일의 모든 줄을 한 번의 write(2)로 씁니다(커널은 파일마다 write 한 번만
+/// 받습니다: 글을 다 만든 뒤 `std::fs::write`). 권한 없는 런타임은 gid_map 전에
+/// /proc/PID/setgroups에 "deny"를 씁니다. 맵이 없으면 아무것도 쓰지 않습니다(id는
+/// 65534로 보입니다). 읽을거리: user_namespaces(7) ("User and group ID mappings").
 pub fn write_id_maps(child: Pid, uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Result<()> {
     todo!("ns-user: write uid_map and gid_map of the child from outside, each in a single write")
 }
@@ -288,6 +348,13 @@ pub fn write_id_maps(child: Pid, uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Resu
 /// Careful: changing credentials clears the parent-death signal: set it again
 /// (`nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)`).
 /// Read: user_namespaces(7), setresuid(2), prctl(2) (PR_SET_PDEATHSIG).
+///
+/// 컨테이너 쪽, "go" 뒤(맵이 쓰여 있음): id 0이 맵에 있으면 안에서 uid 0, gid 0으로
+/// 바꾸세요: `setgroups(&[])`(허용될 때), `setresgid(0, 0, 0)`, `setresuid(0, 0, 0)`
+/// (nix::unistd). 호스트의 root 자격 증명을 그대로 가진 프로세스는 호스트에서
+/// root의 파일을 쓸 수 있습니다. 주의: 자격 증명을 바꾸면 부모가 죽을 때의 시그널이
+/// 지워지니 다시 설정하세요(`nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)`).
+/// 읽을거리: user_namespaces(7), setresuid(2), prctl(2) (PR_SET_PDEATHSIG).
 pub fn become_root(uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Result<()> {
     todo!("ns-user: setgroups, setresgid(0,0,0), setresuid(0,0,0) when 0 is mapped; set the parent-death signal again")
 }
@@ -298,6 +365,10 @@ pub fn become_root(uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Result<()> {
 /// --cgroup NAME): `unshare(CloneFlags::CLONE_NEWCGROUP)`. Inside,
 /// /proc/self/cgroup then shows `/`.
 /// Read: cgroup_namespaces(7).
+///
+/// 컨테이너 쪽, "go" 뒤(런타임이 이 프로세스를 --cgroup NAME에 넣었음):
+/// `unshare(CloneFlags::CLONE_NEWCGROUP)`. 그러면 안에서 /proc/self/cgroup이 `/`를
+/// 보여 줍니다. 읽을거리: cgroup_namespaces(7).
 pub fn unshare_cgroup() -> Result<()> {
     todo!("ns-cgroup-time: unshare(CLONE_NEWCGROUP)")
 }

@@ -24,6 +24,16 @@ use nix::mount::{mount, MsFlags};
 /// `.wh..wh..opq` makes its directory opaque (`setxattr(dir,
 /// "trusted.overlay.opaque", "y")`); refuse entries that would leave the layer.
 /// Read: the OCI image spec, layer.md ("Whiteouts"); tar(5).
+///
+/// 호스트 쪽, 컨테이너가 시작하기 전: OCI 레이어 tarball `tar`를
+/// `store/sha256/HEX`(HEX: tarball 바이트의 SHA-256, 예를 들어 `sha256sum`으로)에
+/// 푸세요. 그 디렉터리가 이미 있으면 풀지 않고 그것을 돌려줍니다. `store` 안의 임시
+/// 디렉터리에 풀고(rename(2)은 같은 파일 시스템이어야 합니다) 다 되면 이름을
+/// 바꾸세요. 무엇이든 실패하면 임시 디렉터리를 지워서 실패한 실행도 아무것도
+/// 남기지 않게 합니다. `.wh.NAME` 항목은 NAME의 whiteout(문자 장치 0:0:
+/// `mknod(path, S_IFCHR, 0)`)이 되고, `.wh..wh..opq` 항목은 그 디렉터리를 opaque로
+/// 만듭니다(`setxattr(dir, "trusted.overlay.opaque", "y")`). 레이어 밖으로 나가는
+/// 항목은 거부하세요. 읽을거리: OCI image spec의 layer.md ("Whiteouts"), tar(5).
 pub fn unpack_layer_tar(store: &Path, tar: &Path) -> Result<PathBuf> {
     todo!("ufs-images: unpack once into store/sha256/<digest>, applying .wh. whiteouts and .wh..wh..opq")
 }
@@ -56,6 +66,10 @@ pub fn mount_overlay(layers: &[PathBuf], upper: &Path, work: &Path, target: &Pat
 /// TODO(ufs-layers). Host side, at the end, with --layer: a `volatile` mount leaves
 /// WORK/work/incompat behind, and the next mount with the same directories
 /// would fail: remove it if it is there (`std::fs::remove_dir_all`).
+///
+/// 호스트 쪽, 끝에서, --layer가 있을 때: `volatile` 마운트는 WORK/work/incompat을
+/// 남기고, 같은 디렉터리로 하는 다음 마운트는 실패합니다. 있으면 지우세요
+/// (`std::fs::remove_dir_all`).
 pub fn cleanup(work: &Path) -> Result<()> {
     todo!("ufs-layers: remove WORK/work/incompat if the volatile mount left it")
 }
