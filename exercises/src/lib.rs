@@ -99,6 +99,10 @@ pub struct Exercise {
     pub title: Text,
     pub points: u32,
     pub checks: Vec<String>,
+    /// The contract options (`--ns pid`, `--rootfs`, `pause`) this exercise's
+    /// starter steps implement: its checks may use only these and earlier ones.
+    #[serde(default)]
+    pub introduces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
