@@ -22,7 +22,8 @@
 #   launch: a subshell joins the cgroup, then
 #     execs [setpriv] [unshare UNSHARE_ARGS]  -> this script again, `__inside`:
 #   find the first process (FIRST_PID)             waits on the "go" FIFO ...
-#   write uid/gid maps, set up the veth
+#   write uid/gid maps, mount the overlay
+#   (--layer), set up the veth
 #   write --pid-file, then say "go"          ->   ... goes on:
 #                                                  become root inside (user)
 #                                                  set the host name (uts)
@@ -43,7 +44,16 @@
 set -u
 shopt -s execfail # a failed `exec` returns, so we can print our own error
 
-SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+# The container side runs this script from a descriptor that the host side
+# opened (SELF_FD, see launch), as /proc/self/fd/N: user_become_root executes
+# the script again once it is root of the user namespace, and that root may
+# not reach the script's path (a copy in /root, mode 0700 and owned by host
+# root, who is nobody in there: "Permission denied", exit status 126). A
+# descriptor needs no path: /proc/self/fd/N opens its file directly.
+case ${BASH_SOURCE[0]} in
+/proc/self/fd/*) SELF=${BASH_SOURCE[0]} SELF_FD=${BASH_SOURCE[0]#/proc/self/fd/} ;;
+*) SELF=$(readlink -f -- "${BASH_SOURCE[0]}") SELF_FD='' ;;
+esac
 readonly SELF
 
 NS_NAMES=(pid uts mnt net ipc user cgroup time)
@@ -609,20 +619,26 @@ mnt_make_private() {
 # TODO(ns-mount): container side. Prepare the new root in NEW_ROOT (set it):
 # with --rootfs DIR, bind-mount DIR onto itself (pivot_root needs a mount
 # point) and use it. Without --rootfs there is no new root: do nothing.
-# (--layer is exercise ufs-layers: ufs_mount_overlay, called below, sets
-# NEW_ROOT then; ns-mount needs only --rootfs.)
+# (--layer is exercise ufs-layers: the host side's ufs_mount_overlay mounts
+# the overlay on "$LAB_RT_DIR/root", and the given line below takes it as
+# NEW_ROOT; ns-mount needs only --rootfs.)
 # Read: mount(8) (--bind).
 #
 # 컨테이너 쪽. 새 루트를 준비해 NEW_ROOT에 넣으세요. --rootfs DIR이 있으면 DIR을
 # 자기 자신 위에 bind 마운트하고(pivot_root는 마운트 지점을 요구합니다) 그것을
 # 씁니다. --rootfs가 없으면 새 루트도 없으니 아무것도 하지 않습니다. (--layer는
-# ufs-layers 실습입니다. 아래에서 부르는 ufs_mount_overlay가 그때
-# NEW_ROOT를 정합니다. ns-mount에는 --rootfs만 있으면 됩니다.)
+# ufs-layers 실습입니다. 호스트 쪽의 ufs_mount_overlay가 "$LAB_RT_DIR/root"에
+# overlay를 마운트하고, 아래의 주어진 줄이 그것을 NEW_ROOT로 씁니다.
+# ns-mount에는 --rootfs만 있으면 됩니다.)
 # 읽을거리: mount(8) (--bind).
 mnt_prepare_root() {
 	NEW_ROOT=''
 	: # nothing yet
-	ufs_mount_overlay
+	# Given: with --layer, the overlay that ufs_mount_overlay mounted (until
+	# it does, there is no new root).
+	if [ ${#LAYERS[@]} -gt 0 ] && mountpoint -q -- "$LAB_RT_DIR/root"; then
+		NEW_ROOT=$LAB_RT_DIR/root
+	fi
 }
 
 # TODO(ns-mount): container side, with a new root only. Before pivoting,
@@ -689,8 +705,15 @@ sec_mask_kernel_files() {
 # (the check passes a directory of the host), and a descriptor of a host
 # directory is a way out of any root file system (CVE-2024-21626: runc leaked
 # one, and /proc/self/fd/N led to the host's files). In bash: for each
-# /proc/self/fd/N with N > 2, `exec {fd}>&-` with fd=N, but 255: bash reads
-# this script through it (and marks it close-on-exec).
+# /proc/self/fd/N with N > 2, `exec {fd}<&-` with fd=N, but keep two that are
+# the runtime's and go anyway:
+#   - 255: bash reads this script through it (close-on-exec, so COMMAND never
+#     gets it; closed early, bash cannot read the rest of the script);
+#   - "$SELF_FD": the script again, which user_become_root executes (see
+#     launch); exec_command closes it before COMMAND.
+# Skip an N that is no longer open when you reach it ([ -e "$f" ]): the
+# glob's own directory descriptor is in the list. The given code opens
+# nothing else that reaches COMMAND, so whatever is left was inherited.
 # Read: proc(5) (/proc/PID/fd), bash(1) (REDIRECTION, {varname}).
 #
 # 컨테이너 쪽, init과 COMMAND 전. 2보다 큰 디스크립터를 모두 닫으세요. 런타임을
@@ -698,8 +721,15 @@ sec_mask_kernel_files() {
 # 넘깁니다), 호스트 디렉터리의 디스크립터는 어떤 루트 파일 시스템에서도 빠져나갈
 # 길입니다(CVE-2024-21626: runc가 하나를 흘렸고 /proc/self/fd/N이 호스트의
 # 파일로 이어졌습니다). bash에서는 2보다 큰 /proc/self/fd/N마다 fd=N으로
-# `exec {fd}>&-` 합니다. 단 255는 두세요. bash가 이 스크립트를 그것으로 읽습니다
-# (exec 때 닫히도록 표시되어 있습니다).
+# `exec {fd}<&-` 합니다. 단 런타임의 것이고 어차피 사라지는 둘은 두세요.
+#   - 255: bash가 이 스크립트를 그것으로 읽습니다(exec 때 닫히도록 표시되어
+#     있어서 COMMAND는 받지 않습니다. 일찍 닫으면 bash가 스크립트의 나머지를
+#     읽지 못합니다).
+#   - "$SELF_FD": user_become_root가 다시 실행하는 이 스크립트입니다(launch
+#     참고). exec_command가 COMMAND 전에 닫습니다.
+# 차례가 왔을 때 이미 닫혀 있는 N은 건너뛰세요([ -e "$f" ]). glob이 연
+# 디렉터리 디스크립터가 목록에 들어 있습니다. 주어진 코드는 COMMAND까지 가는
+# 다른 디스크립터를 열지 않으므로 남은 것은 모두 물려받은 것입니다.
 # 읽을거리: proc(5) (/proc/PID/fd), bash(1) (REDIRECTION, {varname}).
 sec_close_fds() {
 	: # nothing yet
@@ -779,13 +809,16 @@ net_unshare_args() {
 # "inside" is the host (lo stays down inside, the veth end lands on the host;
 # a racy runtime passes alone and fails under load). With `net`: bring `lo` up
 # inside: this runs before "go", so lo is up before COMMAND starts. With
-# --veth: create the pair (VETH_HOST_IF in the host, VETH_CONT_IF moved into
-# the network namespace of FIRST_PID), give each end its address
-# (VETH_HOST_ADDR, VETH_CONT_ADDR) and bring both up. A VETH_HOST_IF that
-# already exists is an error (die), and not yours: set VETH_CREATED=1 only
-# once `ip link add` succeeded, so net_cleanup deletes only a pair this run
-# made. The host's `ip` can act inside through nsenter(1) -t FIRST_PID -n, or
-# `ip link set DEV netns PID`.
+# --veth: create the pair with its container end made directly in the network
+# namespace of FIRST_PID:
+#   ip link add "$VETH_HOST_IF" type veth peer name "$VETH_CONT_IF" netns "$FIRST_PID"
+# (not on the host and moved afterwards: VETH_CONT_IF is often a name the host
+# has already, such as eth0, and then `ip link add` fails with "RTNETLINK
+# answers: File exists"). Give each end its address (VETH_HOST_ADDR,
+# VETH_CONT_ADDR) and bring both up. A VETH_HOST_IF that already exists is an
+# error (abort_started), and not yours: set VETH_CREATED=1 only once
+# `ip link add` succeeded, so net_cleanup deletes only a pair this run made.
+# The host's `ip` acts inside through nsenter(1) -t "$FIRST_PID" -n ip ....
 # Read: ip-link(8) (type veth, netns), ip-address(8), veth(4), nsenter(1).
 #
 # 호스트 쪽, 시작 뒤. 먼저 FIRST_PID가 새 네트워크 네임스페이스에 들어갈
@@ -794,13 +827,15 @@ net_unshare_args() {
 # "안"은 호스트입니다(안의 lo는 내려간 채로 남고 veth 끝은 호스트에 놓입니다.
 # 경쟁 상태가 있는 런타임은 혼자 돌 때는 통과하고 부하가 있을 때 실패합니다).
 # `net`이면 안에서 `lo`를 올립니다. 이 함수는 "go" 전에 실행되므로 COMMAND가
-# 시작하기 전에 lo가 올라가 있습니다. --veth가 있으면 쌍을 만들고(VETH_HOST_IF는
-# 호스트에, VETH_CONT_IF는 FIRST_PID의 네트워크 네임스페이스로 옮김) 양 끝에
-# 주소(VETH_HOST_ADDR, VETH_CONT_ADDR)를 주고 둘 다 올립니다. VETH_HOST_IF가 이미
-# 있으면 오류(die)이고, 그것은 여러분의 것이 아닙니다. `ip link add`가 성공한
+# 시작하기 전에 lo가 올라가 있습니다. --veth가 있으면 쌍을 만드는데, 컨테이너
+# 끝은 처음부터 FIRST_PID의 네트워크 네임스페이스 안에 만드세요(위의 `ip link add
+# ... netns "$FIRST_PID"` 줄). 호스트에 만든 뒤 옮기면 안 됩니다. VETH_CONT_IF는
+# eth0처럼 호스트에 이미 있는 이름인 경우가 많고, 그러면 `ip link add`가
+# "RTNETLINK answers: File exists"로 실패합니다. 양 끝에 주소(VETH_HOST_ADDR,
+# VETH_CONT_ADDR)를 주고 둘 다 올립니다. VETH_HOST_IF가 이미 있으면
+# 오류(abort_started)이고, 그것은 여러분의 것이 아닙니다. `ip link add`가 성공한
 # 뒤에만 VETH_CREATED=1로 두어서 net_cleanup이 이 실행이 만든 쌍만 지우게 하세요.
-# 호스트의 `ip`는 nsenter(1) -t FIRST_PID -n이나 `ip link set DEV netns PID`로
-# 안에서 일할 수 있습니다.
+# 호스트의 `ip`는 nsenter(1) -t "$FIRST_PID" -n ip ...로 안에서 일합니다.
 # 읽을거리: ip-link(8) (type veth, netns), ip-address(8), veth(4), nsenter(1).
 net_setup() {
 	: # nothing yet
@@ -869,7 +904,9 @@ user_write_maps() {
 # `__inside-root` entry point, which goes on with the next steps:
 #   exec setpriv --reuid 0 --regid 0 --clear-groups --inh-caps=-all \
 #     --pdeathsig KILL -- "$BASH" "$SELF" __inside-root "${RUN_ARGS[@]}"
-# It works because user_unshare_args kept the capabilities (--keep-caps).
+# It works because user_unshare_args kept the capabilities (--keep-caps), and
+# because "$SELF" is this script's descriptor (/proc/self/fd/N, see launch),
+# which the new root opens whatever directory the script lies in.
 # --inh-caps=-all empties the ambient set that --keep-caps filled (root inside
 # gets its capabilities back at the exec anyway); changing credentials clears
 # the parent-death signal, hence --pdeathsig again. Without id 0 mapped, do
@@ -881,7 +918,8 @@ user_write_maps() {
 # 호스트에서 root의 파일을 쓸 수 있기 때문입니다. setpriv(1)은 프로그램을
 # exec해야 하므로 이 스크립트의 `__inside-root` 진입점을 exec하면 다음 단계가
 # 이어집니다(위의 두 줄). user_unshare_args가 capability를 지켰기(--keep-caps)
-# 때문에 됩니다. --inh-caps=-all은 --keep-caps가 채운 ambient 집합을 비웁니다
+# 때문에 되고, "$SELF"가 이 스크립트의 디스크립터(/proc/self/fd/N, launch
+# 참고)라서 스크립트가 어느 디렉터리에 있든 새 root가 열 수 있기 때문에 됩니다. --inh-caps=-all은 --keep-caps가 채운 ambient 집합을 비웁니다
 # (안의 root는 exec 때 capability를 어차피 다시 받습니다). 자격 증명을 바꾸면
 # 부모가 죽을 때의 시그널이 지워지므로 --pdeathsig를 다시 줍니다. id 0이 맵에
 # 없으면 아무것도 하지 않습니다.
@@ -1058,33 +1096,66 @@ cg_limit_net_classid() {
 }
 
 # ------------------------------------------------------------------- ufs-*
-# TODO(ufs-layers): container side, with --layer. Mount an overlay on a
-# directory of your own under "$LAB_RT_DIR" (for example "$LAB_RT_DIR/root":
-# the runtime's scratch directory, which cleanup removes; never a directory of
-# your own under /tmp, which nothing would remove) and set NEW_ROOT to it:
-# lowerdir = the layers top-most
-# first (LAYERS is bottom first), upperdir = UPPER, workdir = WORK. The
-# reference runtime also mounts it `volatile` and removes WORK/work/incompat
-# at the end (ufs_cleanup), so the same directories can be used again.
+# TODO(ufs-layers): HOST side, after the start, before "go", with --layer.
+# Mount the overlay into the container's mount namespace from here, with the
+# runtime's own (host root's) privileges, on "$LAB_RT_DIR/root" (make it:
+# the runtime's scratch directory, which cleanup removes; mnt_prepare_root
+# takes it as NEW_ROOT on the container side). Why not on the container side:
+# with --ns user, the container side is root of the new user namespace, and
+# that root cannot mount it: metacopy=on is refused (EPERM), it may not create
+# the work directory in a --work owned by host root, so the overlay comes up
+# read-only (EROFS), and it cannot even reach "$LAB_RT_DIR". The reference
+# runtime does the same (setns(2) into the child's mount namespace).
+#   1. Wait until FIRST_PID is in its new mount namespace
+#      (/proc/FIRST_PID/ns/mnt differs from yours, as in net_setup): unshare
+#      makes it a moment after the start, and until then nsenter would mount
+#      on the host.
+#   2. nsenter -t "$FIRST_PID" -m -- mount --make-rprivate /  (so that the
+#      overlay cannot propagate to the host even if unshare has not made its
+#      mounts private yet), then
+#      nsenter -t "$FIRST_PID" -m -- mount -t overlay overlay -o OPTIONS "$LAB_RT_DIR/root"
+#      with OPTIONS lowerdir = the layers top-most first (LAYERS is bottom
+#      first), upperdir = UPPER, workdir = WORK. nsenter -m starts at the
+#      namespace's / : give absolute paths (readlink -f each one first).
+#   3. On failure: abort_started "...", which kills the container and cleans up.
+# The reference runtime also mounts it `volatile` and removes
+# WORK/work/incompat at the end (ufs_cleanup), so the same directories can be
+# used again.
 # TODO(ufs-copy-up): add metacopy=on where the kernel has it
 # (/sys/module/overlay/parameters/metacopy exists): a chmod copies up
 # metadata only.
 # TODO(ufs-whiteout), TODO(ufs-sharing): no new code: a real overlay mount
 # passes them. Read about whiteouts, opaque directories and redirect_dir to
 # understand what the checks observe.
-# Read: mount(8) ("Mount options for overlay"),
+# Read: mount(8) ("Mount options for overlay"), nsenter(1), setns(2),
 # Documentation/filesystems/overlayfs.rst.
 #
-# 컨테이너 쪽, --layer가 있을 때. "$LAB_RT_DIR" 아래의 디렉터리(예:
-# "$LAB_RT_DIR/root": cleanup이 지우는 런타임의 작업 디렉터리입니다. /tmp 아래에
-# 따로 만들면 아무도 지우지 않습니다)에 overlay를 마운트하고 NEW_ROOT를 그것으로
-# 정하세요. lowerdir은 레이어를 맨 위부터(LAYERS는 맨 아래부터입니다), upperdir은
-# UPPER, workdir은 WORK입니다. 참조 런타임은 `volatile`로도 마운트하고 끝에
-# WORK/work/incompat을 지웁니다(ufs_cleanup). 그래야 같은 디렉터리를 다시 쓸 수
-# 있습니다. ufs-copy-up: 커널에 있으면(/sys/module/overlay/parameters/metacopy가
-# 있으면) metacopy=on을 더하세요. 그러면 chmod는 메타데이터만 copy-up합니다.
+# 호스트 쪽, 시작 뒤 "go" 전, --layer가 있을 때. 런타임 자신의(호스트 root의)
+# 권한으로 여기서 컨테이너의 마운트 네임스페이스 안에 overlay를 마운트하세요.
+# 마운트 지점은 "$LAB_RT_DIR/root"입니다(직접 만드세요. cleanup이 지우는 런타임의
+# 작업 디렉터리이고, 컨테이너 쪽에서는 mnt_prepare_root가 그것을 NEW_ROOT로
+# 씁니다). 컨테이너 쪽에서 하지 않는 까닭: --ns user가 있으면 컨테이너 쪽은 새
+# user 네임스페이스의 root이고, 그 root는 overlay를 마운트하지 못합니다.
+# metacopy=on은 거부되고(EPERM), 호스트 root 소유의 --work 안에 work 디렉터리를
+# 만들 수 없어서 overlay가 읽기 전용(EROFS)으로 올라오며, "$LAB_RT_DIR"에 닿지도
+# 못합니다. 참조 런타임도 이렇게 합니다(자식의 마운트 네임스페이스로 setns(2)).
+#   1. FIRST_PID가 새 마운트 네임스페이스에 들어갈 때까지 기다리세요
+#      (net_setup처럼 /proc/FIRST_PID/ns/mnt가 내 것과 달라질 때까지). unshare는
+#      시작하고 조금 뒤에 네임스페이스를 만들고, 그 전에는 nsenter가 호스트에
+#      마운트합니다.
+#   2. nsenter -t "$FIRST_PID" -m -- mount --make-rprivate / (unshare가 아직
+#      마운트를 private으로 바꾸지 않았어도 overlay가 호스트로 전파되지 않게),
+#      그다음 위의 nsenter ... mount -t overlay 줄입니다. OPTIONS의 lowerdir은
+#      레이어를 맨 위부터(LAYERS는 맨 아래부터입니다), upperdir은 UPPER, workdir은
+#      WORK입니다. nsenter -m은 네임스페이스의 /에서 시작하니 절대 경로를 주세요
+#      (먼저 각각 readlink -f).
+#   3. 실패하면 abort_started "..."를 부르세요. 컨테이너를 죽이고 정리합니다.
+# 참조 런타임은 `volatile`로도 마운트하고 끝에 WORK/work/incompat을
+# 지웁니다(ufs_cleanup). 그래야 같은 디렉터리를 다시 쓸 수 있습니다.
+# ufs-copy-up: 커널에 있으면(/sys/module/overlay/parameters/metacopy가 있으면)
+# metacopy=on을 더하세요. 그러면 chmod는 메타데이터만 copy-up합니다.
 # ufs-whiteout, ufs-sharing: 새 코드는 없습니다. 진짜 overlay 마운트면 통과합니다.
-# 읽을거리: mount(8) ("Mount options for overlay"),
+# 읽을거리: mount(8) ("Mount options for overlay"), nsenter(1), setns(2),
 # Documentation/filesystems/overlayfs.rst.
 ufs_mount_overlay() {
 	: # nothing yet
@@ -1212,16 +1283,21 @@ launch() {
 	if [ ${#UNSHARE_ARGS[@]} -gt 0 ]; then
 		pre+=(unshare "${UNSHARE_ARGS[@]}" --)
 	fi
+	# The script goes as a descriptor of its own (see SELF at the top), open
+	# until exec_command closes it: the container side never needs its path.
+	local self_fd
+	exec {self_fd}<"$SELF" || die "$SELF: cannot open this script"
 	(
 		trap - INT QUIT # undo bash's "background commands ignore SIGINT"
 		exec {GO_FD}>&- # the container only reads the FIFO, by its path
 		if [ -n "$CGROUP" ]; then cg_join "$BASHPID"; fi
-		exec "${pre[@]}" "$BASH" "$SELF" __inside "${RUN_ARGS[@]}"
+		exec "${pre[@]}" "$BASH" "/proc/self/fd/$self_fd" __inside "${RUN_ARGS[@]}"
 		rt_error "starting the container: ${pre[0]:-$BASH}: exec failed"
 		exit 125
 	) 0<&0 &
 	CHILD=$!
 	FIRST_PID=$CHILD
+	exec {self_fd}<&- # the host side reads nothing more from it
 }
 
 forward() { # SIGNAL: forward to the container's first process
@@ -1267,6 +1343,10 @@ cmd_run() {
 	# until the host side has done its part. Opened read-write here, so that
 	# neither side ever blocks on open(2).
 	LAB_RT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/runtime-sh.XXXXXX") || die "mktemp: cannot create a scratch directory"
+	# Searchable by all (not listable): root of a user namespace is "others"
+	# here and must still reach the overlay mounted on $LAB_RT_DIR/root. The
+	# FIFO stays the host's alone (mode 600).
+	chmod 711 "$LAB_RT_DIR" || die "chmod 711 $LAB_RT_DIR failed"
 	export LAB_RT_DIR
 	CLEANUP_ARMED=1
 	mkfifo -m 600 "$LAB_RT_DIR/go" || die "mkfifo $LAB_RT_DIR/go failed"
@@ -1292,6 +1372,7 @@ cmd_run() {
 	# After the start, before the command runs.
 	pid_find_init
 	user_write_maps
+	if [ ${#LAYERS[@]} -gt 0 ]; then ufs_mount_overlay; fi
 	net_setup
 	if [ -n "$PID_FILE" ]; then
 		printf '%s\n' "$FIRST_PID" >"$PID_FILE" || abort_started "--pid-file $PID_FILE: cannot write it"
@@ -1398,6 +1479,8 @@ old_root_tool() {
 exec_command() {
 	local cmd=$1 path
 	unset LAB_RT_DIR
+	# The script's descriptor (see launch) is the runtime's, never COMMAND's.
+	if [ -n "$SELF_FD" ]; then exec {SELF_FD}<&-; fi
 	if [[ $cmd == */* ]]; then path=$cmd; else path=$(type -P -- "$cmd") || path=''; fi
 	if [ -z "$path" ] || [ ! -e "$path" ]; then
 		rt_error "$cmd: No such file or directory (ENOENT)"

@@ -8,8 +8,9 @@
 //! cgroup: create it, write the limits
 //! clone(2) with the namespaces' flags   ---->  first process (PID 1 with pid):
 //! join the cgroup, write uid/gid maps,           parent-death signal, then waits
-//! set up the veth, write --pid-file,             for "go" on a pipe ...
-//! then "go"                             ---->  ... become root (user), unshare
+//! mount the overlay (--layer) into the           for "go" on a pipe ...
+//! child's mount namespace, set up the veth,
+//! write --pid-file, then "go"           ---->  ... become root (user), unshare
 //!                                                cgroup/time, set the host name,
 //! wait, forwarding SIGTERM/SIGINT/SIGHUP         mounts and pivot_root (mnt),
 //! clean up, exit with COMMAND's status           then init (pid) or exec COMMAND
@@ -22,6 +23,7 @@
 
 use std::convert::Infallible;
 use std::ffi::{CString, OsString};
+use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -61,7 +63,8 @@ pub struct Made {
     /// Set by `namespaces::net_setup` once it has created the veth pair.
     pub veth: bool,
     /// The overlay's mount point, an empty directory on the host (the overlay
-    /// is mounted on it inside the container's mount namespace only).
+    /// is mounted on it inside the container's mount namespace only: see
+    /// `in_mount_namespace`).
     pub root_dir: Option<PathBuf>,
 }
 
@@ -111,6 +114,16 @@ fn after_start(spec: &RunSpec, cgroup: Option<&Cgroup>, child: Pid, go_w: &Owned
     if spec.ns.has(Namespace::User) {
         namespaces::write_id_maps(child, &spec.uid_maps, &spec.gid_maps)?;
     }
+    if let (Some(RootFs::Overlay { layers, upper, work }), Some(target)) = (&spec.root, &made.root_dir) {
+        // From the host side, with the runtime's privileges: root of a new
+        // user namespace cannot mount it (see overlay::mount_overlay). Absolute
+        // paths, since setns(2) leaves us at the namespace's `/`.
+        let abs =
+            |p: &Path| std::fs::canonicalize(p).with_context(|| format!("--layer/--upper/--work {}", p.display()));
+        let layers = layers.iter().map(|l| abs(l)).collect::<Result<Vec<_>>>()?;
+        let (upper, work) = (abs(upper)?, abs(work)?);
+        in_mount_namespace(child, || overlay::mount_overlay(&layers, &upper, &work, target))?;
+    }
     if spec.ns.has(Namespace::Net) {
         namespaces::net_setup(child, spec.veth.as_ref(), &mut made.veth)?;
     }
@@ -119,6 +132,28 @@ fn after_start(spec: &RunSpec, cgroup: Option<&Cgroup>, child: Pid, go_w: &Owned
     }
     nix::unistd::write(go_w, b"g").context("telling the container to go on")?;
     Ok(())
+}
+
+/// Runs `f` in the mount namespace of `child` (setns(2) into
+/// /proc/PID/ns/mnt), then comes back to the runtime's own namespace and
+/// working directory. The child is in its namespace from the clone on: no wait.
+fn in_mount_namespace(child: Pid, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    use nix::mount::{mount, MsFlags};
+    let open = |p: String| File::open(&p).with_context(|| format!("opening {p}"));
+    let own = open("/proc/self/ns/mnt".into())?;
+    let cwd = open(".".into())?;
+    let theirs = open(format!("/proc/{child}/ns/mnt"))?;
+    nix::sched::setns(&theirs, CloneFlags::CLONE_NEWNS).with_context(|| format!("setns into /proc/{child}/ns/mnt"))?;
+    // Private first: the clone copied the host's shared mounts, and the
+    // container makes them private only after "go"; until then a mount here
+    // would propagate to the host.
+    let none: Option<&str> = None;
+    let done = mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .context("making the container's mounts private")
+        .and_then(|()| f());
+    nix::sched::setns(&own, CloneFlags::CLONE_NEWNS).context("setns back into the runtime's mount namespace")?;
+    nix::unistd::fchdir(cwd.as_raw_fd()).context("restoring the working directory")?;
+    done
 }
 
 /// Starts `f` in a new process, in the namespaces of `flags` (none: a plain fork).
@@ -219,11 +254,8 @@ fn container_steps(
             Some(root) => {
                 let new_root = match root {
                     RootFs::Dir(dir) => namespaces::bind_rootfs(dir)?,
-                    RootFs::Overlay { layers, upper, work } => {
-                        let target = root_dir.context("no mount point for the overlay")?;
-                        overlay::mount_overlay(layers, upper, work, target)?;
-                        target.to_path_buf()
-                    }
+                    // Mounted there already, from the host side (after_start).
+                    RootFs::Overlay { .. } => root_dir.context("no mount point for the overlay")?.to_path_buf(),
                 };
                 namespaces::mount_proc_and_dev(&new_root)?;
                 namespaces::mask_kernel_files(&new_root)?;

@@ -38,10 +38,17 @@ pub fn unpack_layer_tar(store: &Path, tar: &Path) -> Result<PathBuf> {
     todo!("ufs-images: unpack once into store/sha256/<digest>, applying .wh. whiteouts and .wh..wh..opq")
 }
 
-/// TODO(ufs-layers). Container side (in the new mount namespace, after make_mounts_private),
-/// with --layer/--upper/--work: mount an overlay on `target`, an empty
-/// directory `run.rs` made on the host side (and removes at the end: a
-/// directory you made here would be found by nobody); it becomes the new root.
+/// TODO(ufs-layers). HOST side, after the start, before "go", with
+/// --layer/--upper/--work: mount an overlay on `target`. `run.rs` calls this
+/// inside the container's mount namespace (`in_mount_namespace`: setns(2),
+/// mounts made private first) with the runtime's own privileges, and with
+/// absolute paths. Why not on the container side: with --ns user, the
+/// container is root of a new user namespace, and that root cannot mount it:
+/// metacopy=on is refused (EPERM), and it may not create the work directory
+/// in a --work owned by host root, so the overlay comes up read-only (EROFS).
+/// `target` is an empty directory `run.rs` made on the host (and removes at
+/// the end: a directory you made elsewhere would be found by nobody); it
+/// becomes the new root.
 /// `mount(Some("overlay"), target, Some("overlay"), MsFlags::empty(), Some(options.as_str()))`
 /// with options `lowerdir=` the layers TOP-MOST FIRST (`layers` is bottom
 /// first, as given, so reverse it, joined by ':'), `,upperdir=UPPER`,
@@ -51,14 +58,19 @@ pub fn unpack_layer_tar(store: &Path, tar: &Path) -> Result<PathBuf> {
 /// (/sys/module/overlay/parameters/metacopy exists): a chmod then copies up
 /// metadata only.
 ///
-/// 컨테이너 쪽(새 마운트 네임스페이스 안, make_mounts_private 뒤), --layer/--upper/
-/// --work가 있을 때: `target`에 overlay를 마운트하세요. `target`은 `run.rs`가
-/// 호스트 쪽에서 만든 빈 디렉터리이고 끝에 지웁니다(여기서 만든 디렉터리는 아무도
-/// 찾지 못합니다). 그것이 새 루트가 됩니다. 옵션은 `lowerdir=` 레이어를 맨
-/// 위부터(`layers`는 맨 아래부터이니 뒤집어서 ':'로 이음), `,upperdir=UPPER`,
-/// `,workdir=WORK`입니다. 참조 런타임은 `volatile`도 더합니다. ufs-copy-up: 커널에
-/// 있으면(/sys/module/overlay/parameters/metacopy가 있으면) `metacopy=on`을
-/// 더하세요. 그러면 chmod는 메타데이터만 copy-up합니다.
+/// 호스트 쪽, 시작 뒤 "go" 전, --layer/--upper/--work가 있을 때: `target`에
+/// overlay를 마운트하세요. `run.rs`가 이 함수를 컨테이너의 마운트 네임스페이스
+/// 안에서(`in_mount_namespace`: setns(2), 먼저 마운트를 private으로) 런타임 자신의
+/// 권한과 절대 경로로 부릅니다. 컨테이너 쪽에서 하지 않는 까닭: --ns user가 있으면
+/// 컨테이너는 새 user 네임스페이스의 root이고, 그 root는 overlay를 마운트하지
+/// 못합니다. metacopy=on은 거부되고(EPERM), 호스트 root 소유의 --work 안에 work
+/// 디렉터리를 만들 수 없어서 overlay가 읽기 전용(EROFS)으로 올라옵니다. `target`은
+/// `run.rs`가 호스트에 만든 빈 디렉터리이고 끝에 지웁니다(다른 곳에 만든
+/// 디렉터리는 아무도 찾지 못합니다). 그것이 새 루트가 됩니다. 옵션은 `lowerdir=`
+/// 레이어를 맨 위부터(`layers`는 맨 아래부터이니 뒤집어서 ':'로 이음),
+/// `,upperdir=UPPER`, `,workdir=WORK`입니다. 참조 런타임은 `volatile`도 더합니다.
+/// ufs-copy-up: 커널에 있으면(/sys/module/overlay/parameters/metacopy가 있으면)
+/// `metacopy=on`을 더하세요. 그러면 chmod는 메타데이터만 copy-up합니다.
 pub fn mount_overlay(layers: &[PathBuf], upper: &Path, work: &Path, target: &Path) -> Result<()> {
     todo!("ufs-layers: mount overlay lowerdir=<layers top-most first>,upperdir=UPPER,workdir=WORK on target")
 }
