@@ -69,7 +69,7 @@ pub fn control_ko(without: &str) -> String {
         return format!("{rest} 없이");
     }
     if let Some(rest) = without.strip_prefix("with ") {
-        return format!("{rest} 로");
+        return crate::text::josa(rest, "로");
     }
     without.to_string()
 }
@@ -102,8 +102,8 @@ impl RunRole {
 
     pub fn describe_ko(&self) -> String {
         match self {
-            RunRole::Tested => "검사 대상 실행".into(),
-            RunRole::Control(without) => format!("대조 실행({})", control_ko(without)),
+            RunRole::Tested => "검사 대상".into(),
+            RunRole::Control(without) => format!("대조 실험({})", control_ko(without)),
             RunRole::Host => "호스트 쪽 관찰".into(),
         }
     }
@@ -244,7 +244,7 @@ pub fn host_control_failed(what: impl Into<Text>) -> Outcome {
             w.en
         ),
         ko: format!(
-            "검사기가 호스트에서 직접 돌린 대조군이 차이를 보여 주지 못했습니다: {}",
+            "검사기가 호스트에서 직접 돌린 대조 실험이 차이를 보여 주지 못했습니다: {}",
             w.ko
         ),
     })

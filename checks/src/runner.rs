@@ -183,16 +183,16 @@ fn remove_misplaced(mut misplaced: Vec<std::path::PathBuf>) -> Vec<Text> {
         } else {
             match labkit::state::remove_cgroup_tree(dir, deadline) {
                 Ok(()) => ("removed by the checker".to_string(), "검사기가 지움".to_string()),
-                Err(e) => {
-                    let e = format!("the checker could not remove it: {e}");
-                    (e.clone(), format!("검사기가 지우지 못함: {e}"))
-                }
+                Err(e) => (
+                    format!("the checker could not remove it: {e}"),
+                    format!("검사기가 지우지 못함: {e}"),
+                ),
             }
         };
         let at = dir.display();
         out.push(Text {
             en: format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {at} ({removed})"),
-            ko: format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {at}에 만들어졌습니다({removed_ko})"),
+            ko: format!("LAB_CGROUP_PARENT 밖, {at}에 만들어진 cgroup {name}({removed_ko})"),
         });
     }
     out

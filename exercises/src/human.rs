@@ -54,15 +54,15 @@ const EN: Words = Words {
 const KO: Words = Words {
     grading: "채점 대상",
     total: "합계",
-    next: "다음 과제",
-    done: "채점한 과제를 모두 마쳤습니다.",
+    next: "다음 실습",
+    done: "채점한 실습을 모두 마쳤습니다.",
     failures: "실패한 검사",
     hint: "힌트",
     source: "검사 코드",
     lab: "실습 문서",
     interrupted: "채점이 중간에 멈췄습니다. 실행되지 않은 검사는 채점하지 않았습니다.",
     ungraded_checks: "채점하지 못한 검사 (호스트나 검사 쪽 문제이므로 감점 없음)",
-    contained: "런타임이 잘못 동작했고, 채점기가 이를 막았습니다",
+    contained: "런타임이 잘못 동작했고, 검사기가 이를 막았습니다",
     points: "점",
     left_outside:
         "채점이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것, 지우지 않음)",
@@ -174,15 +174,12 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
         let _ = writeln!(s, "\n{}:", w.failures);
     }
     for (e, c) in failing {
-        let _ = writeln!(
-            s,
-            "✗ {} ({}, {} {}) — {}",
-            c.id,
-            e.id,
-            c.max_points,
-            w.points,
-            c.title(lang)
-        );
+        // "2 points", "2점": Korean writes the counter word without a space.
+        let points = match lang {
+            Lang::En => format!("{} {}", c.max_points, w.points),
+            Lang::Ko => format!("{}{}", c.max_points, w.points),
+        };
+        let _ = writeln!(s, "✗ {} ({}, {points}) — {}", c.id, e.id, c.title(lang));
         if details {
             for line in c.message(lang).lines() {
                 let _ = writeln!(s, "    {line}");
@@ -220,20 +217,9 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
 /// text, JSON). Empty when the report is Korean through.
 pub fn english_sentences(report: &str) -> Vec<String> {
     let mut found = Vec::new();
-    let mut in_stderr = false;
-    for line in report.lines() {
+    for line in our_lines(report) {
         let t = line.trim_start();
-        if t.starts_with("표준오류:") {
-            in_stderr = true;
-            continue;
-        }
-        // Continuation lines of the stderr tail are indented under it.
-        if in_stderr && line.starts_with("          ") {
-            continue;
-        }
-        in_stderr = false;
-        if t.starts_with("실행:") || t.starts_with("거부:") || t.starts_with("source:") || t.starts_with("검사 코드:")
-        {
+        if t.starts_with("source:") || t.starts_with("검사 코드:") {
             continue;
         }
         let cleaned = strip_verbatim(t);
@@ -252,6 +238,100 @@ pub fn english_sentences(report: &str) -> Vec<String> {
         }
     }
     found
+}
+
+/// What must not reach a student in a Korean text: Rust's debug forms of a missing
+/// or wrapped value (`Some(…)`, `None`, `Ok(`, `Err(`), particles written both ways
+/// (`이(가)`: [`checks::text::josa`] picks one), raw JSON after `실제:`, and English
+/// sentences ([`english_sentences`]). Each found as `what  <- line`; empty when clean.
+pub fn korean_problems(text: &str) -> Vec<String> {
+    const TEMPLATES: [&str; 9] = ["(가)", "(는)", "(를)", "(이)", "(을)", "(은)", "(와)", "(과)", "(으)"];
+    let mut found = english_sentences(text);
+    for line in our_lines(text) {
+        let t = line.trim_start();
+        let mut say = |what: &str| found.push(format!("{what}  <- {line}"));
+        for debug in ["Some(", "Ok(", "Err("] {
+            if t.contains(debug) {
+                say(debug);
+            }
+        }
+        if has_word(t, "None") {
+            say("None");
+        }
+        for p in TEMPLATES {
+            if t.contains(p) {
+                say(p);
+            }
+        }
+        if t.starts_with("실제:") && t.contains("{\"") {
+            say("raw JSON");
+        }
+        // English words that slip through in pairs, outside code spans.
+        let plain = strip_verbatim(t);
+        for english in ["exit status", "killed by", "timed out"] {
+            if plain.contains(english) {
+                say(english);
+            }
+        }
+        if t.contains("(with --") {
+            say("(with --");
+        }
+    }
+    found
+}
+
+/// What a reader sees of an HTML page, for [`korean_problems`]: no style sheet, no
+/// tags (each a line break, so that a `<pre>` stays its own line), entities read.
+pub fn html_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let tag = &rest[open..];
+        let skip_to = if tag.starts_with("<style") {
+            tag.find("</style>").map(|i| i + "</style>".len())
+        } else {
+            tag.find('>').map(|i| i + 1)
+        };
+        out.push('\n');
+        rest = skip_to.map_or("", |i| &tag[i..]);
+    }
+    out.push_str(rest);
+    out.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The lines of a Korean text that are ours to translate: not the runtime's own
+/// words (the stderr tail after `표준오류:`, its continuation lines indented under
+/// it, the refusal after `거부:`) nor the command lines after `실행:`.
+fn our_lines(text: &str) -> Vec<&str> {
+    let mut ours = Vec::new();
+    let mut in_stderr = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("표준오류:") {
+            in_stderr = true;
+            continue;
+        }
+        if in_stderr && line.starts_with("          ") {
+            continue;
+        }
+        in_stderr = false;
+        if !(t.starts_with("실행:") || t.starts_with("거부:")) {
+            ours.push(line);
+        }
+    }
+    ours
+}
+
+/// Whether `word` stands alone in `text` (no letter, digit or `_` either side).
+fn has_word(text: &str, word: &str) -> bool {
+    let part = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(word)
+        .any(|(i, _)| !part(text[..i].chars().next_back()) && !part(text[i + word.len()..].chars().next()))
 }
 
 /// The line without what is verbatim in every language.
@@ -312,5 +392,32 @@ mod english_tests {
         )
         .is_empty());
         assert_eq!(english_sentences("~ x.y: host too busy: under the quota").len(), 1);
+    }
+
+    #[test]
+    fn finds_debug_forms_templates_and_raw_json() {
+        use super::korean_problems;
+        for bad in [
+            "실제:     Some(\"pid:[4026531836]\")",
+            "실제:     None",
+            "sysconf Some(2)",
+            "앞 (None, None), 뒤 (None, None)",
+            "`user`은(는) 그대로",
+            "실제:     {\"memory\": 1}",
+        ] {
+            assert!(!korean_problems(bad).is_empty(), "{bad}");
+        }
+        for good in [
+            "실제:     없음",
+            "실제:     pid:[4026531836]",
+            "NoneSuch는 이름입니다",
+            "실행:     /opt/rt run --ns pid -- probe Some(1)",
+            "표준오류: Err(None) from the runtime itself",
+        ] {
+            assert!(korean_problems(good).is_empty(), "{good}: {:?}", korean_problems(good));
+        }
+        let page = "<html><style>body{font-family:system-ui,sans-serif}</style><p>실제: &quot;x&quot; None</p></html>";
+        assert_eq!(super::html_text(page).trim(), "실제: \"x\" None");
+        assert_eq!(korean_problems(&super::html_text(page)).len(), 1);
     }
 }

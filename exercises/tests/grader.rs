@@ -49,6 +49,24 @@ fn snapshot(name: &str, text: &str) {
     s.bind(|| insta::assert_snapshot!(name, text));
 }
 
+/// Every Korean form of `r` (the report with its details, the Markdown summary, the
+/// HTML page) is Korean through: no debug form, no particle written both ways, no
+/// English sentence (see `human::korean_problems`).
+fn assert_korean_output(r: &GradeResult, what: &str) {
+    let text = [
+        human::render(r, Lang::Ko, true),
+        grade::formats::markdown(r, Lang::Ko),
+        human::html_text(&grade::formats::html(r, Lang::Ko)),
+    ]
+    .join("\n");
+    let found = human::korean_problems(&text);
+    assert!(
+        found.is_empty(),
+        "{what}: the Korean output is not Korean through:\n{}",
+        found.join("\n")
+    );
+}
+
 /// Every exercise of a starter scores 0 and shows a hint for each failing check;
 /// checks the host cannot run are listed, not failed.
 fn assert_zero_with_hints(r: &GradeResult) {
@@ -88,6 +106,7 @@ fn reference_runtime_scores_every_gradable_point() {
         human::render(&r, Lang::En, true)
     );
     assert!(!r.any_failed());
+    assert_korean_output(&r, "the reference runtime");
 }
 
 #[test]
@@ -98,6 +117,7 @@ fn shell_starter_scores_zero_with_hints() {
     assert_zero_with_hints(&r);
     snapshot("grade_shell_starter", &human::render(&r, Lang::En, false));
     snapshot("grade_shell_starter_ko", &human::render(&r, Lang::Ko, false));
+    assert_korean_output(&r, "the shell starter");
 }
 
 #[test]
@@ -149,6 +169,7 @@ fn partial_fixture_scores_exactly_pid_and_uts() {
         .sum::<u32>()
         + sec_points;
     assert_eq!(r.earned(), want, "{}", human::render(&r, Lang::En, true));
+    assert_korean_output(&r, "the partial fixture");
     for e in &r.exercises {
         let full = e.earned() == e.max_points();
         assert_eq!(

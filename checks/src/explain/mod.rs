@@ -283,7 +283,7 @@ fn observe(ctx: &Ctx) -> Result<Explanation, Outcome> {
             Ok(s) => {
                 notes.push(crate::t!(
                     "The container did not start with a user namespace ({first}); it was started again without one.",
-                    "사용자 네임스페이스와 함께는 컨테이너가 시작되지 않아({first}) 그것 없이 다시 시작했습니다."
+                    "user 네임스페이스와 함께는 컨테이너가 시작되지 않아({first}) 그것 없이 다시 시작했습니다."
                 ));
                 Staged {
                     ns: Ok(s),

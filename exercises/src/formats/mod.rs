@@ -215,7 +215,7 @@ const KO: Words = Words {
     ungradable:
         "은 이번 실행에서 채점할 수 없었습니다(건너뜀, 검사 오류 또는 실행되지 않음). 실패로 계산되지 않습니다.",
     interrupted: "채점이 중단되어 일부 검사가 실행되지 않았습니다.",
-    exercise: "연습 문제",
+    exercise: "실습",
     status: "상태",
     complete: "✅ 완료",
     failing: "❌ 실패",

@@ -26,8 +26,9 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
         names == ["lo"] && lo_up,
         crate::t!("only `lo` inside, up", "안에는 `lo`만 있고 켜져 있음"),
         crate::t!(
-            "interfaces {names:?}, lo up: {lo_up}",
-            "인터페이스 {names:?}, lo 켜짐: {lo_up}"
+            "interfaces {}, lo up: {lo_up}",
+            "인터페이스 {}, lo 켜짐: {lo_up}",
+            crate::text::list(&names)
         ),
         &run,
     )?;
@@ -47,7 +48,7 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
                 "the host's interfaces {host_if:?}: no network namespace without --ns net",
                 "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
             ),
-            format!("{:?}", interface_names(&c)),
+            crate::ctx::js(&interface_names(&c)),
             &crun,
         ));
     }
@@ -87,8 +88,10 @@ pub(super) fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
             "안에서 호스트의 인터페이스도 주소도 보이지 않음"
         ),
         crate::t!(
-            "interfaces {seen_if:?}, addresses {seen_addr:?}",
-            "인터페이스 {seen_if:?}, 주소 {seen_addr:?}"
+            "interfaces {}, addresses {}",
+            "인터페이스 {}, 주소 {}",
+            crate::text::list(&seen_if),
+            crate::text::list(&seen_addr)
         ),
         &run,
     )?;
@@ -101,7 +104,7 @@ pub(super) fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
                 "the host's interfaces {host_if:?}: no network namespace without --ns net",
                 "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
             ),
-            format!("{:?}", interface_names(&c)),
+            crate::ctx::js(&interface_names(&c)),
             &crun,
         ));
     }
@@ -203,7 +206,7 @@ pub(super) fn veth_traffic(ctx: &Ctx) -> CheckResult {
         return Err(fail(
             crate::t!(
                 "host interface {hif} removed when the container ended",
-                "컨테이너가 끝나면 호스트 인터페이스 {hif}가 지워짐"
+                "컨테이너가 끝나면 호스트 인터페이스 {hif}이(가) 지워짐"
             ),
             crate::t!("it is still there", "아직 남아 있습니다"),
             &run,
@@ -221,7 +224,7 @@ pub(super) fn veth_traffic(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "no way to {host_ip}: a new network namespace holds only lo",
-                "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"
+                "{host_ip}(으)로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"
             ),
             crate::t!("it connected", "연결되었습니다"),
             &crun,
