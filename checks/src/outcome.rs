@@ -26,6 +26,17 @@ impl Outcome {
             Outcome::Broken(_) => "BROKEN",
         }
     }
+
+    /// The verdict's word in `lang` (the glossary's 통과, 실패, 건너뜀, 검사 오류).
+    pub fn label_in(&self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::En, _) => self.label(),
+            (Lang::Ko, Outcome::Pass) => "통과",
+            (Lang::Ko, Outcome::Fail(_)) => "실패",
+            (Lang::Ko, Outcome::Skip(_)) => "건너뜀",
+            (Lang::Ko, Outcome::Broken(_)) => "검사 오류",
+        }
+    }
 }
 
 /// Expected versus got, with the run that showed it, its command line and the

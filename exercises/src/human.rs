@@ -117,28 +117,46 @@ pub fn render(r: &GradeResult, lang: Lang, details: bool) -> String {
     if r.interrupted {
         let _ = writeln!(s, "{}", w.interrupted);
     }
-    // What the checker had to contain, one line per kind, however many checks it hit.
-    let mut incidents: Vec<(String, Vec<&str>)> = Vec::new();
+    // What the checker had to contain, one line per kind, however many checks it hit,
+    // then what each check's runtime left, by name.
+    type Kind<'a> = (&'a str, Vec<&'a str>, Vec<(&'a str, &'a str)>);
+    let mut incidents: Vec<Kind> = Vec::new();
     for c in r.checks() {
         for n in c
             .notes
             .iter()
             .filter_map(|n| n.strip_prefix(checks::runner::INCIDENT_PREFIX))
         {
-            match incidents.iter_mut().find(|(t, _)| t == n) {
-                Some((_, ids)) => ids.push(&c.id),
-                None => incidents.push((n.to_string(), vec![&c.id])),
+            let (text, detail) = checks::incident::split_detail(n);
+            let at = match incidents.iter().position(|(t, _, _)| *t == text) {
+                Some(i) => i,
+                None => {
+                    incidents.push((text, Vec::new(), Vec::new()));
+                    incidents.len() - 1
+                }
+            };
+            incidents[at].1.push(&c.id);
+            if let Some(d) = detail {
+                incidents[at].2.push((&c.id, d));
             }
         }
     }
     if !incidents.is_empty() {
         let _ = writeln!(s, "{}:", w.contained);
-        for (text, ids) in incidents {
-            let text = match (lang, checks::incident::Incident::from_en(&text)) {
+        for (text, ids, details) in incidents {
+            let kind = checks::incident::Incident::from_en(text);
+            let shown = match (lang, kind) {
                 (Lang::Ko, Some(i)) => i.ko(),
-                _ => text,
+                _ => text.to_string(),
             };
-            let _ = writeln!(s, " ! {text} ({})", ids.join(", "));
+            let _ = writeln!(s, " ! {shown} ({})", ids.join(", "));
+            for (id, detail) in details {
+                let detail = match (lang, kind) {
+                    (Lang::Ko, Some(checks::incident::Incident::Leftovers)) => checks::incident::leftovers_ko(detail),
+                    _ => detail.to_string(),
+                };
+                let _ = writeln!(s, "     {id}: {detail}");
+            }
         }
     }
     if !r.left_outside.is_empty() {
