@@ -25,10 +25,11 @@ fn english_in(korean: &str) -> Vec<String> {
     exercises::human::korean_problems(korean)
 }
 
-/// Every Korean form of a real runtime's pictures is Korean through.
+/// Every Korean form of a real runtime's pictures is Korean through (the text form
+/// unwrapped: a line broken inside a code span would hide where it ends).
 fn assert_korean(e: &Explanation, what: &str) {
     let ko = [
-        draw::text(e, Lang::Ko, false),
+        draw::text_wrapped(e, Lang::Ko, false, usize::MAX),
         draw::markdown(e, Lang::Ko),
         draw::markdown_plain(e, Lang::Ko),
         exercises::human::html_text(&draw::html_section(e, Lang::Ko)),

@@ -299,19 +299,25 @@ pub fn korean_problems(text: &str) -> Vec<String> {
 }
 
 /// What a reader sees of an HTML page, for [`korean_problems`]: no style sheet, no
-/// tags (each a line break, so that a `<pre>` stays its own line), entities read.
+/// pictures (their labels repeat the text forms, which are checked), `<code>` as
+/// backticks, every other tag a line break (a `<pre>` stays its own line), entities
+/// read.
 pub fn html_text(html: &str) -> String {
     let mut out = String::new();
     let mut rest = html;
     while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         let tag = &rest[open..];
+        let end_of = |close: &str| tag.find(close).map(|i| i + close.len());
         let skip_to = if tag.starts_with("<style") {
-            tag.find("</style>").map(|i| i + "</style>".len())
+            end_of("</style>")
+        } else if tag.starts_with("<svg") {
+            end_of("</svg>")
         } else {
-            tag.find('>').map(|i| i + 1)
+            end_of(">")
         };
-        out.push('\n');
+        let is_code = tag.starts_with("<code>") || tag.starts_with("</code>");
+        out.push(if is_code { '`' } else { '\n' });
         rest = skip_to.map_or("", |i| &tag[i..]);
     }
     out.push_str(rest);
@@ -324,7 +330,8 @@ pub fn html_text(html: &str) -> String {
 
 /// The lines of a Korean text that are ours to translate: not the runtime's own
 /// words (the stderr tail after `표준오류:`, its continuation lines indented under
-/// it, the refusal after `거부:`) nor the command lines after `실행:`.
+/// it, the refusal after `거부:`) nor the command lines (after `실행:`, or a line that
+/// is one: `PATH run …`).
 fn our_lines(text: &str) -> Vec<&str> {
     let mut ours = Vec::new();
     let mut in_stderr = false;
@@ -338,7 +345,9 @@ fn our_lines(text: &str) -> Vec<&str> {
             continue;
         }
         in_stderr = false;
-        if !(t.starts_with("실행:") || t.starts_with("거부:")) {
+        let mut words = t.split_whitespace();
+        let command = words.next().is_some_and(|w| w.contains('/')) && words.next() == Some("run");
+        if !(command || t.starts_with("실행:") || t.starts_with("거부:")) {
             ours.push(line);
         }
     }

@@ -317,7 +317,11 @@ fn run() -> ExitCode {
         .collect();
     if args.list {
         for c in &checks {
-            println!("{:<48} {}", c.id, c.title);
+            let title = match lang {
+                Lang::Ko => checks::report::title_ko(c.id).unwrap_or_else(|| c.title.to_string()),
+                Lang::En => c.title.to_string(),
+            };
+            println!("{:<48} {title}", c.id);
         }
         return ExitCode::SUCCESS;
     }

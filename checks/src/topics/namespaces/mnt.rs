@@ -245,8 +245,9 @@ pub(super) fn root_is_given(ctx: &Ctx) -> CheckResult {
             "안에서 /에 쓴 파일이 --upper에 생기고 레이어에는 없음"
         ),
         crate::t!(
-            "in upper: {upper:?}, in layer: {}",
-            "upper에: {upper:?}, 레이어에: {}",
+            "in upper: {}, in layer: {}",
+            "upper에: {}, 레이어에: {}",
+            crate::ctx::js(&upper),
             ov.lower.join("lab-written").exists()
         ),
         &run,

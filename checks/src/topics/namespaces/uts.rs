@@ -137,9 +137,9 @@ fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
                 which.verb()
             ),
             crate::t!(
-                "the caller's UTS namespace holds {caller:?} (inside: {:?})",
-                "호출한 쪽의 UTS 네임스페이스는 {caller:?} (안: {:?})",
-                line.now
+                "the caller's UTS namespace holds {caller:?} (inside: {})",
+                "호출한 쪽의 UTS 네임스페이스는 {caller:?} (안: {})",
+                js(&line.now)
             ),
             &run,
         ));
