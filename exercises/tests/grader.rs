@@ -345,15 +345,18 @@ fn grade_and_labcheck_speak_korean_through() {
 #[serial_test::serial(suite)]
 fn leftovers_are_named_in_both_languages() {
     let fixture = repo().join("checks/tests/fixtures/hostile/leaves-mount-and-cgroup");
+    let grade = |lang: &str| {
+        Command::new(grade_bin())
+            .env("LAB_RUNTIME", &fixture)
+            .args(["--exercise", "ns-uts", "--brief", "--lang", lang])
+            .output()
+            .unwrap()
+    };
     for (lang, line, mount) in [
         ("en", "left cgroups or mounts behind", "mount /mnt"),
         ("ko", "cgroup이나 마운트를 남겼습니다", "마운트 /mnt"),
     ] {
-        let out = Command::new(grade_bin())
-            .env("LAB_RUNTIME", &fixture)
-            .args(["--exercise", "ns-uts", "--brief", "--lang", lang])
-            .output()
-            .unwrap();
+        let out = grade(lang);
         let report = String::from_utf8_lossy(&out.stdout);
         assert!(report.contains(line), "{lang}: no leftover line:\n{report}");
         let named: Vec<&str> = report
