@@ -169,8 +169,15 @@ fn ending(word: &str) -> Ending {
         .into_iter()
         .rev()
         .collect();
-    let acronym = latin.len() <= 4 && latin.chars().all(|c| c.is_ascii_uppercase()) || latin.len() == 1;
     let lower = latin.to_ascii_lowercase();
+    // The contract's placeholders read as the words they stand for.
+    match lower.as_str() {
+        "dir" | "path" => return Ending::Vowel,
+        "name" => return Ending::Consonant,
+        "file" => return Ending::Rieul,
+        _ => {}
+    }
+    let acronym = latin.len() <= 3 && latin.chars().all(|c| c.is_ascii_uppercase()) || latin.len() == 1;
     if acronym {
         return match lower.chars().next_back() {
             Some('l' | 'r') => Ending::Rieul,
@@ -178,12 +185,16 @@ fn ending(word: &str) -> Ending {
             _ => Ending::Vowel,
         };
     }
+    // Loanword endings: 파일, 타임, 라인, 그룹, 앱, 프록, 스탯, 스택; but 체크, 루프, 마운트.
     if lower.ends_with('l') || lower.ends_with("le") {
         Ending::Rieul
-    } else if ["m", "n", "ng", "group", "ck", "ip", "op", "up", "ap"]
-        .iter()
-        .any(|s| lower.ends_with(s))
-        && !lower.ends_with("loop")
+    } else if lower.ends_with("check") || lower.ends_with("loop") {
+        Ending::Vowel
+    } else if [
+        "m", "n", "ng", "me", "ne", "group", "ck", "ip", "op", "up", "ap", "pp", "c", "stat",
+    ]
+    .iter()
+    .any(|s| lower.ends_with(s))
     {
         Ending::Consonant
     } else {
@@ -290,6 +301,13 @@ mod josa_tests {
             ("cg-memory", "를", "cg-memory를"),
             ("ufs-layers", "를", "ufs-layers를"),
             ("kernel.modules_disabled", "은", "kernel.modules_disabled는"),
+            ("`resume`", "는", "`resume`은"),
+            ("`stats NAME`", "가", "`stats NAME`이"),
+            ("`--rootfs DIR`", "을", "`--rootfs DIR`를"),
+            ("`/proc`", "를", "`/proc`을"),
+            ("`io.stat`", "는", "`io.stat`은"),
+            ("`labcheck`", "과", "`labcheck`와"),
+            ("`--layer app`", "는", "`--layer app`은"),
         ] {
             assert_eq!(josa(word, particle), want, "{word} + {particle}");
         }
