@@ -22,13 +22,16 @@ pub enum Cause {
     CgroupJoinNoSpace,
     /// The network namespace was made but `lo` was still down when the command ran.
     LoopbackDown,
+    /// LAB_RUNTIME names no executable file: no check could start the runtime.
+    NoRuntime,
     /// A host tool was not found after the root changed (`command not found` after
     /// pivot_root: the old root and its tools are gone).
     ToolGoneAfterPivot,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 6] = [
+    pub const ALL: [Cause; 7] = [
+        Cause::NoRuntime,
         Cause::Refused,
         Cause::NoPidNamespace,
         Cause::ProcMountRefused,
@@ -41,6 +44,7 @@ impl Cause {
     pub fn id(self) -> &'static str {
         match self {
             Cause::Refused => "refused",
+            Cause::NoRuntime => "no-runtime",
             Cause::NoPidNamespace => "no-pid-namespace",
             Cause::ProcMountRefused => "proc-mount-refused",
             Cause::CgroupJoinNoSpace => "cgroup-join-no-space",

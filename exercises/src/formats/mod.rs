@@ -214,7 +214,7 @@ const KO: Words = Words {
     runtime: "런타임",
     ungradable: "은 이 호스트에서 채점할 수 없어(건너뜀) 만점에 들어가지 않습니다.",
     interrupted: "채점이 중단되어 일부 검사가 실행되지 않았습니다.",
-    exercise: "연습 문제",
+    exercise: "실습",
     status: "상태",
     complete: "✅ 완료",
     failing: "❌ 실패",

@@ -50,7 +50,7 @@ pub(super) fn mount_invisible(ctx: &Ctx) -> CheckResult {
             !seen,
             crate::t!(
                 "{t}, mounted in the container's namespace, absent from the host's mountinfo",
-                "컨테이너의 네임스페이스에 마운트한 {t}가 호스트의 mountinfo에 없음"
+                "컨테이너의 네임스페이스에 마운트한 {t}이(가) 호스트의 mountinfo에 없음"
             ),
             crate::t!("it is in the host's mount table", "호스트의 마운트 테이블에 있습니다"),
             &run,
@@ -69,7 +69,7 @@ pub(super) fn mount_invisible(ctx: &Ctx) -> CheckResult {
         !on_host,
         crate::t!(
             "{t} absent from the host's mountinfo",
-            "호스트의 mountinfo에 {t}가 없음"
+            "호스트의 mountinfo에 {t}이(가) 없음"
         ),
         crate::t!(
             "the container's mount is in the host's mount table",
@@ -136,10 +136,7 @@ pub(super) fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     let found = js(&st);
     ensure(
         !st.attempt.ok,
-        crate::t!(
-            "host file {m} not found inside",
-            "호스트 파일 {m}이(가) 안에서 보이지 않음"
-        ),
+        crate::t!("host file {m} not found inside", "안에서 호스트 파일 {m}의 흔적 없음"),
         crate::t!("found: {found}", "보임: {found}"),
         &run,
     )?;
@@ -175,7 +172,7 @@ pub(super) fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
     if let Some(r) = &esc.refused {
         ctx.stricter(crate::t!(
             "the breakout could not start: {} refused with {}",
-            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
+            "탈출 시도를 시작할 수 없었습니다: {}이(가) {}(으)로 거부됨",
             r.op,
             r.error
         ));
@@ -202,7 +199,7 @@ pub(super) fn host_files_unreachable(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "the host's file {m} found: without --rootfs the root is the host's",
-                "호스트 파일 {m}이(가) 보임: --rootfs가 없으면 루트는 호스트의 것"
+                "안에서 호스트 파일 {m}의 내용이 보임: --rootfs가 없으면 루트는 호스트의 것"
             ),
             js(&c),
             &crun,

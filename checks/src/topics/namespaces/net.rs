@@ -52,12 +52,18 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
                     "only `lo` inside, up from the command's first instant (two containers started together, {ROUNDS} times)",
                     "안에는 `lo`만 있고 명령이 시작하는 순간부터 켜져 있음(컨테이너 둘을 함께 시작하기를 {ROUNDS}번)"
                 ),
-                crate::t!(
-                    "interfaces {}, lo {}",
-                    "인터페이스 {}, lo {}",
-                    names.join(" "),
-                    if lo_up { "up" } else { "down" }
-                ),
+                crate::text::Text {
+                    en: format!(
+                        "interfaces {}, lo {}",
+                        crate::text::list(&names),
+                        if lo_up { "up" } else { "down" }
+                    ),
+                    ko: format!(
+                        "인터페이스 {}, lo {}",
+                        crate::text::list(&names),
+                        if lo_up { "켜짐" } else { "꺼짐" }
+                    ),
+                },
                 &run,
             );
             if names == ["lo"] && !lo_up {
@@ -82,7 +88,7 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
                 "the host's interfaces {host_if:?}: no network namespace without --ns net",
                 "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
             ),
-            format!("{:?}", interface_names(&c)),
+            crate::ctx::js(&interface_names(&c)),
             &crun,
         ));
     }
@@ -122,8 +128,10 @@ pub(super) fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
             "안에서 호스트의 인터페이스도 주소도 보이지 않음"
         ),
         crate::t!(
-            "interfaces {seen_if:?}, addresses {seen_addr:?}",
-            "인터페이스 {seen_if:?}, 주소 {seen_addr:?}"
+            "interfaces {}, addresses {}",
+            "인터페이스 {}, 주소 {}",
+            crate::text::list(&seen_if),
+            crate::text::list(&seen_addr)
         ),
         &run,
     )?;
@@ -136,7 +144,7 @@ pub(super) fn host_addresses_invisible(ctx: &Ctx) -> CheckResult {
                 "the host's interfaces {host_if:?}: no network namespace without --ns net",
                 "호스트의 인터페이스 {host_if:?}: --ns net이 없으면 네트워크 네임스페이스도 없음"
             ),
-            format!("{:?}", interface_names(&c)),
+            crate::ctx::js(&interface_names(&c)),
             &crun,
         ));
     }
@@ -238,7 +246,7 @@ pub(super) fn veth_traffic(ctx: &Ctx) -> CheckResult {
         return Err(fail(
             crate::t!(
                 "host interface {hif} removed when the container ended",
-                "컨테이너가 끝나면 호스트 인터페이스 {hif}가 지워짐"
+                "컨테이너가 끝나면 호스트 인터페이스 {hif}이(가) 지워짐"
             ),
             crate::t!("it is still there", "아직 남아 있습니다"),
             &run,
@@ -256,7 +264,7 @@ pub(super) fn veth_traffic(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "no way to {host_ip}: a new network namespace holds only lo",
-                "{host_ip}로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"
+                "{host_ip}(으)로 갈 길이 없음: 새 네트워크 네임스페이스에는 lo만 있음"
             ),
             crate::t!("it connected", "연결되었습니다"),
             &crun,

@@ -90,8 +90,11 @@ pub(super) fn symlink_in_lower(ctx: &Ctx) -> CheckResult {
             "upper 레이어에 data/target은 일반 파일로 있고 두 링크는 없음"
         ),
         crate::t!(
-            "target {t:?}, rel {r:?}, abs {a:?}",
-            "target {t:?}, rel {r:?}, abs {a:?}"
+            "target {}, rel {}, abs {}",
+            "target {}, rel {}, abs {}",
+            crate::text::opt(t),
+            crate::text::opt(r),
+            crate::text::opt(a)
         ),
         &crun,
     )?;

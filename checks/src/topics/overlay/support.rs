@@ -154,7 +154,7 @@ impl Layers {
                     .take(5)
                     .collect();
                 return Err(fail(
-                    crate::t!("layer {} unchanged", "레이어 {}이(가) 그대로", d.display()),
+                    crate::t!("layer {} unchanged", "그대로인 레이어 {}", d.display()),
                     crate::t!("changed entries: {changed:?}", "바뀐 항목: {changed:?}"),
                     run,
                 ));
