@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::cgview::ScratchParent;
 use crate::outcome::{broken, fail, Outcome};
 use crate::runtime::{bin_dir, Run, Runtime, Spawned};
+use crate::text::Text;
 use labkit::state::Item;
 
 pub struct Ctx {
@@ -170,13 +171,8 @@ impl Ctx {
     /// A new empty directory in the scratch area.
     pub fn dir(&self, name: &str) -> Result<PathBuf, Outcome> {
         let p = self.scratch().join(name);
-        std::fs::create_dir_all(&p).map_err(|e| {
-            broken(crate::t!(
-                "creating {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                p.display()
-            ))
-        })?;
+        std::fs::create_dir_all(&p)
+            .map_err(|e| broken(crate::t!("creating {}: {e}", "{} 만들기 실패: {e}", p.display())))?;
         Ok(p)
     }
 
@@ -317,7 +313,7 @@ impl Ctx {
         if let Some(e) = &r.spawn_error {
             return Err(broken(crate::t!(
                 "cannot start the runtime {}: {e}",
-                "런타임 {}을(를) 시작할 수 없습니다: {e}",
+                "런타임 {} 시작 실패: {e}",
                 rt.path.display()
             )));
         }
@@ -473,7 +469,7 @@ pub fn json_of<T: DeserializeOwned>(
     if let Some(e) = &r.spawn_error {
         return Err(broken(crate::t!(
             "cannot start the runtime {}: {e}",
-            "런타임 {}을(를) 시작할 수 없습니다: {e}",
+            "런타임 {} 시작 실패: {e}",
             rt.path.display()
         )));
     }
@@ -487,7 +483,7 @@ pub fn json_of<T: DeserializeOwned>(
                 Err(fail(
                     crate::t!(
                         "`{cmd}` to print the probe's {what} line",
-                        "`{cmd}`이(가) probe의 {what} 줄을 출력"
+                        "`{cmd}`의 출력에 probe의 {what} 줄"
                     ),
                     crate::t!("{v} ({e})", "{v} ({e})"),
                     &r,
@@ -503,7 +499,7 @@ pub fn json_of<T: DeserializeOwned>(
             Err(fail(
                 crate::t!(
                     "the command `{cmd}` to run and exit 0",
-                    "명령 `{cmd}`이(가) 실행되어 0으로 종료"
+                    "명령 `{cmd}` 실행, 종료 상태 0"
                 ),
                 got,
                 &r,
@@ -518,9 +514,46 @@ pub fn refused(a: &Attempt) -> bool {
     ["EPERM", "EACCES", "EROFS"].iter().any(|e| a.refused_with(e))
 }
 
-/// A probe line (or a part of one) as the JSON text the probe printed, for "got" texts.
-pub fn js<T: serde::Serialize + ?Sized>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_else(|e| format!("<{e}>"))
+/// A probe line (or a part of one) as a person writes it, for "got" texts: fields as
+/// `name=value` (a field with no value left out), a missing value "none" / "없음", a
+/// text with spaces in quotes (the kernel's words, the same in every language).
+pub fn js<T: serde::Serialize + ?Sized>(v: &T) -> Text {
+    match serde_json::to_value(v) {
+        Ok(v) => Text {
+            en: human_value(&v, "none"),
+            ko: human_value(&v, "없음"),
+        },
+        Err(e) => Text::from(format!("<{e}>")),
+    }
+}
+
+fn human_value(v: &serde_json::Value, none: &str) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => none.to_string(),
+        Value::String(s) if s.is_empty() || s.contains(char::is_whitespace) => format!("{s:?}"),
+        Value::String(s) => s.clone(),
+        Value::Bool(_) | Value::Number(_) => v.to_string(),
+        Value::Array(a) => format!(
+            "[{}]",
+            a.iter().map(|x| human_value(x, none)).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(o) => {
+            let fields: Vec<String> = o
+                .iter()
+                .filter(|(_, x)| !x.is_null())
+                .map(|(k, x)| match x {
+                    Value::Object(_) => format!("{k}=({})", human_value(x, none)),
+                    _ => format!("{k}={}", human_value(x, none)),
+                })
+                .collect();
+            if fields.is_empty() {
+                none.to_string()
+            } else {
+                fields.join(", ")
+            }
+        }
+    }
 }
 
 impl Drop for Ctx {

@@ -88,16 +88,14 @@ pub fn realtime() -> f64 {
 
 /// Runs the probe directly on the host and returns its last JSON object.
 pub fn probe<T: DeserializeOwned>(probe: &str, args: &[&str]) -> Result<T, Outcome> {
-    let out = Command::new(probe).args(args).output().map_err(|e| {
-        broken(crate::t!(
-            "running {probe}: {e}",
-            "{probe}을(를) 실행하지 못했습니다: {e}"
-        ))
-    })?;
+    let out = Command::new(probe)
+        .args(args)
+        .output()
+        .map_err(|e| broken(crate::t!("running {probe}: {e}", "{probe} 실행 실패: {e}")))?;
     last_line_as(&out.stdout).ok_or_else(|| {
         broken(crate::t!(
             "host probe {} printed no JSON",
-            "호스트에서 돌린 probe {}가 JSON을 출력하지 않았습니다",
+            "호스트에서 돌린 probe {}이(가) JSON을 출력하지 않았습니다",
             args.join(" ")
         ))
     })

@@ -82,6 +82,36 @@ impl Incident {
     pub fn from_en(text: &str) -> Option<Incident> {
         Incident::ALL.into_iter().find(|i| i.en() == text)
     }
+
+    /// The line of a check's note: the stable text, then what it concerns (the
+    /// leftovers by name), so that a report folds the kind and still names each.
+    pub fn with_detail(self, detail: &str) -> String {
+        format!("{}{DETAIL_SEP}{detail}", self.en())
+    }
+}
+
+/// Between an incident's stable text and its detail in a note.
+pub const DETAIL_SEP: &str = " — ";
+
+/// A note's incident line split into its stable text and its detail, if any.
+pub fn split_detail(line: &str) -> (&str, Option<&str>) {
+    match line.split_once(DETAIL_SEP) {
+        Some((text, detail)) => (text, Some(detail)),
+        None => (line, None),
+    }
+}
+
+/// A leftover as `leftover_names` writes it (`cgroup PATH`, `mount POINT`), in
+/// Korean: the kind's word translated, the names as they are.
+pub fn leftovers_ko(detail: &str) -> String {
+    detail
+        .split(", ")
+        .map(|item| match item.strip_prefix("mount ") {
+            Some(point) => format!("마운트 {point}"),
+            None => item.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// How much of a runtime's stdout and stderr the checker keeps (the rest is read
@@ -91,6 +121,17 @@ pub const OUTPUT_CAP: usize = 1 << 20;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_detail_rides_after_the_stable_text() {
+        let line = Incident::Leftovers.with_detail("cgroup /sys/fs/cgroup/pids/x/leak-1, mount /mnt");
+        let (text, detail) = split_detail(&line);
+        assert_eq!(Incident::from_en(text), Some(Incident::Leftovers));
+        assert_eq!(
+            leftovers_ko(detail.unwrap()),
+            "cgroup /sys/fs/cgroup/pids/x/leak-1, 마운트 /mnt"
+        );
+    }
 
     #[test]
     fn every_incident_has_two_distinct_texts_that_read_back() {

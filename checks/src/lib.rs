@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod cause;
 pub mod cgview;
 pub mod check;
 pub mod ctx;

@@ -18,12 +18,35 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A failure whose cause the check observed itself (no PID namespace, `lo` down):
+    /// it replaces what the run's stderr suggested.
+    pub fn because(self, cause: crate::cause::Cause) -> Outcome {
+        match self {
+            Outcome::Fail(mut f) => {
+                f.cause = Some(cause);
+                Outcome::Fail(f)
+            }
+            other => other,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Pass => "pass",
             Outcome::Fail(_) => "FAIL",
             Outcome::Skip(_) => "skip",
             Outcome::Broken(_) => "BROKEN",
+        }
+    }
+
+    /// The verdict's word in `lang` (the glossary's 통과, 실패, 건너뜀, 검사 오류).
+    pub fn label_in(&self, lang: Lang) -> &'static str {
+        match (lang, self) {
+            (Lang::En, _) => self.label(),
+            (Lang::Ko, Outcome::Pass) => "통과",
+            (Lang::Ko, Outcome::Fail(_)) => "실패",
+            (Lang::Ko, Outcome::Skip(_)) => "건너뜀",
+            (Lang::Ko, Outcome::Broken(_)) => "검사 오류",
         }
     }
 }
@@ -42,6 +65,9 @@ pub struct Failure {
     /// The runtime refused the run itself (exit 125): its `runtime error:` line, so
     /// that a hint does not talk about what the probe saw when it never ran.
     pub refused: Option<String>,
+    /// What the check saw go wrong before the step it tests, which picks the hint
+    /// (`crate::cause`): from the run's exit status and stderr, or set by the check.
+    pub cause: Option<crate::cause::Cause>,
 }
 
 /// What a control run leaves out, in Korean (the checks' phrases; flags as they are).
@@ -61,15 +87,39 @@ pub fn control_ko(without: &str) -> String {
             "overlay 없이(같은 트리를 --rootfs로)",
         ),
         ("with a UTS namespace of its own", "자기 UTS 네임스페이스를 주고"),
+        (
+            "a container that writes to the shared file",
+            "공유 파일에 쓰는 컨테이너",
+        ),
+        ("a directory only in the upper layer", "upper 레이어에만 있는 디렉터리"),
+        ("a fresh container on the same layers", "같은 레이어 위의 새 컨테이너"),
+        ("a quiet container with --memory 32M", "--memory 32M인 조용한 컨테이너"),
+        ("a second write, after the copy-up", "copy-up 뒤의 두 번째 쓰기"),
+        ("an empty lower directory", "빈 lower 디렉터리"),
+        ("an image on a changed base", "바뀐 베이스 위의 이미지"),
+        ("another container holding 8 MiB", "8 MiB를 잡고 있는 다른 컨테이너"),
+        ("image v2 again", "이미지 v2를 다시"),
+        ("the lower tarball alone", "lower tarball만으로"),
+        ("with equal weights", "같은 가중치로"),
+        ("with --ns user too", "--ns user도 주고"),
     ];
     if let Some((_, ko)) = fixed.iter().find(|(en, _)| *en == without) {
         return ko.to_string();
+    }
+    // The signal checks' controls: "a command that exits 3, with --ns pid".
+    for (en, ko) in [
+        ("a command that exits 3, ", "3으로 끝나는 명령, "),
+        ("before the signal, ", "시그널 전, "),
+    ] {
+        if let Some(rest) = without.strip_prefix(en) {
+            return format!("{ko}{}", control_ko(rest));
+        }
     }
     if let Some(rest) = without.strip_prefix("without ") {
         return format!("{rest} 없이");
     }
     if let Some(rest) = without.strip_prefix("with ") {
-        return format!("{rest} 로");
+        return crate::text::josa(rest, "로");
     }
     without.to_string()
 }
@@ -102,8 +152,8 @@ impl RunRole {
 
     pub fn describe_ko(&self) -> String {
         match self {
-            RunRole::Tested => "검사 대상 실행".into(),
-            RunRole::Control(without) => format!("대조 실행({})", control_ko(without)),
+            RunRole::Tested => "검사 대상".into(),
+            RunRole::Control(without) => format!("대조 실험({})", control_ko(without)),
             RunRole::Host => "호스트 쪽 관찰".into(),
         }
     }
@@ -165,6 +215,7 @@ pub fn fail(expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> Outco
         command: run.command_line(),
         stderr_tail: run.stderr_tail(8),
         refused: refusal(run),
+        cause: crate::cause::Cause::from_run(run.code(), &String::from_utf8_lossy(&run.stderr)),
     })
 }
 
@@ -190,6 +241,7 @@ pub fn fail_host(expected: impl Into<Text>, got: impl Into<Text>, what: impl Int
         command: what.into(),
         stderr_tail: String::new(),
         refused: None,
+        cause: None,
     })
 }
 
@@ -244,7 +296,7 @@ pub fn host_control_failed(what: impl Into<Text>) -> Outcome {
             w.en
         ),
         ko: format!(
-            "검사기가 호스트에서 직접 돌린 대조군이 차이를 보여 주지 못했습니다: {}",
+            "검사기가 호스트에서 직접 돌린 대조 실험이 차이를 보여 주지 못했습니다: {}",
             w.ko
         ),
     })
@@ -300,6 +352,53 @@ pub fn exit_status(any_failed: bool, any_broken: bool) -> u8 {
 }
 
 #[cfg(test)]
+mod control_tests {
+    use super::control_ko;
+
+    /// Every control a check names (its `const ...: &str` labels and the literals
+    /// passed to `as_control`/`control_fail`) has Korean words: no English left.
+    #[test]
+    fn every_control_label_reads_in_korean() {
+        let topics = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/topics");
+        let mut dirs = vec![topics];
+        let mut labels = Vec::new();
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                    continue;
+                }
+                let src = std::fs::read_to_string(&p).unwrap();
+                for line in src.lines() {
+                    let t = line.trim();
+                    let quoted = t.split('"').nth(1);
+                    let label = t.starts_with("const ") && t.contains(": &str = \"")
+                        || t.starts_with("as_control(\"")
+                        || t.starts_with("control_fail(\"");
+                    // A label is a phrase; the other constants are figures and paths.
+                    if let (true, Some(q)) = (label, quoted.filter(|q| q.contains(' '))) {
+                        labels.push(q.to_string());
+                    }
+                }
+            }
+        }
+        assert!(labels.len() > 20, "{labels:?}");
+        let english: Vec<String> = labels
+            .iter()
+            .map(|l| (l, control_ko(l)))
+            .filter(|(_, ko)| !ko.chars().any(|c| ('가'..='힣').contains(&c)))
+            .map(|(l, ko)| format!("{l:?} -> {ko:?}"))
+            .collect();
+        assert!(english.is_empty(), "controls without Korean:\n{}", english.join("\n"));
+        assert_eq!(
+            control_ko("a command that exits 3, with --ns pid"),
+            "3으로 끝나는 명령, --ns pid로"
+        );
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -311,6 +410,7 @@ mod tests {
             command: "harness run --rootfs /tmp/x -- /bin/probe ns".into(),
             stderr_tail: stderr_tail.into(),
             refused: None,
+            cause: None,
         })
     }
 

@@ -26,12 +26,20 @@ pub struct CheckReport {
 /// One line per finished check for logs that are no terminal (CI):
 /// `[12/49] namespaces.pid.init-is-pid-1 pass 0.4 s`.
 pub fn progress_line(done: usize, total: usize, r: &CheckReport) -> String {
-    format!(
-        "[{done}/{total}] {} {} {:.1} s",
-        r.id,
-        r.outcome.label(),
-        r.duration.as_secs_f64()
-    )
+    progress_line_in(crate::text::Lang::En, done, total, r)
+}
+
+/// [`progress_line`] with the verdict and the unit in `lang`.
+pub fn progress_line_in(lang: crate::text::Lang, done: usize, total: usize, r: &CheckReport) -> String {
+    let secs = r.duration.as_secs_f64();
+    let (label, took) = (
+        r.outcome.label_in(lang),
+        match lang {
+            crate::text::Lang::En => format!("{secs:.1} s"),
+            crate::text::Lang::Ko => format!("{secs:.1}초"),
+        },
+    );
+    format!("[{done}/{total}] {} {label} {took}", r.id)
 }
 
 pub use crate::check::EXCLUSIVE_KEY;
@@ -183,16 +191,16 @@ fn remove_misplaced(mut misplaced: Vec<std::path::PathBuf>) -> Vec<Text> {
         } else {
             match labkit::state::remove_cgroup_tree(dir, deadline) {
                 Ok(()) => ("removed by the checker".to_string(), "검사기가 지움".to_string()),
-                Err(e) => {
-                    let e = format!("the checker could not remove it: {e}");
-                    (e.clone(), format!("검사기가 지우지 못함: {e}"))
-                }
+                Err(e) => (
+                    format!("the checker could not remove it: {e}"),
+                    format!("검사기가 지우지 못함: {e}"),
+                ),
             }
         };
         let at = dir.display();
         out.push(Text {
             en: format!("cgroup {name} created outside LAB_CGROUP_PARENT, at {at} ({removed})"),
-            ko: format!("cgroup {name}이(가) LAB_CGROUP_PARENT 밖, {at}에 만들어졌습니다({removed_ko})"),
+            ko: format!("LAB_CGROUP_PARENT 밖, {at}에 만들어진 cgroup {name}({removed_ko})"),
         });
     }
     out
@@ -221,14 +229,13 @@ fn audit(
         if memory > 0 {
             incidents.push(Incident::MemoryGuard.en());
         }
-        let mut names: Vec<String> = p
-            .leftovers()
-            .iter()
-            .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .collect();
-        names.sort();
-        names.dedup();
-        left.extend(names.into_iter().map(|n| format!("cgroup {n}")));
+        // One path per name: on v1 the same name may stand in several hierarchies.
+        let mut seen = std::collections::BTreeSet::new();
+        for d in p.leftovers() {
+            if d.file_name().is_some_and(|n| seen.insert(n.to_os_string())) {
+                left.push(format!("cgroup {}", d.display()));
+            }
+        }
     }
     // A cgroup the runtime made outside the parent it was given escaped every guard
     // and the leftover count above: a contract break, whoever ended the runtime.
@@ -253,23 +260,25 @@ fn audit(
     let mut outcome = outcome;
     if !left.is_empty() {
         let what = left.join(", ");
+        let what_ko = crate::incident::leftovers_ko(&what);
         if watched.killed {
             notes.push(format!(
                 "after the checker killed the runtime, it removed what was left: {what}"
             ));
         } else {
-            incidents.push(Incident::Leftovers.en());
+            incidents.push(Incident::Leftovers.with_detail(&what));
             if outcome == Outcome::Pass {
                 outcome = Outcome::Fail(crate::outcome::Failure {
                     expected: crate::t!(
                         "nothing left behind once the runtime exits (no cgroup, no mount)",
                         "런타임이 끝나면 아무것도 남지 않음(cgroup도, 마운트도)"
                     ),
-                    got: crate::t!("left {what}", "남은 것: {what}"),
+                    got: crate::t!("left {what}", "남은 것: {what_ko}"),
                     run: crate::outcome::RunRole::Tested,
                     command: watched.last_command.clone(),
                     stderr_tail: String::new(),
                     refused: None,
+                    cause: None,
                 });
             }
         }
@@ -293,6 +302,7 @@ fn audit(
                 command: watched.last_command.clone(),
                 stderr_tail: String::new(),
                 refused: None,
+                cause: None,
             });
         }
     }
@@ -385,6 +395,7 @@ pub fn run_check_limited(check: &Check, rt: &Runtime, limit: Duration) -> CheckR
                 command: format!("{} (a runtime call that does not end)", rt.path.display()),
                 stderr_tail: String::new(),
                 refused: None,
+                cause: None,
             }),
             duration: limit,
             notes: Vec::new(),

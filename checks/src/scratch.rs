@@ -156,7 +156,7 @@ fn single_threaded() -> bool {
 /// before any thread (it may fork and take a mount namespace). `Ok(Some(line))`
 /// says what it chose when that is not the plain temporary directory; `Err` names a
 /// directory that cannot serve and why (the caller exits 2).
-pub fn place() -> Result<Option<String>, String> {
+pub fn place() -> Result<Option<crate::text::Text>, String> {
     let read = |f: &str| std::fs::read_to_string(f).unwrap_or_default();
     let unprivileged = !nix::unistd::geteuid().is_root()
         || !crate::cgview::unprivileged_reasons(
@@ -182,7 +182,11 @@ pub fn place() -> Result<Option<String>, String> {
         }
         refuse_unfit(&dir, &format!("{SCRATCH_ENV}={}", dir.display()))?;
         let _ = BASE.set(dir.clone());
-        return Ok(Some(format!("scratch: {SCRATCH_ENV}={}", dir.display())));
+        return Ok(Some(crate::t!(
+            "scratch: {SCRATCH_ENV}={}",
+            "검사기 작업 영역: {SCRATCH_ENV}={}",
+            dir.display()
+        )));
     }
     let tmp = std::env::temp_dir();
     let why = unfit_reasons(&look(&tmp)?);
@@ -192,11 +196,11 @@ pub fn place() -> Result<Option<String>, String> {
     }
     let own = own_tmpfs(&tmp)?;
     let _ = BASE.set(own.clone());
-    Ok(Some(format!(
-        "scratch: {} cannot hold the checker's files ({}): they go in a tmpfs of the checker's own at {}, in its own mount namespace ({SCRATCH_ENV}=DIR names another place)",
-        tmp.display(),
-        why.join("; "),
-        own.display()
+    // The reasons are the host's details, given in English only.
+    let (tmp, why, own) = (tmp.display(), why.join("; "), own.display());
+    Ok(Some(crate::t!(
+        "scratch: {tmp} cannot hold the checker's files ({why}): they go in a tmpfs of the checker's own at {own}, in its own mount namespace ({SCRATCH_ENV}=DIR names another place)",
+        "검사기 작업 영역: {tmp}에는 검사기의 파일을 둘 수 없어 검사기 자신의 마운트 네임스페이스 안의 tmpfs {own}에 둡니다(다른 곳은 {SCRATCH_ENV}=DIR로 정합니다)"
     )))
 }
 

@@ -413,6 +413,14 @@ fn hostile_runtimes_are_contained() {
             h.name,
             h.line
         );
+        // What was left is named, under that line.
+        if h.name == "leaves-mount-and-cgroup" {
+            assert!(
+                report.contains("mount /mnt") && report.contains("/hostile-leak-"),
+                "{}: the leftovers are not named:\n{report}",
+                h.name
+            );
+        }
         eprintln!(
             "{}: {took:.1?}, {} host processes started meanwhile; {}",
             h.name,

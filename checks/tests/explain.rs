@@ -12,6 +12,8 @@ use checks::explain::{explain, Explanation, A, A_ALLOCATES, B, SHARED_FILE};
 use checks::text::Lang;
 use checks::Runtime;
 
+mod support;
+
 fn snapshot(name: &str, text: &str) {
     let mut s = insta::Settings::clone_current();
     s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots"));
@@ -19,9 +21,28 @@ fn snapshot(name: &str, text: &str) {
     s.bind(|| insta::assert_snapshot!(name, text));
 }
 
-/// Korean text left in English (three English words in a row outside code).
+/// What is not Korean in a Korean text: English sentences, debug forms, particles
+/// written both ways (`exercises::human::korean_problems`).
 fn english_in(korean: &str) -> Vec<String> {
-    exercises::human::english_sentences(korean)
+    exercises::human::korean_problems(korean)
+}
+
+/// Every Korean form of a real runtime's pictures is Korean through (the text form
+/// unwrapped: a line broken inside a code span would hide where it ends).
+fn assert_korean(e: &Explanation, what: &str) {
+    let ko = [
+        draw::text_wrapped(e, Lang::Ko, false, usize::MAX),
+        draw::markdown(e, Lang::Ko),
+        draw::markdown_plain(e, Lang::Ko),
+        exercises::human::html_text(&draw::html_section(e, Lang::Ko)),
+    ]
+    .join("\n");
+    let found = english_in(&ko);
+    assert!(
+        found.is_empty(),
+        "{what}: the Korean pictures are not Korean through:\n{}",
+        found.join("\n")
+    );
 }
 
 /// A runtime with only the PID and UTS exercises done: every later part greyed, each
@@ -281,6 +302,7 @@ fn reference_runtime_draws_every_picture_from_what_it_observed() {
     assert_eq!(l.sharing.file, SHARED_FILE);
     // Nothing was copied up but the written file: the base layer's bytes stay once.
     assert!(l.upper.bytes < 64 && l.lowers[0].bytes > 1 << 20, "{l:?}");
+    assert_korean(&e, "the reference runtime");
     let text = draw::text(&e, Lang::En, false);
     assert!(!text.contains("not implemented yet"), "{text}");
     // Unwrapped: where a line breaks depends on the numbers' widths.
@@ -298,6 +320,7 @@ fn reference_runtime_draws_every_picture_from_what_it_observed() {
 #[serial_test::serial(suite)]
 fn partial_runtime_draws_pid_and_uts_and_greys_the_rest() {
     let e = drawn(&fixture("partial-runtime"));
+    assert_korean(&e, "the partial fixture");
     // unshare --mount-proc makes a mount namespace for the PID namespace's /proc:
     // its own, truly, though no exercise of the mount namespace is done.
     assert_eq!(own(&e), ["pid", "uts", "mnt"], "{:?}", e.namespaces.kinds);
@@ -318,11 +341,40 @@ fn partial_runtime_draws_pid_and_uts_and_greys_the_rest() {
     assert!(text.contains("PID 1 inside is host PID"), "{text}");
 }
 
+/// A runtime whose user namespace works alone but not with layers (as a runtime that
+/// mounts the overlay where the mapped root may not write) keeps its user namespace
+/// in the picture: it did exercise ns-user, and only the combination is greyed in a
+/// note. Before, the picture came from a container without the user namespace and
+/// greyed it "not done: ns-user" for a runtime that scored ns-user in full.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn user_namespace_that_fails_only_with_layers_is_still_drawn_as_its_own() {
+    let mut rt = Runtime::at("reference", support::harness());
+    rt.env
+        .push((support::FAULT_ENV.into(), "user-ns-layers-refused".into()));
+    let e = drawn(&rt);
+    assert!(own(&e).contains(&"user"), "{:?}", e.namespaces.kinds);
+    assert!(
+        e.layers.missing.is_none(),
+        "the layers are drawn too: {:?}",
+        e.layers.missing
+    );
+    assert!(
+        e.notes
+            .iter()
+            .any(|n| n.en.contains("user namespace and layers together")),
+        "{:?}",
+        e.notes
+    );
+}
+
 #[test]
 #[ignore = "needs root"]
 #[serial_test::serial(suite)]
 fn runtime_without_isolation_draws_nothing_as_its_own() {
     let e = drawn(&fixture("exec-runtime"));
+    assert_korean(&e, "the runtime without isolation");
     assert!(own(&e).is_empty(), "{:?}", e.namespaces.kinds);
     assert!(e
         .namespaces

@@ -176,7 +176,8 @@ fn run_isolated(rt: Runtime, jobs: usize) -> Vec<CheckReport> {
 }
 
 /// The Korean report of `reports`, with every failure's details, holds no English
-/// sentence (ids, commands, paths and the runtime's own words aside).
+/// sentence (ids, commands, paths and the runtime's own words aside), no debug form
+/// and no particle written both ways.
 fn assert_korean(reports: &[CheckReport], what: &str) {
     use exercises::{self as grade, human, Lang};
     let m = grade::manifest().unwrap();
@@ -184,10 +185,10 @@ fn assert_korean(reports: &[CheckReport], what: &str) {
     let exercises = grade::select(&m, None, None).unwrap();
     let r = grade::score("rt", &exercises, reports, &h, false);
     let text = human::render(&r, Lang::Ko, true) + &grade::formats::markdown(&r, Lang::Ko);
-    let left = human::english_sentences(&text);
+    let left = human::korean_problems(&text);
     assert!(
         left.is_empty(),
-        "{what}: English left in the Korean report:\n{}",
+        "{what}: the Korean report is not Korean through:\n{}",
         left.join("\n")
     );
 }

@@ -34,6 +34,7 @@ fn synthetic() -> Vec<CheckReport> {
                 stderr_tail: "warning: uts ignored\nsecond line".into(),
                 run: checks::outcome::RunRole::Tested,
                 refused: None,
+                cause: None,
             }),
             1234,
         ),
@@ -72,4 +73,21 @@ fn summary_counts_broken_apart() {
     let text = render("x", &synthetic());
     assert!(text.ends_with("1 passed, 1 failed, 1 broken, 1 skipped\n"), "{text}");
     assert!(text.contains("1 broken (the check or the host failed; not counted against the runtime)"));
+}
+
+/// `labcheck --lang ko`: the same report in Korean, the checks' titles from the
+/// course's hints, the verdicts and the summary in the glossary's words.
+#[test]
+fn korean_report_is_korean_through() {
+    let text = checks::report::render_in(checks::text::Lang::Ko, "x", &synthetic());
+    for want in [
+        "런타임: x",
+        "실패 namespaces.uts.hostname-set: 안의 호스트 이름은 요청한 이름이다",
+        "기대:     hostname",
+        "검사 오류 1개(검사나 호스트의 문제이므로 런타임의 실패로 치지 않음)",
+        "통과 1, 실패 1, 검사 오류 1, 건너뜀 1\n",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{text}");
+    }
+    assert!(!text.contains("title of namespaces.uts.hostname-set"), "{text}");
 }

@@ -49,6 +49,37 @@ pub fn environment(cgroup_parent: &str) -> Environment {
 /// The manifest and hints, compiled in so the grader carries them.
 pub const MANIFEST: &str = include_str!("../exercises.toml");
 pub const HINTS: &str = include_str!("../hints.toml");
+pub const CAUSES: &str = include_str!("../causes.toml");
+
+/// A hint for an observed cause (`checks::cause::Cause`), in both languages.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct CauseHint {
+    pub en: String,
+    pub ko: String,
+}
+
+/// Cause id → hint: every cause the checks can observe has one (tested).
+pub fn causes() -> Result<BTreeMap<String, CauseHint>, String> {
+    toml::from_str(CAUSES).map_err(|e| format!("exercises/causes.toml: {e}"))
+}
+
+/// The hint for a check's outcome: the one for what the check saw go wrong first
+/// (`Failure::cause`), else the check's own.
+fn hint_for(id: &str, outcome: Option<&Outcome>, hints: &Hints) -> (String, String) {
+    let cause = match outcome {
+        Some(Outcome::Fail(f)) => f.cause,
+        _ => None,
+    };
+    let own = hints.get(id).map(|h| (h.en.clone(), h.ko.clone())).unwrap_or_default();
+    let Some((cause, hint)) = cause.and_then(|c| Some((c, causes().ok()?.get(c.id())?.clone()))) else {
+        return own;
+    };
+    match cause {
+        // A refusal says only that setup stopped; its line may be the tested step's.
+        checks::cause::Cause::Refused => (format!("{} {}", hint.en, own.0), format!("{} {}", hint.ko, own.1)),
+        _ => (hint.en, hint.ko),
+    }
+}
 
 pub use checks::outcome::Text;
 
@@ -68,6 +99,10 @@ pub struct Exercise {
     pub title: Text,
     pub points: u32,
     pub checks: Vec<String>,
+    /// The contract options (`--ns pid`, `--rootfs`, `pause`) this exercise's
+    /// starter steps implement: its checks may use only these and earlier ones.
+    #[serde(default)]
+    pub introduces: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,7 +242,7 @@ pub fn score(
                     message: formats::capped(&message.en, formats::MESSAGE_CAP),
                     message_ko: formats::capped(&message.ko, formats::MESSAGE_CAP),
                     notes: report.map(|r| r.notes.clone()).unwrap_or_default(),
-                    hint: hints.get(id).cloned().map(|h| (h.en, h.ko)).unwrap_or_default(),
+                    hint: hint_for(id, report.map(|r| &r.outcome), hints),
                     duration: report.map(|r| r.duration).unwrap_or_default(),
                     source: source_file(id),
                 }
@@ -264,6 +299,26 @@ mod tests {
             assert!(
                 checks::explain::EXERCISES.contains(&id),
                 "{id} missing from explain::EXERCISES"
+            );
+        }
+    }
+
+    /// Every cause a check can observe has its hint, in both languages, and the file
+    /// holds no hint for a cause that does not exist.
+    #[test]
+    fn every_cause_has_a_hint_in_both_languages() {
+        let c = causes().unwrap();
+        for cause in checks::cause::Cause::ALL {
+            let h = c
+                .get(cause.id())
+                .unwrap_or_else(|| panic!("causes.toml: no [{}]", cause.id()));
+            assert!(!h.en.is_empty() && !h.ko.is_empty(), "{}: empty hint", cause.id());
+        }
+        let ids: Vec<&str> = checks::cause::Cause::ALL.iter().map(|c| c.id()).collect();
+        for k in c.keys() {
+            assert!(
+                ids.contains(&k.as_str()),
+                "causes.toml: [{k}] is no cause of checks::cause"
             );
         }
     }

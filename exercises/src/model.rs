@@ -21,6 +21,11 @@ impl Status {
     pub fn graded(self) -> bool {
         matches!(self, Status::Pass | Status::Fail)
     }
+    /// Whether its points are in the maximum: every check but a skipped one (a
+    /// broken or not-run check is this run's loss; the maximum stays the host's).
+    pub fn in_maximum(self) -> bool {
+        self != Status::Skip
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,11 +83,22 @@ impl ExerciseResult {
     pub fn earned(&self) -> u32 {
         self.checks.iter().map(|c| c.earned).sum()
     }
-    /// Points of checks that could not be graded (skipped, broken, not run).
+    /// Points of checks this host cannot grade (skipped): out of the maximum. Only a
+    /// property of the host (or of the kernel) skips a check, so the maximum a student
+    /// sees is the same from run to run on one host.
     pub fn ungradable(&self) -> u32 {
         self.checks
             .iter()
-            .filter(|c| !c.status.graded())
+            .filter(|c| c.status == Status::Skip)
+            .map(|c| c.max_points)
+            .sum()
+    }
+    /// Points of checks this run did not grade (broken, not run): in the maximum,
+    /// not earned, and named as this run's loss, to be graded by running again.
+    pub fn unfinished(&self) -> u32 {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.status, Status::Broken | Status::NotRun))
             .map(|c| c.max_points)
             .sum()
     }
@@ -174,7 +190,11 @@ impl GradeResult {
     pub fn ungradable(&self) -> u32 {
         self.exercises.iter().map(ExerciseResult::ungradable).sum()
     }
-    /// The maximum in every format: the points of the checks that passed or failed.
+    pub fn unfinished(&self) -> u32 {
+        self.exercises.iter().map(ExerciseResult::unfinished).sum()
+    }
+    /// The maximum in every format: the points of every check this host can grade
+    /// (all but the skipped ones), whether this run graded it or broke.
     pub fn gradable_points(&self) -> u32 {
         self.max_points() - self.ungradable()
     }

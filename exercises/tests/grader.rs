@@ -46,7 +46,29 @@ fn snapshot(name: &str, text: &str) {
     s.set_prepend_module_to_snapshot(false);
     // Container names carry the checker's pid (refusals quote them).
     s.add_filter(r"-\d+x\d+", "-[pid]x[n]");
+    // The checker's loop device is whichever is free (others may hold loop0).
+    s.add_filter(r"/dev/loop\d+", "/dev/loop[n]");
+    // A leftover is named by its path in the checker's scratch.
+    s.add_filter(r"lab-check-\d+-\d+", "lab-check-[pid]-[n]");
     s.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// Every Korean form of `r` (the report with its details, the Markdown summary, the
+/// HTML page) is Korean through: no debug form, no particle written both ways, no
+/// English sentence (see `human::korean_problems`).
+fn assert_korean_output(r: &GradeResult, what: &str) {
+    let text = [
+        human::render(r, Lang::Ko, true),
+        grade::formats::markdown(r, Lang::Ko),
+        human::html_text(&grade::formats::html(r, Lang::Ko)),
+    ]
+    .join("\n");
+    let found = human::korean_problems(&text);
+    assert!(
+        found.is_empty(),
+        "{what}: the Korean output is not Korean through:\n{}",
+        found.join("\n")
+    );
 }
 
 /// Every exercise of a starter scores 0 and shows a hint for each failing check;
@@ -88,6 +110,7 @@ fn reference_runtime_scores_every_gradable_point() {
         human::render(&r, Lang::En, true)
     );
     assert!(!r.any_failed());
+    assert_korean_output(&r, "the reference runtime");
 }
 
 #[test]
@@ -98,6 +121,7 @@ fn shell_starter_scores_zero_with_hints() {
     assert_zero_with_hints(&r);
     snapshot("grade_shell_starter", &human::render(&r, Lang::En, false));
     snapshot("grade_shell_starter_ko", &human::render(&r, Lang::Ko, false));
+    assert_korean_output(&r, "the shell starter");
 }
 
 #[test]
@@ -149,6 +173,7 @@ fn partial_fixture_scores_exactly_pid_and_uts() {
         .sum::<u32>()
         + sec_points;
     assert_eq!(r.earned(), want, "{}", human::render(&r, Lang::En, true));
+    assert_korean_output(&r, "the partial fixture");
     for e in &r.exercises {
         let full = e.earned() == e.max_points();
         assert_eq!(
@@ -231,8 +256,8 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     let out = Command::new(grade_bin()).args(["--topic", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
-    // A host or runtime problem: exit 2, and still every requested file, each check
-    // broken with the reason (Gradescope must always find its results.json).
+    // No runtime at LAB_RUNTIME: exit 2, and still every requested file, each check
+    // failed with the student's error (Gradescope must always find its results.json).
     for name in [
         "classroom.json",
         "results.json",
@@ -244,44 +269,154 @@ fn grade_binary_writes_every_format_and_exits_by_outcome() {
     }
     let out = run("/nonexistent/runtime", "ns-uts");
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/runtime"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no runtime at /nonexistent/runtime") && !stderr.contains("host"),
+        "{stderr}"
+    );
     let gradescope: serde_json::Value =
         serde_json::from_slice(&std::fs::read(f("results.json")).expect("results.json on exit 2")).unwrap();
     let tests = gradescope["tests"].as_array().unwrap();
     assert_eq!(tests.len(), 3);
     for t in tests {
-        assert_eq!(
-            (&t["status"], &t["score"], &t["max_score"]),
-            (&"failed".into(), &0.into(), &0.into()),
-            "{t}"
-        );
+        assert_eq!((&t["status"], &t["score"]), (&"failed".into(), &0.into()), "{t}");
         assert!(
-            t["output"].as_str().unwrap().contains("this host cannot grade")
-                && t["output"].as_str().unwrap().contains("/nonexistent/runtime"),
+            t["output"]
+                .as_str()
+                .unwrap()
+                .contains("LAB_RUNTIME=/nonexistent/runtime: no runtime at"),
             "{t}"
         );
     }
     assert!(
-        gradescope["output"]
-            .as_str()
-            .unwrap()
-            .contains("The grading host, not your runtime"),
-        "{gradescope}"
+        !gradescope["output"].as_str().unwrap().contains("The grading host"),
+        "the student's error blamed on the host: {gradescope}"
     );
-    let classroom: serde_json::Value = serde_json::from_slice(&std::fs::read(f("classroom.json")).unwrap()).unwrap();
-    assert_eq!(
-        (&classroom["status"], &classroom["max_score"]),
-        (&"error".into(), &0.into())
-    );
-    assert!(std::fs::read_to_string(f("junit.xml"))
-        .unwrap()
-        .contains("type=\"environment\""));
-    assert!(std::fs::read_to_string(f("results.tap"))
-        .unwrap()
-        .contains("# TODO broken: this host cannot grade"));
+    for name in ["classroom.json", "junit.xml", "results.tap"] {
+        assert!(f(name).exists(), "{name} on exit 2");
+    }
     assert!(std::fs::read_to_string(f("summary-file.md"))
         .unwrap()
         .contains("/nonexistent/runtime"));
+}
+
+/// `grade --lang ko` and `labcheck --lang ko` speak Korean on stdout and stderr too
+/// (the host's lines, progress, verdicts, the exit status), on a runtime that fails
+/// (the exec fixture: no isolation at all) the three checks of one exercise.
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn grade_and_labcheck_speak_korean_through() {
+    let fixture = repo().join("checks/tests/fixtures/exec-runtime");
+    let grade = Command::new(grade_bin())
+        .env("LAB_RUNTIME", &fixture)
+        .args(["--exercise", "ns-uts", "--lang", "ko"])
+        .output()
+        .unwrap();
+    let labcheck = Command::new(checks::runtime::bin_dir().join("labcheck"))
+        .env("LAB_RUNTIME", &fixture)
+        .args(["--lang", "ko", "namespaces.uts"])
+        .output()
+        .unwrap();
+    for (tool, out) in [("grade", &grade), ("labcheck", &labcheck)] {
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert_eq!(out.status.code(), Some(1), "{tool}:\n{stdout}\n{stderr}");
+        let found = human::korean_problems(&format!("{stdout}\n{stderr}"));
+        assert!(
+            found.is_empty(),
+            "{tool} --lang ko is not Korean through:\n{}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+            found.join("\n")
+        );
+        assert!(
+            stderr.contains("실패"),
+            "{tool}: no Korean verdict on stderr:\n{stderr}"
+        );
+    }
+    assert!(String::from_utf8_lossy(&grade.stderr).contains("종료 상태 1"));
+    assert!(String::from_utf8_lossy(&labcheck.stdout).contains("통과 0, 실패 3"));
+}
+
+/// A runtime that leaves a mount and a cgroup behind (the hostile fixture) is told
+/// which in Korean too: the cgroup's path and the mount point, under the line that
+/// says the checker removed them (the English report: checks/tests/containment.rs).
+#[test]
+#[ignore = "needs root"]
+#[serial_test::serial(suite)]
+fn leftovers_are_named_in_korean() {
+    let out = Command::new(grade_bin())
+        .env(
+            "LAB_RUNTIME",
+            repo().join("checks/tests/fixtures/hostile/leaves-mount-and-cgroup"),
+        )
+        .args(["--exercise", "ns-uts", "--brief", "--lang", "ko"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("cgroup이나 마운트를 남겼습니다"),
+        "no leftover line:\n{report}"
+    );
+    let named = report.lines().any(|l| {
+        l.trim_start().starts_with("namespaces.uts.")
+            && l.contains("마운트 /mnt")
+            && l.contains("cgroup /sys/fs/cgroup/")
+            && l.contains("/hostile-leak-")
+    });
+    assert!(named, "the leftovers are not named:\n{report}");
+    let found = human::korean_problems(&report);
+    assert!(found.is_empty(), "{found:?}\n{report}");
+}
+
+/// A mistyped LAB_RUNTIME is the student's error, said in their language: the path
+/// tried, made absolute against the directory the grader was started in, and what to
+/// do; exit 2 before any check runs.
+#[test]
+#[ignore = "needs root"]
+fn mistyped_lab_runtime_is_the_students_error_in_their_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |lang: &str| {
+        Command::new(grade_bin())
+            .current_dir(dir.path())
+            .env("LAB_RUNTIME", "./my-runtime")
+            .args(["--exercise", "ns-uts", "--brief", "--lang", lang])
+            .output()
+            .unwrap()
+    };
+    let tried = dir.path().join("my-runtime");
+    let tried = tried.display();
+    let cwd = dir.path().display();
+    let en = run("en");
+    let stderr = String::from_utf8_lossy(&en.stderr);
+    assert_eq!(en.status.code(), Some(2), "{stderr}");
+    for want in [
+        format!("LAB_RUNTIME=./my-runtime: no runtime at {tried}"),
+        format!("taken from the directory the checker was started in, {cwd}"),
+        "nothing is there".to_string(),
+        "Set LAB_RUNTIME to the path of your runtime".to_string(),
+    ] {
+        assert!(stderr.contains(&want), "{want:?} not in:\n{stderr}");
+    }
+    assert!(!stderr.contains("host"), "blames the host:\n{stderr}");
+    let ko = run("ko");
+    let stderr = String::from_utf8_lossy(&ko.stderr);
+    assert_eq!(ko.status.code(), Some(2), "{stderr}");
+    for want in [
+        format!(
+            "LAB_RUNTIME=./my-runtime: {tried}(상대 경로는 검사기를 시작한 디렉터리 {cwd} 기준)에 런타임이 없습니다"
+        ),
+        "그런 파일이 없습니다".to_string(),
+        "실행 권한을 주세요".to_string(),
+    ] {
+        assert!(stderr.contains(&want), "{want:?} not in:\n{stderr}");
+    }
+    assert!(
+        human::korean_problems(&stderr).is_empty(),
+        "{:?}",
+        human::korean_problems(&stderr)
+    );
 }
 
 /// What the checker makes and must remove: scratch directories and parent cgroups.

@@ -40,6 +40,8 @@ pub enum Fault {
     SwapAllowed,
     IoWeightIgnored,
     StatsWithoutLimits,
+    NoMetacopy,
+    UserNsLayersRefused,
 }
 
 #[cfg(feature = "faults")]
@@ -59,7 +61,7 @@ mod imp {
     pub const STRICT_ENV: &str = "HARNESS_TEST_STRICT";
 
     /// Every fault, in the order of the README's matrix.
-    pub const ALL: [Fault; 28] = [
+    pub const ALL: [Fault; 30] = [
         Fault::NoPidNs,
         Fault::NoFreshProc,
         Fault::ChrootNotPivot,
@@ -88,6 +90,8 @@ mod imp {
         Fault::SwapAllowed,
         Fault::IoWeightIgnored,
         Fault::StatsWithoutLimits,
+        Fault::NoMetacopy,
+        Fault::UserNsLayersRefused,
     ];
 
     impl Fault {
@@ -122,6 +126,8 @@ mod imp {
                 Fault::SwapAllowed => "swap-allowed",
                 Fault::IoWeightIgnored => "io-weight-ignored",
                 Fault::StatsWithoutLimits => "stats-without-limits",
+                Fault::NoMetacopy => "no-metacopy",
+                Fault::UserNsLayersRefused => "user-ns-layers-refused",
             }
         }
 
@@ -158,6 +164,8 @@ mod imp {
                 Fault::SwapAllowed => "--memory limits memory but not swap (no memory.swap.max 0, no memsw)",
                 Fault::IoWeightIgnored => "--io-weight is accepted but never written",
                 Fault::StatsWithoutLimits => "`stats` prints contract 1.2's keys only: no limits, no I/O bytes (null)",
+                Fault::NoMetacopy => "the overlay is mounted without metacopy=on where the kernel has it",
+                Fault::UserNsLayersRefused => "a run with both a user namespace and layers is refused (exit 125)",
             }
         }
     }

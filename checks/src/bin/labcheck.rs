@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use checks::catalog::{select, TOPICS};
-use checks::report::{render, Tally};
+use checks::report::{render_in, Tally};
+use checks::text::Lang;
 use checks::{run_all, Runtime};
 
 #[derive(Parser)]
@@ -56,7 +57,7 @@ struct Args {
     /// With --watch: stop after this many readings (default: until the container ends).
     #[arg(long, value_name = "N", requires = "watch")]
     count: Option<usize>,
-    /// Language of the pictures (default: from LANG; ko for Korean).
+    /// Language of the report, the pictures and the lines on stderr (default: from LANG; ko for Korean).
     #[arg(long, value_parser = ["en", "ko"])]
     lang: Option<String>,
 }
@@ -169,12 +170,7 @@ fn watch(rt: &Runtime, name: &str, args: &Args) -> ExitCode {
 /// `--explain`: the pictures on stdout, and in the files asked for.
 fn explain(rt: &Runtime, args: &Args) -> ExitCode {
     use checks::explain::draw;
-    use checks::text::Lang;
-    let lang = match args.lang.as_deref() {
-        Some("ko") => Lang::Ko,
-        Some(_) => Lang::En,
-        None => Lang::from_env(),
-    };
+    let lang = lang_of(args);
     if !nix::unistd::geteuid().is_root() {
         eprintln!("labcheck: --explain starts containers and reads their cgroups: it needs root (sudo), or a VM: make check-vm VM_CMD=\"labcheck --explain\"");
         return ExitCode::from(2);
@@ -215,7 +211,34 @@ fn explain(rt: &Runtime, args: &Args) -> ExitCode {
 /// containers of those in flight are killed so that they end soon and clean up after
 /// themselves, what is still left after the grace is removed here, and the process
 /// exits 128+N.
-fn stop_cleanly_on_signals() -> Result<(), String> {
+/// `--lang`, else from LANG: the language of the report, the pictures and the lines
+/// on stderr of a run.
+fn lang_of(args: &Args) -> Lang {
+    match args.lang.as_deref() {
+        Some("ko") => Lang::Ko,
+        Some(_) => Lang::En,
+        None => Lang::from_env(),
+    }
+}
+
+/// One line on stderr in `lang`.
+fn say(lang: Lang, t: checks::text::Text) {
+    eprintln!("labcheck: {}", t.get(lang));
+}
+
+/// The host cannot be checked at all (exit 2).
+fn cannot_check(lang: Lang, e: &str) -> ExitCode {
+    say(
+        lang,
+        checks::t!(
+            "cannot check on this host (an environment problem, not a check result): {e}",
+            "이 호스트에서는 검사할 수 없습니다(검사 결과가 아니라 환경의 문제): {e}"
+        ),
+    );
+    ExitCode::from(2)
+}
+
+fn stop_cleanly_on_signals(lang: Lang) -> Result<(), String> {
     use nix::sys::signal::{SigSet, Signal};
     let mut signals = SigSet::empty();
     for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
@@ -229,7 +252,14 @@ fn stop_cleanly_on_signals() -> Result<(), String> {
             checks::ctx::cleanup_live();
         }
         checks::scratch::remove_own();
-        eprintln!("\nlabcheck: interrupted by {sig}: the checks in flight were stopped and what they made removed");
+        eprintln!();
+        say(
+            lang,
+            checks::t!(
+                "interrupted by {sig}: the checks in flight were stopped and what they made removed",
+                "{sig}(으)로 중단되었습니다. 돌던 검사를 멈추고 그 검사들이 만든 것을 지웠습니다"
+            ),
+        );
         std::process::exit(128 + sig as i32);
     });
     Ok(())
@@ -263,6 +293,7 @@ fn run() -> ExitCode {
         eprintln!("labcheck: {why}");
     }
     let args = Args::parse();
+    let lang = lang_of(&args);
     // Before any thread: a systemd service's cgroup cannot delegate (not for a listing).
     // Not for --watch either: it must find NAME from the cgroup the user's `run` had.
     if !args.list && args.watch.is_none() {
@@ -271,14 +302,11 @@ fn run() -> ExitCode {
         }
         // Also before any thread: it may take a mount namespace for a tmpfs of its own.
         match checks::scratch::place() {
-            Ok(Some(line)) => eprintln!("labcheck: {line}"),
+            Ok(Some(line)) => say(lang, line),
             Ok(None) => {}
-            Err(e) => {
-                eprintln!("labcheck: cannot check on this host (an environment problem, not a check result): {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return cannot_check(lang, &e),
         }
-        if let Err(e) = stop_cleanly_on_signals() {
+        if let Err(e) = stop_cleanly_on_signals(lang) {
             eprintln!("labcheck: {e}");
             return ExitCode::from(2);
         }
@@ -289,7 +317,11 @@ fn run() -> ExitCode {
         .collect();
     if args.list {
         for c in &checks {
-            println!("{:<48} {}", c.id, c.title);
+            let title = match lang {
+                Lang::Ko => checks::report::title_ko(c.id).unwrap_or_else(|| c.title.to_string()),
+                Lang::En => c.title.to_string(),
+            };
+            println!("{:<48} {title}", c.id);
         }
         return ExitCode::SUCCESS;
     }
@@ -325,10 +357,11 @@ fn run() -> ExitCode {
     }
     let rt = match Runtime::from_env() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("labcheck: {e}");
+        Err(checks::select::NoRuntime::Yours(why)) => {
+            say(lang, why);
             return ExitCode::from(2);
         }
+        Err(checks::select::NoRuntime::Host(e)) => return cannot_check(lang, &e),
     };
     if let Some(name) = &args.watch {
         return watch(&rt, name, &args);
@@ -379,12 +412,9 @@ fn run() -> ExitCode {
         };
     }
     if nix::unistd::geteuid().is_root() {
-        match checks::cgview::preflight() {
-            Ok(line) => eprintln!("labcheck: {line}"),
-            Err(e) => {
-                eprintln!("labcheck: cannot check on this host (an environment problem, not a check result): {e}");
-                return ExitCode::from(2);
-            }
+        match checks::cgview::preflight_text() {
+            Ok(line) => say(lang, line),
+            Err(e) => return cannot_check(lang, &e),
         }
     }
     if args.explain {
@@ -400,19 +430,27 @@ fn run() -> ExitCode {
         if interrupted() {
             // A check its containers were killed under: the signal thread tells.
         } else if tty {
-            eprint!("\r\x1b[K[{done}/{total}] {} {}", r.outcome.label(), r.id);
+            eprint!("\r\x1b[K[{done}/{total}] {} {}", r.outcome.label_in(lang), r.id);
         } else {
-            eprintln!("{}", checks::runner::progress_line(done, total, r));
+            eprintln!("{}", checks::runner::progress_line_in(lang, done, total, r));
         }
     });
     if tty {
         eprint!("\r\x1b[K");
     }
     leave_to_the_signal_thread_if_interrupted();
-    print!("{}", render(&format!("{} ({})", rt.name, rt.path.display()), &reports));
+    print!(
+        "{}",
+        render_in(lang, &format!("{} ({})", rt.name, rt.path.display()), &reports)
+    );
     let left = foreign.new_since();
     if !left.is_empty() {
-        println!("containment: new outside the checker's scratch since the run began (the runtime's, or another program's): {}", left.join(", "));
+        let left = left.join(", ");
+        let t = checks::t!(
+            "containment: new outside the checker's scratch since the run began (the runtime's, or another program's): {left}",
+            "격리: 실행이 시작된 뒤 검사기 작업 영역 밖에 새로 생긴 것(런타임이나 다른 프로그램이 만든 것): {left}"
+        );
+        println!("{}", t.get(lang));
     }
     let t = Tally::of(&reports);
     ExitCode::from(checks::outcome::exit_status(t.failed > 0, t.broken > 0))

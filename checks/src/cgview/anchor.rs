@@ -29,6 +29,21 @@ impl Anchor {
             self.why
         )
     }
+
+    /// The same line for a student: where, and which kind of place (the reasons, the
+    /// host's own details, only in English).
+    pub fn describe_text(&self) -> crate::text::Text {
+        let how_ko = match self.how {
+            How::Root => "루트 cgroup",
+            How::NamespaceRoot => "cgroup 네임스페이스의 루트",
+            How::DelegatedScope => "위임받은 systemd scope",
+            How::HierarchyRoot => "계층의 루트 바로 아래",
+        };
+        crate::text::Text {
+            en: self.describe(),
+            ko: format!("검사기의 cgroup 부모: {} ({how_ko})", self.dir.display()),
+        }
+    }
 }
 
 pub(super) static ANCHOR: std::sync::OnceLock<Anchor> = std::sync::OnceLock::new();

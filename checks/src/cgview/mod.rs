@@ -28,6 +28,11 @@ pub use tree::{Tree, Version};
 /// throw-away parent is made and removed). Ok: the line that says where and why;
 /// Err: why the host cannot be graded (an environment problem, exit 2).
 pub fn preflight() -> Result<String, String> {
+    preflight_text().map(|t| t.en)
+}
+
+/// [`preflight`], its line in both languages.
+pub fn preflight_text() -> Result<crate::text::Text, String> {
     // Checked first: in a user namespace the cgroup files may still be writable (root
     // mapped to root), and the checks would then fail for the checker's own lack of
     // privilege, not the runtime's.
@@ -42,11 +47,14 @@ pub fn preflight() -> Result<String, String> {
     }
     Tree::detect()?;
     let line = match Tree::anchor() {
-        Some(a) => a.describe(),
-        None => "cgroup parent: nested under the checker's own cgroup of each v1 hierarchy".to_string(),
+        Some(a) => a.describe_text(),
+        None => crate::t!(
+            "cgroup parent: nested under the checker's own cgroup of each v1 hierarchy",
+            "검사기의 cgroup 부모: v1 계층마다 검사기 자신의 cgroup 아래"
+        ),
     };
     let rel = format!("lab-preflight-{}", std::process::id());
-    let p = ScratchParent::create(&rel).map_err(|e| format!("{e} ({line})"))?;
+    let p = ScratchParent::create(&rel).map_err(|e| format!("{e} ({})", line.en))?;
     p.remove()
         .map_err(|e| format!("removing the checker's trial cgroup: {e}"))?;
     Ok(line)

@@ -152,7 +152,7 @@ pub(super) fn cg_container(
         c.missing = Some(Missing {
             why: crate::t!(
                 "its process is in {}, not in a cgroup {name} of its own",
-                "프로세스가 자기 cgroup {name}이 아니라 {}에 있음",
+                "프로세스가 자기 cgroup {name}이(가) 아니라 {}에 있음",
                 c.path.as_deref().unwrap_or("?")
             ),
             exercise: "cg-memory".into(),

@@ -229,11 +229,11 @@ pub(super) fn layers(
     if l.sharing.missing.is_none() && !l.sharing.shared() {
         l.sharing.missing = Some(Missing {
             why: crate::t!(
-                "{SHARED_FILE} is inode {:?} in A and {:?} in B, {:?} in the base layer: not one file",
-                "{SHARED_FILE}의 아이노드가 A에서 {:?}, B에서 {:?}, 기반 레이어에서 {:?}: 한 파일이 아님",
-                l.sharing.a_ino,
-                l.sharing.b_ino,
-                l.sharing.host_ino
+                "{SHARED_FILE} is inode {} in A and {} in B, {} in the base layer: not one file",
+                "{SHARED_FILE}의 inode가 A에서 {}, B에서 {}, 기반 레이어에서 {}: 한 파일이 아님",
+                crate::text::opt(l.sharing.a_ino),
+                crate::text::opt(l.sharing.b_ino),
+                crate::text::opt(l.sharing.host_ino)
             ),
             exercise: "ufs-sharing".into(),
         });

@@ -234,7 +234,8 @@ fn start(ctx: &Ctx, opts: &[String], cmd: &[String], log: &mut Vec<Started>) -> 
     }
 }
 
-/// Which container each picture comes from.
+/// Which container each picture comes from: `cg` and `layers` None when the
+/// namespaces' container serves (layers: the cgroups' one when it is there).
 struct Staged {
     ns: Result<Stage, Text>,
     cg: Option<Result<Stage, Text>>,
@@ -281,14 +282,40 @@ fn observe(ctx: &Ctx) -> Result<Explanation, Outcome> {
         },
         Err(first) => match start(ctx, &whole(&no_user, false), &inside, &mut commands) {
             Ok(s) => {
-                notes.push(crate::t!(
-                    "The container did not start with a user namespace ({first}); it was started again without one.",
-                    "사용자 네임스페이스와 함께는 컨테이너가 시작되지 않아({first}) 그것 없이 다시 시작했습니다."
-                ));
-                Staged {
-                    ns: Ok(s),
-                    cg: None,
-                    layers: None,
+                // The user namespace may work alone and fail only with layers (a
+                // runtime that mounts the overlay where the mapped root may not write):
+                // then the namespaces come from a container with every namespace and
+                // no layers, and the user namespace is not greyed as undone.
+                let mut every_ns = vec![
+                    "--ns".to_string(),
+                    all_ns.clone(),
+                    "--hostname".into(),
+                    "container-a".into(),
+                ];
+                every_ns.extend(map.iter().cloned());
+                match start(ctx, &every_ns, &scene_a(ctx.probe()), &mut commands) {
+                    Ok(ns) => {
+                        notes.push(crate::t!(
+                            "The container did not start with a user namespace and layers together ({first}); the namespaces come from a container with every namespace and no layers, the rest from one without the user namespace.",
+                            "user 네임스페이스와 레이어를 함께 주면 컨테이너가 시작되지 않아({first}), 네임스페이스 그림은 레이어 없이 모든 네임스페이스를 켠 컨테이너에서, 나머지는 user 네임스페이스 없이 시작한 컨테이너에서 왔습니다."
+                        ));
+                        Staged {
+                            ns: Ok(ns),
+                            cg: Some(Ok(s)),
+                            layers: None,
+                        }
+                    }
+                    Err(_) => {
+                        notes.push(crate::t!(
+                            "The container did not start with a user namespace ({first}); it was started again without one.",
+                            "user 네임스페이스와 함께는 컨테이너가 시작되지 않아({first}) 그것 없이 다시 시작했습니다."
+                        ));
+                        Staged {
+                            ns: Ok(s),
+                            cg: None,
+                            layers: None,
+                        }
+                    }
                 }
             }
             Err(_) => {
@@ -327,7 +354,14 @@ fn observe(ctx: &Ctx) -> Result<Explanation, Outcome> {
 
     let ns_stage = staged.ns.as_ref();
     let cg_stage = staged.cg.as_ref().unwrap_or(&staged.ns).as_ref();
-    let layer_stage = staged.layers.as_ref().unwrap_or(&staged.ns).as_ref();
+    // Without a container of its own the layers come from the cgroups' one (started
+    // with the layers), else from the namespaces' one.
+    let layer_stage = staged
+        .layers
+        .as_ref()
+        .or(staged.cg.as_ref())
+        .unwrap_or(&staged.ns)
+        .as_ref();
 
     let namespaces = namespaces(ns_stage);
     let cgroups = Cgroups {

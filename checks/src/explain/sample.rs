@@ -200,7 +200,10 @@ pub fn sample(partial: bool) -> Explanation {
         failed: None,
     }];
     if partial {
-        let failed = Text::from("exit status 127: `runtime error: /bin/probe: No such file or directory (ENOENT)`");
+        let failed = crate::t!(
+            "exit status 127: `runtime error: /bin/probe: No such file or directory (ENOENT)`",
+            "종료 상태 127: `runtime error: /bin/probe: No such file or directory (ENOENT)`"
+        );
         notes.push(crate::t!(
             "The container did not start with everything at once ({failed}); each picture comes from a container of its own.",
             "모든 기능을 한 번에 켠 컨테이너가 시작되지 않아({failed}) 그림마다 따로 컨테이너를 띄웠습니다."
@@ -220,7 +223,7 @@ pub fn sample(partial: bool) -> Explanation {
             c.missing = Some(Missing {
                 why: crate::t!(
                     "its process is in {}, not in a cgroup {name} of its own",
-                    "프로세스가 자기 cgroup {name}이 아니라 {}에 있음",
+                    "프로세스가 자기 cgroup {name}이(가) 아니라 {}에 있음",
                     "/system.slice/lab.scope/lab-check-48190x0"
                 ),
                 exercise: "cg-memory".into(),

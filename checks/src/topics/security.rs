@@ -129,7 +129,7 @@ fn attempt(v: &Attempt) -> Text {
         crate::t!("it succeeded", "성공했습니다")
     } else {
         match v.error.as_deref() {
-            Some(e) => crate::t!("refused with {e}", "{e}로 거부됨"),
+            Some(e) => crate::t!("refused with {e}", "{e}(으)로 거부됨"),
             None => crate::t!("refused with no errno", "errno 없이 거부됨"),
         }
     }
@@ -170,7 +170,7 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
     if let Some(r) = &esc.refused {
         ctx.stricter(crate::t!(
             "the breakout could not start: {} refused with {}",
-            "탈출 시도를 시작할 수 없었습니다: {}가 {}로 거부됨",
+            "탈출 시도를 시작할 수 없었습니다: {}이(가) {}(으)로 거부됨",
             r.op,
             r.error
         ));
@@ -253,7 +253,7 @@ fn cannot_load_modules(ctx: &Ctx) -> CheckResult {
     if disabled.trim() == "1" {
         return Err(skip(crate::t!(
             "kernel.modules_disabled is 1: module loading is refused to everyone, the control cannot tell",
-            "kernel.modules_disabled가 1입니다. 모듈 적재가 모두에게 거부되어 대조군이 차이를 보일 수 없습니다"
+            "kernel.modules_disabled가 1입니다. 모듈 적재가 모두에게 거부되어 대조 실험이 차이를 보일 수 없습니다"
         )));
     }
     // A kernel without module support answers ENOSYS to everyone.
@@ -317,7 +317,7 @@ fn renamed_host(before: &str, now: &str, run: &Run) -> Outcome {
         ),
         crate::t!(
             "the container renamed the host to {now:?} (now restored to {:?})",
-            "컨테이너가 호스트 이름을 {now:?}로 바꿨습니다(지금은 {:?}로 되돌림)",
+            "컨테이너가 호스트 이름을 {now:?} 값으로 바꿨습니다(지금은 {:?} 값으로 되돌림)",
             host::hostname()
         ),
         run,
@@ -391,7 +391,7 @@ fn cannot_rename_host(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "root of the user namespace to name its own UTS namespace {name:?}",
-                "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?}로 정함"
+                "user 네임스페이스의 root가 자기 UTS 네임스페이스의 이름을 {name:?} 값으로 정함"
             ),
             js(&c),
             &crun,
@@ -426,10 +426,10 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
             "안의 /proc에 컨테이너의 프로세스는 보이지만 호스트 프로세스(검사가 시작한 PID {me})는 보이지 않음"
         ),
         crate::t!(
-            "{} pids listed: {:?}",
-            "PID {}개가 보임: {:?}",
+            "{} pids listed: {}",
+            "PID {}개가 보임: {}",
             pids.len(),
-            &pids[..pids.len().min(12)]
+            crate::text::list(&pids[..pids.len().min(12)])
         ),
         &frun,
     )?;
@@ -450,9 +450,9 @@ fn cannot_see_or_signal_host(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "/proc to list the host process's pid {me}",
-                "/proc에 호스트 프로세스의 PID {me}가 보임"
+                "/proc에 호스트 프로세스의 PID {me}이(가) 보임"
             ),
-            crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", cpids.len()),
+            crate::t!("{} pids, not {me}", "PID {}개, {me}은(는) 없음", cpids.len()),
             &crun,
         ));
     }
@@ -488,13 +488,16 @@ fn rewrite_got(v: &Rewrite) -> Text {
             "it could not even be read inside ({error})",
             "안에서 읽지도 못했습니다({error})"
         ),
-        Some(stage) => crate::t!("refused at {stage} with {error}", "{stage} 단계에서 {error}로 거부됨"),
+        Some(stage) => crate::t!(
+            "refused at {stage} with {error}",
+            "{stage} 단계에서 {error}(으)로 거부됨"
+        ),
         None if v.attempt.ok => crate::t!(
             "root inside wrote it (value {})",
             "안의 root가 썼습니다(값 {})",
             js(&v.value)
         ),
-        None => Text::from(js(v)),
+        None => js(v),
     }
 }
 
@@ -514,7 +517,7 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     let host_before = std::fs::read_to_string(SYSCTL).map_err(|e| {
         broken(crate::t!(
             "reading {SYSCTL} on the host: {e}",
-            "호스트에서 {SYSCTL}을(를) 읽지 못했습니다: {e}"
+            "호스트에서 {SYSCTL} 읽기 실패: {e}"
         ))
     })?;
     // No root file system: with one, the contract makes /proc/sys read-only for
@@ -530,10 +533,10 @@ fn sys_not_writable(ctx: &Ctx) -> CheckResult {
     let host_after = std::fs::read_to_string(SYSCTL).unwrap_or_default();
     if host_after != host_before {
         return Err(fail_host(
-            crate::t!("{SYSCTL} unchanged on the host", "호스트의 {SYSCTL}은(는) 그대로"),
+            crate::t!("{SYSCTL} unchanged on the host", "호스트의 {SYSCTL} 값이 그대로"),
             crate::t!(
                 "{host_before:?} became {host_after:?}",
-                "{host_before:?}가 {host_after:?}로 바뀜"
+                "앞 {host_before:?}, 뒤 {host_after:?}: 바뀜"
             ),
             run.command_line(),
         ));
@@ -624,13 +627,14 @@ fn no_descriptor_leaks(ctx: &Ctx) -> CheckResult {
             run.code() == Some(0) && fds.is_some() && extra.is_empty(),
             crate::t!(
                 "only descriptors 0, 1 and 2 open inside, though the runtime was started with {leaked} open on {}",
-                "런타임이 {}을(를) 연 {leaked}번을 물려받았어도 안에는 0, 1, 2번만 열려 있음",
+                "런타임이 {}에 대해 열린 {leaked}번을 물려받았어도 안에는 0, 1, 2번만 열려 있음",
                 ctx.scratch().display()
             ),
             crate::t!(
-                "{}; also open: {extra:?}",
-                "{}; 그 밖에 열린 것: {extra:?}",
-                run.ending()
+                "{}; also open: {}",
+                "{}; 그 밖에 열린 것: {}",
+                run.ending(),
+                crate::text::list(&extra)
             ),
             &run,
         )?;
@@ -661,26 +665,26 @@ fn no_descriptor_leaks(ctx: &Ctx) -> CheckResult {
 // ---------------------------------------------------------------- masked paths and /dev
 
 /// A probe answer cut for a message: /proc/keys lists every key.
-fn short(s: String) -> String {
-    match s.char_indices().nth(200) {
+fn short(t: Text) -> Text {
+    let cut = |s: String| match s.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s,
+    };
+    Text {
+        en: cut(t.en),
+        ko: cut(t.ko),
     }
 }
 
 /// What a process sees of one kernel file: whether it shows the host's kernel, and
 /// the probe's answer for a "got" text. Never a write: sysrq-trigger is only opened.
-fn kernel_file_exposed(
-    ctx: &Ctx,
-    options: Option<&[&str]>,
-    item: &str,
-) -> Result<(bool, String, Option<Run>), Outcome> {
+fn kernel_file_exposed(ctx: &Ctx, options: Option<&[&str]>, item: &str) -> Result<(bool, Text, Option<Run>), Outcome> {
     fn observe<T: serde::de::DeserializeOwned + serde::Serialize>(
         ctx: &Ctx,
         options: Option<&[&str]>,
         args: &[&str],
         exposed: impl Fn(&T) -> bool,
-    ) -> Result<(bool, String, Option<Run>), Outcome> {
+    ) -> Result<(bool, Text, Option<Run>), Outcome> {
         match options {
             // Inside: the probe of the root file system.
             Some(o) => {
@@ -732,7 +736,7 @@ fn kernel_files_masked(ctx: &Ctx) -> CheckResult {
             !inside,
             crate::t!(
                 "{item} masked or read-only inside (it shows the host's kernel: {host_got})",
-                "안에서 {item}이(가) 가려지거나 읽기 전용(호스트의 커널을 보여 줌: {host_got})"
+                "안에서 {item}의 내용이 가려지거나 읽기 전용(호스트의 커널을 보여 줌: {host_got})"
             ),
             got,
             run.as_ref().expect("an inside run"),
@@ -740,8 +744,9 @@ fn kernel_files_masked(ctx: &Ctx) -> CheckResult {
     }
     if compared == 0 {
         return Err(skip(crate::t!(
-            "this host shows nothing through {ITEMS:?}: nothing to mask",
-            "이 호스트는 {ITEMS:?}로 아무것도 보여 주지 않습니다. 가릴 것이 없습니다"
+            "this host shows nothing through {}: nothing to mask",
+            "이 호스트에서는 {}의 어느 것도 보이는 내용이 없습니다. 가릴 것이 없습니다",
+            ITEMS.join(", ")
         )));
     }
     Ok(())

@@ -189,14 +189,52 @@ fn scored(
     r
 }
 
-fn host_problem(why: impl std::fmt::Display) -> ExitCode {
-    eprintln!("grade: this host cannot grade: {why}");
+fn host_problem(lang: Lang, why: impl std::fmt::Display) -> ExitCode {
+    match lang {
+        Lang::En => eprintln!("grade: this host cannot grade: {why}"),
+        Lang::Ko => eprintln!("grade: 이 호스트에서는 채점할 수 없습니다: {why}"),
+    }
     ExitCode::from(2)
+}
+
+/// One line on stderr in the student's language.
+fn say(lang: Lang, t: checks::text::Text) {
+    eprintln!("grade: {}", t.get(lang));
 }
 
 /// Every requested check broken with `why`: a host that cannot grade still gets
 /// every requested file (a Gradescope run must always find results.json).
 fn all_broken(exercises: &[&grade::Exercise], hints: &grade::Hints, why: &str) -> GradeResult {
+    let outcome = checks::Outcome::Broken(checks::t!(
+        "this host cannot grade: {why}",
+        "이 호스트에서는 채점할 수 없습니다: {why}"
+    ));
+    every_check(exercises, hints, &outcome)
+}
+
+/// Every requested check failed because `LAB_RUNTIME` names no runtime: the
+/// student's error, not the host's (the files are still written).
+fn all_failed_without_runtime(
+    exercises: &[&grade::Exercise],
+    hints: &grade::Hints,
+    why: &checks::text::Text,
+) -> GradeResult {
+    let outcome = checks::Outcome::Fail(checks::Failure {
+        expected: checks::t!(
+            "an executable runtime at LAB_RUNTIME",
+            "LAB_RUNTIME에 실행할 수 있는 런타임"
+        ),
+        got: why.clone(),
+        run: checks::outcome::RunRole::Host,
+        command: format!("LAB_RUNTIME={}", std::env::var("LAB_RUNTIME").unwrap_or_default()),
+        stderr_tail: String::new(),
+        refused: None,
+        cause: Some(checks::cause::Cause::NoRuntime),
+    });
+    every_check(exercises, hints, &outcome)
+}
+
+fn every_check(exercises: &[&grade::Exercise], hints: &grade::Hints, outcome: &checks::Outcome) -> GradeResult {
     let label = std::env::var("LAB_RUNTIME")
         .ok()
         .filter(|v| !v.is_empty())
@@ -213,10 +251,7 @@ fn all_broken(exercises: &[&grade::Exercise], hints: &grade::Hints, why: &str) -
                 .find(|c| c.id == id)
                 .map(|c| c.title.to_string())
                 .unwrap_or_default(),
-            outcome: checks::Outcome::Broken(checks::t!(
-                "this host cannot grade: {why}",
-                "이 호스트에서는 채점할 수 없습니다: {why}"
-            )),
+            outcome: outcome.clone(),
             duration: Duration::ZERO,
             notes: Vec::new(),
         })
@@ -229,7 +264,7 @@ fn all_broken(exercises: &[&grade::Exercise], hints: &grade::Hints, why: &str) -
 /// The host, before any check: one explanation for a missing piece instead of a
 /// wall of failures; the checker's cgroup parent chosen; what an earlier checker
 /// killed on this host left removed.
-fn prepare_host(placed: Result<Option<String>, String>) -> Result<(), String> {
+fn prepare_host(lang: Lang, placed: Result<Option<checks::text::Text>, String>) -> Result<(), String> {
     match host_findings() {
         Ok(missing) => {
             // Pieces only some checks need are left to those checks, which skip (or
@@ -243,24 +278,42 @@ fn prepare_host(placed: Result<Option<String>, String>) -> Result<(), String> {
                 return Err(essential.join("; "));
             }
         }
-        Err(e) => eprintln!("grade: note: could not examine the host ({e}); going on"),
+        Err(e) => say(
+            lang,
+            checks::t!(
+                "note: could not examine the host ({e}); going on",
+                "참고: 호스트를 살펴보지 못했습니다({e}). 계속합니다"
+            ),
+        ),
     }
-    let line = checks::cgview::preflight()?;
-    eprintln!("grade: {line}");
+    let line = checks::cgview::preflight_text()?;
+    say(lang, line.clone());
     if let Some(scratch) = placed? {
-        eprintln!("grade: {scratch}");
+        say(lang, scratch);
     }
-    let _ = ENVIRONMENT.set(grade::environment(&line));
+    let _ = ENVIRONMENT.set(grade::environment(&line.en));
     match labkit::state::cleanup_dir(&labkit::state::state_dir()) {
         Ok(c) => {
             for l in &c.done {
-                eprintln!("grade: left by a killed checker, removed: {l}");
+                say(
+                    lang,
+                    checks::t!(
+                        "left by a killed checker, removed: {l}",
+                        "죽은 검사기가 남긴 것을 지웠습니다: {l}"
+                    ),
+                );
             }
             for l in &c.failed {
-                eprintln!("grade: left by a killed checker, could not remove: {l}");
+                say(
+                    lang,
+                    checks::t!(
+                        "left by a killed checker, could not remove: {l}",
+                        "죽은 검사기가 남긴 것을 지우지 못했습니다: {l}"
+                    ),
+                );
             }
         }
-        Err(e) => eprintln!("grade: note: {e}"),
+        Err(e) => say(lang, checks::t!("note: {e}", "참고: {e}")),
     }
     Ok(())
 }
@@ -305,9 +358,14 @@ fn watch_signals(signals: SigSet, run: Run) {
         checks::scratch::remove_own();
         let r = run.result(true);
         run.outputs.write(&r, true);
-        eprintln!(
-            "\ngrade: interrupted by {sig}; wrote the results of {} checks",
-            r.checks().filter(|c| c.status.graded()).count()
+        let n = r.checks().filter(|c| c.status.graded()).count();
+        eprintln!();
+        say(
+            run.outputs.lang,
+            checks::t!(
+                "interrupted by {sig}; wrote the results of {n} checks",
+                "{sig}(으)로 중단되었습니다. 검사 {n}개의 결과를 썼습니다"
+            ),
         );
         std::process::exit(128 + sig as i32);
     });
@@ -339,10 +397,10 @@ fn run() -> ExitCode {
     };
     let (manifest, hints) = match (grade::manifest(), grade::hints()) {
         (Ok(m), Ok(h)) => (m, h),
-        (Err(e), _) | (_, Err(e)) => return host_problem(e),
+        (Err(e), _) | (_, Err(e)) => return host_problem(lang, e),
     };
     if let Err(e) = grade::validate(&manifest, &hints, &catalog()) {
-        return host_problem(format!("the exercise manifest is inconsistent: {e}"));
+        return host_problem(lang, format!("the exercise manifest is inconsistent: {e}"));
     }
     let exercises = match grade::select(&manifest, args.topic.as_deref(), args.exercise.as_deref()) {
         Ok(e) => e,
@@ -358,16 +416,25 @@ fn run() -> ExitCode {
             lang,
         }
         .write(&all_broken(&exercises, &hints, &why), true);
-        host_problem(why)
+        host_problem(lang, why)
     };
     if !nix::unistd::geteuid().is_root() {
         return cannot_grade("the checks start containers and need root (run it with sudo)".into());
     }
     let rt = match Runtime::from_env() {
         Ok(rt) => rt,
-        Err(e) => return cannot_grade(e),
+        Err(checks::select::NoRuntime::Host(e)) => return cannot_grade(e),
+        Err(checks::select::NoRuntime::Yours(why)) => {
+            Outputs {
+                args: args.clone(),
+                lang,
+            }
+            .write(&all_failed_without_runtime(&exercises, &hints, &why), true);
+            say(lang, why);
+            return ExitCode::from(2);
+        }
     };
-    if let Err(e) = prepare_host(placed) {
+    if let Err(e) = prepare_host(lang, placed) {
         return cannot_grade(e);
     }
     checks::runtime::set_process_timeout(Duration::from_secs(args.process_timeout));
@@ -425,9 +492,13 @@ fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
         run.outputs
             .write(&scored(&run.name, &refs, &d, &run.hints, false), false);
         if tty {
-            eprint!("\r\x1b[K[{}/{total}] {} {}", d.len(), report.outcome.label(), report.id);
+            let label = report.outcome.label_in(run.outputs.lang);
+            eprint!("\r\x1b[K[{}/{total}] {label} {}", d.len(), report.id);
         } else {
-            eprintln!("{}", checks::runner::progress_line(d.len(), total, report));
+            eprintln!(
+                "{}",
+                checks::runner::progress_line_in(run.outputs.lang, d.len(), total, report)
+            );
         }
     });
     if tty {
@@ -444,7 +515,13 @@ fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
     let mut result = scored(&run.name, &refs, &reports, &run.hints, false);
     result.left_outside = foreign.new_since();
     if args.explain {
-        eprintln!("grade: drawing the pictures of your container (--explain)");
+        say(
+            run.outputs.lang,
+            checks::t!(
+                "drawing the pictures of your container (--explain)",
+                "컨테이너 그림을 그립니다(--explain)"
+            ),
+        );
         result.explained = Some(grade::Explained {
             pictures: checks::explain::explain(rt),
             lang: run.outputs.lang,
@@ -467,5 +544,15 @@ fn grade_all(rt: &Runtime, run: &Run) -> ExitCode {
     let broken = result
         .checks()
         .any(|c| matches!(c.status, grade::Status::Broken | grade::Status::NotRun));
-    ExitCode::from(checks::outcome::exit_status(result.any_failed(), broken))
+    let status = checks::outcome::exit_status(result.any_failed(), broken);
+    if status != 0 {
+        say(
+            run.outputs.lang,
+            checks::t!(
+                "exit status {status} (1: a check failed; 2: a check could not be graded)",
+                "종료 상태 {status} (1: 실패한 검사가 있음, 2: 채점하지 못한 검사가 있음)"
+            ),
+        );
+    }
+    ExitCode::from(status)
 }

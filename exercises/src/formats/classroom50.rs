@@ -27,13 +27,13 @@ pub struct Submission {
 /// `max-score`, tests (the runner stamps owner and assignment type itself) — each
 /// test `{test-name, passed, score, max-score}`; `score` and `max-score` are the sums
 /// of the tests'. The schema has no message, so a check that could not be graded
-/// says why in its name; it has 0/0 points (not in the maximum), `passed` true for a
+/// says why in its name; a skip has 0/0 points (not in the maximum), a broken or not-run
+/// check 0 of its points (the maximum stays the host's), `passed` true for a
 /// skip (nobody failed) and false for a broken or not-run check (never passed).
 pub fn classroom50(r: &GradeResult, s: &Submission) -> Value {
     let tests: Vec<Value> = r
         .checks()
         .map(|c| {
-            let graded = c.status.graded();
             let name = match c.status {
                 Status::Pass | Status::Fail => c.id.clone(),
                 _ => format!("{} ({}, not graded: {})", c.id, status_word(c.status), reason_line(c)),
@@ -42,7 +42,7 @@ pub fn classroom50(r: &GradeResult, s: &Submission) -> Value {
                 "test-name": name,
                 "passed": matches!(c.status, Status::Pass | Status::Skip),
                 "score": c.earned,
-                "max-score": if graded { c.max_points } else { 0 },
+                "max-score": if c.status.in_maximum() { c.max_points } else { 0 },
             })
         })
         .collect();

@@ -32,7 +32,10 @@ pub fn gradescope(r: &GradeResult) -> Value {
             let mut t = serde_json::Map::new();
             let graded = c.status.graded();
             t.insert("score".into(), json!(c.earned));
-            t.insert("max_score".into(), json!(if graded { c.max_points } else { 0 }));
+            t.insert(
+                "max_score".into(),
+                json!(if c.status.in_maximum() { c.max_points } else { 0 }),
+            );
             if graded || host_problem(c.status) {
                 let s = if c.status == Status::Pass { "passed" } else { "failed" };
                 t.insert("status".into(), json!(s));
@@ -99,7 +102,7 @@ fn gradescope_output(r: &GradeResult) -> String {
     if r.ungradable() > 0 {
         let _ = write!(
             s,
-            " of the points that could be graded ({} in all).\n{} points could not be graded on this run (skipped, broken or not run); they are not counted against you.",
+            " of the points this host can grade ({} in all).\n{} points are of checks this host cannot run (skipped): they are not in the maximum.",
             r.max_points(),
             r.ungradable()
         );
@@ -112,9 +115,10 @@ fn gradescope_output(r: &GradeResult) -> String {
     if !broken.is_empty() {
         let _ = write!(
             s,
-            "\nThe grading host, not your runtime, kept {} {} from being graded (marked failed with 0/0 points): {}.",
+            "\nThe grading host, not your runtime, kept {} {} from being graded on this run ({} points in the maximum, not earned; run the grader again): {}.",
             broken.len(),
             if broken.len() == 1 { "check" } else { "checks" },
+            r.unfinished(),
             broken.join(", ")
         );
     }

@@ -35,7 +35,7 @@ pub fn markdown(r: &GradeResult, lang: Lang) -> String {
     };
     let _ = writeln!(out, "<sub>{}</sub>\n", md_cell(&env));
     if r.ungradable() > 0 {
-        let n = r.checks().filter(|c| !c.status.graded()).count();
+        let n = r.checks().filter(|c| c.status == Status::Skip).count();
         let checks = match lang {
             Lang::En if n == 1 => "1 check".to_string(),
             Lang::En => format!("{n} checks"),

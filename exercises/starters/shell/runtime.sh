@@ -22,7 +22,8 @@
 #   launch: a subshell joins the cgroup, then
 #     execs [setpriv] [unshare UNSHARE_ARGS]  -> this script again, `__inside`:
 #   find the first process (FIRST_PID)             waits on the "go" FIFO ...
-#   write uid/gid maps, set up the veth
+#   write uid/gid maps, mount the overlay
+#   (--layer), set up the veth
 #   write --pid-file, then say "go"          ->   ... goes on:
 #                                                  become root inside (user)
 #                                                  set the host name (uts)
@@ -43,7 +44,16 @@
 set -u
 shopt -s execfail # a failed `exec` returns, so we can print our own error
 
-SELF=$(readlink -f -- "${BASH_SOURCE[0]}")
+# The container side runs this script from a descriptor that the host side
+# opened (SELF_FD, see launch), as /proc/self/fd/N: user_become_root executes
+# the script again once it is root of the user namespace, and that root may
+# not reach the script's path (a copy in /root, mode 0700 and owned by host
+# root, who is nobody in there: "Permission denied", exit status 126). A
+# descriptor needs no path: /proc/self/fd/N opens its file directly.
+case ${BASH_SOURCE[0]} in
+/proc/self/fd/*) SELF=${BASH_SOURCE[0]} SELF_FD=${BASH_SOURCE[0]#/proc/self/fd/} ;;
+*) SELF=$(readlink -f -- "${BASH_SOURCE[0]}") SELF_FD='' ;;
+esac
 readonly SELF
 
 NS_NAMES=(pid uts mnt net ipc user cgroup time)
@@ -486,6 +496,16 @@ cg_dir() { [ -n "${CG_PARENT[$1]:-}" ] && echo "${CG_PARENT[$1]}/$CGROUP"; }
 # Careful: util-linux `unshare --fork` turns a child's death by signal N into
 # exit status 1, not 128+N. Make sure the process unshare waits for always
 # exits normally (see pid_become_init).
+#
+# 호스트 쪽, 시작 전. `pid`를 요청하면 새 PID 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요. unshare(2)는 호출한 프로세스를 옮기지 않고 그
+# 자식만 새 네임스페이스에 넣으므로 unshare는 fork해야 합니다(--fork).
+# --kill-child는 unshare가 죽으면 그 자식을 죽입니다. `mnt`도 있으면 새
+# 네임스페이스의 /proc이 필요합니다(--mount-proc).
+# 읽을거리: unshare(1), pid_namespaces(7).
+# 주의: util-linux의 `unshare --fork`는 자식이 시그널 N으로 죽으면 128+N이 아니라
+# 종료 상태 1을 돌려줍니다. unshare가 기다리는 프로세스가 늘 정상 종료하게
+# 하세요(pid_become_init 참고).
 pid_unshare_args() {
 	: # nothing yet
 }
@@ -499,6 +519,15 @@ pid_unshare_args() {
 # returns 1 (a loop `until read ...` never ends, `read ... || fail` fails): use
 # `x=$(cat file)` or `read -r x <file || [ -n "$x" ]`.
 # Read: proc(5) (/proc/PID/task/TID/children).
+#
+# 호스트 쪽, 시작 뒤. --fork를 쓰면 컨테이너의 첫 프로세스(FIRST_PID)는 시작한
+# 프로세스($CHILD, unshare가 된 것)가 아니라 unshare의 자식, 곧 새 네임스페이스의
+# PID 1입니다. 그 호스트 PID를 찾아서(예: /proc/$CHILD/task/$CHILD/children에
+# 나타날 때까지 기다림) FIRST_PID에 넣으세요. --pid-file과 시그널 전달이
+# FIRST_PID를 씁니다. 함정: 그 파일은 끝에 줄바꿈이 없어서 `read x <file`은 x를
+# 채우고도 1을 돌려줍니다(`until read ...` 반복은 끝나지 않고 `read ... || fail`은
+# 실패합니다). `x=$(cat file)`이나 `read -r x <file || [ -n "$x" ]`를 쓰세요.
+# 읽을거리: proc(5) (/proc/PID/task/TID/children).
 pid_find_init() {
 	: # nothing yet
 }
@@ -518,6 +547,22 @@ pid_find_init() {
 #     that), and never return from this function.
 # A `wait` interrupted by a trapped signal returns early: wait again.
 # Read: pid_namespaces(7) ("The namespace init process"), bash(1) (trap, wait).
+#
+# 컨테이너 쪽. `pid`가 있으면 이 bash 프로세스가 새 네임스페이스의 PID 1입니다.
+# PID 1은 작은 init이어야 합니다.
+#   - 나머지 시작 과정(container_setup_and_exec)을 자식에서(`&`) 실행합니다.
+#     (함정: 시그널로 죽은 자식을 `wait`하면 bash가 stderr에 "Killed" 작업 알림을
+#     찍습니다. `wait "$pid" 2>/dev/null`로 stderr를 깨끗하게 두세요.) 그 자식에서
+#     SIGINT/SIGQUIT를 되돌리세요(`trap - INT QUIT`). bash는 백그라운드 명령이
+#     그것들을 무시하게 만들고, 무시된 시그널은 exec 뒤에도 무시됩니다.
+#   - SIGTERM, SIGINT, SIGHUP을 그 자식에게 전달합니다(`trap`). PID 1은 핸들러가
+#     없는 시그널을 받지 않으니 fork 전에 trap을 거세요.
+#   - 고아를 거둡니다. 고아는 PID 1의 자식이 되고 PID 1이 wait할 때까지 좀비로
+#     남습니다(bash는 `wait`를 실행하는 동안 모든 자식을 거둡니다).
+#   - 자식의 상태로, 시그널 N으로 죽었으면 128+N으로 종료하고(`wait`가 그 값을
+#     줍니다) 이 함수에서 절대 돌아오지 않습니다.
+# trap을 건 시그널이 오면 `wait`가 일찍 돌아옵니다. 다시 wait 하세요.
+# 읽을거리: pid_namespaces(7) ("The namespace init process"), bash(1) (trap, wait).
 pid_become_init() {
 	: # nothing yet: the command runs as PID 1 itself (no reaping)
 }
@@ -526,6 +571,10 @@ pid_become_init() {
 # TODO(ns-uts): host side, before the start. When `uts` is requested, add the
 # unshare(1) option for a new UTS namespace to UNSHARE_ARGS.
 # Read: unshare(1), uts_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `uts`를 요청하면 새 UTS 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), uts_namespaces(7).
 uts_unshare_args() {
 	: # nothing yet
 }
@@ -533,6 +582,10 @@ uts_unshare_args() {
 # TODO(ns-uts): container side. With --hostname NAME, set the host name of the
 # new UTS namespace to NAME (the host's name must stay unchanged).
 # Read: hostname(1), sethostname(2).
+#
+# 컨테이너 쪽. --hostname NAME이 있으면 새 UTS 네임스페이스의 호스트 이름을
+# NAME으로 정하세요(호스트의 이름은 바뀌면 안 됩니다).
+# 읽을거리: hostname(1), sethostname(2).
 uts_set_hostname() {
 	: # nothing yet
 }
@@ -542,6 +595,10 @@ uts_set_hostname() {
 # unshare(1) options for a new mount namespace whose mounts do not propagate
 # back to the host (--propagation).
 # Read: unshare(1), mount_namespaces(7) (shared subtrees).
+#
+# 호스트 쪽, 시작 전. `mnt`를 요청하면 마운트가 호스트로 전파되지 않는 새 마운트
+# 네임스페이스를 만드는 unshare(1) 옵션을 UNSHARE_ARGS에 더하세요(--propagation).
+# 읽을거리: unshare(1), mount_namespaces(7) (shared subtrees).
 mnt_unshare_args() {
 	: # nothing yet
 }
@@ -550,24 +607,47 @@ mnt_unshare_args() {
 # mount made from here on is seen on the host, and so pivot_root(2) accepts
 # the new root (it fails with EINVAL on a shared mount).
 # Read: mount(8) (--make-rprivate), mount_namespaces(7).
+#
+# 컨테이너 쪽. 모든 마운트를 재귀적으로 private으로 만드세요. 그래야 여기서부터
+# 만드는 마운트가 호스트에 보이지 않고, pivot_root(2)가 새 루트를 받아들입니다
+# (공유 마운트에서는 EINVAL로 실패합니다).
+# 읽을거리: mount(8) (--make-rprivate), mount_namespaces(7).
 mnt_make_private() {
 	: # nothing yet
 }
 
 # TODO(ns-mount): container side. Prepare the new root in NEW_ROOT (set it):
 # with --rootfs DIR, bind-mount DIR onto itself (pivot_root needs a mount
-# point) and use it; with --layer, call ufs_mount_overlay (exercise
-# ufs-layers). Without either, there is no new root: do nothing.
+# point) and use it. Without --rootfs there is no new root: do nothing.
+# (--layer is exercise ufs-layers: the host side's ufs_mount_overlay mounts
+# the overlay on "$LAB_RT_DIR/root", and the given line below takes it as
+# NEW_ROOT; ns-mount needs only --rootfs.)
 # Read: mount(8) (--bind).
+#
+# 컨테이너 쪽. 새 루트를 준비해 NEW_ROOT에 넣으세요. --rootfs DIR이 있으면 DIR을
+# 자기 자신 위에 bind 마운트하고(pivot_root는 마운트 지점을 요구합니다) 그것을
+# 씁니다. --rootfs가 없으면 새 루트도 없으니 아무것도 하지 않습니다. (--layer는
+# ufs-layers 실습입니다. 호스트 쪽의 ufs_mount_overlay가 "$LAB_RT_DIR/root"에
+# overlay를 마운트하고, 아래의 주어진 줄이 그것을 NEW_ROOT로 씁니다.
+# ns-mount에는 --rootfs만 있으면 됩니다.)
+# 읽을거리: mount(8) (--bind).
 mnt_prepare_root() {
 	NEW_ROOT=''
 	: # nothing yet
-	ufs_mount_overlay
+	# Given: with --layer, the overlay that ufs_mount_overlay mounted (until
+	# it does, there is no new root).
+	if [ ${#LAYERS[@]} -gt 0 ] && mountpoint -q -- "$LAB_RT_DIR/root"; then
+		NEW_ROOT=$LAB_RT_DIR/root
+	fi
 }
 
 # TODO(ns-mount): container side, with a new root only. Before pivoting,
 # while the host's tools are still reachable, mount into NEW_ROOT:
-#   - a fresh /proc (mount -t proc), of the container's PID namespace;
+#   - a fresh /proc (mount -t proc), of the container's PID namespace. With
+#     `user` but without `pid` the kernel refuses it (EPERM: the PID namespace
+#     is the host's, not owned by the new user namespace): then bind the
+#     host's /proc instead (mount --rbind /proc NEW_ROOT/proc), as the
+#     reference runtime does;
 #   - /dev as a small tmpfs holding null, zero, full, random and urandom, each
 #     bind-mounted from the host's /dev onto an empty file (no mknod), /dev/shm
 #     (a tmpfs), and the symlinks fd -> /proc/self/fd, stdin -> /proc/self/fd/0,
@@ -575,6 +655,20 @@ mnt_prepare_root() {
 #   - then sec_mask_kernel_files (exercise sec-escape) and ipc_mount_mqueue
 #     (exercise ns-ipc).
 # Read: mount(8), proc(5), tmpfs(5), CONTRACT.md section 2.2.
+#
+# 컨테이너 쪽, 새 루트가 있을 때만. pivot 전에, 호스트의 도구를 아직 쓸 수 있을
+# 때 NEW_ROOT 안에 마운트하세요.
+#   - 컨테이너의 PID 네임스페이스의 새 /proc(mount -t proc). `user`는 있고
+#     `pid`가 없으면 커널이 거부합니다(EPERM: PID 네임스페이스가 호스트의
+#     것이라 새 user 네임스페이스의 소유가 아닙니다). 그때는 참조 런타임처럼
+#     호스트의 /proc을 bind 마운트합니다(mount --rbind /proc NEW_ROOT/proc).
+#   - /dev: 작은 tmpfs에 null, zero, full, random, urandom을 두는데, 각각 빈
+#     파일 위에 호스트의 /dev에서 bind 마운트합니다(mknod 아님). /dev/shm(tmpfs),
+#     그리고 심볼릭 링크 fd -> /proc/self/fd, stdin -> /proc/self/fd/0,
+#     stdout -> /proc/self/fd/1, stderr -> /proc/self/fd/2.
+#   - 그다음 sec_mask_kernel_files(sec-escape 실습)와 ipc_mount_mqueue
+#     (ns-ipc 실습)를 부릅니다.
+# 읽을거리: mount(8), proc(5), tmpfs(5), CONTRACT.ko.md 2.2절.
 mnt_populate_root() {
 	: # nothing yet
 	sec_mask_kernel_files
@@ -591,18 +685,85 @@ mnt_populate_root() {
 # Skip a path this kernel has not got. Until you write it, nothing is hidden
 # (and the earlier exercises still run).
 # Read: proc(5) (kcore, keys, sysrq-trigger), mount(8) (--bind, remount,bind,ro).
+#
+# 컨테이너 쪽, 새 루트가 있고 그 /proc이 마운트된 뒤(계약 1.2): runc처럼 호스트의
+# 커널을 보여 주는 것을 가리세요.
+#   - NEW_ROOT/proc/kcore, keys, timer_list, sched_debug, latency_stats: 각각 위에
+#     /dev/null을 bind 마운트합니다(mount --bind /dev/null FILE).
+#   - NEW_ROOT/proc/acpi, scsi: 각각 위에 비어 있는 읽기 전용 tmpfs.
+#   - NEW_ROOT/proc/sysrq-trigger, sys, irq, bus, fs: 읽기 전용. 자기 자신 위에
+#     bind 마운트한 뒤 mount -o remount,bind,ro,nosuid,nodev,noexec.
+# 이 커널에 없는 경로는 건너뜁니다. 쓰기 전까지는 아무것도 가리지 않습니다(앞의
+# 실습은 그대로 돕니다).
+# 읽을거리: proc(5) (kcore, keys, sysrq-trigger), mount(8) (--bind, remount,bind,ro).
 sec_mask_kernel_files() {
+	: # nothing yet
+}
+
+# TODO(sec-escape): container side, before init and COMMAND: close every
+# descriptor above 2. Whatever started the runtime may have left some open
+# (the check passes a directory of the host), and a descriptor of a host
+# directory is a way out of any root file system (CVE-2024-21626: runc leaked
+# one, and /proc/self/fd/N led to the host's files). In bash: for each
+# /proc/self/fd/N with N > 2, `exec {fd}<&-` with fd=N, but keep two that are
+# the runtime's and go anyway:
+#   - 255: bash reads this script through it (close-on-exec, so COMMAND never
+#     gets it; closed early, bash cannot read the rest of the script);
+#   - "$SELF_FD": the script again, which user_become_root executes (see
+#     launch); exec_command closes it before COMMAND.
+# Skip an N that is no longer open when you reach it ([ -e "$f" ]): the
+# glob's own directory descriptor is in the list. The given code opens
+# nothing else that reaches COMMAND, so whatever is left was inherited.
+# Read: proc(5) (/proc/PID/fd), bash(1) (REDIRECTION, {varname}).
+#
+# 컨테이너 쪽, init과 COMMAND 전. 2보다 큰 디스크립터를 모두 닫으세요. 런타임을
+# 시작한 쪽이 무언가를 열어 둔 채 넘겼을 수 있고(검사는 호스트의 디렉터리를
+# 넘깁니다), 호스트 디렉터리의 디스크립터는 어떤 루트 파일 시스템에서도 빠져나갈
+# 길입니다(CVE-2024-21626: runc가 하나를 흘렸고 /proc/self/fd/N이 호스트의
+# 파일로 이어졌습니다). bash에서는 2보다 큰 /proc/self/fd/N마다 fd=N으로
+# `exec {fd}<&-` 합니다. 단 런타임의 것이고 어차피 사라지는 둘은 두세요.
+#   - 255: bash가 이 스크립트를 그것으로 읽습니다(exec 때 닫히도록 표시되어
+#     있어서 COMMAND는 받지 않습니다. 일찍 닫으면 bash가 스크립트의 나머지를
+#     읽지 못합니다).
+#   - "$SELF_FD": user_become_root가 다시 실행하는 이 스크립트입니다(launch
+#     참고). exec_command가 COMMAND 전에 닫습니다.
+# 차례가 왔을 때 이미 닫혀 있는 N은 건너뛰세요([ -e "$f" ]). glob이 연
+# 디렉터리 디스크립터가 목록에 들어 있습니다. 주어진 코드는 COMMAND까지 가는
+# 다른 디스크립터를 열지 않으므로 남은 것은 모두 물려받은 것입니다.
+# 읽을거리: proc(5) (/proc/PID/fd), bash(1) (REDIRECTION, {varname}).
+sec_close_fds() {
 	: # nothing yet
 }
 
 # TODO(ns-mount): container side, with a new root only. Enter NEW_ROOT with
 # pivot_root, not chroot; then detach the old root (umount -l) so that it is
 # in no mountinfo and no path leads to it; the working directory is `/`.
-# Idiom: cd NEW_ROOT; pivot_root . OLD (a directory inside NEW_ROOT, or `.`
-# itself); unmount OLD lazily; cd /. After the pivot the host's binaries
-# (umount!) are only under OLD: plan how you run the last commands (for
-# example through OLD's dynamic loader, or with bash builtins only).
-# Read: pivot_root(8), pivot_root(2) (the NOTES on put_old and "."), umount(8).
+# After the pivot every path is looked up in the new root, where the host's
+# umount is not (and on Debian even the loader's path /lib64/ld-linux-... is
+# an absolute symlink that now points into the new root). The given helpers
+# old_root_tool_prepare and old_root_tool run the host's umount all the same:
+#   exec {OLD_ROOT_FD}</            # the old root, reachable after the pivot
+#   old_root_tool_prepare umount    # its real path, loader, libraries: now
+#   cd "$NEW_ROOT" && pivot_root . .  # pivot_root(2) NOTES: old root stacked on top
+#   old_root_tool "/proc/self/fd/$OLD_ROOT_FD" umount -l .   # detach it
+#   exec {OLD_ROOT_FD}<&-           # never let COMMAND inherit the host's root
+#   cd /
+# (/proc/self/fd works because mnt_populate_root mounted NEW_ROOT/proc.)
+# Read: pivot_root(8), pivot_root(2) (the NOTES on put_old and "."), umount(8),
+# ld.so(8) (--library-path).
+#
+# 컨테이너 쪽, 새 루트가 있을 때만. chroot가 아니라 pivot_root로 NEW_ROOT에
+# 들어가고, 옛 루트를 떼어 내서(umount -l) 어느 mountinfo에도 없고 어떤 경로로도
+# 닿지 않게 하세요. 작업 디렉터리는 `/`입니다. pivot 뒤에는 모든 경로를 새
+# 루트에서 찾기 때문에 호스트의 umount가 없습니다(Debian에서는 로더의 경로
+# /lib64/ld-linux-...조차 절대 경로 심볼릭 링크라서 이제 새 루트 안을
+# 가리킵니다). 주어진 도우미 old_root_tool_prepare와 old_root_tool로 호스트의
+# umount를 그래도 실행할 수 있습니다. 위의 여섯 줄이 그 방법입니다. 옛 루트를
+# 가리키는 디스크립터는 COMMAND에 물려주면 안 되니 반드시 닫으세요.
+# (/proc/self/fd를 쓸 수 있는 것은 mnt_populate_root가 NEW_ROOT/proc을 마운트해
+# 두었기 때문입니다.)
+# 읽을거리: pivot_root(8), pivot_root(2) (put_old와 "."에 관한 NOTES), umount(8),
+# ld.so(8) (--library-path).
 mnt_pivot_root() {
 	: # nothing yet
 }
@@ -611,6 +772,10 @@ mnt_pivot_root() {
 # TODO(ns-ipc): host side, before the start. When `ipc` is requested, add the
 # unshare(1) option for a new IPC namespace to UNSHARE_ARGS.
 # Read: unshare(1), ipc_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `ipc`를 요청하면 새 IPC 네임스페이스를 만드는 unshare(1)
+# 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), ipc_namespaces(7).
 ipc_unshare_args() {
 	: # nothing yet
 }
@@ -618,6 +783,10 @@ ipc_unshare_args() {
 # TODO(ns-ipc): container side, with a new root and `ipc` only: mount an
 # mqueue file system of the new IPC namespace on NEW_ROOT/dev/mqueue.
 # Read: mq_overview(7) ("Mounting the message queue file system").
+#
+# 컨테이너 쪽, 새 루트와 `ipc`가 있을 때만: 새 IPC 네임스페이스의 mqueue 파일
+# 시스템을 NEW_ROOT/dev/mqueue에 마운트하세요.
+# 읽을거리: mq_overview(7) ("Mounting the message queue file system").
 ipc_mount_mqueue() {
 	: # nothing yet
 }
@@ -626,33 +795,87 @@ ipc_mount_mqueue() {
 # TODO(ns-net): host side, before the start. When `net` is requested, add the
 # unshare(1) option for a new network namespace to UNSHARE_ARGS.
 # Read: unshare(1), network_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `net`을 요청하면 새 네트워크 네임스페이스를 만드는
+# unshare(1) 옵션을 UNSHARE_ARGS에 더하세요.
+# 읽을거리: unshare(1), network_namespaces(7).
 net_unshare_args() {
 	: # nothing yet
 }
 
-# TODO(ns-net): host side, after the start. With `net`: bring `lo` up inside.
-# With --veth: create the pair (VETH_HOST_IF in the host, VETH_CONT_IF moved
-# into the network namespace of FIRST_PID), give each end its address
-# (VETH_HOST_ADDR, VETH_CONT_ADDR) and bring both up. A VETH_HOST_IF that
-# already exists is an error (die). The host's `ip` can act inside through
-# nsenter(1) -t FIRST_PID -n, or `ip link set DEV netns PID`.
+# TODO(ns-net): host side, after the start. First wait until FIRST_PID is in
+# its new network namespace (/proc/FIRST_PID/ns/net differs from yours, as in
+# user_write_maps): unshare makes it a moment after the start, and until then
+# "inside" is the host (lo stays down inside, the veth end lands on the host;
+# a racy runtime passes alone and fails under load). With `net`: bring `lo` up
+# inside: this runs before "go", so lo is up before COMMAND starts. With
+# --veth: create the pair with its container end made directly in the network
+# namespace of FIRST_PID:
+#   ip link add "$VETH_HOST_IF" type veth peer name "$VETH_CONT_IF" netns "$FIRST_PID"
+# (not on the host and moved afterwards: VETH_CONT_IF is often a name the host
+# has already, such as eth0, and then `ip link add` fails with "RTNETLINK
+# answers: File exists"). Give each end its address (VETH_HOST_ADDR,
+# VETH_CONT_ADDR) and bring both up. A VETH_HOST_IF that already exists is an
+# error (abort_started), and not yours: set VETH_CREATED=1 only once
+# `ip link add` succeeded, so net_cleanup deletes only a pair this run made.
+# The host's `ip` acts inside through nsenter(1) -t "$FIRST_PID" -n ip ....
 # Read: ip-link(8) (type veth, netns), ip-address(8), veth(4), nsenter(1).
+#
+# 호스트 쪽, 시작 뒤. 먼저 FIRST_PID가 새 네트워크 네임스페이스에 들어갈
+# 때까지 기다리세요(user_write_maps처럼 /proc/FIRST_PID/ns/net이 내 것과 달라질
+# 때까지). unshare는 시작하고 조금 뒤에 네임스페이스를 만들고, 그 전까지
+# "안"은 호스트입니다(안의 lo는 내려간 채로 남고 veth 끝은 호스트에 놓입니다.
+# 경쟁 상태가 있는 런타임은 혼자 돌 때는 통과하고 부하가 있을 때 실패합니다).
+# `net`이면 안에서 `lo`를 올립니다. 이 함수는 "go" 전에 실행되므로 COMMAND가
+# 시작하기 전에 lo가 올라가 있습니다. --veth가 있으면 쌍을 만드는데, 컨테이너
+# 끝은 처음부터 FIRST_PID의 네트워크 네임스페이스 안에 만드세요(위의 `ip link add
+# ... netns "$FIRST_PID"` 줄). 호스트에 만든 뒤 옮기면 안 됩니다. VETH_CONT_IF는
+# eth0처럼 호스트에 이미 있는 이름인 경우가 많고, 그러면 `ip link add`가
+# "RTNETLINK answers: File exists"로 실패합니다. 양 끝에 주소(VETH_HOST_ADDR,
+# VETH_CONT_ADDR)를 주고 둘 다 올립니다. VETH_HOST_IF가 이미 있으면
+# 오류(abort_started)이고, 그것은 여러분의 것이 아닙니다. `ip link add`가 성공한
+# 뒤에만 VETH_CREATED=1로 두어서 net_cleanup이 이 실행이 만든 쌍만 지우게 하세요.
+# 호스트의 `ip`는 nsenter(1) -t "$FIRST_PID" -n ip ...로 안에서 일합니다.
+# 읽을거리: ip-link(8) (type veth, netns), ip-address(8), veth(4), nsenter(1).
 net_setup() {
 	: # nothing yet
 }
 
-# TODO(ns-net): host side, at the end. The pair must be gone once `run`
-# returns: delete VETH_HOST_IF if it is still there (it goes with the
-# namespace, but not always at once).
+# TODO(ns-net): host side, at the end (also after a failure: die calls it).
+# The pair must be gone once `run` returns: if VETH_CREATED is set (this run
+# made the pair), delete VETH_HOST_IF if it is still there (it goes with the
+# namespace, but not always at once). Never delete an interface this run did
+# not create: a VETH_HOST_IF that existed before is someone else's.
+#
+# 호스트 쪽, 끝에서(실패한 뒤에도: die가 부릅니다). `run`이 돌아올 때 쌍은
+# 없어야 합니다. VETH_CREATED가 설정되어 있으면(이 실행이 쌍을 만들었으면)
+# VETH_HOST_IF가 아직 있을 때 지우세요(네임스페이스와 함께 사라지지만 늘 바로
+# 사라지지는 않습니다). 이 실행이 만들지 않은 인터페이스는 절대 지우지 마세요.
+# 전부터 있던 VETH_HOST_IF는 다른 누군가의 것입니다.
 net_cleanup() {
 	: # nothing yet
 }
 
 # ------------------------------------------------------------------- ns-user
 # TODO(ns-user): host side, before the start. When `user` is requested, add
-# the unshare(1) option for a new user namespace to UNSHARE_ARGS (not
-# --map-root-user: the maps are written from outside, by user_write_maps).
-# Read: unshare(1), user_namespaces(7).
+# the unshare(1) options for a new user namespace to UNSHARE_ARGS: --user and
+# --keep-caps. Not --map-root-user: the maps are written from outside, by
+# user_write_maps, after unshare has executed this script; and at that exec
+# the process is nobody inside (no map yet), so the kernel drops every
+# capability unless --keep-caps keeps them (as ambient capabilities). Without
+# them user_become_root's setpriv fails ("setresuid failed: Operation not
+# permitted") and so do the mounts.
+# Read: unshare(1) (--keep-caps), user_namespaces(7), capabilities(7)
+# ("Capabilities and execution of programs by root", ambient).
+#
+# 호스트 쪽, 시작 전. `user`를 요청하면 새 user 네임스페이스를 만드는 unshare(1)
+# 옵션 --user와 --keep-caps를 UNSHARE_ARGS에 더하세요. --map-root-user는 쓰지
+# 않습니다. 맵은 unshare가 이 스크립트를 실행한 뒤에 user_write_maps가 밖에서
+# 씁니다. 그 exec 시점에 프로세스는 안에서 아무도 아니므로(아직 맵이 없음)
+# --keep-caps로 (ambient capability로) 지키지 않으면 커널이 capability를 모두
+# 버립니다. 그러면 user_become_root의 setpriv가 실패하고("setresuid failed:
+# Operation not permitted") 마운트도 실패합니다.
+# 읽을거리: unshare(1) (--keep-caps), user_namespaces(7), capabilities(7).
 user_unshare_args() {
 	: # nothing yet
 }
@@ -663,6 +886,13 @@ user_unshare_args() {
 # lines of a file in ONE write (printf '%s\n' "${UID_MAPS[@]}" > file). An
 # unprivileged runtime writes `deny` to /proc/PID/setgroups before gid_map.
 # Read: user_namespaces(7) ("User and group ID mappings").
+#
+# 호스트 쪽, 시작 뒤. 시작한 프로세스가 새 user 네임스페이스에 들어갈 때까지
+# 기다린 뒤(/proc/$CHILD/ns/user가 내 것과 달라질 때까지) UID_MAPS를
+# /proc/PID/uid_map에, GID_MAPS를 /proc/PID/gid_map에 쓰세요. 한 파일의 모든 줄을
+# 한 번의 write로 씁니다(printf '%s\n' "${UID_MAPS[@]}" > file). 권한 없는
+# 런타임은 gid_map 전에 /proc/PID/setgroups에 `deny`를 씁니다.
+# 읽을거리: user_namespaces(7) ("User and group ID mappings").
 user_write_maps() {
 	: # nothing yet
 }
@@ -671,8 +901,30 @@ user_write_maps() {
 # is mapped, switch to uid 0 and gid 0 inside (and drop supplementary groups):
 # a process that keeps its host root credentials could still write root's
 # files on the host. setpriv(1) must exec a program: exec it on this script's
-# `__inside-root` entry point, which goes on with the next steps.
-# Read: setpriv(1) (--reuid, --regid, --clear-groups), user_namespaces(7).
+# `__inside-root` entry point, which goes on with the next steps:
+#   exec setpriv --reuid 0 --regid 0 --clear-groups --inh-caps=-all \
+#     --pdeathsig KILL -- "$BASH" "$SELF" __inside-root "${RUN_ARGS[@]}"
+# It works because user_unshare_args kept the capabilities (--keep-caps), and
+# because "$SELF" is this script's descriptor (/proc/self/fd/N, see launch),
+# which the new root opens whatever directory the script lies in.
+# --inh-caps=-all empties the ambient set that --keep-caps filled (root inside
+# gets its capabilities back at the exec anyway); changing credentials clears
+# the parent-death signal, hence --pdeathsig again. Without id 0 mapped, do
+# nothing. Read: setpriv(1) (--reuid, --regid, --clear-groups, --inh-caps),
+# user_namespaces(7).
+#
+# 컨테이너 쪽, "go" 뒤(맵이 쓰여 있음). id 0이 맵에 있으면 안에서 uid 0, gid 0으로
+# 바꾸고 보조 그룹을 버리세요. 호스트의 root 자격 증명을 그대로 가진 프로세스는
+# 호스트에서 root의 파일을 쓸 수 있기 때문입니다. setpriv(1)은 프로그램을
+# exec해야 하므로 이 스크립트의 `__inside-root` 진입점을 exec하면 다음 단계가
+# 이어집니다(위의 두 줄). user_unshare_args가 capability를 지켰기(--keep-caps)
+# 때문에 되고, "$SELF"가 이 스크립트의 디스크립터(/proc/self/fd/N, launch
+# 참고)라서 스크립트가 어느 디렉터리에 있든 새 root가 열 수 있기 때문에 됩니다. --inh-caps=-all은 --keep-caps가 채운 ambient 집합을 비웁니다
+# (안의 root는 exec 때 capability를 어차피 다시 받습니다). 자격 증명을 바꾸면
+# 부모가 죽을 때의 시그널이 지워지므로 --pdeathsig를 다시 줍니다. id 0이 맵에
+# 없으면 아무것도 하지 않습니다.
+# 읽을거리: setpriv(1) (--reuid, --regid, --clear-groups, --inh-caps),
+# user_namespaces(7).
 user_become_root() {
 	: # nothing yet
 }
@@ -687,6 +939,16 @@ user_become_root() {
 # exit-status and FIRST_PID rules of ns-pid in mind. `time` needs Linux 5.6.
 # Read: unshare(1) (--cgroup, --time, --monotonic, --boottime),
 # cgroup_namespaces(7), time_namespaces(7).
+#
+# 호스트 쪽, 시작 전. `cgroup`이 있으면 새 cgroup 네임스페이스를 만드는 unshare(1)
+# 옵션을 더하세요(프로세스는 그 전에 --cgroup NAME에 들어가 있습니다: launch
+# 참고. 그래서 안에서는 /proc/self/cgroup이 `/`를 보여 줍니다). `time`이 있으면
+# 새 time 네임스페이스 옵션과 오프셋(TIME_MONOTONIC, TIME_BOOTTIME)을 더하세요.
+# 오프셋은 네임스페이스를 만든 프로세스의 자식에게만 적용되므로 unshare는
+# --fork해야 합니다. 그러면 ns-pid의 종료 상태와 FIRST_PID 규칙을 기억하세요.
+# `time`에는 Linux 5.6 이상이 필요합니다.
+# 읽을거리: unshare(1) (--cgroup, --time, --monotonic, --boottime),
+# cgroup_namespaces(7), time_namespaces(7).
 cgroup_time_unshare_args() {
 	: # nothing yet
 }
@@ -700,6 +962,14 @@ cgroup_time_unshare_args() {
 # v2: enable in the parent's cgroup.subtree_control the controllers you need
 # (+memory, +cpu, ...).
 # Read: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
+#
+# 호스트 쪽, 시작 전, --cgroup NAME이 있을 때. cg_find_parent를 부르고 모든 부모
+# 디렉터리(CG_PARENT_DIRS)에 NAME을 만드세요. NAME이 이미 있으면 오류입니다.
+# 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에 쓰지 마세요. v1: 새
+# cpuset cgroup은 cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에
+# 부모의 값으로 채우세요. v2: 부모의 cgroup.subtree_control에서 필요한
+# 컨트롤러를 켜세요(+memory, +cpu, ...).
+# 읽을거리: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
 cg_create() {
 	: # nothing yet
 }
@@ -708,6 +978,11 @@ cg_create() {
 # v1: memory.limit_in_bytes = MEMORY, then memory.memsw.limit_in_bytes =
 # MEMORY where that file exists. Use cg_dir memory.
 # Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+#
+# --memory가 있을 때. v2: memory.max = MEMORY, memory.swap.max = 0.
+# v1: memory.limit_in_bytes = MEMORY, 그다음 그 파일이 있으면
+# memory.memsw.limit_in_bytes = MEMORY. cg_dir memory를 쓰세요.
+# 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
 cg_limit_memory() {
 	: # nothing yet
 }
@@ -715,6 +990,10 @@ cg_limit_memory() {
 # TODO(cg-memory): called in the launched subshell, with its own PID, before
 # anything is executed: join NAME in every hierarchy (write the PID to
 # cgroup.procs), so every process of the container is in the cgroup.
+#
+# 시작한 서브셸에서 자기 PID로, 무엇이든 실행하기 전에 불립니다. 모든 계층에서
+# NAME에 들어가세요(cgroup.procs에 PID를 씀). 그러면 컨테이너의 모든 프로세스가
+# 그 cgroup에 있습니다.
 cg_join() {
 	: # nothing yet
 }
@@ -722,6 +1001,10 @@ cg_join() {
 # TODO(cg-memory): at the end (also after a failure once NAME exists): kill
 # the processes left in NAME (v2: cgroup.kill where it exists), wait until
 # cgroup.procs is empty, then rmdir NAME in every hierarchy.
+#
+# 끝에서(NAME을 만든 뒤라면 실패한 뒤에도). NAME에 남은 프로세스를 죽이고
+# (v2: cgroup.kill이 있으면 그것), cgroup.procs가 빌 때까지 기다린 뒤 모든
+# 계층에서 NAME을 rmdir 하세요.
 cg_remove() {
 	: # nothing yet
 }
@@ -729,6 +1012,10 @@ cg_remove() {
 # TODO(cg-cpu): with --cpus. v2: cpu.max = "CPU_QUOTA CPU_PERIOD".
 # v1: cpu.cfs_period_us and cpu.cfs_quota_us, in an order that never passes
 # through an invalid pair. Read: Documentation/scheduler/sched-bwc.rst.
+#
+# --cpus가 있을 때. v2: cpu.max = "CPU_QUOTA CPU_PERIOD".
+# v1: cpu.cfs_period_us와 cpu.cfs_quota_us를, 잘못된 쌍을 한 번도 거치지 않는
+# 순서로 쓰세요. 읽을거리: Documentation/scheduler/sched-bwc.rst.
 cg_limit_cpu() {
 	: # nothing yet
 }
@@ -741,18 +1028,33 @@ cg_limit_cpu() {
 # Without the bfq weight file (BFQ not loaded), die naming --io-weight.
 # Read: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory", "IO"),
 # Documentation/block/bfq-iosched.rst.
+#
+# --cpu-weight, --memory-low, --io-weight가 있을 때: 제한이 아니라 보장입니다.
+# v2: cpu.weight = CPU_WEIGHT, memory.low = MEMORY_LOW, io.bfq.weight = IO_WEIGHT.
+# v1: cpu.shares = CPU_WEIGHT * 1024 / 100(systemd의 변환, 비율을 지킵니다),
+# memory.soft_limit_in_bytes = MEMORY_LOW(다른 방식입니다: 실습 문서 참고),
+# blkio.bfq.weight = IO_WEIGHT. bfq 가중치 파일이 없으면(BFQ가 로드되지 않음)
+# --io-weight를 밝히며 die 하세요.
+# 읽을거리: cgroup-v2.rst ("Weights", "Protections", "CPU", "Memory", "IO"),
+# Documentation/block/bfq-iosched.rst.
 cg_guarantee() {
 	: # nothing yet
 }
 
 # TODO(cg-pids): with --pids. pids.max = PIDS_MAX (v1 and v2).
 # Read: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
+#
+# --pids가 있을 때. pids.max = PIDS_MAX(v1과 v2).
+# 읽을거리: cgroup-v1/pids.rst, cgroup-v2.rst ("PID").
 cg_limit_pids() {
 	: # nothing yet
 }
 
 # TODO(cg-cpuset): with --cpuset. cpuset.cpus = CPUSET (v1: cpuset.mems
 # copied from the parent). Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
+#
+# --cpuset이 있을 때. cpuset.cpus = CPUSET(v1: cpuset.mems는 부모에서 복사).
+# 읽을거리: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
 cg_limit_cpuset() {
 	: # nothing yet
 }
@@ -761,6 +1063,10 @@ cg_limit_cpuset() {
 # "MAJ:MIN rbps=BPS". v1: blkio.throttle.write_bps_device /
 # read_bps_device "MAJ:MIN BPS". Read: cgroup-v2.rst ("IO"),
 # cgroup-v1/blkio-controller.rst.
+#
+# --io-wbps / --io-rbps가 있을 때. v2: io.max "MAJ:MIN wbps=BPS" /
+# "MAJ:MIN rbps=BPS". v1: blkio.throttle.write_bps_device / read_bps_device
+# "MAJ:MIN BPS". 읽을거리: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
 cg_limit_io() {
 	: # nothing yet
 }
@@ -769,6 +1075,11 @@ cg_limit_io() {
 # v2 has no device files: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program,
 # which bash cannot load on its own (die with a clear runtime error, or use
 # bpftool). Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller").
+#
+# --deny-device가 있을 때. v1: devices.deny "c MAJ:MIN rwm".
+# v2에는 장치 파일이 없고 BPF_PROG_TYPE_CGROUP_DEVICE 프로그램이 필요한데, bash는
+# 혼자 그것을 올릴 수 없습니다(분명한 런타임 오류로 die 하거나 bpftool을 쓰세요).
+# 읽을거리: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller").
 cg_limit_devices() {
 	: # nothing yet
 }
@@ -776,24 +1087,75 @@ cg_limit_devices() {
 # TODO(cg-net-cls): with --net-classid. v1: net_cls.classid = NET_CLASSID.
 # v2 has no net_cls controller: a runtime error.
 # Read: cgroup-v1/net_cls.rst, tc(8).
+#
+# --net-classid가 있을 때. v1: net_cls.classid = NET_CLASSID.
+# v2에는 net_cls 컨트롤러가 없으니 런타임 오류입니다.
+# 읽을거리: cgroup-v1/net_cls.rst, tc(8).
 cg_limit_net_classid() {
 	: # nothing yet
 }
 
 # ------------------------------------------------------------------- ufs-*
-# TODO(ufs-layers): container side, with --layer. Mount an overlay on a
-# directory of your own (for example "$LAB_RT_DIR/root", the runtime's
-# scratch directory) and set NEW_ROOT to it: lowerdir = the layers top-most
-# first (LAYERS is bottom first), upperdir = UPPER, workdir = WORK. The
-# reference runtime also mounts it `volatile` and removes WORK/work/incompat
-# at the end (ufs_cleanup), so the same directories can be used again.
+# TODO(ufs-layers): HOST side, after the start, before "go", with --layer.
+# Mount the overlay into the container's mount namespace from here, with the
+# runtime's own (host root's) privileges, on "$LAB_RT_DIR/root" (make it:
+# the runtime's scratch directory, which cleanup removes; mnt_prepare_root
+# takes it as NEW_ROOT on the container side). Why not on the container side:
+# with --ns user, the container side is root of the new user namespace, and
+# that root cannot mount it: metacopy=on is refused (EPERM), it may not create
+# the work directory in a --work owned by host root, so the overlay comes up
+# read-only (EROFS), and it cannot even reach "$LAB_RT_DIR". The reference
+# runtime does the same (setns(2) into the child's mount namespace).
+#   1. Wait until FIRST_PID is in its new mount namespace
+#      (/proc/FIRST_PID/ns/mnt differs from yours, as in net_setup): unshare
+#      makes it a moment after the start, and until then nsenter would mount
+#      on the host.
+#   2. nsenter -t "$FIRST_PID" -m -- mount --make-rprivate /  (so that the
+#      overlay cannot propagate to the host even if unshare has not made its
+#      mounts private yet), then
+#      nsenter -t "$FIRST_PID" -m -- mount -t overlay overlay -o OPTIONS "$LAB_RT_DIR/root"
+#      with OPTIONS lowerdir = the layers top-most first (LAYERS is bottom
+#      first), upperdir = UPPER, workdir = WORK. nsenter -m starts at the
+#      namespace's / : give absolute paths (readlink -f each one first).
+#   3. On failure: abort_started "...", which kills the container and cleans up.
+# The reference runtime also mounts it `volatile` and removes
+# WORK/work/incompat at the end (ufs_cleanup), so the same directories can be
+# used again.
 # TODO(ufs-copy-up): add metacopy=on where the kernel has it
 # (/sys/module/overlay/parameters/metacopy exists): a chmod copies up
 # metadata only.
 # TODO(ufs-whiteout), TODO(ufs-sharing): no new code: a real overlay mount
 # passes them. Read about whiteouts, opaque directories and redirect_dir to
 # understand what the checks observe.
-# Read: mount(8) ("Mount options for overlay"),
+# Read: mount(8) ("Mount options for overlay"), nsenter(1), setns(2),
+# Documentation/filesystems/overlayfs.rst.
+#
+# 호스트 쪽, 시작 뒤 "go" 전, --layer가 있을 때. 런타임 자신의(호스트 root의)
+# 권한으로 여기서 컨테이너의 마운트 네임스페이스 안에 overlay를 마운트하세요.
+# 마운트 지점은 "$LAB_RT_DIR/root"입니다(직접 만드세요. cleanup이 지우는 런타임의
+# 작업 디렉터리이고, 컨테이너 쪽에서는 mnt_prepare_root가 그것을 NEW_ROOT로
+# 씁니다). 컨테이너 쪽에서 하지 않는 까닭: --ns user가 있으면 컨테이너 쪽은 새
+# user 네임스페이스의 root이고, 그 root는 overlay를 마운트하지 못합니다.
+# metacopy=on은 거부되고(EPERM), 호스트 root 소유의 --work 안에 work 디렉터리를
+# 만들 수 없어서 overlay가 읽기 전용(EROFS)으로 올라오며, "$LAB_RT_DIR"에 닿지도
+# 못합니다. 참조 런타임도 이렇게 합니다(자식의 마운트 네임스페이스로 setns(2)).
+#   1. FIRST_PID가 새 마운트 네임스페이스에 들어갈 때까지 기다리세요
+#      (net_setup처럼 /proc/FIRST_PID/ns/mnt가 내 것과 달라질 때까지). unshare는
+#      시작하고 조금 뒤에 네임스페이스를 만들고, 그 전에는 nsenter가 호스트에
+#      마운트합니다.
+#   2. nsenter -t "$FIRST_PID" -m -- mount --make-rprivate / (unshare가 아직
+#      마운트를 private으로 바꾸지 않았어도 overlay가 호스트로 전파되지 않게),
+#      그다음 위의 nsenter ... mount -t overlay 줄입니다. OPTIONS의 lowerdir은
+#      레이어를 맨 위부터(LAYERS는 맨 아래부터입니다), upperdir은 UPPER, workdir은
+#      WORK입니다. nsenter -m은 네임스페이스의 /에서 시작하니 절대 경로를 주세요
+#      (먼저 각각 readlink -f).
+#   3. 실패하면 abort_started "..."를 부르세요. 컨테이너를 죽이고 정리합니다.
+# 참조 런타임은 `volatile`로도 마운트하고 끝에 WORK/work/incompat을
+# 지웁니다(ufs_cleanup). 그래야 같은 디렉터리를 다시 쓸 수 있습니다.
+# ufs-copy-up: 커널에 있으면(/sys/module/overlay/parameters/metacopy가 있으면)
+# metacopy=on을 더하세요. 그러면 chmod는 메타데이터만 copy-up합니다.
+# ufs-whiteout, ufs-sharing: 새 코드는 없습니다. 진짜 overlay 마운트면 통과합니다.
+# 읽을거리: mount(8) ("Mount options for overlay"), nsenter(1), setns(2),
 # Documentation/filesystems/overlayfs.rst.
 ufs_mount_overlay() {
 	: # nothing yet
@@ -805,15 +1167,37 @@ ufs_mount_overlay() {
 # (tar -xf, as root: owners and modes kept), turn every `.wh.NAME` into a
 # whiteout for NAME (rm it, then `mknod NAME c 0 0`) and every `.wh..wh..opq`
 # into `setfattr -n trusted.overlay.opaque -v y DIR` (remove the markers), then
-# rename it to LAYER_STORE/sha256/HEX. Append each HEX directory to LAYERS.
-# Refuse a tarball with an absolute path or `..` (tar -t lists them).
-# Read: the OCI image spec, layer.md ("Whiteouts").
+# rename it to LAYER_STORE/sha256/HEX. Append each HEX directory to LAYERS
+# (the given code passes them to the container side as --layer options).
+# Unpack into a temporary directory inside LAYER_STORE (mktemp -d
+# "$LAYER_STORE/tmp.XXXXXX": rename(2) needs the same file system) and remove
+# it if anything fails: a failed run leaves nothing behind. Refuse a tarball
+# with an absolute path or `..` (tar -t lists them). setfattr(1) comes in the
+# `attr` package.
+# Read: the OCI image spec, layer.md ("Whiteouts"), setfattr(1).
+#
+# 호스트 쪽, 다른 무엇보다 먼저, --layer-tar가 있을 때. LAYER_TARS의 tarball마다
+# (맨 아래부터) HEX=$(sha256sum < TAR | cut -d' ' -f1)을 구하고,
+# LAYER_STORE/sha256/HEX가 없으면 임시 디렉터리에 풀고(tar -xf, root로: 소유자와
+# 모드 유지), `.wh.NAME`마다 NAME의 whiteout으로 바꾸고(지운 뒤 `mknod NAME c 0 0`),
+# `.wh..wh..opq`마다 `setfattr -n trusted.overlay.opaque -v y DIR`로 바꾼 뒤
+# (표시 파일은 지움) LAYER_STORE/sha256/HEX로 이름을 바꾸세요. HEX 디렉터리는
+# 모두 LAYERS에 더합니다(주어진 코드가 --layer 옵션으로 컨테이너 쪽에
+# 넘깁니다). 임시 디렉터리는 LAYER_STORE 안에 만들고(mktemp -d
+# "$LAYER_STORE/tmp.XXXXXX": rename(2)은 같은 파일 시스템이어야 합니다) 무엇이든
+# 실패하면 지우세요. 실패한 실행도 아무것도 남기지 않습니다. 절대 경로나 `..`가
+# 든 tarball은 거부하세요(tar -t로 볼 수 있습니다). setfattr(1)은 `attr`
+# 패키지에 있습니다.
+# 읽을거리: OCI image spec의 layer.md ("Whiteouts"), setfattr(1).
 ufs_unpack_layer_tars() {
 	: # nothing yet
 }
 
 # TODO(ufs-layers): host side, at the end: remove WORK/work/incompat if your
 # mount left it (volatile), so the directories can be used again.
+#
+# 호스트 쪽, 끝에서: 마운트(volatile)가 WORK/work/incompat을 남겼으면 지우세요.
+# 그래야 같은 디렉터리를 다시 쓸 수 있습니다.
 ufs_cleanup() {
 	: # nothing yet
 }
@@ -825,11 +1209,21 @@ ufs_cleanup() {
 # cgroup.freeze = 0, v1 THAWED. A missing NAME is `runtime error: pause NAME:
 # no such cgroup` (125). Read: cgroup-v2.rst ("Core Interface Files":
 # cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
+#
+# `pause NAME`: cg_find_parent를 부른 뒤 NAME을 얼리세요. v2: cgroup.freeze에
+# 1을 쓰고 cgroup.events가 `frozen 1`을 보일 때까지 기다립니다. v1: freezer.state에
+# FROZEN을 쓰고 FROZEN으로 읽힐 때까지 기다립니다. `resume NAME`: v2는
+# cgroup.freeze = 0, v1은 THAWED. NAME이 없으면 `runtime error: pause NAME: no such
+# cgroup`(125)입니다. 읽을거리: cgroup-v2.rst ("Core Interface Files":
+# cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
 cmd_pause() {
 	check_name_args pause "$@"
 	die "pause $1: not implemented (TODO cg-freezer)"
 }
 
+# TODO(cg-freezer): `resume NAME`, the other half of cmd_pause's text above.
+#
+# `resume NAME`: 위 cmd_pause 설명의 나머지 절반입니다.
 cmd_resume() {
 	check_name_args resume "$@"
 	die "resume $1: not implemented (TODO cg-freezer)"
@@ -843,6 +1237,15 @@ cmd_resume() {
 # missing (a limit of "max" is null too). Read: cgroup-v2.rst (memory.current,
 # memory.peak, memory.max, cpu.stat, pids.current, pids.max, memory.events,
 # io.stat), cgroup-v1/memory.rst, cgroup-v1/blkio-controller.rst.
+#
+# `stats NAME`: CONTRACT.ko.md 3절의 열네 키(name, cgroup_version,
+# memory_current_bytes, memory_peak_bytes, cpu_usage_usec, cpu_nr_periods,
+# cpu_nr_throttled, cpu_throttled_usec, pids_current, oom_kills, memory_max_bytes,
+# pids_max, io_read_bytes, io_write_bytes)를 가진 JSON 한 줄을 출력하세요. 각 값은
+# 정수이고, 파일이 없으면 null입니다("max"인 제한도 null). 읽을거리:
+# cgroup-v2.rst (memory.current, memory.peak, memory.max, cpu.stat, pids.current,
+# pids.max, memory.events, io.stat), cgroup-v1/memory.rst,
+# cgroup-v1/blkio-controller.rst.
 cmd_stats() {
 	check_name_args stats "$@"
 	die "stats $1: not implemented (TODO cg-monitoring)"
@@ -880,16 +1283,21 @@ launch() {
 	if [ ${#UNSHARE_ARGS[@]} -gt 0 ]; then
 		pre+=(unshare "${UNSHARE_ARGS[@]}" --)
 	fi
+	# The script goes as a descriptor of its own (see SELF at the top), open
+	# until exec_command closes it: the container side never needs its path.
+	local self_fd
+	exec {self_fd}<"$SELF" || die "$SELF: cannot open this script"
 	(
 		trap - INT QUIT # undo bash's "background commands ignore SIGINT"
 		exec {GO_FD}>&- # the container only reads the FIFO, by its path
 		if [ -n "$CGROUP" ]; then cg_join "$BASHPID"; fi
-		exec "${pre[@]}" "$BASH" "$SELF" __inside "${RUN_ARGS[@]}"
+		exec "${pre[@]}" "$BASH" "/proc/self/fd/$self_fd" __inside "${RUN_ARGS[@]}"
 		rt_error "starting the container: ${pre[0]:-$BASH}: exec failed"
 		exit 125
 	) 0<&0 &
 	CHILD=$!
 	FIRST_PID=$CHILD
+	exec {self_fd}<&- # the host side reads nothing more from it
 }
 
 forward() { # SIGNAL: forward to the container's first process
@@ -902,7 +1310,9 @@ cleanup() {
 	net_cleanup
 	[ -n "$CGROUP" ] && cg_remove
 	[ ${#LAYERS[@]} -gt 0 ] && ufs_cleanup
-	[ -n "${LAB_RT_DIR:-}" ] && rm -rf -- "$LAB_RT_DIR"
+	# --one-file-system: should a mount of the container ever be visible here,
+	# rm skips it rather than deleting what is mounted there.
+	[ -n "${LAB_RT_DIR:-}" ] && rm -rf --one-file-system -- "$LAB_RT_DIR"
 	return 0
 }
 
@@ -917,13 +1327,26 @@ abort_started() {
 
 cmd_run() {
 	parse_run_args "$@"
+	local given_layers=${#LAYERS[@]}
 	validate_run
-	RUN_ARGS=("$@")
+	# The container side parses these options again: the layers that
+	# ufs_unpack_layer_tars appended on this side go with them, as --layer
+	# options above the given ones (LAYERS is bottom first).
+	local -a opts=("${@:1:$# - ${#CMD[@]}}") extra=()
+	[ "${opts[-1]:-}" = -- ] && unset 'opts[-1]'
+	local l
+	for l in "${LAYERS[@]:given_layers}"; do extra+=(--layer "$l"); done
+	RUN_ARGS=("${opts[@]}" "${extra[@]}" -- "${CMD[@]}")
+	VETH_CREATED='' # set by net_setup once it made the pair: cleanup deletes only that
 
 	# A scratch directory with the "go" FIFO: the container side waits on it
 	# until the host side has done its part. Opened read-write here, so that
 	# neither side ever blocks on open(2).
 	LAB_RT_DIR=$(mktemp -d "${TMPDIR:-/tmp}/runtime-sh.XXXXXX") || die "mktemp: cannot create a scratch directory"
+	# Searchable by all (not listable): root of a user namespace is "others"
+	# here and must still reach the overlay mounted on $LAB_RT_DIR/root. The
+	# FIFO stays the host's alone (mode 600).
+	chmod 711 "$LAB_RT_DIR" || die "chmod 711 $LAB_RT_DIR failed"
 	export LAB_RT_DIR
 	CLEANUP_ARMED=1
 	mkfifo -m 600 "$LAB_RT_DIR/go" || die "mkfifo $LAB_RT_DIR/go failed"
@@ -949,6 +1372,7 @@ cmd_run() {
 	# After the start, before the command runs.
 	pid_find_init
 	user_write_maps
+	if [ ${#LAYERS[@]} -gt 0 ]; then ufs_mount_overlay; fi
 	net_setup
 	if [ -n "$PID_FILE" ]; then
 		printf '%s\n' "$FIRST_PID" >"$PID_FILE" || abort_started "--pid-file $PID_FILE: cannot write it"
@@ -990,6 +1414,7 @@ cmd_inside_root() {
 }
 
 inside_rest() {
+	sec_close_fds
 	uts_set_hostname
 	pid_become_init # with `pid`, once done: PID 1 runs the next function in a child
 	container_setup_and_exec
@@ -1007,10 +1432,55 @@ container_setup_and_exec() {
 	exec_command "${CMD[@]}"
 }
 
+# Life after pivot_root: the host's tools through the old root.
+#
+# old_root_tool_prepare TOOL: before the pivot, while the host's files are
+# reachable, remembers TOOL's real path, the dynamic loader it needs and the
+# directories of its libraries (ldd(1)). After the pivot, paths are looked up
+# in the new root, which need not hold any of them (a busybox or probe-only
+# root file system), and the loader's usual path (/lib64/ld-linux-x86-64.so.2
+# on Debian) is an absolute symlink that would resolve there: hence
+# readlink -f now. A statically linked TOOL needs no loader.
+old_root_tool_prepare() {
+	local path dirs='' loader=''
+	path=$(type -P -- "$1") || die "$1: not found on the host (needed after pivot_root)"
+	path=$(readlink -f -- "$path")
+	local kind lib
+	while read -r kind lib; do
+		lib=$(readlink -f -- "$lib")
+		if [ "$kind" = loader ]; then
+			loader=$lib
+		elif [[ ":$dirs:" != *":${lib%/*}:"* ]]; then
+			dirs+=${dirs:+:}${lib%/*}
+		fi
+	done < <(ldd "$path" 2>/dev/null | awk '$1 ~ /^\// {print "loader", $1} $2 == "=>" && $3 ~ /^\// {print "lib", $3}')
+	declare -gA OLD_ROOT_TOOL OLD_ROOT_LOADER OLD_ROOT_LIBS
+	OLD_ROOT_TOOL[$1]=$path OLD_ROOT_LOADER[$1]=$loader OLD_ROOT_LIBS[$1]=$dirs
+}
+
+# old_root_tool OLD TOOL ARGS...: after the pivot, runs the host's TOOL (made
+# ready by old_root_tool_prepare) from the old root, reached as OLD (for
+# example /proc/self/fd/N, a descriptor of the old / opened before the pivot),
+# through the host's loader and libraries (ld.so(8) --library-path).
+old_root_tool() {
+	local old=$1 tool=$2 lp='' d
+	shift 2
+	local -a libdirs=()
+	IFS=: read -r -a libdirs <<<"${OLD_ROOT_LIBS[$tool]}"
+	for d in "${libdirs[@]}"; do lp+=${lp:+:}$old$d; done
+	if [ -n "${OLD_ROOT_LOADER[$tool]}" ]; then
+		"$old${OLD_ROOT_LOADER[$tool]}" --library-path "$lp" "$old${OLD_ROOT_TOOL[$tool]}" "$@"
+	else
+		"$old${OLD_ROOT_TOOL[$tool]}" "$@"
+	fi
+}
+
 # Executes COMMAND: 127 if it is not found, 126 if it cannot be executed.
 exec_command() {
 	local cmd=$1 path
 	unset LAB_RT_DIR
+	# The script's descriptor (see launch) is the runtime's, never COMMAND's.
+	if [ -n "$SELF_FD" ]; then exec {SELF_FD}<&-; fi
 	if [[ $cmd == */* ]]; then path=$cmd; else path=$(type -P -- "$cmd") || path=''; fi
 	if [ -z "$path" ] || [ ! -e "$path" ]; then
 		rt_error "$cmd: No such file or directory (ENOENT)"

@@ -9,7 +9,7 @@ use crate::synthetic::synthetic;
 fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     let r = synthetic();
     let en = formats::markdown(&r, Lang::En);
-    assert!(en.starts_with("## Grade: 6/11 points\n"), "{en}");
+    assert!(en.starts_with("## Grade: 6/14 points\n"), "{en}");
     let rows: Vec<&str> = en
         .lines()
         .filter(|l| l.starts_with("| ") && !l.starts_with("| Exercise"))
@@ -39,7 +39,7 @@ fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     }
 
     let ko = formats::markdown(&r, Lang::Ko);
-    assert!(ko.starts_with("## 채점 결과: 6/11점\n"), "{ko}");
+    assert!(ko.starts_with("## 채점 결과: 6/14점\n"), "{ko}");
     for c in r.checks().filter(|c| c.status == Status::Fail) {
         assert!(ko.contains(&c.hint.1) && !ko.contains(&c.hint.0));
     }

@@ -171,7 +171,7 @@ fn tap_parses_back_with_numbering_directives_and_yaml() {
     assert_eq!(failed, count(&r, Status::Fail));
     assert_eq!(todo, count(&r, Status::Broken) + count(&r, Status::NotRun));
     assert!(
-        tap.comments.iter().any(|c| c == "total: 6/11 points, 6 not graded"),
+        tap.comments.iter().any(|c| c == "total: 6/14 points, 3 not graded"),
         "{:?}",
         tap.comments
     );

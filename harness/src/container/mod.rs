@@ -195,7 +195,7 @@ fn overlay_options(spec: &RunSpec) -> Result<Option<String>, RuntimeError> {
         escape_overlay_path("--upper", upper)?,
         escape_overlay_path("--work", work)?
     );
-    if metacopy_supported() {
+    if metacopy_supported() && !fault::active(Fault::NoMetacopy) {
         // Metadata-only copy-up (a chmod copies no data); it brings redirect_dir,
         // so renaming a lower directory works instead of failing with EXDEV.
         opts.push_str(",metacopy=on");
@@ -389,6 +389,11 @@ fn run_created(spec: &RunSpec, created: &mut Created) -> Result<i32, RuntimeErro
     signals.thread_block().map_err(sys("sigprocmask"))?;
     let command = command_cstrings(spec)?;
     let overlay = overlay_options(spec)?;
+    if fault::active(Fault::UserNsLayersRefused) && spec.ns.has(Namespace::User) && overlay.is_some() {
+        return Err(RuntimeError::Setup(
+            "--layer with --ns user: not supported (fault user-ns-layers-refused)".into(),
+        ));
+    }
     if fault::active(Fault::LayersCopied) {
         copy_layers_for_fault(spec);
     }

@@ -15,7 +15,7 @@ pub fn answer_namespaces(n: &Namespaces) -> Text {
     if let Some(m) = &n.missing {
         return crate::t!(
             "No picture: the container did not start ({}). A namespace gives a process its own view of one kind of kernel resource; see exercise ns-pid.",
-            "그림 없음: 컨테이너가 시작되지 않았습니다({}). 네임스페이스는 프로세스에게 커널 자원 한 종류를 자기 것으로 보여 줍니다. 연습 문제 `ns-pid`를 보세요.",
+            "그림 없음: 컨테이너가 시작되지 않았습니다({}). 네임스페이스는 프로세스에게 커널 자원 한 종류를 자기 것으로 보여 줍니다. 실습 `ns-pid`를 보세요.",
             m.why
         );
     }
@@ -46,7 +46,7 @@ pub fn answer_namespaces(n: &Namespaces) -> Text {
             if shared.is_empty() {
                 String::new()
             } else {
-                format!(". `{}`은(는) 아직 호스트의 것입니다", shared.join("`, `"))
+                format!(". 아직 호스트의 것: `{}`", shared.join("`, `"))
             }
         ),
     };
@@ -58,7 +58,7 @@ pub fn answer_namespaces(n: &Namespaces) -> Text {
         ),
         _ => crate::t!(
             "Without a PID namespace of its own it sees the host's {} processes, and the host's PIDs are its PIDs (see exercise ns-pid).",
-            "자기 PID 네임스페이스가 없어서 호스트의 프로세스 {}개가 보이고, 호스트의 PID가 그대로 그 PID입니다(연습 문제 `ns-pid`).",
+            "자기 PID 네임스페이스가 없어서 호스트의 프로세스 {}개가 보이고, 호스트의 PID가 그대로 그 PID입니다(실습 `ns-pid`).",
             n.visible_pids
         ),
     };
@@ -84,7 +84,7 @@ pub fn answer_cgroups(c: &Cgroups) -> Text {
     if let Some(m) = &a.missing {
         return crate::t!(
             "Container A is not in a cgroup of its own ({}): nothing limits what it uses yet. A cgroup is where the kernel counts and caps a group of processes; see exercise {}.",
-            "컨테이너 A는 자기 cgroup에 있지 않습니다({}). 아직 아무것도 사용량을 제한하지 않습니다. cgroup은 커널이 프로세스 묶음의 사용량을 세고 제한하는 곳입니다. 연습 문제 `{}`을(를) 보세요.",
+            "컨테이너 A는 자기 cgroup에 있지 않습니다({}). 아직 아무것도 사용량을 제한하지 않습니다. cgroup은 커널이 프로세스 묶음의 사용량을 세고 제한하는 곳입니다. 실습 `{}`에서 다룹니다.",
             m.why,
             m.exercise
         );
@@ -96,7 +96,7 @@ pub fn answer_cgroups(c: &Cgroups) -> Text {
             let pct = u.limit.map_or(0.0, |lim| u.current as f64 * 100.0 / lim as f64);
             crate::t!(
                 "the kernel holds it to {} = {} and it uses {} now ({pct:.0}%)",
-                "커널이 {} = {}로 묶어 두고 지금 {}를 씁니다({pct:.0}%)",
+                "커널이 {} = {}(으)로 묶어 두고 지금 {}을(를) 씁니다({pct:.0}%)",
                 l.file,
                 size(l.asked.parse().unwrap_or(0)),
                 size(u.current)
@@ -104,7 +104,7 @@ pub fn answer_cgroups(c: &Cgroups) -> Text {
         }
         _ => crate::t!(
             "its memory limit did not reach its file (see exercise cg-memory)",
-            "메모리 제한이 파일에 닿지 않았습니다(연습 문제 `cg-memory`)"
+            "메모리 제한이 파일에 닿지 않았습니다(실습 `cg-memory`)"
         ),
     };
     let counter = |n: &str| a.counters.iter().find(|c| c.name == n).and_then(|c| c.value);
@@ -123,7 +123,7 @@ pub fn answer_cgroups(c: &Cgroups) -> Text {
         }
         _ => crate::t!(
             "; no CPU quota yet (see exercise cg-cpu)",
-            "; CPU 할당량은 아직 없음(연습 문제 `cg-cpu`)"
+            "; CPU 할당량은 아직 없음(실습 `cg-cpu`)"
         ),
     };
     let weights: Vec<(&str, &Limit)> = c
@@ -147,7 +147,7 @@ pub fn answer_cgroups(c: &Cgroups) -> Text {
     } else {
         crate::t!(
             " These are limits, upper bounds; the guarantees (weights that decide shares when containers compete) are not set yet (see exercise cg-guarantee).",
-            " 이것들은 제한, 곧 상한입니다. 보장(컨테이너끼리 다툴 때 몫을 정하는 가중치)은 아직 설정되지 않았습니다(연습 문제 `cg-guarantee`)."
+            " 이것들은 제한, 곧 상한입니다. 보장(컨테이너끼리 다툴 때 몫을 정하는 가중치)은 아직 설정되지 않았습니다(실습 `cg-guarantee`)."
         )
     };
     crate::t!(
@@ -161,7 +161,7 @@ pub fn answer_layers(l: &Layers) -> Text {
     if let Some(m) = &l.missing {
         return crate::t!(
             "The container's root is no overlay of the layers ({}): every container would need its own full copy of the image. See exercise {}.",
-            "컨테이너의 루트가 레이어의 overlay가 아닙니다({}). 그러면 컨테이너마다 이미지 전체를 복사해야 합니다. 연습 문제 `{}`을(를) 보세요.",
+            "컨테이너의 루트가 레이어의 overlay가 아닙니다({}). 그러면 컨테이너마다 이미지 전체를 복사해야 합니다. 실습 `{}`에서 다룹니다.",
             m.why,
             m.exercise
         );
@@ -205,7 +205,7 @@ pub fn answer_layers(l: &Layers) -> Text {
     let third = match (&s.missing, s.host_ino, &s.upper_b) {
         (None, Some(ino), Some(ub)) => crate::t!(
             " Both containers see {} as inode {ino}, the base layer's own file: its {} are on disk once, and each container adds only its upper directory ({} and {}).",
-            " 두 컨테이너 모두 {}를 기반 레이어의 파일 그대로 아이노드 {ino}로 봅니다. 그 {}는 디스크에 한 번만 있고, 컨테이너마다 자기 상위 디렉터리({}, {})만 더합니다.",
+            " 두 컨테이너 모두 {}을(를) 기반 레이어의 파일 그대로 inode {ino}(으)로 봅니다. 그 {}은(는) 디스크에 한 번만 있고, 컨테이너마다 자기 상위 디렉터리({}, {})만 더합니다.",
             s.file,
             size(s.file_bytes),
             size(l.upper.bytes),

@@ -156,7 +156,7 @@ pub fn svg_namespaces(n: &Namespaces, lang: Lang) -> String {
         SVG_W - 40,
         crate::t!(
             "namespace: host inode → container inode",
-            "네임스페이스: 호스트 아이노드 → 컨테이너 아이노드"
+            "네임스페이스: 호스트 inode → 컨테이너 inode"
         )
         .get(lang),
         "head",
@@ -322,7 +322,7 @@ pub fn svg_layers(l: &Layers, lang: Lang) -> String {
     let b_root = match &sh.missing {
         None => crate::t!(
             "container B: / · {} = inode {}",
-            "컨테이너 B: / · {} = 아이노드 {}",
+            "컨테이너 B: / · {} = inode {}",
             sh.file,
             ino(sh.b_ino)
         )
@@ -386,7 +386,7 @@ pub fn svg_layers(l: &Layers, lang: Lang) -> String {
     let share = match &sh.missing {
         None => crate::t!(
             "{} is inode {} in A, in B and in the base layer: stored once",
-            "{}는 A, B, 기반 레이어 모두에서 아이노드 {}: 한 번만 저장됨",
+            "{}은(는) A, B, 기반 레이어 모두에서 inode {}: 한 번만 저장됨",
             sh.file,
             ino(sh.host_ino)
         ),

@@ -83,7 +83,7 @@ pub fn markdown_namespace_table(n: &Namespaces, lang: Lang) -> String {
     }
     let mut s = crate::t!(
         "| namespace | host inode | container inode | |\n|---|---:|---:|---|\n",
-        "| 네임스페이스 | 호스트 아이노드 | 컨테이너 아이노드 | |\n|---|---:|---:|---|\n"
+        "| 네임스페이스 | 호스트 inode | 컨테이너 inode | |\n|---|---:|---:|---|\n"
     )
     .get(lang)
     .to_string();
@@ -182,7 +182,7 @@ pub fn mermaid_layers(l: &Layers, lang: Lang) -> String {
     let b_label = match &sh.missing {
         None => crate::t!(
             "container B: /<br/>{} = inode {}, as in A",
-            "컨테이너 B: /<br/>{} = 아이노드 {}, A와 같음",
+            "컨테이너 B: /<br/>{} = inode {}, A와 같음",
             sh.file,
             ino(sh.b_ino)
         ),

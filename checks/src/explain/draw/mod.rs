@@ -47,7 +47,7 @@ pub fn question(n: usize) -> Text {
 pub fn not_yet(m: &Missing) -> Text {
     crate::t!(
         "not implemented yet: see exercise {} ({})",
-        "아직 구현되지 않음: 연습 문제 {}을(를) 보세요({})",
+        "아직 구현되지 않음: 실습 {} 참고({})",
         m.exercise,
         m.why
     )
@@ -56,7 +56,7 @@ pub fn not_yet(m: &Missing) -> Text {
 fn not_yet_short(exercise: &str) -> Text {
     crate::t!(
         "not implemented yet: see exercise {exercise}",
-        "아직 구현되지 않음: 연습 문제 {exercise}"
+        "아직 구현되지 않음: 실습 {exercise}"
     )
 }
 

@@ -262,7 +262,7 @@ pub fn text_layers(l: &Layers, lang: Lang, color: bool) -> String {
     let sh = &l.sharing;
     let share = crate::t!(
         "  {}: inode {} in A, {} in B, {} in the base layer ({})",
-        "  {}: 아이노드 A {}, B {}, 기반 레이어 {} ({})",
+        "  {}: inode A {}, B {}, 기반 레이어 {} ({})",
         sh.file,
         ino(sh.a_ino),
         ino(sh.b_ino),

@@ -117,7 +117,7 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
             ),
             crate::t!(
                 "{throttled:?}, while the control beside it got {free:.3} of a CPU",
-                "{throttled:?}, 옆의 대조군은 CPU {free:.3}개분을 받음"
+                "{throttled:?}, 옆의 대조 실험은 CPU {free:.3}개분을 받음"
             ),
             &run,
         ));
@@ -125,7 +125,7 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
     Err(host_too_busy(crate::t!(
         "under the quota the probe got {limited:.3} of a CPU and was never throttled, and the control without a quota got {free:.3}: \
          the probe never asked for more than its quota",
-        "할당량 아래의 probe는 CPU {limited:.3}개분을 받고 한 번도 스로틀되지 않았고, 할당량 없는 대조군은 {free:.3}개분을 받았습니다. \
+        "할당량 아래의 probe는 CPU {limited:.3}개분을 받고 한 번도 스로틀되지 않았고, 할당량 없는 대조 실험은 {free:.3}개분을 받았습니다. \
          probe가 할당량보다 많이 요구한 적이 없습니다"
     )))
 }
@@ -197,18 +197,13 @@ fn contest(ctx: &Ctx, weights: &[u64], cpu: u32, control: (usize, &str)) -> Resu
                     "each probe to print its `spinning` line, pinned to CPU {cpu}",
                     "각 probe가 CPU {cpu}에 고정된 뒤 `spinning` 줄을 출력"
                 ),
-                format!("{}; {}", run.ending(), run.stdout_text().trim()),
+                crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
                 &run,
             ),
         ));
     }
-    std::fs::write(&go, b"go").map_err(|e| {
-        crate::outcome::broken(crate::t!(
-            "writing {}: {e}",
-            "{}을(를) 쓰지 못했습니다: {e}",
-            go.display()
-        ))
-    })?;
+    std::fs::write(&go, b"go")
+        .map_err(|e| crate::outcome::broken(crate::t!("writing {}: {e}", "{} 쓰기 실패: {e}", go.display())))?;
     let t_go = Instant::now();
     std::thread::sleep(SETTLE);
     let read = |n: &String| parent.read(n, "cpu.stat:usage_usec");
@@ -252,7 +247,12 @@ fn contest(ctx: &Ctx, weights: &[u64], cpu: u32, control: (usize, &str)) -> Resu
                         "컨테이너의 cgroup {}에서 CPU 사용량을 읽을 수 있음(런타임이 만든 cgroup)",
                         names[i]
                     ),
-                    crate::t!("before {before:?}, after {after:?}", "앞 {before:?}, 뒤 {after:?}"),
+                    crate::t!(
+                        "before {}, after {}",
+                        "앞 {}, 뒤 {}",
+                        crate::ctx::js(&before),
+                        crate::ctx::js(&after)
+                    ),
                     &runs[i],
                 ),
             ));
@@ -270,7 +270,7 @@ fn contest(ctx: &Ctx, weights: &[u64], cpu: u32, control: (usize, &str)) -> Resu
                 fail(
                     crate::t!(
                         "cgroup {n} to count the CPU time of the probe running in it",
-                        "cgroup {n}이(가) 그 안에서 도는 probe의 CPU 시간을 셈"
+                        "cgroup {n}의 CPU 시간이 그 안에서 도는 probe의 CPU 시간을 포함함"
                     ),
                     crate::t!(
                         "{u} us in a {window_usec} us window, while the probe spun {spun} us",
@@ -316,7 +316,7 @@ pub(super) fn cpu_weight_shares(ctx: &Ctx) -> CheckResult {
     if (total as f64) < 0.25 * window as f64 {
         return Err(host_too_busy(crate::t!(
             "the three pinned containers together got {total} us of CPU {cpu} in a {window} us window",
-            "고정된 세 컨테이너가 {window} us 구간에서 CPU {cpu}를 합쳐 {total} us만 받았습니다"
+            "고정된 세 컨테이너가 {window} us 구간에서 CPU {cpu}을(를) 합쳐 {total} us만 받았습니다"
         )));
     }
     let r = c.ratio(1, 2);

@@ -104,7 +104,7 @@ fn freeze_and_thaw(ctx: &Ctx, forking: bool) -> CheckResult {
     if p.code() != Some(0) {
         let _ = sp.stop();
         return Err(fail(
-            crate::t!("`pause {name}` to exit 0", "`pause {name}`이(가) 종료 상태 0"),
+            crate::t!("`pause {name}` to exit 0", "`pause {name}`의 종료 상태 0"),
             p.ending(),
             &p,
         ));
@@ -127,7 +127,7 @@ fn freeze_and_thaw(ctx: &Ctx, forking: bool) -> CheckResult {
             "the kernel to report the cgroup frozen (freezer.state FROZEN / cgroup.events frozen 1)",
             "커널이 cgroup을 얼었다고 보고(freezer.state FROZEN / cgroup.events frozen 1)"
         ),
-        format!("{frozen:?}"),
+        crate::ctx::js(&frozen),
         &p,
     )?;
     let during: Vec<i64> = lines
@@ -142,10 +142,10 @@ fn freeze_and_thaw(ctx: &Ctx, forking: bool) -> CheckResult {
             "`pause`가 돌아온 뒤 `resume` 전까지 찍힌 셈이 없음"
         ),
         crate::t!(
-            "{} counts: {:?}",
-            "셈 {}번: {:?}",
+            "{} counts: {}",
+            "셈 {}번: {}",
             during.len(),
-            &during[..during.len().min(5)]
+            crate::ctx::js(&during[..during.len().min(5)])
         ),
         &p,
     )?;
@@ -156,14 +156,16 @@ fn freeze_and_thaw(ctx: &Ctx, forking: bool) -> CheckResult {
             "언 동안 400 ms 간격으로 두 번 읽은 cgroup {name}의 프로세스가 같음: 새 PID 없음"
         ),
         crate::t!(
-            "{procs_before:?}, then {procs_after:?}",
-            "{procs_before:?}, 그다음 {procs_after:?}"
+            "{}, then {}",
+            "{}, 그다음 {}",
+            crate::ctx::js(&procs_before),
+            crate::ctx::js(&procs_after)
         ),
         &p,
     )?;
     ensure(
         r.code() == Some(0),
-        crate::t!("`resume {name}` to exit 0", "`resume {name}`이(가) 종료 상태 0"),
+        crate::t!("`resume {name}` to exit 0", "`resume {name}`의 종료 상태 0"),
         r.ending(),
         &r,
     )?;

@@ -69,13 +69,12 @@ impl LoopDevice {
     fn dev_number(&self) -> Result<String, Outcome> {
         let name = self.path.trim_start_matches("/dev/");
         let f = format!("/sys/class/block/{name}/dev");
-        let v = std::fs::read_to_string(&f)
-            .map_err(|e| broken(crate::t!("reading {f}: {e}", "{f}을(를) 읽지 못했습니다: {e}")))?;
+        let v = std::fs::read_to_string(&f).map_err(|e| broken(crate::t!("reading {f}: {e}", "{f} 읽기 실패: {e}")))?;
         let v = v.trim().to_string();
         if v.split(':').count() != 2 {
             return Err(broken(crate::t!(
                 "{f} holds {v:?}, not MAJ:MIN",
-                "{f}에 MAJ:MIN이 아니라 {v:?}가 있습니다"
+                "{f}의 내용이 MAJ:MIN이 아니라 {v:?}입니다"
             )));
         }
         Ok(v)
@@ -118,13 +117,7 @@ fn io_device<'a>(ctx: &'a Ctx, file: &str, size: u64) -> Result<(&'a ScratchPare
     let backing = ctx.scratch().join(file);
     std::fs::File::create(&backing)
         .and_then(|f| f.set_len(size))
-        .map_err(|e| {
-            broken(crate::t!(
-                "creating {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                backing.display()
-            ))
-        })?;
+        .map_err(|e| broken(crate::t!("creating {}: {e}", "{} 만들기 실패: {e}", backing.display())))?;
     let dev = LoopDevice::attach(&backing)?;
     let majmin = dev.dev_number()?;
     Ok((parent, dev, majmin))
@@ -215,7 +208,7 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
         crate::t!(
             "direct {en} of {IO_BYTES} on {} ({majmin}) throttled to 1 MiB/s: at most {MAX_MIB_PER_SEC} MiB/s, \
              taking at least {MIN_SECS} s",
-            "{}({majmin})에서 {IO_BYTES}의 direct {ko}가 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
+            "{}({majmin})에서 {IO_BYTES}의 direct {ko}이(가) 1 MiB/s로 제한됨: 최대 {MAX_MIB_PER_SEC} MiB/s, \
              최소 {MIN_SECS}초",
             dev.path
         ),
@@ -240,7 +233,7 @@ fn direct_io_throttled(ctx: &Ctx, d: &Direction) -> CheckResult {
         return Err(host_too_busy(crate::t!(
             "the control run without {flag} did its {en} at {crate_:.2} MiB/s ({csecs:.2} s), not {CONTROL_FACTOR}x the \
              throttled {rate:.2} MiB/s: the host's disk is too slow or busy to tell a limit apart (command: {cmd})",
-            "{flag} 없는 대조 실행의 {ko}가 {crate_:.2} MiB/s({csecs:.2}초)여서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
+            "{flag} 없는 대조 실행의 {ko}이(가) {crate_:.2} MiB/s({csecs:.2}초)여서, 제한된 {rate:.2} MiB/s의 {CONTROL_FACTOR}배가 \
              되지 않았습니다. 호스트의 디스크가 너무 느리거나 바빠서 제한을 구별할 수 없습니다(명령: {cmd})"
         )));
     }
@@ -336,11 +329,11 @@ fn weighted_reads(
             return Err(fail(
                 crate::t!(
                     "two readers with --io-weight {} and {} to run",
-                    "--io-weight {}와 {}인 두 읽기 컨테이너가 실행됨",
+                    "--io-weight {}과(와) {}인 두 읽기 컨테이너가 실행됨",
                     weights.0,
                     weights.1
                 ),
-                format!("{}; {}", run.ending(), run.stderr_tail(3)),
+                crate::t!("{}; {}", "{}; {}", run.ending(), run.stderr_tail(3)),
                 run,
             ));
         }

@@ -62,7 +62,7 @@ pub(super) fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
             "the allocating probe killed by SIGKILL (137) inside a container that lives on",
             "할당하던 probe가 SIGKILL(137)로 죽고 컨테이너는 계속 살아 있음"
         ),
-        format!("{child:?}"),
+        crate::ctx::js(&child),
         &run2,
     )?;
     ensure(
@@ -71,7 +71,7 @@ pub(super) fn oom_kill_at_limit(ctx: &Ctx) -> CheckResult {
             "the cgroup's OOM-kill counter (memory.events oom_kill / v1 memory.oom_control oom_kill) at 1 or more",
             "cgroup의 OOM kill 횟수(memory.events oom_kill / v1 memory.oom_control oom_kill)가 1 이상"
         ),
-        format!("{kills:?}"),
+        crate::ctx::js(&kills),
         &run2,
     )?;
     // The same allocation below a limit completes (a limit in the wrong unit would not).
@@ -154,17 +154,13 @@ impl OwnCgroup {
         crate::state::add(&labkit::state::Item::Cgroup { path: dir.clone() });
         let me = OwnCgroup { dir, rel };
         std::fs::create_dir(&me.dir).map_err(|e| {
-            crate::outcome::broken(crate::t!(
-                "making {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                me.dir.display()
-            ))
+            crate::outcome::broken(crate::t!("making {}: {e}", "{} 만들기 실패: {e}", me.dir.display()))
         })?;
         for (file, value) in files {
             std::fs::write(me.dir.join(file), value).map_err(|e| {
                 crate::outcome::broken(crate::t!(
                     "writing {value} to {}: {e}",
-                    "{}에 {value}을(를) 쓰지 못했습니다: {e}",
+                    "{}에 {value} 쓰기 실패: {e}",
                     me.dir.join(file).display()
                 ))
             })?;
@@ -249,7 +245,7 @@ fn cache_reader(
                 "the probe to read {CACHE} of {dev} and then sleep",
                 "probe가 {dev}에서 {CACHE}를 읽은 뒤 잠듦"
             ),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         ));
     }
@@ -265,13 +261,7 @@ fn squeeze(ctx: &Ctx, parent: &ScratchParent, low: Option<&str>, tag: &str) -> R
         let img = ctx.scratch().join(format!("low-{tag}-{n}.img"));
         std::fs::File::create(&img)
             .and_then(|f| f.set_len(80 * MIB))
-            .map_err(|e| {
-                crate::outcome::broken(crate::t!(
-                    "making {}: {e}",
-                    "{}을(를) 만들지 못했습니다: {e}",
-                    img.display()
-                ))
-            })?;
+            .map_err(|e| crate::outcome::broken(crate::t!("making {}: {e}", "{} 만들기 실패: {e}", img.display())))?;
         devs.push(super::io::LoopDevice::attach(&img)?);
     }
     // The last close of a block device drops its page cache: the checker keeps each
@@ -308,7 +298,7 @@ fn squeeze(ctx: &Ctx, parent: &ScratchParent, low: Option<&str>, tag: &str) -> R
                 "a third container to allocate {PRESSURE} while the parent's page cache is reclaimed",
                 "세 번째 컨테이너가 {PRESSURE}를 할당하고 그동안 부모의 페이지 캐시가 회수됨"
             ),
-            format!("{}; {}", run_c.ending(), run_c.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run_c.ending(), run_c.stdout_text().trim()),
             &run_c,
         ));
     }
@@ -452,10 +442,10 @@ pub(super) fn swap_does_not_escape(ctx: &Ctx) -> CheckResult {
     let completed = last.is_some_and(|s| s.done == Some(true));
     if !completed {
         return Err(crate::outcome::host_control_failed(crate::t!(
-            "in a cgroup of the checker's own limited to 32 MiB with swap allowed, {TOTAL} could not be allocated ({}, last {:?}): the swap cannot take the excess, so the check cannot tell",
-            "검사기 자신의 cgroup(32 MiB 제한, 스왑 허용)에서 {TOTAL}을(를) 할당하지 못했습니다({}, 마지막 {:?}). 스왑이 초과분을 받지 못하니 검사가 차이를 볼 수 없습니다",
+            "in a cgroup of the checker's own limited to 32 MiB with swap allowed, {TOTAL} could not be allocated ({}, last {}): the swap cannot take the excess, so the check cannot tell",
+            "검사기 자신의 cgroup(32 MiB 제한, 스왑 허용)에서 {TOTAL} 할당 실패({}, 마지막 {}). 스왑이 초과분을 받지 못하니 검사가 차이를 볼 수 없습니다",
             out.status,
-            last.map(|s| s.allocated_bytes)
+            crate::text::opt(last.map(|s| s.allocated_bytes))
         )));
     }
     let name = ctx.unique("swap-", 30);

@@ -236,7 +236,7 @@ fn allocated(run: &crate::runtime::Run) -> u64 {
 }
 
 /// The line the OOM check's shell prints after the probe ends.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
 struct ChildExit {
     child_exit: i32,
 }
@@ -254,7 +254,7 @@ pub(super) fn holding_memory(ctx: &Ctx, name: &str) -> Result<crate::runtime::Sp
                 "the probe to allocate 64 MiB and hold it",
                 "probe가 64 MiB를 할당해서 쥐고 있음"
             ),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         ));
     }
@@ -283,9 +283,9 @@ pub(super) fn stats_json(ctx: &Ctx, name: &str) -> Result<(crate::runtime::Run, 
         (_, _) => Err(fail(
             crate::t!(
                 "`stats {name}` to print one JSON object and exit 0",
-                "`stats {name}`이(가) JSON 객체 하나를 출력하고 종료 상태 0"
+                "`stats {name}`의 출력은 JSON 객체 하나, 종료 상태는 0"
             ),
-            format!("{}; {last:?}", run.ending()),
+            crate::t!("{}; output {}", "{}; 출력 {}", run.ending(), crate::ctx::js(&last)),
             &run,
         )),
     }

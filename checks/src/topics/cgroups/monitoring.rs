@@ -2,6 +2,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+use crate::text::opt;
 
 /// Pass: while one container holds 64 MiB and another 8 MiB, `stats` of the first
 /// lies within its cgroup files read just before and after it, reports 64 to 80 MiB
@@ -55,21 +56,21 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
     ensure(
         mem_ok && cpu_ok && pids_ok,
         crate::t!(
-            "stats within the cgroup files read around it: memory {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
-            "stats가 앞뒤로 읽은 cgroup 파일 값 사이: 메모리 {:?}..{:?}, cpu usec {:?}..{:?}, pids {:?}..{:?}",
-            before.0,
-            after.0,
-            before.1,
-            after.1,
-            before.2,
-            after.2
+            "stats within the cgroup files read around it: memory {}..{}, cpu usec {}..{}, pids {}..{}",
+            "stats가 앞뒤로 읽은 cgroup 파일 값 사이: 메모리 {}..{}, cpu usec {}..{}, pids {}..{}",
+            opt(before.0),
+            opt(after.0),
+            opt(before.1),
+            opt(after.1),
+            opt(before.2),
+            opt(after.2)
         ),
         crate::t!(
-            "memory {:?}, cpu usec {:?}, pids {:?}",
-            "메모리 {:?}, cpu usec {:?}, pids {:?}",
-            st.memory_current_bytes,
-            st.cpu_usage_usec,
-            st.pids_current
+            "memory {}, cpu usec {}, pids {}",
+            "메모리 {}, cpu usec {}, pids {}",
+            opt(st.memory_current_bytes),
+            opt(st.cpu_usage_usec),
+            opt(st.pids_current)
         ),
         &srun,
     )?;
@@ -82,7 +83,7 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
             "memory_current_bytes between 64 and 80 MiB while the probe holds 64 MiB (else the container is not in cgroup {name})",
             "probe가 64 MiB를 쥐고 있는 동안 memory_current_bytes가 64에서 80 MiB 사이(아니면 컨테이너가 cgroup {name}에 없음)"
         ),
-        format!("{used:?}"),
+        crate::ctx::js(&used),
         &srun,
     )?;
     ensure(
@@ -91,7 +92,7 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
             "memory_peak_bytes at least the 64 MiB the probe allocated (or null where the kernel keeps no peak)",
             "memory_peak_bytes가 probe가 할당한 64 MiB 이상(커널이 최고치를 안 남기면 null)"
         ),
-        format!("{:?}", st.memory_peak_bytes),
+        crate::ctx::js(&st.memory_peak_bytes),
         &srun,
     )?;
     // Contract 1.3: the limits it runs under, as its cgroup files hold them.
@@ -102,12 +103,12 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
             "memory_max_bytes 536870912(받은 --memory 512M)와 pids_max null(--pids 없음), cgroup 파일 값 그대로"
         ),
         crate::t!(
-            "stats: {:?} and {:?}; the files: {:?} and {:?}",
-            "`stats`: {:?}, {:?}; 파일: {:?}, {:?}",
-            st.memory_max_bytes,
-            st.pids_max,
-            limits_file.0,
-            limits_file.1
+            "stats: {} and {}; the files: {} and {}",
+            "`stats`: {}, {}; 파일: {}, {}",
+            js(&st.memory_max_bytes),
+            js(&st.pids_max),
+            js(&limits_file.0),
+            js(&limits_file.1)
         ),
         &srun,
     )?;
@@ -118,12 +119,14 @@ pub(super) fn stats_match(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             OTHER,
             crate::t!(
-                "`stats {small}` at least 40 MiB below `stats {name}`'s {used:?}: each container's own figures",
-                "`stats {small}`이(가) `stats {name}`의 {used:?}보다 40 MiB 이상 적음: 컨테이너마다 자기 수치"
+                "`stats {small}` at least 40 MiB below `stats {name}`'s {}: each container's own figures",
+                "`stats {small}`의 값이 `stats {name}`의 {}보다 40 MiB 이상 적음: 컨테이너마다 자기 수치",
+                opt(used)
             ),
             crate::t!(
-                "{small_used:?} ({})",
-                "{small_used:?}({})",
+                "{} ({})",
+                "{}({})",
+                opt(small_used),
                 if small_ready {
                     run_small.ending()
                 } else {
@@ -204,7 +207,7 @@ fn after_events(
                 "the workload to end and the container to sleep on",
                 "작업이 끝나고 컨테이너는 계속 잠들어 있음"
             ),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         ));
     }
@@ -275,11 +278,11 @@ pub(super) fn events_counted(ctx: &Ctx) -> CheckResult {
     ensure(
         oom.stats.oom_kills.is_some_and(|k| k >= 1) && Counted::agrees(oom.stats.oom_kills, oom.oom_file),
         crate::t!(
-            "after an OOM kill, `stats` oom_kills at 1 or more and within the cgroup's counter {:?}",
-            "OOM kill 뒤 `stats`의 oom_kills가 1 이상이고 cgroup의 카운터 {:?} 사이",
-            oom.oom_file
+            "after an OOM kill, `stats` oom_kills at 1 or more and within the cgroup's counter {}",
+            "OOM kill 뒤 `stats`의 oom_kills가 1 이상이고 cgroup의 카운터 {} 사이",
+            js(&oom.oom_file)
         ),
-        format!("{:?}", oom.stats.oom_kills),
+        opt(oom.stats.oom_kills),
         &oom.run,
     )?;
     // Usage against quota × time, over the burn (from the go file to the sleep): at
@@ -297,15 +300,16 @@ pub(super) fn events_counted(ctx: &Ctx) -> CheckResult {
             && Counted::agrees(burn.stats.cpu_nr_throttled, burn.throttled_file)
             && usage.is_some_and(|u| u >= spun && u <= cap),
         crate::t!(
-            "after 1 s of spinning under a 20% quota, `stats` cpu_nr_throttled at 1 or more and within cpu.stat's {:?}, and cpu_usage_usec grown by {spun} (what the probe burnt) to {cap} (20% of the {} ms of the burn, and two periods)",
-            "20% 할당량 아래에서 1초 동안 돈 뒤 `stats`의 cpu_nr_throttled가 1 이상이고 cpu.stat의 {:?} 사이이며, cpu_usage_usec가 {spun}(probe가 쓴 만큼)에서 {cap}(CPU를 쓴 {} ms의 20%와 두 주기)만큼 늘어남",
-            burn.throttled_file,
+            "after 1 s of spinning under a 20% quota, `stats` cpu_nr_throttled at 1 or more and within cpu.stat's {}, and cpu_usage_usec grown by {spun} (what the probe burnt) to {cap} (20% of the {} ms of the burn, and two periods)",
+            "20% 할당량 아래에서 1초 동안 돈 뒤 `stats`의 cpu_nr_throttled가 1 이상이고 cpu.stat의 {} 사이이며, cpu_usage_usec가 {spun}(probe가 쓴 만큼)에서 {cap}(CPU를 쓴 {} ms의 20%와 두 주기)만큼 늘어남",
+            js(&burn.throttled_file),
             burn.busy.as_millis()
         ),
         crate::t!(
-            "cpu_nr_throttled {:?}, cpu_usage_usec grew by {usage:?}",
-            "cpu_nr_throttled {:?}, cpu_usage_usec 증가 {usage:?}",
-            burn.stats.cpu_nr_throttled
+            "cpu_nr_throttled {}, cpu_usage_usec grew by {}",
+            "cpu_nr_throttled {}, cpu_usage_usec 증가 {}",
+            opt(burn.stats.cpu_nr_throttled),
+            opt(usage)
         ),
         &burn.run,
     )?;

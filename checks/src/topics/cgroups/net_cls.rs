@@ -75,8 +75,9 @@ pub(super) fn classid_tags_traffic(ctx: &Ctx) -> CheckResult {
             Some(d) if d.is_dir() => {}
             d => {
                 return Err(broken(crate::t!(
-                    "the checker's parent cgroup is missing in the net_cls hierarchy ({d:?})",
-                    "net_cls 계층에 검사기의 부모 cgroup이 없습니다({d:?})"
+                    "the checker's parent cgroup is missing in the net_cls hierarchy ({})",
+                    "net_cls 계층에 검사기의 부모 cgroup이 없습니다({})",
+                    crate::text::opt(d.as_ref().map(|d| d.display()))
                 )))
             }
         }
@@ -228,13 +229,8 @@ impl NetClsMount {
             crate::state::add(&item);
             me.hidden = Some(item);
         }
-        std::fs::create_dir(&dir).map_err(|e| {
-            broken(crate::t!(
-                "creating {}: {e}",
-                "{}을(를) 만들지 못했습니다: {e}",
-                dir.display()
-            ))
-        })?;
+        std::fs::create_dir(&dir)
+            .map_err(|e| broken(crate::t!("creating {}: {e}", "{} 만들기 실패: {e}", dir.display())))?;
         me.parent = Some(dir);
         Ok(me)
     }
@@ -493,7 +489,7 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         crate::t!(
             "the container's packets to 127.0.0.1:{port} to carry class id {CLASSID_ARG} (10:1), counted by nftables \
              `meta cgroup {CLASSID}`",
-            "127.0.0.1:{port}로 가는 컨테이너의 패킷에 class id {CLASSID_ARG}(10:1)가 붙음, nftables \
+            "127.0.0.1:{port}(으)로 가는 컨테이너의 패킷에 class id {CLASSID_ARG}(10:1)가 붙음, nftables \
              `meta cgroup {CLASSID}`로 셈"
         ),
         crate::t!(
@@ -531,7 +527,7 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
     if call == all {
         return Err(broken(crate::t!(
             "the control connection to 127.0.0.1:{port} was made, but nftables counted no packet to it",
-            "대조군의 127.0.0.1:{port} 연결은 되었지만 nftables가 그리로 간 패킷을 하나도 세지 못했습니다"
+            "대조 실험의 127.0.0.1:{port} 연결은 되었지만 nftables가 그리로 간 패킷을 하나도 세지 못했습니다"
         )));
     }
     if ctagged != tagged {

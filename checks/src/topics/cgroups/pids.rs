@@ -20,7 +20,7 @@ pub(super) fn pids_limit(ctx: &Ctx) -> CheckResult {
     let report = report.ok_or_else(|| {
         fail(
             crate::t!("the probe to report its forks", "probe가 fork 결과를 보고"),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         )
     })?;
@@ -41,13 +41,13 @@ pub(super) fn pids_limit(ctx: &Ctx) -> CheckResult {
     ensure(
         current == Some(10),
         crate::t!("pids.current at the limit, 10", "pids.current가 제한값 10"),
-        format!("{current:?}"),
+        crate::ctx::js(&current),
         &run,
     )?;
     ensure(
         events.unwrap_or(0) >= 1,
         crate::t!("pids.events max at 1 or more", "pids.events의 max가 1 이상"),
-        format!("{events:?}"),
+        crate::ctx::js(&events),
         &run,
     )?;
     let name2 = ctx.unique("pidsx-", 30);
@@ -85,7 +85,7 @@ pub(super) fn pids_count_threads(ctx: &Ctx) -> CheckResult {
     let report = report.ok_or_else(|| {
         fail(
             crate::t!("the probe to report its threads", "probe가 스레드 결과를 보고"),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         )
     })?;
@@ -97,9 +97,10 @@ pub(super) fn pids_count_threads(ctx: &Ctx) -> CheckResult {
             "태스크가 10개가 되기 전에 스레드 생성이 EAGAIN으로 거부되고 pids.current가 10: 스레드도 태스크"
         ),
         crate::t!(
-            "{started} threads started, error {}, pids.current {current:?}",
-            "스레드 {started}개 시작, 오류 {}, pids.current {current:?}",
-            js(&report.error)
+            "{started} threads started, error {}, pids.current {}",
+            "스레드 {started}개 시작, 오류 {}, pids.current {}",
+            js(&report.error),
+            crate::text::opt(current)
         ),
         &run,
     )?;

@@ -44,7 +44,7 @@ pub(super) fn cgroup_root(ctx: &Ctx) -> CheckResult {
             "the container's process in cgroup {name} (host view)",
             "컨테이너의 프로세스가 cgroup {name} 안에 있음(호스트에서 본 모습)"
         ),
-        format!("{host_paths:?}"),
+        crate::ctx::js(&host_paths),
         &run,
     )?;
     let inside_paths = cgroup_paths(inside.content.as_deref().unwrap_or_default());
@@ -56,9 +56,9 @@ pub(super) fn cgroup_root(ctx: &Ctx) -> CheckResult {
         not_root.is_empty() && !inside_paths.is_empty(),
         crate::t!(
             "cgroup {name} to show as / inside",
-            "cgroup {name}이(가) 안에서 /로 보임"
+            "안에서 cgroup {name}의 경로가 /로 보임"
         ),
-        format!("{inside_paths:?}"),
+        crate::ctx::js(&inside_paths),
         &run,
     )?;
     const WITHOUT: &str = "without --ns cgroup";

@@ -33,9 +33,9 @@ fn ipc_seen(
         return Err(fail(
             crate::t!(
                 "the probe to create {kind} {id} inside",
-                "probe가 안에서 {kind} {id}를 만듦"
+                "probe가 안에서 {kind} {id}을(를) 만듦"
             ),
-            format!("{}; {}", run.ending(), run.stdout_text().trim()),
+            crate::t!("{}; {}", "{}; {}", run.ending(), run.stdout_text().trim()),
             &run,
         ));
     }
@@ -56,7 +56,7 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
         return Err(fail(
             crate::t!(
                 "{kind} {id} made inside to be invisible on the host and in a sibling container",
-                "안에서 만든 {kind} {id}가 호스트에서도 이웃 컨테이너에서도 보이지 않음"
+                "안에서 만든 {kind} {id}이(가) 호스트에서도 이웃 컨테이너에서도 보이지 않음"
             ),
             crate::t!(
                 "visible on the host: {host_sees}, in the sibling: {sibling_sees}",
@@ -73,7 +73,7 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "{kind} {id} made in the container found on the host and in a sibling (one IPC namespace)",
-                "컨테이너에서 만든 {kind} {id}가 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"
+                "컨테이너에서 만든 {kind} {id}이(가) 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"
             ),
             crate::t!(
                 "found on the host: {h}, in the sibling: {s}",

@@ -105,7 +105,7 @@ fn meminfo_is_the_hosts(ctx: &Ctx) -> CheckResult {
             "the container's cgroup limited to 64 MiB (memory.max on the host)",
             "컨테이너의 cgroup이 64 MiB로 제한됨(호스트의 memory.max)"
         ),
-        format!("{limit:?}"),
+        crate::ctx::js(&limit),
         &run,
     )?;
     if inside_kb == Some(64 << 10) {
@@ -117,10 +117,11 @@ fn meminfo_is_the_hosts(ctx: &Ctx) -> CheckResult {
     ensure(
         inside_kb.is_some() && inside_kb == host_kb,
         crate::t!(
-            "MemTotal inside the host's {host_kb:?} kB: /proc/meminfo is not namespaced",
-            "안의 MemTotal이 호스트의 {host_kb:?} kB: /proc/meminfo는 네임스페이스로 나뉘지 않음"
+            "MemTotal inside the host's {} kB: /proc/meminfo is not namespaced",
+            "안의 MemTotal이 호스트의 {} kB: /proc/meminfo는 네임스페이스로 나뉘지 않음",
+            crate::text::opt(host_kb)
         ),
-        crate::t!("{inside_kb:?} kB", "{inside_kb:?} kB"),
+        crate::t!("{} kB", "{} kB", crate::text::opt(inside_kb)),
         &run,
     )
 }
@@ -149,7 +150,12 @@ fn cpu_count_is_the_hosts(ctx: &Ctx) -> CheckResult {
             "the mask CPU 0 alone (the cpuset), and sysconf counting the host's {host} CPUs",
             "마스크는 CPU 0 하나(cpuset), sysconf는 호스트의 CPU {host}개를 셈"
         ),
-        crate::t!("mask {:?}, sysconf {:?}", "마스크 {:?}, sysconf {:?}", a.cpus, a.online),
+        crate::t!(
+            "mask {}, sysconf {}",
+            "마스크 {}, sysconf {}",
+            crate::text::list(&a.cpus),
+            crate::text::opt(a.online)
+        ),
         &run,
     )
 }
@@ -326,7 +332,7 @@ fn keyring_shared_without_user_ns(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "a user keyring of the user namespace's own, without the host's key",
-                "사용자 네임스페이스만의 사용자 키링, 호스트의 키 없음"
+                "user 네임스페이스만의 사용자 키링, 호스트의 키 없음"
             ),
             js(&c),
             &crun,

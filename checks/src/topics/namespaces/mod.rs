@@ -144,9 +144,9 @@ pub fn checks() -> Vec<Check> {
         ),
         check!(
             "namespaces.mnt.root-is-given-rootfs",
-            "the container's root is the given rootfs, or the overlay of the given layers",
-            uses = ["--ns mnt", "--rootfs", "--layer", "--upper", "--work"],
-            requires = [R::Namespace("mnt"), R::Overlay],
+            "the container's root is the given rootfs",
+            uses = ["--ns mnt", "--rootfs"],
+            requires = [R::Namespace("mnt")],
             mnt::root_is_given
         ),
         check!(
@@ -241,13 +241,15 @@ pub fn checks() -> Vec<Check> {
 // Below: what several namespaces' files share (limits.rs maps ids as user.rs does).
 
 /// uid/gid the user checks map root to: far from any real account.
-const MAPPED: u32 = 231_072;
+/// The host uid and gid the user-namespace checks map container root to.
+pub(crate) const MAPPED: u32 = 231_072;
 
 fn sleeper(ctx: &Ctx, options: &[&str], name: &str) -> Result<(crate::runtime::Spawned, i32), Outcome> {
     ctx.sleeper(options, ctx.probe(), name)
 }
 
-fn map_opts(count: u32) -> Vec<String> {
+/// `--uid-map` and `--gid-map` mapping container root (and `count` ids) to [`MAPPED`].
+pub(crate) fn map_opts(count: u32) -> Vec<String> {
     let m = format!("0:{MAPPED}:{count}");
     vec!["--uid-map".into(), m.clone(), "--gid-map".into(), m]
 }

@@ -3,6 +3,8 @@
 
 use labkit::probe::{Facts, Kill, OrphanState};
 
+use crate::cause::Cause;
+
 use super::*;
 
 /// Pass: the probe is PID 1 (ppid 0) or the child of a PID 1 it can see. Fail:
@@ -20,8 +22,9 @@ pub(super) fn init_is_pid_1(ctx: &Ctx) -> CheckResult {
             "probe가 PID 1(ppid 0)이거나 PID 1의 자식"
         ),
         crate::t!(
-            "pid {pid:?}, ppid {ppid:?}, visible pids {pids:?}",
-            "pid {pid:?}, ppid {ppid:?}, 보이는 PID {pids:?}"
+            "pid {pid}, ppid {ppid}, visible pids {}",
+            "pid {pid}, ppid {ppid}, 보이는 PID {}",
+            crate::text::list(&pids)
         ),
         &run,
     )?;
@@ -59,10 +62,10 @@ pub(super) fn fresh_proc(ctx: &Ctx) -> CheckResult {
             "컨테이너 안의 /proc에 컨테이너의 프로세스 몇 개만(PID 1..8) 보임"
         ),
         crate::t!(
-            "{} pids listed: {:?}",
-            "PID {}개가 보임: {:?}",
+            "{} pids listed: {}",
+            "PID {}개가 보임: {}",
             pids.len(),
-            &pids[..pids.len().min(12)]
+            crate::text::list(&pids[..pids.len().min(12)])
         ),
         &run,
     )?;
@@ -74,9 +77,9 @@ pub(super) fn fresh_proc(ctx: &Ctx) -> CheckResult {
             WITHOUT,
             crate::t!(
                 "/proc to list the host process's pid {me} (the host's PID namespace)",
-                "/proc에 호스트 프로세스의 PID {me}가 보임(호스트의 PID 네임스페이스)"
+                "/proc에 호스트 프로세스의 PID {me}이(가) 보임(호스트의 PID 네임스페이스)"
             ),
-            crate::t!("{} pids, not {me}", "PID {}개, {me}는 없음", host_pids.len()),
+            crate::t!("{} pids, not {me}", "PID {}개, {me}은(는) 없음", host_pids.len()),
             &crun,
         ));
     }
@@ -123,7 +126,11 @@ pub(super) fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
 
 /// The two ways the PID checks run a command: in the caller's PID namespace, and
 /// in one of its own (where an init stands between the runtime and the command).
-const PID_CONFIGS: [(&[&str], &str); 2] = [(&[], "without --ns pid"), (&["--ns", "pid"], "with --ns pid")];
+/// The two ways the signal checks run: options, and the label in English and Korean.
+const PID_CONFIGS: [(&[&str], &str, &str); 2] = [
+    (&[], "without --ns pid", "--ns pid 없이"),
+    (&["--ns", "pid"], "with --ns pid", "--ns pid로"),
+];
 
 /// The half of a check that runs `with --ns pid` means something only in a PID
 /// namespace: the probe's NSpid must name two namespaces.
@@ -138,6 +145,7 @@ fn pid_namespace_made(ctx: &Ctx) -> CheckResult {
         crate::t!("NSpid {}", "NSpid {}", js(&f.nspid)),
         &run,
     )
+    .map_err(|o| o.because(Cause::NoPidNamespace))
 }
 
 /// Pass: for SIGKILL, SIGTERM, SIGINT, SIGHUP and SIGUSR1, a command that dies by the
@@ -149,7 +157,7 @@ fn pid_namespace_made(ctx: &Ctx) -> CheckResult {
 pub(super) fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
     use labkit::probe::Survived;
     pid_namespace_made(ctx)?;
-    for (opts, label) in PID_CONFIGS {
+    for (opts, label, label_ko) in PID_CONFIGS {
         for (sig, name) in [(9, "KILL"), (15, "TERM"), (2, "INT"), (1, "HUP"), (10, "USR1")] {
             let run = ctx.run(opts, &[ctx.probe(), "raise", name])?;
             let survived = run.lines_as::<Survived>().pop().is_some();
@@ -157,13 +165,13 @@ pub(super) fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
                 run.code() == Some(128 + sig),
                 crate::t!(
                     "exit status {} ({label}): the command died by SIG{name}",
-                    "종료 상태 {}({label}): 명령이 SIG{name}로 죽음",
+                    "종료 상태 {}({label_ko}): 명령이 SIG{name}(으)로 죽음",
                     128 + sig
                 ),
                 if survived {
                     crate::t!(
                         "{}; the command outlived its own SIG{name}: it ran as PID 1 of the namespace",
-                        "{}; 명령이 자기 SIG{name}를 견뎠습니다: 네임스페이스의 PID 1로 돌았다는 뜻",
+                        "{}; 명령이 자기 SIG{name}을(를) 견뎠습니다: 네임스페이스의 PID 1로 돌았다는 뜻",
                         run.ending()
                     )
                 } else {
@@ -193,7 +201,7 @@ pub(super) fn exit_status_follows_signal(ctx: &Ctx) -> CheckResult {
 pub(super) fn signals_reach_command(ctx: &Ctx) -> CheckResult {
     use labkit::probe::{Sleeping, StopSignal};
     pid_namespace_made(ctx)?;
-    for (opts, label) in PID_CONFIGS {
+    for (opts, label, label_ko) in PID_CONFIGS {
         for (sig, signal) in [
             (15, nix::sys::signal::Signal::SIGTERM),
             (2, nix::sys::signal::Signal::SIGINT),
@@ -223,7 +231,7 @@ pub(super) fn signals_reach_command(ctx: &Ctx) -> CheckResult {
                 got.as_ref().is_some_and(|g| g.signal == sig) && run.code() == Some(128 + sig),
                 crate::t!(
                     "{signal} sent to the runtime ({label}) to reach the command, and exit status {}",
-                    "런타임에 보낸 {signal}({label})이 명령에 닿고 종료 상태 {}",
+                    "런타임에 보낸 {signal}({label_ko})이(가) 명령에 닿고 종료 상태 {}",
                     128 + sig
                 ),
                 crate::t!(
@@ -291,8 +299,11 @@ pub(super) fn orphans_killed_at_exit(ctx: &Ctx) -> CheckResult {
             "명령과 그 sleeper가 자기 PID 네임스페이스에 있음"
         ),
         crate::t!(
-            "namespace {ns:?} holding host PIDs {members:?}",
-            "네임스페이스 {ns:?}, 호스트 PID {members:?}"
+            "namespace {} holding {} host PIDs: {}",
+            "네임스페이스 {}, 호스트 PID {}개: {}",
+            crate::text::opt(ns.as_deref()),
+            members.len(),
+            crate::text::list(&members[..members.len().min(12)])
         ),
         &run,
     )?;
@@ -337,8 +348,9 @@ pub(super) fn orphans_killed_at_exit(ctx: &Ctx) -> CheckResult {
     }
     if !alive {
         return Err(host_control_failed(crate::t!(
-            "the sleeper of the same shell run directly did not outlive it (orphan {orphan:?})",
-            "직접 실행한 같은 셸의 sleeper가 셸보다 오래 살지 않았습니다(고아 {orphan:?})"
+            "the sleeper of the same shell run directly did not outlive it (orphan {})",
+            "직접 실행한 같은 셸의 sleeper가 셸보다 오래 살지 않았습니다(고아 {})",
+            crate::text::opt(orphan)
         )));
     }
     Ok(())
@@ -368,7 +380,8 @@ pub(super) fn orphans_reaped(ctx: &Ctx) -> CheckResult {
             "호스트의 PID 네임스페이스 {host_ns}에 있었습니다"
         ),
         &run,
-    )?;
+    )
+    .map_err(|o| o.because(Cause::NoPidNamespace))?;
     ensure(
         o.state == "gone",
         crate::t!(
@@ -389,12 +402,13 @@ pub(super) fn orphans_reaped(ctx: &Ctx) -> CheckResult {
         .args(["--fork", "--pid", "--mount-proc", ctx.probe()])
         .args(args)
         .output()
-        .map_err(|e| broken(crate::t!("running unshare: {e}", "unshare를 실행하지 못했습니다: {e}")))?;
+        .map_err(|e| broken(crate::t!("running unshare: {e}", "unshare 실행 실패: {e}")))?;
     let last: Option<OrphanState> = host::last_line_as(&out.stdout);
     if last.as_ref().map(|o| o.state != "zombie").unwrap_or(true) {
         return Err(host_control_failed(crate::t!(
-            "an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {last:?}",
-            "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {last:?}"
+            "an orphan under a non-reaping PID 1 (unshare) was not seen as a zombie: {}",
+            "거두지 않는 PID 1(unshare) 아래의 고아가 좀비로 보이지 않았습니다: {}",
+            crate::ctx::js(&last)
         )));
     }
     Ok(())
@@ -410,7 +424,7 @@ pub(super) fn host_sees_other_pids(ctx: &Ctx) -> CheckResult {
         nspid.len() >= 2 && nspid[0] == pid.to_string() && nspid.last().map(String::as_str) == Some("1"),
         crate::t!(
             "host pid {pid} to be PID 1 of a nested namespace (NSpid: {pid} 1)",
-            "호스트 PID {pid}가 중첩된 네임스페이스의 PID 1(NSpid: {pid} 1)"
+            "호스트 PID {pid}이(가) 중첩된 네임스페이스의 PID 1(NSpid: {pid} 1)"
         ),
         format!("NSpid: {}", nspid.join(" ")),
         &run,

@@ -164,7 +164,7 @@ pub(super) fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
         st.uid == Some(overflow) && st.gid == Some(overflow),
         crate::t!(
             "host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)",
-            "호스트 root의 파일이 안에서 {overflow}:{overflow}로 보임(uid 0이 매핑되지 않음)"
+            "호스트 root의 파일이 안에서 {overflow}:{overflow}(으)로 보임(uid 0이 매핑되지 않음)"
         ),
         format!("{}:{}", js(&st.uid), js(&st.gid)),
         &run,

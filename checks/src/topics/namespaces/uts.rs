@@ -116,7 +116,7 @@ fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
             WITHOUT,
             crate::t!(
                 "the probe to report setting the {} to {value:?}",
-                "probe가 {}을(를) {value:?}로 바꾼 결과를 보고",
+                "probe가 {}을(를) {value:?} 값으로 바꾼 결과를 보고",
                 which.verb()
             ),
             run.ending(),
@@ -133,13 +133,13 @@ fn uts_control(ctx: &Ctx, which: UtsName) -> Result<bool, Outcome> {
             WITHOUT,
             crate::t!(
                 "without a UTS namespace the command's {} {value:?} to be its caller's too",
-                "UTS 네임스페이스가 없으면 명령이 바꾼 {} {value:?}가 호출한 쪽에서도 보임",
+                "UTS 네임스페이스가 없으면 명령이 바꾼 {} 값({value:?})이 호출한 쪽에서도 보임",
                 which.verb()
             ),
             crate::t!(
-                "the caller's UTS namespace holds {caller:?} (inside: {:?})",
-                "호출한 쪽의 UTS 네임스페이스는 {caller:?} (안: {:?})",
-                line.now
+                "the caller's UTS namespace holds {caller:?} (inside: {})",
+                "호출한 쪽의 UTS 네임스페이스는 {caller:?} (안: {})",
+                js(&line.now)
             ),
             &run,
         ));
@@ -173,7 +173,7 @@ pub(super) fn domainname_isolated(ctx: &Ctx) -> CheckResult {
         return Err(fail(
             crate::t!(
                 "the probe to report setting the domain name to {value:?}",
-                "probe가 도메인 이름을 {value:?}로 바꾼 결과를 보고"
+                "probe가 도메인 이름을 {value:?} 값으로 바꾼 결과를 보고"
             ),
             run.ending(),
             &run,
@@ -197,7 +197,7 @@ pub(super) fn domainname_isolated(ctx: &Ctx) -> CheckResult {
         caller == before,
         crate::t!(
             "the caller's domain name {before:?} unchanged while the container set {value:?}",
-            "컨테이너가 {value:?}로 바꾸는 동안 호출한 쪽의 도메인 이름 {before:?} 유지"
+            "컨테이너가 {value:?} 값으로 바꾸는 동안 호출한 쪽의 도메인 이름 {before:?} 유지"
         ),
         crate::t!("{caller:?}", "{caller:?}"),
         &run,
@@ -227,7 +227,7 @@ pub(super) fn host_hostname_unchanged(ctx: &Ctx) -> CheckResult {
         ha == a && hb == b && caller == before,
         crate::t!(
             "{a:?} and {b:?} inside the two containers at the same time while their caller keeps {before:?}",
-            "두 컨테이너 안에서 동시에 {a:?}와 {b:?}, 그동안 호출한 쪽은 {before:?} 유지"
+            "두 컨테이너 안에서 동시에 {a:?}, {b:?}, 그동안 호출한 쪽은 {before:?} 유지"
         ),
         crate::t!(
             "inside {ha:?} and {hb:?}, the caller {caller:?}",

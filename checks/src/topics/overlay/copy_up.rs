@@ -134,7 +134,7 @@ pub(super) fn read_leaves_lower(ctx: &Ctx) -> CheckResult {
         ),
         crate::t!(
             "the upper layer holds {}",
-            "upper 레이어에 {}이(가) 있음",
+            "upper 레이어에 있음: {}",
             upper.join("data/file").display()
         ),
         &run,
@@ -178,11 +178,11 @@ pub(super) fn truncate_lower_file(ctx: &Ctx) -> CheckResult {
             "O_TRUNC와 3바이트 쓰기 뒤: 안에서 3바이트, upper 레이어에 3바이트짜리 data/big"
         ),
         crate::t!(
-            "write {}, size inside {}, upper {:?}",
-            "쓰기 {}, 안의 크기 {}, upper {:?}",
+            "write {}, size inside {}, upper {}",
+            "쓰기 {}, 안의 크기 {}, upper {}",
             js(&w.attempt),
             js(&st.size),
-            up
+            crate::text::opt(up)
         ),
         &run2,
     )?;
@@ -257,10 +257,10 @@ pub(super) fn hard_link_shares_copy(ctx: &Ctx) -> CheckResult {
             "upper 레이어의 data/orig와 data/alias가 링크 둘을 가진 하나의 일반 파일"
         ),
         crate::t!(
-            "orig (ino, nlink) {:?}, alias {:?}",
-            "orig의 (ino, nlink) {:?}, alias의 {:?}",
-            o.as_ref().map(|m| (m.ino(), m.nlink())),
-            a.as_ref().map(|m| (m.ino(), m.nlink()))
+            "orig {}, alias {}",
+            "orig {}, alias {}",
+            crate::text::opt(o.as_ref().map(|m| format!("ino {} nlink {}", m.ino(), m.nlink()))),
+            crate::text::opt(a.as_ref().map(|m| format!("ino {} nlink {}", m.ino(), m.nlink())))
         ),
         &crun,
     )?;

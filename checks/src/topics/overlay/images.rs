@@ -18,7 +18,7 @@ fn tarball(dir: &Path, name: &str, entries: &[(&str, &[u8])]) -> Result<PathBuf,
     labkit::layers::write_tarball(&p, entries).map_err(|e| {
         broken(crate::t!(
             "writing the layer tarball {}: {e}",
-            "레이어 tarball {}을(를) 쓰지 못했습니다: {e}",
+            "레이어 tarball {} 쓰기 실패: {e}",
             p.display()
         ))
     })?;
@@ -123,10 +123,10 @@ pub(super) fn tar_whiteouts_applied(ctx: &Ctx) -> CheckResult {
             layer.display()
         ),
         crate::t!(
-            "whiteout {}, a .wh. file left {marker_left}, opaque {:?}",
-            "whiteout {}, 남은 .wh. 파일 {marker_left}, opaque {:?}",
+            "whiteout {}, a .wh. file left {marker_left}, opaque {}",
+            "whiteout {}, 남은 .wh. 파일 {marker_left}, opaque {}",
             is_whiteout(&layer.join("app/old")),
-            opaque.as_ref().map(|o| String::from_utf8_lossy(o).into_owned())
+            crate::text::opt(opaque.as_ref().map(|o| String::from_utf8_lossy(o).into_owned()))
         ),
         &run,
     )?;

@@ -1,11 +1,14 @@
 //! `overlay.layers.*`: what a stack of layers shows inside: a symlink shipped in a
 //! layer, and the upper-most layer winning.
 
-use labkit::probe::{Cat, Stat, WriteFile};
+use std::os::unix::fs::MetadataExt;
+
+use labkit::probe::{Cat, Facts, Stat, WriteFile};
 
 use super::support::{probe_in, Layers};
 use crate::ctx::{js, Ctx};
 use crate::outcome::{control_fail, ensure, CheckResult};
+use crate::topics::namespaces::{map_opts, MAPPED};
 
 /// Pass: a layer ships `/data/target`, `/data/rel -> target` and `/data/abs ->
 /// /data/target`; inside, `/data/abs` is a symlink (lstat) and reads the target
@@ -87,8 +90,11 @@ pub(super) fn symlink_in_lower(ctx: &Ctx) -> CheckResult {
             "upper 레이어에 data/target은 일반 파일로 있고 두 링크는 없음"
         ),
         crate::t!(
-            "target {t:?}, rel {r:?}, abs {a:?}",
-            "target {t:?}, rel {r:?}, abs {a:?}"
+            "target {}, rel {}, abs {}",
+            "target {}, rel {}, abs {}",
+            crate::text::opt(t),
+            crate::text::opt(r),
+            crate::text::opt(a)
         ),
         &crun,
     )?;
@@ -158,6 +164,98 @@ pub(super) fn upper_most_wins(ctx: &Ctx) -> CheckResult {
                 "/etc/layer를 이제 가장 위가 된 레이어에서 읽음(\"bottom\")"
             ),
             js(&c.content),
+            &crun,
+        ));
+    }
+    Ok(())
+}
+
+/// Pass: with `--ns user,mnt`, a uid map and layers (what every rootless runtime
+/// starts), `/` inside is an overlay, root inside writes `/data/made-inside`, and the
+/// file lands in `--upper` owned by the mapped uid and gid on the host; the layer is
+/// unchanged. The data layer is owned by the mapped uid, as an image store for user
+/// namespaces keeps it. Control: the same layers without `--ns user` write a file owned by host
+/// root (contract 1: the command runs as the caller). Fail: otherwise: an overlay the
+/// mapped root may not write (its upper and work directories left to host root gives
+/// EACCES), a start refused, or the layers copied instead of mounted.
+pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
+    // The data layer is the mapped root's, as a user namespace's image store keeps it;
+    // the probe's root file system below stays host root's (read and exec only).
+    let layers = Layers::new(ctx, &[&[("/data/lower", b"lower")]])?.owned_by(MAPPED, MAPPED)?;
+    let (base, upper) = layers.options(ctx, "userns")?;
+    let mut opts = base.clone();
+    // The layers' own `--ns mnt` becomes `--ns user,mnt`.
+    if let Some(ns) = opts.iter_mut().find(|o| o.as_str() == "mnt") {
+        *ns = "user,mnt".into();
+    }
+    opts.extend(map_opts(65536));
+    let (run, f): (_, Facts) = probe_in(ctx, &opts, &["facts"])?;
+    let root_fs = f
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .find(|m| m.mount_point == "/")
+        .map(|m| m.fstype);
+    ensure(
+        f.uid == 0 && root_fs.as_deref() == Some("overlay"),
+        crate::t!(
+            "uid 0 inside and / an overlay mount",
+            "안에서 uid 0이고 /가 overlay 마운트"
+        ),
+        crate::t!(
+            "uid {}, / of type {}",
+            "uid {}, /의 종류 {}",
+            f.uid,
+            root_fs.as_deref().unwrap_or("(no mount at /)")
+        ),
+        &run,
+    )?;
+    let (run, w): (_, WriteFile) = probe_in(ctx, &opts, &["write-file", "/data/made-inside", "--content", "x"])?;
+    ensure(
+        w.attempt.ok,
+        crate::t!(
+            "root inside to create /data/made-inside on the overlay",
+            "안의 root가 overlay 위에 /data/made-inside를 만듦"
+        ),
+        js(&w),
+        &run,
+    )?;
+    let owner = std::fs::symlink_metadata(upper.join("data/made-inside"))
+        .ok()
+        .map(|m| (m.uid(), m.gid()));
+    ensure(
+        owner == Some((MAPPED, MAPPED)),
+        crate::t!(
+            "data/made-inside in --upper, owned by {MAPPED}:{MAPPED} on the host",
+            "--upper에 data/made-inside가 있고 호스트에서 주인이 {MAPPED}:{MAPPED}"
+        ),
+        match owner {
+            Some((u, g)) => crate::t!("owned by {u}:{g}", "주인 {u}:{g}"),
+            None => crate::t!("no data/made-inside in --upper", "--upper에 data/made-inside 없음"),
+        },
+        &run,
+    )?;
+    layers.verify_unchanged(&run)?;
+    const WITHOUT: &str = "without --ns user";
+    let (cbase, cupper) = layers.options(ctx, "userns-control")?;
+    let (crun, _) = crate::outcome::as_control(
+        WITHOUT,
+        probe_in::<WriteFile>(ctx, &cbase, &["write-file", "/data/made-inside", "--content", "x"]),
+    )?;
+    let owner = std::fs::symlink_metadata(cupper.join("data/made-inside"))
+        .ok()
+        .map(|m| (m.uid(), m.gid()));
+    if owner != Some((0, 0)) {
+        return Err(control_fail(
+            WITHOUT,
+            crate::t!(
+                "data/made-inside in --upper owned by host root (0:0)",
+                "--upper의 data/made-inside 주인이 호스트 root(0:0)"
+            ),
+            match owner {
+                Some((u, g)) => crate::t!("owned by {u}:{g}", "주인 {u}:{g}"),
+                None => crate::t!("no data/made-inside in --upper", "--upper에 data/made-inside 없음"),
+            },
             &crun,
         ));
     }

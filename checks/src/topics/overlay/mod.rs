@@ -72,6 +72,14 @@ pub fn checks() -> Vec<Check> {
             layers::symlink_in_lower
         ),
         check!(
+            "overlay.layers.user-namespace-root-writes-upper",
+            "root of a user namespace writes to a root file system of layers: the write lands in the upper layer, owned by the mapped uid",
+            uses = ["--ns user", "--ns mnt", "--uid-map", "--gid-map", "--layer", "--upper", "--work"],
+            requires = [R::Namespace("user")],
+            serial = None,
+            layers::user_namespace_root_writes_upper
+        ),
+        check!(
             "overlay.layers.upper-most-wins",
             "with two layers holding one path the upper-most is seen; bottom-only files are visible",
             requires = [],

@@ -156,9 +156,9 @@ pub(super) fn disk_used_once(ctx: &Ctx) -> CheckResult {
             "컨테이너마다 upper 레이어에 자기 1 MiB만 있고 16 MiB 레이어의 복사본은 없음"
         ),
         crate::t!(
-            "upper layers of {:?} KiB",
-            "upper 레이어 {:?} KiB",
-            per.iter().map(|b| b / 1024).collect::<Vec<_>>()
+            "upper layers of {} KiB",
+            "upper 레이어 {} KiB",
+            crate::text::list(per.iter().map(|b| b / 1024))
         ),
         &run,
     )?;

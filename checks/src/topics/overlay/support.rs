@@ -89,6 +89,28 @@ impl Layers {
         Ok(Layers { dirs, prints })
     }
 
+    /// The data layers (not the probe's root file system) owned by `uid`:`gid` all
+    /// through, as an image store for a user namespace keeps them (Docker's
+    /// userns-remap, a rootless podman's store): root of the namespace may write only
+    /// where the inode's owner is mapped. Fingerprinted again, as the layers' state
+    /// before any container.
+    pub(super) fn owned_by(mut self, uid: u32, gid: u32) -> Result<Layers, Outcome> {
+        fn chown_all(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+            std::os::unix::fs::lchown(p, Some(uid), Some(gid))?;
+            if std::fs::symlink_metadata(p)?.is_dir() {
+                for e in std::fs::read_dir(p)? {
+                    chown_all(&e?.path(), uid, gid)?;
+                }
+            }
+            Ok(())
+        }
+        for d in &self.dirs[1..] {
+            chown_all(d, uid, gid).map_err(broken)?;
+        }
+        self.prints = self.dirs.iter().map(|d| fingerprint(d)).collect();
+        Ok(self)
+    }
+
     pub(super) fn top(&self) -> &Path {
         self.dirs.last().expect("at least the rootfs")
     }
@@ -132,7 +154,7 @@ impl Layers {
                     .take(5)
                     .collect();
                 return Err(fail(
-                    crate::t!("layer {} unchanged", "레이어 {}이(가) 그대로", d.display()),
+                    crate::t!("layer {} unchanged", "그대로인 레이어 {}", d.display()),
                     crate::t!("changed entries: {changed:?}", "바뀐 항목: {changed:?}"),
                     run,
                 ));

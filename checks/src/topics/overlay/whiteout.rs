@@ -38,7 +38,12 @@ pub(super) fn delete_whiteout(ctx: &Ctx) -> CheckResult {
                 "nothing at data/gone in the upper layer",
                 "upper 레이어의 data/gone에 아무것도 없음"
             ),
-            Some(m) => crate::t!("a {:?} with rdev {}", "rdev {1}인 {0:?}", m.file_type(), m.rdev()),
+            Some(m) => crate::t!(
+                "a file of mode {:o} with rdev {}",
+                "모드 {:o}, rdev {}인 파일",
+                std::os::unix::fs::PermissionsExt::mode(&m.permissions()),
+                m.rdev()
+            ),
         },
         &run,
     )?;
@@ -92,7 +97,7 @@ pub(super) fn opaque_directory(ctx: &Ctx) -> CheckResult {
                 "/dir to list the lower entries a and b",
                 "/dir에 lower의 항목 a와 b가 보임"
             ),
-            format!("{:?}", entries(&before)),
+            crate::ctx::js(&entries(&before)),
             &crun,
         ));
     }
@@ -117,7 +122,7 @@ pub(super) fn opaque_directory(ctx: &Ctx) -> CheckResult {
             "the directory made again to be empty: the lower entries hidden",
             "다시 만든 디렉터리가 비어 있음: lower 항목이 가려짐"
         ),
-        format!("{:?}", entries(&after)),
+        crate::ctx::js(&entries(&after)),
         &run,
     )?;
     let opaque = overlay_xattr(&upper.join("dir"), "opaque");
@@ -127,7 +132,7 @@ pub(super) fn opaque_directory(ctx: &Ctx) -> CheckResult {
             "the upper directory marked opaque (overlay.opaque = y)",
             "upper 디렉터리에 opaque 표시(overlay.opaque = y)"
         ),
-        format!("{:?}", opaque.map(|o| String::from_utf8_lossy(&o).into_owned())),
+        crate::ctx::js(&opaque.map(|o| String::from_utf8_lossy(&o).into_owned())),
         &run,
     )?;
     layers.verify_unchanged(&run)

@@ -33,11 +33,7 @@ impl Cgroup {
 
     /// NAME's directory in every hierarchy, each once.
     pub fn all_dirs(&self) -> Vec<PathBuf> {
-        self.parent
-            .all_dirs()
-            .into_iter()
-            .map(|d| d.join(&self.name))
-            .collect()
+        self.parent.all_dirs().into_iter().map(|d| d.join(&self.name)).collect()
     }
 }
 
@@ -72,7 +68,7 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
 
 // ------------------------------------------------------------------ cg-memory: the cgroup itself
 
-/// Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
+/// TODO(cg-memory). Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
 /// create NAME in every parent directory (`std::fs::create_dir`, not
 /// create_dir_all). A NAME that already exists is an error: never reuse, or
 /// write to, a cgroup you did not create; if a later mkdir fails, remove the
@@ -81,107 +77,163 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
 /// the parent's cgroup.subtree_control only the controllers you need
 /// (`+memory +cpu ...`).
 /// Read: cgroups(7), cgroup-v2.rst ("Enabling and Disabling", "No Internal Process Constraint").
+///
+/// 시작 전, --cgroup NAME이 있을 때: `CgroupParent::find()?`로 부모를 찾고 모든 부모
+/// 디렉터리에 NAME을 만드세요(`std::fs::create_dir`, create_dir_all이 아님). NAME이
+/// 이미 있으면 오류입니다. 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에
+/// 쓰지 마세요. 뒤의 mkdir이 실패하면 앞서 만든 것을 지우세요. v1: 새 cpuset
+/// cgroup은 cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에 부모에서
+/// 복사하세요. v2: 부모의 cgroup.subtree_control에서 필요한 컨트롤러만 켜세요
+/// (`+memory +cpu ...`).
+/// 읽을거리: cgroups(7), cgroup-v2.rst ("Enabling and Disabling", "No Internal Process Constraint").
 pub fn create(name: &str) -> Result<Cgroup> {
     todo!("cg-memory: find the parent, create NAME in every hierarchy (v1 cpuset: fill cpus/mems; v2: subtree_control)")
 }
 
-/// After the start, before "go": move the container's first process into
+/// TODO(cg-memory). After the start, before "go": move the container's first process into
 /// NAME in every hierarchy (write its PID to cgroup.procs). Its children
 /// inherit the cgroup.
+///
+/// 시작 뒤, "go" 전: 컨테이너의 첫 프로세스를 모든 계층의 NAME으로 옮기세요
+/// (cgroup.procs에 PID를 씀). 그 자식들은 cgroup을 물려받습니다.
 pub fn join(cg: &Cgroup, pid: Pid) -> Result<()> {
     todo!("cg-memory: write the PID to cgroup.procs of NAME in every hierarchy")
 }
 
-/// At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
+/// TODO(cg-memory). At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
 /// where it exists; otherwise SIGKILL each PID of cgroup.procs), wait until
 /// cgroup.procs is empty, then remove NAME (`std::fs::remove_dir`) in every
 /// hierarchy.
+///
+/// 끝에서: NAME에 남은 프로세스를 죽이고(v2: cgroup.kill이 있으면 1을 씀, 없으면
+/// cgroup.procs의 PID마다 SIGKILL), cgroup.procs가 빌 때까지 기다린 뒤 모든
+/// 계층에서 NAME을 지우세요(`std::fs::remove_dir`).
 pub fn remove(cg: &Cgroup) -> Result<()> {
-    todo!(
-        "cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy"
-    )
+    todo!("cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy")
 }
 
-/// --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
+/// TODO(cg-memory). --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
 /// v1: memory.limit_in_bytes = BYTES, then memory.memsw.limit_in_bytes =
 /// BYTES where that file exists (swap off).
 /// Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+///
+/// --memory BYTES. v2: memory.max = BYTES, memory.swap.max = 0.
+/// v1: memory.limit_in_bytes = BYTES, 그다음 그 파일이 있으면
+/// memory.memsw.limit_in_bytes = BYTES(스왑 끔).
+/// 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
 pub fn limit_memory(cg: &Cgroup, bytes: u64) -> Result<()> {
     todo!("cg-memory: memory.max + memory.swap.max = 0 (v2), memory.limit_in_bytes + memsw (v1)")
 }
 
 // ------------------------------------------------------------------ the other limits
 
-/// --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us
+/// TODO(cg-cpu). --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us
 /// and cpu.cfs_quota_us, in an order that never passes through an invalid pair.
 /// Read: Documentation/scheduler/sched-bwc.rst.
+///
+/// --cpus QUOTA/PERIOD. v2: cpu.max = "QUOTA PERIOD". v1: cpu.cfs_period_us와
+/// cpu.cfs_quota_us를, 잘못된 쌍을 한 번도 거치지 않는 순서로 쓰세요.
+/// 읽을거리: Documentation/scheduler/sched-bwc.rst.
 pub fn limit_cpu(cg: &Cgroup, cpu: CpuMax) -> Result<()> {
     todo!("cg-cpu: cpu.max (v2) or cpu.cfs_period_us + cpu.cfs_quota_us (v1)")
 }
 
-/// --cpu-weight W, --memory-low B and --io-weight I: guarantees, not limits. v2:
+/// TODO(cg-guarantee). --cpu-weight W, --memory-low B and --io-weight I: guarantees, not limits. v2:
 /// cpu.weight = W, memory.low = B, io.bfq.weight = I. v1: cpu.shares = W * 1024 /
 /// 100 (systemd's conversion, which keeps ratios), memory.soft_limit_in_bytes = B
 /// (another mechanism: see the lab), blkio.bfq.weight = I. Without the bfq weight
 /// file (BFQ not loaded), fail naming --io-weight.
 /// Read: cgroup-v2.rst ("Weights", "Protections", "IO"), block/bfq-iosched.rst.
+///
+/// --cpu-weight W, --memory-low B, --io-weight I: 제한이 아니라 보장입니다. v2:
+/// cpu.weight = W, memory.low = B, io.bfq.weight = I. v1: cpu.shares = W * 1024 / 100
+/// (systemd의 변환, 비율을 지킵니다), memory.soft_limit_in_bytes = B(다른
+/// 방식입니다: 실습 문서 참고), blkio.bfq.weight = I. bfq 가중치 파일이 없으면(BFQ가
+/// 로드되지 않음) --io-weight를 밝히며 실패하세요.
+/// 읽을거리: cgroup-v2.rst ("Weights", "Protections", "IO"), block/bfq-iosched.rst.
 pub fn guarantee(cg: &Cgroup, cpu_weight: Option<u64>, memory_low: Option<u64>, io_weight: Option<u64>) -> Result<()> {
     todo!("cg-guarantee: cpu.weight / cpu.shares, memory.low and io.bfq.weight")
 }
 
-/// --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
+/// TODO(cg-pids). --pids N: pids.max = N (v1 and v2). Read: cgroup-v1/pids.rst.
+///
+/// --pids N: pids.max = N(v1과 v2). 읽을거리: cgroup-v1/pids.rst.
 pub fn limit_pids(cg: &Cgroup, max: u64) -> Result<()> {
     todo!("cg-pids: pids.max = N")
 }
 
-/// --cpuset CPUS: cpuset.cpus = CPUS (v1: cpuset.mems copied from the parent).
+/// TODO(cg-cpuset). --cpuset CPUS: cpuset.cpus = CPUS (v1: cpuset.mems copied from the parent).
 /// Read: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
+///
+/// --cpuset CPUS: cpuset.cpus = CPUS(v1: cpuset.mems는 부모에서 복사).
+/// 읽을거리: cgroup-v1/cpusets.rst, cgroup-v2.rst ("Cpuset").
 pub fn limit_cpuset(cg: &Cgroup, cpus: &str) -> Result<()> {
     todo!("cg-cpuset: cpuset.cpus = CPUS")
 }
 
-/// --io-wbps / --io-rbps. v2: io.max lines "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
+/// TODO(cg-io). --io-wbps / --io-rbps. v2: io.max lines "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
 /// v1: blkio.throttle.write_bps_device / read_bps_device "MAJ:MIN BPS", one write per line.
 /// Read: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
+///
+/// --io-wbps / --io-rbps. v2: io.max 줄 "MAJ:MIN wbps=BPS" / "MAJ:MIN rbps=BPS".
+/// v1: blkio.throttle.write_bps_device / read_bps_device "MAJ:MIN BPS", 한 줄에 write
+/// 한 번. 읽을거리: cgroup-v2.rst ("IO"), cgroup-v1/blkio-controller.rst.
 pub fn limit_io(cg: &Cgroup, wbps: &[IoLimit], rbps: &[IoLimit]) -> Result<()> {
     todo!("cg-io: io.max (v2) or blkio.throttle.*_bps_device (v1)")
 }
 
-/// --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
+/// TODO(cg-devices). --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
 /// stays allowed. v2 has no device files: attach a BPF_PROG_TYPE_CGROUP_DEVICE
 /// program to the cgroup (bpf(2) with BPF_PROG_LOAD then BPF_PROG_ATTACH,
 /// through `libc::syscall(libc::SYS_bpf, ...)`).
 /// Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller"), bpf(2).
+///
+/// --deny-device. v1: 규칙마다 devices.deny "c MAJ:MIN rwm". 다른 장치는 모두 허용된
+/// 채로 둡니다. v2에는 장치 파일이 없으니 BPF_PROG_TYPE_CGROUP_DEVICE 프로그램을
+/// cgroup에 붙이세요(bpf(2)의 BPF_PROG_LOAD와 BPF_PROG_ATTACH,
+/// `libc::syscall(libc::SYS_bpf, ...)`로).
+/// 읽을거리: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller"), bpf(2).
 pub fn limit_devices(cg: &Cgroup, rules: &[DeviceRule]) -> Result<()> {
     todo!("cg-devices: devices.deny (v1) or a cgroup device BPF program (v2)")
 }
 
-/// --net-classid ID. v1: net_cls.classid = ID. v2 has no net_cls: a runtime error.
+/// TODO(cg-net-cls). --net-classid ID. v1: net_cls.classid = ID. v2 has no net_cls: a runtime error.
 /// Read: cgroup-v1/net_cls.rst, tc(8).
+///
+/// --net-classid ID. v1: net_cls.classid = ID. v2에는 net_cls가 없으니 런타임
+/// 오류입니다. 읽을거리: cgroup-v1/net_cls.rst, tc(8).
 pub fn limit_net_classid(cg: &Cgroup, id: u32) -> Result<()> {
     todo!("cg-net-cls: net_cls.classid = ID (v1); an error on v2")
 }
 
 // ------------------------------------------------------------------ cg-freezer
 
-/// `pause NAME` (NAME under the same LAB_CGROUP_PARENT, found with
+/// TODO(cg-freezer). `pause NAME` (NAME under the same LAB_CGROUP_PARENT, found with
 /// `CgroupParent::find()`). A missing NAME: `bail!("pause {name}: no such cgroup")`.
 /// v2: write 1 to cgroup.freeze, then poll cgroup.events until it shows
 /// `frozen 1`. v1: write FROZEN to freezer.state and poll until it reads
 /// FROZEN (it passes through FREEZING). Return only once frozen.
 /// Read: cgroup-v2.rst (cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
+///
+/// `pause NAME`(같은 LAB_CGROUP_PARENT 아래의 NAME, `CgroupParent::find()`로 찾음).
+/// NAME이 없으면 `bail!("pause {name}: no such cgroup")`. v2: cgroup.freeze에 1을 쓰고
+/// cgroup.events가 `frozen 1`을 보일 때까지 확인합니다. v1: freezer.state에 FROZEN을
+/// 쓰고 FROZEN으로 읽힐 때까지 확인합니다(FREEZING을 거칩니다). 얼어붙은 뒤에만
+/// 돌아오세요. 읽을거리: cgroup-v2.rst (cgroup.freeze), cgroup-v1/freezer-subsystem.rst.
 pub fn pause(name: &str) -> Result<()> {
     todo!("cg-freezer: freeze NAME and wait until the kernel reports it frozen")
 }
 
-/// `resume NAME`: v2 cgroup.freeze = 0, v1 freezer.state = THAWED.
+/// TODO(cg-freezer). `resume NAME`: v2 cgroup.freeze = 0, v1 freezer.state = THAWED.
+///
+/// `resume NAME`: v2는 cgroup.freeze = 0, v1은 freezer.state = THAWED.
 pub fn resume(name: &str) -> Result<()> {
     todo!("cg-freezer: thaw NAME")
 }
 
 // ------------------------------------------------------------------ cg-monitoring
 
-/// `stats NAME`: return ONE line of JSON with the fourteen keys of CONTRACT.md
+/// TODO(cg-monitoring). `stats NAME`: return ONE line of JSON with the fourteen keys of CONTRACT.md
 /// section 3: name, cgroup_version, memory_current_bytes, memory_peak_bytes,
 /// cpu_usage_usec, cpu_nr_periods, cpu_nr_throttled, cpu_throttled_usec,
 /// pids_current, oom_kills, memory_max_bytes, pids_max, io_read_bytes,
@@ -189,6 +241,14 @@ pub fn resume(name: &str) -> Result<()> {
 /// missing, or the limit is "max". No serde here: `format!` is enough.
 /// Read: cgroup-v2.rst (memory.current, memory.peak, memory.max, cpu.stat,
 /// pids.current, pids.max, memory.events, io.stat), cgroup-v1/memory.rst
+/// (memory.oom_control), cgroup-v1/blkio-controller.rst.
+///
+/// `stats NAME`: CONTRACT.ko.md 3절의 열네 키(name, cgroup_version,
+/// memory_current_bytes, memory_peak_bytes, cpu_usage_usec, cpu_nr_periods,
+/// cpu_nr_throttled, cpu_throttled_usec, pids_current, oom_kills, memory_max_bytes,
+/// pids_max, io_read_bytes, io_write_bytes)를 가진 JSON 한 줄을 돌려주세요. 각 값은
+/// 정수이고, 파일(이나 필드)이 없거나 제한이 "max"이면 null입니다. serde는 필요
+/// 없습니다. `format!`이면 됩니다. 읽을거리: cgroup-v2.rst, cgroup-v1/memory.rst
 /// (memory.oom_control), cgroup-v1/blkio-controller.rst.
 pub fn stats(name: &str) -> Result<String> {
     todo!("cg-monitoring: read NAME's counters and format one JSON object")

@@ -6,17 +6,19 @@
 //! |-----------------|-----------------|-------|
 //! | ns-pid          | `namespaces`    | `clone_flag` (Pid, Mnt), `make_mounts_private`, `mount_fresh_proc`, `run_init` |
 //! | ns-uts          | `namespaces`    | `clone_flag` (Uts), `set_hostname` |
-//! | ns-mount        | `namespaces`    | `bind_rootfs`, `mount_proc_and_dev`, `pivot_into` |
+//! | ns-mount        | `namespaces`    | `bind_rootfs`, `mount_proc_and_dev`, `pivot_into` (only --rootfs: --layer is ufs-layers) |
 //! | ns-ipc          | `namespaces`    | `clone_flag` (Ipc), `mount_mqueue` |
 //! | ns-net          | `namespaces`    | `clone_flag` (Net), `net_setup`, `net_cleanup` |
 //! | ns-user         | `namespaces`    | `clone_flag` (User), `write_id_maps`, `become_root` |
 //! | ns-cgroup-time  | `namespaces`    | `clone_flag` (Cgroup, Time), `unshare_cgroup`, `unshare_time` |
+//! | ns-limits       |                 | nothing new: the checks show what namespaces leave shared |
 //! | cg-memory       | `cgroups`       | `create`, `join`, `remove`, `limit_memory` |
 //! | cg-cpu ... cg-net-cls | `cgroups` | `limit_cpu`, `guarantee`, `limit_pids`, `limit_cpuset`, `limit_io`, `limit_devices`, `limit_net_classid` |
 //! | cg-freezer      | `cgroups`       | `pause`, `resume` |
 //! | cg-monitoring   | `cgroups`       | `stats` |
 //! | ufs-layers ...  | `overlay`       | `mount_overlay`, `cleanup` |
 //! | ufs-images      | `overlay`       | `unpack_layer_tar` |
+//! | sec-escape      | `namespaces`    | `mask_kernel_files`, `close_inherited_fds` |
 //!
 //! `run.rs` calls a step only when the options ask for it, and `main.rs`
 //! refuses an option whose exercise is not in [`DONE`] yet (exit status 125,

@@ -1,0 +1,115 @@
+//! Why a check failed, as far as what it saw tells: the fact a hint is chosen by.
+//!
+//! A check's own hint (exercises/hints.toml) assumes the step it tests was tried. When
+//! the check saw that something earlier went wrong (no PID namespace at all, the
+//! runtime refused the run, the runtime's stderr names a known refusal of the kernel)
+//! the hint for that fact is the useful one (exercises/causes.toml), whatever the
+//! check. A cause is set only from an observation: the check's own (`because`), or the
+//! runtime's exit status and stderr (`from_run`).
+
+/// One observed reason for a failure. Its id keys exercises/causes.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The runtime refused the run (exit 125) before the command ran.
+    Refused,
+    /// `--ns pid` made no PID namespace: the probe's NSpid names one namespace.
+    NoPidNamespace,
+    /// Mounting a fresh /proc was refused (EPERM): in a user namespace without a PID
+    /// namespace of its own, the PID namespace is not the user namespace's.
+    ProcMountRefused,
+    /// A process could not join a cgroup: ENOSPC, which cgroup v1 gives for a cpuset
+    /// cgroup whose cpuset.cpus or cpuset.mems is still empty.
+    CgroupJoinNoSpace,
+    /// The network namespace was made but `lo` was still down when the command ran.
+    LoopbackDown,
+    /// LAB_RUNTIME names no executable file: no check could start the runtime.
+    NoRuntime,
+    /// A host tool was not found after the root changed (`command not found` after
+    /// pivot_root: the old root and its tools are gone).
+    ToolGoneAfterPivot,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 7] = [
+        Cause::NoRuntime,
+        Cause::Refused,
+        Cause::NoPidNamespace,
+        Cause::ProcMountRefused,
+        Cause::CgroupJoinNoSpace,
+        Cause::LoopbackDown,
+        Cause::ToolGoneAfterPivot,
+    ];
+
+    /// The key of its hint in exercises/causes.toml.
+    pub fn id(self) -> &'static str {
+        match self {
+            Cause::Refused => "refused",
+            Cause::NoRuntime => "no-runtime",
+            Cause::NoPidNamespace => "no-pid-namespace",
+            Cause::ProcMountRefused => "proc-mount-refused",
+            Cause::CgroupJoinNoSpace => "cgroup-join-no-space",
+            Cause::LoopbackDown => "loopback-down",
+            Cause::ToolGoneAfterPivot => "tool-gone-after-pivot",
+        }
+    }
+
+    /// The cause a run shows by itself: its exit status 125, or a line of its stderr
+    /// naming a refusal the kernel is known to give for one missing step. The
+    /// specific one wins over the refusal, since a refusal is how it ended.
+    pub fn from_run(exit_code: Option<i32>, stderr: &str) -> Option<Cause> {
+        let text = stderr.to_lowercase();
+        let has = |s: &str| text.contains(s);
+        if text
+            .lines()
+            .any(|l| l.contains("proc") && l.contains("mount") && denied_line(l))
+        {
+            return Some(Cause::ProcMountRefused);
+        }
+        if has("no space left on device") || has("enospc") {
+            return Some(Cause::CgroupJoinNoSpace);
+        }
+        if has("command not found") && (has("pivot") || has("umount") || has("mount")) {
+            return Some(Cause::ToolGoneAfterPivot);
+        }
+        (exit_code == Some(125)).then_some(Cause::Refused)
+    }
+}
+
+fn denied_line(l: &str) -> bool {
+    l.contains("operation not permitted") || l.contains("permission denied") || l.contains("eperm")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_mount_refused_is_told_from_the_stderr() {
+        let e = "mount: /proc: permission denied.\n       dmesg(1) may have more information after failed mount system call.";
+        assert_eq!(Cause::from_run(Some(125), e), Some(Cause::ProcMountRefused));
+        let e = "runtime error: mounting proc on /proc: EPERM: Operation not permitted";
+        assert_eq!(Cause::from_run(Some(125), e), Some(Cause::ProcMountRefused));
+    }
+
+    #[test]
+    fn enospc_is_the_empty_cpuset() {
+        let e = "runtime.sh: line 310: echo: write error: No space left on device";
+        assert_eq!(Cause::from_run(Some(1), e), Some(Cause::CgroupJoinNoSpace));
+    }
+
+    #[test]
+    fn a_bare_refusal_is_refused_and_a_clean_failure_has_no_cause() {
+        assert_eq!(
+            Cause::from_run(Some(125), "runtime error: --cgroup: not implemented"),
+            Some(Cause::Refused)
+        );
+        assert_eq!(Cause::from_run(Some(0), ""), None);
+        assert_eq!(Cause::from_run(Some(1), "some other complaint"), None);
+    }
+
+    #[test]
+    fn command_not_found_after_the_pivot() {
+        let e = "runtime.sh: line 420: umount: command not found";
+        assert_eq!(Cause::from_run(Some(1), e), Some(Cause::ToolGoneAfterPivot));
+    }
+}
