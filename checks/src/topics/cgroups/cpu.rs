@@ -116,8 +116,9 @@ pub(super) fn cpu_quota(ctx: &Ctx) -> CheckResult {
                 "cgroup의 cpu.stat에서 nr_throttled가 0보다 큼: 커널이 할당량을 지키게 함"
             ),
             crate::t!(
-                "{throttled:?}, while the control beside it got {free:.3} of a CPU",
-                "{throttled:?}, 옆의 대조 실험은 CPU {free:.3}개분을 받음"
+                "nr_throttled {}, while the control beside it got {free:.3} of a CPU",
+                "nr_throttled {}, 옆의 대조 실험은 CPU {free:.3}개분을 받음",
+                crate::text::opt(throttled)
             ),
             &run,
         ));

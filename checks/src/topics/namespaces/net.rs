@@ -20,6 +20,7 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
     // beside the command instead of before it loses that race in some round, where a
     // single quiet start would let it pass by luck.
     const ROUNDS: usize = 3;
+    let mut looks = Vec::new();
     for _ in 0..ROUNDS {
         let started: Vec<_> = (0..2)
             .map(|_| ctx.spawn(&["--ns", "net"], &[ctx.probe(), "facts"]))
@@ -46,31 +47,34 @@ pub(super) fn only_loopback(ctx: &Ctx) -> CheckResult {
                 .iter()
                 .flatten()
                 .any(|i| i.name == "lo" && i.up == Some(true));
-            let verdict = ensure(
-                names == ["lo"] && lo_up,
-                crate::t!(
-                    "only `lo` inside, up from the command's first instant (two containers started together, {ROUNDS} times)",
-                    "안에는 `lo`만 있고 명령이 시작하는 순간부터 켜져 있음(컨테이너 둘을 함께 시작하기를 {ROUNDS}번)"
-                ),
-                crate::text::Text {
-                    en: format!(
-                        "interfaces {}, lo {}",
-                        crate::text::list(&names),
-                        if lo_up { "up" } else { "down" }
-                    ),
-                    ko: format!(
-                        "인터페이스 {}, lo {}",
-                        crate::text::list(&names),
-                        if lo_up { "켜짐" } else { "꺼짐" }
-                    ),
-                },
-                &run,
-            );
-            if names == ["lo"] && !lo_up {
-                return verdict.map_err(|o| o.because(crate::cause::Cause::LoopbackDown));
+            if names != ["lo"] {
+                return Err(fail(
+                    crate::t!("only `lo` inside", "안에는 `lo`만 있음"),
+                    crate::t!("interfaces {}", "인터페이스 {}", crate::text::list(&names)),
+                    &run,
+                ));
             }
-            verdict?;
+            looks.push((run, lo_up));
         }
+    }
+    // Down every time: never brought up (the check's own hint). Down only sometimes:
+    // brought up beside the command, a race (its cause, which names it).
+    let down = looks.iter().filter(|(_, up)| !up).count();
+    if let Some((run, _)) = looks.iter().find(|(_, up)| !up) {
+        let n = looks.len();
+        let verdict = fail(
+            crate::t!(
+                "`lo` inside up from the command's first instant, in each of {n} starts (two containers started together, {ROUNDS} times)",
+                "명령이 시작하는 순간부터 안의 `lo`가 켜져 있음, {n}번 시작할 때마다(컨테이너 둘을 함께 시작하기를 {ROUNDS}번)"
+            ),
+            crate::t!("`lo` down in {down} of {n} starts", "{n}번 중 {down}번 `lo`가 꺼져 있음"),
+            run,
+        );
+        return Err(if down < n {
+            verdict.because(crate::cause::Cause::LoopbackDown)
+        } else {
+            verdict
+        });
     }
     let host_if: Vec<String> = host::interfaces().into_iter().filter(|i| i != "lo").collect();
     if host_if.is_empty() {

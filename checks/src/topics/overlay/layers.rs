@@ -1,7 +1,7 @@
 //! `overlay.layers.*`: what a stack of layers shows inside: a symlink shipped in a
 //! layer, and the upper-most layer winning.
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use labkit::probe::{Cat, Facts, Stat, WriteFile};
 
@@ -181,7 +181,12 @@ pub(super) fn upper_most_wins(ctx: &Ctx) -> CheckResult {
 pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
     // The data layer is the mapped root's, as a user namespace's image store keeps it;
     // the probe's root file system below stays host root's (read and exec only).
-    let layers = Layers::new(ctx, &[&[("/data/lower", b"lower")]])?.owned_by(MAPPED, MAPPED)?;
+    let layers = Layers::new(ctx, &[&[("/data/lower", b"lower")]])?;
+    // /data writable by anyone: the control's host root may have dropped every
+    // capability (a stricter runtime), and must still write where 231072 owns.
+    std::fs::set_permissions(layers.top().join("data"), std::fs::Permissions::from_mode(0o777))
+        .map_err(crate::outcome::broken)?;
+    let layers = layers.owned_by(MAPPED, MAPPED)?;
     let (base, upper) = layers.options(ctx, "userns")?;
     let mut opts = base.clone();
     // The layers' own `--ns mnt` becomes `--ns user,mnt`.
