@@ -932,18 +932,19 @@ user_become_root() {
 # ------------------------------------------------------------------- ns-cgroup-time
 # TODO(ns-cgroup-time): host side, before the start. With `cgroup`, add the
 # unshare(1) option for a new cgroup namespace (the process joined --cgroup
-# NAME before: see launch, so inside, /proc/self/cgroup shows `/`). With
-# `time`, add the option for a new time namespace and the offsets
-# (TIME_MONOTONIC, TIME_BOOTTIME). The offsets only apply to children of the
+# NAME before: cg_join below, called from launch; so inside,
+# /proc/self/cgroup shows `/`). With `time`, add the option for a new time
+# namespace and the offsets (TIME_MONOTONIC, TIME_BOOTTIME). The offsets only apply to children of the
 # process that made the namespace, so unshare must --fork: then keep the
 # exit-status and FIRST_PID rules of ns-pid in mind. `time` needs Linux 5.6.
 # Read: unshare(1) (--cgroup, --time, --monotonic, --boottime),
 # cgroup_namespaces(7), time_namespaces(7).
 #
 # 호스트 쪽, 시작 전. `cgroup`이 있으면 새 cgroup 네임스페이스를 만드는 unshare(1)
-# 옵션을 더하세요(프로세스는 그 전에 --cgroup NAME에 들어가 있습니다: launch
-# 참고. 그래서 안에서는 /proc/self/cgroup이 `/`를 보여 줍니다). `time`이 있으면
-# 새 time 네임스페이스 옵션과 오프셋(TIME_MONOTONIC, TIME_BOOTTIME)을 더하세요.
+# 옵션을 더하세요(프로세스는 그 전에 --cgroup NAME에 들어가 있습니다: launch가
+# 부르는 아래의 cg_join. 그래서 안에서는 /proc/self/cgroup이 `/`를 보여
+# 줍니다). `time`이 있으면 새 time 네임스페이스 옵션과 오프셋(TIME_MONOTONIC,
+# TIME_BOOTTIME)을 더하세요.
 # 오프셋은 네임스페이스를 만든 프로세스의 자식에게만 적용되므로 unshare는
 # --fork해야 합니다. 그러면 ns-pid의 종료 상태와 FIRST_PID 규칙을 기억하세요.
 # `time`에는 Linux 5.6 이상이 필요합니다.
@@ -953,59 +954,72 @@ cgroup_time_unshare_args() {
 	: # nothing yet
 }
 
-# ------------------------------------------------------------------- cg-memory (cgroup basics)
-# TODO(cg-memory): host side, before the start, with --cgroup NAME. Call
+# ------------------------------------------------------------------- ns-cgroup-time (the container's cgroup)
+# TODO(ns-cgroup-time): host side, before the start, with --cgroup NAME. A
+# cgroup namespace needs a cgroup of its own, so the container's cgroup comes
+# with this exercise (no limits yet: the cg-* exercises write them). Call
 # cg_find_parent, then create NAME in every parent directory
 # (CG_PARENT_DIRS). A NAME that already exists is an error: never reuse or
 # write to a cgroup you did not create. v1: a new cpuset cgroup has empty
-# cpuset.cpus and cpuset.mems: fill them from the parent before anyone joins.
-# v2: enable in the parent's cgroup.subtree_control the controllers you need
-# (+memory, +cpu, ...).
+# cpuset.cpus and cpuset.mems: fill them from the parent before anyone joins,
+# or the join fails with "No space left on device" (ENOSPC). v2: nothing to
+# enable yet; each limit of the cg-* exercises enables its own controller
+# (+memory, +cpu, +pids, +cpuset, +io) in the parent's cgroup.subtree_control.
 # Read: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
 #
-# 호스트 쪽, 시작 전, --cgroup NAME이 있을 때. cg_find_parent를 부르고 모든 부모
+# 호스트 쪽, 시작 전, --cgroup NAME이 있을 때. cgroup 네임스페이스에는 자기
+# cgroup이 있어야 하므로 컨테이너의 cgroup은 이 실습에서 만듭니다(제한은 아직
+# 없습니다. cg-* 실습에서 씁니다). cg_find_parent를 부르고 모든 부모
 # 디렉터리(CG_PARENT_DIRS)에 NAME을 만드세요. NAME이 이미 있으면 오류입니다.
 # 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에 쓰지 마세요. v1: 새
 # cpuset cgroup은 cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에
-# 부모의 값으로 채우세요. v2: 부모의 cgroup.subtree_control에서 필요한
-# 컨트롤러를 켜세요(+memory, +cpu, ...).
+# 부모의 값으로 채우세요. 그러지 않으면 들어갈 때 "No space left on
+# device"(ENOSPC)로 실패합니다. v2: 아직 켤 것은 없습니다. cg-* 실습의 제한이
+# 저마다 자기 컨트롤러(+memory, +cpu, +pids, +cpuset, +io)를 부모의
+# cgroup.subtree_control에서 켭니다.
 # 읽을거리: cgroups(7), Documentation/admin-guide/cgroup-v2.rst (kernel.org).
 cg_create() {
 	: # nothing yet
 }
 
-# TODO(cg-memory): with --memory. v2: memory.max = MEMORY, memory.swap.max = 0.
-# v1: memory.limit_in_bytes = MEMORY, then memory.memsw.limit_in_bytes =
-# MEMORY where that file exists. Use cg_dir memory.
-# Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
-#
-# --memory가 있을 때. v2: memory.max = MEMORY, memory.swap.max = 0.
-# v1: memory.limit_in_bytes = MEMORY, 그다음 그 파일이 있으면
-# memory.memsw.limit_in_bytes = MEMORY. cg_dir memory를 쓰세요.
-# 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
-cg_limit_memory() {
-	: # nothing yet
-}
-
-# TODO(cg-memory): called in the launched subshell, with its own PID, before
-# anything is executed: join NAME in every hierarchy (write the PID to
-# cgroup.procs), so every process of the container is in the cgroup.
+# TODO(ns-cgroup-time): called in the launched subshell, with its own PID,
+# before anything is executed: join NAME in every hierarchy (write the PID to
+# cgroup.procs), so every process of the container is in the cgroup, and the
+# cgroup namespace made after it has NAME as its root.
 #
 # 시작한 서브셸에서 자기 PID로, 무엇이든 실행하기 전에 불립니다. 모든 계층에서
 # NAME에 들어가세요(cgroup.procs에 PID를 씀). 그러면 컨테이너의 모든 프로세스가
-# 그 cgroup에 있습니다.
+# 그 cgroup에 있고, 그 뒤에 만드는 cgroup 네임스페이스의 루트가 NAME이 됩니다.
 cg_join() {
 	: # nothing yet
 }
 
-# TODO(cg-memory): at the end (also after a failure once NAME exists): kill
-# the processes left in NAME (v2: cgroup.kill where it exists), wait until
-# cgroup.procs is empty, then rmdir NAME in every hierarchy.
+# TODO(ns-cgroup-time): at the end (also after a failure once NAME exists):
+# kill the processes left in NAME (v2: cgroup.kill where it exists), wait
+# until cgroup.procs is empty, then rmdir NAME in every hierarchy. A cgroup
+# left behind is a leftover, and costs points.
 #
 # 끝에서(NAME을 만든 뒤라면 실패한 뒤에도). NAME에 남은 프로세스를 죽이고
 # (v2: cgroup.kill이 있으면 그것), cgroup.procs가 빌 때까지 기다린 뒤 모든
-# 계층에서 NAME을 rmdir 하세요.
+# 계층에서 NAME을 rmdir 하세요. 남겨 둔 cgroup은 잔여물이고, 감점됩니다.
 cg_remove() {
+	: # nothing yet
+}
+
+# ------------------------------------------------------------------- cg-memory
+# TODO(cg-memory): with --memory, the first limit on the cgroup of
+# ns-cgroup-time. v2: enable +memory in the parent's cgroup.subtree_control
+# if it is not listed there, then memory.max = MEMORY, memory.swap.max = 0.
+# v1: memory.limit_in_bytes = MEMORY, then memory.memsw.limit_in_bytes =
+# MEMORY where that file exists. Use cg_dir memory.
+# Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+#
+# --memory가 있을 때. ns-cgroup-time의 cgroup에 거는 첫 제한입니다. v2: 부모의
+# cgroup.subtree_control에 memory가 없으면 +memory를 켜고, memory.max = MEMORY,
+# memory.swap.max = 0. v1: memory.limit_in_bytes = MEMORY, 그다음 그 파일이
+# 있으면 memory.memsw.limit_in_bytes = MEMORY. cg_dir memory를 쓰세요.
+# 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
+cg_limit_memory() {
 	: # nothing yet
 }
 

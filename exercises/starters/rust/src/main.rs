@@ -373,7 +373,8 @@ fn needed_exercises(spec: &RunSpec) -> Vec<(String, &'static str)> {
         "ns-cgroup-time",
     );
     let l = &spec.limits;
-    opt(spec.cgroup.is_some(), "--cgroup", "cg-memory");
+    // A cgroup namespace needs a cgroup of its own: the cgroup comes with it.
+    opt(spec.cgroup.is_some(), "--cgroup", "ns-cgroup-time");
     opt(l.memory.is_some(), "--memory", "cg-memory");
     opt(l.cpu.is_some(), "--cpus", "cg-cpu");
     opt(l.cpu_weight.is_some(), "--cpu-weight", "cg-guarantee");

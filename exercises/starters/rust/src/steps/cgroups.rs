@@ -1,5 +1,6 @@
-//! Cgroup steps: exercises cg-memory (which also creates, joins and removes
-//! the cgroup), cg-cpu, cg-guarantee, cg-pids, cg-cpuset, cg-io, cg-devices, cg-net-cls,
+//! Cgroup steps: the container's cgroup itself (create, join, remove: exercise
+//! ns-cgroup-time, since a cgroup namespace needs a cgroup of its own), then the
+//! limits of exercises cg-memory, cg-cpu, cg-guarantee, cg-pids, cg-cpuset, cg-io, cg-devices, cg-net-cls,
 //! cg-freezer and cg-monitoring. All run on the host side.
 //! Read: cgroups(7) and the kernel's Documentation/admin-guide/cgroup-v2.rst
 //! and cgroup-v1/*.rst (on kernel.org). Cgroup files are plain files: read and
@@ -66,63 +67,77 @@ pub fn set_limits(cg: &Cgroup, l: &Limits) -> Result<()> {
     Ok(())
 }
 
-// ------------------------------------------------------------------ cg-memory: the cgroup itself
+// ------------------------------------------------------------------ ns-cgroup-time: the cgroup itself
 
-/// TODO(cg-memory). Before the start, with --cgroup NAME: `CgroupParent::find()?`, then
+/// TODO(ns-cgroup-time). Before the start, with --cgroup NAME. A cgroup namespace needs a
+/// cgroup of its own, so the container's cgroup comes with this exercise (no
+/// limits yet: the cg-* exercises write them). `CgroupParent::find()?`, then
 /// create NAME in every parent directory (`std::fs::create_dir`, not
 /// create_dir_all). A NAME that already exists is an error: never reuse, or
 /// write to, a cgroup you did not create; if a later mkdir fails, remove the
 /// ones you made. v1: a new cpuset cgroup has empty cpuset.cpus and
-/// cpuset.mems: copy them from the parent before anyone joins. v2: enable in
-/// the parent's cgroup.subtree_control only the controllers you need
-/// (`+memory +cpu ...`).
-/// Read: cgroups(7), cgroup-v2.rst ("Enabling and Disabling", "No Internal Process Constraint").
+/// cpuset.mems: copy them from the parent before anyone joins, or the join
+/// fails with ENOSPC ("No space left on device"). v2: nothing to enable yet;
+/// each limit of the cg-* exercises enables its own controller (`+memory`,
+/// `+cpu`, `+pids`, `+cpuset`, `+io`) in the parent's cgroup.subtree_control.
+/// Read: cgroups(7), cgroup-v2.rst ("Basic Operations"), cgroup-v1/cpusets.rst.
 ///
-/// 시작 전, --cgroup NAME이 있을 때: `CgroupParent::find()?`로 부모를 찾고 모든 부모
-/// 디렉터리에 NAME을 만드세요(`std::fs::create_dir`, create_dir_all이 아님). NAME이
-/// 이미 있으면 오류입니다. 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에
-/// 쓰지 마세요. 뒤의 mkdir이 실패하면 앞서 만든 것을 지우세요. v1: 새 cpuset
-/// cgroup은 cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에 부모에서
-/// 복사하세요. v2: 부모의 cgroup.subtree_control에서 필요한 컨트롤러만 켜세요
-/// (`+memory +cpu ...`).
-/// 읽을거리: cgroups(7), cgroup-v2.rst ("Enabling and Disabling", "No Internal Process Constraint").
+/// 시작 전, --cgroup NAME이 있을 때. cgroup 네임스페이스에는 자기 cgroup이 있어야
+/// 하므로 컨테이너의 cgroup은 이 실습에서 만듭니다(제한은 아직 없습니다. cg-*
+/// 실습에서 씁니다). `CgroupParent::find()?`로 부모를 찾고 모든 부모 디렉터리에
+/// NAME을 만드세요(`std::fs::create_dir`, create_dir_all이 아님). NAME이 이미 있으면
+/// 오류입니다. 여러분이 만들지 않은 cgroup은 절대 다시 쓰거나 거기에 쓰지 마세요.
+/// 뒤의 mkdir이 실패하면 앞서 만든 것을 지우세요. v1: 새 cpuset cgroup은
+/// cpuset.cpus와 cpuset.mems가 비어 있으니 누가 들어가기 전에 부모에서 복사하세요.
+/// 그러지 않으면 들어갈 때 ENOSPC("No space left on device")로 실패합니다. v2: 아직
+/// 켤 것은 없습니다. cg-* 실습의 제한이 저마다 자기 컨트롤러(`+memory`, `+cpu`,
+/// `+pids`, `+cpuset`, `+io`)를 부모의 cgroup.subtree_control에서 켭니다.
+/// 읽을거리: cgroups(7), cgroup-v2.rst ("Basic Operations"), cgroup-v1/cpusets.rst.
 pub fn create(name: &str) -> Result<Cgroup> {
-    todo!("cg-memory: find the parent, create NAME in every hierarchy (v1 cpuset: fill cpus/mems; v2: subtree_control)")
+    todo!("ns-cgroup-time: find the parent, create NAME in every hierarchy (v1 cpuset: fill cpus/mems)")
 }
 
-/// TODO(cg-memory). After the start, before "go": move the container's first process into
-/// NAME in every hierarchy (write its PID to cgroup.procs). Its children
-/// inherit the cgroup.
+/// TODO(ns-cgroup-time). After the start, before "go": move the container's first process
+/// into NAME in every hierarchy (write its PID to cgroup.procs). Its children
+/// inherit the cgroup, and the cgroup namespace it makes after "go"
+/// (`unshare_cgroup`) has NAME as its root.
 ///
 /// 시작 뒤, "go" 전: 컨테이너의 첫 프로세스를 모든 계층의 NAME으로 옮기세요
-/// (cgroup.procs에 PID를 씀). 그 자식들은 cgroup을 물려받습니다.
+/// (cgroup.procs에 PID를 씀). 그 자식들은 cgroup을 물려받고, 그 프로세스가 "go"
+/// 뒤에 만드는 cgroup 네임스페이스(`unshare_cgroup`)의 루트는 NAME이 됩니다.
 pub fn join(cg: &Cgroup, pid: Pid) -> Result<()> {
-    todo!("cg-memory: write the PID to cgroup.procs of NAME in every hierarchy")
+    todo!("ns-cgroup-time: write the PID to cgroup.procs of NAME in every hierarchy")
 }
 
-/// TODO(cg-memory). At the end: kill the processes left in NAME (v2: write 1 to cgroup.kill
-/// where it exists; otherwise SIGKILL each PID of cgroup.procs), wait until
-/// cgroup.procs is empty, then remove NAME (`std::fs::remove_dir`) in every
-/// hierarchy.
+/// TODO(ns-cgroup-time). At the end: kill the processes left in NAME (v2: write 1 to
+/// cgroup.kill where it exists; otherwise SIGKILL each PID of cgroup.procs),
+/// wait until cgroup.procs is empty, then remove NAME (`std::fs::remove_dir`)
+/// in every hierarchy. A cgroup left behind is a leftover, and costs points.
 ///
 /// 끝에서: NAME에 남은 프로세스를 죽이고(v2: cgroup.kill이 있으면 1을 씀, 없으면
 /// cgroup.procs의 PID마다 SIGKILL), cgroup.procs가 빌 때까지 기다린 뒤 모든
-/// 계층에서 NAME을 지우세요(`std::fs::remove_dir`).
+/// 계층에서 NAME을 지우세요(`std::fs::remove_dir`). 남겨 둔 cgroup은 잔여물이고,
+/// 감점됩니다.
 pub fn remove(cg: &Cgroup) -> Result<()> {
-    todo!("cg-memory: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy")
+    todo!("ns-cgroup-time: kill what is left in NAME, wait until it is empty, rmdir it in every hierarchy")
 }
 
-/// TODO(cg-memory). --memory BYTES. v2: memory.max = BYTES and memory.swap.max = 0.
+// ------------------------------------------------------------------ cg-memory
+
+/// TODO(cg-memory). --memory BYTES, the first limit on the cgroup of ns-cgroup-time.
+/// v2: enable `+memory` in the parent's cgroup.subtree_control if it is not
+/// listed there, then memory.max = BYTES and memory.swap.max = 0.
 /// v1: memory.limit_in_bytes = BYTES, then memory.memsw.limit_in_bytes =
 /// BYTES where that file exists (swap off).
 /// Read: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
 ///
-/// --memory BYTES. v2: memory.max = BYTES, memory.swap.max = 0.
-/// v1: memory.limit_in_bytes = BYTES, 그다음 그 파일이 있으면
+/// --memory BYTES, ns-cgroup-time의 cgroup에 거는 첫 제한입니다. v2: 부모의
+/// cgroup.subtree_control에 memory가 없으면 `+memory`를 켜고, memory.max = BYTES,
+/// memory.swap.max = 0. v1: memory.limit_in_bytes = BYTES, 그다음 그 파일이 있으면
 /// memory.memsw.limit_in_bytes = BYTES(스왑 끔).
 /// 읽을거리: cgroup-v2.rst ("Memory"), cgroup-v1/memory.rst.
 pub fn limit_memory(cg: &Cgroup, bytes: u64) -> Result<()> {
-    todo!("cg-memory: memory.max + memory.swap.max = 0 (v2), memory.limit_in_bytes + memsw (v1)")
+    todo!("cg-memory: +memory (v2), memory.max + memory.swap.max = 0 (v2), memory.limit_in_bytes + memsw (v1)")
 }
 
 // ------------------------------------------------------------------ the other limits

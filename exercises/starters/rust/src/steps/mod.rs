@@ -10,9 +10,9 @@
 //! | ns-ipc          | `namespaces`    | `clone_flag` (Ipc), `mount_mqueue` |
 //! | ns-net          | `namespaces`    | `clone_flag` (Net), `net_setup`, `net_cleanup` |
 //! | ns-user         | `namespaces`    | `clone_flag` (User), `write_id_maps`, `become_root` |
-//! | ns-cgroup-time  | `namespaces`    | `clone_flag` (Cgroup, Time), `unshare_cgroup`, `unshare_time` |
+//! | ns-cgroup-time  | `namespaces`, `cgroups` | `clone_flag` (Cgroup, Time), `unshare_cgroup`, `unshare_time`; the container's cgroup: `create`, `join`, `remove` |
 //! | ns-limits       |                 | nothing new: the checks show what namespaces leave shared |
-//! | cg-memory       | `cgroups`       | `create`, `join`, `remove`, `limit_memory` |
+//! | cg-memory       | `cgroups`       | `limit_memory` |
 //! | cg-cpu ... cg-net-cls | `cgroups` | `limit_cpu`, `guarantee`, `limit_pids`, `limit_cpuset`, `limit_io`, `limit_devices`, `limit_net_classid` |
 //! | cg-freezer      | `cgroups`       | `pause`, `resume` |
 //! | cg-monitoring   | `cgroups`       | `stats` |

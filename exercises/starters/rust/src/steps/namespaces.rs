@@ -362,11 +362,11 @@ pub fn become_root(uid_maps: &[IdMap], gid_maps: &[IdMap]) -> Result<()> {
 // ------------------------------------------------------------------ ns-cgroup-time
 
 /// TODO(ns-cgroup-time). Container side, after "go" (the runtime has put this process in
-/// --cgroup NAME): `unshare(CloneFlags::CLONE_NEWCGROUP)`. Inside,
+/// --cgroup NAME: `cgroups::join`): `unshare(CloneFlags::CLONE_NEWCGROUP)`. Inside,
 /// /proc/self/cgroup then shows `/`.
 /// Read: cgroup_namespaces(7).
 ///
-/// 컨테이너 쪽, "go" 뒤(런타임이 이 프로세스를 --cgroup NAME에 넣었음):
+/// 컨테이너 쪽, "go" 뒤(런타임이 이 프로세스를 --cgroup NAME에 넣었음: `cgroups::join`):
 /// `unshare(CloneFlags::CLONE_NEWCGROUP)`. 그러면 안에서 /proc/self/cgroup이 `/`를
 /// 보여 줍니다. 읽을거리: cgroup_namespaces(7).
 pub fn unshare_cgroup() -> Result<()> {
