@@ -563,7 +563,7 @@ fn shell_runtime_grades_and_is_drawn_in_the_vm() {
         "{output}"
     );
     assert!(
-        output.contains("not implemented yet: see exercise cg-memory"),
+        output.contains("not implemented yet: see exercise ns-cgroup-time"),
         "{output}"
     );
 }

@@ -112,7 +112,7 @@ pub(super) fn cg_container(
         Err(why) => {
             c.missing = Some(Missing {
                 why: why.clone(),
-                exercise: "cg-memory".into(),
+                exercise: "ns-cgroup-time".into(),
             });
             return c;
         }
@@ -155,7 +155,7 @@ pub(super) fn cg_container(
                 "프로세스가 자기 cgroup {name}이(가) 아니라 {}에 있음",
                 c.path.as_deref().unwrap_or("?")
             ),
-            exercise: "cg-memory".into(),
+            exercise: "ns-cgroup-time".into(),
         });
         return c;
     }

@@ -226,7 +226,7 @@ pub fn sample(partial: bool) -> Explanation {
                     "프로세스가 자기 cgroup {name}이(가) 아니라 {}에 있음",
                     "/system.slice/lab.scope/lab-check-48190x0"
                 ),
-                exercise: "cg-memory".into(),
+                exercise: "ns-cgroup-time".into(),
             });
             c.path = Some("/system.slice/lab.scope/lab-check-48190x0".into());
             c.limits.clear();
