@@ -225,19 +225,14 @@ pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
         js(&w),
         &run,
     )?;
-    let owner = std::fs::symlink_metadata(upper.join("data/made-inside"))
-        .ok()
-        .map(|m| (m.uid(), m.gid()));
+    let (owner, seen) = made_inside_owner(&upper);
     ensure(
         owner == Some((MAPPED, MAPPED)),
         crate::t!(
             "data/made-inside in --upper, owned by {MAPPED}:{MAPPED} on the host",
             "--upper에 data/made-inside가 있고 호스트에서 주인이 {MAPPED}:{MAPPED}"
         ),
-        match owner {
-            Some((u, g)) => crate::t!("owned by {u}:{g}", "주인 {u}:{g}"),
-            None => crate::t!("no data/made-inside in --upper", "--upper에 data/made-inside 없음"),
-        },
+        seen,
         &run,
     )?;
     layers.verify_unchanged(&run)?;
@@ -247,9 +242,7 @@ pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
         WITHOUT,
         probe_in::<WriteFile>(ctx, &cbase, &["write-file", "/data/made-inside", "--content", "x"]),
     )?;
-    let owner = std::fs::symlink_metadata(cupper.join("data/made-inside"))
-        .ok()
-        .map(|m| (m.uid(), m.gid()));
+    let (owner, seen) = made_inside_owner(&cupper);
     if owner != Some((0, 0)) {
         return Err(control_fail(
             WITHOUT,
@@ -257,12 +250,22 @@ pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
                 "data/made-inside in --upper owned by host root (0:0)",
                 "--upper의 data/made-inside 주인이 호스트 root(0:0)"
             ),
-            match owner {
-                Some((u, g)) => crate::t!("owned by {u}:{g}", "주인 {u}:{g}"),
-                None => crate::t!("no data/made-inside in --upper", "--upper에 data/made-inside 없음"),
-            },
+            seen,
             &crun,
         ));
     }
     Ok(())
+}
+
+/// The owner (uid, gid) of `data/made-inside` in an upper directory, and how a
+/// failure shows it.
+fn made_inside_owner(upper: &std::path::Path) -> (Option<(u32, u32)>, crate::text::Text) {
+    let owner = std::fs::symlink_metadata(upper.join("data/made-inside"))
+        .ok()
+        .map(|m| (m.uid(), m.gid()));
+    let seen = match owner {
+        Some((u, g)) => crate::t!("owned by {u}:{g}", "주인 {u}:{g}"),
+        None => crate::t!("no data/made-inside in --upper", "--upper에 data/made-inside 없음"),
+    };
+    (owner, seen)
 }
