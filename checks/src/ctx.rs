@@ -520,35 +520,54 @@ pub fn refused(a: &Attempt) -> bool {
 pub fn js<T: serde::Serialize + ?Sized>(v: &T) -> Text {
     match serde_json::to_value(v) {
         Ok(v) => Text {
-            en: human_value(&v, "none"),
-            ko: human_value(&v, "없음"),
+            en: human_value(&v, &EN_WORDS),
+            ko: human_value(&v, &KO_WORDS),
         },
         Err(e) => Text::from(format!("<{e}>")),
     }
 }
 
-fn human_value(v: &serde_json::Value, none: &str) -> String {
+/// How a value with no value, and a yes or no, read in one language.
+struct ValueWords {
+    none: &'static str,
+    yes: &'static str,
+    no: &'static str,
+}
+
+const EN_WORDS: ValueWords = ValueWords {
+    none: "none",
+    yes: "true",
+    no: "false",
+};
+const KO_WORDS: ValueWords = ValueWords {
+    none: "없음",
+    yes: "예",
+    no: "아니요",
+};
+
+fn human_value(v: &serde_json::Value, words: &ValueWords) -> String {
     use serde_json::Value;
     match v {
-        Value::Null => none.to_string(),
+        Value::Null => words.none.to_string(),
         Value::String(s) if s.is_empty() || s.contains(char::is_whitespace) => format!("{s:?}"),
         Value::String(s) => s.clone(),
-        Value::Bool(_) | Value::Number(_) => v.to_string(),
+        Value::Bool(b) => (if *b { words.yes } else { words.no }).to_string(),
+        Value::Number(_) => v.to_string(),
         Value::Array(a) => format!(
             "[{}]",
-            a.iter().map(|x| human_value(x, none)).collect::<Vec<_>>().join(", ")
+            a.iter().map(|x| human_value(x, words)).collect::<Vec<_>>().join(", ")
         ),
         Value::Object(o) => {
             let fields: Vec<String> = o
                 .iter()
                 .filter(|(_, x)| !x.is_null())
                 .map(|(k, x)| match x {
-                    Value::Object(_) => format!("{k}=({})", human_value(x, none)),
-                    _ => format!("{k}={}", human_value(x, none)),
+                    Value::Object(_) => format!("{k}=({})", human_value(x, words)),
+                    _ => format!("{k}={}", human_value(x, words)),
                 })
                 .collect();
             if fields.is_empty() {
-                none.to_string()
+                words.none.to_string()
             } else {
                 fields.join(", ")
             }

@@ -82,6 +82,15 @@ impl fmt::Display for Text {
     }
 }
 
+/// A yes or no as a person writes it: "true" / "false" in English (as the probe's
+/// lines say), "예" / "아니요" in Korean.
+pub fn yes_no(b: bool) -> Text {
+    Text {
+        en: b.to_string(),
+        ko: (if b { "예" } else { "아니요" }).into(),
+    }
+}
+
 /// A value that may be missing, as a person writes it: the value, or "none" / "없음"
 /// (never Rust's `Some(…)` / `None`).
 pub fn opt<T: fmt::Display>(v: Option<T>) -> Text {

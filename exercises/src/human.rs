@@ -284,6 +284,13 @@ pub fn korean_problems(text: &str) -> Vec<String> {
         if has_word(t, "None") {
             say("None");
         }
+        // A boolean as Rust prints it: a person writes 예 / 아니요.
+        let plain_words = strip_verbatim(t);
+        for b in ["true", "false"] {
+            if has_word(&plain_words, b) {
+                say(b);
+            }
+        }
         for p in TEMPLATES {
             if t.contains(p) {
                 say(p);

@@ -935,8 +935,10 @@ user_become_root() {
 # NAME before: cg_join below, called from launch; so inside,
 # /proc/self/cgroup shows `/`). With `time`, add the option for a new time
 # namespace and the offsets (TIME_MONOTONIC, TIME_BOOTTIME). The offsets only apply to children of the
-# process that made the namespace, so unshare must --fork: then keep the
-# exit-status and FIRST_PID rules of ns-pid in mind. `time` needs Linux 5.6.
+# process that made the namespace, so unshare must --fork: then what your
+# ns-pid steps do for `pid` is needed for `time` too (pid_find_init: FIRST_PID
+# is unshare's child; pid_become_init: an init that waits and returns
+# 128+N), so make them act for `time` as well. `time` needs Linux 5.6.
 # Read: unshare(1) (--cgroup, --time, --monotonic, --boottime),
 # cgroup_namespaces(7), time_namespaces(7).
 #
@@ -946,7 +948,9 @@ user_become_root() {
 # 줍니다). `time`이 있으면 새 time 네임스페이스 옵션과 오프셋(TIME_MONOTONIC,
 # TIME_BOOTTIME)을 더하세요.
 # 오프셋은 네임스페이스를 만든 프로세스의 자식에게만 적용되므로 unshare는
-# --fork해야 합니다. 그러면 ns-pid의 종료 상태와 FIRST_PID 규칙을 기억하세요.
+# --fork해야 합니다. 그러면 ns-pid 단계들이 `pid`에 하는 일이 `time`에도
+# 필요하니(pid_find_init: FIRST_PID는 unshare의 자식, pid_become_init: 기다렸다가
+# 128+N을 돌려주는 init), `time`일 때도 동작하게 하세요.
 # `time`에는 Linux 5.6 이상이 필요합니다.
 # 읽을거리: unshare(1) (--cgroup, --time, --monotonic, --boottime),
 # cgroup_namespaces(7), time_namespaces(7).
@@ -996,12 +1000,18 @@ cg_join() {
 
 # TODO(ns-cgroup-time): at the end (also after a failure once NAME exists):
 # kill the processes left in NAME (v2: cgroup.kill where it exists), wait
-# until cgroup.procs is empty, then rmdir NAME in every hierarchy. A cgroup
-# left behind is a leftover, and costs points.
+# until cgroup.procs is empty, then rmdir NAME in every hierarchy. Only the
+# directories this run made (let cg_create record them): a NAME that already
+# existed made cg_create fail, and the cleanup after that failure must not
+# kill or remove someone else's cgroup. A cgroup left behind is a leftover,
+# and costs points.
 #
 # 끝에서(NAME을 만든 뒤라면 실패한 뒤에도). NAME에 남은 프로세스를 죽이고
 # (v2: cgroup.kill이 있으면 그것), cgroup.procs가 빌 때까지 기다린 뒤 모든
-# 계층에서 NAME을 rmdir 하세요. 남겨 둔 cgroup은 잔여물이고, 감점됩니다.
+# 계층에서 NAME을 rmdir 하세요. 단, 이 실행이 만든 디렉터리만입니다(cg_create가
+# 기록해 두게 하세요). NAME이 이미 있으면 cg_create가 실패하는데, 그 실패 뒤의
+# 정리가 남의 cgroup을 죽이거나 지워서는 안 됩니다. 남겨 둔 cgroup은 잔여물이고,
+# 감점됩니다.
 cg_remove() {
 	: # nothing yet
 }

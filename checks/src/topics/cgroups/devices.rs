@@ -19,7 +19,7 @@ pub(super) fn devices_deny(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "ok {}, error {}",
             "성공 {}, 오류 {}",
-            null.attempt.ok,
+            crate::text::yes_no(null.attempt.ok),
             js(&null.attempt.error)
         ),
         &run,

@@ -59,8 +59,10 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
                 "안에서 만든 {kind} {id}이(가) 호스트에서도 이웃 컨테이너에서도 보이지 않음"
             ),
             crate::t!(
-                "visible on the host: {host_sees}, in the sibling: {sibling_sees}",
-                "호스트에서 보임: {host_sees}, 이웃에서 보임: {sibling_sees}"
+                "visible on the host: {}, in the sibling: {}",
+                "호스트에서 보임: {}, 이웃에서 보임: {}",
+                crate::text::yes_no(host_sees),
+                crate::text::yes_no(sibling_sees)
             ),
             &run,
         ));
@@ -76,8 +78,10 @@ fn ipc_check(ctx: &Ctx, kind: &str, id_flag: &str, id: &str) -> CheckResult {
                 "컨테이너에서 만든 {kind} {id}이(가) 호스트와 이웃 컨테이너에서 보임(IPC 네임스페이스 하나)"
             ),
             crate::t!(
-                "found on the host: {h}, in the sibling: {s}",
-                "호스트에서 보임: {h}, 이웃에서 보임: {s}"
+                "found on the host: {}, in the sibling: {}",
+                "호스트에서 보임: {}, 이웃에서 보임: {}",
+                crate::text::yes_no(h),
+                crate::text::yes_no(s)
             ),
             &crun,
         ));

@@ -103,7 +103,7 @@ pub(super) fn host_pid_unreachable(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "ok {}, error {}",
             "성공 {}, 오류 {}",
-            k.attempt.ok,
+            crate::text::yes_no(k.attempt.ok),
             js(&k.attempt.error)
         ),
         &run,

@@ -123,7 +123,7 @@ pub(super) fn host_root_protected(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "write ok {}, error {}, file now {content:?}",
             "쓰기 성공 {}, 오류 {}, 지금 파일 내용 {content:?}",
-            w.attempt.ok,
+            crate::text::yes_no(w.attempt.ok),
             js(&w.attempt.error)
         ),
         &run,

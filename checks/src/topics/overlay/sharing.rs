@@ -55,9 +55,9 @@ pub(super) fn sharing_isolated(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "visible in B: {}, in A's upper: {}, in B's upper: {}",
             "B에서 보임: {}, A의 upper에: {}, B의 upper에: {}",
-            seen_in_b.attempt.ok,
-            ua.join("written-by-a").exists(),
-            ub.join("written-by-a").exists()
+            crate::text::yes_no(seen_in_b.attempt.ok),
+            crate::text::yes_no(ua.join("written-by-a").exists()),
+            crate::text::yes_no(ub.join("written-by-a").exists())
         ),
         &ra,
     )?;

@@ -200,13 +200,15 @@ pub fn limit_io(cg: &Cgroup, wbps: &[IoLimit], rbps: &[IoLimit]) -> Result<()> {
 /// TODO(cg-devices). --deny-device. v1: devices.deny "c MAJ:MIN rwm" per rule; every other device
 /// stays allowed. v2 has no device files: attach a BPF_PROG_TYPE_CGROUP_DEVICE
 /// program to the cgroup (bpf(2) with BPF_PROG_LOAD then BPF_PROG_ATTACH,
-/// through `libc::syscall(libc::SYS_bpf, ...)`).
+/// through `libc::syscall(libc::SYS_bpf, ...)`). A worked example, instruction by
+/// instruction: the reference runtime's harness/src/cgroups/v2/bpf.rs.
 /// Read: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller"), bpf(2).
 ///
 /// --deny-device. v1: 규칙마다 devices.deny "c MAJ:MIN rwm". 다른 장치는 모두 허용된
 /// 채로 둡니다. v2에는 장치 파일이 없으니 BPF_PROG_TYPE_CGROUP_DEVICE 프로그램을
 /// cgroup에 붙이세요(bpf(2)의 BPF_PROG_LOAD와 BPF_PROG_ATTACH,
-/// `libc::syscall(libc::SYS_bpf, ...)`로).
+/// `libc::syscall(libc::SYS_bpf, ...)`로). 명령어 하나하나까지 풀어 쓴 예는 참조
+/// 런타임의 harness/src/cgroups/v2/bpf.rs에 있습니다.
 /// 읽을거리: cgroup-v1/devices.rst, cgroup-v2.rst ("Device controller"), bpf(2).
 pub fn limit_devices(cg: &Cgroup, rules: &[DeviceRule]) -> Result<()> {
     todo!("cg-devices: devices.deny (v1) or a cgroup device BPF program (v2)")

@@ -102,7 +102,7 @@ pub fn mount_fresh_proc() -> Result<()> {
 ///   `SigSet::wait()` (sigwait(2)), as `run.rs::wait_forwarding` does. PID 1
 ///   gets no signal it has no handler for, but a *blocked* signal is queued;
 ///   SIGCHLD is blocked too, so it tells you when to reap;
-/// - reap orphans: on SIGCHLD, call `waitpid(Pid::from_raw(-1), WNOHANG)`
+/// - reap orphans: on SIGCHLD, call `nix::sys::wait::waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG))`
 ///   until it returns StillAlive or ECHILD; every child re-parented to PID 1
 ///   is yours to reap, or it stays a zombie;
 /// - when COMMAND's process is reaped, exit with its status, or 128+N if
@@ -121,7 +121,7 @@ pub fn mount_fresh_proc() -> Result<()> {
 ///   `SigSet::wait()`(sigwait(2))로 받으세요. PID 1은 핸들러가 없는 시그널을 받지
 ///   않지만 *막힌* 시그널은 대기열에 쌓입니다. SIGCHLD도 막혀 있어서 거둘 때를
 ///   알려 줍니다.
-/// - 고아를 거둡니다. SIGCHLD가 오면 `waitpid(Pid::from_raw(-1), WNOHANG)`를
+/// - 고아를 거둡니다. SIGCHLD가 오면 `nix::sys::wait::waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG))`를
 ///   StillAlive나 ECHILD가 나올 때까지 부르세요. PID 1에게 넘어온 자식은 모두
 ///   여러분이 거둬야 하고, 아니면 좀비로 남습니다.
 /// - COMMAND의 프로세스를 거두면 그 상태로, 시그널 N으로 죽었으면 128+N으로

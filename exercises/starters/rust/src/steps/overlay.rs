@@ -20,9 +20,11 @@ use nix::mount::{mount, MsFlags};
 /// Unpack to a temporary directory inside `store` (rename(2) needs the same
 /// file system) and rename when done; remove it if anything fails, so a failed
 /// run leaves nothing behind. An entry `.wh.NAME` becomes a
-/// whiteout for NAME (a character device 0:0: `mknod(path, S_IFCHR, 0)`), an entry
-/// `.wh..wh..opq` makes its directory opaque (`setxattr(dir,
-/// "trusted.overlay.opaque", "y")`); refuse entries that would leave the layer.
+/// whiteout for NAME (a character device 0:0:
+/// `nix::sys::stat::mknod(&path, SFlag::S_IFCHR, Mode::empty(), 0)`), an entry
+/// `.wh..wh..opq` makes its directory opaque (nix has no xattr calls:
+/// `unsafe { libc::setxattr(dir_c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0) }`
+/// with `dir_c` the directory as a `CString`); refuse entries that would leave the layer.
 /// Read: the OCI image spec, layer.md ("Whiteouts"); tar(5).
 ///
 /// 호스트 쪽, 컨테이너가 시작하기 전: OCI 레이어 tarball `tar`를
@@ -31,8 +33,10 @@ use nix::mount::{mount, MsFlags};
 /// 디렉터리에 풀고(rename(2)은 같은 파일 시스템이어야 합니다) 다 되면 이름을
 /// 바꾸세요. 무엇이든 실패하면 임시 디렉터리를 지워서 실패한 실행도 아무것도
 /// 남기지 않게 합니다. `.wh.NAME` 항목은 NAME의 whiteout(문자 장치 0:0:
-/// `mknod(path, S_IFCHR, 0)`)이 되고, `.wh..wh..opq` 항목은 그 디렉터리를 opaque로
-/// 만듭니다(`setxattr(dir, "trusted.overlay.opaque", "y")`). 레이어 밖으로 나가는
+/// `nix::sys::stat::mknod(&path, SFlag::S_IFCHR, Mode::empty(), 0)`)이 되고,
+/// `.wh..wh..opq` 항목은 그 디렉터리를 opaque로 만듭니다(nix에는 xattr 호출이 없으니
+/// `unsafe { libc::setxattr(dir_c.as_ptr(), c"trusted.overlay.opaque".as_ptr(), b"y".as_ptr().cast(), 1, 0) }`,
+/// `dir_c`는 디렉터리를 담은 `CString`). 레이어 밖으로 나가는
 /// 항목은 거부하세요. 읽을거리: OCI image spec의 layer.md ("Whiteouts"), tar(5).
 pub fn unpack_layer_tar(store: &Path, tar: &Path) -> Result<PathBuf> {
     todo!("ufs-images: unpack once into store/sha256/<digest>, applying .wh. whiteouts and .wh..wh..opq")
