@@ -160,7 +160,7 @@ fn breakout_stays_inside(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "escaped {} (root {} -> {}), host file reachable after it: {}",
             "탈출 {}(루트 {} -> {}), 그 뒤 호스트 파일에 닿음: {}",
-            esc.escaped,
+            crate::text::yes_no(esc.escaped),
             js(&esc.root_before),
             js(&esc.root_after),
             js(&after_ok)

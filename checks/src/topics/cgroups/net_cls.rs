@@ -469,7 +469,7 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
         crate::t!(
             "connected {}, error {}",
             "연결 {}, 오류 {}",
-            c.connected,
+            crate::text::yes_no(c.connected),
             js(&c.attempt.error)
         ),
         &run,
@@ -512,7 +512,7 @@ fn observe_classid(rt: &Runtime, n: &Names, notes: &Notes) -> CheckResult {
             crate::t!(
                 "connected {}, error {}",
                 "연결 {}, 오류 {}",
-                c.connected,
+                crate::text::yes_no(c.connected),
                 js(&c.attempt.error)
             ),
             &crun,

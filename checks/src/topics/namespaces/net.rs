@@ -230,7 +230,7 @@ pub(super) fn veth_traffic(ctx: &Ctx) -> CheckResult {
         crate::t!(
             "connected {}, error {}, reply {}",
             "연결 {}, 오류 {}, 응답 {}",
-            c.connected,
+            crate::text::yes_no(c.connected),
             js(&c.attempt.error),
             js(&c.reply)
         ),
