@@ -245,7 +245,7 @@ fn leftovers_fail_checks_the_runtime_otherwise_passes() {
     for r in run_all(&chosen, &leaky, 2, |_| {}) {
         match &r.outcome {
             Outcome::Fail(f) => assert!(
-                f.got.contains("mount /mnt") && f.got.contains("cgroup hostile-leak-"),
+                f.got.contains("mount /mnt") && f.got.contains("cgroup /") && f.got.contains("/hostile-leak-"),
                 "{}: the failure does not name the leftovers: {f:?}",
                 r.id
             ),
