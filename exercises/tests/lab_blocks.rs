@@ -255,6 +255,9 @@ fn links() -> BTreeSet<String> {
 const INNER: &str = r#"
 set -u
 code=$(cat "$1") bins=$2; shift 2
+# The binaries are held open here: the tmpfs below covers /tmp, and a repository
+# cloned under /tmp (as CI's fresh clones are) would vanish with it.
+exec 9<"$bins"
 # A hierarchy cannot be mounted on itself: a fresh tmpfs holds the new mounts.
 [ $# = 0 ] || mount -t tmpfs lab-blocks-cgroups /sys/fs/cgroup
 for h in "$@"; do
@@ -263,7 +266,9 @@ for h in "$@"; do
   if [ "$1" = cgroup2 ]; then mount -t cgroup2 lab-blocks-cg2 "$3"; else mount -t cgroup -o "$2" lab-blocks-cg "$3"; fi
 done
 mount -t tmpfs lab-blocks /tmp
-mkdir -p /tmp/scratch/target/host && ln -s "$bins" /tmp/scratch/target/host/debug && cd /tmp/scratch
+mkdir -p /tmp/scratch/target/host/debug && mount --bind /proc/self/fd/9 /tmp/scratch/target/host/debug
+exec 9<&- && cd /tmp/scratch
+bins=/tmp/scratch/target/host/debug
 sudo() { env "$@"; }; export -f sudo
 export H=$bins/harness PROBE=$bins/probe
 mounts() { awk '{ print $5 }' /proc/self/mountinfo | sort; }
@@ -291,6 +296,9 @@ exit $st
 /// the hierarchy's root is shared with every other run.
 const NET_CLS: &str = "mount -t cgroup -o net_cls lab-blocks-net_cls /mnt 2>/dev/null || true";
 
+/// The most a page may take; the slowest takes a few seconds.
+const PAGE_SECS: u64 = 240;
+
 struct Ran {
     file: String,
     script: String,
@@ -314,7 +322,11 @@ fn run_file(file: &str, blocks: &[Block], seq: usize) -> Ran {
     let hs = make_cgroups(&name);
     let (links_before, tables_before) = (links(), nft_tables());
     let net_cls = if code.contains("-o net_cls") { NET_CLS } else { "true" };
-    let mut cmd = Command::new("sh");
+    // A wait in a block that never ends (an event that never comes) is a failure
+    // with the page named, not a test that hangs: the page is killed after PAGE_SECS
+    // (its namespaces go with it: unshare --kill-child).
+    let mut cmd = Command::new("timeout");
+    cmd.args(["-k", "10", &PAGE_SECS.to_string(), "sh"]);
     // The child joins the block's cgroups, then enters its own namespaces.
     let joins: String = hs
         .iter()
@@ -439,8 +451,13 @@ fn lab_blocks_run_against_the_reference_runtime() {
         })
         .filter(|r| r.status != Some(0) || !r.left.is_empty())
         .map(|r| {
+            let timed_out = if r.status == Some(124) {
+                format!(" (killed after {PAGE_SECS} s: a wait that never ended)")
+            } else {
+                String::new()
+            };
             format!(
-                "{}: expected exit 0 and nothing left behind, got exit {:?}, left {:?}; the blocks (bash -e):\n{}\noutput (the last '== FILE:LINE' names the block):\n{}",
+                "{}: expected exit 0 and nothing left behind, got exit {:?}{timed_out}, left {:?}; the blocks (bash -e):\n{}\noutput (the last '== FILE:LINE' names the block):\n{}",
                 r.file, r.status, r.left, r.script, r.out
             )
         })

@@ -100,18 +100,17 @@ fn scene(writers: usize, rounds: usize, write: fn(&Path) -> PathBuf) -> (usize, 
 /// An executable the size of the probe (a few MiB: /bin/true padded, which the ELF
 /// loader ignores), so that a copy takes as long as the checker's; written once, before
 /// any scene forks.
+/// It lives in cargo's scratch directory for tests, not in a temporary directory: a
+/// static is never dropped, and each run left a 4 MiB directory in /tmp.
 fn source() -> &'static Path {
-    static SOURCE: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
-    &SOURCE
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            let p = dir.path().join("big-true");
-            let mut bytes = std::fs::read("/bin/true").unwrap();
-            bytes.resize(bytes.len() + (4 << 20), 0);
-            labkit::exec_file::write_executable(&p, &bytes, 0o755).unwrap();
-            (dir, p)
-        })
-        .1
+    static SOURCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SOURCE.get_or_init(|| {
+        let p = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("no-text-file-busy-big-true");
+        let mut bytes = std::fs::read("/bin/true").unwrap();
+        bytes.resize(bytes.len() + (4 << 20), 0);
+        labkit::exec_file::write_executable(&p, &bytes, 0o755).unwrap();
+        p
+    })
 }
 
 #[test]
