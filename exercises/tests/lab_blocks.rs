@@ -266,6 +266,9 @@ for h in "$@"; do
   if [ "$1" = cgroup2 ]; then mount -t cgroup2 lab-blocks-cg2 "$3"; else mount -t cgroup -o "$2" lab-blocks-cg "$3"; fi
 done
 mount -t tmpfs lab-blocks /tmp
+# Which file system is this page's /tmp: a loop device backed by a file in it is the
+# page's (the test detaches it after the page, however the page ended).
+echo "TMPDEV: $(stat -c '%Hd:%Ld' /tmp)"
 mkdir -p /tmp/scratch/target/host/debug && mount --bind /proc/self/fd/9 /tmp/scratch/target/host/debug
 exec 9<&- && cd /tmp/scratch
 bins=/tmp/scratch/target/host/debug
@@ -295,6 +298,43 @@ exit $st
 /// own mount namespace (it goes with it). Only for a page that mounts net_cls:
 /// the hierarchy's root is shared with every other run.
 const NET_CLS: &str = "mount -t cgroup -o net_cls lab-blocks-net_cls /mnt 2>/dev/null || true";
+
+fn text_of(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Detaches every loop device backed by a file of the page's /tmp (its `TMPDEV:`
+/// line), and names each as a leftover. Loop devices are the kernel's, not the
+/// page's: they outlive its namespaces and its tmpfs, also when the page failed or
+/// was killed before its own `losetup -d`.
+fn detach_loops(page_output: &str) -> Vec<String> {
+    let Some(dev) = page_output.lines().find_map(|l| l.strip_prefix("TMPDEV: ")) else {
+        return Vec::new();
+    };
+    let list = Command::new("losetup")
+        .args(["--list", "--noheadings", "-O", "NAME,BACK-MAJ:MIN"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    list.lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let (name, back) = (w.next()?, w.next()?);
+            (back == dev.trim()).then(|| name.to_owned())
+        })
+        .map(|name| {
+            let detached = Command::new("losetup").args(["-d", &name]).status();
+            match detached {
+                Ok(s) if s.success() => format!("loop device {name} (detached by the test)"),
+                _ => format!("loop device {name} (could not be detached: losetup -d {name})"),
+            }
+        })
+        .collect()
+}
 
 /// The most a page may take; the slowest takes a few seconds.
 const PAGE_SECS: u64 = 240;
@@ -356,11 +396,8 @@ fn run_file(file: &str, blocks: &[Block], seq: usize) -> Ran {
             .map(|t| format!("nftables table {t}")),
     );
     left.extend(remove_cgroups(&hs));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    left.extend(detach_loops(&text_of(&out)));
+    let text = text_of(&out);
     left.extend(text.lines().filter_map(|l| l.strip_prefix("LEFT: ")).map(str::to_owned));
     eprintln!("lab blocks: {file}: {:.1} s", t0.elapsed().as_secs_f64());
     Ran {
