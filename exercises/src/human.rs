@@ -72,7 +72,13 @@ const KO: Words = Words {
 
 fn mark(e: &crate::model::ExerciseResult) -> char {
     let graded: Vec<_> = e.checks.iter().filter(|c| c.status.graded()).collect();
+    // A broken or not-run check's points are in the maximum, unearned: not complete.
+    let unfinished = e.unfinished() > 0;
     if graded.is_empty() {
+        '~'
+    } else if graded.iter().any(|c| c.status == Status::Fail) {
+        '✗'
+    } else if unfinished {
         '~'
     } else if graded.iter().all(|c| c.status == Status::Pass) {
         '✓'

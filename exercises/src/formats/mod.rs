@@ -230,9 +230,9 @@ const KO: Words = Words {
 fn exercise_status(e: &ExerciseResult, w: &Words) -> &'static str {
     if e.checks.iter().any(|c| c.status == Status::Fail) {
         w.failing
-    } else if e.ungradable() > 0 && e.checks.iter().any(|c| c.status == Status::Pass) {
+    } else if e.ungradable() + e.unfinished() > 0 && e.checks.iter().any(|c| c.status == Status::Pass) {
         w.partly
-    } else if e.ungradable() > 0 || e.checks.is_empty() {
+    } else if e.ungradable() + e.unfinished() > 0 || e.checks.is_empty() {
         w.not_graded
     } else {
         w.complete

@@ -45,3 +45,21 @@ fn markdown_has_the_total_a_row_per_exercise_and_hints_in_the_language() {
     }
     assert!(ko.contains("PID와 UTS 네임스페이스"));
 }
+
+/// A broken check stays in the maximum, unearned: an exercise with one is never shown
+/// complete, also when every graded check passed.
+#[test]
+fn an_exercise_with_a_broken_check_is_not_complete() {
+    let mut r = synthetic();
+    r.exercises.truncate(1);
+    let id = r.exercises[0].id.clone();
+    for (i, c) in r.exercises[0].checks.iter_mut().enumerate() {
+        c.status = if i == 0 { Status::Broken } else { Status::Pass };
+        c.earned = if i == 0 { 0 } else { c.max_points };
+    }
+    let md = formats::markdown(&r, Lang::En);
+    let row = md.lines().find(|l| l.contains(&format!("`{id}`"))).unwrap();
+    assert!(row.contains("partly graded") && !row.contains("complete"), "{row}");
+    let text = exercises::human::render(&r, Lang::En, false);
+    assert!(!text.contains(" ✓ "), "{text}");
+}

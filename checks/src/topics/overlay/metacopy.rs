@@ -34,9 +34,13 @@ pub(super) fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
         &run,
     )?;
     // The contract asks for metacopy=on where the kernel has it: leaving it off is the
-    // runtime's choice, never the host's, so it costs the check's points.
+    // runtime's choice, never the host's, so it costs the check's points. The kernel
+    // shows the option only where it differs from the module's default: with the
+    // default on, a mount with metacopy=on lists neither, and only metacopy=off shows.
+    let default_on = std::fs::read_to_string("/sys/module/overlay/parameters/metacopy").is_ok_and(|v| v.trim() == "Y");
+    let has = |o: &str| root.as_ref().is_some_and(|m| m.super_options.iter().any(|x| x == o));
     ensure(
-        root.is_some_and(|m| m.super_options.iter().any(|o| o == "metacopy=on")),
+        has("metacopy=on") || (default_on && !has("metacopy=off")),
         crate::t!(
             "the overlay mounted with the option metacopy=on (this kernel has it: /sys/module/overlay/parameters/metacopy)",
             "overlay가 metacopy=on 옵션으로 마운트됨(이 커널에는 있음: /sys/module/overlay/parameters/metacopy)"
