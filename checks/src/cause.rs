@@ -53,22 +53,29 @@ impl Cause {
         }
     }
 
-    /// The cause a run shows by itself: its exit status 125, or a line of its stderr
-    /// naming a refusal the kernel is known to give for one missing step. The
-    /// specific one wins over the refusal, since a refusal is how it ended.
-    pub fn from_run(exit_code: Option<i32>, stderr: &str) -> Option<Cause> {
-        let text = stderr.to_lowercase();
-        let has = |s: &str| text.contains(s);
-        if text
-            .lines()
-            .any(|l| l.contains("proc") && l.contains("mount") && denied_line(l))
+    /// The cause a run shows by itself: its exit status 125, or one line of its stderr
+    /// naming a refusal the kernel is known to give for one missing step. The specific
+    /// one wins over the refusal, since a refusal is how it ended. `command` is the
+    /// run's command line: ENOSPC means the cgroup join only for a run with a cgroup.
+    pub fn from_run(exit_code: Option<i32>, stderr: &str, command: &str) -> Option<Cause> {
+        let lines: Vec<String> = stderr.lines().map(str::to_lowercase).collect();
+        if lines
+            .iter()
+            .any(|l| l.contains("mount") && denied_line(l) && names_proc_mount_point(l))
         {
             return Some(Cause::ProcMountRefused);
         }
-        if has("no space left on device") || has("enospc") {
+        if command.contains("--cgroup ")
+            && lines
+                .iter()
+                .any(|l| l.contains("no space left on device") || l.contains("enospc"))
+        {
             return Some(Cause::CgroupJoinNoSpace);
         }
-        if has("command not found") && (has("pivot") || has("umount") || has("mount")) {
+        if lines
+            .iter()
+            .any(|l| l.contains("command not found") && ["umount", "mount", "pivot_root"].iter().any(|t| l.contains(t)))
+        {
             return Some(Cause::ToolGoneAfterPivot);
         }
         (exit_code == Some(125)).then_some(Cause::Refused)
@@ -79,6 +86,14 @@ fn denied_line(l: &str) -> bool {
     l.contains("operation not permitted") || l.contains("permission denied") || l.contains("eperm")
 }
 
+/// A word of the line that is a proc mount point: `/proc`, or a root file system's
+/// `…/proc` (not `/proc/sys`, which a runtime masks or remounts).
+fn names_proc_mount_point(l: &str) -> bool {
+    l.split(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '`' || c == '\'')
+        .map(|w| w.trim_end_matches('.'))
+        .any(|w| w == "/proc" || w.ends_with("/proc"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,30 +101,54 @@ mod tests {
     #[test]
     fn proc_mount_refused_is_told_from_the_stderr() {
         let e = "mount: /proc: permission denied.\n       dmesg(1) may have more information after failed mount system call.";
-        assert_eq!(Cause::from_run(Some(125), e), Some(Cause::ProcMountRefused));
+        assert_eq!(
+            Cause::from_run(Some(125), e, "rt run --ns user,mnt"),
+            Some(Cause::ProcMountRefused)
+        );
         let e = "runtime error: mounting proc on /proc: EPERM: Operation not permitted";
-        assert_eq!(Cause::from_run(Some(125), e), Some(Cause::ProcMountRefused));
+        assert_eq!(
+            Cause::from_run(Some(125), e, "rt run --ns user,mnt"),
+            Some(Cause::ProcMountRefused)
+        );
     }
 
     #[test]
     fn enospc_is_the_empty_cpuset() {
         let e = "runtime.sh: line 310: echo: write error: No space left on device";
-        assert_eq!(Cause::from_run(Some(1), e), Some(Cause::CgroupJoinNoSpace));
+        assert_eq!(
+            Cause::from_run(Some(1), e, "rt run --cgroup c1 --memory 32M -- probe"),
+            Some(Cause::CgroupJoinNoSpace)
+        );
+        // Without a cgroup it is some other full file system (an overlay copy-up).
+        assert_eq!(Cause::from_run(Some(1), e, "rt run --ns mnt --layer L -- probe"), None);
     }
 
     #[test]
     fn a_bare_refusal_is_refused_and_a_clean_failure_has_no_cause() {
         assert_eq!(
-            Cause::from_run(Some(125), "runtime error: --cgroup: not implemented"),
+            Cause::from_run(
+                Some(125),
+                "runtime error: --cgroup: not implemented",
+                "rt run --cgroup c"
+            ),
             Some(Cause::Refused)
         );
-        assert_eq!(Cause::from_run(Some(0), ""), None);
-        assert_eq!(Cause::from_run(Some(1), "some other complaint"), None);
+        assert_eq!(Cause::from_run(Some(0), "", "rt run"), None);
+        assert_eq!(Cause::from_run(Some(1), "some other complaint", "rt run"), None);
+        // Masking /proc/sys is not the /proc mount.
+        let e = "mount: /tmp/r/proc/sys: permission denied.";
+        assert_eq!(Cause::from_run(Some(1), e, "rt run --ns mnt"), None);
     }
 
     #[test]
     fn command_not_found_after_the_pivot() {
         let e = "runtime.sh: line 420: umount: command not found";
-        assert_eq!(Cause::from_run(Some(1), e), Some(Cause::ToolGoneAfterPivot));
+        assert_eq!(
+            Cause::from_run(Some(1), e, "rt run --ns mnt --rootfs R"),
+            Some(Cause::ToolGoneAfterPivot)
+        );
+        // Two unrelated lines are not one cause.
+        let e = "grep: command not found\nmount: done";
+        assert_eq!(Cause::from_run(Some(1), e, "rt run"), None);
     }
 }

@@ -438,9 +438,7 @@ impl Ctx {
                 let run = sp.stop();
                 Err(match o {
                     Outcome::Fail(mut f) => {
-                        f.command = run.command_line();
-                        f.stderr_tail = run.stderr_tail(8);
-                        f.refused = crate::outcome::refusal(&run);
+                        f.seen_on(&run);
                         Outcome::Fail(f)
                     }
                     other => other,

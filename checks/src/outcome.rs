@@ -208,15 +208,28 @@ pub type CheckResult = Result<(), Outcome>;
 
 /// A failure observed on `run` (a tested run).
 pub fn fail(expected: impl Into<Text>, got: impl Into<Text>, run: &Run) -> Outcome {
-    Outcome::Fail(Failure {
+    let mut f = Failure {
         expected: expected.into(),
         got: got.into(),
         run: RunRole::Tested,
-        command: run.command_line(),
-        stderr_tail: run.stderr_tail(8),
-        refused: refusal(run),
-        cause: crate::cause::Cause::from_run(run.code(), &String::from_utf8_lossy(&run.stderr)),
-    })
+        command: String::new(),
+        stderr_tail: String::new(),
+        refused: None,
+        cause: None,
+    };
+    f.seen_on(run);
+    Outcome::Fail(f)
+}
+
+impl Failure {
+    /// What `run` shows of itself: its command line, stderr tail, refusal and the
+    /// cause its exit status and stderr tell (one place, so no path forgets one).
+    pub fn seen_on(&mut self, run: &Run) {
+        self.command = run.command_line();
+        self.stderr_tail = run.stderr_tail(8);
+        self.refused = refusal(run);
+        self.cause = crate::cause::Cause::from_run(run.code(), &String::from_utf8_lossy(&run.stderr), &self.command);
+    }
 }
 
 /// The `runtime error:` line of a run the runtime refused (exit 125).

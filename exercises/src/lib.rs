@@ -71,7 +71,10 @@ fn hint_for(id: &str, outcome: Option<&Outcome>, hints: &Hints) -> (String, Stri
         _ => None,
     };
     let own = hints.get(id).map(|h| (h.en.clone(), h.ko.clone())).unwrap_or_default();
-    let Some((cause, hint)) = cause.and_then(|c| Some((c, causes().ok()?.get(c.id())?.clone()))) else {
+    // Parsed once: compiled in, and every cause's hint is there (tested).
+    static CAUSES: std::sync::OnceLock<BTreeMap<String, CauseHint>> = std::sync::OnceLock::new();
+    let all = CAUSES.get_or_init(|| causes().expect("exercises/causes.toml parses (tested)"));
+    let Some((cause, hint)) = cause.and_then(|c| Some((c, all.get(c.id())?.clone()))) else {
         return own;
     };
     match cause {

@@ -206,11 +206,6 @@ fn explain(rt: &Runtime, args: &Args) -> ExitCode {
     status
 }
 
-/// SIGINT, SIGTERM and SIGHUP (Ctrl-C, `docker stop`) are taken by one thread
-/// (blocked everywhere else, before any thread starts): no check starts any more, the
-/// containers of those in flight are killed so that they end soon and clean up after
-/// themselves, what is still left after the grace is removed here, and the process
-/// exits 128+N.
 /// `--lang`, else from LANG: the language of the report, the pictures and the lines
 /// on stderr of a run.
 fn lang_of(args: &Args) -> Lang {
@@ -238,6 +233,11 @@ fn cannot_check(lang: Lang, e: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// SIGINT, SIGTERM and SIGHUP (Ctrl-C, `docker stop`) are taken by one thread
+/// (blocked everywhere else, before any thread starts): no check starts any more, the
+/// containers of those in flight are killed so that they end soon and clean up after
+/// themselves, what is still left after the grace is removed here, and the process
+/// exits 128+N.
 fn stop_cleanly_on_signals(lang: Lang) -> Result<(), String> {
     use nix::sys::signal::{SigSet, Signal};
     let mut signals = SigSet::empty();
