@@ -225,7 +225,12 @@ pub(super) fn root_is_given(ctx: &Ctx) -> CheckResult {
             meta.dev(),
             meta.ino()
         ),
-        format!("dev {} ino {}", js(&root.map(|r| r.dev)), js(&root.map(|r| r.ino))),
+        crate::t!(
+            "dev {} ino {}",
+            "dev {} ino {}",
+            js(&root.map(|r| r.dev)),
+            js(&root.map(|r| r.ino))
+        ),
         &run,
     )?;
     // Control: without a root file system / is the host's.

@@ -166,7 +166,7 @@ pub(super) fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
             "host root's file to show as {overflow}:{overflow} inside (uid 0 is not mapped)",
             "호스트 root의 파일이 안에서 {overflow}:{overflow}(으)로 보임(uid 0이 매핑되지 않음)"
         ),
-        format!("{}:{}", js(&st.uid), js(&st.gid)),
+        crate::t!("{}:{}", "{}:{}", js(&st.uid), js(&st.gid)),
         &run,
     )?;
     const WITHOUT: &str = "without --ns user";
@@ -175,7 +175,7 @@ pub(super) fn unmapped_overflow(ctx: &Ctx) -> CheckResult {
         return Err(control_fail(
             WITHOUT,
             crate::t!("host root's file owned by uid 0", "호스트 root의 파일 주인이 uid 0"),
-            format!("uid {}", js(&c.uid)),
+            crate::t!("uid {}", "uid {}", js(&c.uid)),
             &crun,
         ));
     }

@@ -123,9 +123,10 @@ pub(super) fn tar_whiteouts_applied(ctx: &Ctx) -> CheckResult {
             layer.display()
         ),
         crate::t!(
-            "whiteout {}, a .wh. file left {marker_left}, opaque {}",
-            "whiteout {}, 남은 .wh. 파일 {marker_left}, opaque {}",
-            is_whiteout(&layer.join("app/old")),
+            "whiteout {}, a .wh. file left {}, opaque {}",
+            "whiteout {}, 남은 .wh. 파일 {}, opaque {}",
+            crate::text::yes_no(is_whiteout(&layer.join("app/old"))),
+            crate::text::yes_no(marker_left),
             crate::text::opt(opaque.as_ref().map(|o| String::from_utf8_lossy(o).into_owned()))
         ),
         &run,

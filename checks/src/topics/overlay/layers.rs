@@ -211,7 +211,7 @@ pub(super) fn user_namespace_root_writes_upper(ctx: &Ctx) -> CheckResult {
             "uid {}, / of type {}",
             "uid {}, /의 종류 {}",
             f.uid,
-            root_fs.as_deref().unwrap_or("(no mount at /)")
+            crate::text::opt(root_fs.as_deref())
         ),
         &run,
     )?;

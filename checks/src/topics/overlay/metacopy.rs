@@ -30,7 +30,7 @@ pub(super) fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
     ensure(
         root_fs == "overlay",
         crate::t!("/ inside to be an overlay mount", "안의 /가 overlay 마운트"),
-        format!("fstype {}", js(&root_fs)),
+        crate::t!("fstype {}", "fstype {}", js(&root_fs)),
         &run,
     )?;
     // The contract asks for metacopy=on where the kernel has it: leaving it off is the
@@ -67,7 +67,7 @@ pub(super) fn metacopy_chmod(ctx: &Ctx) -> CheckResult {
             "{}; metacopy xattr: {}",
             "{}; metacopy xattr: {}",
             m.as_ref().map_or(crate::t!("no upper file", "upper 파일 없음"), |m| crate::t!("mode {:o}, {} KiB allocated", "모드 {:o}, {} KiB 할당됨", m.mode() & 0o777, m.blocks() / 2)),
-            meta.is_some()
+            crate::text::yes_no(meta.is_some())
         ),
         &run2,
     )?;

@@ -218,7 +218,7 @@ pub(super) fn rename_lower_dir(ctx: &Ctx) -> CheckResult {
         ensure(
             redirect.is_some() && c.content.as_deref() == Some("kept"),
             crate::t!("after a successful rename: an overlay.redirect on the upper directory and the lower contents under the new name", "이름 바꾸기가 성공했다면: upper 디렉터리에 overlay.redirect가 있고 새 이름 아래에 lower 내용이 보임"),
-            format!("redirect {:?}, /newdir/inner {}", redirect.map(|r| String::from_utf8_lossy(&r).into_owned()), js(&c.content)),
+            crate::t!("redirect {}, /newdir/inner {}", "redirect {}, /newdir/inner {}", crate::text::opt(redirect.as_ref().map(|r| String::from_utf8_lossy(r).into_owned())), js(&c.content)),
             &run,
         )
     } else {
